@@ -1,0 +1,1 @@
+"""Server-rendered back office mounted by the API app. Not built yet."""

@@ -1,0 +1,1 @@
+"""The HTTP API: FastAPI app factory, lifespan, dependencies, error handling and thin routes."""

@@ -1,0 +1,109 @@
+"""The FastAPI app factory and its lifespan (engine, sessions, shared store, job queue, worker)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from api.errors import install_error_handlers
+from api.metrics import Metrics
+from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.routes import health
+from api.state import AppState
+from lending.config import Settings, get_settings
+from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve_database_url
+from lending.jobs import connect_queue
+from lending.kv import Store, create_store
+from lending.logs import get_logger
+
+log = get_logger(__name__)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessionmaker: SessionMaker | None = None,
+    store: Store | None = None,
+    run_worker: bool = False,
+    freeze_heap: bool = False,
+) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: defaults to the process settings.
+        sessionmaker: use this instead of building an engine (tests bind it to one transaction).
+        store: use this shared store instead of the one the settings describe.
+        run_worker: also run a background-job worker inside this process.
+        freeze_heap: after start-up, move every live object out of the garbage collector's
+            sight, so full collections stay short (PERFORMANCE.md); for a serving process.
+    """
+    settings = settings or get_settings()
+    state = AppState(settings=settings, metrics=Metrics(), sessionmaker=sessionmaker, store=store)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            database_url = None
+            if state.sessionmaker is None:
+                database_url = resolve_database_url(settings)
+                state.engine = create_engine(settings, database_url)
+                stack.push_async_callback(state.engine.dispose)
+                state.sessionmaker = create_sessionmaker(state.engine)
+            state.metrics.watch_engine(state.engine)
+            if state.store is None:
+                state.store = create_store(settings)
+                stack.push_async_callback(state.store.close)
+            if database_url is not None:
+                state.job_queue = connect_queue(database_url)
+                await stack.enter_async_context(state.job_queue.open_async())
+                if run_worker:
+                    worker = asyncio.create_task(
+                        state.job_queue.run_worker_async(
+                            concurrency=settings.worker_concurrency, install_signal_handlers=False
+                        ),
+                        name="omnifin-worker",
+                    )
+                    stack.push_async_callback(_stop_worker, worker)
+            if freeze_heap:
+                gc.collect()
+                gc.freeze()
+            log.info("started", store=state.store.backend, worker=run_worker)
+            yield
+
+    app = FastAPI(
+        title="Omnifin API",
+        version="0.1.0",
+        summary="AI-first lending platform: applications, lenders, offers, documents, commissions.",
+        lifespan=lifespan,
+    )
+    app.state.omnifin = state
+    install_error_handlers(app)
+    app.include_router(health.router)
+
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_body_bytes=settings.max_request_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+        )
+    return app
+
+
+async def _stop_worker(worker: asyncio.Task[None]) -> None:
+    worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker

@@ -1,0 +1,44 @@
+"""Annotated dependencies shared by routes: app state, the request's database session, the store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.state import AppState
+from lending.kv import Store
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.omnifin
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: services never commit; this commits once the route returned."""
+    assert state.sessionmaker is not None, "lifespan not started"
+    async with state.sessionmaker() as session:
+        try:
+            yield session
+        except Exception:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+def get_store(state: StateDep) -> Store:
+    assert state.store is not None, "lifespan not started"
+    return state.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]

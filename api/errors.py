@@ -1,0 +1,106 @@
+"""The error envelope `{"error", "detail", "request_id"}` for every 4xx/5xx, validation included."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from lending import errors
+from lending.logs import get_logger
+
+log = get_logger(__name__)
+
+_HTTP_ERROR_NAMES = {
+    400: "BadRequest",
+    401: "NotAuthenticated",
+    403: "PermissionDenied",
+    404: "NotFound",
+    405: "MethodNotAllowed",
+    406: "NotAcceptable",
+    409: "Conflict",
+    413: "PayloadTooLarge",
+    415: "UnsupportedMediaType",
+    422: "InvalidInput",
+    429: "RateLimited",
+    503: "ServiceUnavailable",
+}
+
+
+class ErrorEnvelope(BaseModel):
+    """What every error response carries."""
+
+    error: str
+    detail: Any
+    request_id: str | None
+
+
+def envelope(
+    status_code: int,
+    error: str,
+    detail: Any,
+    request_id: str | None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = orjson.dumps({"error": error, "detail": detail, "request_id": request_id}, default=str)
+    return Response(body, status_code, headers=headers, media_type="application/json")
+
+
+def _request_id(request: Request) -> str | None:
+    value = request.scope.get("state", {}).get("request_id")
+    return str(value) if value else None
+
+
+async def _omnifin_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.OmnifinError)
+    return envelope(
+        exc.status_code, type(exc).__name__, exc.detail, _request_id(request), exc.headers
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    name = _HTTP_ERROR_NAMES.get(exc.status_code, "HTTPError")
+    return envelope(
+        exc.status_code, name, exc.detail, _request_id(request), dict(exc.headers or {})
+    )
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    detail = [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg"), "type": item.get("type")}
+        for item in exc.errors()
+    ]
+    return envelope(422, "ValidationError", detail, _request_id(request))
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", path=request.url.path)
+    return envelope(500, "InternalError", errors.OmnifinError.message, _request_id(request))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.OmnifinError, _omnifin_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+
+def error_responses(*classes: type[errors.OmnifinError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the errors a route can return, plus validation."""
+    responses: dict[int | str, dict[str, Any]] = {
+        422: {"model": ErrorEnvelope, "description": "ValidationError or InvalidInput"}
+    }
+    for cls in classes:
+        entry = responses.setdefault(cls.status_code, {"model": ErrorEnvelope, "description": ""})
+        names = [n for n in str(entry["description"]).split(" or ") if n]
+        if cls.__name__ not in names:
+            names.append(cls.__name__)
+        entry["description"] = " or ".join(names)
+    return responses

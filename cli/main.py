@@ -1,0 +1,80 @@
+"""Entry point of the `omnifin` command."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from cli import db, loan_math, seed
+from cli.common import database_url, fail, setup
+
+app = typer.Typer(
+    name="omnifin",
+    help="Omnifin: AI-first lending platform. Every command reads OMNIFIN_* settings and .env.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(seed.app, name="seed")
+app.add_typer(loan_math.app, name="loan-math")
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Interface to bind (default: OMNIFIN_HOST)."),
+    port: int | None = typer.Option(None, help="Port to bind (default: OMNIFIN_PORT)."),
+    worker: bool = typer.Option(
+        True, "--worker/--no-worker", help="Also run a background-job worker in this process."
+    ),
+) -> None:
+    """Serve the API, back office and web app; runs a job worker in-process unless --no-worker."""
+    import uvicorn
+
+    from api.app import create_app
+    from lending import migrations
+
+    settings = setup()
+    url = database_url(settings)
+    current, head = migrations.current_revision(url), migrations.head_revision()
+    if current != head:
+        fail(
+            f"The database is at migration {current or 'none'} but this code needs {head}: "
+            "run `omnifin db upgrade` first."
+        )
+    app_ = create_app(settings, run_worker=worker, freeze_heap=True)
+    bind_host, bind_port = host or settings.host, port or settings.port
+    typer.echo(f"Omnifin is serving on http://{bind_host}:{bind_port} (Ctrl+C stops it)", err=True)
+    uvicorn.run(
+        app_,
+        host=bind_host,
+        port=bind_port,
+        log_config=None,
+        proxy_headers=settings.trust_proxy_headers,
+        server_header=False,
+    )
+
+
+@app.command()
+def worker(
+    concurrency: int | None = typer.Option(
+        None, help="Jobs run at once (OMNIFIN_WORKER_CONCURRENCY)."
+    ),
+) -> None:
+    """Run a background-job worker (deployments run these apart from `serve --no-worker`)."""
+    from lending.jobs import connect_queue
+
+    settings = setup()
+    url = database_url(settings)
+
+    async def run() -> None:
+        queue = connect_queue(url)
+        async with queue.open_async():
+            await queue.run_worker_async(concurrency=concurrency or settings.worker_concurrency)
+
+    asyncio.run(run())
+
+
+def main() -> None:
+    app()

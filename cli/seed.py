@@ -1,0 +1,32 @@
+"""`omnifin seed demo`: load the demo data (idempotent) and print the demo logins."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+
+from cli.common import database_url, setup
+
+app = typer.Typer(help="Demo and fixture data.", no_args_is_help=True)
+
+
+@app.command()
+def demo() -> None:
+    """Load the demo firm, users and catalog (safe to run again) and print the demo logins."""
+    from lending.db import create_engine, create_sessionmaker, transaction
+    from lending.demo import seed_demo
+
+    settings = setup(json_logs=False)
+    url = database_url(settings)
+
+    async def run() -> None:
+        engine = create_engine(settings, url)
+        try:
+            async with transaction(create_sessionmaker(engine)) as session:
+                summary = await seed_demo(session, settings)
+        finally:
+            await engine.dispose()
+        typer.echo(summary.render())
+
+    asyncio.run(run())

@@ -1,0 +1,1 @@
+"""Scenario datasets and the eval runner. Not built yet."""

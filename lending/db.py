@@ -1,0 +1,117 @@
+"""Database plumbing: the database URL (given, or the embedded server), engine, sessions, preflight."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import psycopg
+from sqlalchemy import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from lending.config import Settings
+
+SessionMaker = async_sessionmaker[AsyncSession]
+
+
+class DatabaseUnavailableError(Exception):
+    """The database cannot be used; the message is one sentence a person can act on."""
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded server's (started on first use) when none is set."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    from lending.embedded_postgres import embedded_database_url
+
+    return embedded_database_url(settings.state_dir)
+
+
+def sqlalchemy_url(url: str) -> URL:
+    """The URL with the async psycopg driver, whatever scheme the operator wrote."""
+    parsed = make_url(url)
+    if parsed.drivername in {"postgres", "postgresql", "postgresql+psycopg2", "postgresql+asyncpg"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def libpq_url(url: str | URL) -> str:
+    """The same URL in the plain form libpq (psycopg, procrastinate) understands."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def describe(url: str | URL) -> str:
+    """Where a URL points, without its password, for messages."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{host}{port}/{parsed.database or ''}"
+
+
+def create_engine(settings: Settings, url: str | URL) -> AsyncEngine:
+    """An async engine. No pre-ping: a checkout must not cost a round trip (see PERFORMANCE.md)."""
+    connect_args: dict[str, object] = {}
+    if settings.database_statement_timeout_ms:
+        connect_args["options"] = f"-c statement_timeout={settings.database_statement_timeout_ms}"
+    return create_async_engine(
+        sqlalchemy_url(str(url)) if isinstance(url, str) else url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_recycle=1800,
+        connect_args=connect_args,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@contextlib.asynccontextmanager
+async def transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    """One unit of work outside a request (a job, a tool call, a CLI command): commit or roll back."""
+    async with sessionmaker() as session, session.begin():
+        yield session
+
+
+@dataclass(frozen=True)
+class ServerFacts:
+    server_version: str
+    has_pgvector: bool
+
+
+def preflight(url: str | URL) -> ServerFacts:
+    """Check that the server answers and can load pgvector, in plain words when it cannot.
+
+    Raises:
+        DatabaseUnavailableError: unreachable server, or no pgvector extension available.
+    """
+    where = describe(url)
+    try:
+        with psycopg.connect(libpq_url(url), connect_timeout=5) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+            row = conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'"
+            ).fetchone()
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailableError(
+            f"Cannot connect to PostgreSQL at {where} ({reason}): start the server or fix "
+            "OMNIFIN_DATABASE_URL, or unset it to use the embedded PostgreSQL."
+        ) from exc
+    server_version = str(version[0]) if version else "unknown"
+    if row is None:
+        major = server_version.split(".")[0]
+        raise DatabaseUnavailableError(
+            f"PostgreSQL {server_version} at {where} does not have the pgvector extension, which "
+            f"Omnifin needs: install it on that server (e.g. the postgresql-{major}-pgvector "
+            "package or the pgvector/pgvector image), or unset OMNIFIN_DATABASE_URL to use the "
+            "embedded PostgreSQL that ships with pgvector."
+        )
+    return ServerFacts(server_version=server_version, has_pgvector=True)

@@ -1,0 +1,89 @@
+"""Background jobs on procrastinate, in the same PostgreSQL as the data they concern.
+
+Tasks are declared with `@queue.task(name=...)` in each domain's `tasks.py` (listed in
+`TASK_MODULES`). Enqueue with `enqueue(session, ...)`: the job row is written in the caller's
+transaction, so a job exists exactly when the data it concerns was committed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+import procrastinate
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.db import libpq_url
+
+# Modules whose import registers tasks; the worker imports them before it starts.
+TASK_MODULES: list[str] = []
+
+queue = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
+
+
+def connect_queue(database_url: str, *, max_size: int = 4) -> procrastinate.App:
+    """The job app bound to a database; open it with `async with app.open_async():`."""
+    connector = procrastinate.PsycopgConnector(
+        conninfo=libpq_url(database_url), min_size=1, max_size=max_size
+    )
+    return queue.with_connector(connector)
+
+
+_DEFER = text(
+    "SELECT (procrastinate_defer_jobs_v1(ARRAY[ROW(:queue_name, :task_name, :priority, :lock, "
+    ":queueing_lock, CAST(:args AS jsonb), :scheduled_at)::procrastinate_job_to_defer_v1]))[1]"
+)
+
+
+async def enqueue(
+    session: AsyncSession,
+    task_name: str,
+    *,
+    args: dict[str, Any] | None = None,
+    queue_name: str = "default",
+    priority: int = 0,
+    lock: str | None = None,
+    queueing_lock: str | None = None,
+    scheduled_at: datetime | None = None,
+) -> int:
+    """Write a job in the session's transaction and return its id.
+
+    Args:
+        session: the caller's session; the job commits or rolls back with its transaction.
+        task_name: the `name=` a task was registered with.
+        args: JSON-serialisable keyword arguments for the task.
+        queue_name: the procrastinate queue.
+        priority: higher runs first.
+        lock: jobs sharing a lock run one at a time, in order.
+        queueing_lock: at most one waiting job per value (a second enqueue raises).
+        scheduled_at: run no earlier than this.
+    """
+    result = await session.execute(
+        _DEFER,
+        {
+            "queue_name": queue_name,
+            "task_name": task_name,
+            "priority": priority,
+            "lock": lock,
+            "queueing_lock": queueing_lock,
+            "args": orjson.dumps(args or {}).decode(),
+            "scheduled_at": scheduled_at,
+        },
+    )
+    job_id: int = result.scalar_one()
+    return job_id
+
+
+async def queue_depth(session: AsyncSession) -> dict[str, int]:
+    """Jobs waiting or running, by status, for metrics."""
+    rows = await session.execute(
+        text(
+            "SELECT status::text, count(*) FROM procrastinate_jobs "
+            "WHERE status IN ('todo', 'doing') GROUP BY status"
+        )
+    )
+    depth = {"todo": 0, "doing": 0}
+    depth.update({status: int(count) for status, count in rows.tuples()})
+    return depth

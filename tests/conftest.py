@@ -1,0 +1,149 @@
+"""Shared fixtures: a real PostgreSQL (embedded unless OMNIFIN_TEST_DATABASE_URL is set), migrated
+once per run; every test inside a transaction that is rolled back; real Redis and the in-process
+store; the app behind an httpx ASGI client."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
+
+from api.app import create_app
+from lending import migrations
+from lending.config import Settings
+from lending.db import SessionMaker, create_engine, libpq_url
+from lending.kv import MemoryStore, RedisStore, Store
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+TEST_STATE_DIR = REPO_ROOT / "var" / "test"
+TEST_DATABASE = "omnifin_test"
+REDIS_URL = os.environ.get("OMNIFIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def _server_url() -> str:
+    """A URL of the test server's maintenance database."""
+    given = os.environ.get("OMNIFIN_TEST_DATABASE_URL")
+    if given:
+        return given
+    from lending.embedded_postgres import embedded_database_url
+
+    return embedded_database_url(TEST_STATE_DIR)
+
+
+def recreate_database(server_url: str, name: str) -> str:
+    """Drop and create database `name` on the server; return its URL."""
+    admin = make_url(libpq_url(server_url)).set(database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return admin.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> str:
+    """The test database, migrated to head once per run."""
+    url = recreate_database(server_url, TEST_DATABASE)
+    migrations.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        environment="test",
+        state_dir=TEST_STATE_DIR,
+        database_url=database_url,  # type: ignore[arg-type]
+        log_json=True,
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings, database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings, database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One connection per test, inside a transaction rolled back at the end."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            if transaction.is_active:
+                await transaction.rollback()
+
+
+@pytest.fixture
+def sessionmaker(db_connection: AsyncConnection) -> SessionMaker:
+    """Sessions bound to the test's transaction; their commits become savepoints."""
+    return async_sessionmaker(
+        bind=db_connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+async def session(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def memory_store() -> AsyncIterator[MemoryStore]:
+    store = MemoryStore()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def redis_store() -> AsyncIterator[RedisStore]:
+    """The real Redis (started by .ci/run), with a key prefix of the test's own."""
+    store = RedisStore(REDIS_URL, prefix=f"omnifin-test:{uuid.uuid4().hex}:")
+    try:
+        await store.ping()
+    except Exception as exc:
+        pytest.fail(f"Redis is not reachable at {REDIS_URL} ({exc}); .ci/run starts it.")
+    yield store
+    await store.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> Store:
+    """Each test using this runs twice: in-process store and real Redis."""
+    fixture: Store = request.getfixturevalue(f"{request.param}_store")
+    return fixture
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, sessionmaker: SessionMaker, memory_store: MemoryStore
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on the test's transaction, through an httpx ASGI client, lifespan included."""
+    app = create_app(settings, sessionmaker=sessionmaker, store=memory_store)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
+        yield http
