@@ -17,7 +17,7 @@ from api.routes import health
 from api.state import AppState
 from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve_database_url
-from lending.jobs import connect_queue
+from lending.jobs import open_queue
 from lending.kv import Store, create_store
 from lending.logs import get_logger
 
@@ -59,8 +59,7 @@ def create_app(
                 state.store = create_store(settings)
                 stack.push_async_callback(state.store.close)
             if database_url is not None:
-                state.job_queue = connect_queue(database_url)
-                await stack.enter_async_context(state.job_queue.open_async())
+                state.job_queue = await stack.enter_async_context(open_queue(database_url))
                 if run_worker:
                     worker = asyncio.create_task(
                         state.job_queue.run_worker_async(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+from types import FrameType
 
 import typer
 
@@ -46,6 +48,11 @@ def serve(
     app_ = create_app(settings, run_worker=worker, freeze_heap=True)
     bind_host, bind_port = host or settings.host, port or settings.port
     typer.echo(f"Omnifin is serving on http://{bind_host}:{bind_port} (Ctrl+C stops it)", err=True)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
+    # that was installed before it; make that handler a normal exit so that exit hooks run
+    # (the embedded PostgreSQL is stopped by one of them) and the exit status is 0.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, _exit_normally)
     uvicorn.run(
         app_,
         host=bind_host,
@@ -63,17 +70,20 @@ def worker(
     ),
 ) -> None:
     """Run a background-job worker (deployments run these apart from `serve --no-worker`)."""
-    from lending.jobs import connect_queue
+    from lending.jobs import open_queue
 
     settings = setup()
     url = database_url(settings)
 
     async def run() -> None:
-        queue = connect_queue(url)
-        async with queue.open_async():
+        async with open_queue(url) as queue:
             await queue.run_worker_async(concurrency=concurrency or settings.worker_concurrency)
 
     asyncio.run(run())
+
+
+def _exit_normally(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 def main() -> None:

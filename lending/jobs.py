@@ -7,6 +7,8 @@ transaction, so a job exists exactly when the data it concerns was committed.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -23,12 +25,15 @@ TASK_MODULES: list[str] = []
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
 
 
-def connect_queue(database_url: str, *, max_size: int = 4) -> procrastinate.App:
-    """The job app bound to a database; open it with `async with app.open_async():`."""
+@contextlib.asynccontextmanager
+async def open_queue(database_url: str, *, max_size: int = 4) -> AsyncIterator[procrastinate.App]:
+    """The job app connected to a database for the duration of the block."""
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(database_url), min_size=1, max_size=max_size
     )
-    return queue.with_connector(connector)
+    with queue.replace_connector(connector) as app:
+        async with app.open_async():
+            yield app
 
 
 _DEFER = text(
@@ -85,5 +90,5 @@ async def queue_depth(session: AsyncSession) -> dict[str, int]:
         )
     )
     depth = {"todo": 0, "doing": 0}
-    depth.update({status: int(count) for status, count in rows.tuples()})
+    depth.update({status: int(count) for status, count in rows.all()})
     return depth

@@ -138,7 +138,7 @@ class RedisStore:
 
     async def get(self, key: str) -> bytes | None:
         value = await self._redis.get(self._k(key))
-        return value if value is None else bytes(value)
+        return value.encode() if isinstance(value, str) else value
 
     async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
         if ttl_seconds:

@@ -10,17 +10,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
-from psycopg import sql
-from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
 from lending import migrations
 from lending.config import Settings
-from lending.db import SessionMaker, create_engine, libpq_url
+from lending.db import SessionMaker, create_engine
 from lending.kv import MemoryStore, RedisStore, Store
+from tests.support import recreate_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_STATE_DIR = REPO_ROOT / "var" / "test"
@@ -36,17 +34,6 @@ def _server_url() -> str:
     from lending.embedded_postgres import embedded_database_url
 
     return embedded_database_url(TEST_STATE_DIR)
-
-
-def recreate_database(server_url: str, name: str) -> str:
-    """Drop and create database `name` on the server; return its URL."""
-    admin = make_url(libpq_url(server_url)).set(database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return admin.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -128,7 +115,7 @@ async def redis_store() -> AsyncIterator[RedisStore]:
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def store(request: pytest.FixtureRequest) -> Store:
+def store(request: pytest.FixtureRequest) -> Store:
     """Each test using this runs twice: in-process store and real Redis."""
     fixture: Store = request.getfixturevalue(f"{request.param}_store")
     return fixture
