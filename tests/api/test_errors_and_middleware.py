@@ -42,9 +42,7 @@ def _app_with_probe_routes(settings: Settings, sessionmaker: SessionMaker) -> Fa
 
 
 @pytest.fixture
-async def probe(
-    settings: Settings, sessionmaker: SessionMaker
-) -> AsyncIterator[httpx.AsyncClient]:
+async def probe(settings: Settings, sessionmaker: SessionMaker) -> AsyncIterator[httpx.AsyncClient]:
     small = settings.model_copy(
         update={"max_request_body_bytes": 2048, "cors_allow_origins": ["https://app.example"]}
     )

@@ -33,7 +33,7 @@ async def _ready_status(http: httpx.AsyncClient) -> httpx.Response:
 
 
 async def test_readyz_follows_the_database(disposable_server: Any, tmp_path: Path) -> None:
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
 
     settings = Settings(
         environment="test",

@@ -39,7 +39,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[str], seconds: float = 60
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"server exited early:\n{process.stderr.read() if process.stderr else ''}")
+            raise AssertionError(
+                f"server exited early:\n{process.stderr.read() if process.stderr else ''}"
+            )
         try:
             if httpx.get(url, timeout=1).status_code == 200:
                 return

@@ -31,10 +31,14 @@ async def committed_jobs(engine: AsyncEngine) -> AsyncIterator[None]:
 
 async def test_a_rolled_back_transaction_leaves_no_job(engine: AsyncEngine) -> None:
     sessionmaker = create_sessionmaker(engine)
-    with pytest.raises(RuntimeError):
+
+    async def failing_unit_of_work() -> None:
         async with transaction(sessionmaker) as session:
             await enqueue(session, "tests.remember", args={"note": "lost", "amount": "1.00"})
             raise RuntimeError("the unit of work failed after enqueueing")
+
+    with pytest.raises(RuntimeError):
+        await failing_unit_of_work()
     async with sessionmaker() as session:
         count = await session.scalar(
             text("SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'tests.remember'")
@@ -69,7 +73,9 @@ async def test_a_committed_job_is_run_by_the_worker(engine: AsyncEngine, databas
 async def test_queueing_lock_keeps_one_waiting_job(engine: AsyncEngine) -> None:
     sessionmaker = create_sessionmaker(engine)
     async with transaction(sessionmaker) as session:
-        await enqueue(session, "tests.remember", args={"note": "a", "amount": "1"}, queueing_lock="x")
+        await enqueue(
+            session, "tests.remember", args={"note": "a", "amount": "1"}, queueing_lock="x"
+        )
     with pytest.raises(Exception, match="procrastinate_jobs_queueing_lock_idx"):
         async with transaction(sessionmaker) as session:
             await enqueue(
