@@ -13,7 +13,8 @@ import pytest
 
 from api.app import create_app
 from lending.config import Settings
-from lending.kv import MemoryStore
+from lending.db import SessionMaker
+from lending.kv import MemoryStore, RedisStore, Store
 
 
 @pytest.fixture
@@ -70,3 +71,38 @@ async def test_readyz_follows_the_database(disposable_server: Any, tmp_path: Pat
             if statuses[-1] == 200:
                 break
         assert statuses[-1] == 200, statuses
+
+
+async def _readyz_with_store(
+    settings: Settings, sessionmaker: SessionMaker, store: Store
+) -> httpx.Response:
+    app = create_app(settings, sessionmaker=sessionmaker, store=store)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
+        return await http.get("/readyz")
+
+
+async def test_readyz_checks_redis_when_configured(
+    settings: Settings, sessionmaker: SessionMaker, redis_store: RedisStore
+) -> None:
+    response = await _readyz_with_store(settings, sessionmaker, redis_store)
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "redis": "ok"}
+
+
+async def test_readyz_names_redis_when_it_is_unreachable(
+    settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    unreachable = RedisStore("redis://127.0.0.1:1/0")
+    try:
+        response = await _readyz_with_store(settings, sessionmaker, unreachable)
+    finally:
+        await unreachable.close()
+    assert response.status_code == 503
+    checks = response.json()["detail"]
+    assert checks["database"] == "ok"
+    assert checks["redis"].startswith("unavailable")
