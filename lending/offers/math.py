@@ -35,7 +35,7 @@ _CONTEXT = Context(
     prec=34, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero, Overflow]
 )
 # The solver stops when a Newton step moves the unit-period rate by less than this.
-_RATE_TOLERANCE = Decimal("1e-15")
+_RATE_TOLERANCE = Decimal("1e-12")
 _MAX_ITERATIONS = 200
 # A unit-period rate above this (10,000,000% a period) means the cash flows have no APR.
 _MAX_UNIT_RATE = Decimal(100000)
@@ -45,6 +45,7 @@ _IRREGULAR_TOLERANCE = Decimal("0.25")
 # Without a closing date the level-loan APR still needs dates; any day-of-month up to the 28th
 # makes every payment fall exactly a whole number of months after it.
 _NOMINAL_START = date(2001, 1, 1)
+_NO_ODD_DAYS = Decimal(0)
 
 
 class LoanMathError(ValueError):
@@ -225,7 +226,7 @@ def amortization_schedule(
     rows: list[ScheduleRow] = []
     with localcontext(_CONTEXT):
         payment = _level_payment(principal, annual_rate_percent, n_months, rounding)
-        balance = principal
+        balance = principal.quantize(CENT)
         for number in range(1, n_months + 1):
             # Multiplying before dividing keeps an exact half cent exact (162,000 at 3.875% is
             # 523.125), so the product's rounding mode, not the precision, decides the cent.
@@ -270,9 +271,9 @@ def annual_percentage_rate(
     Time is counted back from each cash flow's date in whole unit-periods; the odd days left
     over are divided by 30 for a month (a multi-month or semimonthly period counts 30 days per
     month and divides by 30 × months or by 15), by the period's days for weekly periods, and by
-    365 (or by 12 for whole months) for a year. Counting a month back from a month's last day
-    lands on last days, and a date the loan's day-of-month was clamped to (the 28th of
-    February for a loan taken on the 30th) still counts as a whole month.
+    365 (or by 12 for whole months) for a year. A payment on a month's last day counts back on
+    the day-of-month the payments are due on (February 28 in a schedule due on the 30th counts
+    back to January 30), every other payment on its own day.
 
     Args:
         advances: (amount, date) of each advance; one for an ordinary loan.
@@ -305,12 +306,18 @@ def annual_percentage_rate(
             raise LoanMathError(
                 f"payments total {repaid}, less than the amount financed {advanced}"
             )
-        unit = _resolve_unit_period(unit_period, advances, payments)
-        per_year = _periods_per_year(unit, start, payments)
-        payment_times = [_unit_periods(start, day, unit) for _, day in payments]
+        # The day-of-month payments fall due on, for the months too short to hold it; a lone
+        # payment on a month's last day may stand for the advance's day (January 30 to February 28
+        # is a whole month).
+        due_day = max(day.day for _, day in payments)
+        if len(payments) == 1:
+            due_day = max(due_day, start.day)
+        unit = _resolve_unit_period(unit_period, advances, payments, due_day)
+        per_year = _periods_per_year(unit, start, payments, due_day)
+        payment_times = [_unit_periods(start, day, unit, due_day) for _, day in payments]
         flows = sorted(
             [(amount, *time) for (amount, _), time in zip(payments, payment_times, strict=True)]
-            + [(-amount, *_unit_periods(start, day, unit)) for amount, day in advances],
+            + [(-amount, *_unit_periods(start, day, unit, due_day)) for amount, day in advances],
             key=lambda flow: flow[1],
         )
         rate = _solve_unit_rate(flows)
@@ -418,8 +425,7 @@ def _check_amount(amount: Decimal, field: str, *, allow_zero: bool = False) -> N
         raise LoanMathError(f"{field}: must be {'at least' if allow_zero else 'greater than'} 0")
     if amount >= MAX_AMOUNT:
         raise LoanMathError(f"{field}: must be less than {MAX_AMOUNT}")
-    exponent = amount.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
+    if amount != amount.quantize(CENT):
         raise LoanMathError(f"{field}: must have at most 2 decimal places")
 
 
@@ -430,53 +436,68 @@ def _check_cash_flows(flows: Sequence[CashFlow], field: str) -> None:
         _check_amount(amount, f"{field}[{index}].amount")
 
 
+def _days_in_month(year: int, month: int) -> int:
+    # calendar.monthrange also works out a weekday; this runs for every payment of every solve.
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _MONTH_DAYS[month]
+
+
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def _add_months(day: date, months: int, day_of_month: int | None = None) -> date:
     """`day` moved by whole months, on `day_of_month` (default its own) clamped to the month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    last = _days_in_month(year, month + 1)
     return date(year, month + 1, min(day_of_month or day.day, last))
 
 
 def _is_month_end(day: date) -> bool:
-    return day.day == calendar.monthrange(day.year, day.month)[1]
+    return day.day == _days_in_month(day.year, day.month)
 
 
-def _months_back(later: date, months: int) -> date:
-    # From a month's last day, a month back is the previous month's last day.
-    return _add_months(later, -months, 31 if _is_month_end(later) else None)
+def _months_back(later: date, months: int, due_day: int) -> date:
+    """`later` moved back whole months, keeping the day-of-month payments are due on.
+
+    A month's last day stands for the due day when that day does not fit the month (February
+    28 in a schedule due on the 30th or the 31st); otherwise `later` keeps its own day, so a
+    schedule due on the 28th stays on the 28th.
+    """
+    day_of_month = max(due_day, later.day) if _is_month_end(later) else later.day
+    return _add_months(later, -months, day_of_month)
 
 
-def _whole_months_and_days(earlier: date, later: date) -> tuple[int, int]:
+def _whole_months_and_days(earlier: date, later: date, due_day: int) -> tuple[int, int]:
     """Whole months counted back from `later` towards `earlier`, and the days left over."""
     months = max((later.year - earlier.year) * 12 + later.month - earlier.month, 0)
-    # A payment on a day-of-month the month lacks (the 30th in February) is still a whole
-    # number of months after a loan taken on that day.
-    if _add_months(earlier, months) == later:
+    if later.day == earlier.day:
         return months, 0
-    while months > 0 and _months_back(later, months) < earlier:
+    back = _months_back(later, months, due_day)
+    while months > 0 and back < earlier:
         months -= 1
-    return months, (_months_back(later, months) - earlier).days
+        back = _months_back(later, months, due_day)
+    return months, (back - earlier).days
 
 
-def _unit_periods(start: date, day: date, unit: UnitPeriod) -> tuple[int, Decimal]:
+def _unit_periods(start: date, day: date, unit: UnitPeriod, due_day: int) -> tuple[int, Decimal]:
     """Whole unit-periods t and the fraction f of one from `start` to `day` (Appendix J (b)(5))."""
     if day == start:
-        return 0, Decimal(0)
+        return 0, _NO_ODD_DAYS
     if unit is UnitPeriod.term:
-        return 1, Decimal(0)
+        return 1, _NO_ODD_DAYS
     if unit in _DAYS_PER_WEEKLY_PERIOD:
         period_days = _DAYS_PER_WEEKLY_PERIOD[unit]
         whole, odd_days = divmod((day - start).days, period_days)
         return whole, Decimal(odd_days) / period_days
-    months, odd_days = _whole_months_and_days(start, day)
+    months, odd_days = _whole_months_and_days(start, day, due_day)
     if unit is UnitPeriod.month:
-        return months, Decimal(odd_days) / 30
+        return months, Decimal(odd_days) / 30 if odd_days else _NO_ODD_DAYS
     if unit is UnitPeriod.year:
         years = months // 12
         if odd_days == 0:
             return years, Decimal(months - years * 12) / 12
-        return years, Decimal((_months_back(day, years * 12) - start).days) / 365
+        return years, Decimal((_months_back(day, years * 12, due_day) - start).days) / 365
     # Semimonthly and multi-month periods count 30 days to every whole month.
     period_days = 15 if unit is UnitPeriod.semimonth else 30 * _MONTHS_PER_PERIOD[unit]
     whole, remaining = divmod(30 * months + odd_days, period_days)
@@ -487,6 +508,7 @@ def _resolve_unit_period(
     requested: UnitPeriod | str | None,
     advances: Sequence[CashFlow],
     payments: Sequence[CashFlow],
+    due_day: int,
 ) -> UnitPeriod:
     single = len(advances) == 1 and len(payments) == 1
     if requested is not None:
@@ -502,7 +524,7 @@ def _resolve_unit_period(
     elif single:
         unit = UnitPeriod.term
     else:
-        unit = _common_period(sorted(day for _, day in payments))
+        unit = _common_period(advances, payments, due_day)
     if unit is UnitPeriod.term:
         advance_day, payment_day = advances[0][1], payments[0][1]
         if payment_day == advance_day:
@@ -513,14 +535,19 @@ def _resolve_unit_period(
     return unit
 
 
-def _common_period(payment_days: list[date]) -> UnitPeriod:
+def _common_period(
+    advances: Sequence[CashFlow], payments: Sequence[CashFlow], due_day: int
+) -> UnitPeriod:
     """The interval between payments that occurs most often (Appendix J (b)(3))."""
-    intervals = [(a, b) for a, b in zip(payment_days, payment_days[1:], strict=False) if a != b]
+    intervals = _intervals({day for _, day in payments})
     if not intervals:
-        raise LoanMathError(
-            "unit_period: cannot be inferred from payments on a single date; give it"
-        )
-    counts = Counter(unit for a, b in intervals if (unit := _interval_period(a, b)) is not None)
+        # One payment after several advances: the intervals between the advances decide.
+        intervals = _intervals({day for _, day in (*advances, *payments)})
+    if not intervals:
+        raise LoanMathError("unit_period: cannot be inferred when every cash flow is on one date")
+    counts = Counter(
+        unit for a, b in intervals if (unit := _interval_period(a, b, due_day)) is not None
+    )
     if counts:
         # On a tie the shorter period wins (Appendix J (b)(3)(ii)).
         return max(counts, key=lambda unit: (counts[unit], _PERIODS_PER_YEAR[unit]))
@@ -535,8 +562,13 @@ def _common_period(payment_days: list[date]) -> UnitPeriod:
     )
 
 
-def _interval_period(earlier: date, later: date) -> UnitPeriod | None:
-    months, odd_days = _whole_months_and_days(earlier, later)
+def _intervals(days: set[date]) -> list[tuple[date, date]]:
+    ordered = sorted(days)
+    return list(zip(ordered, ordered[1:], strict=False))
+
+
+def _interval_period(earlier: date, later: date, due_day: int) -> UnitPeriod | None:
+    months, odd_days = _whole_months_and_days(earlier, later, due_day)
     if odd_days == 0 and months in _PERIOD_OF_MONTHS:
         return _PERIOD_OF_MONTHS[months]
     days = (later - earlier).days
@@ -548,11 +580,13 @@ def _interval_period(earlier: date, later: date) -> UnitPeriod | None:
     return None
 
 
-def _periods_per_year(unit: UnitPeriod, start: date, payments: Sequence[CashFlow]) -> Decimal:
+def _periods_per_year(
+    unit: UnitPeriod, start: date, payments: Sequence[CashFlow], due_day: int
+) -> Decimal:
     if unit is not UnitPeriod.term:
         return Decimal(_PERIODS_PER_YEAR[unit])
     payment_day = payments[0][1]
-    months, odd_days = _whole_months_and_days(start, payment_day)
+    months, odd_days = _whole_months_and_days(start, payment_day, due_day)
     # Appendix J (b)(5)(vii)-(viii): 12 / months for a term of whole months, else 365 / days.
     if odd_days == 0:
         return Decimal(12) / months
@@ -564,8 +598,11 @@ def _is_regular(
     payments: Sequence[CashFlow],
     payment_times: Sequence[tuple[int, Decimal]],
 ) -> bool:
-    """Regular per § 1026.22(a)(3): one advance, and equal periods and amounts after the first
-    period, an irregular first or last payment allowed."""
+    """Whether § 1026.22(a)(3) calls the transaction regular rather than irregular.
+
+    Regular means one advance, and payments one unit-period apart in equal amounts, except that
+    the first period and the first and last payments may differ.
+    """
     if len(advances) != 1:
         return False
     ordered = sorted(zip(payments, payment_times, strict=True), key=lambda pair: pair[0][1])
@@ -613,21 +650,25 @@ def _solve_unit_rate(flows: Sequence[tuple[Decimal, int, Decimal]]) -> Decimal:
     sign; a step that leaves the bracket (or a flat derivative) is replaced by bisection, or by
     widening the bracket while no rate with a negative value has been seen.
     """
-    value, slope = _discounted(flows, Decimal(0))
+    # At a zero rate nothing is discounted, so the first Newton step needs no powers.
+    value = sum((amount for amount, _, _ in flows), Decimal(0))
     if value == 0:
         return Decimal(0)
+    slope = -sum((amount * (whole + fraction) for amount, whole, fraction in flows), Decimal(0))
     low, high = Decimal(0), None
     rate = Decimal(0)
     for _ in range(_MAX_ITERATIONS):
         candidate = rate - value / slope if slope < 0 else None
+        if candidate is not None and abs(candidate - rate) <= _RATE_TOLERANCE:
+            # Newton converges quadratically: once a step is this small, the next is ~0.
+            return candidate
         if candidate is None or candidate <= low or (high is not None and candidate >= high):
             candidate = (low + high) / 2 if high is not None else max(low * 4, Decimal("0.01"))
         if candidate > _MAX_UNIT_RATE:
             break
-        step = abs(candidate - rate)
         rate = candidate
         value, slope = _discounted(flows, rate)
-        if value == 0 or step <= _RATE_TOLERANCE:
+        if value == 0:
             return rate
         if value > 0:
             low = rate

@@ -1,0 +1,1 @@
+"""Lenders' offers: loan math, prequalification and ranking."""
