@@ -471,8 +471,8 @@ def _months_back(later: date, months: int, due_day: int) -> date:
 def _whole_months_and_days(earlier: date, later: date, due_day: int) -> tuple[int, int]:
     """Whole months counted back from `later` towards `earlier`, and the days left over."""
     months = max((later.year - earlier.year) * 12 + later.month - earlier.month, 0)
-    if later.day == earlier.day:
-        return months, 0
+    if later.day == earlier.day and not _is_month_end(later):
+        return months, 0  # same day of the month: whole months, no odd days
     back = _months_back(later, months, due_day)
     while months > 0 and back < earlier:
         months -= 1

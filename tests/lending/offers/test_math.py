@@ -371,6 +371,15 @@ def _months_after(day: date, months: int) -> date:
     n_payments=13,
     financed_share=Decimal("0.5"),
 )
+# Due on the 29th from a leap-year February: February 28 of the next year still counts back to
+# the 29th (the advance on the 28th is one odd day before it, not a whole month).
+@example(
+    due_date=date(2000, 1, 29),
+    odd_days=1,
+    payment=Decimal("10.00"),
+    n_payments=13,
+    financed_share=Decimal("0.5"),
+)
 # Due on the 31st: the 30th and February 28 count back to the 31st.
 @example(
     due_date=date(2023, 1, 31),
