@@ -1,0 +1,371 @@
+"""Deterministic readers for what a borrower types in guided mode: amounts, terms, yes/no, dates,
+e-mails, phone numbers, SSNs, income, product types and menu choices (English and Chinese).
+
+Each reader returns None when the text holds no such value, never a guess: guided mode then asks
+again in plain words rather than filling a slot wrongly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+
+_SMALL_NUMBERS = {
+    "zero": 0,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+    "hundred": 100,
+}
+_CHINESE_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+    "十": 10,
+}
+_SCALES = {
+    "k": Decimal(1_000),
+    "thousand": Decimal(1_000),
+    "grand": Decimal(1_000),
+    "m": Decimal(1_000_000),
+    "mm": Decimal(1_000_000),
+    "million": Decimal(1_000_000),
+    "千": Decimal(1_000),
+    "万": Decimal(10_000),
+    "萬": Decimal(10_000),
+    "百万": Decimal(1_000_000),
+}
+_CENT = Decimal("0.01")
+
+# A number (digits with thousands separators and decimals, or a small number word), then an
+# optional scale word. "$25,000", "25k", "1.5 million", "twenty thousand", "2.5万".
+_NUMBER = (
+    r"(?P<number>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
+    + "|".join(sorted((w for w in _SMALL_NUMBERS if len(w) > 1), key=len, reverse=True))
+    + ")"
+)
+_AMOUNT = re.compile(
+    r"(?<![A-Za-z0-9.,])(?P<currency>\$|usd\s*|us\$|¥|rmb\s*)?\s*" + _NUMBER + r"\s*"
+    r"(?P<scale>thousand|million|grand|mm|k|m|百万|千|万|萬)?(?![a-z])"
+    r"\s*(?P<suffix>dollars?|bucks|usd|元|块)?",
+    re.IGNORECASE,
+)
+
+
+def _number_value(token: str) -> Decimal | None:
+    token = token.lower().replace(",", "")
+    if token in _SMALL_NUMBERS:
+        return Decimal(_SMALL_NUMBERS[token])
+    try:
+        return Decimal(token)
+    except InvalidOperation:
+        return None
+
+
+def parse_amount(text: str) -> Decimal | None:
+    """The first money amount in `text`, in whole currency units with cents, e.g. "25k" → 25000.00.
+
+    A bare small number ("5") without a currency sign or scale is not taken as an amount, so that
+    "5 years" is never read as five dollars.
+    """
+    for match in _AMOUNT.finditer(text):
+        value = _number_value(match["number"])
+        if value is None:
+            continue
+        scale = match["scale"]
+        if not (match["currency"] or scale or match["suffix"]) and value < 100:
+            continue
+        following = text[match.end() :].lstrip().lower()
+        if not scale and re.match(r"(years?|yrs?|months?|mos?|年|个月|%|percent)", following):
+            continue
+        if scale:
+            value *= _SCALES[scale.lower()]
+        return value.quantize(_CENT)
+    return None
+
+
+class IncomePeriod(StrEnum):
+    annual = "annual"
+    monthly = "monthly"
+
+
+@dataclass(frozen=True)
+class Income:
+    amount: Decimal
+    period: IncomePeriod
+
+    @property
+    def monthly(self) -> Decimal:
+        if self.period is IncomePeriod.monthly:
+            return self.amount
+        return (self.amount / 12).quantize(_CENT)
+
+
+_MONTHLY_WORDS = re.compile(r"(per|a|each|every|/)\s*(month|mo)\b|monthly|每月|月薪|一个月", re.I)
+
+
+def parse_income(text: str) -> Income | None:
+    """An income and its period: "$85k a year" → 85000.00 annual, "6,500 a month" → monthly.
+
+    Without a stated period, amounts under 20,000 are taken as monthly and larger ones as annual
+    (the way people quote pay); the assistant reads the figure back for confirmation.
+    """
+    amount = parse_amount(text)
+    if amount is None:
+        return None
+    if _MONTHLY_WORDS.search(text):
+        return Income(amount, IncomePeriod.monthly)
+    if re.search(r"(per|a|each|/)\s*(year|yr|annum)|annual|yearly|salary|年薪|每年", text, re.I):
+        return Income(amount, IncomePeriod.annual)
+    return Income(amount, IncomePeriod.monthly if amount < 20_000 else IncomePeriod.annual)
+
+
+_TERM = re.compile(
+    r"(?P<number>\d+(?:\.\d+)?|"
+    + "|".join(sorted(_SMALL_NUMBERS, key=len, reverse=True))
+    + r"|[一二两三四五六七八九十]+)\s*-?\s*(?P<unit>years?|yrs?|y\b|months?|mos?\b|mo\b|m\b|年|个月|月)",
+    re.IGNORECASE,
+)
+
+
+def _chinese_number(token: str) -> int | None:
+    if token == "十":
+        return 10
+    if "十" in token:
+        tens, _, ones = token.partition("十")
+        return _CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0)
+    return _CHINESE_DIGITS.get(token)
+
+
+def parse_term_months(text: str) -> int | None:
+    """A loan term in months: "5 years" → 60, "60 months" → 60, "18mo" → 18, "5年" → 60."""
+    for match in _TERM.finditer(text):
+        token = match["number"].lower()
+        if token in {"a", "an"} and not re.search(
+            r"\b(for|over|within|in|about)\s*$", text[: match.start()], re.I
+        ):
+            continue  # "85k a year" is a rate, "for a year" is a term
+        value: Decimal | None
+        if token[0] in _CHINESE_DIGITS:
+            number = _chinese_number(token)
+            value = Decimal(number) if number is not None else None
+        else:
+            value = _number_value(token)
+        if value is None or value <= 0:
+            continue
+        unit = match["unit"].lower()
+        months = value * 12 if unit.startswith("y") or unit == "年" else value
+        if months != months.to_integral_value():
+            continue
+        return int(months)
+    return None
+
+
+_YES = re.compile(
+    r"^\s*(y|yes|yeah|yep|yup|sure|ok|okay|correct|right|confirm(ed)?|approve[d]?|agree[d]?|"
+    r"go ahead|do it|please do|sounds good|absolutely|of course|i do|i agree)\b|"
+    r"^\s*(是|是的|好|好的|对|可以|同意|确认)",
+    re.IGNORECASE,
+)
+_NO = re.compile(
+    r"^\s*((n|no|nope|nah|not now|cancel|stop|reject|decline|don'?t|do not|never|i don'?t)\b|"
+    r"不|不要|不是|取消|拒绝)",
+    re.IGNORECASE,
+)
+
+
+def parse_yes_no(text: str) -> bool | None:
+    """True for a clear yes ("yes, submit it"), False for a clear no, None when unclear."""
+    cleaned = text.strip().lower()
+    if _NO.match(cleaned):
+        return False
+    if _YES.match(cleaned):
+        return True
+    return None
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_DATE_PATTERNS = (
+    (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), ("y", "m", "d")),
+    (re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"), ("y", "m", "d")),
+    (re.compile(r"\b(\d{1,2})/(\d{1,2})/(\d{4})\b"), ("m", "d", "y")),  # US order
+    (
+        re.compile(rf"\b({_MONTH_NAMES})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b", re.I),
+        ("mn", "d", "y"),
+    ),
+    (
+        re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_NAMES})\.?,?\s+(\d{{4}})\b", re.I),
+        ("d", "mn", "y"),
+    ),
+)
+
+
+def parse_date(text: str) -> date | None:
+    """A calendar date: ISO "1990-03-15", US "03/15/1990", "March 15, 1990", "15 March 1990"."""
+    for pattern, order in _DATE_PATTERNS:
+        match = pattern.search(text)
+        if not match:
+            continue
+        parts: dict[str, int] = {}
+        for key, group in zip(order, match.groups(), strict=True):
+            if key == "mn":
+                parts["m"] = _MONTHS[group.lower()]
+            else:
+                parts[key] = int(group)
+        try:
+            return date(parts["y"], parts["m"], parts["d"])
+        except ValueError:
+            return None
+    return None
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def parse_email(text: str) -> str | None:
+    match = _EMAIL.search(text)
+    return match.group(0).lower() if match else None
+
+
+_PHONE = re.compile(r"(?<!\d)(\+?1[\s.-]?)?\(?(\d{3})\)?[\s.-]?(\d{3})[\s.-]?(\d{4})(?!\d)")
+
+
+def parse_phone(text: str) -> str | None:
+    """A North American phone number in E.164: "(415) 555-0134" → "+14155550134"."""
+    match = _PHONE.search(text)
+    if not match:
+        return None
+    return f"+1{match[2]}{match[3]}{match[4]}"
+
+
+_SSN = re.compile(r"(?<!\d)(\d{3})[- ]?(\d{2})[- ]?(\d{4})(?!\d)")
+
+
+def parse_ssn(text: str) -> str | None:
+    """A US Social Security number as ddd-dd-dddd, refusing numbers the SSA never issues."""
+    match = _SSN.search(text)
+    if not match:
+        return None
+    area, group, serial = match.groups()
+    if area in {"000", "666"} or area.startswith("9") or group == "00" or serial == "0000":
+        return None
+    return f"{area}-{group}-{serial}"
+
+
+class ProductType(StrEnum):
+    personal = "personal"
+    auto = "auto"
+    mortgage = "mortgage"
+    business = "business"
+    debt_consolidation = "debt_consolidation"
+    home_improvement = "home_improvement"
+    student = "student"
+
+
+_PRODUCT_WORDS: tuple[tuple[ProductType, re.Pattern[str]], ...] = (
+    (
+        ProductType.debt_consolidation,
+        re.compile(r"consolidat|pay off (my )?(debts?|cards?)|债务整合|还信用卡", re.I),
+    ),
+    (ProductType.home_improvement, re.compile(r"home improvement|renovat|remodel|装修", re.I)),
+    (
+        ProductType.mortgage,
+        re.compile(r"mortgage|home loan|house|refinanc|buy(ing)? a home|房贷|房屋|买房", re.I),
+    ),
+    (
+        ProductType.auto,
+        re.compile(r"\bauto\b|\bcar\b|vehicle|truck|motorcycle|车贷|汽车|买车", re.I),
+    ),
+    (
+        ProductType.business,
+        re.compile(r"business|company|working capital|equipment|经营|企业|生意", re.I),
+    ),
+    (ProductType.student, re.compile(r"student|tuition|college|school|学生|学费", re.I)),
+    (
+        ProductType.personal,
+        re.compile(r"personal|wedding|vacation|medical|emergency|个人|消费", re.I),
+    ),
+)
+
+
+def parse_product_type(text: str) -> ProductType | None:
+    """The kind of loan someone asks for, from everyday words ("a car loan" → auto)."""
+    for product, pattern in _PRODUCT_WORDS:
+        if pattern.search(text):
+            return product
+    return None
+
+
+_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
+
+
+def parse_menu_choice(text: str, options: list[str]) -> int | None:
+    """The index of the option chosen: by number ("2"), ordinal ("the second") or name."""
+    cleaned = text.strip().lower()
+    number = re.fullmatch(r"(?:option\s*|#)?(\d{1,2})[.)]?", cleaned)
+    if number:
+        index = int(number[1]) - 1
+        return index if 0 <= index < len(options) else None
+    for word, position in _ORDINALS.items():
+        if re.search(rf"\b{word}\b", cleaned):
+            index = position - 1 if position > 0 else len(options) - 1
+            return index if 0 <= index < len(options) else None
+    named = [i for i, option in enumerate(options) if option.lower() in cleaned]
+    return named[0] if len(named) == 1 else None

@@ -1,0 +1,198 @@
+"""Guided mode reads what people actually type, and refuses to guess."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from agents.guided.parser import (
+    IncomePeriod,
+    ProductType,
+    parse_amount,
+    parse_date,
+    parse_email,
+    parse_income,
+    parse_menu_choice,
+    parse_phone,
+    parse_product_type,
+    parse_ssn,
+    parse_term_months,
+    parse_yes_no,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("25k", "25000.00"),
+        ("$25,000", "25000.00"),
+        ("I'd like to borrow $25,000.50 please", "25000.50"),
+        ("about 40K for my car", "40000.00"),
+        ("1.5 million", "1500000.00"),
+        ("twenty thousand dollars", "20000.00"),
+        ("5000 bucks", "5000.00"),
+        ("2.5万", "25000.00"),
+        ("借30万买房", "300000.00"),
+        ("USD 12,500", "12500.00"),
+    ],
+)
+def test_amounts(text: str, expected: str) -> None:
+    assert parse_amount(text) == Decimal(expected)
+
+
+@pytest.mark.parametrize("text", ["5 years", "I am 35", "hello", "60 months", "3.5%", ""])
+def test_not_amounts(text: str) -> None:
+    assert parse_amount(text) is None
+
+
+@given(st.decimals(min_value=100, max_value=10_000_000, places=2))
+def test_formatted_amounts_read_back_exactly(amount: Decimal) -> None:
+    assert parse_amount(f"${amount:,.2f}") == amount
+    assert parse_amount(f"{amount}") == amount
+
+
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [
+        ("5 years", 60),
+        ("60 months", 60),
+        ("over 18mo", 18),
+        ("a 3-year term", 36),
+        ("for a year", 12),
+        ("two years", 24),
+        ("5年", 60),
+        ("三十年", 360),
+        ("36个月", 36),
+        ("40k for 5 years", 60),
+    ],
+)
+def test_terms(text: str, months: int) -> None:
+    assert parse_term_months(text) == months
+
+
+@pytest.mark.parametrize("text", ["85k a year", "$25,000", "1.3 years", "soon"])
+def test_not_terms(text: str) -> None:
+    assert parse_term_months(text) is None  # 1.3 years is not a whole number of months
+
+
+def test_fractional_years_that_make_whole_months() -> None:
+    assert parse_term_months("2.5 years") == 30
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "period"),
+    [
+        ("I make $85k a year", "85000.00", IncomePeriod.annual),
+        ("6,500 per month", "6500.00", IncomePeriod.monthly),
+        ("my salary is 120000", "120000.00", IncomePeriod.annual),
+        ("about 4800", "4800.00", IncomePeriod.monthly),
+        ("月薪2万", "20000.00", IncomePeriod.monthly),
+    ],
+)
+def test_income(text: str, amount: str, period: IncomePeriod) -> None:
+    income = parse_income(text)
+    assert income is not None
+    assert (income.amount, income.period) == (Decimal(amount), period)
+
+
+def test_annual_income_in_months() -> None:
+    income = parse_income("$90,000 a year")
+    assert income is not None
+    assert income.monthly == Decimal("7500.00")
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("yes", True),
+        ("Yes, submit it", True),
+        ("sure go ahead", True),
+        ("OK", True),
+        ("是的", True),
+        ("no", False),
+        ("No thanks", False),
+        ("don't submit yet", False),
+        ("cancel", False),
+        ("不要", False),
+        ("maybe later?", None),
+        ("what does APR mean", None),
+        ("nothing", None),
+    ],
+)
+def test_yes_no(text: str, answer: bool | None) -> None:
+    assert parse_yes_no(text) is answer
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1990-03-15", date(1990, 3, 15)),
+        ("born 03/15/1990", date(1990, 3, 15)),
+        ("March 15, 1990", date(1990, 3, 15)),
+        ("15th Mar 1990", date(1990, 3, 15)),
+        ("1990年3月15日", date(1990, 3, 15)),
+        ("02/30/1990", None),
+        ("next week", None),
+    ],
+)
+def test_dates(text: str, expected: date | None) -> None:
+    assert parse_date(text) == expected
+
+
+def test_contact_details() -> None:
+    assert (
+        parse_email("reach me at Jane.Doe+loans@Example.co.uk thanks")
+        == "jane.doe+loans@example.co.uk"
+    )
+    assert parse_email("jane at example dot com") is None
+    assert parse_phone("call (415) 555-0134") == "+14155550134"
+    assert parse_phone("+1 415.555.0134") == "+14155550134"
+    assert parse_phone("12345") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("123-45-6789", "123-45-6789"),
+        ("my ssn is 123 45 6789", "123-45-6789"),
+        ("123456789", "123-45-6789"),
+        ("000-12-3456", None),
+        ("666-12-3456", None),
+        ("912-12-3456", None),
+        ("123-00-4567", None),
+    ],
+)
+def test_ssn(text: str, expected: str | None) -> None:
+    assert parse_ssn(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "product"),
+    [
+        ("I want a car loan", ProductType.auto),
+        ("need a mortgage for a house", ProductType.mortgage),
+        ("consolidate my credit cards", ProductType.debt_consolidation),
+        ("money for my business", ProductType.business),
+        ("a personal loan for a wedding", ProductType.personal),
+        ("我想买车", ProductType.auto),
+        ("房贷", ProductType.mortgage),
+        ("hello there", None),
+    ],
+)
+def test_product_types(text: str, product: ProductType | None) -> None:
+    assert parse_product_type(text) is product
+
+
+def test_menu_choices() -> None:
+    options = ["Personal", "Auto", "Mortgage"]
+    assert parse_menu_choice("2", options) == 1
+    assert parse_menu_choice("option 3", options) == 2
+    assert parse_menu_choice("the first one", options) == 0
+    assert parse_menu_choice("the last", options) == 2
+    assert parse_menu_choice("mortgage please", options) == 2
+    assert parse_menu_choice("7", options) is None
+    assert parse_menu_choice("something else", options) is None
