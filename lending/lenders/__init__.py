@@ -1,0 +1,1 @@
+"""Lenders: the catalog of lenders and products, and submissions of applications to lenders."""
