@@ -12,7 +12,8 @@ from api.state import AppState
 from lending.kv import Store
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async: FastAPI runs a plain `def` dependency in the thread pool, a hop on every request.
     state: AppState = request.app.state.omnifin
     return state
 
@@ -36,7 +37,7 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_store(state: StateDep) -> Store:
+async def get_store(state: StateDep) -> Store:
     assert state.store is not None, "lifespan not started"
     return state.store
 
