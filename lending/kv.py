@@ -36,6 +36,7 @@ class Store(Protocol):
     async def delete(self, key: str) -> None: ...
     async def hit(self, key: str, limit: int, window_seconds: float) -> RateDecision: ...
     async def reset(self, key: str) -> None: ...
+    async def acquire(self, key: str, ttl_seconds: float) -> bool: ...
     async def publish(self, channel: str, message: bytes) -> None: ...
     def subscribe(self, channel: str) -> AsyncIterator[bytes]: ...
     async def ping(self) -> None: ...
@@ -82,6 +83,13 @@ class MemoryStore:
 
     async def reset(self, key: str) -> None:
         self._windows.pop(key, None)
+
+    async def acquire(self, key: str, ttl_seconds: float) -> bool:
+        """Set `key` only if it is not set (a lease that expires): True when this call got it."""
+        if await self.get(key) is not None:
+            return False
+        await self.set(key, b"1", ttl_seconds)
+        return True
 
     async def publish(self, channel: str, message: bytes) -> None:
         for queue in self._subscribers.get(channel, ()):
@@ -161,6 +169,11 @@ class RedisStore:
 
     async def reset(self, key: str) -> None:
         await self._redis.delete(self._k("rate:" + key))
+
+    async def acquire(self, key: str, ttl_seconds: float) -> bool:
+        """Set `key` only if it is not set (a lease that expires): True when this call got it."""
+        got = await self._redis.set(self._k(key), b"1", nx=True, px=max(1, int(ttl_seconds * 1000)))
+        return bool(got)
 
     async def publish(self, channel: str, message: bytes) -> None:
         await self._redis.publish(self._k(channel), message)

@@ -4,6 +4,75 @@ Domain packages import their models from here; each domain's models live in a mo
 package named after the domain, imported below so that `Base.metadata` is complete.
 """
 
+from lending.models import knowledge as knowledge  # the knowledge base's tables (issue 7)
+from lending.models import prompts as prompts  # the prompt registry's tables (issue 6)
+from lending.models.applications import (
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    BorrowerProfile,
+    ConsentKind,
+    ConsentRecord,
+    ProductType,
+)
+from lending.models.audit import AuditEvent
+from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
 from lending.models.base import Base, TimestampMixin, new_id, utcnow
+from lending.models.identity import (
+    AccessToken,
+    Invitation,
+    MfaRecoveryCode,
+    Organization,
+    OrganizationKind,
+    OrganizationStatus,
+    Role,
+    TokenPurpose,
+    User,
+)
+from lending.models.lenders import (
+    CreditBand,
+    Lender,
+    LenderProduct,
+    LenderSubmission,
+    SubmissionStatus,
+)
+from lending.models.offers import Offer, OfferKind, OfferStatus, Prequalification
+from lending.models.tools import ToolCallRecord
 
-__all__ = ["Base", "TimestampMixin", "new_id", "utcnow"]
+__all__ = [
+    "AccessToken",
+    "Application",
+    "ApplicationEvent",
+    "ApplicationStatus",
+    "BorrowerProfile",
+    "ConsentKind",
+    "ConsentRecord",
+    "CreditBand",
+    "Lender",
+    "LenderProduct",
+    "LenderSubmission",
+    "Offer",
+    "OfferKind",
+    "OfferStatus",
+    "Prequalification",
+    "ProductType",
+    "SubmissionStatus",
+    "ToolCallRecord",
+    "AuditEvent",
+    "ChatFeedback",
+    "ChatMessage",
+    "ChatRun",
+    "ChatThread",
+    "Base",
+    "Invitation",
+    "MfaRecoveryCode",
+    "Organization",
+    "OrganizationKind",
+    "OrganizationStatus",
+    "Role",
+    "TimestampMixin",
+    "TokenPurpose",
+    "User",
+    "new_id",
+    "utcnow",
+]

@@ -63,3 +63,12 @@ async def test_publish_reaches_subscribers(store: Store) -> None:
     assert received[0] == b"v2"
     assert received[-1] == b"v3"
     await store.ping()
+
+
+async def test_a_lease_is_held_by_one_caller_until_released_or_expired(store: Store) -> None:
+    assert await store.acquire("thread:1:run", ttl_seconds=5)
+    assert not await store.acquire("thread:1:run", ttl_seconds=5)
+    await store.delete("thread:1:run")
+    assert await store.acquire("thread:1:run", ttl_seconds=0.05)
+    await asyncio.sleep(0.2)
+    assert await store.acquire("thread:1:run", ttl_seconds=5)

@@ -1,0 +1,39 @@
+"""Run-scoped dependencies of a graph (LangGraph's `context_schema`): never checkpointed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from agents.models import ModelProvider
+from lending.identity.actor import Actor
+from tools.context import ToolContext
+from tools.registry import ToolRegistry
+
+if TYPE_CHECKING:
+    from agents.guided.policy import GuidedPolicy
+
+
+@dataclass
+class AgentContext:
+    """Who the assistant acts for and what it may use in this run.
+
+    Attributes:
+        tools: The tool context (actor, sessionmaker, thread); identity comes from here only.
+        registry: The tools; only those the actor may use are offered to the model.
+        model: The language model chain, or None when the assistant runs in guided mode.
+        policy: The deterministic policy that replies when no model can.
+        system_prompt: The rendered system prompt of this run.
+        usage: Tokens the model used in this run (filled as it streams).
+    """
+
+    tools: ToolContext
+    registry: ToolRegistry
+    model: ModelProvider | None
+    policy: GuidedPolicy
+    system_prompt: str
+    usage: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0})
+
+    @property
+    def actor(self) -> Actor:
+        return self.tools.actor

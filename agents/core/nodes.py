@@ -1,0 +1,144 @@
+"""The two nodes every assistant graph runs: `assistant` (the model, or the guided policy when
+no model can answer) and `tools` (the registry, with approvals through `interrupt()`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.utils import message_chunk_to_message
+from langgraph.runtime import Runtime
+
+from agents.core.context import AgentContext
+from agents.core.state import AgentState
+from agents.pii import PiiVault, redact
+from lending.logs import get_logger
+from tools.base import ToolError
+
+log = get_logger(__name__)
+
+MODEL_UNAVAILABLE = (
+    "The assistant's language model is not answering, so I'm continuing in guided mode: "
+    "I'll ask simple questions one at a time."
+)
+
+
+async def assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    context = runtime.context
+    write = runtime.stream_writer
+    provider = context.model
+    if provider is not None and provider.breaker.allows_call():
+        try:
+            message = await _call_model(state, context, write)
+        except Exception as error:  # any provider failure hands the turn to guided mode
+            provider.breaker.record_failure()
+            log.warning("model failed; guided mode", error=type(error).__name__)
+            write({"type": "mode.changed", "mode": "guided", "reason": MODEL_UNAVAILABLE})
+        else:
+            provider.breaker.record_success()
+            if state.get("mode") == "guided":
+                write({"type": "mode.changed", "mode": "llm", "reason": "The model is back."})
+            return {"messages": [message], "mode": "llm"}
+    elif provider is not None and state.get("mode") != "guided":
+        write({"type": "mode.changed", "mode": "guided", "reason": MODEL_UNAVAILABLE})
+    reply = await context.policy.respond(state, context)
+    if reply.message.content:
+        write({"type": "token", "text": str(reply.message.content)})
+    return {"messages": [reply.message], "mode": "guided", "guided": reply.memory}
+
+
+async def _call_model(state: AgentState, context: AgentContext, write: Any) -> BaseMessage:
+    assert context.model is not None
+    schemas = [spec.openai_schema() for spec in context.registry.for_actor(context.actor)]
+    runnable = context.model.bind(schemas)
+    history: list[BaseMessage] = [SystemMessage(context.system_prompt), *state["messages"]]
+    merged: AIMessageChunk | None = None
+    async for chunk in runnable.astream(history):
+        if not isinstance(chunk, AIMessageChunk):
+            continue
+        if isinstance(chunk.content, str) and chunk.content:
+            write({"type": "token", "text": chunk.content})
+        merged = chunk if merged is None else merged + chunk
+    if merged is None:
+        return AIMessage(content="")
+    if merged.usage_metadata:
+        context.usage["input"] += merged.usage_metadata.get("input_tokens", 0)
+        context.usage["output"] += merged.usage_metadata.get("output_tokens", 0)
+    return message_chunk_to_message(merged)
+
+
+async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """Run the last message's tool calls in order, each through the registry.
+
+    On resume after an approval LangGraph runs this node again from the start; the calls made
+    before the pause return their stored results (idempotency keys), so nothing acts twice.
+    """
+    context = runtime.context
+    write = runtime.stream_writer
+    last = state["messages"][-1]
+    assert isinstance(last, AIMessage)
+    vault = PiiVault(context.tools.settings, state.get("vault"))
+    results: list[ToolMessage] = []
+    for call in last.tool_calls:
+        call_id = call["id"] or call["name"]
+        write(
+            {
+                "type": "tool.started",
+                "call_id": call_id,
+                "tool": call["name"],
+                "args": redact(call["args"]),
+            }
+        )
+        key = f"{context.tools.thread_id}:{call_id}"
+        try:
+            output = await context.registry.execute(
+                call["name"], vault.restore(call["args"]), context.tools, idempotency_key=key
+            )
+        except ToolError as error:
+            write(
+                {
+                    "type": "tool.finished",
+                    "call_id": call_id,
+                    "tool": call["name"],
+                    "ok": False,
+                    "error": error.message,
+                }
+            )
+            results.append(
+                ToolMessage(
+                    error.to_text(), tool_call_id=call_id, name=call["name"], status="error"
+                )
+            )
+            continue
+        dumped = output.model_dump(mode="json")
+        write(
+            {
+                "type": "tool.finished",
+                "call_id": call_id,
+                "tool": call["name"],
+                "ok": True,
+                "result": redact(dumped),
+            }
+        )
+        results.append(
+            ToolMessage(
+                vault.tokenize(output.model_dump_json()),
+                tool_call_id=call_id,
+                name=call["name"],
+                artifact=dumped,
+            )
+        )
+    return {"messages": results, "vault": vault.state()}
+
+
+def route_after_assistant(state: AgentState) -> str:
+    last = state["messages"][-1]
+    if isinstance(last, AIMessage) and last.tool_calls:
+        return "tools"
+    return "__end__"
