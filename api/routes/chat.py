@@ -1,0 +1,318 @@
+"""Chat with the assistant: threads, runs streamed as Server-Sent Events, approvals, feedback.
+
+A run executes in a task of its own that outlives the HTTP request: a client that disconnects
+(or a network drop) does not lose the turn; its events go on into the thread's records and the
+client reads the result from the thread's history when it reconnects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from agents.events import Event, RunError, to_sse
+from agents.runner import Approval, TurnRequest
+from agents.threads import threads
+from api.auth import CurrentActor, OriginDep
+from api.deps import SessionDep, StateDep
+from api.errors import error_responses
+from api.ratelimit import rate_limit
+from api.state import AppState
+from lending.audit.schemas import Origin
+from lending.db import transaction
+from lending.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+    ServiceUnavailable,
+)
+from lending.identity.actor import Actor
+from lending.identity.scopes import Scope
+from lending.models.chat import ChatGraph, ChatThread
+
+router = APIRouter(prefix="/api/v1/chat", tags=["chat"], dependencies=[rate_limit("chat")])
+
+MAX_MESSAGE_CHARS = 10_000
+_LEASE_SECONDS = 300.0
+_QUEUE_WAIT_SECONDS = 60.0
+_AUTH_ERRORS = (NotAuthenticated, PermissionDenied, RateLimited)
+
+
+class ThreadCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    graph: ChatGraph | None = Field(
+        default=None, description="borrower or broker assistant; defaults by role."
+    )
+    channel: Literal["web", "voice", "api"] = "web"
+    title: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = None
+
+
+class ThreadRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    graph: str
+    channel: str
+    title: str | None
+    pending_approval: dict[str, Any] | None
+    created_at: datetime
+    last_message_at: datetime | None
+
+
+class MessageRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    run_id: uuid.UUID | None
+    role: str
+    content: str
+    tool: dict[str, Any] | None
+    created_at: datetime
+
+
+class ThreadDetail(ThreadRead):
+    messages: list[MessageRead]
+
+
+class RunCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS),
+    ] = Field(description=f"What the person wrote (1 to {MAX_MESSAGE_CHARS:,} characters).")
+
+
+class ApprovalAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approved: bool
+    channel: Literal["button", "voice", "api"] = "button"
+
+
+class FeedbackCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rating: Literal[1, -1] = Field(description="1 thumbs up, -1 thumbs down.")
+    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+
+
+class FeedbackRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    run_id: uuid.UUID
+    rating: int
+    comment: str | None
+
+
+def _require_chat(actor: Actor) -> None:
+    actor.require(Scope.CHAT_USE)
+
+
+@router.post(
+    "/threads",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(*_AUTH_ERRORS, InvalidInput),
+)
+async def create_thread(body: ThreadCreate, actor: CurrentActor, session: SessionDep) -> ThreadRead:
+    """Start a conversation with the assistant of the caller's role."""
+    _require_chat(actor)
+    thread = await threads.create(
+        session, actor, graph=body.graph, channel=body.channel, title=body.title
+    )
+    return ThreadRead.model_validate(thread)
+
+
+@router.get("/threads", responses=error_responses(*_AUTH_ERRORS))
+async def list_threads(actor: CurrentActor, session: SessionDep) -> list[ThreadRead]:
+    """The caller's conversations, most recent first."""
+    _require_chat(actor)
+    return [ThreadRead.model_validate(t) for t in await threads.list_for(session, actor)]
+
+
+@router.get("/threads/{thread_id}", responses=error_responses(*_AUTH_ERRORS, NotFound))
+async def read_thread(
+    thread_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> ThreadDetail:
+    """One conversation with its history: redacted messages and tool activity, in order."""
+    _require_chat(actor)
+    thread = await threads.get(session, actor, thread_id)
+    messages = await threads.history(session, actor, thread_id)
+    return ThreadDetail.model_validate(
+        {
+            **ThreadRead.model_validate(thread).model_dump(),
+            "messages": [MessageRead.model_validate(m) for m in messages],
+        }
+    )
+
+
+_STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events: `event:` is the event type, `data:` its JSON "
+        "(run.started, token, message.completed, tool.started, tool.finished, "
+        "interrupt.requested, approval.resolved, mode.changed, run.completed, error).",
+        "content": {"text/event-stream": {}},
+    },
+    **error_responses(*_AUTH_ERRORS, NotFound, Conflict, ServiceUnavailable),
+}
+
+
+@router.post(
+    "/threads/{thread_id}/runs", responses=_STREAM_RESPONSES, response_class=StreamingResponse
+)
+async def create_run(
+    thread_id: uuid.UUID,
+    body: RunCreate,
+    actor: CurrentActor,
+    state: StateDep,
+    origin: OriginDep,
+) -> StreamingResponse:
+    """Send a message and stream the assistant's turn."""
+    _require_chat(actor)
+    await _visible_thread(state, actor, thread_id)
+    request = TurnRequest(
+        thread_id=thread_id, actor=actor, message=body.message, channel="chat", origin=origin
+    )
+    return await _stream_turn(state, request)
+
+
+@router.post(
+    "/threads/{thread_id}/approvals/{approval_id}",
+    responses=_STREAM_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def answer_approval(
+    thread_id: uuid.UUID,
+    approval_id: Annotated[str, Path(max_length=128)],
+    body: ApprovalAnswer,
+    actor: CurrentActor,
+    state: StateDep,
+    origin: OriginDep,
+) -> StreamingResponse:
+    """Approve or reject the action the assistant is waiting on, and stream the rest of the turn."""
+    _require_chat(actor)
+    thread = await _visible_thread(state, actor, thread_id)
+    pending = thread.pending_approval
+    if pending is None or pending.get("approval_id") != approval_id:
+        raise NotFound("No such approval is waiting in this conversation.")
+    request = TurnRequest(
+        thread_id=thread_id,
+        actor=actor,
+        approval=Approval(approval_id=approval_id, approved=body.approved, channel=body.channel),
+        channel="chat",
+        origin=origin,
+    )
+    return await _stream_turn(state, request)
+
+
+@router.post(
+    "/threads/{thread_id}/runs/{run_id}/feedback",
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(*_AUTH_ERRORS, NotFound),
+)
+async def give_feedback(
+    thread_id: uuid.UUID,
+    run_id: uuid.UUID,
+    body: FeedbackCreate,
+    actor: CurrentActor,
+    session: SessionDep,
+) -> FeedbackRead:
+    """Thumbs up or down on one reply, with an optional comment (stored with the turn)."""
+    _require_chat(actor)
+    feedback = await threads.feedback(
+        session, actor, thread_id=thread_id, run_id=run_id, rating=body.rating, comment=body.comment
+    )
+    return FeedbackRead.model_validate(feedback)
+
+
+async def _visible_thread(state: AppState, actor: Actor, thread_id: uuid.UUID) -> ChatThread:
+    # Its own short transaction, finished before the turn's task starts: a streamed turn
+    # outlives the request, so the two must never share a session.
+    assert state.sessionmaker is not None, "lifespan not started"
+    async with transaction(state.sessionmaker) as session:
+        return await threads.get(session, actor, thread_id)
+
+
+async def _stream_turn(state: AppState, request: TurnRequest) -> StreamingResponse:
+    events = await start_turn(state, request)
+
+    async def frames() -> AsyncIterator[bytes]:
+        async for event in events:
+            yield to_sse(event)
+
+    return StreamingResponse(
+        frames(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def start_turn(state: AppState, request: TurnRequest) -> AsyncIterator[Event]:
+    """Start a turn in its own task and return its events as they come.
+
+    One turn at a time per thread (double-texting): a second message is refused with 409, or
+    waits its turn when `OMNIFIN_CHAT_DOUBLE_TEXTING=queue`.
+    """
+    runner, store = state.runner, state.store
+    if runner is None or store is None:
+        raise ServiceUnavailable("The assistant is not running in this process.")
+    lease = f"chat:thread:{request.thread_id}:turn"
+    if not await store.acquire(lease, _LEASE_SECONDS):
+        if state.settings.chat_double_texting == "reject":
+            raise Conflict(
+                "The assistant is still answering your previous message; wait for it to finish."
+            )
+        async with asyncio.timeout(_QUEUE_WAIT_SECONDS):
+            while not await store.acquire(lease, _LEASE_SECONDS):
+                await asyncio.sleep(0.05)
+    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+
+    async def produce() -> None:
+        try:
+            async for event in runner.run(request):
+                queue.put_nowait(event)
+        except Exception as exc:  # refused before streaming (e.g. a stale approval)
+            detail = getattr(exc, "detail", None)
+            queue.put_nowait(
+                RunError(error=type(exc).__name__, detail=str(detail or "The turn failed."))
+            )
+        finally:
+            await store.delete(lease)
+            queue.put_nowait(None)
+
+    task = asyncio.create_task(produce(), name=f"turn-{request.thread_id}")
+    state.background_tasks.add(task)
+    task.add_done_callback(state.background_tasks.discard)
+
+    async def consume() -> AsyncIterator[Event]:
+        while (event := await queue.get()) is not None:
+            yield event
+
+    return consume()
+
+
+async def drain(state: AppState) -> None:
+    """Let running turns finish at shutdown (bounded), then cancel what is left."""
+    if not state.background_tasks:
+        return
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(10):
+            await asyncio.gather(*state.background_tasks, return_exceptions=True)
+    for task in list(state.background_tasks):
+        task.cancel()
+
+
+__all__ = ["Origin", "router", "start_turn"]
