@@ -181,11 +181,11 @@ class TurnRunner:
                 status = RunStatus.INTERRUPTED
             else:
                 inputs.append(first)
-                if request.approval is not None:
+                if isinstance(first, Command) and isinstance(first.resume, dict):
                     yield ApprovalResolved(
-                        approval_id=request.approval.approval_id,
-                        approved=request.approval.approved,
-                        channel=request.approval.channel,
+                        approval_id=str((thread.pending_approval or {}).get("approval_id")),
+                        approved=bool(first.resume["approved"]),
+                        channel=first.resume["channel"],
                     )
                 for graph_input in inputs:
                     async for event in self._stream(
@@ -245,7 +245,9 @@ class TurnRunner:
                     tool={"tool": pending.get("tool"), "channel": request.approval.channel},
                 )
             )
-            return Command(resume={"approved": request.approval.approved})
+            return Command(
+                resume={"approved": request.approval.approved, "channel": request.approval.channel}
+            )
         text = request.message or ""
         if pending is not None:
             answer = parse_yes_no(text)
@@ -274,7 +276,7 @@ class TurnRunner:
                     tool={"tool": pending.get("tool"), "channel": "text"},
                 )
             )
-            return Command(resume={"approved": answer})
+            return Command(resume={"approved": answer, "channel": "text"})
         return _NewMessage(text)
 
     async def _stream(

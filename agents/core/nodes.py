@@ -61,6 +61,10 @@ async def _call_model(state: AgentState, context: AgentContext, write: Any) -> B
     merged: AIMessageChunk | None = None
     async for chunk in runnable.astream(history):
         if not isinstance(chunk, AIMessageChunk):
+            if isinstance(chunk, AIMessage):  # a model that does not stream answers whole
+                if chunk.content:
+                    write({"type": "token", "text": str(chunk.content)})
+                return chunk
             continue
         if isinstance(chunk.content, str) and chunk.content:
             write({"type": "token", "text": chunk.content})

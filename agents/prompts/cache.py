@@ -34,6 +34,7 @@ log = get_logger(__name__)
 
 CHANNEL = "prompts"
 DEFAULT_TTL_SECONDS = 5.0
+MAX_RETRY_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,19 +158,26 @@ class PromptCache:
         self.invalidate()
 
     async def _listen(self, store: Store) -> None:
+        delay = self.retry_seconds
         while True:
             try:
                 async for message in store.subscribe(CHANNEL):
+                    delay = self.retry_seconds  # a message came through: the link is healthy
                     self._receive(message)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning(
-                    "prompt cache subscription lost; retrying", store=store.backend, error=str(exc)
+                    "prompt cache subscription lost; retrying",
+                    store=store.backend,
+                    error=str(exc),
+                    retry_in_seconds=delay,
                 )
             # Whatever was published while we were not listening is lost: start clean.
             self.invalidate()
-            await asyncio.sleep(self.retry_seconds)
+            await asyncio.sleep(delay)
+            # Back off during a long outage, so that it does not fill the log.
+            delay = min(delay * 2, MAX_RETRY_SECONDS)
 
     def _receive(self, message: bytes) -> None:
         try:

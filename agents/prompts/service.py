@@ -499,7 +499,7 @@ class PromptService:
         name: str,
         variables: Mapping[str, Any],
         user_id: uuid.UUID,
-        label: PromptLabelName = PromptLabelName.PRODUCTION,
+        label: PromptLabelName | str = PromptLabelName.PRODUCTION,
     ) -> RenderedPrompt:
         """Render what `label` of prompt `name` serves to `user_id`.
 
@@ -513,6 +513,7 @@ class PromptService:
             PromptRenderError: a variable the version uses has no value (or None).
             PromptNotFound: no such prompt, or nothing under this label (and no default).
         """
+        label = PromptLabelName(label)
         resolution = self.cache.get(name, label)
         if resolution is None:
             generation = self.cache.generation
