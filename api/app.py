@@ -28,6 +28,7 @@ from api.routes import (
     me,
     mfa,
     offers,
+    openai_compat,
     organizations,
     profile,
     prompts,
@@ -132,6 +133,7 @@ def create_app(
     app.include_router(profile.router)
     app.include_router(prompts.router)
     app.include_router(chat.router)
+    app.include_router(openai_compat.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,
