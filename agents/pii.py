@@ -29,6 +29,13 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
         ),
     ),
 )
+
+
+def has_pii(text: str) -> bool:
+    """Whether `text` holds anything the vault would swap for a token."""
+    return any(pattern.search(text) for _, pattern in _KINDS)
+
+
 _TOKEN = re.compile(r"\[(SSN|ACCOUNT|DOB)-(\d+)\]")
 _AAD = b"omnifin.agent.vault"
 

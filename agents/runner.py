@@ -39,7 +39,7 @@ from agents.events import (
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedPolicy
 from agents.models import ModelProvider
-from agents.pii import PiiVault, redact
+from agents.pii import PiiVault, has_pii, redact
 from agents.threads import TranscriptEntry, threads
 from lending.audit.schemas import Origin
 from lending.config import Settings
@@ -125,8 +125,9 @@ class TurnRunner:
         started = time.perf_counter()
         mode = self.mode()
         async with transaction(self.sessionmaker) as session:
-            thread = await threads.get(session, request.actor, request.thread_id)
-            previous = await threads.last_run(session, thread.id)
+            thread, previous_status = await threads.get_with_last_run_status(
+                session, request.actor, request.thread_id
+            )
             prompt = await self.prompts(session, thread.graph, request.actor, mode)
             user_text = redact(request.message) if request.message is not None else None
             run = await threads.start_run(
@@ -167,7 +168,7 @@ class TurnRunner:
         final_mode: str = mode
         try:
             inputs: list[Any] = []
-            if previous is not None and previous.status == RunStatus.RUNNING.value:
+            if previous_status == RunStatus.RUNNING.value:
                 # The last turn never finished (the process stopped mid-way): finish it first.
                 snapshot = await graph.aget_state(config)
                 if snapshot.next and not snapshot.interrupts:
@@ -328,6 +329,8 @@ class TurnRunner:
 
     async def _tokenized(self, graph: AnyGraph, config: RunnableConfig, text: str) -> AgentState:
         """The new message with its PII swapped for tokens in this conversation's vault."""
+        if not has_pii(text):
+            return {"messages": [HumanMessage(text)]}  # no vault to read or change
         snapshot = await graph.aget_state(config)
         vault = PiiVault(self.settings, snapshot.values.get("vault") if snapshot.values else None)
         return {"messages": [HumanMessage(vault.tokenize(text))], "vault": vault.state()}

@@ -112,6 +112,28 @@ class ThreadService:
         )
         return list(rows)
 
+    async def get_with_last_run_status(
+        self, session: AsyncSession, actor: Actor, thread_id: uuid.UUID
+    ) -> tuple[ChatThread, str | None]:
+        """The actor's thread and the status of its latest run, in one round trip."""
+        last_status = (
+            select(ChatRun.status)
+            .where(ChatRun.thread_id == ChatThread.id)
+            .order_by(ChatRun.started_at.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        row = (
+            await session.execute(
+                select(ChatThread, last_status).where(
+                    ChatThread.id == thread_id, ChatThread.user_id == actor.user_id
+                )
+            )
+        ).first()
+        if row is None:
+            raise NotFound("No such conversation.")
+        return row[0], row[1]
+
     async def last_run(self, session: AsyncSession, thread_id: uuid.UUID) -> ChatRun | None:
         run: ChatRun | None = await session.scalar(
             select(ChatRun)

@@ -55,7 +55,7 @@ async def assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[s
 
 async def _call_model(state: AgentState, context: AgentContext, write: Any) -> BaseMessage:
     assert context.model is not None
-    schemas = [spec.openai_schema() for spec in context.registry.for_actor(context.actor)]
+    schemas = _tool_schemas(context)
     runnable = context.model.bind(schemas)
     history: list[BaseMessage] = [SystemMessage(context.system_prompt), *state["messages"]]
     merged: AIMessageChunk | None = None
@@ -139,6 +139,20 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             )
         )
     return {"messages": results, "vault": vault.state()}
+
+
+# Tool schemas depend only on the registry and the actor's scopes; building them runs pydantic's
+# JSON-schema generation, which cost more than the rest of a turn before it was cached.
+_SCHEMAS: dict[tuple[int, frozenset[str]], list[dict[str, Any]]] = {}
+
+
+def _tool_schemas(context: AgentContext) -> list[dict[str, Any]]:
+    key = (id(context.registry), frozenset(context.actor.scopes))
+    schemas = _SCHEMAS.get(key)
+    if schemas is None:
+        schemas = [spec.openai_schema() for spec in context.registry.for_actor(context.actor)]
+        _SCHEMAS[key] = schemas
+    return schemas
 
 
 def route_after_assistant(state: AgentState) -> str:

@@ -182,7 +182,6 @@ async def create_run(
 ) -> StreamingResponse:
     """Send a message and stream the assistant's turn."""
     _require_chat(actor)
-    await _visible_thread(state, actor, thread_id)
     request = TurnRequest(
         thread_id=thread_id, actor=actor, message=body.message, channel="chat", origin=origin
     )
@@ -278,17 +277,14 @@ async def start_turn(state: AppState, request: TurnRequest) -> AsyncIterator[Eve
         async with asyncio.timeout(_QUEUE_WAIT_SECONDS):
             while not await store.acquire(lease, _LEASE_SECONDS):
                 await asyncio.sleep(0.05)
-    queue: asyncio.Queue[Event | None] = asyncio.Queue()
+    queue: asyncio.Queue[Event | Exception | None] = asyncio.Queue()
 
     async def produce() -> None:
         try:
             async for event in runner.run(request):
                 queue.put_nowait(event)
-        except Exception as exc:  # refused before streaming (e.g. a stale approval)
-            detail = getattr(exc, "detail", None)
-            queue.put_nowait(
-                RunError(error=type(exc).__name__, detail=str(detail or "The turn failed."))
-            )
+        except Exception as exc:  # refused before the turn began (unknown thread, stale approval)
+            queue.put_nowait(exc)
         finally:
             await store.delete(lease)
             queue.put_nowait(None)
@@ -296,10 +292,21 @@ async def start_turn(state: AppState, request: TurnRequest) -> AsyncIterator[Eve
     task = asyncio.create_task(produce(), name=f"turn-{request.thread_id}")
     state.background_tasks.add(task)
     task.add_done_callback(state.background_tasks.discard)
+    # The first item tells whether the turn started: a refusal becomes this request's error
+    # response (404 for a thread the actor may not see) rather than an event in a 200 stream.
+    first = await queue.get()
+    if isinstance(first, Exception):
+        raise first
 
     async def consume() -> AsyncIterator[Event]:
-        while (event := await queue.get()) is not None:
-            yield event
+        item: Event | Exception | None = first
+        while item is not None:
+            if isinstance(item, Exception):
+                detail = getattr(item, "detail", None)
+                yield RunError(error=type(item).__name__, detail=str(detail or "The turn failed."))
+            else:
+                yield item
+            item = await queue.get()
 
     return consume()
 

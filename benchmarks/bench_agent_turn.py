@@ -1,0 +1,216 @@
+"""Agent overhead per chat turn through HTTP SSE, with a scripted zero-latency model (one tool
+call, then a 40-token streamed answer) and the Postgres checkpointer — the work PERFORMANCE.md
+measures for a peer service (p50 ≈ 28 ms sequential; 29–34 turns/s at 20 concurrent).
+
+Run from the repository root: `.venv/bin/python -m benchmarks.bench_agent_turn`. It creates its
+own database (`omnifin_bench_agent`) on the server named by OMNIFIN_BENCH_DATABASE_URL, else on
+the embedded server of var/test, starts one server process per durability mode (one uvicorn
+worker, in-process store), and measures from a separate client process:
+- sequential turns: wall p50/p95 and the server's CPU ms per turn (from /proc, steadier than wall
+  time on a shared machine);
+- 20 concurrent conversations: turns/s and latency p50/p95;
+- the breakdown in process (no HTTP): the same turn with the Postgres checkpointer and with an
+  in-memory one, and the tool call alone.
+Results go to benchmarks/results/agent_turn.json and to stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from agents.prompts.service import seed_default_prompts
+from lending import migrations
+from lending.config import Settings
+from lending.db import create_engine, create_sessionmaker, transaction
+from lending.identity.service import token as token_service
+from lending.identity.service import user as user_service
+from lending.models.identity import Role
+from tests.support import recreate_database
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results" / "agent_turn.json"
+SEQUENTIAL_TURNS = 300
+WARM_UP = 30
+CONCURRENT_CONVERSATIONS = 20
+CONCURRENT_TURNS_EACH = 10
+TURNS_PER_THREAD = 10
+PASSWORD = "river-velvet-orchid-2026"
+
+
+def _server_url() -> str:
+    given = os.environ.get("OMNIFIN_BENCH_DATABASE_URL")
+    if given:
+        return given
+    from lending.embedded_postgres import embedded_database_url
+
+    return embedded_database_url(ROOT / "var" / "test")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+
+async def _user_token(database_url: str) -> str:
+    settings = Settings(environment="test", database_url=database_url)  # type: ignore[arg-type]
+    engine = create_engine(settings, database_url)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            user = await user_service.create(
+                session,
+                settings=settings,
+                email=f"bench-{uuid.uuid4().hex[:8]}@example.com",
+                password=PASSWORD,
+                full_name="Load Tester",
+                role=Role.BORROWER,
+                organization_slug=None,
+            )
+            issued = await token_service.issue(session, user, settings=settings)
+            await seed_default_prompts(session)
+        return issued.token
+    finally:
+        await engine.dispose()
+
+
+async def _turn(http: httpx.AsyncClient, token: str, thread_id: str) -> float:
+    started = time.perf_counter()
+    async with http.stream(
+        "POST",
+        f"/api/v1/chat/threads/{thread_id}/runs",
+        json={"message": "what would 25k at 7.5% over 5 years cost?"},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:
+        body = b"".join([chunk async for chunk in response.aiter_bytes()])
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 200 or b"event: run.completed" not in body:
+        raise RuntimeError(f"turn failed: {response.status_code} {body[-300:]!r}")
+    return elapsed
+
+
+async def _thread(http: httpx.AsyncClient, token: str) -> str:
+    response = await http.post(
+        "/api/v1/chat/threads", json={}, headers={"Authorization": f"Bearer {token}"}
+    )
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _measure_server(database_url: str, token: str, durability: str) -> dict[str, Any]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
+    env.update(
+        OMNIFIN_DATABASE_URL=database_url,
+        OMNIFIN_ENVIRONMENT="test",
+        OMNIFIN_AGENT_DURABILITY=durability,
+        OMNIFIN_STATE_DIR=str(ROOT / "var" / "bench"),
+        OMNIFIN_RATE_LIMITS='{"default": {}}',
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.agent_server", str(port)], env=env, cwd=ROOT
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+            for _ in range(300):
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            thread_id = await _thread(http, token)
+            for _ in range(WARM_UP):
+                await _turn(http, token, thread_id)
+            # Conversations of TURNS_PER_THREAD turns each, as in real use: a thread's history
+            # (and so its checkpoint) grows with every turn.
+            threads_seq = [
+                await _thread(http, token) for _ in range(SEQUENTIAL_TURNS // TURNS_PER_THREAD)
+            ]
+            cpu_before = _cpu_seconds(server.pid)
+            sequential = [
+                await _turn(http, token, thread)
+                for thread in threads_seq
+                for _ in range(TURNS_PER_THREAD)
+            ]
+            cpu_per_turn = (_cpu_seconds(server.pid) - cpu_before) * 1000 / SEQUENTIAL_TURNS
+
+            threads = [await _thread(http, token) for _ in range(CONCURRENT_CONVERSATIONS)]
+
+            async def conversation(thread: str) -> list[float]:
+                return [await _turn(http, token, thread) for _ in range(CONCURRENT_TURNS_EACH)]
+
+            started = time.perf_counter()
+            cpu_before = _cpu_seconds(server.pid)
+            results = await asyncio.gather(*(conversation(t) for t in threads))
+            wall = time.perf_counter() - started
+            concurrent_cpu = (_cpu_seconds(server.pid) - cpu_before) * 1000
+        latencies = [value for result in results for value in result]
+        return {
+            "durability": durability,
+            "sequential": {
+                "turns": SEQUENTIAL_TURNS,
+                "p50_ms": round(statistics.median(sequential), 2),
+                "p95_ms": round(_percentile(sequential, 0.95), 2),
+                "server_cpu_ms_per_turn": round(cpu_per_turn, 2),
+            },
+            "concurrent": {
+                "conversations": CONCURRENT_CONVERSATIONS,
+                "turns": len(latencies),
+                "turns_per_second": round(len(latencies) / wall, 1),
+                "p50_ms": round(statistics.median(latencies), 1),
+                "p95_ms": round(_percentile(latencies, 0.95), 1),
+                "server_cpu_ms_per_turn": round(concurrent_cpu / len(latencies), 2),
+            },
+        }
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+async def main() -> None:
+    database_url = recreate_database(_server_url(), "omnifin_bench_agent")
+    await asyncio.to_thread(migrations.upgrade, database_url)
+    token = await _user_token(database_url)
+    modes = [mode for mode in os.environ.get("BENCH_DURABILITY", "exit,async,sync").split(",")]
+    runs = [await _measure_server(database_url, token, mode) for mode in modes]
+    result = {
+        "benchmark": "agent turn through HTTP SSE (scripted zero-latency model, Postgres checkpoint)",
+        "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "peer_reference": {"sequential_p50_ms": 28, "concurrent_turns_per_second": "29-34"},
+        "targets": {"sequential_p50_ms": 25, "sequential_p95_ms": 60, "turns_per_second": 50},
+        "runs": runs,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
