@@ -84,7 +84,7 @@ class ModelList(BaseModel):
     data: list[ModelCard]
 
 
-@router.get("/models", responses=error_responses(NotAuthenticated, RateLimited))
+@router.get("/models", responses=error_responses(NotAuthenticated, PermissionDenied, RateLimited))
 async def list_models(actor: CurrentActor) -> ModelList:
     """The assistants this caller may talk to."""
     return ModelList(data=[ModelCard(id=name) for name in MODELS])
