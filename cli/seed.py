@@ -13,7 +13,9 @@ app = typer.Typer(help="Demo and fixture data.", no_args_is_help=True)
 
 @app.command()
 def demo() -> None:
-    """Load the demo firm, users and catalog (safe to run again) and print the demo logins."""
+    """Load the demo firm, users, lender catalog and assistant prompts (safe to run again) and
+    print the demo logins."""
+    from agents.prompts.service import seed_default_prompts
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.demo import seed_demo
 
@@ -25,6 +27,10 @@ def demo() -> None:
         try:
             async with transaction(create_sessionmaker(engine)) as session:
                 summary = await seed_demo(session, settings)
+                # The assistant's prompts live above `lending`, so the CLI seeds them.
+                created = await seed_default_prompts(session)
+                if created:
+                    summary.notes.append(f"Assistant prompts: {len(created)} created.")
         finally:
             await engine.dispose()
         typer.echo(summary.render())
