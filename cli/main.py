@@ -8,7 +8,7 @@ from types import FrameType
 
 import typer
 
-from cli import db, loan_math, seed
+from cli import audit, db, knowledge, lender_sim, loan_math, seed, users
 from cli.common import database_url, fail, setup
 
 app = typer.Typer(
@@ -21,6 +21,10 @@ app = typer.Typer(
 app.add_typer(db.app, name="db")
 app.add_typer(seed.app, name="seed")
 app.add_typer(loan_math.app, name="loan-math")
+app.command(name="lender-sim")(lender_sim.lender_sim)
+app.add_typer(users.app, name="users")
+app.add_typer(audit.app, name="audit")
+app.add_typer(knowledge.app, name="knowledge")
 
 
 @app.command()

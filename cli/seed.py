@@ -16,6 +16,7 @@ def demo() -> None:
     """Load the demo firm, users, lender catalog and assistant prompts (safe to run again) and
     print the demo logins."""
     from agents.prompts.service import seed_default_prompts
+    from knowledge.seed import seed_knowledge
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.demo import seed_demo
 
@@ -31,6 +32,10 @@ def demo() -> None:
                 created = await seed_default_prompts(session)
                 if created:
                     summary.notes.append(f"Assistant prompts: {len(created)} created.")
+                knowledge = await seed_knowledge(session, settings, background=True)
+                summary.notes.append(
+                    knowledge.render() + " New entries are embedded by the job worker."
+                )
         finally:
             await engine.dispose()
         typer.echo(summary.render())

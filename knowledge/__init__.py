@@ -1,1 +1,1 @@
-"""Knowledge base on pgvector: ingestion, embeddings, hybrid retrieval. Not built yet: issue 7."""
+"""Knowledge base on pgvector: ingestion (unstructured), embeddings, hybrid retrieval, versions."""

@@ -204,7 +204,7 @@ class Settings(BaseSettings):
     )
     knowledge_hnsw_ef_search: int = Field(default=64, ge=10, le=1000)
     knowledge_text_common_term_docs: int = Field(
-        default=2000,
+        default=1000,
         ge=100,
         description=(
             "Query terms found in more chunks than this (by the planner's statistics) are left out "
@@ -213,7 +213,7 @@ class Settings(BaseSettings):
         ),
     )
     knowledge_text_rank_cap: int = Field(
-        default=4000, ge=100, description="Most full-text matches ranked for one query."
+        default=2000, ge=100, description="Most full-text matches ranked for one query."
     )
 
     # Lender integration (lending/lenders/integration): how every lender's API is called

@@ -16,8 +16,8 @@ from lending.models.applications import (
     ProductType,
 )
 from lending.models.audit import AuditEvent
-from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
 from lending.models.base import Base, TimestampMixin, new_id, utcnow
+from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
 from lending.models.identity import (
     AccessToken,
     Invitation,

@@ -1,0 +1,115 @@
+"""Sign-in, sign-out, registration and password change."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.auth import CurrentActor, EnrollingActor, OriginDep
+from api.deps import SessionDep, StateDep, StoreDep
+from api.errors import error_responses
+from api.ratelimit import rate_limit, rate_limit_anonymous
+from lending.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
+from lending.identity.errors import (
+    InvalidCredentials,
+    InvalidOtp,
+    LoginFailed,
+    MfaEnrollmentRequired,
+    OtpRequired,
+    TooManyLoginAttempts,
+)
+from lending.identity.schemas import (
+    PasswordChange,
+    RegisterRequest,
+    TokenRequest,
+    TokenResponse,
+    UserRead,
+)
+from lending.identity.service import auth as auth_service
+from lending.identity.service import token as token_service
+from lending.models.identity import User
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+@router.post(
+    "/token",
+    summary="Exchange email, password (and a one-time code) for a bearer token",
+    dependencies=[rate_limit_anonymous("auth")],
+    responses=error_responses(
+        InvalidCredentials, OtpRequired, InvalidOtp, TooManyLoginAttempts, RateLimited
+    ),
+)
+async def issue_token(
+    body: TokenRequest, session: SessionDep, store: StoreDep, state: StateDep, origin: OriginDep
+) -> TokenResponse:
+    try:
+        return await auth_service.login(
+            session,
+            store=store,
+            settings=state.settings,
+            email=body.email,
+            password=body.password,
+            otp=body.otp,
+            origin=origin,
+        )
+    except LoginFailed:
+        # The refusal's audit event must outlive the refused request.
+        await session.commit()
+        raise
+
+
+@router.post(
+    "/register",
+    summary="Create a borrower account (or join a firm with an invitation or referral code)",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[rate_limit_anonymous("auth")],
+    responses=error_responses(InvalidInput, Conflict, RateLimited),
+)
+async def register(
+    body: RegisterRequest, session: SessionDep, state: StateDep, origin: OriginDep
+) -> UserRead:
+    user: User = await auth_service.register(
+        session, settings=state.settings, data=body, origin=origin
+    )
+    return UserRead.model_validate(user)
+
+
+@router.post(
+    "/logout",
+    summary="Revoke the token this request carries",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[rate_limit("default")],
+    responses=error_responses(NotAuthenticated, RateLimited),
+)
+async def logout(
+    actor: EnrollingActor, session: SessionDep, store: StoreDep, origin: OriginDep
+) -> None:
+    await token_service.logout(session, actor, store=store, origin=origin)
+
+
+@router.post(
+    "/password",
+    summary="Change your password (signs out every other session)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[rate_limit("default")],
+    responses=error_responses(
+        NotAuthenticated, MfaEnrollmentRequired, InvalidInput, TooManyLoginAttempts, RateLimited
+    ),
+)
+async def change_password(
+    body: PasswordChange,
+    actor: CurrentActor,
+    session: SessionDep,
+    store: StoreDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> None:
+    await auth_service.change_password(
+        session,
+        actor,
+        store=store,
+        settings=state.settings,
+        current_password=body.current_password,
+        new_password=body.new_password,
+        origin=origin,
+    )

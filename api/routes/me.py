@@ -1,0 +1,51 @@
+"""The signed-in user's own profile and referral link."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.auth import CurrentActor, EnrollingActor
+from api.deps import SessionDep, StateDep
+from api.errors import error_responses
+from api.ratelimit import rate_limit
+from lending.errors import NotAuthenticated, PermissionDenied, RateLimited
+from lending.identity.errors import MfaEnrollmentRequired
+from lending.identity.schemas import Me, MeUpdate, ReferralLink
+from lending.identity.service import user as user_service
+
+router = APIRouter(prefix="/api/v1/me", tags=["me"], dependencies=[rate_limit("default")])
+
+
+@router.get(
+    "",
+    summary="Your profile, organization and scopes",
+    responses=error_responses(NotAuthenticated, RateLimited),
+)
+async def read_me(actor: EnrollingActor, session: SessionDep, state: StateDep) -> Me:
+    return await user_service.me(session, actor, settings=state.settings)
+
+
+@router.patch(
+    "",
+    summary="Change your name (role and organization are not yours to change)",
+    responses=error_responses(NotAuthenticated, MfaEnrollmentRequired, RateLimited),
+)
+async def update_me(
+    body: MeUpdate, actor: CurrentActor, session: SessionDep, state: StateDep
+) -> Me:
+    return await user_service.update_me(
+        session, actor, settings=state.settings, full_name=body.full_name
+    )
+
+
+@router.get(
+    "/referral",
+    summary="Your referral link (brokers): borrowers who register with it are attributed to you",
+    responses=error_responses(
+        NotAuthenticated, MfaEnrollmentRequired, PermissionDenied, RateLimited
+    ),
+)
+async def read_referral_link(
+    actor: CurrentActor, session: SessionDep, state: StateDep
+) -> ReferralLink:
+    return await user_service.referral_link(session, actor, settings=state.settings)

@@ -1,0 +1,109 @@
+"""Background jobs of the knowledge base: ingest an uploaded version, re-embed with a new model.
+
+Each job owns its transactions (services never commit) and keeps them short: parsing and
+embedding happen between a transaction that reads and one that writes, so a slow model never
+holds locks or an idle transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from knowledge.ingestion import parse_document
+from knowledge.service import INGEST_TASK, REINDEX_TASK, knowledge_service
+from lending.config import Settings, get_settings
+from lending.db import (
+    SessionMaker,
+    create_engine,
+    create_sessionmaker,
+    resolve_database_url,
+    transaction,
+)
+from lending.errors import OmnifinError
+from lending.jobs import queue
+from lending.logs import get_logger
+
+log = get_logger(__name__)
+
+_sessionmaker: SessionMaker | None = None
+
+
+def _job_sessionmaker(settings: Settings) -> SessionMaker:
+    """One small engine per worker process for this domain's jobs, made on first use."""
+    global _sessionmaker
+    if _sessionmaker is None:
+        engine = create_engine(settings, resolve_database_url(settings))
+        _sessionmaker = create_sessionmaker(engine)
+    return _sessionmaker
+
+
+async def ingest_version(
+    sessionmaker: SessionMaker, settings: Settings, *, version_id: uuid.UUID, publish: bool
+) -> str:
+    """Parse, embed and store a pending version; returns its final ingest status.
+
+    A file that cannot be ingested marks the version failed with the reason, which the API
+    shows; that is an outcome, not a job error to retry.
+    """
+    async with transaction(sessionmaker) as session:
+        pending = await knowledge_service.load_pending(
+            session, version_id=version_id, settings=settings
+        )
+    if pending is None:
+        return "skipped"
+    source, language, title, models = pending
+    try:
+        parsed = await asyncio.to_thread(
+            parse_document,
+            source,
+            max_bytes=settings.knowledge_max_upload_bytes,
+            max_chars=settings.knowledge_chunk_max_chars,
+            soft_max_chars=settings.knowledge_chunk_soft_max_chars,
+            language=language,
+        )
+        prepared = await knowledge_service.prepare(parsed, title, models, settings)
+    except OmnifinError as exc:
+        async with transaction(sessionmaker) as session:
+            await knowledge_service.fail_version(session, version_id=version_id, error=str(exc))
+        log.info("knowledge version rejected", version_id=str(version_id), error=str(exc))
+        return "failed"
+    async with transaction(sessionmaker) as session:
+        result = await knowledge_service.complete_version(
+            session, version_id=version_id, prepared=prepared, publish=publish, settings=settings
+        )
+    return result.ingest_status if result else "skipped"
+
+
+async def reindex(
+    sessionmaker: SessionMaker, settings: Settings, *, model: str, batch_size: int = 10
+) -> int:
+    """Embed every version with `model`, batch by batch (each its own transaction, so progress
+    survives a restart), then switch search over in one transaction. Returns versions done."""
+    done = 0
+    for _ in range(10_000):
+        async with transaction(sessionmaker) as session:
+            step = await knowledge_service.reindex_step(
+                session, model=model, batch_size=batch_size, settings=settings
+            )
+        done += step
+        if step:
+            continue
+        async with transaction(sessionmaker) as session:
+            if await knowledge_service.finish_reindex(session, model=model):
+                return done
+    raise RuntimeError(f"re-embedding with {model} did not converge")
+
+
+@queue.task(name=INGEST_TASK, retry=2, pass_context=False)
+async def ingest_version_job(version_id: str, publish: bool = True) -> None:
+    settings = get_settings()
+    await ingest_version(
+        _job_sessionmaker(settings), settings, version_id=uuid.UUID(version_id), publish=publish
+    )
+
+
+@queue.task(name=REINDEX_TASK, retry=2, pass_context=False)
+async def reindex_job(model: str) -> None:
+    settings = get_settings()
+    await reindex(_job_sessionmaker(settings), settings, model=model)

@@ -1,0 +1,1 @@
+"""Identity and access: organizations, users, passwords, tokens, MFA, invitations and scopes."""

@@ -1,0 +1,45 @@
+"""The audit log: append-only, each row carrying the hash of the one before it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lending.models.base import Base
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditEvent(Base):
+    """One audited action. A database trigger refuses UPDATE, DELETE and TRUNCATE on this table.
+
+    `hash` is sha256(prev_hash + canonical JSON of the row's content); the chain is ordered by
+    `id`, which appends take under an advisory lock so that two transactions never fork it.
+    """
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_actor_user_id_id", "actor_user_id", "id"),
+        Index("ix_audit_event_organization_id_id", "organization_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    # No foreign keys: the log must outlive and never constrain the rows it talks about.
+    actor_user_id: Mapped[uuid.UUID | None]
+    actor_role: Mapped[str | None] = mapped_column(String(32))
+    organization_id: Mapped[uuid.UUID | None]
+    subject_type: Mapped[str | None] = mapped_column(String(64))
+    subject_id: Mapped[str | None] = mapped_column(String(64))
+    ip: Mapped[str | None] = mapped_column(String(45))
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # Unique: two events claiming the same predecessor would be a fork of the chain.
+    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))

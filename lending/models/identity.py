@@ -1,0 +1,220 @@
+"""Identity tables: organizations (tenants), users, access tokens, invitations, MFA recovery codes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lending.models.base import Base, TimestampMixin, new_id, utcnow
+
+
+class Role(StrEnum):
+    BORROWER = "borrower"
+    BROKER = "broker"
+    BROKER_MANAGER = "broker_manager"
+    PLATFORM_ADMIN = "platform_admin"
+    PROMPT_ENGINEER = "prompt_engineer"
+
+
+STAFF_ROLES = frozenset(
+    {Role.BROKER, Role.BROKER_MANAGER, Role.PLATFORM_ADMIN, Role.PROMPT_ENGINEER}
+)
+# Roles that only exist inside the platform organization, and only inside a broker firm.
+PLATFORM_ONLY_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.PROMPT_ENGINEER})
+FIRM_ONLY_ROLES = frozenset({Role.BROKER, Role.BROKER_MANAGER})
+
+
+class OrganizationKind(StrEnum):
+    PLATFORM = "platform"
+    BROKER_FIRM = "broker_firm"
+
+
+class OrganizationStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class TokenPurpose(StrEnum):
+    ACCESS = "access"
+    # Issued to a staff user whose organization requires MFA before they enrolled: it can only
+    # reach the MFA enrolment endpoints.
+    MFA_ENROLLMENT = "mfa_enrollment"
+
+
+def _enum(cls: type[StrEnum], name: str) -> Enum:
+    # Stored as text with a CHECK constraint (declared per table) rather than a PostgreSQL enum
+    # type, so that adding a value is a constraint change, not an ALTER TYPE.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=False,
+        length=32,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def _one_of(column: str, cls: type[StrEnum]) -> str:
+    values = ", ".join(f"'{member.value}'" for member in cls)
+    return f"{column} IN ({values})"
+
+
+class Organization(TimestampMixin, Base):
+    """A tenant: the platform itself (staff and direct borrowers) or a broker firm."""
+
+    __tablename__ = "organization"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", OrganizationKind), name="kind"),
+        CheckConstraint(_one_of("status", OrganizationStatus), name="status"),
+        # Exactly one platform organization; the migration creates it.
+        Index(
+            "uq_organization_platform",
+            "kind",
+            unique=True,
+            postgresql_where=text("kind = 'platform'"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    kind: Mapped[OrganizationKind] = mapped_column(_enum(OrganizationKind, "organization_kind"))
+    licence_number: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[OrganizationStatus] = mapped_column(
+        _enum(OrganizationStatus, "organization_status"),
+        default=OrganizationStatus.ACTIVE,
+        server_default=OrganizationStatus.ACTIVE.value,
+    )
+    # Staff roles that need MFA here; NULL follows the platform default (settings).
+    mfa_required_roles: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)))
+
+
+class User(TimestampMixin, Base):
+    """A person who signs in. The table is `user_account`: `user` is reserved in SQL."""
+
+    __tablename__ = "user_account"
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320))
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="RESTRICT"), index=True
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The broker who brought this borrower (referral link or invitation); commissions read it.
+    referred_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL"), index=True
+    )
+    # A broker's public referral code (in the link they share); not a secret.
+    referral_code: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # TOTP: the secret is encrypted (lending.crypto); set but not enabled means enrolment pending.
+    mfa_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The last TOTP time step accepted, so a code (or an older one) is never accepted twice.
+    mfa_last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+
+    organization: Mapped[Organization] = relationship(lazy="raise")
+
+    @property
+    def mfa_enabled(self) -> bool:
+        return self.mfa_enabled_at is not None
+
+
+# Case-insensitive uniqueness, keeping the address as the person typed it.
+Index("uq_user_account_email_lower", func.lower(User.email), unique=True)
+
+
+class AccessToken(Base):
+    """An opaque bearer token, stored as the SHA-256 of its value."""
+
+    __tablename__ = "access_token"
+    __table_args__ = (CheckConstraint(_one_of("purpose", TokenPurpose), name="purpose"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "token_purpose"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_ip: Mapped[str | None] = mapped_column(String(45))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Invitation(Base):
+    """A single-use, expiring code that lets one person register into a firm with a given role."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    organization_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organization.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    # When set, only this address may use the invitation (compared case-insensitively).
+    email: Mapped[str | None] = mapped_column(String(320))
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    @property
+    def status(self) -> str:
+        if self.used_at is not None:
+            return "used"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= utcnow():
+            return "expired"
+        return "pending"
+
+
+class MfaRecoveryCode(Base):
+    """One single-use recovery code, stored as a keyed hash (HMAC with the secret key)."""
+
+    __tablename__ = "mfa_recovery_code"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    # The (user_id, code_hash) unique constraint also serves lookups by user.
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
