@@ -34,6 +34,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
+from knowledge.ingestion import SourceFile
+from knowledge.schemas import IngestOptions
+from knowledge.service import knowledge_service
 from lending.config import Settings
 from lending.identity.service import mfa as mfa_service
 from lending.identity.tokens import digest
@@ -90,6 +93,7 @@ class Call:
     json: Any = None
     params: dict[str, str] | None = None
     token: Any = _DEFAULT  # _DEFAULT: the caller's own token
+    files: Any = None  # multipart uploads
 
 
 @dataclass
@@ -531,6 +535,42 @@ _CHAT_USERS: dict[Who, tuple[int, int]] = {
 }
 
 
+# The knowledge base: searched by everyone signed in, managed by admins and prompt engineers.
+_KNOWLEDGE_MANAGERS: dict[Who, tuple[int, int]] = {
+    "platform_admin": (200, 200),
+    "prompt_engineer": (200, 200),
+}
+_MARKDOWN = b"# Matrix fees\n\nA late payment fee of $29 applies after 15 days."
+
+
+def _upload() -> dict[str, Any]:
+    return {"file": ("fees.md", _MARKDOWN, "text/markdown")}
+
+
+async def _knowledge_entry(w: World) -> uuid.UUID:
+    result = await knowledge_service.ingest(
+        w.session,
+        None,
+        source=SourceFile(f"{uuid.uuid4().hex}.md", _MARKDOWN),
+        options=IngestOptions(publish=True),
+        settings=w.settings.model_copy(update={"knowledge_embedder": "fake"}),
+    )
+    return result.entry_id
+
+
+def _on_entry(method: str, suffix: str = "", *, upload: bool = False, **kwargs: Any) -> Build:
+    async def build(w: World, who: Who, where: Where) -> Call:
+        entry_id = await _knowledge_entry(w)
+        files = _upload() if upload else None
+        return Call(method, f"/api/v1/knowledge/entries/{entry_id}{suffix}", files=files, **kwargs)
+
+    return build
+
+
+async def _upload_entry(w: World, who: Who, where: Where) -> Call:
+    return Call("POST", "/api/v1/knowledge/entries", files=_upload())
+
+
 MATRIX: dict[tuple[str, str], Entry] = {
     # Sign-in and registration: open to anyone; an enrolment-only token still signs in.
     ("POST", "/api/v1/auth/token"): Entry(
@@ -728,6 +768,46 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/v1/models"): Entry(_call("GET", "/v1/models"), everyone(200), targeted=False),
     ("POST", "/v1/chat/completions"): Entry(_completion, everyone(200), targeted=False),
+    ("GET", "/api/v1/knowledge/search"): Entry(
+        _call("GET", "/api/v1/knowledge/search", params={"q": "late fee"}),
+        everyone(200),
+        targeted=False,
+    ),
+    ("GET", "/api/v1/knowledge/entries"): Entry(
+        _call("GET", "/api/v1/knowledge/entries"), only(_KNOWLEDGE_MANAGERS), targeted=False
+    ),
+    ("POST", "/api/v1/knowledge/entries"): Entry(
+        _upload_entry,
+        only({who: (202, 202) for who in _KNOWLEDGE_MANAGERS}),
+        targeted=False,
+    ),
+    ("GET", "/api/v1/knowledge/entries/{entry_id}"): Entry(
+        _on_entry("GET"), only(_KNOWLEDGE_MANAGERS), targeted=False
+    ),
+    ("PATCH", "/api/v1/knowledge/entries/{entry_id}"): Entry(
+        _on_entry("PATCH", json={"title": "Renamed"}), only(_KNOWLEDGE_MANAGERS), targeted=False
+    ),
+    ("POST", "/api/v1/knowledge/entries/{entry_id}/versions"): Entry(
+        _on_entry("POST", "/versions", upload=True),
+        only({who: (202, 202) for who in _KNOWLEDGE_MANAGERS}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/knowledge/entries/{entry_id}/versions/{version}/publish"): Entry(
+        _on_entry("POST", "/versions/1/publish"), only(_KNOWLEDGE_MANAGERS), targeted=False
+    ),
+    ("POST", "/api/v1/knowledge/entries/{entry_id}/archive"): Entry(
+        _on_entry("POST", "/archive"), only(_KNOWLEDGE_MANAGERS), targeted=False
+    ),
+    ("GET", "/api/v1/knowledge/embedding-sets"): Entry(
+        _call("GET", "/api/v1/knowledge/embedding-sets"),
+        only(_KNOWLEDGE_MANAGERS),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/knowledge/reindex"): Entry(
+        _call("POST", "/api/v1/knowledge/reindex"),
+        only({who: (202, 202) for who in _KNOWLEDGE_MANAGERS}),
+        targeted=False,
+    ),
 }
 
 
@@ -793,7 +873,12 @@ async def test_authorization(
             token = world.token(who) if call.token is _DEFAULT else call.token
             headers = {"Authorization": f"Bearer {token}"} if token else {}
             response = await client.request(
-                call.method, call.path, json=call.json, params=call.params, headers=headers
+                call.method,
+                call.path,
+                json=call.json,
+                params=call.params,
+                files=call.files,
+                headers=headers,
             )
             expected = entry.expected[who][index]
             if response.status_code != expected:
