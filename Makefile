@@ -21,6 +21,41 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
 
 install: $(VENV)/.synced
 
+# The web app (frontend/): `npm ci` when its lockfile changed, `npm run build` when a source did.
+.PHONY: frontend frontend-required client
+WEB := frontend
+WEB_INSTALLED := $(WEB)/node_modules/.installed
+WEB_BUILT := $(WEB)/dist/.built
+WEB_SOURCES := $(shell find $(WEB)/src $(WEB)/public -type f 2>/dev/null) $(wildcard $(WEB)/index.html $(WEB)/vite.config.ts $(WEB)/tsconfig*.json $(WEB)/package.json)
+
+$(WEB_INSTALLED): $(WEB)/package-lock.json $(WEB)/package.json
+	cd $(WEB) && npm ci --no-audit --no-fund
+	@touch $@
+
+$(WEB_BUILT): $(WEB_INSTALLED) $(WEB_SOURCES)
+	cd $(WEB) && npm run build
+	@touch $@
+
+## make frontend: build the web app (served at /) when npm exists; without npm, say so and go on
+# (make test requires it: the web app is type-checked, unit-tested and tested in a browser there)
+NPM := $(shell command -v npm 2>/dev/null)
+ifneq ($(NPM),)
+frontend: $(WEB_BUILT)
+frontend-required: $(WEB_BUILT)
+else
+frontend:
+	@echo "npm not found: skipping the web app (install Node 20+ to build it); the API is served alone"
+frontend-required:
+	@echo "make test needs npm (Node 20+) for the web app's checks; install Node 20 or newer" >&2; exit 1
+endif
+
+## make client: regenerate the web app's API client from the backend's OpenAPI, then commit it
+client: install $(WEB_INSTALLED)
+	cd $(WEB) && npm run generate-client
+
+run: frontend
+test: frontend-required
+
 ## make run: install, migrate, load the demo data, serve on http://127.0.0.1:8000
 run: install
 	$(BIN)/omnifin db upgrade
@@ -34,6 +69,9 @@ test: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+	cd $(WEB) && npm run typecheck
+	cd $(WEB) && npm test -- --run
+	cd $(WEB) && npm run check-client
 
 # For maintainers after editing dependencies in pyproject.toml (not one of the two commands).
 lock: $(BIN)/uv

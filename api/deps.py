@@ -34,7 +34,9 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
             await session.commit()
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit runs before the response is sent, so a client never hears
+# "done" about work that then fails to commit (FastAPI otherwise cleans up after sending).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 async def get_store(state: StateDep) -> Store:

@@ -1,0 +1,275 @@
+"""End-to-end fixtures: the web app built once, the real server as a subprocess on a fresh migrated
+and seeded database, and Debian's chromium driven by Playwright. Every page a test visits can be
+screenshotted and axe-checked; any console error fails the test."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+from playwright.sync_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+
+from tests.support import recreate_database
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FRONTEND = REPO_ROOT / "frontend"
+DIST = FRONTEND / "dist"
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "e2e"
+OMNIFIN = str(Path(sys.executable).parent / "omnifin")
+E2E_DATABASE = "omnifin_e2e"
+CHROMIUM = "/usr/bin/chromium"
+# No browser download exists here: Playwright drives the system chromium.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEMO_PASSWORD = "demo-passphrase-2026"
+DESKTOP = ViewportSize(width=1280, height=900)
+PHONE = ViewportSize(width=375, height=812)
+# Sources whose change makes frontend/dist stale.
+_WEB_SOURCES = ("src", "public", "index.html", "package-lock.json", "vite.config.ts")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _newest_source_mtime() -> float:
+    newest = 0.0
+    for name in _WEB_SOURCES:
+        path = FRONTEND / name
+        files = path.rglob("*") if path.is_dir() else [path]
+        newest = max([newest, *(f.stat().st_mtime for f in files if f.is_file())])
+    return newest
+
+
+def _npm(*args: str) -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm (Node 20+) is needed to build the web app for the end-to-end tests")
+    done = subprocess.run(
+        [npm, *args], cwd=FRONTEND, capture_output=True, text=True, timeout=600, check=False
+    )
+    if done.returncode != 0:
+        pytest.fail(f"npm {' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+
+
+@pytest.fixture(scope="session")
+def web_dist() -> Path:
+    """frontend/dist, built when it is missing or older than its sources (`make frontend` does
+    the same for `make run`)."""
+    index = DIST / "index.html"
+    if not index.is_file() or index.stat().st_mtime < _newest_source_mtime():
+        if not (FRONTEND / "node_modules").is_dir():
+            _npm("ci", "--no-audit", "--no-fund")
+        _npm("run", "build")
+    return DIST
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    admin_totp_secret: str
+
+
+@pytest.fixture(scope="package")
+def live_server(
+    server_url: str, web_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """`omnifin serve` as a newcomer runs it, on its own database with the demo data."""
+    database_url = recreate_database(server_url, E2E_DATABASE)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
+    env.update(
+        OMNIFIN_DATABASE_URL=database_url,
+        OMNIFIN_STATE_DIR=str(tmp_path_factory.mktemp("e2e-state")),
+        OMNIFIN_PUBLIC_URL=url,  # invitation links point at this server
+        # Brokers must use MFA here, so a newly invited broker meets the enrolment-only sign-in.
+        OMNIFIN_MFA_REQUIRED_ROLES='["platform_admin", "broker"]',
+    )
+    # The CLI migrates and seeds as `make run` does (and keeps alembic's asyncio.run() out of
+    # this process, where pytest-asyncio's loop may be running).
+    upgraded = subprocess.run(
+        [OMNIFIN, "db", "upgrade"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert upgraded.returncode == 0, upgraded.stderr
+    seeded = subprocess.run(
+        [OMNIFIN, "seed", "demo"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert seeded.returncode == 0, seeded.stderr
+    secret = re.search(r"TOTP secret to an authenticator app: ([A-Z2-7]+)", seeded.stdout)
+    assert secret is not None, seeded.stdout
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with (ARTIFACTS / "server.log").open("w") as log:
+        server = subprocess.Popen(
+            [OMNIFIN, "serve", "--port", str(port), "--no-worker"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_until_ready(f"{url}/readyz", server)
+            yield LiveServer(url=url, admin_totp_secret=secret.group(1))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+def _wait_until_ready(url: str, server: subprocess.Popen[bytes], seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            log = (ARTIFACTS / "server.log").read_text()[-3000:]
+            raise AssertionError(f"the server exited early:\n{log}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the server did not become ready")
+
+
+# Package-scoped: Playwright's sync API keeps an event loop running in this thread while it is
+# open, which the asyncio tests of other packages must not meet.
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def axe() -> Axe:
+    return Axe()
+
+
+@dataclass
+class Web:
+    """A browser tab on the live server, with the checks every page gets."""
+
+    page: Page
+    server: LiveServer
+    axe: Axe
+    name: str
+    console_errors: list[str] = field(default_factory=list)
+    allowed_errors: list[re.Pattern[str]] = field(default_factory=list)
+    steps: int = 0
+
+    def check(self, step: str) -> None:
+        """Screenshot the page as test-artifacts/e2e/<test>/<nn>-<step>.png and fail on any
+        serious or critical axe violation."""
+        self.page.wait_for_load_state("networkidle")
+        self.steps += 1
+        folder = ARTIFACTS / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=folder / f"{self.steps:02d}-{step}.png", full_page=True)
+        results = self.axe.run(self.page)
+        serious = [
+            violation
+            for violation in results.response["violations"]
+            if violation["impact"] in {"serious", "critical"}
+        ]
+        assert not serious, f"axe on {step} ({self.page.url}):\n" + "\n".join(
+            f"- {v['id']} ({v['impact']}): {v['help']}: "
+            + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+            for v in serious
+        )
+
+    def allow_console_error(self, pattern: str) -> None:
+        """An error the step provokes on purpose (a refused request shows as one in chromium)."""
+        self.allowed_errors.append(re.compile(pattern))
+
+    def unexpected_console_errors(self) -> list[str]:
+        return [
+            error
+            for error in self.console_errors
+            if not any(pattern.search(error) for pattern in self.allowed_errors)
+        ]
+
+    def sign_in(self, email: str, password: str = DEMO_PASSWORD) -> None:
+        page = self.page
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password", exact=True).fill(password)
+        page.get_by_role("button", name="Sign in").click()
+
+    def sign_out(self) -> None:
+        self.page.get_by_role("button", name="Sign out").click()
+        expect(self.page).to_have_url(re.compile(r"/login$"))
+
+
+def _open_web(
+    browser: Browser, server: LiveServer, axe: Axe, name: str, viewport: ViewportSize
+) -> Iterator[Web]:
+    context = browser.new_context(
+        base_url=server.url, viewport=viewport, locale="en-US", timezone_id="UTC"
+    )
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    web = Web(page=page, server=server, axe=axe, name=name)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error":
+            web.console_errors.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: web.console_errors.append(f"page error: {error}"))
+    try:
+        yield web
+    finally:
+        context.close()
+    unexpected = web.unexpected_console_errors()
+    assert not unexpected, "console errors:\n" + "\n".join(unexpected)
+
+
+def _test_name(request: pytest.FixtureRequest) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+
+
+@pytest.fixture
+def web(
+    browser: Browser, live_server: LiveServer, axe: Axe, request: pytest.FixtureRequest
+) -> Iterator[Web]:
+    yield from _open_web(browser, live_server, axe, _test_name(request), DESKTOP)
+
+
+@pytest.fixture
+def phone(
+    browser: Browser, live_server: LiveServer, axe: Axe, request: pytest.FixtureRequest
+) -> Iterator[Web]:
+    """The same at 375 px wide, a small phone."""
+    yield from _open_web(browser, live_server, axe, _test_name(request), PHONE)
