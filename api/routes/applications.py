@@ -1,0 +1,250 @@
+"""Loan applications: start, read, fill in, submit, withdraw, decide; their status events.
+
+Thin adapters over lending.applications.service, the same service (and scopes) the assistant's
+tools use; changes are audited here, as the tool layer audits the assistant's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.auth import CurrentActor, OriginDep
+from api.deps import SessionDep
+from api.errors import error_responses
+from api.ratelimit import rate_limit
+from lending.applications.schemas import (
+    ApplicationCreate,
+    ApplicationList,
+    ApplicationRead,
+    ApplicationUpdate,
+    AssignBroker,
+    EventRead,
+    SubmitRequest,
+    TransitionRequest,
+    WithdrawRequest,
+)
+from lending.applications.service import application as application_service
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
+from lending.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    RateLimited,
+)
+from lending.identity.actor import Actor
+from lending.identity.errors import MfaEnrollmentRequired
+from lending.models.applications import ApplicationStatus
+
+router = APIRouter(
+    prefix="/api/v1/applications", tags=["applications"], dependencies=[rate_limit("default")]
+)
+_AUTH_ERRORS = (NotAuthenticated, MfaEnrollmentRequired, RateLimited, PermissionDenied)
+_CHANGE_ERRORS = (*_AUTH_ERRORS, NotFound, InvalidInput, Conflict)
+
+
+async def record_change(
+    session: AsyncSession,
+    actor: Actor,
+    origin: Origin,
+    action: str,
+    *,
+    subject_type: str = "loan_application",
+    subject_id: uuid.UUID | None = None,
+    fields: list[str] | None = None,
+) -> None:
+    """Audit a change made over REST (names of the fields changed, never their values)."""
+    await audit.record(
+        session,
+        actor,
+        action=action,
+        origin=origin,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        details={"channel": "api", "fields": sorted(fields or [])},
+    )
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Start a draft application (for yourself, or for a borrower you work with)",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def start_application(
+    body: ApplicationCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
+) -> ApplicationRead:
+    created = await application_service.start(session, actor, data=body)
+    await record_change(session, actor, origin, "application.started", subject_id=created.id)
+    return created
+
+
+@router.get(
+    "",
+    summary="Applications you may see, newest first",
+    responses=error_responses(*_AUTH_ERRORS),
+)
+async def list_applications(
+    actor: CurrentActor,
+    session: SessionDep,
+    status: ApplicationStatus | None = None,
+    borrower_user_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ApplicationList:
+    return await application_service.list_applications(
+        session,
+        actor,
+        status=status,
+        borrower_user_id=borrower_user_id,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get(
+    "/{application_id}",
+    summary="One application: answers, missing fields, DTI/LTV with inputs, submissions",
+    responses=error_responses(*_AUTH_ERRORS, NotFound),
+)
+async def read_application(
+    application_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> ApplicationRead:
+    return await application_service.get(session, actor, application_id=application_id)
+
+
+@router.patch(
+    "/{application_id}",
+    summary="Change a draft's amount, term, purpose or slot values (optimistic locking)",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def update_application(
+    application_id: uuid.UUID,
+    body: ApplicationUpdate,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
+) -> ApplicationRead:
+    updated = await application_service.update(
+        session, actor, application_id=application_id, data=body
+    )
+    await record_change(
+        session,
+        actor,
+        origin,
+        "application.updated",
+        subject_id=application_id,
+        fields=[*body.model_fields_set, *(f"slots.{name}" for name in body.slots)],
+    )
+    return updated
+
+
+@router.post(
+    "/{application_id}/submit",
+    summary="Submit a complete draft to the chosen lenders (one delivery job per lender)",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def submit_application(
+    application_id: uuid.UUID,
+    body: SubmitRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
+) -> ApplicationRead:
+    submitted = await application_service.submit(
+        session,
+        actor,
+        application_id=application_id,
+        lender_ids=body.lender_ids,
+        version=body.version,
+    )
+    await record_change(session, actor, origin, "application.submitted", subject_id=application_id)
+    return submitted
+
+
+@router.post(
+    "/{application_id}/withdraw",
+    summary="Withdraw an application (final)",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def withdraw_application(
+    application_id: uuid.UUID,
+    body: WithdrawRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
+) -> ApplicationRead:
+    withdrawn = await application_service.withdraw(
+        session, actor, application_id=application_id, reason=body.reason, version=body.version
+    )
+    await record_change(session, actor, origin, "application.withdrawn", subject_id=application_id)
+    return withdrawn
+
+
+@router.post(
+    "/{application_id}/transitions",
+    summary="Move an application along the status table (decisions: platform administrators)",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def transition_application(
+    application_id: uuid.UUID,
+    body: TransitionRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
+) -> ApplicationRead:
+    moved = await application_service.transition(
+        session,
+        actor,
+        application_id=application_id,
+        to_status=body.to_status,
+        reason=body.reason,
+        version=body.version,
+        denial_reasons=body.denial_reasons,
+    )
+    await record_change(
+        session, actor, origin, f"application.{body.to_status.value}", subject_id=application_id
+    )
+    return moved
+
+
+@router.post(
+    "/{application_id}/broker",
+    summary="Assign the application to a broker of its firm (firm managers, platform)",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def assign_broker(
+    application_id: uuid.UUID,
+    body: AssignBroker,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
+) -> ApplicationRead:
+    assigned = await application_service.assign_broker(
+        session,
+        actor,
+        application_id=application_id,
+        broker_user_id=body.broker_user_id,
+        version=body.version,
+    )
+    await record_change(
+        session, actor, origin, "application.broker_assigned", subject_id=application_id
+    )
+    return assigned
+
+
+@router.get(
+    "/{application_id}/events",
+    summary="The application's status changes: who, when, why, HMDA outcome",
+    responses=error_responses(*_AUTH_ERRORS, NotFound),
+)
+async def application_events(
+    application_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> list[EventRead]:
+    return await application_service.events(session, actor, application_id=application_id)

@@ -1,0 +1,120 @@
+"""The borrower profile and consents: your own (borrowers), or a client's (brokers, staff)."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, status
+
+from api.auth import CurrentActor, OriginDep
+from api.deps import SessionDep, StateDep
+from api.errors import error_responses
+from api.ratelimit import rate_limit
+from api.routes.applications import record_change
+from lending.applications.profile import borrower_profile
+from lending.applications.schemas import (
+    BorrowerProfileRead,
+    BorrowerProfileUpdate,
+    ConsentCreate,
+    ConsentRead,
+)
+from lending.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied, RateLimited
+from lending.identity.errors import MfaEnrollmentRequired
+
+router = APIRouter(prefix="/api/v1", tags=["profile"], dependencies=[rate_limit("default")])
+_AUTH_ERRORS = (NotAuthenticated, MfaEnrollmentRequired, RateLimited, PermissionDenied)
+
+
+@router.get(
+    "/profile",
+    summary="Your borrower profile (SSN: last four digits only)",
+    responses=error_responses(*_AUTH_ERRORS, InvalidInput, NotFound),
+)
+async def read_own_profile(actor: CurrentActor, session: SessionDep) -> BorrowerProfileRead:
+    return await borrower_profile.get(session, actor)
+
+
+@router.patch(
+    "/profile",
+    summary="Set fields of your borrower profile",
+    responses=error_responses(*_AUTH_ERRORS, InvalidInput, NotFound),
+)
+async def update_own_profile(
+    body: BorrowerProfileUpdate,
+    actor: CurrentActor,
+    session: SessionDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> BorrowerProfileRead:
+    updated = await borrower_profile.update(session, actor, data=body, settings=state.settings)
+    await record_change(
+        session,
+        actor,
+        origin,
+        "profile.updated",
+        subject_type="user_account",
+        subject_id=actor.user_id,
+        fields=list(body.model_fields_set),
+    )
+    return updated
+
+
+@router.post(
+    "/profile/consents",
+    status_code=status.HTTP_201_CREATED,
+    summary="Give or withdraw a consent (the borrower, after reading its current text)",
+    responses=error_responses(*_AUTH_ERRORS, InvalidInput),
+)
+async def record_consent(
+    body: ConsentCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
+) -> ConsentRead:
+    recorded = await borrower_profile.record_consent(session, actor, data=body, channel="web")
+    await record_change(
+        session,
+        actor,
+        origin,
+        f"consent.{'granted' if body.granted else 'withdrawn'}",
+        subject_type="user_account",
+        subject_id=actor.user_id,
+        fields=[body.kind.value],
+    )
+    return recorded
+
+
+@router.get(
+    "/borrowers/{user_id}/profile",
+    summary="A borrower's profile (yours, or a client's)",
+    responses=error_responses(*_AUTH_ERRORS, NotFound),
+)
+async def read_borrower_profile(
+    user_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> BorrowerProfileRead:
+    return await borrower_profile.get(session, actor, user_id=user_id)
+
+
+@router.patch(
+    "/borrowers/{user_id}/profile",
+    summary="Set fields of a borrower's profile (yours, or a client's)",
+    responses=error_responses(*_AUTH_ERRORS, InvalidInput, NotFound),
+)
+async def update_borrower_profile(
+    user_id: uuid.UUID,
+    body: BorrowerProfileUpdate,
+    actor: CurrentActor,
+    session: SessionDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> BorrowerProfileRead:
+    updated = await borrower_profile.update(
+        session, actor, user_id=user_id, data=body, settings=state.settings
+    )
+    await record_change(
+        session,
+        actor,
+        origin,
+        "profile.updated",
+        subject_type="user_account",
+        subject_id=user_id,
+        fields=list(body.model_fields_set),
+    )
+    return updated

@@ -1,0 +1,1 @@
+"""Loan applications: borrower profiles, consents, the status table, required fields, DTI/LTV."""

@@ -1,0 +1,162 @@
+"""Lender catalog tables (lenders, products) and submissions of applications to lenders."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lending.models.applications import Money, ProductType, one_of, text_enum
+from lending.models.base import Base, TimestampMixin, new_id
+from lending.offers.math import DayCount, RoundingMode
+
+# Percentages with 4 places: a note rate of 6.8750%, a maximum DTI of 43.0000%.
+Percent = Numeric(7, 4)
+
+
+class CreditBand(StrEnum):
+    """Score bands a marketplace passes to lenders instead of the score (LENDING.md)."""
+
+    EXCELLENT = "excellent"
+    GOOD = "good"
+    FAIR = "fair"
+    POOR = "poor"
+
+
+class SubmissionStatus(StrEnum):
+    # Written by `submit` in the borrower's transaction, with its job.
+    QUEUED = "queued"
+    # The job ran; delivery to the lender is the lender-integration adapter's (issue 4, part 2).
+    PENDING = "pending"
+    SENT = "sent"
+    RECEIVED = "received"
+    APPROVED = "approved"
+    REFERRED = "referred"
+    DECLINED = "declined"
+    FUNDED = "funded"
+    FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+
+
+class Lender(TimestampMixin, Base):
+    __tablename__ = "lender"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    nmls_id: Mapped[str | None] = mapped_column(String(16))
+    website: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class LenderProduct(TimestampMixin, Base):
+    """A loan product and its eligibility and pricing rules.
+
+    `rate_table` maps a credit band to the note rate in percent (a band missing from it is not
+    offered); `fees` is a list of {code, name, kind: fixed|percent, amount, finance_charge}
+    where finance-charge fees are prepaid at closing and lower the amount financed.
+    """
+
+    __tablename__ = "lender_product"
+    __table_args__ = (
+        UniqueConstraint("lender_id", "code"),
+        CheckConstraint(one_of("product_type", ProductType), name="product_type"),
+        CheckConstraint(one_of("min_credit_band", CreditBand), name="min_credit_band"),
+        CheckConstraint(one_of("rounding", RoundingMode), name="rounding"),
+        CheckConstraint(one_of("day_count", DayCount), name="day_count"),
+        CheckConstraint("min_amount > 0 AND max_amount >= min_amount", name="amount_range"),
+        CheckConstraint(
+            "min_term_months > 0 AND max_term_months >= min_term_months", name="term_range"
+        ),
+        CheckConstraint("offer_validity_days > 0", name="offer_validity_days"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    lender_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lender.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    product_type: Mapped[ProductType] = mapped_column(text_enum(ProductType, "product_type"))
+    min_amount: Mapped[Decimal] = mapped_column(Money)
+    max_amount: Mapped[Decimal] = mapped_column(Money)
+    min_term_months: Mapped[int] = mapped_column(Integer)
+    max_term_months: Mapped[int] = mapped_column(Integer)
+    rate_table: Mapped[dict[str, str]] = mapped_column(JSONB)
+    min_credit_band: Mapped[CreditBand] = mapped_column(text_enum(CreditBand, "credit_band"))
+    max_dti: Mapped[Decimal] = mapped_column(Percent)
+    max_ltv: Mapped[Decimal | None] = mapped_column(Percent)
+    # Empty: any purpose of the product type / any state.
+    allowed_purposes: Mapped[list[str]] = mapped_column(
+        ARRAY(String(48)), default=list, server_default="{}"
+    )
+    allowed_states: Mapped[list[str]] = mapped_column(
+        ARRAY(String(2)), default=list, server_default="{}"
+    )
+    fees: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list, server_default="[]")
+    # Reg Z § 1026.36(e)(3)(i)(B) features: prepayment_penalty, balloon_payment, interest_only,
+    # negative_amortization, demand_feature, shared_equity.
+    risky_features: Mapped[list[str]] = mapped_column(
+        ARRAY(String(48)), default=list, server_default="{}"
+    )
+    # Further eligibility rules by name (lending.offers.matching knows each): min_annual_income,
+    # min_years_in_business, min_business_annual_revenue, max_vehicle_age_years,
+    # max_vehicle_mileage.
+    conditions: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    rounding: Mapped[RoundingMode] = mapped_column(
+        text_enum(RoundingMode, "rounding_mode"), default=RoundingMode.half_up
+    )
+    day_count: Mapped[DayCount] = mapped_column(
+        text_enum(DayCount, "day_count"), default=DayCount.thirty_360
+    )
+    offer_validity_days: Mapped[int] = mapped_column(Integer, default=30)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class LenderSubmission(TimestampMixin, Base):
+    """An application sent (or being sent) to one lender: one row per lender per application."""
+
+    __tablename__ = "lender_submission"
+    __table_args__ = (
+        UniqueConstraint("application_id", "lender_id"),
+        CheckConstraint(one_of("status", SubmissionStatus), name="status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("loan_application.id", ondelete="CASCADE")
+    )
+    lender_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lender.id", ondelete="RESTRICT"), index=True
+    )
+    # The lender product of the prequalified offer the borrower chose for this lender.
+    product_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("lender_product.id", ondelete="SET NULL")
+    )
+    status: Mapped[SubmissionStatus] = mapped_column(
+        text_enum(SubmissionStatus, "submission_status"), default=SubmissionStatus.QUEUED
+    )
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    external_reference: Mapped[str | None] = mapped_column(String(128))
+    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
