@@ -101,6 +101,9 @@ class ToolRegistry:
             if stored is not None:
                 return stored
         if item.requires_approval and not approved:
+            # Nobody is asked to approve what would fail anyway (another person's offer, a
+            # state that does not allow it): rehearse the call, then roll it back.
+            await self._rehearse(item, data, context)
             # Outside the error mapping below: an approver built on LangGraph's interrupt()
             # pauses the run by raising, and that must reach the graph untouched.
             await self._approve(item, data, context, key)
@@ -138,6 +141,26 @@ class ToolRegistry:
                 "Something went wrong on our side; nothing was changed. Try again later.",
                 status=500,
             ) from None
+
+    async def _rehearse(self, item: Tool[Any, Any], data: BaseModel, context: ToolContext) -> None:
+        """Run the call in a transaction that is always rolled back; its refusal is the tool's.
+
+        Jobs it would enqueue and rows it would write go with the rollback; a tool body never
+        calls out to another system itself (deliveries are jobs), so a rehearsal has no effect.
+        """
+        try:
+            async with context.sessionmaker() as session:
+                transaction = await session.begin()
+                try:
+                    await item.function(ToolCall(context, session), data)
+                finally:
+                    await transaction.rollback()
+        except ToolError:
+            raise
+        except OmnifinError as error:
+            raise ToolError.from_service(error) from None
+        except ValidationError as error:
+            raise ToolError.from_validation(error) from None
 
     async def _recall(
         self,

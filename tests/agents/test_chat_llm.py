@@ -25,8 +25,8 @@ from lending.models.applications import Application
 from lending.models.identity import Role, User
 from lending.models.offers import Offer
 from tests.agents.sse import parse_sse, reply_text, send
-from tests.identity.factories import bearer, create_user, issue_token
 from tests.api.lending_world import firm_offer
+from tests.identity.factories import bearer, create_user, issue_token
 from tests.lending.factories import create_borrower, create_catalog
 
 Client = Callable[[ScriptedChatModel], AbstractAsyncContextManager[httpx.AsyncClient]]
