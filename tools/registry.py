@@ -255,9 +255,10 @@ def _subject(data: BaseModel, output: BaseModel) -> tuple[str | None, str | None
 
 
 def _default_registry() -> ToolRegistry:
+    from tools.knowledge import KNOWLEDGE_TOOLS
     from tools.lending import LENDING_TOOLS
 
-    return ToolRegistry(LENDING_TOOLS)
+    return ToolRegistry([*LENDING_TOOLS, *KNOWLEDGE_TOOLS])
 
 
 registry = _default_registry()
