@@ -33,9 +33,7 @@ def demo() -> None:
                 if created:
                     summary.notes.append(f"Assistant prompts: {len(created)} created.")
                 knowledge = await seed_knowledge(session, settings, background=True)
-                summary.notes.append(
-                    knowledge.render() + " New entries are embedded by the job worker."
-                )
+                summary.notes.append(knowledge.render())
         finally:
             await engine.dispose()
         typer.echo(summary.render())

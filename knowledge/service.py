@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge.embeddings import (
@@ -760,21 +761,22 @@ class KnowledgeService:
 
     @staticmethod
     async def _ensure_active(repository: KnowledgeRepository, model: str) -> None:
-        """With nothing indexed yet, the configured model becomes active at once."""
-        existing = await repository.embedding_set(model)
-        if existing is None:
-            repository.add(
-                KnowledgeEmbeddingSet(
-                    model=model,
-                    dimension=EMBEDDING_DIMENSION,
-                    status="active",
-                    activated_at=utcnow(),
-                )
+        """With nothing indexed yet, the configured model becomes active at once.
+
+        One statement (insert or update): two ingestion jobs starting together on an empty
+        knowledge base would otherwise both insert the set and one would fail.
+        """
+        now = utcnow()
+        await repository.session.execute(
+            pg_insert(KnowledgeEmbeddingSet)
+            .values(model=model, dimension=EMBEDDING_DIMENSION, status="active", activated_at=now)
+            .on_conflict_do_update(
+                index_elements=["model"], set_={"status": "active", "activated_at": now}
             )
-        else:
-            existing.status = "active"
-            existing.activated_at = utcnow()
-        await repository.flush()
+        )
+        existing = await repository.embedding_set(model)
+        if existing is not None:
+            await repository.session.refresh(existing)
 
     async def _store(
         self,

@@ -37,11 +37,13 @@ def seed_files() -> list[Path]:
 @dataclass
 class SeedSummary:
     created: list[IngestResult] = field(default_factory=list)
+    queued: list[IngestResult] = field(default_factory=list)
     unchanged: list[IngestResult] = field(default_factory=list)
 
     def render(self) -> str:
+        queued = f"{len(self.queued)} queued for the job worker, " if self.queued else ""
         return (
-            f"Knowledge base: {len(self.created)} entries ingested, "
+            f"Knowledge base: {len(self.created)} entries ingested, {queued}"
             f"{len(self.unchanged)} unchanged."
         )
 
@@ -65,5 +67,7 @@ async def seed_knowledge(
             fallback_key=str(path.relative_to(SEED_DIR).with_suffix("")),
             settings=settings,
         )
-        (summary.created if result.outcome == "created" else summary.unchanged).append(result)
+        {"created": summary.created, "queued": summary.queued}.get(
+            result.outcome, summary.unchanged
+        ).append(result)
     return summary
