@@ -9,7 +9,6 @@ any tool that cannot be undone. It never guesses: an answer it cannot read is as
 from __future__ import annotations
 
 import re
-import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +25,7 @@ from agents.guided.parser import (
     parse_term_months,
     parse_yes_no,
 )
-from agents.guided.policy import GuidedReply
+from agents.guided.policy import GuidedReply, call_tool, say
 from lending.applications.requirements import requirements
 from tools.base import ToolError
 
@@ -47,20 +46,6 @@ _INJECTION = re.compile(
     r"you are now|system prompt|act as (an? )?(admin|administrator)|another (borrower|user)",
     re.I,
 )
-
-
-def _say(text: str) -> AIMessage:
-    return AIMessage(content=text, id=f"guided-{uuid.uuid4().hex}")
-
-
-def _call(name: str, args: dict[str, Any], text: str = "") -> AIMessage:
-    return AIMessage(
-        content=text,
-        id=f"guided-{uuid.uuid4().hex}",
-        tool_calls=[
-            {"name": name, "args": args, "id": f"call-{uuid.uuid4().hex[:24]}", "type": "tool_call"}
-        ],
-    )
 
 
 def _money(value: Any) -> str:
@@ -99,34 +84,34 @@ class BorrowerIntakePolicy:
     ) -> AIMessage:
         application_id = memory.get("application_id")
         if _INJECTION.search(text):
-            return _say(
+            return say(
                 "I can't do that. Lenders make every credit decision, and I only act on your own "
                 "application, within what you've asked for. " + self._reminder(memory)
             )
         if application_id and _STATUS.search(text):
-            return _call("get_application", {"application_id": application_id})
+            return call_tool("get_application", {"application_id": application_id})
         awaiting = memory.get("awaiting")
         if application_id is None:
             return self._start(text, memory)
         if awaiting == "consent":
             consent = parse_yes_no(text)
             if consent is None:
-                return _say("Please answer yes or no: " + self._consent_question())
+                return say("Please answer yes or no: " + self._consent_question())
             if not consent:
-                return _say(
+                return say(
                     "Understood: without your consent I can't prequalify you or show offers. "
                     "Say yes whenever you're ready."
                 )
-            return _call("record_consent", {"kind": "credit_check", "granted": True})
+            return call_tool("record_consent", {"kind": "credit_check", "granted": True})
         if awaiting in ("lender_choice", "offer_choice"):
             return self._choose(text, memory)
         if awaiting is None and _OFFERS.search(text):
-            return _call("get_offers", {"application_id": application_id})
+            return call_tool("get_offers", {"application_id": application_id})
         if isinstance(awaiting, str):
             purposes = tuple(memory.get("purposes", ()))
             arguments = answer(awaiting, text, purposes)
             if arguments is None:
-                return _say(f"Sorry, I couldn't read that. {memory.get('question', '')}".strip())
+                return say(f"Sorry, I couldn't read that. {memory.get('question', '')}".strip())
             return self._update(awaiting, arguments, text, memory)
         return await self._next_step(memory, context)
 
@@ -143,7 +128,7 @@ class BorrowerIntakePolicy:
                 "" if memory.get("greeted") else "Hello! I'm Omni, Omnifin's loan assistant. "
             )
             memory["greeted"] = True
-            return _say(f"{greeting}{GUIDED_NOTE} What kind of loan are you looking for? {menu}")
+            return say(f"{greeting}{GUIDED_NOTE} What kind of loan are you looking for? {menu}")
         args: dict[str, Any] = {"product_type": product_type}
         amount = parse_amount(text)
         if amount is not None:
@@ -154,7 +139,7 @@ class BorrowerIntakePolicy:
         memory["product_type"] = product_type
         memory["purposes"] = list(requirements().product_types[product_type].purposes)  # type: ignore[index]
         memory["awaiting"] = None
-        return _call("start_application", args)
+        return call_tool("start_application", args)
 
     def _update(
         self, field: str, arguments: dict[str, Any], text: str, memory: dict[str, Any]
@@ -162,26 +147,26 @@ class BorrowerIntakePolicy:
         spec = requirements().fields.get(field)
         application_id = memory["application_id"]
         if spec is not None and spec.source == "profile":
-            return _call("update_borrower_profile", arguments)
+            return call_tool("update_borrower_profile", arguments)
         if field == "amount":
             months = parse_term_months(text)
             if months is not None:
                 arguments["term_months"] = months
-        return _call("update_application", {"application_id": application_id, **arguments})
+        return call_tool("update_application", {"application_id": application_id, **arguments})
 
     def _choose(self, text: str, memory: dict[str, Any]) -> AIMessage:
         options: list[dict[str, Any]] = memory.get("options", [])
         names = [option["label"] for option in options]
         index = parse_menu_choice(text, names)
         if index is None:
-            return _say(f"Which one? Answer with its number, 1 to {len(options)}.")
+            return say(f"Which one? Answer with its number, 1 to {len(options)}.")
         picked = options[index]
         if memory["awaiting"] == "lender_choice":
-            return _call(
+            return call_tool(
                 "submit_application",
                 {"application_id": memory["application_id"], "lender_ids": [picked["lender_id"]]},
             )
-        return _call("accept_offer", {"offer_id": picked["offer_id"]})
+        return call_tool("accept_offer", {"offer_id": picked["offer_id"]})
 
     # Tools answered.
 
@@ -197,36 +182,36 @@ class BorrowerIntakePolicy:
                 message = _error_message(result)
                 if "NotApproved" in str(result.content):
                     memory["awaiting"] = memory.get("last_choice_kind")
-                    return _say("Understood: nothing was done. " + self._reminder(memory))
+                    return say("Understood: nothing was done. " + self._reminder(memory))
                 if name == "get_offers" and "consent" in message.lower():
                     memory["awaiting"] = "consent"
-                    return _say(self._consent_question())
+                    return say(self._consent_question())
                 question = memory.get("question", "")
-                return _say(f"That didn't work: {message} {question}".strip())
+                return say(f"That didn't work: {message} {question}".strip())
             match name:
                 case "start_application":
                     memory["application_id"] = data.get("id")
                     replies.append(f"I've started your application {data.get('reference')}.")
                 case "record_consent":
                     memory["consented"] = True
-                    return _call("get_offers", {"application_id": memory["application_id"]})
+                    return call_tool("get_offers", {"application_id": memory["application_id"]})
                 case "get_offers":
-                    return _say(self._present_offers(data, memory))
+                    return say(self._present_offers(data, memory))
                 case "submit_application":
                     memory["awaiting"] = None
-                    return _say(
+                    return say(
                         f"Done: application {data.get('reference')} was sent to the lender. "
                         "The lender will review it and make a firm decision; ask me for the "
                         "status any time."
                     )
                 case "accept_offer":
                     memory["awaiting"] = None
-                    return _say(
+                    return say(
                         "Congratulations: you accepted the offer. The lender will contact you "
                         "to finish the loan; the other offers are now declined."
                     )
                 case "get_application":
-                    return _say(self._status(data))
+                    return say(self._status(data))
         step = await self._next_step(memory, context)
         if replies and isinstance(step.content, str):
             step.content = " ".join([*replies, step.content]).strip()
@@ -240,7 +225,7 @@ class BorrowerIntakePolicy:
                 "get_application", {"application_id": application_id}, context.tools
             )
         except ToolError as error:
-            return _say(f"I couldn't read your application: {error.message}")
+            return say(f"I couldn't read your application: {error.message}")
         application = output.model_dump(mode="json")
         missing = application.get("missing_fields") or []
         if missing:
@@ -253,13 +238,13 @@ class BorrowerIntakePolicy:
                     f"{i}. {option.replace('_', ' ')}" for i, option in enumerate(options, start=1)
                 )
             memory["question"] = question
-            return _say(question)
+            return say(question)
         if application.get("status") != "draft":
-            return _say(self._status(application))
+            return say(self._status(application))
         if not memory.get("consented"):
             memory["awaiting"] = "consent"
-            return _say(self._consent_question())
-        return _call("get_offers", {"application_id": application_id})
+            return say(self._consent_question())
+        return call_tool("get_offers", {"application_id": application_id})
 
     def _consent_question(self) -> str:
         consent = requirements().consent_texts

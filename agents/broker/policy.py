@@ -9,7 +9,6 @@ can do rather than a guess.
 from __future__ import annotations
 
 import re
-import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +16,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
-from agents.guided.policy import GuidedReply
+from agents.guided.policy import GuidedReply, call_tool, say
 from tools.base import ToolError
 
 _REFERENCE = re.compile(r"\bOMF-\d{4}-\d{6}\b", re.I)
@@ -27,20 +26,6 @@ HELP = (
     '"status of OMF-2026-000123" and "list my clients\' applications". For anything else, '
     "use the pipeline in the web app."
 )
-
-
-def _say(text: str) -> AIMessage:
-    return AIMessage(content=text, id=f"guided-{uuid.uuid4().hex}")
-
-
-def _call(name: str, args: dict[str, Any]) -> AIMessage:
-    return AIMessage(
-        content="",
-        id=f"guided-{uuid.uuid4().hex}",
-        tool_calls=[
-            {"name": name, "args": args, "id": f"call-{uuid.uuid4().hex[:24]}", "type": "tool_call"}
-        ],
-    )
 
 
 class BrokerPolicy:
@@ -56,13 +41,15 @@ class BrokerPolicy:
             application_id = await self._find(reference.group(0).upper(), context)
             if application_id is None:
                 return GuidedReply(
-                    _say(f"I can't find {reference.group(0).upper()} among your clients' files."),
+                    say(f"I can't find {reference.group(0).upper()} among your clients' files."),
                     memory,
                 )
-            return GuidedReply(_call("get_application", {"application_id": application_id}), memory)
+            return GuidedReply(
+                call_tool("get_application", {"application_id": application_id}), memory
+            )
         if _LIST.search(text):
-            return GuidedReply(_call("list_applications", {"limit": 20}), memory)
-        return GuidedReply(_say(HELP), memory)
+            return GuidedReply(call_tool("list_applications", {"limit": 20}), memory)
+        return GuidedReply(say(HELP), memory)
 
     async def _find(self, reference: str, context: AgentContext) -> str | None:
         offset = 0
@@ -84,7 +71,7 @@ class BrokerPolicy:
     def _after_tool(self, result: ToolMessage) -> AIMessage:
         data = result.artifact if isinstance(result.artifact, dict) else {}
         if result.status == "error":
-            return _say(f"That didn't work: {result.content}")
+            return say(f"That didn't work: {result.content}")
         if result.name == "get_application":
             missing = [m["label"] for m in data.get("missing_fields") or []]
             status = str(data.get("status", "")).replace("_", " ")
@@ -94,14 +81,14 @@ class BrokerPolicy:
                 if missing
                 else " Nothing is missing for submission."
             )
-            return _say(text)
+            return say(text)
         items = data.get("items", [])
         if not items:
-            return _say("You have no client applications yet.")
+            return say("You have no client applications yet.")
         lines = [
             f"{item['reference']}: {str(item['status']).replace('_', ' ')}, "
             f"{item['product_type'].replace('_', ' ')}"
             + (f", ${Decimal(str(item['amount'])):,.2f}" if item.get("amount") else "")
             for item in items
         ]
-        return _say("Your clients' applications:\n" + "\n".join(lines))
+        return say("Your clients' applications:\n" + "\n".join(lines))

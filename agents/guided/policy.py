@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,6 +20,22 @@ class GuidedReply:
 
     message: AIMessage
     memory: dict[str, Any] = field(default_factory=dict)
+
+
+def say(text: str) -> AIMessage:
+    """A reply in words."""
+    return AIMessage(content=text, id=f"guided-{uuid.uuid4().hex}")
+
+
+def call_tool(name: str, args: dict[str, Any], text: str = "") -> AIMessage:
+    """A reply that calls one tool, exactly as a model's tool call looks."""
+    return AIMessage(
+        content=text,
+        id=f"guided-{uuid.uuid4().hex}",
+        tool_calls=[
+            {"name": name, "args": args, "id": f"call-{uuid.uuid4().hex[:24]}", "type": "tool_call"}
+        ],
+    )
 
 
 class GuidedPolicy(Protocol):
