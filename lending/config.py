@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     chat_double_texting: Literal["reject", "queue"] = "reject"
     # LangGraph checkpoint durability per turn (PERFORMANCE.md): "sync", "async" or "exit".
     agent_durability: Literal["sync", "async", "exit"] = "async"
+    # Checkpoint retention (an hourly job): the latest N per thread, and none for idle threads.
+    agent_checkpoints_kept: int = Field(default=10, ge=1)
+    agent_thread_ttl_days: int = Field(default=90, ge=1)
 
     # Identity and access
     public_url: str = Field(
@@ -216,7 +219,24 @@ class Settings(BaseSettings):
         default=2000, ge=100, description="Most full-text matches ranked for one query."
     )
 
-    # Lender integration (lending/lenders/integration): how every lender's API is called
+    # Lender integration (lending/lenders/integration): where lenders' APIs are, and how every
+    # lender's API is called. Unset base URL: submissions wait as "pending" (logged), nothing is sent.
+    lender_api_base_url: str | None = Field(
+        default=None,
+        description="Base of the lenders' APIs; lender `slug` is served at {base}/lenders/{slug} "
+        "(the layout of `omnifin lender-sim`, e.g. http://127.0.0.1:8100). Unset: submissions are "
+        "not delivered and stay pending.",
+    )
+    lender_request_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs our requests to every lender (one shared secret, as the simulator "
+        "uses). Unset outside production: the simulator's public development secret.",
+    )
+    lender_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Verifies every lender's webhooks (one shared secret). Unset outside "
+        "production: the simulator's public development secret.",
+    )
     lender_connect_timeout_seconds: float = Field(default=3, gt=0)
     lender_request_timeout_seconds: float = Field(
         default=10, gt=0, description="Read, write and pool timeout of one attempt."

@@ -1,0 +1,107 @@
+"""Background jobs of the assistant: checkpoint retention.
+
+Every turn writes LangGraph checkpoints; only the latest is needed to continue a conversation.
+The job keeps the latest `agent_checkpoints_kept` per thread and drops all checkpoint state of
+threads idle for `agent_thread_ttl_days` (their redacted transcript stays in chat_message). A
+thread waiting for an approval is never touched: its pending interrupt lives in the checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.config import get_settings
+from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
+from lending.jobs import queue
+
+PRUNE_TASK = "agents.prune_checkpoints"
+
+_PROTECTED = "SELECT id::text FROM chat_thread WHERE pending_approval IS NOT NULL"
+
+_OLD_CHECKPOINTS = text(
+    f"""
+    DELETE FROM checkpoints AS c
+    USING (
+        SELECT thread_id, checkpoint_ns, checkpoint_id,
+               row_number() OVER (
+                   PARTITION BY thread_id, checkpoint_ns ORDER BY checkpoint_id DESC
+               ) AS position
+        FROM checkpoints
+    ) AS ranked
+    WHERE c.thread_id = ranked.thread_id
+      AND c.checkpoint_ns = ranked.checkpoint_ns
+      AND c.checkpoint_id = ranked.checkpoint_id
+      AND ranked.position > :keep
+      AND c.thread_id NOT IN ({_PROTECTED})
+    """
+)
+_IDLE_THREADS = text(
+    f"""
+    DELETE FROM checkpoints
+    WHERE thread_id IN (
+        SELECT id::text FROM chat_thread
+        WHERE coalesce(last_message_at, created_at) < now() - make_interval(days => :days)
+    )
+      AND thread_id NOT IN ({_PROTECTED})
+    """
+)
+_ORPHAN_WRITES = text(
+    """
+    DELETE FROM checkpoint_writes AS w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM checkpoints AS c
+        WHERE c.thread_id = w.thread_id AND c.checkpoint_ns = w.checkpoint_ns
+          AND c.checkpoint_id = w.checkpoint_id
+    )
+    """
+)
+# A blob is one channel's value at one version; it is needed while a checkpoint points at it.
+_ORPHAN_BLOBS = text(
+    """
+    DELETE FROM checkpoint_blobs AS b
+    WHERE NOT EXISTS (
+        SELECT 1 FROM checkpoints AS c
+        WHERE c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+          AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version
+    )
+    """
+)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    checkpoints: int
+    writes: int
+    blobs: int
+
+
+async def prune_checkpoints(session: AsyncSession, *, keep: int, ttl_days: int) -> PruneResult:
+    """Apply the retention rules in the session's transaction (set-based, one pass)."""
+    older = await session.execute(_OLD_CHECKPOINTS, {"keep": keep})
+    idle = await session.execute(_IDLE_THREADS, {"days": ttl_days})
+    writes = await session.execute(_ORPHAN_WRITES)
+    blobs = await session.execute(_ORPHAN_BLOBS)
+    return PruneResult(
+        checkpoints=older.rowcount + idle.rowcount,  # type: ignore[attr-defined]
+        writes=writes.rowcount,  # type: ignore[attr-defined]
+        blobs=blobs.rowcount,  # type: ignore[attr-defined]
+    )
+
+
+@queue.periodic(cron="17 * * * *", periodic_id="hourly")
+@queue.task(name=PRUNE_TASK, queue="maintenance", pass_context=False)
+async def prune_checkpoints_job(timestamp: int) -> None:
+    settings = get_settings()
+    engine = create_engine(settings, resolve_database_url(settings))
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            await prune_checkpoints(
+                session,
+                keep=settings.agent_checkpoints_kept,
+                ttl_days=settings.agent_thread_ttl_days,
+            )
+    finally:
+        await engine.dispose()

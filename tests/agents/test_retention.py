@@ -1,0 +1,86 @@
+"""Checkpoint retention keeps each thread's latest checkpoints, drops what nothing refers to, and
+never touches a thread that waits for an approval."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agents.tasks import prune_checkpoints
+from lending.config import Settings
+from lending.models.chat import ChatThread
+from lending.models.identity import Role
+from tests.agents.sse import send
+from tests.identity.factories import bearer, create_user, issue_token
+
+
+async def _checkpoints(session: AsyncSession, thread_id: str) -> list[str]:
+    rows = await session.scalars(
+        text("SELECT checkpoint_id FROM checkpoints WHERE thread_id = :t ORDER BY checkpoint_id"),
+        {"t": thread_id},
+    )
+    return list(rows)
+
+
+async def test_retention_keeps_the_latest_and_spares_pending_approvals(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await create_user(session, role=Role.BORROWER)
+    token = await issue_token(session, user, settings=settings)
+    await session.commit()
+    threads = []
+    for _ in range(2):
+        created = await client.post("/api/v1/chat/threads", json={}, headers=bearer(token))
+        threads.append(created.json()["id"])
+        for message in ("hello", "what can you do?", "hello again"):
+            await send(client, token, threads[-1], message)
+    kept_thread, waiting_thread = threads
+    await session.execute(
+        update(ChatThread)
+        .where(ChatThread.id == uuid.UUID(waiting_thread))
+        .values(pending_approval={"approval_id": "x", "tool": "submit_application"})
+    )
+    before = {thread: await _checkpoints(session, thread) for thread in threads}
+    assert all(len(ids) > 2 for ids in before.values())
+
+    result = await prune_checkpoints(session, keep=2, ttl_days=90)
+
+    assert await _checkpoints(session, kept_thread) == before[kept_thread][-2:]
+    assert await _checkpoints(session, waiting_thread) == before[waiting_thread]
+    assert result.checkpoints == len(before[kept_thread]) - 2
+    orphans = await session.scalar(
+        text(
+            "SELECT count(*) FROM checkpoint_writes w WHERE w.thread_id = :t AND NOT EXISTS "
+            "(SELECT 1 FROM checkpoints c WHERE c.thread_id = w.thread_id "
+            "AND c.checkpoint_id = w.checkpoint_id)"
+        ),
+        {"t": kept_thread},
+    )
+    assert orphans == 0
+
+
+async def test_idle_threads_lose_their_checkpoints(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await create_user(session, role=Role.BORROWER)
+    token = await issue_token(session, user, settings=settings)
+    await session.commit()
+    created = await client.post("/api/v1/chat/threads", json={}, headers=bearer(token))
+    thread = created.json()["id"]
+    await send(client, token, thread, "hello")
+    await session.execute(
+        text(
+            "UPDATE chat_thread SET last_message_at = now() - interval '200 days', "
+            "created_at = now() - interval '200 days' WHERE id = :t"
+        ),
+        {"t": uuid.UUID(thread)},
+    )
+
+    await prune_checkpoints(session, keep=10, ttl_days=90)
+
+    assert await _checkpoints(session, thread) == []
+    history = await client.get(f"/api/v1/chat/threads/{thread}", headers=bearer(token))
+    assert history.json()["messages"]  # the transcript stays
