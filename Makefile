@@ -56,10 +56,18 @@ client: install $(WEB_INSTALLED)
 run: frontend
 test: frontend-required
 
-## make run: install, migrate, load the demo data, serve on http://127.0.0.1:8000
+## make run: install, migrate, load the demo data, start the lender simulator, serve on :8000
+# The simulator is a separate process on loopback that plays the demo lenders: submissions are
+# delivered to it over signed HTTP and its decisions come back by webhook. It stops with serve.
+LENDER_SIM_PORT ?= 8100
 run: install
 	$(BIN)/omnifin db upgrade
 	$(BIN)/omnifin seed demo
+	@mkdir -p var; \
+	$(BIN)/omnifin lender-sim --port $(LENDER_SIM_PORT) >var/lender-sim.log 2>&1 & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null' EXIT; \
+	echo "Lender simulator on http://127.0.0.1:$(LENDER_SIM_PORT) (log: var/lender-sim.log)"; \
+	OMNIFIN_LENDER_API_BASE_URL=$${OMNIFIN_LENDER_API_BASE_URL:-http://127.0.0.1:$(LENDER_SIM_PORT)} \
 	$(BIN)/omnifin serve
 
 ## make test: install, then lint (ruff), type-check (mypy strict) and the test suite (pytest)

@@ -24,6 +24,7 @@ from api.routes import (
     health,
     invitations,
     knowledge,
+    lender_webhooks,
     lenders,
     me,
     mfa,
@@ -130,6 +131,7 @@ def create_app(
     app.include_router(applications.router)
     app.include_router(offers.router)
     app.include_router(lenders.router)
+    app.include_router(lender_webhooks.router)
     app.include_router(profile.router)
     app.include_router(prompts.router)
     app.include_router(chat.router)

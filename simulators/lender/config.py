@@ -36,7 +36,8 @@ class DecisionRules(BaseModel):
         description="Note rate (annual percent) by credit score band.",
     )
     origination_fee_percent: Decimal = Field(default=Decimal("1.00"), ge=0, le=10)
-    offer_kind: Literal["prequalified", "firm"] = "prequalified"
+    # A decision on a submitted application is the lender's firm offer (a hard pull was made).
+    offer_kind: Literal["prequalified", "firm"] = "firm"
     offer_valid_days: int = Field(default=30, ge=1, le=365)
 
 

@@ -688,6 +688,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/lenders/{lender_id}"): Entry(
         _read_lender, only(_CATALOG_READERS), targeted=False
     ),
+    # Lenders' decision webhooks: authenticated by the lender's signature, never by a bearer
+    # token; an unsigned delivery is refused whoever sends it.
+    ("POST", "/api/v1/lenders/webhooks/{lender_code}"): Entry(
+        _call("POST", "/api/v1/lenders/webhooks/harbor-bank", json={"event_id": "e1"}),
+        everyone(401, mfa_pending=401, anonymous=401),
+        targeted=False,
+    ),
     # Borrower profiles and consent.
     ("GET", "/api/v1/profile"): Entry(
         _call("GET", "/api/v1/profile"), only(_OWN_PROFILE), targeted=False

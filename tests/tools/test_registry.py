@@ -63,9 +63,9 @@ def test_every_tool_documents_its_arguments_for_the_model() -> None:
 
 def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     prompt_engineer = {item.name for item in registry.for_actor(actor(Role.PROMPT_ENGINEER))}
-    assert prompt_engineer == {"compute_payment"}
+    assert prompt_engineer == {"compute_payment", "search_knowledge"}
     borrower = {item.name for item in registry.for_actor(actor(Role.BORROWER))}
-    assert CONTRACT == borrower
+    assert borrower == CONTRACT | {"search_knowledge"}
     admin = {item.name for item in registry.for_actor(actor(Role.PLATFORM_ADMIN))}
     assert "submit_application" not in admin
     assert "accept_offer" not in admin
@@ -74,7 +74,7 @@ def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     assert "record_consent" not in broker
     assert "accept_offer" not in broker
     schemas = registry.json_schemas(actor(Role.PROMPT_ENGINEER))
-    assert [s["function"]["name"] for s in schemas] == ["compute_payment"]
+    assert [s["function"]["name"] for s in schemas] == ["compute_payment", "search_knowledge"]
 
 
 def test_docstring_args_are_parsed_google_style() -> None:

@@ -1,6 +1,8 @@
 """Talking to lenders' systems: the adapter protocol, its HTTP adapter and the circuit breaker.
 
-How this is wired to applications (a later step; nothing here imports the application tables):
+How this is wired to applications (built in lending/lenders/tasks.py, api/routes/lender_webhooks.py
+and `registry`, which says where each lender's API and secrets come from; nothing in this package
+imports the application tables):
 
 - Submitting. `submit_application` (a tool that requires approval) moves the application to
   `submitted` and, in the same transaction, enqueues one job `lenders.submit_application` per
@@ -11,7 +13,7 @@ How this is wired to applications (a later step; nothing here imports the applic
   `external_id`. `LenderUnavailable` (and its subclasses, which say when to come back) makes the
   job retry later; `LenderRequestRejected` is recorded on the submission and not retried.
 - Decisions. The webhook route `api/routes/lender_webhooks.py` (`POST
-  /api/v1/lender-webhooks/{lender_code}`, the `callback_url` each adapter is configured with)
+  /api/v1/lenders/webhooks/{lender_code}`, the `callback_url` each adapter is configured with)
   reads the raw body and calls `adapter.verify_webhook(request.headers, body)`:
   `WebhookRejected` is a 401 (logged), `DuplicateWebhook` is answered 200 without acting again
   (the lender is only re-delivering), and a verified event goes to the applications service,
