@@ -64,7 +64,7 @@ async def test_submission_end_to_end(
     assert decision.application_reference == "OMF-2026-000042"
     assert decision.status == DecisionStatus.APPROVED
     (offer,) = decision.offers
-    assert offer.kind == OfferKind.PREQUALIFIED
+    assert offer.kind == OfferKind.FIRM  # a decision on a submission is a firm offer
     assert offer.amount == Decimal("10000.00")
     assert offer.note_rate == Decimal("9.490")
     assert offer.term_months == 36
