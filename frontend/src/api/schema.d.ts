@@ -599,6 +599,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/lenders/webhooks/{lender_code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** A lender's decision webhook (authenticated by its HMAC signature) */
+        post: operations["receive_lender_webhook_api_v1_lenders_webhooks__lender_code__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -3404,6 +3421,14 @@ export interface components {
              */
             variables?: string[];
         };
+        /** WebhookAnswer */
+        WebhookAnswer: {
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "processed" | "duplicate";
+        };
         /** WithdrawRequest */
         WithdrawRequest: {
             /** Reason */
@@ -6178,6 +6203,55 @@ export interface operations {
             };
         };
     };
+    receive_lender_webhook_api_v1_lenders_webhooks__lender_code__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lender_code: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookAnswer"];
+                };
+            };
+            /** @description WebhookRejected */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput or InvalidWebhook */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     read_me_api_v1_me_get: {
         parameters: {
             query?: never;
@@ -8526,6 +8600,15 @@ export interface operations {
             };
             /** @description NotAuthenticated */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PermissionDenied */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
