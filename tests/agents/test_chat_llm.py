@@ -305,3 +305,87 @@ async def test_a_model_outage_hands_the_turn_to_guided_mode(
     assert "What kind of loan" in reply_text(events)
     assert again[0][1]["mode"] == "guided"  # the breaker is open: no model call this time
     assert [d.get("tool") for k, d in again if k == "tool.started"] == ["start_application"]
+
+
+async def test_a_turn_cut_off_mid_way_is_finished_after_a_restart(
+    settings: Settings,
+    sessionmaker: SessionMaker,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The process dies while a tool runs; the next start finishes that turn, then answers."""
+    from tools.registry import ToolRegistry
+
+    borrower, token = await _borrower(session, settings)
+    model = ScriptedChatModel(
+        script=[
+            call("start_application", product_type="auto", amount="20000.00", term_months=48),
+            AIMessage(content="Your auto loan application is started."),
+            AIMessage(content="Yes, I'm here."),
+        ]
+    )
+    provider = ModelProvider(
+        models=[model], pricing=ModelPricing(), breaker=ModelBreaker(failures=5)
+    )
+    original = ToolRegistry.execute
+    reached = asyncio.Event()
+
+    async def stuck(self: ToolRegistry, *args: object, **kwargs: object) -> object:
+        reached.set()
+        await asyncio.Event().wait()  # never returns: the process "dies" here
+        raise AssertionError("unreachable")
+
+    monkeypatch.setattr(ToolRegistry, "execute", stuck)
+    app = create_app(settings, sessionmaker=sessionmaker, store=MemoryStore(), chat_model=provider)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        thread_id = await _thread(http, token)
+        request = asyncio.create_task(send(http, token, thread_id, "a $20k car loan over 4 years"))
+        async with asyncio.timeout(10):
+            await reached.wait()
+        await asyncio.sleep(0.3)  # the checkpoint after the model's step is written meanwhile
+        for task in [*app.state.omnifin.background_tasks, request]:
+            task.cancel()  # what a killed process leaves behind: no run.completed, no cleanup
+        await asyncio.gather(request, *app.state.omnifin.background_tasks, return_exceptions=True)
+        await app.state.omnifin.store.delete(f"chat:thread:{thread_id}:turn")  # a lease expires
+    monkeypatch.setattr(ToolRegistry, "execute", original)
+
+    assert (
+        await session.scalar(
+            select(func.count())
+            .select_from(Application)
+            .where(Application.borrower_user_id == borrower.id)
+        )
+        == 0
+    )
+    async with _restarted(settings, sessionmaker, provider) as http:
+        events = await send(http, token, thread_id, "are you there?")
+    finished = [d for k, d in events if k == "tool.finished"]
+    assert finished
+    assert finished[0]["tool"] == "start_application"
+    assert finished[0]["ok"] is True
+    text = reply_text(events)
+    assert "Your auto loan application is started." in text
+    assert "Yes, I'm here." in text
+    assert (
+        await session.scalar(
+            select(func.count())
+            .select_from(Application)
+            .where(Application.borrower_user_id == borrower.id)
+        )
+        == 1
+    )
+
+
+@asynccontextmanager
+async def _restarted(
+    settings: Settings, sessionmaker: SessionMaker, provider: ModelProvider
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, sessionmaker=sessionmaker, store=MemoryStore(), chat_model=provider)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        yield http
