@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
+from procrastinate import JobContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import get_settings
-from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
 from lending.jobs import queue
 
 PRUNE_TASK = "agents.prune_checkpoints"
 
 _PROTECTED = "SELECT id::text FROM chat_thread WHERE pending_approval IS NOT NULL"
 
-_OLD_CHECKPOINTS = text(
-    f"""
+_OLD_CHECKPOINTS = f"""
     DELETE FROM checkpoints AS c
     USING (
         SELECT thread_id, checkpoint_ns, checkpoint_id,
@@ -34,22 +32,18 @@ _OLD_CHECKPOINTS = text(
     WHERE c.thread_id = ranked.thread_id
       AND c.checkpoint_ns = ranked.checkpoint_ns
       AND c.checkpoint_id = ranked.checkpoint_id
-      AND ranked.position > :keep
+      AND ranked.position > %(keep)s
       AND c.thread_id NOT IN ({_PROTECTED})
     """
-)
-_IDLE_THREADS = text(
-    f"""
+_IDLE_THREADS = f"""
     DELETE FROM checkpoints
     WHERE thread_id IN (
         SELECT id::text FROM chat_thread
-        WHERE coalesce(last_message_at, created_at) < now() - make_interval(days => :days)
+        WHERE coalesce(last_message_at, created_at) < now() - make_interval(days => %(days)s)
     )
       AND thread_id NOT IN ({_PROTECTED})
     """
-)
-_ORPHAN_WRITES = text(
-    """
+_ORPHAN_WRITES = """
     DELETE FROM checkpoint_writes AS w
     WHERE NOT EXISTS (
         SELECT 1 FROM checkpoints AS c
@@ -57,10 +51,8 @@ _ORPHAN_WRITES = text(
           AND c.checkpoint_id = w.checkpoint_id
     )
     """
-)
 # A blob is one channel's value at one version; it is needed while a checkpoint points at it.
-_ORPHAN_BLOBS = text(
-    """
+_ORPHAN_BLOBS = """
     DELETE FROM checkpoint_blobs AS b
     WHERE NOT EXISTS (
         SELECT 1 FROM checkpoints AS c
@@ -68,7 +60,6 @@ _ORPHAN_BLOBS = text(
           AND c.checkpoint -> 'channel_versions' ->> b.channel = b.version
     )
     """
-)
 
 
 @dataclass(frozen=True)
@@ -80,28 +71,26 @@ class PruneResult:
 
 async def prune_checkpoints(session: AsyncSession, *, keep: int, ttl_days: int) -> PruneResult:
     """Apply the retention rules in the session's transaction (set-based, one pass)."""
-    older = await session.execute(_OLD_CHECKPOINTS, {"keep": keep})
-    idle = await session.execute(_IDLE_THREADS, {"days": ttl_days})
-    writes = await session.execute(_ORPHAN_WRITES)
-    blobs = await session.execute(_ORPHAN_BLOBS)
+    connection = await session.connection()
+    older = await connection.exec_driver_sql(_OLD_CHECKPOINTS, {"keep": keep})
+    idle = await connection.exec_driver_sql(_IDLE_THREADS, {"days": ttl_days})
+    writes = await connection.exec_driver_sql(_ORPHAN_WRITES)
+    blobs = await connection.exec_driver_sql(_ORPHAN_BLOBS)
     return PruneResult(
-        checkpoints=older.rowcount + idle.rowcount,  # type: ignore[attr-defined]
-        writes=writes.rowcount,  # type: ignore[attr-defined]
-        blobs=blobs.rowcount,  # type: ignore[attr-defined]
+        checkpoints=older.rowcount + idle.rowcount,
+        writes=writes.rowcount,
+        blobs=blobs.rowcount,
     )
 
 
 @queue.periodic(cron="17 * * * *", periodic_id="hourly")
-@queue.task(name=PRUNE_TASK, queue="maintenance", pass_context=False)
-async def prune_checkpoints_job(timestamp: int) -> None:
+@queue.task(name=PRUNE_TASK, queue="maintenance", pass_context=True)
+async def prune_checkpoints_job(context: JobContext, timestamp: int) -> None:
+    # On the worker's own connection (the database it serves), one statement at a time: each
+    # is idempotent, and the orphan passes tidy whatever an earlier pass left.
     settings = get_settings()
-    engine = create_engine(settings, resolve_database_url(settings))
-    try:
-        async with transaction(create_sessionmaker(engine)) as session:
-            await prune_checkpoints(
-                session,
-                keep=settings.agent_checkpoints_kept,
-                ttl_days=settings.agent_thread_ttl_days,
-            )
-    finally:
-        await engine.dispose()
+    connector = context.app.connector
+    await connector.execute_query_async(_OLD_CHECKPOINTS, keep=settings.agent_checkpoints_kept)
+    await connector.execute_query_async(_IDLE_THREADS, days=settings.agent_thread_ttl_days)
+    await connector.execute_query_async(_ORPHAN_WRITES)
+    await connector.execute_query_async(_ORPHAN_BLOBS)

@@ -7,10 +7,12 @@ import uuid
 
 import httpx
 from sqlalchemy import text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from agents.tasks import prune_checkpoints
+from agents.tasks import PRUNE_TASK, prune_checkpoints
 from lending.config import Settings
+from lending.db import create_sessionmaker, transaction
+from lending.jobs import enqueue, open_queue
 from lending.models.chat import ChatThread
 from lending.models.identity import Role
 from tests.agents.sse import send
@@ -85,3 +87,27 @@ async def test_idle_threads_lose_their_checkpoints(
     assert await _checkpoints(session, thread) == []
     history = await client.get(f"/api/v1/chat/threads/{thread}", headers=bearer(token))
     assert history.json()["messages"]  # the transcript stays
+
+
+async def test_the_hourly_job_runs_on_the_workers_connection(
+    engine: AsyncEngine, database_url: str
+) -> None:
+    """A real worker runs the job (it keeps the latest checkpoints, so it harms no thread)."""
+    sessionmaker = create_sessionmaker(engine)
+    async with transaction(sessionmaker) as session:
+        job_id = await enqueue(session, PRUNE_TASK, args={"timestamp": 0}, queue_name="maintenance")
+    try:
+        async with open_queue(database_url) as app:
+            await app.run_worker_async(
+                queues=["maintenance"], wait=False, install_signal_handlers=False
+            )
+        async with sessionmaker() as session:
+            status = await session.scalar(
+                text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
+            )
+        assert status == "succeeded"
+    finally:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("DELETE FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
+            )
