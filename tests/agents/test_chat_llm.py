@@ -389,3 +389,75 @@ async def _restarted(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
     ):
         yield http
+
+
+async def test_a_scripted_intake_to_offers_with_the_ssn_kept_from_the_model(
+    with_model: Client, session: AsyncSession, settings: Settings
+) -> None:
+    """Start, profile (the SSN travels as a token and is restored only inside the tool),
+    consent, offers: the application row holds what was said and offers are listed."""
+    from lending.models.applications import BorrowerProfile
+
+    borrower, token = await _borrower(session, settings)
+    profile = {
+        "legal_first_name": "Sam",
+        "legal_last_name": "Lee",
+        "date_of_birth": "1988-02-03",
+        "ssn": "[SSN-1]",
+        "phone": "+14155550134",
+        "address_line1": "1 Pine St",
+        "city": "Oakland",
+        "state": "CA",
+        "postal_code": "94612",
+        "employment_status": "employed",
+        "annual_income": "98000.00",
+        "monthly_debt_payments": "350.00",
+        "monthly_housing_payment": "1800.00",
+        "estimated_credit_score": 742,
+    }
+    model = ScriptedChatModel(
+        script=[
+            call(
+                "start_application",
+                product_type="personal",
+                amount="12000.00",
+                term_months=36,
+                purpose="medical",
+            ),
+            AIMessage(content="Started. What is your SSN and the rest of your details?"),
+            call("update_borrower_profile", **profile),
+            AIMessage(content="Thanks, your profile is complete. May I check offers (soft pull)?"),
+            call("record_consent", kind="credit_check", granted=True),
+            AIMessage(content="Consent recorded."),
+        ]
+    )
+    async with with_model(model) as http:
+        thread_id = await _thread(http, token)
+        await send(http, token, thread_id, "personal loan, 12k over 3 years, medical")
+        await send(http, token, thread_id, "my ssn is 123-45-6789, I'm Sam Lee ...")
+        await send(http, token, thread_id, "yes, check my offers")
+        application = await session.scalar(
+            select(Application).where(Application.borrower_user_id == borrower.id)
+        )
+        assert application is not None
+        model.script[:] = [
+            call("get_offers", application_id=str(application.id)),
+            AIMessage(content="Here are your offers."),
+        ]
+        model.model_post_init(None)
+        offers = await send(http, token, thread_id, "show me the offers")
+
+    # The model never saw the number, only its token; the tool got the real value.
+    seen = " ".join(str(m.content) for turn in model.seen for m in turn)
+    assert "123-45-6789" not in seen
+    assert "[SSN-1]" in seen
+    stored = await session.scalar(
+        select(BorrowerProfile).where(BorrowerProfile.user_id == borrower.id)
+    )
+    assert stored is not None
+    assert stored.ssn_last4 == "6789"
+    assert application.amount == Decimal("12000.00")
+    assert application.purpose == "medical"
+    result = next(d for k, d in offers if k == "tool.finished")
+    assert result["ok"] is True
+    assert result["result"]["offers"], "prequalified offers are listed"
