@@ -290,6 +290,12 @@ class TurnRunner:
     ) -> AsyncIterator[Event]:
         if isinstance(graph_input, _NewMessage):
             graph_input = await self._tokenized(graph, config, graph_input.text)
+            if self.durability == "exit":
+                # "exit" writes one checkpoint when the turn ends. Persist the message (and the
+                # vault) first, so a process that dies mid-turn leaves a turn to finish, not a
+                # lost message: the next turn resumes from this checkpoint.
+                config = await graph.aupdate_state(config, graph_input, as_node="__start__")
+                graph_input = None
         stream: AsyncIterator[Any] = graph.astream(
             graph_input,
             config,
