@@ -1,6 +1,6 @@
 """The web app in a real browser against the real server: sign-up and sign-in, MFA, a broker
-manager's invitation used by the invitee, Chinese, a phone-sized screen, and the assistant page that
-says plainly it is not connected yet."""
+manager's invitation used by the invitee, Chinese, a phone-sized screen, and a borrower's conversation
+with the assistant (guided mode: no model is configured)."""
 
 from __future__ import annotations
 
@@ -237,18 +237,38 @@ def test_switching_to_chinese(web: Web) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
-def test_assistant_page_says_it_is_not_connected_yet(web: Web) -> None:
+def test_borrower_talks_to_the_guided_assistant(web: Web) -> None:
+    # A new borrower: a fresh conversation, and no application the assistant would pick up.
+    _register(web.server.url, "ada@example.com", "Ada Applicant", DEMO_PASSWORD)
     page = web.page
     page.goto("/login")
-    web.sign_in("direct@omnifin.demo")
+    web.sign_in("ada@example.com")
     expect(page).to_have_url(ACCOUNT_URL)
     page.get_by_role("link", name="Assistant").click()
-    expect(
-        page.get_by_role("heading", name="Assistant — coming with the agent issue")
-    ).to_be_visible()
-    # No composer that would pretend to send anything.
-    expect(page.get_by_role("textbox")).to_have_count(0)
-    web.check("assistant-coming")
+    expect(page.get_by_role("heading", name="Assistant")).to_be_visible()
+    expect(page.get_by_text("coming with the agent issue")).to_have_count(0)
+    transcript = page.get_by_role("list", name="Conversation")
+    composer = page.get_by_role("textbox", name="Message")
+
+    # Keyboard only: type, Enter sends.
+    composer.fill("hi")
+    composer.press("Enter")
+    # The banner (a status), not the assistant's own guided-mode note in its reply.
+    expect(page.get_by_role("status").filter(has_text="Guided mode:")).to_be_visible()
+    expect(transcript.get_by_text("What kind of loan")).to_be_visible()
+    expect(transcript).to_have_attribute("aria-busy", "false")
+    web.check("assistant-guided-question")
+
+    composer.fill("a personal loan of $8,000 over 24 months")
+    composer.press("Enter")
+    expect(transcript.get_by_text("I've started your application OMF-")).to_be_visible()
+    expect(transcript).to_have_attribute("aria-busy", "false")
+    web.check("assistant-application-started")
+
+    # The history is read back when the page opens again.
+    page.reload()
+    expect(transcript.get_by_text("I've started your application OMF-")).to_be_visible()
+    expect(transcript.get_by_text("a personal loan of $8,000 over 24 months")).to_be_visible()
 
 
 def test_pages_fit_a_375_px_phone(phone: Web) -> None:

@@ -14,11 +14,16 @@ afterEach(cleanup);
 function renderChat(state = initialChatState) {
   const onSend = vi.fn();
   const onAnswer = vi.fn();
-  const view = render(<Chat state={state} onSend={onSend} onAnswer={onAnswer} />);
+  const view = render(<Chat state={state} onSend={onSend} onAnswer={onAnswer} allowAttachments />);
   return { onSend, onAnswer, view };
 }
 
 describe("<Chat>", () => {
+  it("offers no file attach where uploads have nowhere to go", () => {
+    render(<Chat state={initialChatState} onSend={vi.fn()} onAnswer={vi.fn()} />);
+    expect(screen.queryByText("Attach a file")).toBeNull();
+  });
+
   it("shows tokens as they stream, and the guided-mode banner", () => {
     const events = eventsOf(recordings.guidedIntake);
     const { view } = renderChat(replay(events.slice(0, 3)));

@@ -17,6 +17,8 @@ export interface ChatProps {
   onSend: (text: string, files: File[]) => void;
   onAnswer: (approvalId: string, approved: boolean) => void;
   uploads?: readonly Upload[];
+  /** Show "Attach a file" only where uploads have somewhere to go (the documents API). */
+  allowAttachments?: boolean;
 }
 
 /** "submit_application" → "submit application": tool names as a person reads them. */
@@ -135,7 +137,13 @@ function Item({ item, onAnswer }: { item: ChatItem; onAnswer: ChatProps["onAnswe
   }
 }
 
-export function Chat({ state, onSend, onAnswer, uploads = [] }: ChatProps) {
+export function Chat({
+  state,
+  onSend,
+  onAnswer,
+  uploads = [],
+  allowAttachments = false,
+}: ChatProps) {
   const { t } = useTranslation();
   const [text, setText] = useState("");
   const [files, setFiles] = useState<File[]>([]);
@@ -241,17 +249,21 @@ export function Chat({ state, onSend, onAnswer, uploads = [] }: ChatProps) {
           </ul>
         ) : null}
         <div className="composer__actions">
-          <input
-            ref={fileInput}
-            id={`${composerId}-file`}
-            type="file"
-            multiple
-            className="visually-hidden-focusable-input"
-            onChange={(event) => setFiles([...files, ...Array.from(event.target.files ?? [])])}
-          />
-          <label htmlFor={`${composerId}-file`} className="button button--secondary">
-            {t("assistant.attach")}
-          </label>
+          {allowAttachments ? (
+            <>
+              <input
+                ref={fileInput}
+                id={`${composerId}-file`}
+                type="file"
+                multiple
+                className="visually-hidden-focusable-input"
+                onChange={(event) => setFiles([...files, ...Array.from(event.target.files ?? [])])}
+              />
+              <label htmlFor={`${composerId}-file`} className="button button--secondary">
+                {t("assistant.attach")}
+              </label>
+            </>
+          ) : null}
           <button type="submit" className="button" disabled={!canSend}>
             {t("assistant.send")}
           </button>

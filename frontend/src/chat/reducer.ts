@@ -57,7 +57,9 @@ export type LocalAction =
   | { type: "local.user_message"; id: string; text: string; attachments?: string[] }
   | { type: "local.answering"; approvalId: string; approved: boolean }
   | { type: "local.connection"; state: "online" | "reconnecting" }
-  | { type: "local.failed"; error: string; detail: string };
+  | { type: "local.failed"; error: string; detail: string }
+  // The whole view replaced, from the thread's stored history (opening it, or after a drop).
+  | { type: "local.loaded"; state: ChatState };
 
 export type ChatAction = ChatEvent | LocalAction;
 
@@ -133,6 +135,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       };
     case "local.connection":
       return { ...state, connection: action.state };
+    case "local.loaded":
+      return action.state;
     case "local.failed":
       return {
         ...state,

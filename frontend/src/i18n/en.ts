@@ -203,10 +203,6 @@ export const en = {
   },
   assistant: {
     title: "Assistant",
-    comingTitle: "Assistant — coming with the agent issue",
-    comingBody:
-      "The chat assistant is not connected to this page yet: it arrives with the agent issue. Nothing here sends messages or shows replies until then.",
-    comingMeanwhile: "Meanwhile you can manage your account and security settings.",
     transcript: "Conversation",
     you: "You",
     assistantName: "Assistant",

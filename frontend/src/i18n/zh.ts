@@ -201,9 +201,6 @@ export const zh: Messages = {
   },
   assistant: {
     title: "助手",
-    comingTitle: "助手 — 将随智能体功能一起上线",
-    comingBody: "聊天助手尚未接入此页面，将随智能体功能一起上线。在此之前，这里不会发送消息，也不会显示回复。",
-    comingMeanwhile: "在此期间，您可以管理账户和安全设置。",
     transcript: "对话",
     you: "您",
     assistantName: "助手",

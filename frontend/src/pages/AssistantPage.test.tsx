@@ -1,0 +1,178 @@
+// @vitest-environment jsdom
+import "../i18n";
+
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { cleanup, render, screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+
+import { setSession } from "../auth/session";
+import { recordings } from "../chat/recorded";
+import { AssistantPage } from "./AssistantPage";
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json" },
+  });
+}
+
+function sse(text: string): Response {
+  return new Response(text, { status: 200, headers: { "Content-Type": "text/event-stream" } });
+}
+
+const THREAD = {
+  id: "thread-1",
+  graph: "borrower",
+  channel: "web",
+  title: null,
+  pending_approval: null,
+  created_at: "2026-01-01T00:00:00Z",
+  last_message_at: null,
+};
+
+function message(id: number, role: string, content: string) {
+  return { id, run_id: "run-1", role, content, tool: null, created_at: "2026-01-01T00:00:00Z" };
+}
+
+type Route = (method: string, path: string, body: unknown) => Response | Promise<Response>;
+
+function stubApi(route: Route) {
+  const calls: { method: string; path: string; body: unknown; auth: string | null }[] = [];
+  const fetch = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
+    const request = new Request(input, init);
+    const text = await request.text();
+    const body: unknown = text ? JSON.parse(text) : undefined;
+    const path = new URL(request.url, "http://localhost").pathname;
+    calls.push({ method: request.method, path, body, auth: request.headers.get("Authorization") });
+    return route(request.method, path, body);
+  });
+  vi.stubGlobal("fetch", fetch);
+  return calls;
+}
+
+function renderPage() {
+  const queryClient = new QueryClient();
+  render(
+    <QueryClientProvider client={queryClient}>
+      <AssistantPage />
+    </QueryClientProvider>,
+  );
+}
+
+beforeEach(() =>
+  setSession({ accessToken: "tok", expiresAt: "2999-01-01T00:00:00Z", enrollmentOnly: false }),
+);
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+  setSession(null);
+});
+
+describe("<AssistantPage>", () => {
+  it("starts a thread, sends a message and renders the streamed turn", async () => {
+    const calls = stubApi((method, path) => {
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, []);
+      if (method === "POST" && path === "/api/v1/chat/threads") return json(201, THREAD);
+      if (method === "GET" && path === "/api/v1/chat/threads/thread-1") {
+        return json(200, { ...THREAD, messages: [] });
+      }
+      if (method === "POST" && path === "/api/v1/chat/threads/thread-1/runs") {
+        return sse(recordings.guidedIntake);
+      }
+      return json(404, { error: "NotFound", detail: "Not found." });
+    });
+    const user = userEvent.setup();
+    renderPage();
+    const box = await screen.findByRole("textbox", { name: "Message" });
+    await user.type(box, "hi{Enter}");
+    const transcript = screen.getByRole("list", { name: "Conversation" });
+    expect(await within(transcript).findByText("What loan amount do you need?")).toBeTruthy();
+    expect(within(transcript).getByText("hi")).toBeTruthy();
+    expect(screen.getByText(/Guided mode/)).toBeTruthy();
+    const run = calls.find((call) => call.path.endsWith("/runs"));
+    expect(run).toMatchObject({ method: "POST", body: { message: "hi" }, auth: "Bearer tok" });
+    expect(calls.filter((call) => call.method === "POST" && call.path === "/api/v1/chat/threads")).toHaveLength(1);
+  });
+
+  it("loads the latest thread's history, and reloads it after a dropped stream", async () => {
+    let reads = 0;
+    stubApi((method, path) => {
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
+      if (method === "GET" && path === "/api/v1/chat/threads/thread-1") {
+        reads += 1;
+        const messages =
+          reads === 1
+            ? [message(1, "user", "hello"), message(2, "assistant", "Hi there.")]
+            : [
+                message(1, "user", "hello"),
+                message(2, "assistant", "Hi there."),
+                message(3, "user", "a personal loan"),
+                message(4, "assistant", "I've started your application OMF-1."),
+              ];
+        return json(200, { ...THREAD, messages });
+      }
+      if (method === "POST" && path === "/api/v1/chat/threads/thread-1/runs") {
+        // The connection drops after the run started: no terminal event.
+        return sse(recordings.guidedIntake.split("event: token")[0] ?? "");
+      }
+      return json(404, { error: "NotFound", detail: "Not found." });
+    });
+    const user = userEvent.setup();
+    renderPage();
+    const transcript = await screen.findByRole("list", { name: "Conversation" });
+    expect(await within(transcript).findByText("Hi there.")).toBeTruthy();
+    await user.type(screen.getByRole("textbox", { name: "Message" }), "a personal loan{Enter}");
+    expect(
+      await within(transcript).findByText("I've started your application OMF-1.", {}, { timeout: 4000 }),
+    ).toBeTruthy();
+    expect(reads).toBe(2);
+    expect(screen.queryByText(/Reconnecting/)).toBeNull();
+  });
+
+  it("says so when a turn is already running (409)", async () => {
+    stubApi((method, path) => {
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
+      if (method === "GET") return json(200, { ...THREAD, messages: [] });
+      return json(409, {
+        error: "Conflict",
+        detail: "The assistant is still answering your previous message; wait for it to finish.",
+      });
+    });
+    const user = userEvent.setup();
+    renderPage();
+    await user.type(await screen.findByRole("textbox", { name: "Message" }), "again{Enter}");
+    expect((await screen.findByRole("alert")).textContent).toMatch(/still answering/);
+  });
+
+  it("answers a pending approval with the keyboard and streams the rest of the turn", async () => {
+    const pending = {
+      approval_id: "appr-1",
+      tool: "submit_application",
+      summary: "Submit application OMF-1 to Harbor Bank",
+      payload: { reference: "OMF-1" },
+    };
+    const calls = stubApi((method, path) => {
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
+      if (method === "GET") {
+        return json(200, { ...THREAD, pending_approval: pending, messages: [message(1, "user", "submit")] });
+      }
+      if (path === "/api/v1/chat/threads/thread-1/approvals/appr-1") {
+        return sse(recordings.approvalResume);
+      }
+      return json(404, { error: "NotFound", detail: "Not found." });
+    });
+    const user = userEvent.setup();
+    renderPage();
+    expect(await screen.findByText("Submit application OMF-1 to Harbor Bank")).toBeTruthy();
+    const approve = screen.getByRole("button", { name: "Approve" });
+    approve.focus();
+    await user.keyboard("{Enter}");
+    expect(await screen.findByText(/Offers usually arrive within minutes/)).toBeTruthy();
+    expect(screen.getByText("Approved")).toBeTruthy();
+    expect(calls.find((call) => call.path.includes("/approvals/"))).toMatchObject({
+      method: "POST",
+      body: { approved: true, channel: "button" },
+    });
+  });
+});
