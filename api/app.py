@@ -73,6 +73,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            # Last to run at shutdown: whatever routes created on first use (lender adapters'
+            # HTTP client) is closed with the app.
+            stack.push_async_callback(_close_extras, state)
             database_url = None
             if state.sessionmaker is None:
                 database_url = resolve_database_url(settings)
@@ -154,6 +157,14 @@ def create_app(
         )
     mount_web_app(app)
     return app
+
+
+async def _close_extras(state: AppState) -> None:
+    for value in state.extras.values():
+        close = getattr(value, "aclose", None)
+        if close is not None:
+            await close()
+    state.extras.clear()
 
 
 async def _stop_worker(worker: asyncio.Task[None]) -> None:
