@@ -70,7 +70,7 @@ run: install
 	OMNIFIN_LENDER_API_BASE_URL=$${OMNIFIN_LENDER_API_BASE_URL:-http://127.0.0.1:$(LENDER_SIM_PORT)} \
 	$(BIN)/omnifin serve
 
-## make test: install, then lint (ruff), type-check (mypy strict) and the test suite (pytest)
+## make test: install, then ruff, mypy strict, pytest, and the web app's typecheck, Vitest and client check
 test: install
 	$(BIN)/uv lock --check --quiet
 	$(BIN)/ruff check .
