@@ -1,0 +1,1 @@
+"""Documents of a loan file: upload, encrypted storage, extraction, fraud signals and review (issue 8)."""
