@@ -254,5 +254,17 @@ class ThreadService:
         await session.flush()
         return feedback
 
+    async def ratings(
+        self, session: AsyncSession, actor: Actor, thread_id: uuid.UUID
+    ) -> dict[uuid.UUID, int]:
+        """The actor's own thumbs (1 or -1) on the thread's turns, by run id."""
+        await self.get(session, actor, thread_id)
+        rows = await session.execute(
+            select(ChatFeedback.run_id, ChatFeedback.rating)
+            .join(ChatRun, ChatRun.id == ChatFeedback.run_id)
+            .where(ChatRun.thread_id == thread_id, ChatFeedback.user_id == actor.user_id)
+        )
+        return {run_id: rating for run_id, rating in rows}
+
 
 threads = ThreadService()

@@ -271,6 +271,16 @@ class Settings(BaseSettings):
         description="How long a webhook event id is remembered as seen (lenders retry for days).",
     )
 
+    # Voice (LiveKit). The voice worker is its own issue; until all three are set, nothing offers
+    # voice (the web app shows its voice button only when `voice_configured`).
+    livekit_url: str | None = Field(default=None, description="e.g. wss://livekit.example.com")
+    livekit_api_key: str | None = None
+    livekit_api_secret: SecretStr | None = None
+
+    @property
+    def voice_configured(self) -> bool:
+        return bool(self.livekit_url and self.livekit_api_key and self.livekit_api_secret)
+
     @model_validator(mode="after")
     def _secrets_present_in_production(self) -> Settings:
         if self.environment == "production":

@@ -84,6 +84,9 @@ class MessageRead(BaseModel):
 
 class ThreadDetail(ThreadRead):
     messages: list[MessageRead]
+    ratings: dict[uuid.UUID, int] = Field(
+        default_factory=dict, description="Your thumbs (1 up, -1 down) on its turns, by run id."
+    )
 
 
 class RunCreate(BaseModel):
@@ -151,10 +154,12 @@ async def read_thread(
     _require_chat(actor)
     thread = await threads.get(session, actor, thread_id)
     messages = await threads.history(session, actor, thread_id)
+    ratings = await threads.ratings(session, actor, thread_id)
     return ThreadDetail.model_validate(
         {
             **ThreadRead.model_validate(thread).model_dump(),
             "messages": [MessageRead.model_validate(m) for m in messages],
+            "ratings": ratings,
         }
     )
 

@@ -122,6 +122,9 @@ class Me(UserRead):
     organization: OrganizationBrief
     scopes: list[str]
     mfa_required: bool
+    voice_enabled: bool = Field(
+        default=False, description="Voice is configured on this platform (LiveKit settings)."
+    )
 
 
 class MeUpdate(_Request):

@@ -834,6 +834,7 @@ class UserService:
             organization=OrganizationBrief.model_validate(organization),
             scopes=sorted(scope.value for scope in actor.scopes),
             mfa_required=user.role in mfa_required_roles(organization, settings),
+            voice_enabled=settings.voice_configured,
         )
 
     async def update_me(

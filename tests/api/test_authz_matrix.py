@@ -34,12 +34,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
+from api.routes.offers import remember_approval
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from knowledge.service import knowledge_service
 from lending.config import Settings
 from lending.identity.service import mfa as mfa_service
 from lending.identity.tokens import digest
+from lending.kv import MemoryStore, Store
 from lending.models.chat import ChatRun, ChatThread
 from lending.models.identity import AccessToken, Organization, Role, TokenPurpose, User
 from tests.agents.prompts.factories import GREETING, create_experiment, create_prompt
@@ -61,6 +63,7 @@ from tests.identity.factories import (
     unique,
 )
 from tests.lending.factories import create_application, create_catalog
+from tools.context import ApprovalRequest
 
 Who = Literal[
     "borrower",
@@ -107,6 +110,7 @@ class World:
     other_firm: Organization
     users: dict[tuple[str, str], User] = field(default_factory=dict)
     tokens: dict[uuid.UUID, str] = field(default_factory=dict)
+    store: Store | None = None  # the app's store (approvals asked for on the web live there)
 
     def home(self, who: Who) -> Organization:
         in_platform = who in ("platform_admin", "prompt_engineer", "mfa_pending")
@@ -384,6 +388,29 @@ async def _lender_matches(w: World, who: Who, where: Where) -> Call:
 async def _accept_offer(w: World, who: Who, where: Where) -> Call:
     offer_id = await firm_offer(w.session, await _lending_borrower(w, who, where))
     return Call("POST", f"/api/v1/offers/{offer_id}/accept", json={})
+
+
+async def _ask_acceptance(w: World, who: Who, where: Where) -> Call:
+    offer_id = await firm_offer(w.session, await _lending_borrower(w, who, where))
+    return Call("POST", f"/api/v1/offers/{offer_id}/acceptance", json={})
+
+
+async def _answer_acceptance(w: World, who: Who, where: Where) -> Call:
+    """An approval the caller asked for (a borrower, of their own offer); for anyone else, the
+    borrower's approval of the offer in question, which is not theirs to answer."""
+    borrower = await _lending_borrower(w, who, where)
+    offer_id = await firm_offer(w.session, borrower)
+    request = ApprovalRequest(
+        tool="accept_offer",
+        summary="Accept the offer",
+        arguments={"offer_id": str(offer_id)},
+        idempotency_key=None,
+    )
+    assert w.store is not None
+    approval_id = await remember_approval(w.store, borrower.id, offer_id, request)
+    return Call(
+        "POST", f"/api/v1/offers/{offer_id}/acceptance/{approval_id}", json={"approved": True}
+    )
 
 
 async def _read_lender(w: World, who: Who, where: Where) -> Call:
@@ -676,6 +703,13 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/offers/{offer_id}/accept"): Entry(
         _accept_offer, only({"borrower": (200, 404)})
     ),
+    # Accepting through the tool's approval (the web app's way): the borrower's alone too.
+    ("POST", "/api/v1/offers/{offer_id}/acceptance"): Entry(
+        _ask_acceptance, only({"borrower": (201, 404)})
+    ),
+    ("POST", "/api/v1/offers/{offer_id}/acceptance/{approval_id}"): Entry(
+        _answer_acceptance, only({"borrower": (200, 404)})
+    ),
     ("POST", "/api/v1/offers/payment"): Entry(
         _call("POST", "/api/v1/offers/payment", json=_PAYMENT),
         only({**_APPLICANTS, "prompt_engineer": (200, 200)}),
@@ -869,9 +903,11 @@ async def test_authorization(
     client: httpx.AsyncClient,
     session: AsyncSession,
     settings: Settings,
+    memory_store: MemoryStore,
 ) -> None:
     entry = MATRIX[route]
     world = await build_world(session, settings)
+    world.store = memory_store
     wheres: tuple[Where, ...] = ("own", "other") if entry.targeted else ("own",)
     mismatches = []
     for who in WHO:

@@ -753,6 +753,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/offers/{offer_id}/acceptance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ask to accept a firm offer: rehearses it and returns the approval to show
+         * @description The accept_offer tool is rehearsed (rolled back) as in the chat, so an offer that cannot be accepted is refused here; the answer is the approval card's summary. Answer it within 10 minutes with POST .../acceptance/{approval_id}.
+         */
+        post: operations["request_acceptance_api_v1_offers__offer_id__acceptance_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/offers/{offer_id}/acceptance/{approval_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve (accepting the offer) or reject the acceptance asked for */
+        post: operations["answer_acceptance_api_v1_offers__offer_id__acceptance__approval_id__post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/offers/payment": {
         parameters: {
             query?: never;
@@ -1185,6 +1222,17 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AcceptanceCreate */
+        AcceptanceCreate: {
+            /** Version */
+            version?: number | null;
+        };
+        /** AcceptanceResult */
+        AcceptanceResult: {
+            accepted?: components["schemas"]["AcceptedOffer"] | null;
+            /** Approved */
+            approved: boolean;
+        };
         /** AcceptedOffer */
         AcceptedOffer: {
             application: components["schemas"]["ApplicationRead"];
@@ -1417,6 +1465,17 @@ export interface components {
         };
         /** ApprovalAnswer */
         ApprovalAnswer: {
+            /** Approved */
+            approved: boolean;
+            /**
+             * Channel
+             * @default button
+             * @enum {string}
+             */
+            channel: "button" | "voice" | "api";
+        };
+        /** ApprovalDecision */
+        ApprovalDecision: {
             /** Approved */
             approved: boolean;
             /**
@@ -2435,6 +2494,12 @@ export interface components {
             role: components["schemas"]["Role"];
             /** Scopes */
             scopes: string[];
+            /**
+             * Voice Enabled
+             * @description Voice is configured on this platform (LiveKit settings).
+             * @default false
+             */
+            voice_enabled: boolean;
         };
         /** MessageRead */
         MessageRead: {
@@ -2814,6 +2879,27 @@ export interface components {
              * @description Months to repay.
              */
             term_months: number;
+        };
+        /**
+         * PendingApproval
+         * @description What the person is asked to approve: the same summary the chat's approval card shows.
+         */
+        PendingApproval: {
+            /** Approval Id */
+            approval_id: string;
+            /** Arguments */
+            arguments: {
+                [key: string]: unknown;
+            };
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Summary */
+            summary: string;
+            /** Tool */
+            tool: string;
         };
         /**
          * PreviewRequest
@@ -3248,6 +3334,13 @@ export interface components {
             pending_approval: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Ratings
+             * @description Your thumbs (1 up, -1 down) on its turns, by run id.
+             */
+            ratings?: {
+                [key: string]: number;
+            };
             /** Title */
             title: string | null;
         };
@@ -6736,6 +6829,167 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AcceptedOffer"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    request_acceptance_api_v1_offers__offer_id__acceptance_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                offer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AcceptanceCreate"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PendingApproval"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    answer_acceptance_api_v1_offers__offer_id__acceptance__approval_id__post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: string;
+                offer_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalDecision"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AcceptanceResult"];
                 };
             };
             /** @description NotAuthenticated */
