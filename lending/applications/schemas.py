@@ -276,6 +276,12 @@ class ApplicationSummary(_Response):
     updated_at: datetime
 
 
+class ApplicationListItem(ApplicationSummary):
+    borrower_name: str | None = Field(
+        default=None, description="The borrower's account name (for pipelines and search)."
+    )
+
+
 class ApplicationRead(ApplicationSummary):
     requested_product_id: uuid.UUID | None
     slots: dict[str, Any]
@@ -295,6 +301,6 @@ class ApplicationRead(ApplicationSummary):
 
 
 class ApplicationList(BaseModel):
-    items: list[ApplicationSummary]
+    items: list[ApplicationListItem]
     limit: int
     offset: int

@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.applications import hmda, transitions
@@ -37,6 +38,7 @@ from lending.applications.requirements import (
 from lending.applications.schemas import (
     ApplicationCreate,
     ApplicationList,
+    ApplicationListItem,
     ApplicationRead,
     ApplicationSummary,
     ApplicationUpdate,
@@ -140,8 +142,21 @@ class ApplicationService:
         rows = await ApplicationRepository.from_session(session).list_scoped(
             actor, status=status, borrower_user_id=borrower_user_id, limit=limit, offset=offset
         )
+        borrower_ids = {row.borrower_user_id for row in rows}
+        names: dict[uuid.UUID, str] = {}
+        if borrower_ids:
+            found = await session.execute(
+                select(User.id, User.full_name).where(User.id.in_(borrower_ids))
+            )
+            names = {user_id: name for user_id, name in found}
         return ApplicationList(
-            items=[ApplicationSummary.model_validate(row) for row in rows],
+            items=[
+                ApplicationListItem(
+                    **ApplicationSummary.model_validate(row).model_dump(),
+                    borrower_name=names.get(row.borrower_user_id),
+                )
+                for row in rows
+            ],
             limit=limit,
             offset=offset,
         )

@@ -180,6 +180,8 @@ async def test_borrowers_and_brokers_see_only_their_own(
         "/api/v1/applications", headers=await _auth(session, settings, broker)
     )
     assert [item["id"] for item in listed.json()["items"]] == [str(own.id)]
+    # The pipeline shows whose application it is.
+    assert listed.json()["items"][0]["borrower_name"] == client_borrower.full_name
 
 
 async def test_accepting_a_firm_offer_over_rest(

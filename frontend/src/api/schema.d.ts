@@ -1313,11 +1313,58 @@ export interface components {
         /** ApplicationList */
         ApplicationList: {
             /** Items */
-            items: components["schemas"]["ApplicationSummary"][];
+            items: components["schemas"]["ApplicationListItem"][];
             /** Limit */
             limit: number;
             /** Offset */
             offset: number;
+        };
+        /** ApplicationListItem */
+        ApplicationListItem: {
+            /** Amount */
+            amount: string | null;
+            /**
+             * Borrower Name
+             * @description The borrower's account name (for pipelines and search).
+             */
+            borrower_name?: string | null;
+            /**
+             * Borrower User Id
+             * Format: uuid
+             */
+            borrower_user_id: string;
+            /** Broker User Id */
+            broker_user_id: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Organization Id
+             * Format: uuid
+             */
+            organization_id: string;
+            product_type: components["schemas"]["ProductType"];
+            /** Purpose */
+            purpose: string | null;
+            /** Reference */
+            reference: string;
+            status: components["schemas"]["ApplicationStatus"];
+            /** Term Months */
+            term_months: number | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
         };
         /** ApplicationRead */
         ApplicationRead: {
@@ -1401,48 +1448,6 @@ export interface components {
          * @enum {string}
          */
         ApplicationStatus: "draft" | "submitted" | "under_review" | "approved" | "referred" | "declined" | "withdrawn" | "offer_accepted" | "funded" | "closed";
-        /** ApplicationSummary */
-        ApplicationSummary: {
-            /** Amount */
-            amount: string | null;
-            /**
-             * Borrower User Id
-             * Format: uuid
-             */
-            borrower_user_id: string;
-            /** Broker User Id */
-            broker_user_id: string | null;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /**
-             * Id
-             * Format: uuid
-             */
-            id: string;
-            /**
-             * Organization Id
-             * Format: uuid
-             */
-            organization_id: string;
-            product_type: components["schemas"]["ProductType"];
-            /** Purpose */
-            purpose: string | null;
-            /** Reference */
-            reference: string;
-            status: components["schemas"]["ApplicationStatus"];
-            /** Term Months */
-            term_months: number | null;
-            /**
-             * Updated At
-             * Format: date-time
-             */
-            updated_at: string;
-            /** Version */
-            version: number;
-        };
         /** ApplicationUpdate */
         ApplicationUpdate: {
             /** Amount */
