@@ -1,80 +1,68 @@
-// The routes of the web app.
+// The routes of the web app. Pages load on first visit (route-level code splitting), so the first
+// load carries only the frame, sign-in and what every page shares.
 
+import { Suspense, lazy, type ReactNode } from "react";
 import { Navigate, Route, Routes } from "react-router";
 
 import { RedirectIfSignedIn, RequireAuth } from "./auth/guards";
 import { Layout } from "./components/Layout";
-import { AssistantPage } from "./pages/AssistantPage";
-import { FirmPage } from "./pages/FirmPage";
+import { Loading } from "./components/ui";
 import { LoginPage } from "./pages/LoginPage";
-import { MePage } from "./pages/MePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
-import { RegisterPage } from "./pages/RegisterPage";
-import { SecurityPage } from "./pages/SecurityPage";
+
+const RegisterPage = lazy(() => import("./pages/RegisterPage").then((m) => ({ default: m.RegisterPage })));
+const MePage = lazy(() => import("./pages/MePage").then((m) => ({ default: m.MePage })));
+const SecurityPage = lazy(() => import("./pages/SecurityPage").then((m) => ({ default: m.SecurityPage })));
+const FirmPage = lazy(() => import("./pages/FirmPage").then((m) => ({ default: m.FirmPage })));
+const AssistantPage = lazy(() =>
+  import("./pages/AssistantPage").then((m) => ({ default: m.AssistantPage })),
+);
+const ApplicationsPage = lazy(() =>
+  import("./pages/ApplicationsPage").then((m) => ({ default: m.ApplicationsPage })),
+);
+const ApplicationPage = lazy(() =>
+  import("./pages/ApplicationPage").then((m) => ({ default: m.ApplicationPage })),
+);
+const PipelinePage = lazy(() => import("./pages/PipelinePage").then((m) => ({ default: m.PipelinePage })));
+
+function signedIn(page: ReactNode, allowEnrollmentOnly = false) {
+  return <RequireAuth allowEnrollmentOnly={allowEnrollmentOnly}>{page}</RequireAuth>;
+}
 
 export function App() {
   return (
     <Layout>
-      <Routes>
-        {/* The assistant is the main interface; until it lands, the account page is home. */}
-        <Route
-          path="/"
-          element={
-            <RequireAuth>
-              <Navigate to="/me" replace />
-            </RequireAuth>
-          }
-        />
-        <Route
-          path="/login"
-          element={
-            <RedirectIfSignedIn>
-              <LoginPage />
-            </RedirectIfSignedIn>
-          }
-        />
-        <Route
-          path="/register"
-          element={
-            <RedirectIfSignedIn>
-              <RegisterPage />
-            </RedirectIfSignedIn>
-          }
-        />
-        <Route
-          path="/me"
-          element={
-            <RequireAuth>
-              <MePage />
-            </RequireAuth>
-          }
-        />
-        <Route
-          path="/security"
-          element={
-            <RequireAuth allowEnrollmentOnly>
-              <SecurityPage />
-            </RequireAuth>
-          }
-        />
-        <Route
-          path="/firm"
-          element={
-            <RequireAuth>
-              <FirmPage />
-            </RequireAuth>
-          }
-        />
-        <Route
-          path="/assistant"
-          element={
-            <RequireAuth>
-              <AssistantPage />
-            </RequireAuth>
-          }
-        />
-        <Route path="*" element={<NotFoundPage />} />
-      </Routes>
+      <Suspense fallback={<Loading />}>
+        <Routes>
+          {/* The account page is home; the assistant and the applications are one click away. */}
+          <Route path="/" element={signedIn(<Navigate to="/me" replace />)} />
+          <Route
+            path="/login"
+            element={
+              <RedirectIfSignedIn>
+                <LoginPage />
+              </RedirectIfSignedIn>
+            }
+          />
+          <Route
+            path="/register"
+            element={
+              <RedirectIfSignedIn>
+                <RegisterPage />
+              </RedirectIfSignedIn>
+            }
+          />
+          <Route path="/me" element={signedIn(<MePage />)} />
+          <Route path="/security" element={signedIn(<SecurityPage />, true)} />
+          <Route path="/firm" element={signedIn(<FirmPage />)} />
+          <Route path="/assistant" element={signedIn(<AssistantPage />)} />
+          <Route path="/assistant/:threadId" element={signedIn(<AssistantPage />)} />
+          <Route path="/applications" element={signedIn(<ApplicationsPage />)} />
+          <Route path="/applications/:applicationId" element={signedIn(<ApplicationPage />)} />
+          <Route path="/pipeline" element={signedIn(<PipelinePage />)} />
+          <Route path="*" element={<NotFoundPage />} />
+        </Routes>
+      </Suspense>
     </Layout>
   );
 }

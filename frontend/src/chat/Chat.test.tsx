@@ -5,7 +5,7 @@ import { cleanup, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-import { Chat } from "./Chat";
+import { Chat, ratableReplies } from "./Chat";
 import { eventsOf, recordings } from "./recorded";
 import { chatReducer, initialChatState, replay } from "./reducer";
 
@@ -107,5 +107,28 @@ describe("<Chat>", () => {
     renderChat(replay(eventsOf(recordings.toolFailure)));
     expect(screen.getByRole("alert").textContent).toMatch(/document service is not available/);
     expect(screen.getByText(/Could not finish: list documents/)).toBeTruthy();
+  });
+
+  it("has no voice button unless voice is configured", () => {
+    const { view } = renderChat();
+    expect(screen.queryByRole("button", { name: "Voice" })).toBeNull();
+    view.rerender(
+      <Chat state={initialChatState} onSend={vi.fn()} onAnswer={vi.fn()} voiceEnabled />,
+    );
+    expect(screen.getByRole("button", { name: "Voice" })).toBeTruthy();
+  });
+
+  it("offers thumbs on the last reply of each finished turn only", () => {
+    const events = eventsOf(recordings.guidedIntake);
+    const streaming = replay(events.slice(0, 3));
+    expect(ratableReplies(streaming).size).toBe(0); // the turn is still running
+    const done = replay(events);
+    const ratable = ratableReplies(done);
+    expect(ratable.size).toBe(1);
+    const onRate = vi.fn();
+    render(
+      <Chat state={done} onSend={vi.fn()} onAnswer={vi.fn()} onRate={onRate} ratings={{}} />,
+    );
+    expect(screen.getAllByRole("button", { name: "Helpful" })).toHaveLength(1);
   });
 });

@@ -2,7 +2,15 @@
 // the guided-mode banner and the composer with file attach. It renders a ChatState and reports what
 // the person does; the page that owns it talks to the API.
 
-import { useEffect, useId, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import {
+  useEffect,
+  useId,
+  useRef,
+  useState,
+  type FormEvent,
+  type KeyboardEvent,
+  type Ref,
+} from "react";
 import { useTranslation } from "react-i18next";
 
 import type { ApprovalItem, ChatItem, ChatState, ToolItem } from "./reducer";
@@ -19,6 +27,81 @@ export interface ChatProps {
   uploads?: readonly Upload[];
   /** Show "Attach a file" only where uploads have somewhere to go (the documents API). */
   allowAttachments?: boolean;
+  /** The person's thumbs on turns, by run id; with onRate, each turn's last reply gets thumbs. */
+  ratings?: Readonly<Record<string, number>>;
+  onRate?: (runId: string, rating: 1 | -1) => void;
+  /** Voice is configured on the platform: show the voice button (a placeholder for now). */
+  voiceEnabled?: boolean;
+}
+
+/** The ids of the replies that end each finished turn: where thumbs go (one rating per turn). */
+export function ratableReplies(state: ChatState): Set<string> {
+  const lastByRun = new Map<string, string>();
+  for (const item of state.items) {
+    if (item.kind === "assistant" && item.runId && item.completed && !item.streaming) {
+      lastByRun.set(item.runId, item.id);
+    }
+  }
+  if (state.status === "running" && state.runId) lastByRun.delete(state.runId);
+  return new Set(lastByRun.values());
+}
+
+function Thumbs({
+  runId,
+  rating,
+  onRate,
+}: {
+  runId: string;
+  rating: number | undefined;
+  onRate: NonNullable<ChatProps["onRate"]>;
+}) {
+  const { t } = useTranslation();
+  return (
+    <div className="thumbs" role="group" aria-label={t("feedback.up") + " / " + t("feedback.down")}>
+      <button
+        type="button"
+        className="thumbs__button"
+        aria-pressed={rating === 1}
+        aria-label={t("feedback.up")}
+        title={t("feedback.up")}
+        onClick={() => onRate(runId, 1)}
+      >
+        <span aria-hidden="true">👍</span>
+      </button>
+      <button
+        type="button"
+        className="thumbs__button"
+        aria-pressed={rating === -1}
+        aria-label={t("feedback.down")}
+        title={t("feedback.down")}
+        onClick={() => onRate(runId, -1)}
+      >
+        <span aria-hidden="true">👎</span>
+      </button>
+    </div>
+  );
+}
+
+function VoiceButton() {
+  const { t } = useTranslation();
+  const [open, setOpen] = useState(false);
+  const noteId = useId();
+  return (
+    <>
+      <button
+        type="button"
+        className="button button--secondary"
+        aria-expanded={open}
+        aria-controls={noteId}
+        onClick={() => setOpen(!open)}
+      >
+        {t("voice.button")}
+      </button>
+      <p id={noteId} className="voice-note" role="status" hidden={!open}>
+        {open ? t("voice.placeholder") : ""}
+      </p>
+    </>
+  );
 }
 
 /** "submit_application" → "submit application": tool names as a person reads them. */
@@ -52,19 +135,23 @@ function displayValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function ApprovalCard({
+/** The card asking a person to approve an irreversible action (chat interrupts, "Accept" on an
+ * offer): the tool's summary, its arguments, Approve and Reject. */
+export function ApprovalCard({
   item,
   onAnswer,
+  headingRef,
 }: {
   item: ApprovalItem;
   onAnswer: ChatProps["onAnswer"];
+  headingRef?: Ref<HTMLHeadingElement>;
 }) {
   const { t } = useTranslation();
   const titleId = useId();
   const entries = Object.entries(item.payload);
   return (
     <section className="approval-card" aria-labelledby={titleId}>
-      <h3 id={titleId} className="approval-card__title">
+      <h3 id={titleId} className="approval-card__title" ref={headingRef} tabIndex={-1}>
         {t("assistant.approvalTitle")}
       </h3>
       <p>{item.summary}</p>
@@ -143,6 +230,9 @@ export function Chat({
   onAnswer,
   uploads = [],
   allowAttachments = false,
+  ratings = {},
+  onRate,
+  voiceEnabled = false,
 }: ChatProps) {
   const { t } = useTranslation();
   const [text, setText] = useState("");
@@ -157,6 +247,7 @@ export function Chat({
   useEffect(() => {
     end.current?.scrollIntoView?.({ block: "end" });
   }, [state.items]);
+  const ratable = onRate ? ratableReplies(state) : new Set<string>();
 
   function submit(event?: FormEvent) {
     event?.preventDefault();
@@ -191,6 +282,9 @@ export function Chat({
         {state.items.map((item) => (
           <li key={`${item.kind}-${item.id}`} className={`chat__item chat__item--${item.kind}`}>
             <Item item={item} onAnswer={onAnswer} />
+            {onRate && item.kind === "assistant" && item.runId && ratable.has(item.id) ? (
+              <Thumbs runId={item.runId} rating={ratings[item.runId]} onRate={onRate} />
+            ) : null}
           </li>
         ))}
         <li ref={end} className="chat__end" aria-hidden="true" />
@@ -264,6 +358,7 @@ export function Chat({
               </label>
             </>
           ) : null}
+          {voiceEnabled ? <VoiceButton /> : null}
           <button type="submit" className="button" disabled={!canSend}>
             {t("assistant.send")}
           </button>

@@ -25,7 +25,14 @@ export function itemFromMessage(message: MessageRead): ChatItem | null {
     case "user":
       return { kind: "user", id, text: message.content, attachments: [] };
     case "assistant":
-      return { kind: "assistant", id, text: message.content, streaming: false, completed: true };
+      return {
+        kind: "assistant",
+        id,
+        runId: message.run_id ?? null,
+        text: message.content,
+        streaming: false,
+        completed: true,
+      };
     case "tool": {
       const ok = tool.ok !== false;
       const error = text(tool.error);

@@ -13,6 +13,7 @@ export interface UserItem {
 export interface AssistantItem {
   kind: "assistant";
   id: string; // the server's message_id once completed; a local id before
+  runId: string | null; // the turn that wrote it (feedback is given per turn)
   text: string;
   streaming: boolean; // tokens are arriving into this bubble now
   completed: boolean; // message.completed has given its final text
@@ -164,7 +165,14 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
           ...state,
           items: [
             ...state.items,
-            { kind: "assistant", id, text: action.text, streaming: true, completed: false },
+            {
+              kind: "assistant",
+              id,
+              runId: state.runId,
+              text: action.text,
+              streaming: true,
+              completed: false,
+            },
           ],
         };
       }
@@ -181,6 +189,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       const done: AssistantItem = {
         kind: "assistant",
         id: action.message_id,
+        runId: state.runId,
         text: action.text,
         streaming: false,
         completed: true,

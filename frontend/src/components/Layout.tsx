@@ -52,6 +52,16 @@ function Navigation() {
           <li>
             <NavLink to="/assistant">{t("nav.assistant")}</NavLink>
           </li>
+          {me.data?.role === "borrower" ? (
+            <li>
+              <NavLink to="/applications">{t("nav.applications")}</NavLink>
+            </li>
+          ) : null}
+          {me.data && me.data.role !== "borrower" && me.data.role !== "prompt_engineer" ? (
+            <li>
+              <NavLink to="/pipeline">{t("nav.pipeline")}</NavLink>
+            </li>
+          ) : null}
           <li>
             <NavLink to="/me">{t("nav.profile")}</NavLink>
           </li>

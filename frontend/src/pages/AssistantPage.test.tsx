@@ -6,6 +6,9 @@ import { cleanup, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
+import { MemoryRouter, Route, Routes, useLocation } from "react-router";
+
+import { AuthProvider } from "../auth/AuthProvider";
 import { setSession } from "../auth/session";
 import { recordings } from "../chat/recorded";
 import { AssistantPage } from "./AssistantPage";
@@ -51,14 +54,35 @@ function stubApi(route: Route) {
   return calls;
 }
 
-function renderPage() {
+function Where() {
+  return <p data-testid="where">{useLocation().pathname}</p>;
+}
+
+function renderPage(path = "/assistant") {
   const queryClient = new QueryClient();
   render(
     <QueryClientProvider client={queryClient}>
-      <AssistantPage />
+      <MemoryRouter initialEntries={[path]}>
+        <AuthProvider>
+          <Routes>
+            <Route path="/assistant" element={<AssistantPage />} />
+            <Route path="/assistant/:threadId" element={<AssistantPage />} />
+          </Routes>
+          <Where />
+        </AuthProvider>
+      </MemoryRouter>
     </QueryClientProvider>,
   );
 }
+
+const ME = {
+  id: "user-1",
+  email: "bea@example.com",
+  full_name: "Bea",
+  role: "borrower",
+  scopes: ["chat:use"],
+  voice_enabled: false,
+};
 
 beforeEach(() =>
   setSession({ accessToken: "tok", expiresAt: "2999-01-01T00:00:00Z", enrollmentOnly: false }),
@@ -174,5 +198,93 @@ describe("<AssistantPage>", () => {
       method: "POST",
       body: { approved: true, channel: "button" },
     });
+  });
+
+  it("puts thumbs on each finished turn, remembers them and sends them", async () => {
+    const calls = stubApi((method, path) => {
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
+      if (method === "GET" && path === "/api/v1/chat/threads/thread-1") {
+        return json(200, {
+          ...THREAD,
+          ratings: { "run-1": 1 },
+          messages: [message(1, "user", "hello"), message(2, "assistant", "Hi there.")],
+        });
+      }
+      if (method === "POST" && path === "/api/v1/chat/threads/thread-1/runs/run-1/feedback") {
+        return json(201, { id: "f-1", run_id: "run-1", rating: -1, comment: null });
+      }
+      return json(404, { error: "NotFound", detail: "Not found." });
+    });
+    const user = userEvent.setup();
+    renderPage();
+    const up = await screen.findByRole("button", { name: "Helpful" });
+    const down = screen.getByRole("button", { name: "Not helpful" });
+    expect(up.getAttribute("aria-pressed")).toBe("true");
+    expect(down.getAttribute("aria-pressed")).toBe("false");
+    await user.click(down);
+    expect(down.getAttribute("aria-pressed")).toBe("true");
+    expect(up.getAttribute("aria-pressed")).toBe("false");
+    expect(calls.find((call) => call.path.endsWith("/feedback"))).toMatchObject({
+      method: "POST",
+      body: { rating: -1 },
+    });
+  });
+
+  it("takes a thumb back when the server refuses it", async () => {
+    stubApi((method, path) => {
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
+      if (method === "GET" && path === "/api/v1/chat/threads/thread-1") {
+        return json(200, {
+          ...THREAD,
+          messages: [message(1, "user", "hello"), message(2, "assistant", "Hi there.")],
+        });
+      }
+      return json(404, { error: "NotFound", detail: "No such turn in this conversation." });
+    });
+    const user = userEvent.setup();
+    renderPage();
+    const up = await screen.findByRole("button", { name: "Helpful" });
+    await user.click(up);
+    expect((await screen.findByRole("alert")).textContent).toMatch(/Not found/);
+    expect(up.getAttribute("aria-pressed")).toBe("false");
+  });
+
+  it("lists the conversations and starts a new one", async () => {
+    const other = { ...THREAD, id: "thread-2", title: "Car loan questions" };
+    const calls = stubApi((method, path) => {
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD, other]);
+      if (method === "POST" && path === "/api/v1/chat/threads") {
+        return json(201, { ...THREAD, id: "thread-3" });
+      }
+      if (method === "GET" && path.startsWith("/api/v1/chat/threads/")) {
+        const id = path.split("/").pop() ?? "";
+        return json(200, { ...THREAD, id, messages: [message(1, "user", `in ${id}`)] });
+      }
+      return json(404, { error: "NotFound", detail: "Not found." });
+    });
+    const user = userEvent.setup();
+    renderPage("/assistant/thread-2");
+    expect(await screen.findByText("in thread-2")).toBeTruthy();
+    await user.click(screen.getByText(/Conversations/));
+    const link = await screen.findByRole("link", { name: "Car loan questions" });
+    expect(link.getAttribute("aria-current")).toBe("page");
+    await user.click(screen.getByRole("button", { name: "New conversation" }));
+    expect(await screen.findByText("in thread-3")).toBeTruthy();
+    expect(screen.getByTestId("where").textContent).toBe("/assistant/thread-3");
+    expect(calls.filter((call) => call.method === "POST")).toHaveLength(1);
+  });
+
+  it("shows the voice placeholder when the platform has voice configured", async () => {
+    stubApi((method, path) => {
+      if (path === "/api/v1/me") return json(200, { ...ME, voice_enabled: true });
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
+      if (method === "GET") return json(200, { ...THREAD, messages: [] });
+      return json(404, { error: "NotFound", detail: "Not found." });
+    });
+    const user = userEvent.setup();
+    renderPage();
+    const button = await screen.findByRole("button", { name: "Voice" });
+    await user.click(button);
+    expect(screen.getByText(/placeholder until the voice feature is built/)).toBeTruthy();
   });
 });

@@ -3,20 +3,26 @@
 // rendered by <Chat>. After a dropped stream the turn goes on on the server; the page reloads the
 // thread's history (the API's design: no Last-Event-ID resumption).
 
-import { useQuery } from "@tanstack/react-query";
-import { useCallback, useEffect, useReducer, useRef } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useReducer, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { Link, useNavigate, useParams } from "react-router";
 
 import { api, unwrap, type Schemas } from "../api/client";
 import { ApiError, NETWORK_ERROR } from "../api/errors";
+import { useMe } from "../auth/AuthProvider";
 import { endSession, getSession } from "../auth/session";
 import { Chat } from "../chat/Chat";
 import { stateFromHistory, turnStillRunning } from "../chat/history";
 import { chatReducer } from "../chat/reducer";
 import { eventStreamRequest, streamEvents } from "../chat/sse";
-import { QueryState, useErrorText, usePageTitle } from "../components/ui";
+import { ErrorMessage, QueryState, useErrorText, usePageTitle } from "../components/ui";
+import { formatDateTime, intlLocale } from "../lib/format";
 
 type ThreadDetail = Schemas["ThreadDetail"];
+type ThreadRead = Schemas["ThreadRead"];
+
+const THREADS_KEY = ["chat", "threads"] as const;
 
 async function readThread(threadId: string): Promise<ThreadDetail> {
   return unwrap(
@@ -41,12 +47,43 @@ function sleep(ms: number): Promise<void> {
 
 function ChatThread({ thread }: { thread: ThreadDetail }) {
   const errorText = useErrorText();
+  const queryClient = useQueryClient();
+  const me = useMe();
   const [state, dispatch] = useReducer(chatReducer, thread, (detail) => stateFromHistory(detail));
   const stateRef = useRef(state);
   stateRef.current = state;
   const aborter = useRef<AbortController | null>(null);
+  const [ratings, setRatings] = useState<Record<string, number>>(() => ({ ...thread.ratings }));
+  const [feedbackError, setFeedbackError] = useState<unknown>(null);
 
   useEffect(() => () => aborter.current?.abort(), []);
+  // A finished turn changes the conversation list's order (and the thread's last message).
+  useEffect(() => {
+    if (state.status !== "running") void queryClient.invalidateQueries({ queryKey: THREADS_KEY });
+  }, [state.status, queryClient]);
+
+  const onRate = useCallback(
+    (runId: string, rating: 1 | -1) => {
+      const before = ratings[runId];
+      setRatings((current) => ({ ...current, [runId]: rating }));
+      setFeedbackError(null);
+      unwrap(
+        api.POST("/api/v1/chat/threads/{thread_id}/runs/{run_id}/feedback", {
+          params: { path: { thread_id: thread.id, run_id: runId } },
+          body: { rating },
+        }),
+      ).catch((error: unknown) => {
+        setRatings((current) => {
+          const next = { ...current };
+          if (before === undefined) delete next[runId];
+          else next[runId] = before;
+          return next;
+        });
+        setFeedbackError(error);
+      });
+    },
+    [ratings, thread.id],
+  );
 
   /** After a drop: read the history until the turn has been written back (bounded). */
   const reload = useCallback(
@@ -131,15 +168,93 @@ function ChatThread({ thread }: { thread: ThreadDetail }) {
     [run, thread.id],
   );
 
-  return <Chat state={state} onSend={onSend} onAnswer={onAnswer} />;
+  return (
+    <>
+      <Chat
+        state={state}
+        onSend={onSend}
+        onAnswer={onAnswer}
+        ratings={ratings}
+        onRate={onRate}
+        voiceEnabled={me.data?.voice_enabled ?? false}
+      />
+      {feedbackError ? <ErrorMessage error={feedbackError} /> : null}
+    </>
+  );
+}
+
+function Conversations({ current }: { current: string | null }) {
+  const { t, i18n } = useTranslation();
+  const locale = intlLocale(i18n.language);
+  const navigate = useNavigate();
+  const queryClient = useQueryClient();
+  const threads = useQuery({
+    queryKey: THREADS_KEY,
+    queryFn: () => unwrap(api.GET("/api/v1/chat/threads")),
+  });
+  const create = useMutation({
+    mutationFn: () => unwrap(api.POST("/api/v1/chat/threads", { body: { channel: "web" } })),
+    onSuccess: (created) => {
+      void queryClient.invalidateQueries({ queryKey: THREADS_KEY });
+      void navigate(`/assistant/${created.id}`);
+    },
+  });
+  const title = (thread: ThreadRead): string =>
+    thread.title ??
+    t("conversations.untitled", {
+      date: formatDateTime(thread.last_message_at ?? thread.created_at, locale),
+    });
+  return (
+    <details className="conversations">
+      <summary>
+        {t("conversations.title")}
+        {threads.data ? ` (${threads.data.length})` : ""}
+      </summary>
+      <div className="conversations__body">
+        <button
+          type="button"
+          className="button button--secondary button--small"
+          disabled={create.isPending}
+          onClick={() => create.mutate()}
+        >
+          {t("conversations.new")}
+        </button>
+        {create.isError ? <ErrorMessage error={create.error} /> : null}
+        <QueryState query={threads}>
+          {(list) =>
+            list.length === 0 ? (
+              <p className="muted">{t("conversations.empty")}</p>
+            ) : (
+              <ul className="conversations__list">
+                {list.map((thread) => (
+                  <li key={thread.id}>
+                    <Link
+                      to={`/assistant/${thread.id}`}
+                      aria-current={thread.id === current ? "page" : undefined}
+                    >
+                      {title(thread)}
+                    </Link>
+                    {thread.graph === "broker" ? (
+                      <span className="muted"> · {t("conversations.broker")}</span>
+                    ) : null}
+                  </li>
+                ))}
+              </ul>
+            )
+          }
+        </QueryState>
+      </div>
+    </details>
+  );
 }
 
 export function AssistantPage() {
   const { t } = useTranslation();
+  const { threadId } = useParams();
   usePageTitle(t("assistant.title"));
   const thread = useQuery({
-    queryKey: ["chat", "thread"],
-    queryFn: openThread,
+    queryKey: ["chat", "thread", threadId ?? "latest"],
+    queryFn: () => (threadId ? readThread(threadId) : openThread()),
     staleTime: Infinity,
     gcTime: 0,
     refetchOnWindowFocus: false,
@@ -148,6 +263,7 @@ export function AssistantPage() {
   return (
     <div className="stack">
       <h1>{t("assistant.title")}</h1>
+      <Conversations current={thread.data?.id ?? null} />
       <QueryState query={thread}>{(detail) => <ChatThread key={detail.id} thread={detail} />}</QueryState>
     </div>
   );
