@@ -101,10 +101,14 @@ class LiveServer:
 def live_server(
     server_url: str, web_dist: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """`omnifin serve` as a newcomer runs it, on its own database with the demo data."""
+    """`omnifin serve` as `make run` runs it, on its own database with the demo data: its job
+    worker in-process and the lender simulator beside it (submissions are delivered to it over
+    signed HTTP; its decisions come back by webhook)."""
     database_url = recreate_database(server_url, E2E_DATABASE)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    simulator_port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
     env.update(
         OMNIFIN_DATABASE_URL=database_url,
@@ -112,6 +116,7 @@ def live_server(
         OMNIFIN_PUBLIC_URL=url,  # invitation links point at this server
         # Brokers must use MFA here, so a newly invited broker meets the enrolment-only sign-in.
         OMNIFIN_MFA_REQUIRED_ROLES='["platform_admin", "broker"]',
+        OMNIFIN_LENDER_API_BASE_URL=f"http://127.0.0.1:{simulator_port}",
     )
     # The CLI migrates and seeds as `make run` does (and keeps alembic's asyncio.run() out of
     # this process, where pytest-asyncio's loop may be running).
@@ -126,24 +131,35 @@ def live_server(
     secret = re.search(r"TOTP secret to an authenticator app: ([A-Z2-7]+)", seeded.stdout)
     assert secret is not None, seeded.stdout
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    simulator_env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
+    simulator_env["OMNIFIN_LENDER_SIM_DECISION_DELAY_MS"] = "200"
+    simulator_log = (ARTIFACTS / "lender-sim.log").open("w")
+    simulator = subprocess.Popen(
+        [OMNIFIN, "lender-sim", "--port", str(simulator_port)],
+        env=simulator_env,
+        stdout=simulator_log,
+        stderr=subprocess.STDOUT,
+    )
     with (ARTIFACTS / "server.log").open("w") as log:
         server = subprocess.Popen(
-            [OMNIFIN, "serve", "--port", str(port), "--no-worker"],
+            [OMNIFIN, "serve", "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
         try:
             _wait_until_ready(f"{url}/readyz", server)
+            _wait_until_ready(f"http://127.0.0.1:{simulator_port}/healthz", simulator)
             yield LiveServer(url=url, admin_totp_secret=secret.group(1))
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            for process in (server, simulator):
+                process.terminate()
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            simulator_log.close()
 
 
 def _wait_until_ready(url: str, server: subprocess.Popen[bytes], seconds: float = 90) -> None:

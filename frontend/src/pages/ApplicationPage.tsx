@@ -124,6 +124,7 @@ export function OffersTable({
   const locale = intlLocale(i18n.language);
   if (offers.offers.length === 0) return <p className="muted">{t("application.noOffers")}</p>;
   return (
+    <div className="table-wrap" tabIndex={0} role="group" aria-label={t("application.offers")}>
     <table className="table offers-table">
       <caption className="visually-hidden">{t("application.offers")}</caption>
       <thead>
@@ -199,6 +200,7 @@ export function OffersTable({
         })}
       </tbody>
     </table>
+    </div>
   );
 }
 

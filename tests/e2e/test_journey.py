@@ -1,0 +1,176 @@
+"""The whole loan in a real browser against the real server in guided mode (no model), with the
+job worker and the lender simulator running: a borrower signs up with a broker firm's referral
+link, chats through the intake, approves the submission, sees the lender's firm offer on their
+application page and accepts it through the approval card; the firm's manager sees the
+application in the pipeline (on a 375 px phone) and opens it."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import DEMO_PASSWORD, Web
+
+ANSWERS = {  # the consent text mentions a credit score: its question is matched first
+    "Do you agree": "yes",
+    "full legal name": "Jules Journey",
+    "date of birth": "1988-04-02",
+    "home address": "12 Main St, Springfield, IL 62704",
+    "phone": "(415) 555-0134",
+    "Social Security": "my ssn is 123-45-6789",
+    "employed": "employed full time",
+    "annual income": "$95,000 a year",
+    "rent or your mortgage": "1500",
+    "debts such as": "300",
+    "credit score": "about 760",
+    "What is the loan for": "medical",
+}
+
+
+def _referral_link(server_url: str) -> str:
+    token = httpx.post(
+        f"{server_url}/api/v1/auth/token",
+        json={"email": "manager@harbor.demo", "password": DEMO_PASSWORD},
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    link = httpx.get(
+        f"{server_url}/api/v1/me/referral",
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        timeout=10,
+    )
+    assert link.status_code == 200, link.text
+    url: str = link.json()["url"]
+    return url
+
+
+def _send(page: Page, text: str, *, reply: bool = True) -> str:
+    """Type a message, send it with Enter, wait for the turn to end; the assistant's last reply
+    (a turn that pauses for an approval may end without one)."""
+    transcript = page.get_by_role("list", name="Conversation")
+    replies = transcript.locator(".chat__item--assistant")
+    before = replies.count()
+    composer = page.get_by_role("textbox", name="Message")
+    composer.fill(text)
+    composer.press("Enter")
+    expect(transcript).to_have_attribute("aria-busy", "true")
+    expect(transcript).to_have_attribute("aria-busy", "false", timeout=30_000)
+    if reply:
+        expect(replies).not_to_have_count(before)
+    return replies.last.inner_text()
+
+
+def _fits(page: Page) -> None:
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px at 375 px"
+
+
+def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
+    web: Web, phone: Web
+) -> None:
+    page = web.page
+    page.goto(_referral_link(web.server.url))
+    page.get_by_label("Full name").fill("Jules Journey")
+    page.get_by_label("Email").fill("jules@example.com")
+    page.get_by_label("Password", exact=True).fill("silver harbor quiet engine")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("Harbor Brokers")).to_be_visible()  # the referral's firm
+    web.check("signed-up-with-referral")
+
+    # No application yet: the page says so and points at the assistant.
+    page.get_by_role("link", name="My applications").click()
+    expect(page.get_by_text("You have no application yet.")).to_be_visible()
+    web.check("no-application-yet")
+
+    page.get_by_role("link", name="Talk to the assistant").click()
+    expect(page.get_by_role("heading", name="Assistant")).to_be_visible()
+    reply = _send(page, "hi")
+    expect(page.get_by_role("status").filter(has_text="Guided mode:")).to_be_visible()
+    reply = _send(page, "a personal loan of $12,000 over 36 months")
+    for _ in range(20):
+        if "Here are your offers" in reply:
+            break
+        matching = [text for key, text in ANSWERS.items() if key in reply]
+        assert matching, f"unexpected question: {reply}"
+        reply = _send(page, matching[0])
+    assert "Here are your offers" in reply
+    web.check("intake-offers")
+
+    # Choosing a lender submits, which cannot be undone: an approval card, answered by button.
+    _send(page, "1", reply=False)
+    card = page.get_by_role("region", name="Your approval is needed")
+    expect(card).to_be_visible()
+    web.check("submission-approval")
+    card.get_by_role("button", name="Approve").click()
+    transcript = page.get_by_role("list", name="Conversation")
+    expect(transcript.get_by_text("was sent to the lender")).to_be_visible(timeout=30_000)
+    expect(card.get_by_text("Approved")).to_be_visible()
+    # Thumbs up on the reply, remembered when the page opens again.
+    page.get_by_role("button", name="Helpful").last.click()
+    expect(page.get_by_role("button", name="Helpful").last).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    web.check("submitted")
+    page.reload()
+    expect(page.get_by_role("button", name="Helpful").last).to_have_attribute(
+        "aria-pressed", "true"
+    )
+
+    # The application page: the lender's decision arrives by webhook; its firm offer appears.
+    page.get_by_role("link", name="My applications").click()
+    page.get_by_role("link", name=re.compile(r"OMF-[\d-]+ · Personal")).click()
+    expect(page.get_by_role("heading", name=re.compile(r"Application OMF-"))).to_be_visible()
+    timeline = page.get_by_role("region", name="Status history")
+    expect(timeline.get_by_text("Submitted", exact=True)).to_be_visible()
+    deadline = time.monotonic() + 60
+    while not timeline.get_by_text("Approved", exact=True).is_visible():
+        assert time.monotonic() < deadline, "the lender's decision did not arrive"
+        time.sleep(1)
+        page.reload()
+        expect(timeline).to_be_visible()
+    offers = page.get_by_role("table", name="Offers")
+    expect(offers).to_be_visible()
+    expect(offers.get_by_text("Firm offer").first).to_be_visible()
+    expect(page.locator(".badge--pick").first).to_be_visible()  # the anti-steering picks
+    web.check("application-approved-offers")
+
+    accept = offers.get_by_role("button", name=re.compile(r"^Accept the offer from "))
+    lender = (accept.first.get_attribute("aria-label") or "").removeprefix("Accept the offer from ")
+    accept.first.click()
+    card = page.get_by_role("region", name="Your approval is needed")
+    expect(card).to_be_visible()
+    expect(card.get_by_role("heading")).to_be_focused()
+    web.check("accept-approval")
+    card.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text(f"You accepted the offer from {lender}.")).to_be_visible()
+    expect(timeline.get_by_text("Offer accepted", exact=True)).to_be_visible()
+    expect(offers.get_by_text("Accepted", exact=True)).to_be_visible()
+    web.check("offer-accepted")
+
+    # The firm's manager, on a phone: the pipeline shows the client and the application.
+    manager = phone.page
+    manager.goto("/login")
+    phone.sign_in("manager@harbor.demo")
+    manager.get_by_role("link", name="Pipeline").click()
+    expect(manager.get_by_role("heading", name="Pipeline")).to_be_visible()
+    column = manager.get_by_role("region", name=re.compile(r"^Offer accepted \(\d+\)$"))
+    expect(column.get_by_role("link", name="Jules Journey")).to_be_visible()
+    _fits(manager)
+    phone.check("pipeline-375")
+    manager.get_by_label("Search").fill("jules")
+    expect(manager.get_by_text("1 application", exact=True)).to_be_visible()
+    manager.get_by_role("button", name="Clients").click()
+    expect(manager.get_by_role("heading", name="Jules Journey", level=2)).to_be_visible()
+    phone.check("pipeline-clients-375")
+    manager.get_by_role("link", name="Jules Journey").click()
+    expect(manager.get_by_role("heading", name=re.compile(r"Application OMF-"))).to_be_visible()
+    expect(manager.get_by_text("Offer accepted").first).to_be_visible()
+    # Managers see the offers; accepting is the borrower's alone.
+    expect(manager.get_by_role("button", name=re.compile(r"^Accept"))).to_have_count(0)
+    _fits(manager)
+    phone.check("application-375")
