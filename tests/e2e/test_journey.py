@@ -2,7 +2,7 @@
 job worker and the lender simulator running: a borrower signs up with a broker firm's referral
 link, chats through the intake, approves the submission, sees the lender's firm offer on their
 application page and accepts it through the approval card; the firm's manager sees the
-application in the pipeline (on a 375 px phone) and opens it."""
+application in the pipeline (on a 375 px phone), opens it and asks the broker assistant about it."""
 
 from __future__ import annotations
 
@@ -73,6 +73,7 @@ def _fits(page: Page) -> None:
 def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     web: Web, phone: Web
 ) -> None:
+    phone.name += "-manager"  # its screenshots in a folder of their own
     page = web.page
     page.goto(_referral_link(web.server.url))
     page.get_by_label("Full name").fill("Jules Journey")
@@ -111,13 +112,13 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     expect(transcript.get_by_text("was sent to the lender")).to_be_visible(timeout=30_000)
     expect(card.get_by_text("Approved")).to_be_visible()
     # Thumbs up on the reply, remembered when the page opens again.
-    page.get_by_role("button", name="Helpful").last.click()
-    expect(page.get_by_role("button", name="Helpful").last).to_have_attribute(
+    page.get_by_role("button", name="Helpful", exact=True).last.click()
+    expect(page.get_by_role("button", name="Helpful", exact=True).last).to_have_attribute(
         "aria-pressed", "true"
     )
     web.check("submitted")
     page.reload()
-    expect(page.get_by_role("button", name="Helpful").last).to_have_attribute(
+    expect(page.get_by_role("button", name="Helpful", exact=True).last).to_have_attribute(
         "aria-pressed", "true"
     )
 
@@ -174,3 +175,16 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     expect(manager.get_by_role("button", name=re.compile(r"^Accept"))).to_have_count(0)
     _fits(manager)
     phone.check("application-375")
+    heading = manager.get_by_role("heading", name=re.compile(r"Application OMF-")).inner_text()
+    reference = heading.removeprefix("Application ")
+
+    # The delegation chat: the same chat component, the broker assistant and its tools.
+    manager.get_by_role("link", name="Ask the assistant about this application").click()
+    expect(manager.get_by_role("heading", name="Assistant")).to_be_visible()
+    reply = _send(manager, f"status of {reference}")
+    assert f"{reference} is offer accepted" in reply, reply
+    expect(manager.get_by_text("Done: get application").first).to_be_visible()
+    manager.get_by_text(re.compile(r"^Conversations")).click()
+    expect(manager.get_by_text("Broker assistant").first).to_be_visible()
+    _fits(manager)
+    phone.check("delegation-chat-375")
