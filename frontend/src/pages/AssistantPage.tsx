@@ -12,17 +12,29 @@ import { api, unwrap, type Schemas } from "../api/client";
 import { ApiError, NETWORK_ERROR } from "../api/errors";
 import { useMe } from "../auth/AuthProvider";
 import { endSession, getSession } from "../auth/session";
-import { Chat } from "../chat/Chat";
+import { Chat, type Upload } from "../chat/Chat";
 import { stateFromHistory, turnStillRunning } from "../chat/history";
 import { chatReducer } from "../chat/reducer";
 import { eventStreamRequest, streamEvents } from "../chat/sse";
 import { ErrorMessage, QueryState, useErrorText, usePageTitle } from "../components/ui";
 import { formatDateTime, intlLocale } from "../lib/format";
+import { uploadFile } from "../lib/upload";
 
 type ThreadDetail = Schemas["ThreadDetail"];
 type ThreadRead = Schemas["ThreadRead"];
 
 const THREADS_KEY = ["chat", "threads"] as const;
+// The documents API exists: the composer attaches files (uploaded first, then referenced by id).
+const ATTACHMENTS = false;
+const OPEN_STATUSES = new Set(["draft", "submitted", "under_review", "referred", "approved"]);
+
+/** A borrower's one open application, where attached files go straight away; else none (the
+ * upload waits unattached and the assistant attaches it). */
+async function attachTarget(): Promise<string | undefined> {
+  const list = await unwrap(api.GET("/api/v1/applications", { params: { query: { limit: 20 } } }));
+  const open = list.items.filter((item) => OPEN_STATUSES.has(item.status));
+  return open.length === 1 ? open[0]?.id : undefined;
+}
 
 async function readThread(threadId: string): Promise<ThreadDetail> {
   return unwrap(
@@ -55,6 +67,8 @@ function ChatThread({ thread }: { thread: ThreadDetail }) {
   const aborter = useRef<AbortController | null>(null);
   const [ratings, setRatings] = useState<Record<string, number>>(() => ({ ...thread.ratings }));
   const [feedbackError, setFeedbackError] = useState<unknown>(null);
+  const [uploads, setUploads] = useState<Upload[]>([]);
+  const { t } = useTranslation();
 
   useEffect(() => () => aborter.current?.abort(), []);
   // A finished turn changes the conversation list's order (and the thread's last message).
@@ -148,13 +162,52 @@ function ChatThread({ thread }: { thread: ThreadDetail }) {
     [reload, errorText],
   );
 
-  const onSend = useCallback(
-    (text: string) => {
-      if (text === "") return; // attachments alone have nowhere to go yet
-      dispatch({ type: "local.user_message", id: `local-${Date.now()}`, text });
-      void run(`/api/v1/chat/threads/${encodeURIComponent(thread.id)}/runs`, { message: text });
+  const send = useCallback(
+    async (text: string, files: File[]) => {
+      let documentIds: string[] = [];
+      if (files.length > 0) {
+        setUploads(files.map((file) => ({ name: file.name, percent: 0 })));
+        try {
+          const applicationId = me.data?.role === "borrower" ? await attachTarget() : undefined;
+          const uploaded = await Promise.all(
+            files.map((file) =>
+              uploadFile<{ id: string }>({
+                url: `${window.location.origin}/api/v1/documents`,
+                file,
+                fields: { application_id: applicationId },
+                onProgress: (percent) =>
+                  setUploads((current) =>
+                    current.map((upload) => (upload.name === file.name ? { ...upload, percent } : upload)),
+                  ),
+              }),
+            ),
+          );
+          documentIds = uploaded.map((document) => document.id);
+        } catch (error) {
+          setUploads([]);
+          dispatch({
+            type: "local.failed",
+            error: error instanceof ApiError ? error.code : "UploadFailed",
+            detail: errorText(error),
+          });
+          return;
+        }
+        setUploads([]);
+      }
+      const names = files.map((file) => file.name);
+      const message = text || t("documents.attachNote", { names: names.join(", ") });
+      dispatch({ type: "local.user_message", id: `local-${Date.now()}`, text: message, attachments: names });
+      const body = documentIds.length > 0 ? { message, document_ids: documentIds } : { message };
+      await run(`/api/v1/chat/threads/${encodeURIComponent(thread.id)}/runs`, body);
     },
-    [run, thread.id],
+    [run, thread.id, me.data?.role, errorText, t],
+  );
+  const onSend = useCallback(
+    (text: string, files: File[]) => {
+      if (text === "" && files.length === 0) return;
+      void send(text, files);
+    },
+    [send],
   );
 
   const onAnswer = useCallback(
@@ -176,6 +229,8 @@ function ChatThread({ thread }: { thread: ThreadDetail }) {
         onAnswer={onAnswer}
         ratings={ratings}
         onRate={onRate}
+        allowAttachments={ATTACHMENTS}
+        uploads={uploads}
         voiceEnabled={me.data?.voice_enabled ?? false}
       />
       {feedbackError ? <ErrorMessage error={feedbackError} /> : null}
