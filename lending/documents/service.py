@@ -206,9 +206,9 @@ class DocumentService:
     ) -> DocumentRead:
         """Attach a document uploaded without an application (e.g. in a chat) to one."""
         repository = DocumentRepository.from_session(session)
-        document = await repository.get_scoped(actor, document_id, WRITE_SCOPES, for_update=True)
-        if document is None:
-            raise NotFound("No such document.")
+        document = await self.load(
+            session, actor, document_id=document_id, write=True, for_update=True
+        )
         application = await self.check_upload_target(session, actor, application_id)
         assert application is not None
         if document.application_id is not None:

@@ -171,7 +171,9 @@ async def test_a_file_over_the_limit_is_refused_while_streaming(
 
     async def body_without_length():  # type: ignore[no-untyped-def]
         boundary = b"xyzzy"
-        yield b"--" + boundary + b'\r\nContent-Disposition: form-data; name="application_id"\r\n\r\n'
+        yield (
+            b"--" + boundary + b'\r\nContent-Disposition: form-data; name="application_id"\r\n\r\n'
+        )
         yield str(application.id).encode() + b"\r\n"
         yield b"--" + boundary + b'\r\nContent-Disposition: form-data; name="file"; '
         yield b'filename="big.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
