@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from collections.abc import Mapping
 from typing import Any
 
 from lending.documents.extraction import Analysis, analyse

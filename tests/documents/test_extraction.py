@@ -141,8 +141,10 @@ async def test_without_ocr_images_and_scans_need_ocr(fmt: Format) -> None:
     analysis = await analyse_fixture(document, tesseract_cmd="/nonexistent/tesseract")
 
     assert analysis.status == "needs_ocr"
-    assert analysis.error is not None and "OCR is not available" in analysis.error
-    assert analysis.fields == {} and analysis.text == ""
+    assert analysis.error is not None
+    assert "OCR is not available" in analysis.error
+    assert analysis.fields == {}
+    assert analysis.text == ""
 
 
 async def test_ocr_switched_off_still_reads_text_pdfs() -> None:
@@ -162,7 +164,8 @@ async def test_scan_that_needs_ocr_still_reports_its_pdf_metadata() -> None:
     analysis = await analyse_fixture(document, tesseract_cmd=None)
 
     assert analysis.status == "needs_ocr"
-    assert analysis.metadata is not None and analysis.metadata.creator == document.creator
+    assert analysis.metadata is not None
+    assert analysis.metadata.creator == document.creator
     assert "editing_software" in {s.code for s in analysis.signals}
 
 
@@ -185,7 +188,8 @@ async def test_heic_that_cannot_be_decoded_fails_honestly() -> None:
     )
 
     assert analysis.status == "failed"
-    assert analysis.error is not None and "HEIC" in analysis.error
+    assert analysis.error is not None
+    assert "HEIC" in analysis.error
 
 
 @pytest.mark.parametrize(
@@ -207,7 +211,8 @@ async def test_damaged_files_fail_with_a_reason(data: bytes, media_type: str, me
     )
 
     assert analysis.status == "failed"
-    assert analysis.error is not None and message in analysis.error
+    assert analysis.error is not None
+    assert message in analysis.error
 
 
 @needs_tesseract
@@ -224,7 +229,8 @@ async def test_blank_image_fails_with_no_text() -> None:
     )
 
     assert analysis.status == "failed"
-    assert analysis.error is not None and "No text" in analysis.error
+    assert analysis.error is not None
+    assert "No text" in analysis.error
 
 
 async def test_concurrent_analyses_do_not_mix_results() -> None:
