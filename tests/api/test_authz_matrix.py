@@ -51,7 +51,7 @@ from tests.api.lending_world import (
     submitted_application,
 )
 from tests.documents.factories import create_document
-from tests.documents.support import pdf_bytes
+from tests.documents.files import pdf_bytes
 from tests.identity.factories import (
     PASSWORD,
     actor_of,

@@ -11,7 +11,7 @@ from lending.documents.service import document_service
 from lending.documents.types import DocumentType
 from lending.models.documents import Document, DocumentStatus
 from lending.models.identity import User
-from tests.documents.support import pdf_bytes
+from tests.documents.files import pdf_bytes
 from tests.identity.factories import actor_of
 
 

@@ -1,57 +1,45 @@
-"""Files and fixtures for the documents tests: small real files of every accepted kind (made
-here, never real personal data) and the app storing documents in a folder of the test's own."""
+"""Shared helpers for the extraction tests: analyse a synthetic document, compare values."""
 
 from __future__ import annotations
 
-import io
-import zipfile
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any
 
-from PIL import Image
-from reportlab.lib.pagesizes import letter
-from reportlab.pdfgen import canvas
-
-MARKER = "OMNIFIN-PLAINTEXT-MARKER-7731"
-
-
-def pdf_bytes(*lines: str, pages: int = 1) -> bytes:
-    """A text PDF; every page carries the lines (and the marker, to look for on disk)."""
-    buffer = io.BytesIO()
-    pdf = canvas.Canvas(buffer, pagesize=letter, pageCompression=0)
-    for _ in range(pages):
-        y = 720
-        for line in (*lines, MARKER):
-            pdf.drawString(72, y, line)
-            y -= 16
-        pdf.showPage()
-    pdf.save()
-    return buffer.getvalue()
+from lending.documents.extraction import Analysis, analyse
+from lending.documents.synthetic import SyntheticDocument
 
 
-def image_bytes(kind: str) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (32, 32), (200, 200, 200)).save(buffer, format=kind)
-    return buffer.getvalue()
+async def analyse_fixture(
+    document: SyntheticDocument, *, declared: bool = True, **kwargs: Any
+) -> Analysis:
+    return await analyse(
+        document.data,
+        document.media_type,
+        declared_type=document.document_type if declared else None,
+        applicant=document.applicant,
+        today=document.today,
+        **kwargs,
+    )
 
 
-def docx_bytes(text: str = "Employment letter") -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr(
-            "word/document.xml",
-            f"<w:document><w:body><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:body></w:document>",
-        )
-    return buffer.getvalue()
+def same_value(actual: object, expected: object) -> bool:
+    if isinstance(expected, str) and isinstance(actual, str):
+        return " ".join(actual.lower().split()) == " ".join(expected.lower().split())
+    if isinstance(expected, Decimal | date | int):
+        return type(actual) is type(expected) and actual == expected
+    return actual == expected
 
 
-def plain_zip_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("notes.txt", "not a word document")
-    return buffer.getvalue()
-
-
-# An ISO-BMFF header with the HEIC brand (what an iPhone photo starts with).
-HEIC_HEAD = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
-# A Windows executable (MZ header), to be uploaded under a .pdf name.
-EXE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" + b"\x00" * 200
+def wrong_fields(
+    analysis: Analysis, expected: Mapping[str, object]
+) -> dict[str, tuple[object, object]]:
+    """Fields whose extracted value differs from the printed one: name -> (actual, expected)."""
+    wrong: dict[str, tuple[object, object]] = {}
+    for name, value in expected.items():
+        found = analysis.fields.get(name)
+        actual = found.value if found is not None else None
+        if not same_value(actual, value):
+            wrong[name] = (actual, value)
+    return wrong

@@ -17,7 +17,7 @@ from lending.db import SessionMaker
 from lending.kv import MemoryStore
 from lending.models.documents import Document, DocumentEvent
 from lending.models.identity import Role, User
-from tests.documents.support import (
+from tests.documents.files import (
     EXE,
     HEIC_HEAD,
     MARKER,
