@@ -243,8 +243,13 @@ class Settings(BaseSettings):
     documents_s3_region: str = "us-east-1"
     documents_s3_access_key_id: SecretStr | None = None
     documents_s3_secret_access_key: SecretStr | None = None
+    documents_tesseract_cmd: str | None = Field(
+        default="tesseract",
+        description="The tesseract executable for OCR; unset (or not installed): images and "
+        "scanned PDFs are marked needs_ocr and go to a person.",
+    )
     documents_review_confidence: float = Field(
-        default=0.8,
+        default=0.6,
         ge=0,
         le=1,
         description="A document with a type or field confidence below this always goes to review.",

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -24,7 +23,7 @@ class FieldRead(BaseModel):
 
     name: str
     value: Any
-    confidence: Decimal
+    confidence: float
     span: tuple[int, int] | None
     sensitive: bool
 
@@ -64,7 +63,7 @@ class DocumentSummary(BaseModel):
     document_type: DocumentType
     declared_type: DocumentType | None
     suggested_type: DocumentType | None
-    type_confidence: Decimal | None
+    type_confidence: float | None
     status: DocumentStatus
     status_reason: str | None
     review_reasons: list[str]

@@ -527,7 +527,7 @@ def _field_read(row: DocumentField) -> FieldRead:
         else None
     )
     return FieldRead(
-        name=row.name, value=shown, confidence=row.confidence, span=span, sensitive=row.sensitive
+        name=row.name, value=shown, confidence=float(row.confidence), span=span, sensitive=row.sensitive
     )
 
 
