@@ -6,8 +6,8 @@ import io
 import zipfile
 
 from PIL import Image
-from reportlab.lib.pagesizes import letter
-from reportlab.pdfgen import canvas
+from reportlab.lib.pagesizes import letter  # type: ignore[import-untyped]
+from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
 
 MARKER = "OMNIFIN-PLAINTEXT-MARKER-7731"
 

@@ -13,7 +13,7 @@ from PIL import Image
 from lending.documents.extraction import ApplicantFacts, analyse
 from lending.documents.synthetic import Format, Variant, generate
 from lending.documents.types import DocumentType
-from tests.documents.files import analyse_fixture, wrong_fields
+from tests.documents.support import analyse_fixture, wrong_fields
 
 EXTRACTED_TYPES = [
     DocumentType.PAY_STUB,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -169,7 +170,7 @@ async def test_a_file_over_the_limit_is_refused_while_streaming(
     headers = await _headers(session, settings, borrower)
     big = pdf_bytes("x") + b"%" * (80 * 1024)
 
-    async def body_without_length():  # type: ignore[no-untyped-def]
+    async def body_without_length() -> AsyncIterator[bytes]:
         boundary = b"xyzzy"
         yield (
             b"--" + boundary + b'\r\nContent-Disposition: form-data; name="application_id"\r\n\r\n'
