@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
-from collections.abc import Mapping
 from typing import Any
 
 from lending.documents.extraction import Analysis, analyse
@@ -33,7 +33,7 @@ def same_value(actual: object, expected: object) -> bool:
 
 
 def wrong_fields(
-    analysis: Analysis, expected: dict[str, object]
+    analysis: Analysis, expected: Mapping[str, object]
 ) -> dict[str, tuple[object, object]]:
     """Fields whose extracted value differs from the printed one: name -> (actual, expected)."""
     wrong: dict[str, tuple[object, object]] = {}
