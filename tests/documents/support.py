@@ -14,14 +14,12 @@ from lending.documents.synthetic import SyntheticDocument
 async def analyse_fixture(
     document: SyntheticDocument, *, declared: bool = True, **kwargs: Any
 ) -> Analysis:
-    return await analyse(
-        document.data,
-        document.media_type,
-        declared_type=document.document_type if declared else None,
-        applicant=document.applicant,
-        today=document.today,
-        **kwargs,
-    )
+    options: dict[str, Any] = {
+        "declared_type": document.document_type if declared else None,
+        "applicant": document.applicant,
+        "today": document.today,
+    } | kwargs
+    return await analyse(document.data, document.media_type, **options)
 
 
 def same_value(actual: object, expected: object) -> bool:
