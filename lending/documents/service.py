@@ -382,20 +382,29 @@ class DocumentService:
     async def rotate_keys(
         self, session: AsyncSession, *, settings: Settings, batch: int = 500
     ) -> int:
-        """Re-wrap up to `batch` data keys sealed with a retired master key; returns how many.
+        """Re-wrap up to `batch` documents' data keys sealed with a retired master key, with the
+        document's sealed text and sensitive field values; returns how many documents.
 
         Files are not touched: only the few bytes of each wrapped key change.
         """
-        current = crypto.sealed_key_id(
-            crypto.encryptor(settings).encrypt(b"probe", b"omnifin/key-probe")
-        )
-        rows = await DocumentRepository.from_session(session).wrapped_with_other_keys(
-            current, batch
-        )
+        sealer = crypto.encryptor(settings)
+        current = crypto.sealed_key_id(sealer.encrypt(b"probe", b"omnifin/key-probe"))
+        repository = DocumentRepository.from_session(session)
+        rows = await repository.wrapped_with_other_keys(current, batch)
         for document in rows:
-            if needs_rewrap(settings, document.wrapped_key):
-                wrapped = rewrap_data_key(settings, document.id, document.wrapped_key)
-                document.wrapped_key, document.key_id = wrapped.sealed, wrapped.key_id
+            wrapped = rewrap_data_key(settings, document.id, document.wrapped_key)
+            document.wrapped_key, document.key_id = wrapped.sealed, wrapped.key_id
+            if document.text_encrypted is not None and needs_rewrap(
+                settings, document.text_encrypted
+            ):
+                context = text_context(document.id)
+                plain = sealer.decrypt(document.text_encrypted, context)
+                document.text_encrypted = sealer.encrypt(plain, context)
+            for row in await repository.fields(document.id):
+                if row.value_encrypted is not None and needs_rewrap(settings, row.value_encrypted):
+                    context = field_context(document.id, row.name)
+                    plain = sealer.decrypt(row.value_encrypted, context)
+                    row.value_encrypted = sealer.encrypt(plain, context)
         await session.flush()
         return len(rows)
 
@@ -527,7 +536,11 @@ def _field_read(row: DocumentField) -> FieldRead:
         else None
     )
     return FieldRead(
-        name=row.name, value=shown, confidence=float(row.confidence), span=span, sensitive=row.sensitive
+        name=row.name,
+        value=shown,
+        confidence=float(row.confidence),
+        span=span,
+        sensitive=row.sensitive,
     )
 
 
