@@ -37,6 +37,15 @@ _PDF_DATE = re.compile(
 _ocr_lock = threading.Lock()
 
 
+def _layout_params() -> Any:
+    from pdfminer.layout import LAParams
+
+    # Rows are rebuilt from text lines (`_page_rows`), so pdfminer's hierarchical grouping of
+    # text boxes (quadratic in the boxes on a page; 3-4x the rest of the work on a full
+    # statement page) is switched off.
+    return LAParams(char_margin=2.0, boxes_flow=None)
+
+
 class NeedsOcr(Exception):
     """The file's text is only in images and OCR is not available; the message says so."""
 
@@ -99,14 +108,12 @@ def has_letters(text: str) -> bool:
 
 def _read_pdf(data: bytes, tesseract: str | None) -> DocumentText:
     from pdfminer.high_level import extract_pages
-    from pdfminer.layout import LAParams
     from pdfminer.pdfparser import PDFSyntaxError
 
     try:
         metadata = pdf_metadata(data)
         pages = [
-            _page_rows(page)
-            for page in extract_pages(io.BytesIO(data), laparams=LAParams(char_margin=2.0))
+            _page_rows(page) for page in extract_pages(io.BytesIO(data), laparams=_layout_params())
         ]
     except (PDFSyntaxError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unreadable(

@@ -150,6 +150,8 @@ async def _analyse_text(
         today=today,
         text=document.text,
     )
+    if document.ocr:
+        found_signals = [_read_by_ocr(signal) for signal in found_signals]
     if (
         declared_type is not None
         and suggested not in (declared_type, DocumentType.OTHER)
@@ -182,6 +184,29 @@ async def _analyse_text(
         transactions=transactions,
         metadata=document.metadata,
         notes=notes,
+    )
+
+
+_ARITHMETIC_SIGNALS = frozenset(
+    {
+        "balance_mismatch",
+        "running_balance_mismatch",
+        "deposits_mismatch",
+        "net_pay_inconsistent",
+        "ytd_inconsistent",
+    }
+)
+
+
+def _read_by_ocr(signal: FraudSignal) -> FraudSignal:
+    """Figures read by OCR can be misread; the reviewer is told to check them on the image."""
+    if signal.code not in _ARITHMETIC_SIGNALS:
+        return signal
+    return signal.model_copy(
+        update={
+            "description": signal.description + " The figures were read by OCR: check "
+            "them against the image before drawing conclusions."
+        }
     )
 
 
