@@ -18,12 +18,13 @@ import shutil
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from lending.documents.extraction import analyse
+from lending.documents.extraction import Analysis, analyse
 from lending.documents.extraction.reading import read_document
-from lending.documents.synthetic import Format, generate
+from lending.documents.synthetic import Format, SyntheticDocument, generate
 from lending.documents.types import DocumentType
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "extraction.json"
@@ -50,26 +51,30 @@ def _throughput(pages: int, work: Callable[[], Any]) -> dict[str, float]:
     }
 
 
+def _analyse_once(document: SyntheticDocument) -> Analysis:
+    return asyncio.run(
+        analyse(
+            document.data,
+            document.media_type,
+            declared_type=None,
+            applicant=document.applicant,
+            today=document.today,
+        )
+    )
+
+
 def main() -> None:
     cases: dict[str, Any] = {}
     for pages in PAGE_COUNTS:
         document = generate(DocumentType.BANK_STATEMENT, seed=pages, pages=pages)
 
-        def full(document: Any = document) -> None:
-            analysis = asyncio.run(
-                analyse(
-                    document.data,
-                    document.media_type,
-                    declared_type=None,
-                    applicant=document.applicant,
-                    today=document.today,
-                )
-            )
+        def full(document: SyntheticDocument = document) -> None:
+            analysis = _analyse_once(document)
             assert analysis.status == "extracted"
             assert analysis.pages == document.pages
             assert len(analysis.transactions) == len(document.transactions)
 
-        def read(document: Any = document) -> None:
+        def read(document: SyntheticDocument = document) -> None:
             read_document(document.data, document.media_type, tesseract=None)
 
         cases[f"bank_statement_{pages}_pages"] = {
@@ -87,17 +92,7 @@ def main() -> None:
             (DocumentType.IDENTIFICATION, Format.JPEG),
         ]:
             document = generate(document_type, seed=1, fmt=fmt)
-            wall, cpu = _timed(
-                lambda document=document: asyncio.run(
-                    analyse(
-                        document.data,
-                        document.media_type,
-                        declared_type=None,
-                        applicant=document.applicant,
-                        today=document.today,
-                    )
-                )
-            )
+            wall, _ = _timed(partial(_analyse_once, document))
             # tesseract runs in a child process: its CPU is not in process_time.
             ocr[f"{document_type}_{fmt}"] = {"wall_s": round(wall, 3)}
     results = {
@@ -110,9 +105,9 @@ def main() -> None:
         "ocr_one_page": ocr,
     }
     RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS_PATH.with_name(RESULTS_PATH.name + ".tmp")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    partial.replace(RESULTS_PATH)
+    unfinished = RESULTS_PATH.with_name(RESULTS_PATH.name + ".tmp")
+    unfinished.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    unfinished.replace(RESULTS_PATH)
     print(json.dumps(results, indent=2))
 
 
