@@ -125,7 +125,7 @@ async def _analyse_text(
         name: _field(target, name, f.value, f.span, f.confidence, document)
         for name, f in found.items()
     }
-    notes: list[str] = []
+    notes: list[str] = list(document.notes)
     extractor: str | None = "deterministic" if target in FIELD_MODELS else None
     if model is not None and target in FIELD_MODELS:
         try:
@@ -149,6 +149,7 @@ async def _analyse_text(
         applicant=applicant,
         today=today,
         text=document.text,
+        complete=document.complete,
     )
     if document.ocr:
         found_signals = [_read_by_ocr(signal) for signal in found_signals]
