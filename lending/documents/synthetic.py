@@ -164,8 +164,13 @@ def generate(
     fmt: Format = Format.PDF,
     today: date = date(2026, 6, 30),
     pages: int = 1,
+    style: int | None = None,
 ) -> SyntheticDocument:
-    """One synthetic document. `pages` > 1 is for bank statements (more transactions)."""
+    """One synthetic document. `pages` > 1 is for bank statements (more transactions).
+
+    `style` picks one of two layouts with different labels, date formats and columns (as
+    issuers differ); by default it follows the seed's parity, so a range of seeds covers both.
+    """
     if variant not in _VARIANTS.get(document_type, set()):
         raise ValueError(f"no {variant} variant of a {document_type}")
     if variant in _PDF_ONLY and fmt not in (Format.PDF, Format.SCANNED_PDF):
@@ -185,7 +190,9 @@ def generate(
     }
     if document_type not in builders:
         raise ValueError(f"no generator for {document_type}")
-    content = builders[document_type](rng, shown, variant, today, pages)
+    content = builders[document_type](
+        rng, shown, variant, today, pages, seed % 2 if style is None else style
+    )
     created = datetime.combine(content.document_date, datetime.min.time()).replace(hour=9)
     modified = (
         created + timedelta(days=12, hours=3)
@@ -273,7 +280,7 @@ class _Content:
 
 
 def _pay_stub(
-    rng: random.Random, person: Person, variant: Variant, today: date, pages: int
+    rng: random.Random, person: Person, variant: Variant, today: date, pages: int, style: int
 ) -> _Content:
     employer = rng.choice(EMPLOYERS)
     days_back = rng.randint(150, 200) if variant == Variant.STALE else rng.randint(4, 20)
@@ -298,24 +305,42 @@ def _pay_stub(
     total = sum((amount for _, amount in deductions), Decimal(0))
     net = gross - total
     ytd_factor = ytd_gross / gross
+    shown_name = person.full_name
+    if style == 0:
+        header: list[Row] = [
+            [
+                Cell(50, employer, bold=True, size=14),
+                Cell(400, "EARNINGS STATEMENT", bold=True, size=12),
+            ],
+            [Cell(50, f"{rng.randint(100, 999)} Commerce Way, Springfield, NC 27000")],
+            [],
+            [Cell(50, f"Employer: {employer}")],
+            [
+                Cell(50, f"Employee: {person.full_name}"),
+                Cell(360, f"Employee ID: E{rng.randint(10000, 99999)}"),
+            ],
+            [
+                Cell(50, f"Pay Period: {_us(period_start)} - {_us(period_end)}"),
+                Cell(360, f"Pay Date: {_us(pay_date)}"),
+            ],
+            [Cell(50, "Pay Frequency: Biweekly")],
+            [],
+        ]
+    else:
+        # Another payroll provider: "LAST, FIRST MIDDLE", separate period rows, a check date
+        # with the month's name, "Total Gross" and "Net Check".
+        shown_name = f"{person.last}, {person.first} {person.middle}"
+        header = [
+            [Cell(50, "PAY STATEMENT", bold=True, size=14)],
+            [Cell(50, f"Company: {employer}"), Cell(360, f"Check No. {rng.randint(1000, 99999)}")],
+            [Cell(50, f"Pay to: {shown_name}")],
+            [Cell(50, f"Period Beginning: {_us(period_start)}")],
+            [Cell(50, f"Period Ending: {_us(period_end)}")],
+            [Cell(50, f"Check Date: {pay_date.strftime('%B')} {pay_date.day}, {pay_date.year}")],
+            [],
+        ]
     rows: list[Row] = [
-        [
-            Cell(50, employer, bold=True, size=14),
-            Cell(400, "EARNINGS STATEMENT", bold=True, size=12),
-        ],
-        [Cell(50, f"{rng.randint(100, 999)} Commerce Way, Springfield, NC 27000")],
-        [],
-        [Cell(50, f"Employer: {employer}")],
-        [
-            Cell(50, f"Employee: {person.full_name}"),
-            Cell(360, f"Employee ID: E{rng.randint(10000, 99999)}"),
-        ],
-        [
-            Cell(50, f"Pay Period: {_us(period_start)} - {_us(period_end)}"),
-            Cell(360, f"Pay Date: {_us(pay_date)}"),
-        ],
-        [Cell(50, "Pay Frequency: Biweekly")],
-        [],
+        *header,
         [
             Cell(50, "Earnings", bold=True),
             Cell(200, "Rate", bold=True),
@@ -330,7 +355,11 @@ def _pay_stub(
             Cell(340, _money(gross)),
             Cell(450, _money(ytd_gross)),
         ],
-        [Cell(50, "Gross Pay", bold=True), Cell(340, _money(gross)), Cell(450, _money(ytd_gross))],
+        [
+            Cell(50, "Gross Pay" if style == 0 else "Total Gross", bold=True),
+            Cell(340, _money(gross)),
+            Cell(450, _money(ytd_gross)),
+        ],
         [],
         [
             Cell(50, "Deductions", bold=True),
@@ -354,7 +383,7 @@ def _pay_stub(
         ],
         [],
         [
-            Cell(50, "Net Pay", bold=True),
+            Cell(50, "Net Pay" if style == 0 else "Net Check", bold=True),
             Cell(340, _money(net)),
             Cell(450, _money(_cents(net * ytd_factor))),
         ],
@@ -363,7 +392,7 @@ def _pay_stub(
         rows += [[], [Cell(50, INJECTION_TEXT)]]
     expected: dict[str, FieldValue] = {
         "employer": employer,
-        "employee_name": person.full_name,
+        "employee_name": shown_name,
         "pay_period_start": period_start,
         "pay_period_end": period_end,
         "pay_date": pay_date,
@@ -390,7 +419,7 @@ _DEBITS = [
 
 
 def _bank_statement(
-    rng: random.Random, person: Person, variant: Variant, today: date, pages: int
+    rng: random.Random, person: Person, variant: Variant, today: date, pages: int, style: int
 ) -> _Content:
     bank = rng.choice(BANKS)
     employer = rng.choice(EMPLOYERS)
@@ -403,7 +432,7 @@ def _bank_statement(
     period_end = (period_start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     opening = _cents(Decimal(rng.randint(80000, 900000)) / 100)
     pay = _cents(Decimal(rng.randint(150000, 450000)) / 100)
-    count = 14 + 38 * (pages - 1)
+    count = 18 + 42 * (pages - 1)
     span_days = (period_end - period_start).days
     days = sorted(rng.randint(0, span_days) for _ in range(count))
     balance = opening
@@ -428,37 +457,89 @@ def _bank_statement(
     printed_closing = (
         closing + Decimal("1500.00") if variant == Variant.BALANCE_MISMATCH else closing
     )
-    header: list[Row] = [
-        [
-            Cell(50, bank.upper(), bold=True, size=14),
-            Cell(420, "Account Statement", bold=True, size=12),
-        ],
-        [Cell(50, f"Member FDIC  |  {rng.randint(10, 99)} Harbor Plaza, Springfield, NC 27000")],
-        [],
-        [Cell(50, f"Account Holder: {person.full_name}")],
-        [Cell(50, f"{person.street}, Springfield, NC 27000")],
-        [Cell(50, f"Account Number: ******{last4}"), Cell(330, "Account Type: Everyday Checking")],
-        [Cell(50, f"Statement Period: {_us(period_start)} - {_us(period_end)}")],
-        [],
-        [Cell(50, "Account Summary", bold=True)],
-        [Cell(50, "Opening Balance"), Cell(300, f"${_money(opening)}")],
-        [Cell(50, "Total Deposits"), Cell(300, f"${_money(deposits)}")],
-        [Cell(50, "Total Withdrawals"), Cell(300, f"${_money(withdrawals)}")],
-        [Cell(50, "Closing Balance"), Cell(300, f"${_money(printed_closing)}")],
-        [Cell(50, "Overdraft/NSF Items"), Cell(300, str(nsf))],
-        [],
-        [Cell(50, "Transactions", bold=True)],
-    ]
-    table_head: Row = [
-        Cell(50, "Date", bold=True),
-        Cell(120, "Description", bold=True),
-        Cell(400, "Amount", bold=True),
-        Cell(490, "Balance", bold=True),
-    ]
-    body = [
-        [Cell(50, _us(t[0])), Cell(120, t[1]), Cell(400, _money(t[2])), Cell(490, _money(t[3]))]
-        for t in transactions
-    ]
+    shown_bank = bank.upper() if style == 0 else bank
+    if style == 0:
+        header: list[Row] = [
+            [
+                Cell(50, shown_bank, bold=True, size=14),
+                Cell(420, "Account Statement", bold=True, size=12),
+            ],
+            [
+                Cell(
+                    50, f"Member FDIC  |  {rng.randint(10, 99)} Harbor Plaza, Springfield, NC 27000"
+                )
+            ],
+            [],
+            [Cell(50, f"Account Holder: {person.full_name}")],
+            [Cell(50, f"{person.street}, Springfield, NC 27000")],
+            [
+                Cell(50, f"Account Number: ******{last4}"),
+                Cell(330, "Account Type: Everyday Checking"),
+            ],
+            [Cell(50, f"Statement Period: {_us(period_start)} - {_us(period_end)}")],
+            [],
+            [Cell(50, "Account Summary", bold=True)],
+            [Cell(50, "Opening Balance"), Cell(300, f"${_money(opening)}")],
+            [Cell(50, "Total Deposits"), Cell(300, f"${_money(deposits)}")],
+            [Cell(50, "Total Withdrawals"), Cell(300, f"${_money(withdrawals)}")],
+            [Cell(50, "Closing Balance"), Cell(300, f"${_money(printed_closing)}")],
+            [Cell(50, "Overdraft/NSF Items"), Cell(300, str(nsf))],
+            [],
+            [Cell(50, "Transactions", bold=True)],
+        ]
+        table_head: Row = [
+            Cell(50, "Date", bold=True),
+            Cell(120, "Description", bold=True),
+            Cell(400, "Amount", bold=True),
+            Cell(490, "Balance", bold=True),
+        ]
+        body = [
+            [
+                Cell(50, _us(t[0])),
+                Cell(120, t[1]),
+                Cell(400, _money(t[2])),
+                Cell(490, _money(t[3])),
+            ]
+            for t in transactions
+        ]
+    else:
+        # Another bank: month names in the period, dates without the year, and withdrawals
+        # and deposits in separate unsigned columns (the sign is the column).
+        def long(day: date) -> str:
+            return f"{day.strftime('%B')} {day.day}, {day.year}"
+
+        header = [
+            [
+                Cell(50, shown_bank, bold=True, size=14),
+                Cell(420, "Statement of Account", bold=True, size=12),
+            ],
+            [Cell(50, f"Customer Name: {person.full_name}")],
+            [Cell(50, f"Everyday Checking - Account ending in {last4}")],
+            [Cell(50, f"For the period {long(period_start)} to {long(period_end)}")],
+            [],
+            [Cell(50, "Beginning Balance"), Cell(330, _money(opening))],
+            [Cell(50, "Deposits and other credits"), Cell(330, _money(deposits))],
+            [Cell(50, "Withdrawals and other debits"), Cell(330, _money(withdrawals))],
+            [Cell(50, "Ending Balance"), Cell(330, _money(printed_closing))],
+            [Cell(50, "NSF/Overdraft Items"), Cell(330, str(nsf))],
+            [],
+        ]
+        table_head = [
+            Cell(50, "Date", bold=True),
+            Cell(100, "Description", bold=True),
+            Cell(340, "Withdrawals", bold=True),
+            Cell(420, "Deposits", bold=True),
+            Cell(500, "Balance", bold=True),
+        ]
+        body = [
+            [
+                Cell(50, t[0].strftime("%m/%d")),
+                Cell(100, t[1]),
+                Cell(340 if t[2] < 0 else 420, _money(abs(t[2]))),
+                Cell(500, _money(t[3])),
+            ]
+            for t in transactions
+        ]
     page_rows: list[list[Row]] = []
     first_capacity, capacity = 24, 42
     page_rows.append(header + [table_head] + body[:first_capacity])
@@ -467,7 +548,7 @@ def _bank_statement(
         page_rows.append([table_head] + rest[:capacity])
         rest = rest[capacity:]
     expected: dict[str, FieldValue] = {
-        "bank": bank.upper(),
+        "bank": shown_bank,
         "account_holder": person.full_name,
         "account_last4": last4,
         "period_start": period_start,
@@ -489,7 +570,9 @@ def _bank_statement(
 # --- W-2 -----------------------------------------------------------------------------------
 
 
-def _w2(rng: random.Random, person: Person, variant: Variant, today: date, pages: int) -> _Content:
+def _w2(
+    rng: random.Random, person: Person, variant: Variant, today: date, pages: int, style: int
+) -> _Content:
     employer = rng.choice(EMPLOYERS)
     year = today.year - 1
     ein = f"00-{rng.randint(1000000, 9999999)}"
@@ -544,24 +627,40 @@ def _w2(rng: random.Random, person: Person, variant: Variant, today: date, pages
 
 
 def _identification(
-    rng: random.Random, person: Person, variant: Variant, today: date, pages: int
+    rng: random.Random, person: Person, variant: Variant, today: date, pages: int, style: int
 ) -> _Content:
     number = f"S{rng.randint(100, 999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
     issued = today - timedelta(days=rng.randint(200, 1500))
     expiry = issued.replace(year=issued.year + 8)
-    rows: list[Row] = [
-        [Cell(20, "STATE OF NEW COLUMBIA", bold=True, size=12)],
-        [Cell(20, "DRIVER LICENSE", bold=True, size=11)],
-        [Cell(20, f"DL  {number}", size=9)],
-        [Cell(20, f"EXP  {_us(expiry)}", size=9), Cell(160, f"ISS  {_us(issued)}", size=9)],
-        [Cell(20, f"LN  {person.last.upper()}", size=9)],
-        [Cell(20, f"FN  {person.first.upper()} {person.middle.upper()}", size=9)],
-        [Cell(20, f"DOB  {_us(person.date_of_birth)}", size=9)],
-        [Cell(20, f"{person.street.upper()}, SPRINGFIELD NC 27000", size=8)],
-        [Cell(20, "SEX  F   HGT  5-06   EYES  BRN   CLASS  C", size=8)],
-    ]
+    full_name = f"{person.first.upper()} {person.middle.upper()} {person.last.upper()}"
+    if style == 0:
+        rows: list[Row] = [
+            [Cell(20, "STATE OF NEW COLUMBIA", bold=True, size=12)],
+            [Cell(20, "DRIVER LICENSE", bold=True, size=11)],
+            [Cell(20, f"DL  {number}", size=9)],
+            [Cell(20, f"EXP  {_us(expiry)}", size=9), Cell(160, f"ISS  {_us(issued)}", size=9)],
+            [Cell(20, f"LN  {person.last.upper()}", size=9)],
+            [Cell(20, f"FN  {person.first.upper()} {person.middle.upper()}", size=9)],
+            [Cell(20, f"DOB  {_us(person.date_of_birth)}", size=9)],
+            [Cell(20, f"{person.street.upper()}, SPRINGFIELD NC 27000", size=8)],
+            [Cell(20, "SEX  F   HGT  5-06   EYES  BRN   CLASS  C", size=8)],
+        ]
+    else:
+        number = f"{rng.randint(10, 99)}{rng.randint(1000000, 9999999)}"
+        rows = [
+            [Cell(20, "NEW COLUMBIA", bold=True, size=12)],
+            [Cell(20, "IDENTIFICATION CARD", bold=True, size=11)],
+            [Cell(20, f"ID No: {number}", size=9)],
+            [Cell(20, f"Name: {full_name}", size=9)],
+            [Cell(20, f"Date of Birth: {_us(person.date_of_birth)}", size=9)],
+            [
+                Cell(20, f"Issued: {_us(issued)}", size=9),
+                Cell(160, f"Expires: {_us(expiry)}", size=9),
+            ],
+            [Cell(20, f"{person.street.upper()}, SPRINGFIELD NC 27000", size=8)],
+        ]
     expected: dict[str, FieldValue] = {
-        "full_name": f"{person.first.upper()} {person.middle.upper()} {person.last.upper()}",
+        "full_name": full_name,
         "date_of_birth": person.date_of_birth,
         "document_number": number,
         "expiry_date": expiry,

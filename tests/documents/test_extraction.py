@@ -48,7 +48,7 @@ async def test_text_pdf_fields_match_what_is_printed(
 
 
 async def test_each_value_s_span_is_where_it_is_printed() -> None:
-    document = generate(DocumentType.PAY_STUB, seed=5)
+    document = generate(DocumentType.PAY_STUB, seed=5, style=0)
 
     analysis = await analyse_fixture(document)
 
@@ -240,3 +240,23 @@ async def test_concurrent_analyses_do_not_mix_results() -> None:
 
     for document, analysis in zip(documents, analyses, strict=True):
         assert wrong_fields(analysis, document.expected) == {}
+
+
+@needs_tesseract
+async def test_long_scans_are_read_up_to_the_ocr_page_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("lending.documents.extraction.reading.MAX_OCR_PAGES", 1)
+    document = generate(DocumentType.BANK_STATEMENT, seed=2, pages=2, fmt=Format.TIFF)
+
+    analysis = await analyse_fixture(document)
+
+    assert analysis.status == "extracted"
+    assert analysis.pages == 2
+    assert analysis.notes == [
+        "Only the first 1 of 2 pages were read by OCR; the rest were skipped."
+    ]
+    assert analysis.fields["closing_balance"].value == document.expected["closing_balance"]
+    assert 0 < len(analysis.transactions) < len(document.transactions)
+    # Unread pages hold transactions: the balance checks are not run on half a statement.
+    assert analysis.signals == []

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from itertools import product
 from typing import Any
 
 from lending.documents.extraction.parsing import (
@@ -28,6 +29,8 @@ from lending.documents.types import DocumentType
 SAME_LINE = 0.95
 NEXT_LINE = 0.85
 GUESS = 0.6
+# Rows between two printed balances whose signs are solved together (2^n combinations).
+_MAX_UNBALANCED_ROWS = 4
 
 
 @dataclass(frozen=True)
@@ -239,10 +242,12 @@ def bank_statement(text: str) -> tuple[dict[str, Found], list[Transaction]]:
         money_in,
     )
     period_end, period_start = out.get("period_end"), out.get("period_start")
+    opening = out.get("opening_balance")
     transactions = _transactions(
         lines,
         period_end.value.year if period_end else None,
         period_start.value if period_start else None,
+        opening.value if opening else None,
     )
     nsf = value_after(
         lines,
@@ -272,7 +277,7 @@ def _last_four(lines: list[Line]) -> Found | None:
 
 
 def _transactions(
-    lines: list[Line], year: int | None, period_start: date | None
+    lines: list[Line], year: int | None, period_start: date | None, opening: Decimal | None
 ) -> list[Transaction]:
     out: list[Transaction] = []
     for line in lines:
@@ -307,22 +312,37 @@ def _transactions(
                 span=(line.start, line.start + len(line.text)),
             )
         )
-    return _signs_from_balances(out)
+    return _signs_from_balances(out, opening)
 
 
-def _signs_from_balances(transactions: list[Transaction]) -> list[Transaction]:
-    """Where a running balance is printed and the printed amount differs from the balance's
-    change only in sign (a debit column without minus signs, or a minus lost to OCR), the
-    balance gives the sign."""
-    fixed: list[Transaction] = []
-    previous: Decimal | None = None
-    for t in transactions:
-        if previous is not None and t.balance is not None:
+def _signs_from_balances(
+    transactions: list[Transaction], opening: Decimal | None
+) -> list[Transaction]:
+    """Signs from the running balance. A statement with separate, unsigned withdrawal and
+    deposit columns loses the column in text, and OCR drops minus signs; where a balance is
+    printed, the signs that make the amounts since the last printed balance add up to its
+    change are taken (up to a few rows without a readable balance in between). Amounts are
+    never changed, only signs, and only when the balances then agree."""
+    fixed = list(transactions)
+    previous = opening
+    pending: list[int] = []
+    for index, t in enumerate(fixed):
+        pending.append(index)
+        if t.balance is None:
+            continue
+        if previous is not None and len(pending) <= _MAX_UNBALANCED_ROWS:
             change = t.balance - previous
-            if change == -t.amount and change != 0:
-                t = t.model_copy(update={"amount": change})
-        fixed.append(t)
-        previous = t.balance if t.balance is not None else None
+            amounts = [fixed[j].amount for j in pending]
+            if sum(amounts) != change:
+                for signs in product((1, -1), repeat=len(amounts)):
+                    if sum(sign * abs(a) for sign, a in zip(signs, amounts, strict=True)) == change:
+                        for j, sign in zip(pending, signs, strict=True):
+                            fixed[j] = fixed[j].model_copy(
+                                update={"amount": sign * abs(fixed[j].amount)}
+                            )
+                        break
+        previous = t.balance
+        pending = []
     return fixed
 
 
@@ -405,7 +425,7 @@ def identification(text: str, *, ocr: bool = False) -> dict[str, Found]:
     )
     number = None
     label = _label(
-        r"^\s*(?:DLN?|ID|lic(?:ense|ence)?\s*(?:no\.?|number|#)|document\s+(?:no\.?|number)|passport\s+(?:no\.?|number))\b"
+        r"^\s*(?:(?:id|lic(?:ense|ence)?|document|passport|card)\s*(?:no\.?|number|#)|DLN?|ID)(?![\w])"
     )
     for _, line, offset in _after(lines, label):
         m = re.match(r"[A-Z0-9$][A-Z0-9-]{4,}", line.text[offset:])

@@ -13,6 +13,7 @@ import re
 import shutil
 import threading
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -26,6 +27,9 @@ SUPPORTED_TYPES = frozenset({PDF, DOCX, *IMAGE_TYPES})
 
 # Rendering and OCR resolution for pages that are images: enough for 9-10 pt print.
 OCR_DPI = 200
+# OCR takes seconds a page; loan documents are short. Pages beyond this are not read (and the
+# analysis says so) rather than tying a worker up for minutes.
+MAX_OCR_PAGES = 20
 # Images smaller than this (px wide) are scaled up before OCR; tesseract wants ~20 px letters.
 _MIN_OCR_WIDTH = 1400
 _PAGE_SEPARATOR = "\n\n"
@@ -35,6 +39,15 @@ _PDF_DATE = re.compile(
 )
 
 _ocr_lock = threading.Lock()
+
+
+def _layout_params() -> Any:
+    from pdfminer.layout import LAParams
+
+    # Rows are rebuilt from text lines (`_page_rows`), so pdfminer's hierarchical grouping of
+    # text boxes (quadratic in the boxes on a page; 3-4x the rest of the work on a full
+    # statement page) is switched off.
+    return LAParams(char_margin=2.0, boxes_flow=None)
 
 
 class NeedsOcr(Exception):
@@ -53,6 +66,8 @@ class DocumentText:
     metadata: PdfMetadata | None = None
     # For OCR text: (start, end, confidence 0..1) of each word in `text`.
     word_confidences: list[tuple[int, int, float]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    complete: bool = True  # False when pages were left unread (the OCR page limit)
 
     def ocr_confidence(self, span: tuple[int, int] | None) -> float:
         """The lowest OCR confidence of the words in `span` (1.0 for a text layer)."""
@@ -99,14 +114,12 @@ def has_letters(text: str) -> bool:
 
 def _read_pdf(data: bytes, tesseract: str | None) -> DocumentText:
     from pdfminer.high_level import extract_pages
-    from pdfminer.layout import LAParams
     from pdfminer.pdfparser import PDFSyntaxError
 
     try:
         metadata = pdf_metadata(data)
         pages = [
-            _page_rows(page)
-            for page in extract_pages(io.BytesIO(data), laparams=LAParams(char_margin=2.0))
+            _page_rows(page) for page in extract_pages(io.BytesIO(data), laparams=_layout_params())
         ]
     except (PDFSyntaxError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Unreadable(
@@ -128,8 +141,7 @@ def _read_pdf(data: bytes, tesseract: str | None) -> DocumentText:
             "The PDF has no text layer (it looks like a scan) and OCR is not available on this "
             "server (tesseract is not installed or is switched off), so its text cannot be read."
         )
-    images = _render_pdf(data)
-    result = _ocr_pages(images, tesseract)
+    result = _render_and_ocr(data, tesseract)
     result.metadata = metadata
     return result
 
@@ -229,7 +241,7 @@ def _iso_pdf_date(value: str | None) -> str | None:
     return parsed.isoformat() if parsed else value
 
 
-def _render_pdf(data: bytes) -> list[Any]:
+def _render_and_ocr(data: bytes, tesseract: str) -> DocumentText:
     try:
         import pypdfium2  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - installed with unstructured's client
@@ -242,10 +254,13 @@ def _render_pdf(data: bytes) -> list[Any]:
     except pypdfium2.PdfiumError as exc:
         raise Unreadable("The PDF could not be opened to read its scanned pages.") from exc
     try:
-        return [
+        total = len(document)
+        # One page rendered at a time: a long scan never sits in memory as images all at once.
+        pages = (
             document[index].render(scale=OCR_DPI / 72, grayscale=True).to_pil()
-            for index in range(len(document))
-        ]
+            for index in range(min(total, MAX_OCR_PAGES))
+        )
+        return _ocr_pages(pages, total, tesseract)
     finally:
         document.close()
 
@@ -312,6 +327,8 @@ def _read_image(data: bytes, media_type: str, tesseract: str | None) -> Document
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
+    except Image.DecompressionBombError as exc:
+        raise Unreadable("The image is too large to read; upload a smaller scan.") from exc
     except (UnidentifiedImageError, OSError) as exc:
         if media_type in ("image/heic", "image/heif"):
             raise Unreadable(
@@ -324,18 +341,26 @@ def _read_image(data: bytes, media_type: str, tesseract: str | None) -> Document
             "The document is an image and OCR is not available on this server (tesseract is "
             "not installed or is switched off), so its text cannot be read."
         )
-    frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
-    return _ocr_pages(frames, tesseract)
+    total = getattr(image, "n_frames", 1)
+    frames = (
+        frame.copy()
+        for index, frame in enumerate(ImageSequence.Iterator(image))
+        if index < MAX_OCR_PAGES
+    )
+    return _ocr_pages(frames, total, tesseract)
 
 
-def _ocr_pages(images: list[Any], tesseract: str) -> DocumentText:
+def _ocr_pages(images: Iterable[Any], total: int, tesseract: str) -> DocumentText:
+    """OCR of up to MAX_OCR_PAGES pages; a longer document says which pages were read."""
     import pytesseract  # type: ignore[import-untyped]
     from PIL import Image
 
     page_texts: list[str] = []
     confidences: list[tuple[int, int, float]] = []
     offset = 0
+    count = 0
     for image in images:
+        count += 1
         page = image.convert("L")
         if page.width < _MIN_OCR_WIDTH:
             factor = _MIN_OCR_WIDTH / page.width
@@ -358,7 +383,19 @@ def _ocr_pages(images: list[Any], tesseract: str) -> DocumentText:
     full = _PAGE_SEPARATOR.join(page_texts)
     if not has_letters(full):
         raise Unreadable("No text could be read from the document's image.")
-    return DocumentText(text=full, pages=len(images), ocr=True, word_confidences=confidences)
+    notes = []
+    if total > count:
+        notes.append(
+            f"Only the first {count} of {total} pages were read by OCR; the rest were skipped."
+        )
+    return DocumentText(
+        text=full,
+        pages=total,
+        ocr=True,
+        word_confidences=confidences,
+        notes=notes,
+        complete=total == count,
+    )
 
 
 def _ocr_lines(

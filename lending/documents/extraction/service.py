@@ -125,7 +125,7 @@ async def _analyse_text(
         name: _field(target, name, f.value, f.span, f.confidence, document)
         for name, f in found.items()
     }
-    notes: list[str] = []
+    notes: list[str] = list(document.notes)
     extractor: str | None = "deterministic" if target in FIELD_MODELS else None
     if model is not None and target in FIELD_MODELS:
         try:
@@ -149,7 +149,10 @@ async def _analyse_text(
         applicant=applicant,
         today=today,
         text=document.text,
+        complete=document.complete,
     )
+    if document.ocr:
+        found_signals = [_read_by_ocr(signal) for signal in found_signals]
     if (
         declared_type is not None
         and suggested not in (declared_type, DocumentType.OTHER)
@@ -182,6 +185,29 @@ async def _analyse_text(
         transactions=transactions,
         metadata=document.metadata,
         notes=notes,
+    )
+
+
+_ARITHMETIC_SIGNALS = frozenset(
+    {
+        "balance_mismatch",
+        "running_balance_mismatch",
+        "deposits_mismatch",
+        "net_pay_inconsistent",
+        "ytd_inconsistent",
+    }
+)
+
+
+def _read_by_ocr(signal: FraudSignal) -> FraudSignal:
+    """Figures read by OCR can be misread; the reviewer is told to check them on the image."""
+    if signal.code not in _ARITHMETIC_SIGNALS:
+        return signal
+    return signal.model_copy(
+        update={
+            "description": signal.description + " The figures were read by OCR: check "
+            "them against the image before drawing conclusions."
+        }
     )
 
 

@@ -82,7 +82,10 @@ def detect(
     applicant: ApplicantFacts,
     today: date,
     text: str,
+    complete: bool = True,
 ) -> list[FraudSignal]:
+    """The signals for one document. `complete` is False when some pages were not read: the
+    checks that sum over all transactions are then skipped."""
     signals: list[FraudSignal] = []
     signals += _metadata(metadata)
     signals += _instructions(text)
@@ -92,7 +95,7 @@ def detect(
     signals += _dates(document_type, fields, today)
     if document_type == DocumentType.PAY_STUB:
         signals += _pay_stub(fields)
-    if document_type == DocumentType.BANK_STATEMENT:
+    if document_type == DocumentType.BANK_STATEMENT and complete:
         signals += _balances(fields, transactions)
     return signals
 
