@@ -18,6 +18,14 @@ from lending.models.applications import (
 from lending.models.audit import AuditEvent
 from lending.models.base import Base, TimestampMixin, new_id, utcnow
 from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
+from lending.models.documents import (
+    Document,
+    DocumentEvent,
+    DocumentField,
+    DocumentSignal,
+    DocumentStatus,
+    SignalSeverity,
+)
 from lending.models.identity import (
     AccessToken,
     Invitation,
@@ -48,6 +56,12 @@ __all__ = [
     "ConsentKind",
     "ConsentRecord",
     "CreditBand",
+    "Document",
+    "DocumentEvent",
+    "DocumentField",
+    "DocumentSignal",
+    "DocumentStatus",
+    "SignalSeverity",
     "Lender",
     "LenderProduct",
     "LenderSubmission",
