@@ -7,6 +7,7 @@ Money only ever enters the ledger as new entries written by the set-based statem
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import uuid
 from datetime import UTC, date, datetime
@@ -18,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.commissions import ledger
+from lending.commissions import exports, ledger
 from lending.commissions.repository import READ_SCOPES, CommissionRepository
 from lending.commissions.rules import guard_violations
 from lending.commissions.schemas import (
@@ -824,6 +825,23 @@ class CommissionService:
             batch,
             list(await repository.batch_payees(batch.id)),
             list(await repository.batch_items(batch.id)),
+        )
+
+    async def export_csv(self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID) -> str:
+        """The bank-run CSV of an approved batch (marks it exported)."""
+        batch, payees, _ = await self.mark_exported(session, actor, batch_id=batch_id)
+        return exports.batch_csv(batch, payees)
+
+    async def statement_pdf(
+        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID, payee_id: uuid.UUID
+    ) -> bytes:
+        """One payee's PDF statement of an approved batch (marks it exported)."""
+        batch, payees, items = await self.mark_exported(session, actor, batch_id=batch_id)
+        payee = next((row for row in payees if row.payee_id == payee_id), None)
+        if payee is None:
+            raise NotFound("This payee is not in the batch.")
+        return await asyncio.to_thread(
+            exports.payee_statement_pdf, batch, payee, exports.items_of(items, payee_id)
         )
 
     async def mark_paid(
