@@ -21,6 +21,7 @@ from api.routes import (
     audit,
     auth,
     chat,
+    commissions,
     health,
     invitations,
     knowledge,
@@ -133,6 +134,7 @@ def create_app(
     app.include_router(knowledge.router)
     app.include_router(applications.router)
     app.include_router(offers.router)
+    app.include_router(commissions.router)
     app.include_router(lenders.router)
     app.include_router(lender_webhooks.router)
     app.include_router(profile.router)

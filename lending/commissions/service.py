@@ -835,8 +835,16 @@ class CommissionService:
     async def statement_pdf(
         self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID, payee_id: uuid.UUID
     ) -> bytes:
-        """One payee's PDF statement of an approved batch (marks it exported)."""
-        batch, payees, items = await self.mark_exported(session, actor, batch_id=batch_id)
+        """One payee's PDF statement of an exported (or paid) batch."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        batch = await self._load_batch(repository, batch_id)
+        if batch.status not in (BatchStatus.EXPORTED, BatchStatus.PAID):
+            raise BatchStateConflict(
+                f"Statements come with the export; this batch is {batch.status.value}."
+            )
+        payees = await repository.batch_payees(batch.id)
+        items = await repository.batch_items(batch.id, payee_id)
         payee = next((row for row in payees if row.payee_id == payee_id), None)
         if payee is None:
             raise NotFound("This payee is not in the batch.")

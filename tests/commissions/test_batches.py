@@ -168,6 +168,10 @@ async def test_export_needs_approval_and_gives_csv_and_pdf(session: AsyncSession
     with pytest.raises(BatchStateConflict):
         await commission.export_csv(session, actor_of(checker), batch_id=batch.id)
     await commission.approve_batch(session, actor_of(checker), batch_id=batch.id)
+    with pytest.raises(BatchStateConflict):
+        await commission.statement_pdf(
+            session, actor_of(checker), batch_id=batch.id, payee_id=broker.id
+        )
 
     csv_text = await commission.export_csv(session, actor_of(checker), batch_id=batch.id)
     pdf = await commission.statement_pdf(
