@@ -83,6 +83,10 @@ _BATCH_LOCK = 0x636F6D6D  # "comm"
 class GuardRejected(InvalidInput):
     message = "The rule breaks a guard of its jurisdiction."
 
+    def __init__(self, detail: dict[str, Any]) -> None:
+        super().__init__(detail)
+        self.args = (detail["message"],)
+
 
 class MakerCheckerRefused(PermissionDenied):
     message = "Maker-checker: the administrator who created a payout batch cannot approve it."

@@ -54,11 +54,15 @@ async def test_funding_queues_the_accrual_and_the_job_pays_the_broker(
 
     # The job row is in this (uncommitted) transaction, with the application's id.
     jobs = (
-        await session.execute(
-            text("SELECT args FROM procrastinate_jobs WHERE task_name = :task"),
-            {"task": ACCRUE_FUNDED_TASK},
+        (
+            await session.execute(
+                text("SELECT args FROM procrastinate_jobs WHERE task_name = :task"),
+                {"task": ACCRUE_FUNDED_TASK},
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     assert {"application_id": str(application.id)} in jobs
     await session.commit()  # a savepoint of the test's transaction: the job's session sees it
 
@@ -67,9 +71,7 @@ async def test_funding_queues_the_accrual_and_the_job_pays_the_broker(
 
     assert (first, again) == (3, 0)
     loan = (
-        await session.scalars(
-            select(FundedLoan).where(FundedLoan.application_id == application.id)
-        )
+        await session.scalars(select(FundedLoan).where(FundedLoan.application_id == application.id))
     ).one()
     assert loan.funded_amount == offer.amount == Decimal("15000.00")
     assert loan.broker_user_id == broker.id
