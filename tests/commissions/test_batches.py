@@ -108,7 +108,8 @@ async def test_paying_twice_is_impossible_by_construction(session: AsyncSession)
             select(PayoutBatchItem.entry_id).where(PayoutBatchItem.batch_id == batch.id)
         )
     ).first()
-    with pytest.raises(IntegrityError, match="uq_payout_batch_item_entry_id_unreleased"):
+
+    async def add_item_again() -> None:
         async with session.begin_nested():
             session.add(
                 PayoutBatchItem(
@@ -120,7 +121,8 @@ async def test_paying_twice_is_impossible_by_construction(session: AsyncSession)
                 )
             )
             await session.flush()
-    with pytest.raises(IntegrityError, match="uq_commission_entry_event_rule_party"):
+
+    async def pay_again() -> None:
         async with session.begin_nested():
             await session.execute(
                 text(
@@ -132,6 +134,11 @@ async def test_paying_twice_is_impossible_by_construction(session: AsyncSession)
                 ),
                 {"payee": broker.id},
             )
+
+    with pytest.raises(IntegrityError, match="uq_payout_batch_item_entry_id_unreleased"):
+        await add_item_again()
+    with pytest.raises(IntegrityError, match="uq_commission_entry_event_rule_party"):
+        await pay_again()
     # And a new batch finds nothing left to pay.
     with pytest.raises(Conflict, match="Nothing to pay"):
         await commission.create_batch(session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF))
