@@ -75,6 +75,9 @@ def parse_statement(csv_text: str) -> list[dict[str, Any]]:
         except ValueError:
             problems.append(_problem(number, "funding_date", "not a date (YYYY-MM-DD)"))
             continue
+        if len(row["loan_reference"]) > 64 or len(row["borrower_name"]) > 200:
+            problems.append(_problem(number, "loan_reference", "reference or name too long"))
+            continue
         if not row["loan_reference"] and not (row["borrower_name"] and funding):
             problems.append(
                 _problem(number, "loan_reference", "needs a loan reference or name and date")

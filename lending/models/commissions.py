@@ -460,7 +460,7 @@ class LenderStatementLine(Base):
     loan_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("funded_loan.id", ondelete="SET NULL")
     )
-    matched_by: Mapped[str | None] = mapped_column(String(32))
+    matched_by: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[LineStatus] = mapped_column(text_enum(LineStatus, "statement_line_status"))
     resolved_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")

@@ -621,7 +621,7 @@ def upgrade() -> None:
         sa.Column("expected_amount", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("difference", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("loan_id", sa.Uuid(), nullable=True),
-        sa.Column("matched_by", sa.String(length=32), nullable=True),
+        sa.Column("matched_by", sa.String(length=120), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
