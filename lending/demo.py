@@ -48,5 +48,5 @@ async def seed_demo(session: AsyncSession, settings: Settings) -> DemoSummary:
     summary = DemoSummary()
     await seed_identity(session, settings, summary)
     summary.notes.append(await seed_demo_lending(session, settings))
-    summary.notes.append(await seed_demo_commissions(session))
+    summary.notes.append(await seed_demo_commissions(session, settings))
     return summary

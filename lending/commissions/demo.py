@@ -9,16 +9,25 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.config import Settings
 from lending.models.commissions import Basis, CommissionRule, CommissionRuleVersion, RuleScope
 
 DEMO_RULE = "Platform default (US)"
 
 
-async def seed_demo_commissions(session: AsyncSession) -> str:
+_SUMMARY = (
+    f"Demo commission rule '{DEMO_RULE}': 0.65% upfront, 0.20% a year trail; broker 70%, "
+    "firm 10%, platform 20% (fund an application to see the broker's commission)."
+)
+
+
+async def seed_demo_commissions(session: AsyncSession, settings: Settings) -> str:
     """Create the demo rule when missing (a second run changes nothing)."""
+    if settings.environment == "production":
+        return "No demo commission rules in production."
     existing = await session.scalar(select(CommissionRule).where(CommissionRule.name == DEMO_RULE))
     if existing is not None:
-        return f"Commissions: rule '{DEMO_RULE}' already present."
+        return _SUMMARY
     rule = CommissionRule(
         name=DEMO_RULE, scope=RuleScope.PLATFORM, scope_id=None, jurisdiction="US", currency="USD"
     )
@@ -44,7 +53,4 @@ async def seed_demo_commissions(session: AsyncSession) -> str:
         )
     )
     await session.flush()
-    return (
-        f"Commissions: rule '{DEMO_RULE}' created (0.65% upfront, 0.20% trail; broker 70%, "
-        "firm 10%, platform 20%): a funded application accrues for its broker."
-    )
+    return _SUMMARY
