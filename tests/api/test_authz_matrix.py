@@ -633,6 +633,8 @@ def _on_document(method: str, suffix: str = "", *, review: bool = False, **kwarg
         )
         return Call(method, f"/api/v1/documents/{document_id}{suffix}", **kwargs)
 
+    return build
+
 
 async def _explanation(w: World, who: Who, where: Where) -> Call:
     entry = await cw.entry_id(w, who, where)
