@@ -23,6 +23,9 @@ const ApplicationsPage = lazy(() =>
 const ApplicationPage = lazy(() =>
   import("./pages/ApplicationPage").then((m) => ({ default: m.ApplicationPage })),
 );
+const CommissionsPage = lazy(() =>
+  import("./commissions/CommissionsPage").then((m) => ({ default: m.CommissionsPage })),
+);
 const PipelinePage = lazy(() => import("./pages/PipelinePage").then((m) => ({ default: m.PipelinePage })));
 
 function signedIn(page: ReactNode, allowEnrollmentOnly = false) {
@@ -60,6 +63,7 @@ export function App() {
           <Route path="/applications" element={signedIn(<ApplicationsPage />)} />
           <Route path="/applications/:applicationId" element={signedIn(<ApplicationPage />)} />
           <Route path="/pipeline" element={signedIn(<PipelinePage />)} />
+          <Route path="/commissions" element={signedIn(<CommissionsPage />)} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </Suspense>

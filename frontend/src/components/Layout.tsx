@@ -62,6 +62,13 @@ function Navigation() {
               <NavLink to="/pipeline">{t("nav.pipeline")}</NavLink>
             </li>
           ) : null}
+          {["commissions:read:own", "commissions:read:firm", "commissions:read:all"].some((scope) =>
+            hasScope(me.data, scope),
+          ) ? (
+            <li>
+              <NavLink to="/commissions">{t("nav.commissions")}</NavLink>
+            </li>
+          ) : null}
           <li>
             <NavLink to="/me">{t("nav.profile")}</NavLink>
           </li>

@@ -145,6 +145,19 @@ function baseRoutes(method: string, path: string): Response | null {
   if (method === "GET" && path === "/api/v1/applications/app-1") return json(200, APPLICATION);
   if (method === "GET" && path === "/api/v1/applications/app-1/events") return json(200, EVENTS);
   if (method === "GET" && path === "/api/v1/applications/app-1/offers") return json(200, OFFERS);
+  if (method === "GET" && path === "/api/v1/applications/app-1/documents") {
+    return json(200, {
+      completeness: {
+        application_id: "app-1",
+        product_type: "personal",
+        requirements: [],
+        missing: [],
+        unverified: [],
+        complete: true,
+      },
+      documents: [],
+    });
+  }
   return null;
 }
 

@@ -23,10 +23,11 @@ import {
   type PendingApproval,
 } from "../applications/queries";
 import { ErrorMessage, Loading, QueryState, useErrorText, usePageTitle } from "../components/ui";
+import { DocumentsSection } from "../documents/DocumentsSection";
 import { formatDateTime, formatMoney, formatPercent, intlLocale } from "../lib/format";
 
 type ApplicationRead = Schemas["ApplicationRead"];
-type EventRead = Schemas["EventRead"];
+type EventRead = Schemas["lending__applications__schemas__EventRead"];
 type OffersRead = Schemas["OffersRead"];
 
 function Summary({ application }: { application: ApplicationRead }) {
@@ -315,6 +316,11 @@ export function ApplicationPage() {
               <h2 id="timeline-title">{t("application.timeline")}</h2>
               <QueryState query={events}>{(list) => <Timeline events={list} />}</QueryState>
             </section>
+            <DocumentsSection
+              applicationId={data.id}
+              canUpload={me.data?.role === "borrower"}
+              canReview={hasScope(me.data, "documents:review")}
+            />
             <section className="card" aria-labelledby="offers-title">
               <h2 id="offers-title">{t("application.offers")}</h2>
               <p className="muted">{t("application.offersIntro")}</p>

@@ -287,4 +287,61 @@ describe("<AssistantPage>", () => {
     await user.click(button);
     expect(screen.getByText(/placeholder until the voice feature is built/)).toBeTruthy();
   });
+
+  it("uploads attached files with progress, then sends them with the message", async () => {
+    const sentForms: FormData[] = [];
+    class FakeXhr {
+      status = 0;
+      statusText = "";
+      responseText = "";
+      upload: { onprogress: ((event: ProgressEvent) => void) | null } = { onprogress: null };
+      onload: (() => void) | null = null;
+      onerror: (() => void) | null = null;
+      onabort: (() => void) | null = null;
+      open() {}
+      setRequestHeader() {}
+      getAllResponseHeaders() {
+        return "";
+      }
+      abort() {}
+      send(body: FormData) {
+        sentForms.push(body);
+        this.upload.onprogress?.({ lengthComputable: true, loaded: 40, total: 100 } as ProgressEvent);
+        setTimeout(() => {
+          this.status = 201;
+          this.responseText = JSON.stringify({ id: "doc-9" });
+          this.onload?.();
+        }, 30);
+      }
+    }
+    vi.stubGlobal("XMLHttpRequest", FakeXhr);
+    const calls = stubApi((method, path) => {
+      if (path === "/api/v1/me") return json(200, ME);
+      if (method === "GET" && path === "/api/v1/applications") {
+        return json(200, { items: [{ id: "app-1", status: "draft" }], limit: 20, offset: 0 });
+      }
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
+      if (method === "GET") return json(200, { ...THREAD, messages: [] });
+      if (method === "POST" && path === "/api/v1/chat/threads/thread-1/runs") {
+        return sse(recordings.guidedIntake);
+      }
+      return json(404, { error: "NotFound", detail: "Not found." });
+    });
+    const user = userEvent.setup();
+    renderPage();
+    await screen.findByRole("textbox", { name: "Message" });
+    await user.upload(
+      screen.getByLabelText("Attach a file"),
+      new File(["%PDF-1.4"], "paystub.pdf", { type: "application/pdf" }),
+    );
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    expect(await screen.findByText("Uploading paystub.pdf: 40%")).toBeTruthy();
+    await vi.waitFor(() => expect(calls.some((call) => call.path.endsWith("/runs"))).toBe(true));
+    expect(calls.find((call) => call.path.endsWith("/runs"))?.body).toEqual({
+      message: "I've attached paystub.pdf.",
+      document_ids: ["doc-9"],
+    });
+    expect(sentForms[0]?.get("application_id")).toBe("app-1");
+    expect(screen.queryByText(/Uploading paystub.pdf/)).toBeNull();
+  });
 });

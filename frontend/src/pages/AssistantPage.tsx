@@ -25,7 +25,7 @@ type ThreadRead = Schemas["ThreadRead"];
 
 const THREADS_KEY = ["chat", "threads"] as const;
 // The documents API exists: the composer attaches files (uploaded first, then referenced by id).
-const ATTACHMENTS = false;
+const ATTACHMENTS = true;
 const OPEN_STATUSES = new Set(["draft", "submitted", "under_review", "referred", "approved"]);
 
 /** A borrower's one open application, where attached files go straight away; else none (the
