@@ -18,13 +18,11 @@ log = get_logger("omnifin.request")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
-# The web app is bundled and served from here: nothing from other origins, no framing of it.
-# frame-src blob: lets a reviewer preview a downloaded PDF (a blob: URL made by the app itself).
+# The web app is bundled and served from here: nothing from other origins, no framing.
 APP_CSP = (
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
     "script-src 'self'; connect-src 'self'; media-src 'self' blob:; font-src 'self'; "
-    "frame-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 # Swagger UI loads its script and styles from a CDN.
 DOCS_CSP = (

@@ -1,17 +1,23 @@
 """The whole loan in a real browser against the real server in guided mode (no model), with the
 job worker and the lender simulator running: a borrower signs up with a broker firm's referral
-link, chats through the intake, approves the submission, sees the lender's firm offer on their
-application page and accepts it through the approval card; the firm's manager sees the
-application in the pipeline (on a 375 px phone), opens it and asks the broker assistant about it."""
+link, chats through the intake, approves the submission, uploads a generated pay stub on their
+application page, sees the lender's firm offer and accepts it through the approval card; the
+firm's manager (on a 375 px phone) sees the application in the pipeline, reviews the pay stub
+(fields beside the file) and verifies it, asks the broker assistant about the application, and
+after the loan is funded sees the commission with the rule behind each amount."""
 
 from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import httpx
+import pyotp
 from playwright.sync_api import Page, expect
 
+from lending.documents.synthetic import generate
+from lending.documents.types import DocumentType
 from tests.e2e.conftest import DEMO_PASSWORD, Web
 
 ANSWERS = {  # the consent text mentions a credit score: its question is matched first
@@ -47,6 +53,41 @@ def _referral_link(server_url: str) -> str:
     return url
 
 
+def _fund(server_url: str, totp_secret: str, application_path: str) -> None:
+    """The lender funds the loan: a platform administrator records it (a decision)."""
+    token = httpx.post(
+        f"{server_url}/api/v1/auth/token",
+        json={
+            "email": "admin@omnifin.demo",
+            "password": DEMO_PASSWORD,
+            "otp": pyotp.TOTP(totp_secret).now(),
+        },
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    application_id = application_path.rstrip("/").rsplit("/", 1)[-1]
+    base = f"{server_url}/api/v1/applications/{application_id}"
+    version = httpx.get(base, headers=headers, timeout=10).json()["version"]
+    funded = httpx.post(
+        f"{base}/transitions",
+        json={"to_status": "funded", "reason": "Loan funded by the lender", "version": version},
+        headers=headers,
+        timeout=10,
+    )
+    assert funded.status_code == 200, funded.text
+
+
+def _reload_until(page: Page, visible: object, seconds: float = 60) -> None:
+    """Reload the page until the locator shows (work done by the job worker)."""
+    deadline = time.monotonic() + seconds
+    while not visible.is_visible():  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, f"still not shown after {seconds} s: {visible}"
+        time.sleep(1)
+        page.reload()
+        page.wait_for_load_state("networkidle")
+
+
 def _send(page: Page, text: str, *, reply: bool = True) -> str:
     """Type a message, send it with Enter, wait for the turn to end; the assistant's last reply
     (a turn that pauses for an approval may end without one)."""
@@ -71,7 +112,7 @@ def _fits(page: Page) -> None:
 
 
 def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
-    web: Web, phone: Web
+    web: Web, phone: Web, tmp_path: Path
 ) -> None:
     phone.name += "-manager"  # its screenshots in a folder of their own
     page = web.page
@@ -111,6 +152,7 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     transcript = page.get_by_role("list", name="Conversation")
     expect(transcript.get_by_text("was sent to the lender")).to_be_visible(timeout=30_000)
     expect(card.get_by_text("Approved")).to_be_visible()
+    expect(transcript).to_have_attribute("aria-busy", "false")
     # Thumbs up on the reply, remembered when the page opens again.
     page.get_by_role("button", name="Helpful", exact=True).last.click()
     expect(page.get_by_role("button", name="Helpful", exact=True).last).to_have_attribute(
@@ -128,12 +170,22 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     expect(page.get_by_role("heading", name=re.compile(r"Application OMF-"))).to_be_visible()
     timeline = page.get_by_role("region", name="Status history")
     expect(timeline.get_by_text("Submitted", exact=True)).to_be_visible()
-    deadline = time.monotonic() + 60
-    while not timeline.get_by_text("Approved", exact=True).is_visible():
-        assert time.monotonic() < deadline, "the lender's decision did not arrive"
-        time.sleep(1)
-        page.reload()
-        expect(timeline).to_be_visible()
+    application_path = page.url
+
+    # The pay stub the application still lacks, uploaded on the page, with its progress.
+    documents = page.get_by_role("region", name="Documents")
+    income = documents.get_by_role("listitem").filter(has_text="Recent proof of income")
+    expect(income.get_by_text("Missing")).to_be_visible()
+    web.check("documents-missing")
+    pay_stub = tmp_path / "paystub.pdf"
+    pay_stub.write_bytes(generate(DocumentType.PAY_STUB, seed=7).data)
+    income.get_by_label(re.compile(r"^Upload: Recent proof of income")).set_input_files(pay_stub)
+    expect(documents.get_by_text("paystub.pdf was uploaded.")).to_be_visible()
+    expect(income.get_by_text("Received")).to_be_visible()
+    expect(documents.get_by_role("cell", name="paystub.pdf")).to_be_visible()
+    web.check("pay-stub-uploaded")
+
+    _reload_until(page, timeline.get_by_text("Approved", exact=True))
     offers = page.get_by_role("table", name="Offers")
     expect(offers).to_be_visible()
     expect(offers.get_by_text("Firm offer").first).to_be_visible()
@@ -178,6 +230,36 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     heading = manager.get_by_role("heading", name=re.compile(r"Application OMF-")).inner_text()
     reference = heading.removeprefix("Application ")
 
+    # The manager reviews the pay stub: the file beside the fields read from it, then verifies.
+    review = manager.get_by_role("button", name="Review paystub.pdf")
+    review.click()
+    detail = manager.get_by_role("region", name="Review paystub.pdf")
+    fields = detail.get_by_role("table", name="Fields read from the document")
+    # Extraction is a job: its fields appear once the worker has read the file.
+    deadline = time.monotonic() + 60
+    while True:
+        expect(detail.get_by_role("heading", name="paystub.pdf")).to_be_visible()
+        expect(fields.or_(detail.get_by_text("No fields were read"))).to_be_visible()
+        if fields.is_visible():
+            break
+        assert time.monotonic() < deadline, "the pay stub's fields were never read"
+        time.sleep(1)
+        manager.reload()
+        manager.get_by_role("button", name="Review paystub.pdf").click()
+    expect(fields.get_by_role("row")).not_to_have_count(1)
+    expect(detail.get_by_role("img", name="Preview of paystub.pdf")).to_be_visible()
+    phone.check("document-review-375")
+    detail.get_by_role("button", name="Verify").click()
+    expect(detail.get_by_text("Verified.")).to_be_visible()
+    documents_section = manager.get_by_role("region", name="Documents")
+    expect(
+        documents_section.get_by_role("listitem")
+        .filter(has_text="Recent proof of income")
+        .get_by_text("Verified")
+    ).to_be_visible()
+    _fits(manager)
+    phone.check("document-verified-375")
+
     # The delegation chat: the same chat component, the broker assistant and its tools.
     manager.get_by_role("link", name="Ask the assistant about this application").click()
     expect(manager.get_by_role("heading", name="Assistant")).to_be_visible()
@@ -188,3 +270,23 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     expect(manager.get_by_text("Broker assistant").first).to_be_visible()
     _fits(manager)
     phone.check("delegation-chat-375")
+
+    # The loan is funded; the commission accrues (a job) and the manager sees it with its "why".
+    _fund(web.server.url, web.server.admin_totp_secret, application_path)
+    manager.get_by_role("link", name="Commissions").click()
+    expect(manager.get_by_role("heading", name="Commissions", level=1)).to_be_visible()
+    ledger = manager.get_by_role("region", name="Ledger")
+    _reload_until(manager, ledger.get_by_text(reference).first)
+    summary = manager.get_by_role("region", name="Summary")
+    expect(summary.get_by_role("cell", name="Harbor Brokers")).to_be_visible()
+    ledger.get_by_role("button", name=re.compile(r"^Why\?")).first.click()
+    why = manager.get_by_role("region", name=re.compile(r"^Why entry \d+ is \$"))
+    expect(why.get_by_text(re.compile(r"^Rule .*, version \d+"))).to_be_visible()
+    statement = manager.get_by_role("region", name="Statement")
+    with manager.expect_download() as download:
+        statement.get_by_role("link", name="Download the statement (CSV)").click()
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.startswith("date,kind,component,share,payee,loan"), csv_text[:200]
+    assert reference in csv_text
+    _fits(manager)
+    phone.check("commissions-375")

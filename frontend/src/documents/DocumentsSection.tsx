@@ -8,6 +8,7 @@ import { useTranslation } from "react-i18next";
 
 import { ErrorMessage, Loading, QueryState } from "../components/ui";
 import { formatDateTime, intlLocale } from "../lib/format";
+import { PdfPreview } from "./PdfPreview";
 import {
   documentKeys,
   fetchDocumentFile,
@@ -32,9 +33,11 @@ export function StatusBadge({ status }: { status: DocumentSummary["status"] }) {
 function RequirementUpload({
   applicationId,
   requirement,
+  onUploaded,
 }: {
   applicationId: string;
   requirement: Requirement;
+  onUploaded: (notice: string) => void;
 }) {
   const { t } = useTranslation();
   const queryClient = useQueryClient();
@@ -47,6 +50,12 @@ function RequirementUpload({
         documentType: requirement.any_of[0] as DocumentType | undefined,
         onProgress: setPercent,
       }),
+    onSuccess: (document) =>
+      onUploaded(
+        document.duplicate
+          ? t("documents.duplicate", { name: document.filename })
+          : t("documents.uploaded", { name: document.filename }),
+      ),
     onSettled: () => {
       setPercent(null);
       void queryClient.invalidateQueries({ queryKey: documentKeys.application(applicationId) });
@@ -75,13 +84,6 @@ function RequirementUpload({
           <progress max={100} value={percent} />
         </label>
       ) : null}
-      {upload.isSuccess ? (
-        <p className="form__status" role="status">
-          {upload.data.duplicate
-            ? t("documents.duplicate", { name: upload.data.filename })
-            : t("documents.uploaded", { name: upload.data.filename })}
-        </p>
-      ) : null}
       {upload.isError ? <ErrorMessage error={upload.error} /> : null}
     </div>
   );
@@ -91,10 +93,12 @@ function Requirements({
   applicationId,
   data,
   canUpload,
+  onUploaded,
 }: {
   applicationId: string;
   data: ApplicationDocuments;
   canUpload: boolean;
+  onUploaded: (notice: string) => void;
 }) {
   const { t } = useTranslation();
   const { completeness } = data;
@@ -113,7 +117,11 @@ function Requirements({
               <span className={`doc-status doc-status--${state}`}>{t(`documents.requirement.${state}`)}</span>
             </p>
             {canUpload && state === "missing" ? (
-              <RequirementUpload applicationId={applicationId} requirement={requirement} />
+              <RequirementUpload
+                applicationId={applicationId}
+                requirement={requirement}
+                onUploaded={onUploaded}
+              />
             ) : null}
           </li>
         );
@@ -122,10 +130,11 @@ function Requirements({
   );
 }
 
-/** The file itself: an image inline, a PDF in a frame, anything else as a download link. */
+/** The file itself: an image inline, a PDF's first page drawn, and a download link. */
 function Preview({ document }: { document: DocumentSummary }) {
   const { t } = useTranslation();
   const [url, setUrl] = useState<string | null>(null);
+  const [blob, setBlob] = useState<Blob | null>(null);
   const [error, setError] = useState<unknown>(null);
   useEffect(() => {
     const controller = new AbortController();
@@ -133,8 +142,9 @@ function Preview({ document }: { document: DocumentSummary }) {
     setUrl(null);
     setError(null);
     fetchDocumentFile(document.id, controller.signal)
-      .then((blob) => {
-        created = URL.createObjectURL(blob);
+      .then((file) => {
+        created = URL.createObjectURL(file);
+        setBlob(file);
         setUrl(created);
       })
       .catch((failure: unknown) => {
@@ -146,14 +156,14 @@ function Preview({ document }: { document: DocumentSummary }) {
     };
   }, [document.id]);
   if (error) return <ErrorMessage error={error} />;
-  if (url === null) return <Loading label={t("documents.loadingFile")} />;
+  if (url === null || blob === null) return <Loading label={t("documents.loadingFile")} />;
   const title = t("documents.previewOf", { name: document.filename });
   return (
     <div className="preview">
       {document.media_type.startsWith("image/") ? (
         <img src={url} alt={title} className="preview__image" />
       ) : document.media_type === "application/pdf" ? (
-        <iframe src={url} title={title} className="preview__frame" />
+        <PdfPreview blob={blob} title={title} />
       ) : null}
       <p>
         <a href={url} download={document.filename}>
@@ -325,13 +335,24 @@ export function DocumentsSection({
   const locale = intlLocale(i18n.language);
   const documents = useApplicationDocuments(applicationId);
   const [open, setOpen] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
   return (
     <section className="card" aria-labelledby="documents-title">
       <h2 id="documents-title">{t("documents.title")}</h2>
       <QueryState query={documents}>
         {(data) => (
           <>
-            <Requirements applicationId={applicationId} data={data} canUpload={canUpload} />
+            <Requirements
+              applicationId={applicationId}
+              data={data}
+              canUpload={canUpload}
+              onUploaded={setNotice}
+            />
+            {notice ? (
+              <p className="form__status" role="status">
+                {notice}
+              </p>
+            ) : null}
             {data.documents.length > 0 ? (
               <table className="table documents-table">
                 <caption className="visually-hidden">{t("documents.received")}</caption>
