@@ -8,8 +8,10 @@ import { ErrorMessage } from "../components/ui";
 export function PdfPreview({ blob, title }: { blob: Blob; title: string }) {
   const canvas = useRef<HTMLCanvasElement>(null);
   const [error, setError] = useState<unknown>(null);
+  const [drawn, setDrawn] = useState(false);
   useEffect(() => {
     let cancelled = false;
+    setDrawn(false);
     let destroy: (() => Promise<void>) | null = null;
     (async () => {
       const [pdfjs, worker] = await Promise.all([
@@ -31,6 +33,7 @@ export function PdfPreview({ blob, title }: { blob: Blob; title: string }) {
       target.width = Math.floor(viewport.width);
       target.height = Math.floor(viewport.height);
       await page.render({ canvas: target, canvasContext: context, viewport }).promise;
+      if (!cancelled) setDrawn(true);
     })().catch((failure: unknown) => {
       if (!cancelled) setError(failure);
     });
@@ -40,5 +43,14 @@ export function PdfPreview({ blob, title }: { blob: Blob; title: string }) {
     };
   }, [blob]);
   if (error) return <ErrorMessage error={error} />;
-  return <canvas ref={canvas} role="img" aria-label={title} className="preview__canvas" />;
+  // aria-busy until the page is drawn (the library and its worker load on first use).
+  return (
+    <canvas
+      ref={canvas}
+      role="img"
+      aria-label={title}
+      aria-busy={!drawn}
+      className="preview__canvas"
+    />
+  );
 }
