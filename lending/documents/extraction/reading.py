@@ -126,6 +126,10 @@ def _read_pdf(data: bytes, tesseract: str | None) -> DocumentText:
             f"The PDF could not be read; it may be damaged ({type(exc).__name__})."
         ) from exc
     except Exception as exc:  # pdfminer raises many private types for malformed files
+        if type(exc).__name__ in ("PDFPasswordIncorrect", "PDFEncryptionError"):
+            raise Unreadable(
+                "The PDF is password-protected; upload a copy without a password."
+            ) from exc
         if type(exc).__module__.startswith("pdfminer"):
             raise Unreadable(
                 f"The PDF could not be read; it may be damaged or encrypted ({type(exc).__name__})."
