@@ -124,6 +124,8 @@ async def test_a_file_sent_with_a_chat_message_is_attached_by_the_assistant_and_
     assert uploaded.status_code == 201, uploaded.text
     document_id = uploaded.json()["id"]
     assert uploaded.json()["application_id"] is None
+    loose = await http.get("/api/v1/documents", headers=headers)
+    assert [item["id"] for item in loose.json()["items"]] == [document_id]
     thread = await http.post("/api/v1/chat/threads", json={}, headers=headers)
     thread_id = thread.json()["id"]
     model.script = [
