@@ -104,6 +104,7 @@ OCR_CASES = [
     (DocumentType.BANK_STATEMENT, Format.JPEG, 1),
     (DocumentType.BANK_STATEMENT, Format.PNG, 0),
     (DocumentType.W2, Format.TIFF, 1),
+    (DocumentType.W2, Format.PNG, 0),
     (DocumentType.IDENTIFICATION, Format.PNG, 1),
     (DocumentType.IDENTIFICATION, Format.JPEG, 0),
     (DocumentType.PAY_STUB, Format.SCANNED_PDF, 1),

@@ -219,7 +219,7 @@ def _field(
     confidence: float,
     document: DocumentText,
 ) -> ExtractedField:
-    # For OCR text, scaled by tesseract's lowest word confidence in the span (1.0 otherwise).
+    # For OCR text, scaled by tesseract's confidence in the span's words (1.0 otherwise).
     scaled = confidence * document.ocr_confidence(span)
     return ExtractedField(
         value=value,
