@@ -217,7 +217,7 @@ def generate(
         expected=content.expected,
         applicant=ApplicantFacts(full_name=person.full_name, date_of_birth=person.date_of_birth),
         today=today,
-        pages=len(content.layout.pages) if fmt != Format.DOCX else 1,
+        pages=len(content.layout.pages),
         transactions=content.transactions,
         producer=producer,
         creator=creator,
@@ -850,12 +850,28 @@ def _docx(layout: Layout) -> bytes:
     for page_number, page in enumerate(layout.pages):
         if page_number:
             document.add_page_break()  # type: ignore[no-untyped-call]
+        # Runs of rows with three or more cells (earnings, deductions, transactions) become
+        # Word tables, as payroll and bank templates lay them out; other rows are paragraphs.
+        groups: list[list[Row]] = []
         for row in page:
-            text = "    ".join(cell.text for cell in row)
+            tabular = len(row) >= 3
+            if tabular and groups and len(groups[-1][0]) >= 3:
+                groups[-1].append(row)
+            else:
+                groups.append([row])
+        for group in groups:
+            if len(group[0]) >= 3:
+                columns = sorted({cell.x for row in group for cell in row})
+                table = document.add_table(rows=len(group), cols=len(columns))
+                for row_cells, row in zip(table.rows, group, strict=True):
+                    for cell in row:
+                        row_cells.cells[columns.index(cell.x)].text = cell.text
+                continue
+            text = "    ".join(cell.text for cell in group[0])
             if text:
                 paragraph = document.add_paragraph()
                 run = paragraph.add_run(text)
-                run.bold = any(cell.bold for cell in row) and len(row) == 1
+                run.bold = any(cell.bold for cell in group[0]) and len(group[0]) == 1
     fixed = datetime(2026, 1, 1)
     document.core_properties.created = fixed
     document.core_properties.modified = fixed

@@ -302,3 +302,18 @@ async def test_analysis_survives_a_json_round_trip(document_type: DocumentType) 
     assert {n: type(f.value) for n, f in restored.fields.items()} == {
         n: type(f.value) for n, f in analysis.fields.items()
     }
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+async def test_word_bank_statement_tables_give_transactions(seed: int) -> None:
+    document = generate(DocumentType.BANK_STATEMENT, seed=seed, fmt=Format.DOCX, pages=2)
+
+    analysis = await analyse_fixture(document, declared=False)
+
+    assert analysis.suggested_type == DocumentType.BANK_STATEMENT
+    assert analysis.pages == 2
+    assert wrong_fields(analysis, document.expected) == {}
+    assert [(t.posted_on, t.amount, t.balance) for t in analysis.transactions] == [
+        (t[0], t[2], t[3]) for t in document.transactions
+    ]
+    assert analysis.signals == []

@@ -281,7 +281,8 @@ def _read_docx(data: bytes) -> DocumentText:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if "word/document.xml" not in archive.namelist():
                 raise Unreadable("The file is not a Word document (no word/document.xml inside).")
-    except zipfile.BadZipFile as exc:
+            body = archive.read("word/document.xml")
+    except (zipfile.BadZipFile, OSError) as exc:
         raise Unreadable("The Word document could not be opened; it may be damaged.") from exc
     from knowledge import spacy_model
 
@@ -295,7 +296,8 @@ def _read_docx(data: bytes) -> DocumentText:
         raise Unreadable(
             f"The Word document could not be read ({type(exc).__name__}); it may be damaged."
         ) from exc
-    pages = 1 + sum(1 for e in elements if type(e).__name__ == "PageBreak")
+    # A Word file has pages only once laid out; its explicit page breaks are what it declares.
+    pages = 1 + len(re.findall(rb"<w:br [^>]*w:type=\"page\"", body))
     lines: list[str] = []
     for element in elements:
         html = getattr(element.metadata, "text_as_html", None)
