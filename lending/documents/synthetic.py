@@ -154,6 +154,7 @@ class SyntheticDocument:
     creator: str = ""
     created_at: datetime | None = None
     modified_at: datetime | None = None
+    layout: Layout | None = None  # what is printed, for tests that render it differently
 
 
 def generate(
@@ -223,6 +224,7 @@ def generate(
         creator=creator,
         created_at=created,
         modified_at=modified,
+        layout=content.layout,
     )
 
 

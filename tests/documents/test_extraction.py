@@ -317,3 +317,34 @@ async def test_word_bank_statement_tables_give_transactions(seed: int) -> None:
         (t[0], t[2], t[3]) for t in document.transactions
     ]
     assert analysis.signals == []
+
+
+async def test_pdf_rows_do_not_depend_on_drawing_order() -> None:
+    """Producers write text in any order (values before labels, bottom to top); rows are
+    rebuilt from positions, so the same page reads the same."""
+    from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
+
+    document = generate(DocumentType.PAY_STUB, seed=2, style=0)
+    assert document.layout is not None
+    (page,) = document.layout.pages
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(612, 792))
+    y_of = {index: 792 - 60 - 15 * index for index in range(len(page))}
+    for index in reversed(range(len(page))):
+        for cell in reversed(page[index]):
+            pdf.setFont("Helvetica", cell.size)
+            pdf.drawString(cell.x, y_of[index], cell.text)
+    pdf.showPage()
+    pdf.save()
+
+    reordered = await analyse(
+        buffer.getvalue(),
+        "application/pdf",
+        declared_type=None,
+        applicant=document.applicant,
+        today=document.today,
+    )
+    original = await analyse_fixture(document, declared=False)
+
+    assert reordered.text == original.text
+    assert wrong_fields(reordered, document.expected) == {}
