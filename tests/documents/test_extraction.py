@@ -322,7 +322,7 @@ async def test_word_bank_statement_tables_give_transactions(seed: int) -> None:
 async def test_pdf_rows_do_not_depend_on_drawing_order() -> None:
     """Producers write text in any order (values before labels, bottom to top); rows are
     rebuilt from positions, so the same page reads the same."""
-    from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
+    from reportlab.pdfgen import canvas
 
     document = generate(DocumentType.PAY_STUB, seed=2, style=0)
     assert document.layout is not None
