@@ -156,6 +156,7 @@ async def test_an_openai_compatible_model_is_called_with_the_schema_as_a_functio
 
     import httpx
     from langchain_openai import ChatOpenAI
+    from pydantic import SecretStr
 
     document = generate(DocumentType.BANK_STATEMENT, seed=5)
     requests: list[dict[str, Any]] = []
@@ -196,9 +197,9 @@ async def test_an_openai_compatible_model_is_called_with_the_schema_as_a_functio
         )
 
     model = ChatOpenAI(
-        model="extraction-test",
-        api_key="not-a-real-key",  # type: ignore[arg-type]
-        base_url="http://model.invalid/v1",
+        model_name="extraction-test",
+        openai_api_key=SecretStr("not-a-real-key"),
+        openai_api_base="http://model.invalid/v1",
         http_async_client=httpx.AsyncClient(transport=httpx.MockTransport(server)),
         max_retries=0,
     )
