@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.db import libpq_url
 
 # Modules whose import registers tasks; the worker imports them before it starts.
-TASK_MODULES: list[str] = ["knowledge.tasks", "lending.lenders.tasks", "agents.tasks"]
+TASK_MODULES: list[str] = [
+    "knowledge.tasks",
+    "lending.lenders.tasks",
+    "lending.documents.tasks",
+    "lending.commissions.tasks",
+    "agents.tasks",
+]
 
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
 

@@ -46,6 +46,7 @@ from lending.applications.transitions import Mover
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
+from lending.jobs import enqueue
 from lending.lenders.repository import LenderRepository
 from lending.lenders.schemas import SubmissionRead
 from lending.lenders.service import submission as submission_service
@@ -98,6 +99,15 @@ class FirmOfferTerms:
 _STAFF_BROKER_ROLES = frozenset({Role.BROKER, Role.BROKER_MANAGER})
 # Until it is submitted (and again when a lender asks for more), an application can be edited.
 _EDITABLE = frozenset({ApplicationStatus.DRAFT, ApplicationStatus.REFERRED})
+
+
+async def _missing_documents(session: AsyncSession, application: Application) -> list[str]:
+    # Imported here: the documents domain builds on applications (reach, repository).
+    from lending.documents.repository import DocumentRepository
+    from lending.documents.requirements import completeness
+
+    documents = await DocumentRepository.from_session(session).for_application(application.id)
+    return completeness(application, documents).missing
 
 
 class ApplicationService:
@@ -185,6 +195,7 @@ class ApplicationService:
                 SubmissionRead.model_validate(row)
                 for row in await repository.submissions(application.id)
             ],
+            missing_documents=await _missing_documents(session, application),
         )
 
     # Changes by the borrower's side
@@ -555,6 +566,16 @@ class ApplicationService:
         if outcome is not None:
             application.hmda_action_taken = int(outcome)
         await repository.flush()
+        if to_status is ApplicationStatus.FUNDED:
+            # Commissions accrue in a job written in this transaction: no funding without it.
+            from lending.commissions.service import ACCRUE_FUNDED_TASK
+
+            await enqueue(
+                session,
+                ACCRUE_FUNDED_TASK,
+                args={"application_id": str(application.id)},
+                lock=f"commission-application:{application.id}",
+            )
         return await repository.add_event(
             ApplicationEvent(
                 application_id=application.id,

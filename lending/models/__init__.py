@@ -18,6 +18,26 @@ from lending.models.applications import (
 from lending.models.audit import AuditEvent
 from lending.models.base import Base, TimestampMixin, new_id, utcnow
 from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
+from lending.models.commissions import (
+    CommissionEntry,
+    CommissionJurisdiction,
+    CommissionRule,
+    CommissionRuleVersion,
+    FundedLoan,
+    LenderStatement,
+    LenderStatementLine,
+    LoanServicingEvent,
+    PayoutBatch,
+    PayoutBatchItem,
+)
+from lending.models.documents import (
+    Document,
+    DocumentEvent,
+    DocumentField,
+    DocumentSignal,
+    DocumentStatus,
+    SignalSeverity,
+)
 from lending.models.identity import (
     AccessToken,
     Invitation,
@@ -40,6 +60,16 @@ from lending.models.offers import Offer, OfferKind, OfferStatus, Prequalificatio
 from lending.models.tools import ToolCallRecord
 
 __all__ = [
+    "CommissionEntry",
+    "CommissionJurisdiction",
+    "CommissionRule",
+    "CommissionRuleVersion",
+    "FundedLoan",
+    "LenderStatement",
+    "LenderStatementLine",
+    "LoanServicingEvent",
+    "PayoutBatch",
+    "PayoutBatchItem",
     "AccessToken",
     "Application",
     "ApplicationEvent",
@@ -48,6 +78,12 @@ __all__ = [
     "ConsentKind",
     "ConsentRecord",
     "CreditBand",
+    "Document",
+    "DocumentEvent",
+    "DocumentField",
+    "DocumentSignal",
+    "DocumentStatus",
+    "SignalSeverity",
     "Lender",
     "LenderProduct",
     "LenderSubmission",
