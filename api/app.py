@@ -21,6 +21,7 @@ from api.routes import (
     audit,
     auth,
     chat,
+    commissions,
     documents,
     health,
     invitations,
@@ -135,6 +136,7 @@ def create_app(
     app.include_router(applications.router)
     app.include_router(offers.router)
     app.include_router(documents.router)
+    app.include_router(commissions.router)
     app.include_router(lenders.router)
     app.include_router(lender_webhooks.router)
     app.include_router(profile.router)

@@ -41,10 +41,12 @@ class DemoSummary:
 
 async def seed_demo(session: AsyncSession, settings: Settings) -> DemoSummary:
     """Load every domain's demo data into the session's transaction."""
+    from lending.commissions.demo import seed_demo_commissions
     from lending.identity.demo import seed_identity
     from lending.lenders.demo import seed_demo_lending
 
     summary = DemoSummary()
     await seed_identity(session, settings, summary)
     summary.notes.append(await seed_demo_lending(session, settings))
+    summary.notes.append(await seed_demo_commissions(session, settings))
     return summary

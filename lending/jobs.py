@@ -24,6 +24,7 @@ TASK_MODULES: list[str] = [
     "knowledge.tasks",
     "lending.lenders.tasks",
     "lending.documents.tasks",
+    "lending.commissions.tasks",
     "agents.tasks",
 ]
 

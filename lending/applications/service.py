@@ -46,6 +46,7 @@ from lending.applications.transitions import Mover
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
+from lending.jobs import enqueue
 from lending.lenders.repository import LenderRepository
 from lending.lenders.schemas import SubmissionRead
 from lending.lenders.service import submission as submission_service
@@ -565,6 +566,16 @@ class ApplicationService:
         if outcome is not None:
             application.hmda_action_taken = int(outcome)
         await repository.flush()
+        if to_status is ApplicationStatus.FUNDED:
+            # Commissions accrue in a job written in this transaction: no funding without it.
+            from lending.commissions.service import ACCRUE_FUNDED_TASK
+
+            await enqueue(
+                session,
+                ACCRUE_FUNDED_TASK,
+                args={"application_id": str(application.id)},
+                lock=f"commission-application:{application.id}",
+            )
         return await repository.add_event(
             ApplicationEvent(
                 application_id=application.id,

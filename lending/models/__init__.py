@@ -18,6 +18,18 @@ from lending.models.applications import (
 from lending.models.audit import AuditEvent
 from lending.models.base import Base, TimestampMixin, new_id, utcnow
 from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
+from lending.models.commissions import (
+    CommissionEntry,
+    CommissionJurisdiction,
+    CommissionRule,
+    CommissionRuleVersion,
+    FundedLoan,
+    LenderStatement,
+    LenderStatementLine,
+    LoanServicingEvent,
+    PayoutBatch,
+    PayoutBatchItem,
+)
 from lending.models.documents import (
     Document,
     DocumentEvent,
@@ -48,6 +60,16 @@ from lending.models.offers import Offer, OfferKind, OfferStatus, Prequalificatio
 from lending.models.tools import ToolCallRecord
 
 __all__ = [
+    "CommissionEntry",
+    "CommissionJurisdiction",
+    "CommissionRule",
+    "CommissionRuleVersion",
+    "FundedLoan",
+    "LenderStatement",
+    "LenderStatementLine",
+    "LoanServicingEvent",
+    "PayoutBatch",
+    "PayoutBatchItem",
     "AccessToken",
     "Application",
     "ApplicationEvent",

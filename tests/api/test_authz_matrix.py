@@ -44,6 +44,7 @@ from lending.models.chat import ChatRun, ChatThread
 from lending.models.documents import DocumentStatus
 from lending.models.identity import AccessToken, Organization, Role, TokenPurpose, User
 from tests.agents.prompts.factories import GREETING, create_experiment, create_prompt
+from tests.api import commissions_world as cw
 from tests.api.lending_world import (
     borrower_of,
     firm_offer,
@@ -581,6 +582,17 @@ _REVIEWERS: dict[Who, tuple[int, int]] = {
     "broker_manager": (200, 404),
     "platform_admin": (200, 200),
 }
+# Commissions: readers (broker own, manager firm, admin all); the rest is platform admins'.
+_COMMISSION_READERS: dict[Who, tuple[int, int]] = {
+    "broker": (200, 200),
+    "broker_manager": (200, 200),
+    "platform_admin": (200, 200),
+}
+_COMMISSION_REACH: dict[Who, tuple[int, int]] = {
+    "broker": (200, 404),
+    "broker_manager": (200, 404),
+    "platform_admin": (200, 200),
+}
 
 
 async def _document_application(w: World, who: Who, where: Where) -> tuple[User, uuid.UUID]:
@@ -624,12 +636,99 @@ def _on_document(method: str, suffix: str = "", *, review: bool = False, **kwarg
     return build
 
 
+async def _explanation(w: World, who: Who, where: Where) -> Call:
+    entry = await cw.entry_id(w, who, where)
+    return Call("GET", f"/api/v1/commissions/entries/{entry}/explanation")
+
+
+async def _payee_statement(w: World, who: Who, where: Where) -> Call:
+    payee = await cw.payee_id(w, who, where)
+    return Call("GET", f"/api/v1/commissions/statements/payees/{payee}", params=cw.PERIOD)
+
+
+async def _firm_statement(w: World, who: Who, where: Where) -> Call:
+    org = w.org(who, where).id
+    return Call("GET", f"/api/v1/commissions/statements/firms/{org}", params=cw.PERIOD)
+
+
+_RULE = {
+    "name": "Matrix rule",
+    "effective_from": "2026-01-01",
+    "upfront_percent": "0.5",
+    "splits": {"broker": "100"},
+}
+
+
+async def _rule_version(w: World, who: Who, where: Where) -> Call:
+    await cw.funded_loan(w, "platform_admin", "own")
+    rule = w._commission_rule  # type: ignore[attr-defined]
+    body = {"effective_from": "2026-06-01", "upfront_percent": "0.6", "splits": {"broker": "100"}}
+    return Call("POST", f"/api/v1/commissions/rules/{rule.id}/versions", json=body)
+
+
+async def _servicing_event(w: World, who: Who, where: Where) -> Call:
+    loan = await cw.funded_loan(w, "platform_admin", "own")
+    body = {"kind": "balance", "occurred_on": "2026-03-01", "outstanding_balance": "190000.00"}
+    return Call("POST", f"/api/v1/commissions/loans/{loan.id}/events", json=body)
+
+
+async def _adjustment(w: World, who: Who, where: Where) -> Call:
+    body = {
+        "payee_kind": "user",
+        "payee_id": str(w.users[("home", "broker")].id),
+        "party": "broker",
+        "amount": "-10.00",
+        "effective_on": "2026-03-01",
+        "reason": "Matrix correction",
+    }
+    return Call("POST", "/api/v1/commissions/adjustments", json=body)
+
+
+async def _reversal(w: World, who: Who, where: Where) -> Call:
+    entry = await cw.entry_id(w, "platform_admin", "own")
+    return Call("POST", f"/api/v1/commissions/entries/{entry}/reversal", json={"reason": "Matrix"})
+
+
+async def _create_batch(w: World, who: Who, where: Where) -> Call:
+    await cw.entry_id(w, "broker", "own")
+    body = {"cutoff_on": "2026-12-31", "minimum_amount": "0"}
+    return Call("POST", "/api/v1/commissions/batches", json=body)
+
+
+def _on_batch(state: str, method: str, suffix: str = "", **kwargs: Any) -> Build:
+    async def build(w: World, who: Who, where: Where) -> Call:
+        batch, payee = await cw.batch_id(w, state)
+        path = f"/api/v1/commissions/batches/{batch}{suffix}".replace("{payee}", payee)
+        return Call(method, path, **kwargs)
+
+    return build
+
+
 async def _attach_document(w: World, who: Who, where: Where) -> Call:
     borrower, application_id = await _document_application(w, who, where)
     uploader = w.user(who) if who in _REVIEWERS or who == "borrower" else borrower
     document_id = await create_document(w.session, w.settings, uploader, None)
     body = {"application_id": str(application_id)}
     return Call("POST", f"/api/v1/documents/{document_id}/attach", json=body)
+
+
+async def _import_statement(w: World, who: Who, where: Where) -> Call:
+    lender = await cw.lender(w)
+    return Call("POST", "/api/v1/commissions/reconciliations", json=cw.statement_body(lender.id))
+
+
+async def _read_reconciliation(w: World, who: Who, where: Where) -> Call:
+    statement, _ = await cw.reconciliation_id(w)
+    return Call("GET", f"/api/v1/commissions/reconciliations/{statement}")
+
+
+async def _resolve_line(w: World, who: Who, where: Where) -> Call:
+    statement, line = await cw.reconciliation_id(w)
+    return Call(
+        "POST",
+        f"/api/v1/commissions/reconciliations/{statement}/lines/{line}/resolution",
+        json={"reason": "Checked with the lender"},
+    )
 
 
 MATRIX: dict[tuple[str, str], Entry] = {
@@ -897,6 +996,92 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/applications/{application_id}/documents"): Entry(
         _application_documents, reach(200)
     ),
+    # Commissions: a broker their own, a manager their firm's, the platform all.
+    ("GET", "/api/v1/commissions/summary"): Entry(
+        _call("GET", "/api/v1/commissions/summary"), only(_COMMISSION_READERS), targeted=False
+    ),
+    ("GET", "/api/v1/commissions/entries"): Entry(
+        _call("GET", "/api/v1/commissions/entries"), only(_COMMISSION_READERS), targeted=False
+    ),
+    ("GET", "/api/v1/commissions/entries/{entry_id}/explanation"): Entry(
+        _explanation, only(_COMMISSION_REACH)
+    ),
+    ("GET", "/api/v1/commissions/statements/payees/{payee_id}"): Entry(
+        _payee_statement, only(_COMMISSION_REACH)
+    ),
+    ("GET", "/api/v1/commissions/statements/firms/{organization_id}"): Entry(
+        _firm_statement,
+        only({"broker_manager": (200, 404), "platform_admin": (200, 200)}),
+    ),
+    # Rules, servicing events, corrections, batches and reconciliation: platform admins.
+    ("GET", "/api/v1/commissions/rules"): Entry(
+        _call("GET", "/api/v1/commissions/rules"),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/commissions/rules"): Entry(
+        _call("POST", "/api/v1/commissions/rules", json=_RULE),
+        only({"platform_admin": (201, 201)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/commissions/rules/{rule_id}/versions"): Entry(
+        _rule_version, only({"platform_admin": (201, 201)}), targeted=False
+    ),
+    ("POST", "/api/v1/commissions/loans/{loan_id}/events"): Entry(
+        _servicing_event, only({"platform_admin": (201, 201)}), targeted=False
+    ),
+    ("POST", "/api/v1/commissions/trail-accruals"): Entry(
+        _call("POST", "/api/v1/commissions/trail-accruals", json={"month": "2026-03-01"}),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/commissions/adjustments"): Entry(
+        _adjustment, only({"platform_admin": (201, 201)}), targeted=False
+    ),
+    ("POST", "/api/v1/commissions/entries/{entry_id}/reversal"): Entry(
+        _reversal, only({"platform_admin": (201, 201)}), targeted=False
+    ),
+    ("POST", "/api/v1/commissions/batches"): Entry(
+        _create_batch, only({"platform_admin": (201, 201)}), targeted=False
+    ),
+    ("GET", "/api/v1/commissions/batches/{batch_id}"): Entry(
+        _on_batch("draft", "GET"), only({"platform_admin": (200, 200)}), targeted=False
+    ),
+    ("POST", "/api/v1/commissions/batches/{batch_id}/approve"): Entry(
+        _on_batch("draft", "POST", "/approve"),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/commissions/batches/{batch_id}/export"): Entry(
+        _on_batch("approved", "POST", "/export"),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
+    ("GET", "/api/v1/commissions/batches/{batch_id}/statements/{payee_id}"): Entry(
+        _on_batch("exported", "GET", "/statements/{payee}"),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/commissions/batches/{batch_id}/paid"): Entry(
+        _on_batch("exported", "POST", "/paid", json={"payment_reference": "ACH-1"}),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/commissions/batches/{batch_id}/failed"): Entry(
+        _on_batch("draft", "POST", "/failed", json={"reason": "Dropped"}),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/commissions/reconciliations"): Entry(
+        _import_statement, only({"platform_admin": (201, 201)}), targeted=False
+    ),
+    ("GET", "/api/v1/commissions/reconciliations/{statement_id}"): Entry(
+        _read_reconciliation, only({"platform_admin": (200, 200)}), targeted=False
+    ),
+    (
+        "POST",
+        "/api/v1/commissions/reconciliations/{statement_id}/lines/{line_id}/resolution",
+    ): Entry(_resolve_line, only({"platform_admin": (200, 200)}), targeted=False),
 }
 
 

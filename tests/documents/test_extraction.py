@@ -104,6 +104,7 @@ OCR_CASES = [
     (DocumentType.BANK_STATEMENT, Format.JPEG, 1),
     (DocumentType.BANK_STATEMENT, Format.PNG, 0),
     (DocumentType.W2, Format.TIFF, 1),
+    (DocumentType.W2, Format.PNG, 0),
     (DocumentType.IDENTIFICATION, Format.PNG, 1),
     (DocumentType.IDENTIFICATION, Format.JPEG, 0),
     (DocumentType.PAY_STUB, Format.SCANNED_PDF, 1),
@@ -301,3 +302,49 @@ async def test_analysis_survives_a_json_round_trip(document_type: DocumentType) 
     assert {n: type(f.value) for n, f in restored.fields.items()} == {
         n: type(f.value) for n, f in analysis.fields.items()
     }
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+async def test_word_bank_statement_tables_give_transactions(seed: int) -> None:
+    document = generate(DocumentType.BANK_STATEMENT, seed=seed, fmt=Format.DOCX, pages=2)
+
+    analysis = await analyse_fixture(document, declared=False)
+
+    assert analysis.suggested_type == DocumentType.BANK_STATEMENT
+    assert analysis.pages == 2
+    assert wrong_fields(analysis, document.expected) == {}
+    assert [(t.posted_on, t.amount, t.balance) for t in analysis.transactions] == [
+        (t[0], t[2], t[3]) for t in document.transactions
+    ]
+    assert analysis.signals == []
+
+
+async def test_pdf_rows_do_not_depend_on_drawing_order() -> None:
+    """Producers write text in any order (values before labels, bottom to top); rows are
+    rebuilt from positions, so the same page reads the same."""
+    from reportlab.pdfgen import canvas
+
+    document = generate(DocumentType.PAY_STUB, seed=2, style=0)
+    assert document.layout is not None
+    (page,) = document.layout.pages
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(612, 792))
+    y_of = {index: 792 - 60 - 15 * index for index in range(len(page))}
+    for index in reversed(range(len(page))):
+        for cell in reversed(page[index]):
+            pdf.setFont("Helvetica", cell.size)
+            pdf.drawString(cell.x, y_of[index], cell.text)
+    pdf.showPage()
+    pdf.save()
+
+    reordered = await analyse(
+        buffer.getvalue(),
+        "application/pdf",
+        declared_type=None,
+        applicant=document.applicant,
+        today=document.today,
+    )
+    original = await analyse_fixture(document, declared=False)
+
+    assert reordered.text == original.text
+    assert wrong_fields(reordered, document.expected) == {}

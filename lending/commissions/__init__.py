@@ -1,0 +1,1 @@
+"""Broker commissions: versioned rules, an append-only ledger, payouts and reconciliation."""

@@ -1,0 +1,363 @@
+"""Queries of the commissions domain. Reads for an actor go through `entry_reach`: a broker
+sees what is paid to them, a broker manager their firm's entries (not the platform's share),
+a platform admin everything."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, Self
+
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.identity.actor import Actor
+from lending.identity.scopes import Scope
+from lending.models.commissions import (
+    CommissionEntry,
+    CommissionJurisdiction,
+    CommissionRule,
+    CommissionRuleVersion,
+    EntryKind,
+    FundedLoan,
+    LenderStatement,
+    LenderStatementLine,
+    LoanServicingEvent,
+    Party,
+    PayoutBatch,
+    PayoutBatchItem,
+)
+from lending.models.identity import Organization, User
+
+READ_SCOPES = (
+    Scope.COMMISSIONS_READ_ALL,
+    Scope.COMMISSIONS_READ_FIRM,
+    Scope.COMMISSIONS_READ_OWN,
+)
+
+
+def entry_reach(actor: Actor) -> ColumnElement[bool]:
+    if actor.has(Scope.COMMISSIONS_READ_ALL):
+        return true()
+    conditions: list[ColumnElement[bool]] = []
+    if actor.has(Scope.COMMISSIONS_READ_FIRM):
+        conditions.append(
+            and_(
+                CommissionEntry.organization_id == actor.organization_id,
+                CommissionEntry.party != Party.PLATFORM,
+            )
+        )
+    if actor.has(Scope.COMMISSIONS_READ_OWN):
+        conditions.append(CommissionEntry.payee_id == actor.user_id)
+    return or_(*conditions) if conditions else false()
+
+
+def payee_name() -> ColumnElement[str]:
+    """The payee's display name: the user's full name or the organization's name."""
+    user_name = select(User.full_name).where(User.id == CommissionEntry.payee_id).scalar_subquery()
+    org_name = (
+        select(Organization.name)
+        .where(Organization.id == CommissionEntry.payee_id)
+        .scalar_subquery()
+    )
+    return case((CommissionEntry.payee_kind == "user", user_name), else_=org_name)
+
+
+class CommissionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> Self:
+        return cls(session)
+
+    async def flush(self) -> None:
+        await self.session.flush()
+
+    # Rules
+
+    async def jurisdiction(self, code: str) -> CommissionJurisdiction | None:
+        return await self.session.get(CommissionJurisdiction, code)
+
+    async def add(self, row: Any) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def rule(self, rule_id: uuid.UUID, *, for_update: bool = False) -> CommissionRule | None:
+        return await self.session.get(CommissionRule, rule_id, with_for_update=for_update)
+
+    async def rules(self) -> Sequence[CommissionRule]:
+        statement = select(CommissionRule).order_by(CommissionRule.created_at, CommissionRule.id)
+        return (await self.session.scalars(statement)).all()
+
+    async def versions(self, rule_ids: Sequence[uuid.UUID]) -> Sequence[CommissionRuleVersion]:
+        statement = (
+            select(CommissionRuleVersion)
+            .where(CommissionRuleVersion.rule_id.in_(rule_ids))
+            .order_by(CommissionRuleVersion.rule_id, CommissionRuleVersion.version)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def version(self, version_id: uuid.UUID) -> CommissionRuleVersion | None:
+        return await self.session.get(CommissionRuleVersion, version_id)
+
+    # Loans
+
+    async def loan(self, loan_id: uuid.UUID, *, for_update: bool = False) -> FundedLoan | None:
+        return await self.session.get(FundedLoan, loan_id, with_for_update=for_update)
+
+    async def loan_for_application(self, application_id: uuid.UUID) -> FundedLoan | None:
+        statement = select(FundedLoan).where(FundedLoan.application_id == application_id)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def servicing_event(self, event_id: int) -> LoanServicingEvent | None:
+        return await self.session.get(LoanServicingEvent, event_id)
+
+    # Entries
+
+    def scoped_entries(self, actor: Actor) -> Select[CommissionEntry]:
+        return select(CommissionEntry).where(entry_reach(actor))
+
+    async def entry_scoped(self, actor: Actor, entry_id: int) -> CommissionEntry | None:
+        statement = self.scoped_entries(actor).where(CommissionEntry.id == entry_id)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def list_entries(
+        self,
+        actor: Actor,
+        *,
+        loan_id: uuid.UUID | None,
+        payee_id: uuid.UUID | None,
+        kind: EntryKind | None,
+        period_start: date | None,
+        period_end: date | None,
+        limit: int,
+        offset: int,
+    ) -> Sequence[tuple[CommissionEntry, str | None]]:
+        statement = (
+            select(CommissionEntry, FundedLoan.reference)
+            .outerjoin(FundedLoan, FundedLoan.id == CommissionEntry.loan_id)
+            .where(entry_reach(actor))
+        )
+        if loan_id is not None:
+            statement = statement.where(CommissionEntry.loan_id == loan_id)
+        if payee_id is not None:
+            statement = statement.where(CommissionEntry.payee_id == payee_id)
+        if kind is not None:
+            statement = statement.where(CommissionEntry.kind == kind)
+        if period_start is not None:
+            statement = statement.where(CommissionEntry.effective_on >= period_start)
+        if period_end is not None:
+            statement = statement.where(CommissionEntry.effective_on <= period_end)
+        statement = (
+            statement.order_by(CommissionEntry.effective_on.desc(), CommissionEntry.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        return [(row[0], row[1]) for row in (await self.session.execute(statement)).all()]
+
+    async def balances(
+        self, actor: Actor, *, period_start: date | None, period_end: date | None
+    ) -> Sequence[Any]:
+        """Per payee and currency: accrued, clawed back, adjusted (adjustments and reversals),
+        paid, and the balance (the sum of every entry)."""
+        kind = CommissionEntry.kind
+        total = CommissionEntry.total_amount
+
+        def of(*kinds: EntryKind) -> Any:
+            return func.coalesce(func.sum(total).filter(kind.in_(kinds)), 0)
+
+        statement = select(
+            CommissionEntry.payee_kind,
+            CommissionEntry.payee_id,
+            payee_name().label("payee_name"),
+            CommissionEntry.currency,
+            of(EntryKind.ACCRUAL).label("accrued"),
+            of(EntryKind.CLAWBACK).label("clawed_back"),
+            of(EntryKind.ADJUSTMENT, EntryKind.REVERSAL).label("adjusted"),
+            of(EntryKind.PAYOUT).label("paid"),
+            func.sum(total).label("balance"),
+            func.count().label("entries"),
+        ).where(entry_reach(actor))
+        if period_start is not None:
+            statement = statement.where(CommissionEntry.effective_on >= period_start)
+        if period_end is not None:
+            statement = statement.where(CommissionEntry.effective_on <= period_end)
+        statement = statement.group_by(
+            CommissionEntry.payee_kind, CommissionEntry.payee_id, CommissionEntry.currency
+        ).order_by(CommissionEntry.currency, CommissionEntry.payee_id)
+        return (await self.session.execute(statement)).all()
+
+    async def statement_rows(
+        self,
+        actor: Actor,
+        subject: ColumnElement[bool],
+        *,
+        currency: str,
+        period_start: date,
+        period_end: date,
+    ) -> tuple[Any, Sequence[Any]]:
+        """The opening balance before the period and every entry in it, with loan and rule."""
+        base = and_(entry_reach(actor), subject, CommissionEntry.currency == currency)
+        opening = await self.session.scalar(
+            select(func.coalesce(func.sum(CommissionEntry.total_amount), 0)).where(
+                base, CommissionEntry.effective_on < period_start
+            )
+        )
+        rule_label = func.concat(CommissionRule.name, " v", CommissionRuleVersion.version)
+        statement = (
+            select(
+                CommissionEntry,
+                payee_name().label("payee_name"),
+                FundedLoan.reference,
+                FundedLoan.borrower_name,
+                rule_label.label("rule"),
+            )
+            .outerjoin(FundedLoan, FundedLoan.id == CommissionEntry.loan_id)
+            .outerjoin(CommissionRule, CommissionRule.id == CommissionEntry.rule_id)
+            .outerjoin(
+                CommissionRuleVersion,
+                CommissionRuleVersion.id == CommissionEntry.rule_version_id,
+            )
+            .where(
+                base,
+                CommissionEntry.effective_on >= period_start,
+                CommissionEntry.effective_on <= period_end,
+            )
+            .order_by(CommissionEntry.effective_on, CommissionEntry.id)
+        )
+        return opening, (await self.session.execute(statement)).all()
+
+    async def reversal_of(self, entry_id: int) -> CommissionEntry | None:
+        statement = select(CommissionEntry).where(CommissionEntry.reverses_entry_id == entry_id)
+        return (await self.session.scalars(statement)).first()
+
+    async def in_unreleased_batch(self, entry_id: int) -> bool:
+        statement = select(PayoutBatchItem.id).where(
+            PayoutBatchItem.entry_id == entry_id, PayoutBatchItem.released_at.is_(None)
+        )
+        return (await self.session.scalar(statement)) is not None
+
+    async def name_of(self, payee_kind: str, payee_id: uuid.UUID) -> str:
+        if payee_kind == "user":
+            name = await self.session.scalar(select(User.full_name).where(User.id == payee_id))
+        else:
+            name = await self.session.scalar(
+                select(Organization.name).where(Organization.id == payee_id)
+            )
+        return name or str(payee_id)
+
+    # Batches
+
+    async def batch(self, batch_id: uuid.UUID, *, for_update: bool = False) -> PayoutBatch | None:
+        return await self.session.get(PayoutBatch, batch_id, with_for_update=for_update)
+
+    async def batch_payees(self, batch_id: uuid.UUID) -> Sequence[Any]:
+        name = case(
+            (
+                PayoutBatchItem.payee_kind == "user",
+                select(User.full_name).where(User.id == PayoutBatchItem.payee_id).scalar_subquery(),
+            ),
+            else_=select(Organization.name)
+            .where(Organization.id == PayoutBatchItem.payee_id)
+            .scalar_subquery(),
+        )
+        statement = (
+            select(
+                PayoutBatchItem.payee_kind,
+                PayoutBatchItem.payee_id,
+                name.label("payee_name"),
+                func.sum(PayoutBatchItem.amount).label("amount"),
+                func.count().label("entries"),
+            )
+            .where(PayoutBatchItem.batch_id == batch_id)
+            .group_by(PayoutBatchItem.payee_kind, PayoutBatchItem.payee_id)
+            .order_by(PayoutBatchItem.payee_id)
+        )
+        return (await self.session.execute(statement)).all()
+
+    async def batch_items(
+        self, batch_id: uuid.UUID, payee_id: uuid.UUID | None = None
+    ) -> Sequence[Any]:
+        rule_label = func.concat(CommissionRule.name, " v", CommissionRuleVersion.version)
+        statement = (
+            select(
+                PayoutBatchItem.payee_id,
+                CommissionEntry,
+                FundedLoan.reference,
+                FundedLoan.borrower_name,
+                rule_label.label("rule"),
+            )
+            .join(CommissionEntry, CommissionEntry.id == PayoutBatchItem.entry_id)
+            .outerjoin(FundedLoan, FundedLoan.id == CommissionEntry.loan_id)
+            .outerjoin(CommissionRule, CommissionRule.id == CommissionEntry.rule_id)
+            .outerjoin(
+                CommissionRuleVersion,
+                CommissionRuleVersion.id == CommissionEntry.rule_version_id,
+            )
+            .where(PayoutBatchItem.batch_id == batch_id)
+            .order_by(PayoutBatchItem.payee_id, CommissionEntry.effective_on, CommissionEntry.id)
+        )
+        if payee_id is not None:
+            statement = statement.where(PayoutBatchItem.payee_id == payee_id)
+        return (await self.session.execute(statement)).all()
+
+    # Reconciliation
+
+    async def statement(self, statement_id: uuid.UUID) -> LenderStatement | None:
+        return await self.session.get(LenderStatement, statement_id)
+
+    async def statement_lines(self, statement_id: uuid.UUID) -> Sequence[LenderStatementLine]:
+        statement = (
+            select(LenderStatementLine)
+            .where(LenderStatementLine.statement_id == statement_id)
+            .order_by(LenderStatementLine.line_number.nulls_last(), LenderStatementLine.id)
+        )
+        return (await self.session.scalars(statement)).all()
+
+    async def statement_line(
+        self, statement_id: uuid.UUID, line_id: int
+    ) -> LenderStatementLine | None:
+        statement = (
+            select(LenderStatementLine)
+            .where(
+                LenderStatementLine.statement_id == statement_id,
+                LenderStatementLine.id == line_id,
+            )
+            .with_for_update()
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def expected_upfront(self, lender_id: uuid.UUID, currency: str) -> Sequence[Any]:
+        """Every loan of the lender with what the lender should pay for it (all parties' upfront
+        accruals, tax included), and the references it may be quoted by."""
+        from lending.models.lenders import LenderSubmission
+
+        external = (
+            select(LenderSubmission.external_reference)
+            .where(
+                LenderSubmission.application_id == FundedLoan.application_id,
+                LenderSubmission.lender_id == lender_id,
+            )
+            .limit(1)
+            .scalar_subquery()
+        )
+        expected = (
+            select(func.coalesce(func.sum(CommissionEntry.total_amount), 0))
+            .where(
+                CommissionEntry.loan_id == FundedLoan.id,
+                CommissionEntry.kind == EntryKind.ACCRUAL,
+                CommissionEntry.component == "upfront",
+            )
+            .scalar_subquery()
+        )
+        statement = select(
+            FundedLoan.id,
+            FundedLoan.reference,
+            external.label("external_reference"),
+            FundedLoan.borrower_name,
+            FundedLoan.funded_on,
+            expected.label("expected"),
+        ).where(FundedLoan.lender_id == lender_id, FundedLoan.currency == currency)
+        return (await self.session.execute(statement)).all()

@@ -1,0 +1,1038 @@
+"""The commission service: rules, funded loans and their servicing events, the ledger (accrual,
+clawback, corrections), explanations, summaries, statements and payout batches.
+
+Money only ever enters the ledger as new entries written by the set-based statements in
+`ledger.py` or by the corrections here; nothing is updated. System paths (jobs) take no actor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.commissions import exports, ledger
+from lending.commissions.repository import READ_SCOPES, CommissionRepository
+from lending.commissions.rules import guard_violations
+from lending.commissions.schemas import (
+    AccrualRun,
+    AdjustmentCreate,
+    BatchCreate,
+    BatchPayee,
+    BatchRead,
+    CommissionSummary,
+    EntryList,
+    EntryRead,
+    Explanation,
+    PayeeBalance,
+    ReversalCreate,
+    RuleCreate,
+    RuleRead,
+    RuleTerms,
+    RuleVersionRead,
+    ServicingEventCreate,
+    ServicingEventRead,
+    Statement,
+    StatementLine,
+    TrailRun,
+)
+from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from lending.identity.actor import Actor
+from lending.identity.repository import OrganizationRepository
+from lending.identity.scopes import Scope
+from lending.jobs import enqueue
+from lending.models.applications import Application, ApplicationStatus, BorrowerProfile
+from lending.models.commissions import (
+    BatchStatus,
+    CommissionEntry,
+    CommissionRule,
+    CommissionRuleVersion,
+    Component,
+    EntryKind,
+    FundedLoan,
+    LoanServicingEvent,
+    LoanStatus,
+    Party,
+    PayoutBatch,
+    PayoutBatchItem,
+    RuleScope,
+    ServicingEventKind,
+)
+from lending.models.identity import Organization, User
+from lending.models.offers import Offer, OfferStatus
+
+ACCRUE_FUNDED_TASK = "commissions.accrue_funded"
+CLAWBACK_TASK = "commissions.claw_back"
+TRAIL_TASK = "commissions.accrue_trail"
+# The platform lends in the US today: loans are US-dollar loans under US rules unless a rule
+# says otherwise (a jurisdiction is data: see commission_jurisdiction).
+DEFAULT_JURISDICTION = "US"
+DEFAULT_CURRENCY = "USD"
+# One batch is built at a time: two racing drafts would otherwise fight over the same entries.
+_BATCH_LOCK = 0x636F6D6D  # "comm"
+
+
+class GuardRejected(InvalidInput):
+    message = "The rule breaks a guard of its jurisdiction."
+
+    def __init__(self, detail: dict[str, Any]) -> None:
+        super().__init__(detail)
+        self.args = (detail["message"],)
+
+
+class MakerCheckerRefused(PermissionDenied):
+    message = "Maker-checker: the administrator who created a payout batch cannot approve it."
+
+
+class BatchStateConflict(Conflict):
+    message = "The payout batch is not in a state that allows this."
+
+
+def _money(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+class CommissionService:
+    # Rules
+
+    async def create_rule(
+        self, session: AsyncSession, actor: Actor, *, data: RuleCreate
+    ) -> RuleRead:
+        """Save a rule and its first version, after the jurisdiction's guards accept it."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        await self._check_guards(repository, data.jurisdiction, data)
+        await self._check_scope(session, data.scope, data.scope_id)
+        rule = CommissionRule(
+            name=data.name,
+            scope=data.scope,
+            scope_id=data.scope_id,
+            jurisdiction=data.jurisdiction,
+            currency=data.currency,
+            created_by_user_id=actor.user_id,
+        )
+        await repository.add(rule)
+        await repository.add(self._version(rule, 1, data, actor))
+        return await self._rule_read(repository, rule)
+
+    async def add_version(
+        self, session: AsyncSession, actor: Actor, *, rule_id: uuid.UUID, data: RuleTerms
+    ) -> RuleRead:
+        """New terms for a rule from `effective_from` on (earlier amounts keep their version)."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        rule = await repository.rule(rule_id, for_update=True)
+        if rule is None:
+            raise NotFound("No such commission rule.")
+        await self._check_guards(repository, rule.jurisdiction, data)
+        versions = await repository.versions([rule.id])
+        await repository.add(self._version(rule, len(versions) + 1, data, actor))
+        return await self._rule_read(repository, rule)
+
+    async def list_rules(self, session: AsyncSession, actor: Actor) -> list[RuleRead]:
+        actor.require(Scope.COMMISSIONS_READ_ALL)
+        repository = CommissionRepository.from_session(session)
+        rules = await repository.rules()
+        versions = await repository.versions([rule.id for rule in rules])
+        return [
+            RuleRead(
+                id=rule.id,
+                name=rule.name,
+                scope=rule.scope,
+                scope_id=rule.scope_id,
+                jurisdiction=rule.jurisdiction,
+                currency=rule.currency,
+                versions=[
+                    RuleVersionRead.model_validate(v) for v in versions if v.rule_id == rule.id
+                ],
+            )
+            for rule in rules
+        ]
+
+    async def _check_guards(
+        self, repository: CommissionRepository, code: str, data: RuleTerms
+    ) -> None:
+        jurisdiction = await repository.jurisdiction(code)
+        if jurisdiction is None:
+            raise InvalidInput(
+                [
+                    {
+                        "loc": ["body", "jurisdiction"],
+                        "msg": f"unknown jurisdiction {code}",
+                        "type": "unknown",
+                    }
+                ]
+            )
+        violations = guard_violations(
+            jurisdiction,
+            conditions=[c.model_dump(mode="json") for c in data.conditions],
+            volume_bonus=data.volume_bonus.model_dump(mode="json") if data.volume_bonus else None,
+            clawback_schedule=[t.model_dump(mode="json") for t in data.clawback_schedule],
+        )
+        if violations:
+            raise GuardRejected(
+                {
+                    "message": "The rule was rejected: "
+                    + "; ".join(v.reason for v in violations)
+                    + ".",
+                    "violations": [v.as_error() for v in violations],
+                }
+            )
+
+    async def _check_scope(
+        self, session: AsyncSession, scope: RuleScope, scope_id: uuid.UUID | None
+    ) -> None:
+        from lending.models.lenders import Lender, LenderProduct
+
+        model: Any = {
+            RuleScope.FIRM: Organization,
+            RuleScope.BROKER: User,
+            RuleScope.LENDER: Lender,
+            RuleScope.PRODUCT: LenderProduct,
+        }.get(scope)
+        if model is not None and await session.get(model, scope_id) is None:
+            raise InvalidInput(
+                [{"loc": ["body", "scope_id"], "msg": f"no such {scope.value}", "type": "unknown"}]
+            )
+
+    def _version(
+        self, rule: CommissionRule, number: int, data: RuleTerms, actor: Actor
+    ) -> CommissionRuleVersion:
+        return CommissionRuleVersion(
+            rule_id=rule.id,
+            version=number,
+            effective_from=data.effective_from,
+            active=data.active,
+            basis=data.basis,
+            upfront_percent=data.upfront_percent,
+            upfront_flat=data.upfront_flat,
+            upfront_cap=data.upfront_cap,
+            upfront_floor=data.upfront_floor,
+            trail_percent=data.trail_percent,
+            tax_percent=data.tax_percent,
+            splits={party.value: str(percent) for party, percent in data.splits.items()},
+            clawback_schedule=[t.model_dump(mode="json") for t in data.clawback_schedule],
+            conditions=[c.model_dump(mode="json") for c in data.conditions],
+            volume_bonus=data.volume_bonus.model_dump(mode="json") if data.volume_bonus else None,
+            note=data.note,
+            created_by_user_id=actor.user_id,
+        )
+
+    async def _rule_read(self, repository: CommissionRepository, rule: CommissionRule) -> RuleRead:
+        versions = await repository.versions([rule.id])
+        return RuleRead(
+            id=rule.id,
+            name=rule.name,
+            scope=rule.scope,
+            scope_id=rule.scope_id,
+            jurisdiction=rule.jurisdiction,
+            currency=rule.currency,
+            versions=[RuleVersionRead.model_validate(v) for v in versions],
+        )
+
+    # Funding and servicing
+
+    async def record_funding(
+        self, session: AsyncSession, *, application_id: uuid.UUID
+    ) -> FundedLoan | None:
+        """The funded loan of a funded application, made once (None if it is not funded)."""
+        repository = CommissionRepository.from_session(session)
+        existing = await repository.loan_for_application(application_id)
+        if existing is not None:
+            return existing
+        application = await session.get(Application, application_id)
+        if application is None or application.status not in (
+            ApplicationStatus.FUNDED,
+            ApplicationStatus.CLOSED,
+        ):
+            return None
+        offer = (
+            await session.scalars(
+                select(Offer).where(
+                    Offer.application_id == application.id, Offer.status == OfferStatus.ACCEPTED
+                )
+            )
+        ).first()
+        funded_at = await session.scalar(
+            text(
+                "SELECT max(occurred_at) FROM application_event "
+                "WHERE application_id = :id AND to_status = 'funded'"
+            ),
+            {"id": application.id},
+        )
+        lender_id = (
+            offer.lender_id
+            if offer
+            else await session.scalar(
+                text(
+                    "SELECT lender_id FROM application_event WHERE application_id = :id "
+                    "AND to_status = 'funded' ORDER BY id DESC LIMIT 1"
+                ),
+                {"id": application.id},
+            )
+        )
+        profile = (
+            await session.scalars(
+                select(BorrowerProfile).where(
+                    BorrowerProfile.user_id == application.borrower_user_id
+                )
+            )
+        ).one_or_none()
+        borrower = await session.get(User, application.borrower_user_id)
+        name = " ".join(
+            part
+            for part in (
+                profile.legal_first_name if profile else None,
+                profile.legal_last_name if profile else None,
+            )
+            if part
+        ) or (borrower.full_name if borrower else "")
+        amount = offer.amount if offer else application.amount
+        if amount is None:
+            return None
+        values = {
+            "id": uuid.uuid4(),
+            "application_id": application.id,
+            "reference": application.reference,
+            "borrower_user_id": application.borrower_user_id,
+            "borrower_name": name,
+            "organization_id": application.organization_id,
+            "broker_user_id": application.broker_user_id,
+            "referrer_user_id": None,
+            "lender_id": lender_id,
+            "product_id": offer.product_id if offer else application.requested_product_id,
+            "product_type": application.product_type.value,
+            "state": profile.state if profile else None,
+            "jurisdiction": DEFAULT_JURISDICTION,
+            "currency": DEFAULT_CURRENCY,
+            "funded_amount": amount,
+            "offset_balance": Decimal(0),
+            "outstanding_balance": amount,
+            "term_months": offer.term_months if offer else application.term_months,
+            "note_rate": offer.note_rate if offer else None,
+            "funded_on": (funded_at or datetime.now(UTC)).date(),
+            "status": LoanStatus.ACTIVE.value,
+        }
+        await session.execute(
+            insert(FundedLoan)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["application_id"])
+        )
+        return await repository.loan_for_application(application_id)
+
+    async def accrue_funded(
+        self, session: AsyncSession, *, application_id: uuid.UUID
+    ) -> AccrualRun:
+        """The job behind a `funded` transition: record the loan, accrue its upfront commission."""
+        loan = await self.record_funding(session, application_id=application_id)
+        if loan is None:
+            return AccrualRun(loans=0, entries_written=0)
+        written = await ledger.accrue_upfront(
+            session, platform_id=await self._platform_id(session), loan_ids=[loan.id]
+        )
+        return AccrualRun(loans=1, entries_written=written)
+
+    async def accrue_pending(self, session: AsyncSession) -> AccrualRun:
+        """Upfront commission for every funded loan that has none yet (one statement)."""
+        written = await ledger.accrue_upfront(
+            session, platform_id=await self._platform_id(session), loan_ids=None
+        )
+        loans = await session.scalar(
+            text("SELECT count(DISTINCT loan_id) FROM commission_entry WHERE component = 'upfront'")
+        )
+        return AccrualRun(loans=int(loans or 0), entries_written=written)
+
+    async def accrue_trail(self, session: AsyncSession, *, month: date) -> TrailRun:
+        """A month's trail on every active loan funded before it (safe to run again)."""
+        start = month.replace(day=1)
+        end = start.replace(day=calendar.monthrange(start.year, start.month)[1])
+        written = await ledger.accrue_trail(
+            session, platform_id=await self._platform_id(session), month_start=start, month_end=end
+        )
+        return TrailRun(month=start.strftime("%Y-%m"), entries_written=written)
+
+    async def record_servicing_event(
+        self,
+        session: AsyncSession,
+        actor: Actor | None,
+        *,
+        loan_id: uuid.UUID,
+        data: ServicingEventCreate,
+        source: str = "admin",
+    ) -> ServicingEventRead:
+        """Record what the lender reported about a funded loan: a balance, arrears (trail stops),
+        arrears cured (trail resumes), a discharge or a refinance (trail stops for good and the
+        clawback job is queued in this transaction). `actor` None: a lender's report."""
+        if actor is not None:
+            actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        loan = await repository.loan(loan_id, for_update=True)
+        if loan is None:
+            raise NotFound("No such funded loan.")
+        if loan.status in (LoanStatus.DISCHARGED, LoanStatus.REFINANCED):
+            raise Conflict(
+                f"The loan was {loan.status.value} on {loan.closed_on}; it has no further events."
+            )
+        if data.occurred_on < loan.funded_on:
+            raise InvalidInput(
+                [
+                    {
+                        "loc": ["body", "occurred_on"],
+                        "msg": "before the loan was funded",
+                        "type": "out_of_range",
+                    }
+                ]
+            )
+        event = LoanServicingEvent(
+            loan_id=loan.id,
+            kind=data.kind,
+            occurred_on=data.occurred_on,
+            outstanding_balance=data.outstanding_balance,
+            offset_balance=data.offset_balance,
+            source=source,
+            recorded_by_user_id=actor.user_id if actor else None,
+            note=data.note,
+        )
+        await repository.add(event)
+        if data.outstanding_balance is not None:
+            loan.outstanding_balance = data.outstanding_balance
+        if data.offset_balance is not None:
+            loan.offset_balance = data.offset_balance
+        job_id = None
+        if data.kind is ServicingEventKind.ARREARS:
+            loan.status = LoanStatus.IN_ARREARS
+        elif data.kind is ServicingEventKind.ARREARS_CURED:
+            loan.status = LoanStatus.ACTIVE
+        elif data.kind in (ServicingEventKind.DISCHARGED, ServicingEventKind.REFINANCED):
+            loan.status = LoanStatus(data.kind.value)
+            loan.closed_on = data.occurred_on
+            loan.outstanding_balance = Decimal(0)
+            job_id = await enqueue(
+                session,
+                CLAWBACK_TASK,
+                args={"servicing_event_id": event.id},
+                lock=f"commission-loan:{loan.id}",
+            )
+        await repository.flush()
+        read = ServicingEventRead.model_validate(event)
+        read.job_id = job_id
+        return read
+
+    async def claw_back(self, session: AsyncSession, *, servicing_event_id: int) -> int:
+        """The clawback of a discharge or refinance (the job); entries written."""
+        repository = CommissionRepository.from_session(session)
+        event = await repository.servicing_event(servicing_event_id)
+        if event is None or event.kind not in (
+            ServicingEventKind.DISCHARGED,
+            ServicingEventKind.REFINANCED,
+        ):
+            return 0
+        return await ledger.claw_back(
+            session,
+            loan_id=event.loan_id,
+            occurred_on=event.occurred_on,
+            reason=event.kind.value,
+            servicing_event_id=event.id,
+        )
+
+    async def _platform_id(self, session: AsyncSession) -> uuid.UUID:
+        return (await OrganizationRepository.from_session(session).get_platform()).id
+
+    # Reads
+
+    async def list_entries(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        loan_id: uuid.UUID | None = None,
+        payee_id: uuid.UUID | None = None,
+        kind: EntryKind | None = None,
+        period_start: date | None = None,
+        period_end: date | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> EntryList:
+        actor.require_any(*READ_SCOPES)
+        rows = await CommissionRepository.from_session(session).list_entries(
+            actor,
+            loan_id=loan_id,
+            payee_id=payee_id,
+            kind=kind,
+            period_start=period_start,
+            period_end=period_end,
+            limit=limit,
+            offset=offset,
+        )
+        return EntryList(
+            items=[_entry_read(entry, reference) for entry, reference in rows],
+            limit=limit,
+            offset=offset,
+        )
+
+    async def summary(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        period_start: date | None = None,
+        period_end: date | None = None,
+    ) -> CommissionSummary:
+        """Per payee the actor may see: accrued, clawed back, adjusted, paid and the balance."""
+        actor.require_any(*READ_SCOPES)
+        rows = await CommissionRepository.from_session(session).balances(
+            actor, period_start=period_start, period_end=period_end
+        )
+        return CommissionSummary(
+            period_start=period_start,
+            period_end=period_end,
+            payees=[
+                PayeeBalance(
+                    payee_kind=row.payee_kind,
+                    payee_id=row.payee_id,
+                    payee_name=row.payee_name or str(row.payee_id),
+                    currency=row.currency,
+                    accrued=row.accrued,
+                    clawed_back=row.clawed_back,
+                    adjusted=row.adjusted,
+                    paid=row.paid,
+                    balance=row.balance,
+                )
+                for row in rows
+            ],
+            entries=sum(int(row.entries) for row in rows),
+        )
+
+    async def explain(self, session: AsyncSession, actor: Actor, *, entry_id: int) -> Explanation:
+        """Why an entry has its amount, from the ledger alone."""
+        actor.require_any(*READ_SCOPES)
+        repository = CommissionRepository.from_session(session)
+        entry = await repository.entry_scoped(actor, entry_id)
+        if entry is None:
+            raise NotFound("No such commission entry.")
+        rule = await repository.rule(entry.rule_id) if entry.rule_id else None
+        version = await repository.version(entry.rule_version_id) if entry.rule_version_id else None
+        loan = await repository.loan(entry.loan_id) if entry.loan_id else None
+        payee = await repository.name_of(entry.payee_kind, entry.payee_id)
+        steps = _steps(entry, rule, version, loan, payee)
+        return Explanation(
+            entry=_entry_read(entry, loan.reference if loan else None),
+            rule_name=rule.name if rule else None,
+            rule_version=version.version if version else None,
+            rule_effective_from=version.effective_from if version else None,
+            loan_reference=loan.reference if loan else None,
+            steps=steps,
+            text=" ".join(steps),
+        )
+
+    async def statement_for_payee(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        payee_id: uuid.UUID,
+        period_start: date,
+        period_end: date,
+        currency: str = DEFAULT_CURRENCY,
+    ) -> Statement:
+        actor.require_any(*READ_SCOPES)
+        repository = CommissionRepository.from_session(session)
+        kind = "user" if await session.get(User, payee_id) is not None else "organization"
+        if not await self._may_see_payee(session, actor, payee_id, kind):
+            raise NotFound("No such payee.")
+        return await self._statement(
+            repository,
+            actor,
+            CommissionEntry.payee_id == payee_id,
+            subject_kind="payee",
+            subject_id=payee_id,
+            subject_name=await repository.name_of(kind, payee_id),
+            currency=currency,
+            period_start=period_start,
+            period_end=period_end,
+        )
+
+    async def statement_for_firm(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        organization_id: uuid.UUID,
+        period_start: date,
+        period_end: date,
+        currency: str = DEFAULT_CURRENCY,
+    ) -> Statement:
+        """Everything the firm and its people earned on its loans (not the platform's share)."""
+        actor.require_any(Scope.COMMISSIONS_READ_ALL, Scope.COMMISSIONS_READ_FIRM)
+        if not actor.has(Scope.COMMISSIONS_READ_ALL) and organization_id != actor.organization_id:
+            raise NotFound("No such firm.")
+        organization = await session.get(Organization, organization_id)
+        if organization is None:
+            raise NotFound("No such firm.")
+        return await self._statement(
+            CommissionRepository.from_session(session),
+            actor,
+            and_(
+                CommissionEntry.organization_id == organization_id,
+                CommissionEntry.party != Party.PLATFORM,
+            ),
+            subject_kind="firm",
+            subject_id=organization_id,
+            subject_name=organization.name,
+            currency=currency,
+            period_start=period_start,
+            period_end=period_end,
+        )
+
+    async def _may_see_payee(
+        self, session: AsyncSession, actor: Actor, payee_id: uuid.UUID, kind: str
+    ) -> bool:
+        if actor.has(Scope.COMMISSIONS_READ_ALL):
+            return True
+        if actor.has(Scope.COMMISSIONS_READ_FIRM):
+            if kind == "organization":
+                return payee_id == actor.organization_id
+            user = await session.get(User, payee_id)
+            return user is not None and user.organization_id == actor.organization_id
+        return actor.has(Scope.COMMISSIONS_READ_OWN) and payee_id == actor.user_id
+
+    async def _statement(
+        self,
+        repository: CommissionRepository,
+        actor: Actor,
+        subject: ColumnElement[bool],
+        *,
+        subject_kind: Any,
+        subject_id: uuid.UUID,
+        subject_name: str,
+        currency: str,
+        period_start: date,
+        period_end: date,
+    ) -> Statement:
+        if period_end < period_start:
+            raise InvalidInput(
+                [{"loc": ["query", "period_end"], "msg": "before period_start", "type": "range"}]
+            )
+        opening, rows = await repository.statement_rows(
+            actor, subject, currency=currency, period_start=period_start, period_end=period_end
+        )
+        lines = [
+            StatementLine(
+                entry_id=row[0].id,
+                effective_on=row[0].effective_on,
+                kind=row[0].kind,
+                component=row[0].component,
+                party=row[0].party,
+                payee_name=row.payee_name or str(row[0].payee_id),
+                loan_reference=row.reference,
+                borrower_name=row.borrower_name,
+                rule=row.rule if row[0].rule_id else None,
+                amount=row[0].amount,
+                tax_amount=row[0].tax_amount,
+                total_amount=row[0].total_amount,
+            )
+            for row in rows
+        ]
+
+        def total(*kinds: EntryKind) -> Decimal:
+            return sum((line.total_amount for line in lines if line.kind in kinds), Decimal(0))
+
+        opening_balance = Decimal(opening)
+        return Statement(
+            subject_kind=subject_kind,
+            subject_id=subject_id,
+            subject_name=subject_name,
+            currency=currency,
+            period_start=period_start,
+            period_end=period_end,
+            opening_balance=opening_balance,
+            accruals=total(EntryKind.ACCRUAL),
+            clawbacks=total(EntryKind.CLAWBACK),
+            adjustments=total(EntryKind.ADJUSTMENT, EntryKind.REVERSAL),
+            payouts=total(EntryKind.PAYOUT),
+            closing_balance=opening_balance + sum((ln.total_amount for ln in lines), Decimal(0)),
+            lines=lines,
+        )
+
+    # Corrections: new entries, never edits
+
+    async def adjust(
+        self, session: AsyncSession, actor: Actor, *, data: AdjustmentCreate
+    ) -> EntryRead:
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        organization_id = data.payee_id
+        if data.payee_kind == "user":
+            user = await session.get(User, data.payee_id)
+            if user is None:
+                raise InvalidInput(
+                    [{"loc": ["body", "payee_id"], "msg": "no such user", "type": "unknown"}]
+                )
+            organization_id = user.organization_id
+        elif await session.get(Organization, data.payee_id) is None:
+            raise InvalidInput(
+                [{"loc": ["body", "payee_id"], "msg": "no such organization", "type": "unknown"}]
+            )
+        entry = CommissionEntry(
+            event_key=f"adjustment:{uuid.uuid4()}",
+            kind=EntryKind.ADJUSTMENT,
+            component=Component.MANUAL,
+            loan_id=data.loan_id,
+            party=data.party,
+            payee_kind=data.payee_kind,
+            payee_id=data.payee_id,
+            organization_id=organization_id,
+            amount=data.amount,
+            tax_amount=Decimal(0),
+            currency=data.currency,
+            effective_on=data.effective_on,
+            created_by_user_id=actor.user_id,
+            details={"reason": data.reason},
+        )
+        repository = CommissionRepository.from_session(session)
+        await repository.add(entry)
+        await session.refresh(entry)
+        return _entry_read(entry, None)
+
+    async def reverse(
+        self, session: AsyncSession, actor: Actor, *, entry_id: int, data: ReversalCreate
+    ) -> EntryRead:
+        """Cancel an entry with its exact opposite (once); a paid-out entry cannot be reversed."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        entry = await repository.entry_scoped(actor, entry_id)
+        if entry is None:
+            raise NotFound("No such commission entry.")
+        if entry.kind in (EntryKind.PAYOUT, EntryKind.REVERSAL):
+            raise Conflict(f"A {entry.kind.value} entry cannot be reversed.")
+        if await repository.reversal_of(entry.id) is not None:
+            raise Conflict("This entry was already reversed.")
+        if await repository.in_unreleased_batch(entry.id):
+            raise Conflict(
+                "This entry is in a payout batch; fail the batch first, or adjust instead."
+            )
+        reversal = CommissionEntry(
+            event_key=f"reversal:{entry.id}",
+            kind=EntryKind.REVERSAL,
+            component=entry.component,
+            loan_id=entry.loan_id,
+            rule_id=entry.rule_id,
+            rule_version_id=entry.rule_version_id,
+            party=entry.party,
+            payee_kind=entry.payee_kind,
+            payee_id=entry.payee_id,
+            organization_id=entry.organization_id,
+            amount=-entry.amount,
+            tax_amount=-entry.tax_amount,
+            currency=entry.currency,
+            effective_on=datetime.now(UTC).date(),
+            reverses_entry_id=entry.id,
+            created_by_user_id=actor.user_id,
+            details={"reason": data.reason, "reverses": entry.id},
+        )
+        await repository.add(reversal)
+        await session.refresh(reversal)
+        return _entry_read(reversal, None)
+
+    # Payout batches
+
+    async def create_batch(
+        self, session: AsyncSession, actor: Actor, *, data: BatchCreate
+    ) -> BatchRead:
+        """Draft a batch of every payee's unpaid entries up to the cut-off, when they net at
+        least the minimum. Entries already in an open or paid batch are never taken again."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BATCH_LOCK})
+        batch = PayoutBatch(
+            id=uuid.uuid4(),
+            status=BatchStatus.DRAFT,
+            currency=data.currency,
+            cutoff_on=data.cutoff_on,
+            minimum_amount=data.minimum_amount,
+            total_amount=Decimal(0),
+            payee_count=0,
+            created_by_user_id=actor.user_id,
+        )
+        repository = CommissionRepository.from_session(session)
+        await repository.add(batch)
+        try:
+            async with session.begin_nested():
+                await session.execute(
+                    text(ledger.COLLECT),
+                    {
+                        "batch_id": batch.id,
+                        "currency": data.currency,
+                        "cutoff_on": data.cutoff_on,
+                        "minimum": data.minimum_amount,
+                        "platform_id": await self._platform_id(session),
+                    },
+                )
+        except IntegrityError:
+            raise Conflict("Another payout batch took these entries first; try again.") from None
+        payees = await repository.batch_payees(batch.id)
+        if not payees:
+            raise Conflict(
+                f"Nothing to pay: no payee has unpaid {data.currency} commission of at least "
+                f"{data.minimum_amount} up to {data.cutoff_on}."
+            )
+        batch.total_amount = sum((row.amount for row in payees), Decimal(0))
+        batch.payee_count = len(payees)
+        await repository.flush()
+        return await self._batch_read(repository, batch)
+
+    async def get_batch(
+        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID
+    ) -> BatchRead:
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        return await self._batch_read(repository, await self._load_batch(repository, batch_id))
+
+    async def approve_batch(
+        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID
+    ) -> BatchRead:
+        """The checker's approval: another platform admin than the batch's maker."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        batch = await self._load_batch(repository, batch_id, for_update=True)
+        self._expect(batch, BatchStatus.DRAFT, "approved")
+        if batch.created_by_user_id == actor.user_id:
+            raise MakerCheckerRefused()
+        batch.status = BatchStatus.APPROVED
+        batch.approved_by_user_id = actor.user_id
+        batch.approved_at = datetime.now(UTC)
+        await repository.flush()
+        return await self._batch_read(repository, batch)
+
+    async def mark_exported(
+        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID
+    ) -> tuple[PayoutBatch, list[Any], list[Any]]:
+        """An approved batch becomes exported (again: the same content); its payees and items."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        batch = await self._load_batch(repository, batch_id, for_update=True)
+        if batch.status is BatchStatus.APPROVED:
+            batch.status = BatchStatus.EXPORTED
+            batch.exported_at = datetime.now(UTC)
+            await repository.flush()
+        elif batch.status not in (BatchStatus.EXPORTED, BatchStatus.PAID):
+            raise BatchStateConflict(
+                f"A {batch.status.value} batch cannot be exported; it must be approved first."
+            )
+        return (
+            batch,
+            list(await repository.batch_payees(batch.id)),
+            list(await repository.batch_items(batch.id)),
+        )
+
+    async def export_csv(self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID) -> str:
+        """The bank-run CSV of an approved batch (marks it exported)."""
+        batch, payees, _ = await self.mark_exported(session, actor, batch_id=batch_id)
+        return exports.batch_csv(batch, payees)
+
+    async def statement_pdf(
+        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID, payee_id: uuid.UUID
+    ) -> bytes:
+        """One payee's PDF statement of an exported (or paid) batch."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        batch = await self._load_batch(repository, batch_id)
+        if batch.status not in (BatchStatus.EXPORTED, BatchStatus.PAID):
+            raise BatchStateConflict(
+                f"Statements come with the export; this batch is {batch.status.value}."
+            )
+        payees = await repository.batch_payees(batch.id)
+        items = await repository.batch_items(batch.id, payee_id)
+        payee = next((row for row in payees if row.payee_id == payee_id), None)
+        if payee is None:
+            raise NotFound("This payee is not in the batch.")
+        return await asyncio.to_thread(
+            exports.payee_statement_pdf, batch, payee, exports.items_of(items, payee_id)
+        )
+
+    async def mark_paid(
+        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID, reference: str
+    ) -> BatchRead:
+        """Record the payment: one payout entry per payee (the ledger's unique key and the
+        status check each make a second payment of the batch impossible)."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        batch = await self._load_batch(repository, batch_id, for_update=True)
+        self._expect(batch, BatchStatus.EXPORTED, "paid")
+        now = datetime.now(UTC)
+        await session.execute(
+            text(ledger.PAYOUTS),
+            {
+                "batch_id": batch.id,
+                "currency": batch.currency,
+                "paid_on": now.date(),
+                "user_id": actor.user_id,
+                "reference": reference,
+            },
+        )
+        batch.status = BatchStatus.PAID
+        batch.paid_at = now
+        batch.payment_reference = reference
+        await repository.flush()
+        return await self._batch_read(repository, batch)
+
+    async def mark_failed(
+        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID, reason: str
+    ) -> BatchRead:
+        """The payment failed (or the draft is dropped): its entries are released for the next
+        batch."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        batch = await self._load_batch(repository, batch_id, for_update=True)
+        if batch.status in (BatchStatus.PAID, BatchStatus.FAILED):
+            raise BatchStateConflict(f"The batch is already {batch.status.value}.")
+        now = datetime.now(UTC)
+        await session.execute(
+            update(PayoutBatchItem)
+            .where(PayoutBatchItem.batch_id == batch.id, PayoutBatchItem.released_at.is_(None))
+            .values(released_at=now)
+        )
+        batch.status = BatchStatus.FAILED
+        batch.failed_at = now
+        batch.failure_reason = reason
+        await repository.flush()
+        return await self._batch_read(repository, batch)
+
+    async def _load_batch(
+        self, repository: CommissionRepository, batch_id: uuid.UUID, *, for_update: bool = False
+    ) -> PayoutBatch:
+        batch = await repository.batch(batch_id, for_update=for_update)
+        if batch is None:
+            raise NotFound("No such payout batch.")
+        return batch
+
+    def _expect(self, batch: PayoutBatch, status: BatchStatus, action: str) -> None:
+        if batch.status is not status:
+            raise BatchStateConflict(
+                f"Only a {status.value} batch can be {action}; this one is {batch.status.value}."
+            )
+
+    async def _batch_read(self, repository: CommissionRepository, batch: PayoutBatch) -> BatchRead:
+        payees = await repository.batch_payees(batch.id)
+        return BatchRead(
+            id=batch.id,
+            status=batch.status,
+            currency=batch.currency,
+            cutoff_on=batch.cutoff_on,
+            minimum_amount=batch.minimum_amount,
+            total_amount=batch.total_amount,
+            payee_count=batch.payee_count,
+            created_by_user_id=batch.created_by_user_id,
+            approved_by_user_id=batch.approved_by_user_id,
+            approved_at=batch.approved_at,
+            exported_at=batch.exported_at,
+            paid_at=batch.paid_at,
+            payment_reference=batch.payment_reference,
+            failed_at=batch.failed_at,
+            failure_reason=batch.failure_reason,
+            created_at=batch.created_at,
+            payees=[
+                BatchPayee(
+                    payee_kind=row.payee_kind,
+                    payee_id=row.payee_id,
+                    payee_name=row.payee_name or str(row.payee_id),
+                    amount=row.amount,
+                    entries=row.entries,
+                )
+                for row in payees
+            ],
+        )
+
+
+def _entry_read(entry: CommissionEntry, reference: str | None) -> EntryRead:
+    read = EntryRead.model_validate(entry)
+    read.loan_reference = reference
+    return read
+
+
+def _steps(
+    entry: CommissionEntry,
+    rule: CommissionRule | None,
+    version: CommissionRuleVersion | None,
+    loan: FundedLoan | None,
+    payee: str,
+) -> list[str]:
+    d = entry.details
+    currency = entry.currency
+    steps: list[str] = []
+    if loan is not None:
+        steps.append(
+            f"Loan {loan.reference} ({loan.borrower_name}), funded {loan.funded_on} for "
+            f"{_money(loan.funded_amount)} {loan.currency}."
+        )
+    if rule is not None and version is not None:
+        steps.append(
+            f"Rule '{rule.name}' ({rule.scope.value} scope, {rule.jurisdiction}) version "
+            f"{version.version}, effective from {version.effective_from}: the most specific rule "
+            "active on the event's date."
+        )
+    if entry.kind is EntryKind.ACCRUAL and entry.component is Component.UPFRONT:
+        steps.append(
+            f"Upfront: {d.get('upfront_percent') or '0'}% of the {d.get('basis')} "
+            f"{_money(Decimal(d['basis_amount']))} = {_money(Decimal(d['percent_part']))}"
+            + (f", plus a flat {d['upfront_flat']}" if d.get("upfront_flat") else "")
+            + (
+                f", plus a volume bonus {d['volume_bonus']} (loan {d['loan_in_month']} "
+                "of the broker's month)"
+                if d.get("volume_bonus") not in (None, "0")
+                else ""
+            )
+            + f" (half up to the cent) = {_money(Decimal(d['before_cap_floor']))}."
+        )
+        if Decimal(d["commission"]) != Decimal(d["before_cap_floor"]):
+            steps.append(
+                f"Cap {d.get('cap') or '—'} / floor {d.get('floor') or '—'} applied: "
+                f"{_money(Decimal(d['commission']))}."
+            )
+    if entry.kind is EntryKind.ACCRUAL and entry.component is Component.TRAIL:
+        steps.append(
+            f"Trail for {d.get('month')}: {d.get('trail_percent')}% a year of the "
+            f"{d.get('basis')} {_money(Decimal(d['basis_amount']))} ÷ 12 "
+            f"(half up to the cent) = {_money(Decimal(d['commission']))}."
+        )
+    if entry.kind is EntryKind.ACCRUAL:
+        steps.append(
+            f"Split: {entry.party.value} ({payee}) gets {d.get('split_percent')}% = "
+            f"{_money(entry.amount)}"
+            + (
+                " (including a remainder cent, largest-remainder rule)"
+                if d.get("got_remainder_cent")
+                else " (largest-remainder rule)"
+            )
+            + "."
+        )
+    if entry.kind is EntryKind.CLAWBACK:
+        steps.append(
+            f"Clawback: the loan was {d.get('reason')} in loan month {d.get('loan_month')}; the "
+            f"rule's schedule gives back {d.get('percent')}% of upfront entry "
+            f"#{d.get('clawback_of_entry')} ({d.get('accrued')}) = {_money(entry.total_amount)}."
+        )
+    if entry.kind is EntryKind.PAYOUT:
+        steps.append(
+            f"Paid to {payee} in batch {d.get('batch_id')} (reference "
+            f"{d.get('payment_reference')}), settling {d.get('entries')} entries."
+        )
+    if entry.kind in (EntryKind.ADJUSTMENT, EntryKind.REVERSAL):
+        steps.append(f"{entry.kind.value.capitalize()} for {payee}: {d.get('reason')}.")
+    if entry.tax_amount:
+        steps.append(
+            f"Tax {d.get('tax_percent', '')}%: {_money(entry.tax_amount)}; total "
+            f"{_money(entry.total_amount)} {currency}."
+        )
+    else:
+        steps.append(f"Total {_money(entry.total_amount)} {currency}.")
+    return steps
+
+
+commission = CommissionService()
