@@ -69,6 +69,7 @@ class Format(StrEnum):
     PNG = "png"
     JPEG = "jpeg"
     TIFF = "tiff"
+    HEIC = "heic"  # what an iPhone photographs a document as
     DOCX = "docx"
 
 
@@ -78,6 +79,7 @@ MEDIA_TYPES = {
     Format.PNG: "image/png",
     Format.JPEG: "image/jpeg",
     Format.TIFF: "image/tiff",
+    Format.HEIC: "image/heic",
     Format.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 _PDF_ONLY = {Variant.EDITED_METADATA, Variant.MODIFIED_AFTER_CREATION}
@@ -744,6 +746,11 @@ def render(
         images[0].save(
             buffer, format="TIFF", compression="tiff_lzw", save_all=True, append_images=images[1:]
         )
+    elif fmt == Format.HEIC:
+        import pillow_heif
+
+        heif = pillow_heif.from_pillow(images[0].convert("RGB"))
+        heif.save(buffer, quality=90)
     else:  # pragma: no cover - every Format is handled above
         raise ValueError(fmt)
     return buffer.getvalue()

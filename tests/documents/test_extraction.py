@@ -108,6 +108,8 @@ OCR_CASES = [
     (DocumentType.IDENTIFICATION, Format.PNG, 1),
     (DocumentType.IDENTIFICATION, Format.JPEG, 0),
     (DocumentType.PAY_STUB, Format.SCANNED_PDF, 1),
+    (DocumentType.PAY_STUB, Format.HEIC, 0),
+    (DocumentType.IDENTIFICATION, Format.HEIC, 1),
 ]
 
 
@@ -186,7 +188,7 @@ async def _analyse_bytes(data: bytes, media_type: str) -> object:
     )
 
 
-async def test_heic_that_cannot_be_decoded_fails_honestly() -> None:
+async def test_damaged_heic_fails_honestly() -> None:
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
 
     analysis = await analyse(

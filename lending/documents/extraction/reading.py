@@ -8,6 +8,7 @@ the label/value extractors and the transaction parser read.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import shutil
@@ -331,9 +332,19 @@ def _table_rows(html: str) -> list[str]:
 # --- images and OCR --------------------------------------------------------------------------
 
 
+@functools.cache
+def _register_heif() -> None:
+    """Teach Pillow to open HEIC/HEIF (iPhone photos) through pillow-heif's bundled libheif."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
 def _read_image(data: bytes, media_type: str, tesseract: str | None) -> DocumentText:
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
+    if media_type in ("image/heic", "image/heif"):
+        _register_heif()
     try:
         image = Image.open(io.BytesIO(data))
         image.load()
@@ -342,8 +353,8 @@ def _read_image(data: bytes, media_type: str, tesseract: str | None) -> Document
     except (UnidentifiedImageError, OSError) as exc:
         if media_type in ("image/heic", "image/heif"):
             raise Unreadable(
-                "HEIC/HEIF images cannot be decoded on this server (no HEIF decoder is "
-                "installed); upload the document as PDF, JPEG or PNG."
+                "The HEIC/HEIF image could not be decoded; it may be damaged. Upload the "
+                "document again, or as PDF, JPEG or PNG."
             ) from exc
         raise Unreadable("The image could not be decoded; it may be damaged.") from exc
     if tesseract is None:
