@@ -69,6 +69,7 @@ class Format(StrEnum):
     PNG = "png"
     JPEG = "jpeg"
     TIFF = "tiff"
+    HEIC = "heic"  # what an iPhone photographs a document as
     DOCX = "docx"
 
 
@@ -78,6 +79,7 @@ MEDIA_TYPES = {
     Format.PNG: "image/png",
     Format.JPEG: "image/jpeg",
     Format.TIFF: "image/tiff",
+    Format.HEIC: "image/heic",
     Format.DOCX: "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
 }
 _PDF_ONLY = {Variant.EDITED_METADATA, Variant.MODIFIED_AFTER_CREATION}
@@ -154,6 +156,7 @@ class SyntheticDocument:
     creator: str = ""
     created_at: datetime | None = None
     modified_at: datetime | None = None
+    layout: Layout | None = None  # what is printed, for tests that render it differently
 
 
 def generate(
@@ -217,12 +220,13 @@ def generate(
         expected=content.expected,
         applicant=ApplicantFacts(full_name=person.full_name, date_of_birth=person.date_of_birth),
         today=today,
-        pages=len(content.layout.pages) if fmt != Format.DOCX else 1,
+        pages=len(content.layout.pages),
         transactions=content.transactions,
         producer=producer,
         creator=creator,
         created_at=created,
         modified_at=modified,
+        layout=content.layout,
     )
 
 
@@ -579,44 +583,88 @@ def _w2(
     wages = _cents(Decimal(rng.randint(3200000, 14500000)) / 100)
     withheld = _cents(wages * Decimal("0.11"))
     ss_wages = wages
-    rows: list[Row] = [
-        [
-            Cell(50, "Form W-2  Wage and Tax Statement", bold=True, size=13),
-            Cell(420, str(year), bold=True, size=13),
-        ],
-        [Cell(50, "Department of the Treasury - Internal Revenue Service")],
-        [],
-        [
-            Cell(50, "a  Employee's social security number"),
-            Cell(330, f"XXX-XX-{rng.randint(1000, 9999)}"),
-        ],
-        [Cell(50, "b  Employer identification number (EIN)"), Cell(330, ein)],
-        [Cell(50, "c  Employer's name, address, and ZIP code")],
-        [Cell(66, employer)],
-        [Cell(66, f"{rng.randint(100, 999)} Commerce Way, Springfield, NC 27000")],
-        [Cell(50, "e  Employee's first name and initial   Last name")],
-        [Cell(66, f"{person.first} {person.middle} {person.last}")],
-        [Cell(66, f"{person.street}, Springfield, NC 27000")],
-        [],
-        [Cell(50, "1  Wages, tips, other compensation"), Cell(330, _money(wages))],
-        [Cell(50, "2  Federal income tax withheld"), Cell(330, _money(withheld))],
-        [Cell(50, "3  Social security wages"), Cell(330, _money(ss_wages))],
-        [
-            Cell(50, "4  Social security tax withheld"),
-            Cell(330, _money(_cents(ss_wages * Decimal("0.062")))),
-        ],
-        [Cell(50, "5  Medicare wages and tips"), Cell(330, _money(wages))],
-        [
-            Cell(50, "6  Medicare tax withheld"),
-            Cell(330, _money(_cents(wages * Decimal("0.0145")))),
-        ],
-        [],
-        [Cell(50, f"Copy B - To Be Filed With Employee's FEDERAL Tax Return ({year})")],
-    ]
+    ssn = f"XXX-XX-{rng.randint(1000, 9999)}"
+    address = f"{rng.randint(100, 999)} Commerce Way, Springfield, NC 27000"
+    employee_name = person.full_name
+    if style == 1:
+        # The form's grid: three boxes a row, each value under its label, as on the IRS form.
+        employee_name = f"{person.first} {person.middle[0]} {person.last}"
+        size = 9.0
+
+        def grid(*texts: str) -> Row:
+            return [Cell(x, t, size=size) for x, t in zip((40, 250, 430), texts, strict=False)]
+
+        rows: list[Row] = [
+            [
+                Cell(40, "Form W-2  Wage and Tax Statement", bold=True, size=13),
+                Cell(430, str(year), bold=True, size=13),
+            ],
+            [],
+            grid(
+                "a Employee's social security number",
+                "1 Wages, tips, other compensation",
+                "2 Federal income tax withheld",
+            ),
+            grid(ssn, _money(wages), _money(withheld)),
+            grid(
+                "b Employer identification number (EIN)",
+                "3 Social security wages",
+                "4 Social security tax withheld",
+            ),
+            grid(ein, _money(ss_wages), _money(_cents(ss_wages * Decimal("0.062")))),
+            grid(
+                "c Employer's name, address, and ZIP code",
+                "5 Medicare wages and tips",
+                "6 Medicare tax withheld",
+            ),
+            grid(employer, _money(wages), _money(_cents(wages * Decimal("0.0145")))),
+            grid(address),
+            [],
+            grid("e Employee's first name and initial", "Last name"),
+            grid(f"{person.first} {person.middle[0]}", person.last),
+            grid(f"{person.street}, Springfield, NC 27000"),
+            [],
+            [Cell(40, "Copy B - To Be Filed With Employee's FEDERAL Tax Return", size=8)],
+        ]
+    else:
+        rows = [
+            [
+                Cell(50, "Form W-2  Wage and Tax Statement", bold=True, size=13),
+                Cell(420, str(year), bold=True, size=13),
+            ],
+            [Cell(50, "Department of the Treasury - Internal Revenue Service")],
+            [],
+            [
+                Cell(50, "a  Employee's social security number"),
+                Cell(330, ssn),
+            ],
+            [Cell(50, "b  Employer identification number (EIN)"), Cell(330, ein)],
+            [Cell(50, "c  Employer's name, address, and ZIP code")],
+            [Cell(66, employer)],
+            [Cell(66, address)],
+            [Cell(50, "e  Employee's first name and initial   Last name")],
+            [Cell(66, f"{person.first} {person.middle} {person.last}")],
+            [Cell(66, f"{person.street}, Springfield, NC 27000")],
+            [],
+            [Cell(50, "1  Wages, tips, other compensation"), Cell(330, _money(wages))],
+            [Cell(50, "2  Federal income tax withheld"), Cell(330, _money(withheld))],
+            [Cell(50, "3  Social security wages"), Cell(330, _money(ss_wages))],
+            [
+                Cell(50, "4  Social security tax withheld"),
+                Cell(330, _money(_cents(ss_wages * Decimal("0.062")))),
+            ],
+            [Cell(50, "5  Medicare wages and tips"), Cell(330, _money(wages))],
+            [
+                Cell(50, "6  Medicare tax withheld"),
+                Cell(330, _money(_cents(wages * Decimal("0.0145")))),
+            ],
+            [],
+            [Cell(50, f"Copy B - To Be Filed With Employee's FEDERAL Tax Return ({year})")],
+        ]
     expected: dict[str, FieldValue] = {
         "employer": employer,
         "ein": ein,
-        "employee_name": person.full_name,
+        "employee_name": employee_name,
         "wages": wages,
         "tax_year": year,
     }
@@ -698,6 +746,11 @@ def render(
         images[0].save(
             buffer, format="TIFF", compression="tiff_lzw", save_all=True, append_images=images[1:]
         )
+    elif fmt == Format.HEIC:
+        import pillow_heif
+
+        heif = pillow_heif.from_pillow(images[0].convert("RGB"))
+        heif.save(buffer, quality=90)
     else:  # pragma: no cover - every Format is handled above
         raise ValueError(fmt)
     return buffer.getvalue()
@@ -806,12 +859,28 @@ def _docx(layout: Layout) -> bytes:
     for page_number, page in enumerate(layout.pages):
         if page_number:
             document.add_page_break()  # type: ignore[no-untyped-call]
+        # Runs of rows with three or more cells (earnings, deductions, transactions) become
+        # Word tables, as payroll and bank templates lay them out; other rows are paragraphs.
+        groups: list[list[Row]] = []
         for row in page:
-            text = "    ".join(cell.text for cell in row)
+            tabular = len(row) >= 3
+            if tabular and groups and len(groups[-1][0]) >= 3:
+                groups[-1].append(row)
+            else:
+                groups.append([row])
+        for group in groups:
+            if len(group[0]) >= 3:
+                columns = sorted({cell.x for row in group for cell in row})
+                table = document.add_table(rows=len(group), cols=len(columns))
+                for row_cells, row in zip(table.rows, group, strict=True):
+                    for cell in row:
+                        row_cells.cells[columns.index(cell.x)].text = cell.text
+                continue
+            text = "    ".join(cell.text for cell in group[0])
             if text:
                 paragraph = document.add_paragraph()
                 run = paragraph.add_run(text)
-                run.bold = any(cell.bold for cell in row) and len(row) == 1
+                run.bold = any(cell.bold for cell in group[0]) and len(group[0]) == 1
     fixed = datetime(2026, 1, 1)
     document.core_properties.created = fixed
     document.core_properties.modified = fixed

@@ -98,19 +98,27 @@ async def test_word_document_is_read_through_unstructured() -> None:
 # --- OCR --------------------------------------------------------------------------------------
 
 OCR_CASES = [
-    (DocumentType.PAY_STUB, Format.PNG),
-    (DocumentType.BANK_STATEMENT, Format.JPEG),
-    (DocumentType.W2, Format.TIFF),
-    (DocumentType.IDENTIFICATION, Format.PNG),
-    (DocumentType.IDENTIFICATION, Format.JPEG),
-    (DocumentType.PAY_STUB, Format.SCANNED_PDF),
+    # (type, format, seed): odd seeds use the second layout of each type.
+    (DocumentType.PAY_STUB, Format.PNG, 1),
+    (DocumentType.PAY_STUB, Format.JPEG, 0),
+    (DocumentType.BANK_STATEMENT, Format.JPEG, 1),
+    (DocumentType.BANK_STATEMENT, Format.PNG, 0),
+    (DocumentType.W2, Format.TIFF, 1),
+    (DocumentType.W2, Format.PNG, 0),
+    (DocumentType.IDENTIFICATION, Format.PNG, 1),
+    (DocumentType.IDENTIFICATION, Format.JPEG, 0),
+    (DocumentType.PAY_STUB, Format.SCANNED_PDF, 1),
+    (DocumentType.PAY_STUB, Format.HEIC, 0),
+    (DocumentType.IDENTIFICATION, Format.HEIC, 1),
 ]
 
 
 @needs_tesseract
-@pytest.mark.parametrize(("document_type", "fmt"), OCR_CASES)
-async def test_images_and_scans_are_read_with_ocr(document_type: DocumentType, fmt: Format) -> None:
-    document = generate(document_type, seed=1, fmt=fmt)
+@pytest.mark.parametrize(("document_type", "fmt", "seed"), OCR_CASES)
+async def test_images_and_scans_are_read_with_ocr(
+    document_type: DocumentType, fmt: Format, seed: int
+) -> None:
+    document = generate(document_type, seed=seed, fmt=fmt)
 
     analysis = await analyse_fixture(document, declared=False)
 
@@ -180,7 +188,7 @@ async def _analyse_bytes(data: bytes, media_type: str) -> object:
     )
 
 
-async def test_heic_that_cannot_be_decoded_fails_honestly() -> None:
+async def test_damaged_heic_fails_honestly() -> None:
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
 
     analysis = await analyse(
@@ -260,3 +268,85 @@ async def test_long_scans_are_read_up_to_the_ocr_page_limit(
     assert 0 < len(analysis.transactions) < len(document.transactions)
     # Unread pages hold transactions: the balance checks are not run on half a statement.
     assert analysis.signals == []
+
+
+async def test_password_protected_pdf_fails_with_a_reason() -> None:
+    from reportlab.lib import pdfencrypt  # type: ignore[import-untyped]
+    from reportlab.pdfgen import canvas  # type: ignore[import-untyped]
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, encrypt=pdfencrypt.StandardEncryption("open-sesame"))
+    pdf.drawString(72, 700, "Gross Pay 1,000.00")
+    pdf.showPage()
+    pdf.save()
+
+    analysis = await analyse(
+        buffer.getvalue(),
+        "application/pdf",
+        declared_type=None,
+        applicant=APPLICANT,
+        today=date(2026, 6, 30),
+    )
+
+    assert analysis.status == "failed"
+    assert analysis.error == "The PDF is password-protected; upload a copy without a password."
+
+
+@pytest.mark.parametrize("document_type", EXTRACTED_TYPES)
+async def test_analysis_survives_a_json_round_trip(document_type: DocumentType) -> None:
+    """What the job stores (JSON) reads back with the same types: money stays Decimal."""
+    analysis = await analyse_fixture(generate(document_type, seed=1))
+
+    stored = analysis.model_dump(mode="json")
+    restored = type(analysis).model_validate(stored)
+
+    assert restored == analysis
+    assert {n: type(f.value) for n, f in restored.fields.items()} == {
+        n: type(f.value) for n, f in analysis.fields.items()
+    }
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+async def test_word_bank_statement_tables_give_transactions(seed: int) -> None:
+    document = generate(DocumentType.BANK_STATEMENT, seed=seed, fmt=Format.DOCX, pages=2)
+
+    analysis = await analyse_fixture(document, declared=False)
+
+    assert analysis.suggested_type == DocumentType.BANK_STATEMENT
+    assert analysis.pages == 2
+    assert wrong_fields(analysis, document.expected) == {}
+    assert [(t.posted_on, t.amount, t.balance) for t in analysis.transactions] == [
+        (t[0], t[2], t[3]) for t in document.transactions
+    ]
+    assert analysis.signals == []
+
+
+async def test_pdf_rows_do_not_depend_on_drawing_order() -> None:
+    """Producers write text in any order (values before labels, bottom to top); rows are
+    rebuilt from positions, so the same page reads the same."""
+    from reportlab.pdfgen import canvas
+
+    document = generate(DocumentType.PAY_STUB, seed=2, style=0)
+    assert document.layout is not None
+    (page,) = document.layout.pages
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=(612, 792))
+    y_of = {index: 792 - 60 - 15 * index for index in range(len(page))}
+    for index in reversed(range(len(page))):
+        for cell in reversed(page[index]):
+            pdf.setFont("Helvetica", cell.size)
+            pdf.drawString(cell.x, y_of[index], cell.text)
+    pdf.showPage()
+    pdf.save()
+
+    reordered = await analyse(
+        buffer.getvalue(),
+        "application/pdf",
+        declared_type=None,
+        applicant=document.applicant,
+        today=document.today,
+    )
+    original = await analyse_fixture(document, declared=False)
+
+    assert reordered.text == original.text
+    assert wrong_fields(reordered, document.expected) == {}

@@ -6,6 +6,7 @@ import io
 import re
 import zipfile
 
+import pillow_heif
 import pytest
 from PIL import Image
 
@@ -29,7 +30,16 @@ ALL_TYPES = [
 
 
 @pytest.mark.parametrize(
-    "fmt", [Format.PDF, Format.PNG, Format.JPEG, Format.TIFF, Format.SCANNED_PDF, Format.DOCX]
+    "fmt",
+    [
+        Format.PDF,
+        Format.PNG,
+        Format.JPEG,
+        Format.TIFF,
+        Format.HEIC,
+        Format.SCANNED_PDF,
+        Format.DOCX,
+    ],
 )
 def test_same_seed_same_bytes_other_seed_other_document(fmt: Format) -> None:
     first = generate(DocumentType.PAY_STUB, seed=11, fmt=fmt)
@@ -41,12 +51,13 @@ def test_same_seed_same_bytes_other_seed_other_document(fmt: Format) -> None:
     assert other.data != first.data
 
 
-@pytest.mark.parametrize("fmt", [Format.PNG, Format.JPEG, Format.TIFF])
+@pytest.mark.parametrize("fmt", [Format.PNG, Format.JPEG, Format.TIFF, Format.HEIC])
 def test_images_decode_as_their_format(fmt: Format) -> None:
     document = generate(DocumentType.W2, seed=1, fmt=fmt)
+    pillow_heif.register_heif_opener()
 
     with Image.open(io.BytesIO(document.data)) as image:
-        assert image.format == {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF"}[fmt]
+        assert image.format == {"png": "PNG", "jpeg": "JPEG", "tiff": "TIFF", "heic": "HEIF"}[fmt]
         assert image.width >= 1600
     assert document.media_type == f"image/{fmt}"
 

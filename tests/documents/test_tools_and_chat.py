@@ -124,6 +124,8 @@ async def test_a_file_sent_with_a_chat_message_is_attached_by_the_assistant_and_
     assert uploaded.status_code == 201, uploaded.text
     document_id = uploaded.json()["id"]
     assert uploaded.json()["application_id"] is None
+    loose = await http.get("/api/v1/documents", headers=headers)
+    assert [item["id"] for item in loose.json()["items"]] == [document_id]
     thread = await http.post("/api/v1/chat/threads", json={}, headers=headers)
     thread_id = thread.json()["id"]
     model.script = [
@@ -210,3 +212,41 @@ async def test_a_chat_message_cannot_reference_someone_elses_document(
     )
 
     assert turn.status_code == 404
+
+
+async def test_guided_mode_attaches_a_document_sent_before_the_application_exists(
+    session: AsyncSession, sessionmaker: SessionMaker, doc_settings: Settings
+) -> None:
+    borrower = await create_borrower(session, doc_settings)
+    document_id = await create_document(session, doc_settings, borrower, None)
+    headers = bearer(await issue_token(session, borrower, settings=doc_settings))
+    await session.commit()
+    app = create_app(doc_settings, sessionmaker=sessionmaker, store=MemoryStore())
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
+        thread = await http.post("/api/v1/chat/threads", json={}, headers=headers)
+        turn = await http.post(
+            f"/api/v1/chat/threads/{thread.json()['id']}/runs",
+            json={"message": "I'd like a personal loan", "document_ids": [str(document_id)]},
+            headers=headers,
+        )
+
+    assert turn.status_code == 200, turn.text
+    events = parse_sse(turn.text)
+    assert events[0][1]["mode"] == "guided"
+    finished = [(d["tool"], d["ok"]) for kind, d in events if kind == "tool.finished"]
+    assert finished == [("start_application", True), ("attach_document", True)]
+    document = await session.get(Document, document_id)
+    assert document is not None
+    await session.refresh(document)
+    application = await session.scalar(
+        select(Application).where(Application.borrower_user_id == borrower.id)
+    )
+    assert application is not None
+    assert document.application_id == application.id
+    replies = " ".join(d["text"] for kind, d in events if kind == "message.completed")
+    assert "document.pdf" in replies

@@ -3,7 +3,7 @@
 Each extractor walks the text line by line, finds a field's label and reads the value after it
 on the same line (confidence 0.95) or on the next line (0.85, forms like the W-2 print the label
 above the value); a value guessed without a label gets 0.6. For OCR text the confidence is
-multiplied by tesseract's lowest word confidence inside the value's span.
+multiplied by tesseract's length-weighted mean word confidence inside the value's span.
 """
 
 from __future__ import annotations
@@ -137,6 +137,25 @@ def value_after(
         return None
     match = result[0][position]
     return Found(match.value, (match.start, match.end), result[1])
+
+
+def cells(line: Line) -> list[tuple[int, str]]:
+    """A row's cells (runs of text separated by two or more spaces), with their start offsets."""
+    return [(line.start + m.start(), m.group()) for m in re.finditer(r"\S+(?: \S+)*", line.text)]
+
+
+def cell_below(lines: list[Line], label: str) -> tuple[tuple[int, str], float] | None:
+    """On forms laid out as a grid (the W-2), the cell under the labelled cell: the row below
+    must have as many cells as the label's row, so that columns line up."""
+    pattern = _label(label)
+    for index, line in enumerate(lines[:-1]):
+        row = cells(line)
+        for position, (_, text) in enumerate(row):
+            if pattern.search(text):
+                below = cells(lines[index + 1])
+                if len(row) > 1 and len(below) == len(row):
+                    return below[position], NEXT_LINE
+    return None
 
 
 def _is_name(text: str) -> bool:
@@ -352,7 +371,13 @@ def _signs_from_balances(
 def w2(text: str) -> dict[str, Found]:
     lines = lines_of(text)
     out: dict[str, Found | None] = {}
-    out["employer"] = _next_line_after(lines, r"\bemployer'?s\s+name\b")
+    employer_label = r"\bemployer'?s\s+name\b"
+    employer_cell = cell_below(lines, employer_label)
+    out["employer"] = (
+        Found(employer_cell[0][1], _span(employer_cell[0]), employer_cell[1])
+        if employer_cell
+        else _next_line_after(lines, employer_label)
+    )
     out["employee_name"] = _next_line_after(
         lines, r"\bemployee'?s\s+(?:first\s+)?name\b", accept=_is_name
     )
@@ -364,12 +389,19 @@ def w2(text: str) -> dict[str, Found]:
                 ein = Found(m.group(), (line.start + m.start(), line.start + m.end()), SAME_LINE)
                 break
     if ein is None:
+        below = cell_below(lines, r"identification\s+number|\bEIN\b")
+        if below and re.fullmatch(r"\d{2}-\d{7}", below[0][1]):
+            ein = Found(below[0][1], _span(below[0]), below[1])
+    if ein is None:
         m = re.search(r"\b\d{2}-\d{7}\b", text)
         ein = Found(m.group(), (m.start(), m.end()), GUESS) if m else None
     out["ein"] = ein
-    out["wages"] = value_after(
-        lines, r"\bwages,?\s+tips,?\s+(?:and\s+)?other\s+comp\w*\b", money_in
-    )
+    wages_label = r"\bwages,?\s+tips,?\s+(?:and\s+)?other\s+comp\w*\b"
+    out["wages"] = value_after(lines, wages_label, money_in)
+    if out["wages"] is None and (below := cell_below(lines, wages_label)):
+        amounts = list(money_in(below[0][1], below[0][0]))
+        if len(amounts) == 1:
+            out["wages"] = Found(amounts[0].value, (amounts[0].start, amounts[0].end), below[1])
     year = None
     for line in lines[:6]:
         if re.search(r"\bW-?2\b|wage\s+and\s+tax\s+statement", line.text, re.I):
@@ -380,6 +412,10 @@ def w2(text: str) -> dict[str, Found]:
                 break
     out["tax_year"] = year or value_after(lines, r"\btax\s+year\b", integers_in)
     return {name: found for name, found in out.items() if found is not None}
+
+
+def _span(cell: tuple[int, str]) -> tuple[int, int]:
+    return cell[0], cell[0] + len(cell[1])
 
 
 def _next_line_after(

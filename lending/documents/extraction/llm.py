@@ -66,7 +66,9 @@ async def extract_with_model(
     model: BaseChatModel, schema: type[BaseModel], document_type: DocumentType, text: str
 ) -> dict[str, Any]:
     """The model's values for `schema`'s fields (None where it gave none)."""
-    runnable = model.with_structured_output(schema)
+    # Function calling: the structured-output method that OpenAI-compatible servers (vLLM,
+    # Ollama, Azure, ...) support most widely.
+    runnable = model.with_structured_output(schema, method="function_calling")
     result = await runnable.ainvoke(prompt_messages(document_type, text))
     if isinstance(result, dict):
         result = schema.model_validate(result)

@@ -79,9 +79,6 @@ def _date_of(m: re.Match[str]) -> date | None:
 
 def money_in(text: str, offset: int = 0) -> Iterator[Match]:
     for m in MONEY.finditer(text):
-        if bool(m.group("open")) != bool(m.group("close")):
-            # "(1,234.56" is not a parenthesised negative; read the number alone.
-            pass
         try:
             amount = Decimal(m.group("num").replace(",", "") + "." + m.group("c"))
         except InvalidOperation:

@@ -219,11 +219,8 @@ def _field(
     confidence: float,
     document: DocumentText,
 ) -> ExtractedField:
-    scaled = (
-        confidence * document.ocr_confidence(span)
-        if span is not None or document.ocr
-        else confidence
-    )
+    # For OCR text, scaled by tesseract's confidence in the span's words (1.0 otherwise).
+    scaled = confidence * document.ocr_confidence(span)
     return ExtractedField(
         value=value,
         confidence=round(max(0.0, min(1.0, scaled)), 3),
