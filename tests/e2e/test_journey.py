@@ -252,7 +252,8 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     preview = detail.get_by_role("img", name="Preview of paystub.pdf")
     expect(preview).to_have_attribute("aria-busy", "false", timeout=30_000)  # the page is drawn
     box = preview.bounding_box()
-    assert box is not None and box["height"] > 200, box
+    assert box is not None
+    assert box["height"] > 200, box
     phone.check("document-review-375")
     detail.get_by_role("button", name="Verify").click()
     expect(detail.get_by_text("Verified.")).to_be_visible()
