@@ -46,6 +46,26 @@ export function ratableReplies(state: ChatState): Set<string> {
   return new Set(lastByRun.values());
 }
 
+// A thumb drawn inline (no emoji font needed): Material Icons' "thumb_up" path (Apache-2.0);
+// turned upside down for "not helpful".
+function ThumbIcon({ down = false }: { down?: boolean }) {
+  return (
+    <svg
+      viewBox="0 0 24 24"
+      width="16"
+      height="16"
+      aria-hidden="true"
+      focusable="false"
+      style={down ? { transform: "rotate(180deg)" } : undefined}
+    >
+      <path
+        fill="currentColor"
+        d="M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23.14-.47.14-.73v-2z"
+      />
+    </svg>
+  );
+}
+
 function Thumbs({
   runId,
   rating,
@@ -66,7 +86,7 @@ function Thumbs({
         title={t("feedback.up")}
         onClick={() => onRate(runId, 1)}
       >
-        <span aria-hidden="true">👍</span>
+        <ThumbIcon />
       </button>
       <button
         type="button"
@@ -76,7 +96,7 @@ function Thumbs({
         title={t("feedback.down")}
         onClick={() => onRate(runId, -1)}
       >
-        <span aria-hidden="true">👎</span>
+        <ThumbIcon down />
       </button>
     </div>
   );
