@@ -40,14 +40,14 @@ from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedPolicy
 from agents.models import ModelProvider
 from agents.pii import PiiVault, has_pii, redact
-from agents.threads import TranscriptEntry, threads
+from agents.threads import TranscriptEntry, TurnThread, threads
 from lending.audit.schemas import Origin
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.errors import Conflict
 from lending.identity.actor import Actor
 from lending.logs import get_logger
-from lending.models.chat import ChatThread, RunStatus
+from lending.models.chat import RunStatus
 from tools.context import ApprovalRequest, ToolContext
 from tools.registry import ToolRegistry
 
@@ -125,21 +125,20 @@ class TurnRunner:
         started = time.perf_counter()
         mode = self.mode()
         async with transaction(self.sessionmaker) as session:
-            thread, previous_status = await threads.get_with_last_run_status(
-                session, request.actor, request.thread_id
-            )
+            thread = await threads.open_turn(session, request.actor, request.thread_id)
             prompt = await self.prompts(session, thread.graph, request.actor, mode)
             user_text = redact(request.message) if request.message is not None else None
-            run = await threads.start_run(
+            run_id = await threads.start_run(
                 session,
-                thread,
+                thread.id,
                 mode=mode,
                 prompt_versions=prompt.versions,
                 variant=prompt.variant,
                 user_text=user_text,
             )
+        previous_status = thread.last_run_status
         yield RunStarted(
-            run_id=str(run.id), thread_id=str(thread.id), graph=thread.graph, mode=mode
+            run_id=str(run_id), thread_id=str(thread.id), graph=thread.graph, mode=mode
         )
 
         graph = self.graphs[thread.graph]
@@ -213,7 +212,7 @@ class TurnRunner:
             await threads.finish_run(
                 session,
                 thread_id=thread.id,
-                run_id=run.id,
+                run_id=run_id,
                 status=status,
                 mode=final_mode,
                 latency_ms=latency_ms,
@@ -233,7 +232,7 @@ class TurnRunner:
             )
 
     def _input(
-        self, thread: ChatThread, request: TurnRequest, transcript: list[TranscriptEntry]
+        self, thread: TurnThread, request: TurnRequest, transcript: list[TranscriptEntry]
     ) -> Any:
         pending = thread.pending_approval
         if request.approval is not None:
