@@ -198,7 +198,7 @@ class TurnCheckpointer(AsyncPostgresSaver):
                     "checkpoint_id": value["checkpoint_id"],
                 }
             },
-            {
+            {  # type: ignore[typeddict-item]
                 **value["checkpoint"],
                 "channel_values": {
                     **(value["checkpoint"].get("channel_values") or {}),

@@ -169,11 +169,10 @@ class ThreadService:
     ) -> TurnThread:
         """The actor's thread and the status of its latest run, in one statement."""
         connection = await session.connection()
-        row = (
-            await connection.exec_driver_sql(
-                _OPEN_TURN, {"thread_id": thread_id, "user_id": actor.user_id}
-            )
-        ).first()
+        result = await connection.exec_driver_sql(
+            _OPEN_TURN, {"thread_id": thread_id, "user_id": actor.user_id}
+        )
+        row: Any = result.first()
         if row is None:
             raise NotFound("No such conversation.")
         return TurnThread(id=row[0], graph=row[1], pending_approval=row[2], last_run_status=row[3])
