@@ -12,6 +12,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.messages.utils import message_chunk_to_message
 from langgraph.runtime import Runtime
 
@@ -58,7 +59,7 @@ async def _call_model(state: AgentState, context: AgentContext, write: Any) -> B
     schemas = _tool_schemas(context)
     runnable = context.model.bind(schemas)
     history: list[BaseMessage] = [SystemMessage(context.system_prompt), *state["messages"]]
-    merged: AIMessageChunk | None = None
+    chunks: list[AIMessageChunk] = []
     async for chunk in runnable.astream(history):
         if not isinstance(chunk, AIMessageChunk):
             if isinstance(chunk, AIMessage):  # a model that does not stream answers whole
@@ -68,9 +69,11 @@ async def _call_model(state: AgentState, context: AgentContext, write: Any) -> B
             continue
         if isinstance(chunk.content, str) and chunk.content:
             write({"type": "token", "text": chunk.content})
-        merged = chunk if merged is None else merged + chunk
-    if merged is None:
+        chunks.append(chunk)
+    if not chunks:
         return AIMessage(content="")
+    # Merged once at the end: adding chunk by chunk rebuilt the message at every token.
+    merged = chunks[0] if len(chunks) == 1 else add_ai_message_chunks(chunks[0], *chunks[1:])
     if merged.usage_metadata:
         context.usage["input"] += merged.usage_metadata.get("input_tokens", 0)
         context.usage["output"] += merged.usage_metadata.get("output_tokens", 0)
