@@ -56,9 +56,9 @@ _OPEN_TURN = """
     """
 _START_RUN = """
     WITH run AS (
-        INSERT INTO chat_run (id, thread_id, status, mode, input_tokens, output_tokens, cost,
-                              prompt_versions, variant)
-        VALUES (%(run_id)s, %(thread_id)s, 'running', %(mode)s, 0, 0, 0,
+        INSERT INTO chat_run (id, thread_id, status, mode, started_at, input_tokens,
+                              output_tokens, cost, prompt_versions, variant)
+        VALUES (%(run_id)s, %(thread_id)s, 'running', %(mode)s, %(started)s, 0, 0, 0,
                 %(versions)s::jsonb, %(variant)s)
         RETURNING id, thread_id
     )
@@ -196,6 +196,8 @@ class ThreadService:
                 "run_id": run_id,
                 "thread_id": thread_id,
                 "mode": mode,
+                # The clock, not the transaction's now(): runs order by it.
+                "started": now(),
                 "versions": orjson.dumps(prompt_versions).decode(),
                 "variant": variant,
                 "user_text": user_text,
