@@ -7,6 +7,8 @@ two short transactions, one before and one after the graph runs.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -18,7 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Durability, Interrupt, StreamMode, interrupt
+from langgraph.types import Command, Durability, Interrupt, interrupt
 
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
@@ -52,8 +54,6 @@ from tools.context import ApprovalRequest, ToolContext
 from tools.registry import ToolRegistry
 
 log = get_logger(__name__)
-
-_STREAM_MODES: list[StreamMode] = ["custom", "updates"]
 
 Channel = Literal["text", "button", "voice", "api"]
 AnyGraph = CompiledStateGraph[AgentState, AgentContext, AgentState, AgentState]
@@ -295,42 +295,59 @@ class TurnRunner:
                 # lost message: the next turn resumes from this checkpoint.
                 config = await graph.aupdate_state(config, graph_input, as_node="__start__")
                 graph_input = None
-        stream: AsyncIterator[Any] = graph.astream(
-            graph_input,
-            config,
-            context=context,
-            stream_mode=_STREAM_MODES,
-            durability=self.durability,
-        )
-        async for mode, chunk in stream:
-            if mode == "custom":
-                event = _custom_event(chunk)
-                if isinstance(event, ToolFinished):
-                    transcript.append(
-                        TranscriptEntry(
-                            role="tool",
-                            tool={
-                                "tool": event.tool,
-                                "ok": event.ok,
-                                "error": event.error,
-                            },
+        # The nodes put their events (tokens, tool activity) straight on this queue, and the
+        # graph's updates follow them there: LangGraph's own custom stream mode crossed threads
+        # (call_soon_threadsafe, a wake-up write) for every token.
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        context.emit = queue.put_nowait
+
+        async def pump() -> None:
+            try:
+                async for update in graph.astream(
+                    graph_input,
+                    config,
+                    context=context,
+                    stream_mode="updates",
+                    durability=self.durability,
+                ):
+                    queue.put_nowait(_Update(update))
+            finally:
+                queue.put_nowait(_DONE)
+
+        task = asyncio.create_task(pump())
+        try:
+            while (item := await queue.get()) is not _DONE:
+                if not isinstance(item, _Update):
+                    event = _custom_event(item)
+                    if isinstance(event, ToolFinished):
+                        transcript.append(
+                            TranscriptEntry(
+                                role="tool",
+                                tool={"tool": event.tool, "ok": event.ok, "error": event.error},
+                            )
                         )
-                    )
-                yield event
-                continue
-            for node, update in chunk.items():
-                if node == "__interrupt__":
-                    yield _interrupt_event(update[0])
-                elif node == "assistant":
-                    for message in update.get("messages", []):
-                        if isinstance(message, AIMessage) and message.content:
-                            text = str(message.content)
-                            transcript.append(
-                                TranscriptEntry(role="assistant", content=redact(text))
-                            )
-                            yield MessageCompleted(
-                                message_id=message.id or uuid.uuid4().hex, text=text
-                            )
+                    yield event
+                    continue
+                for node, update in item.chunk.items():
+                    if node == "__interrupt__":
+                        yield _interrupt_event(update[0])
+                    elif node == "assistant":
+                        for message in update.get("messages", []):
+                            if isinstance(message, AIMessage) and message.content:
+                                text = str(message.content)
+                                transcript.append(
+                                    TranscriptEntry(role="assistant", content=redact(text))
+                                )
+                                yield MessageCompleted(
+                                    message_id=message.id or uuid.uuid4().hex, text=text
+                                )
+            await task  # the graph's own failure, if any, is the turn's
+        finally:
+            context.emit = None
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _tokenized(self, graph: AnyGraph, config: RunnableConfig, text: str) -> AgentState:
         """The new message with its PII swapped for tokens in this conversation's vault."""
@@ -339,6 +356,14 @@ class TurnRunner:
         snapshot = await graph.aget_state(config)
         vault = PiiVault(self.settings, snapshot.values.get("vault") if snapshot.values else None)
         return {"messages": [HumanMessage(vault.tokenize(text))], "vault": vault.state()}
+
+
+@dataclass(frozen=True)
+class _Update:
+    chunk: dict[str, Any]
+
+
+_DONE = object()
 
 
 @dataclass

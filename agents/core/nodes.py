@@ -32,7 +32,7 @@ MODEL_UNAVAILABLE = (
 
 async def assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     context = runtime.context
-    write = runtime.stream_writer
+    write = context.emit or runtime.stream_writer
     provider = context.model
     if provider is not None and provider.breaker.allows_call():
         try:
@@ -87,7 +87,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     before the pause return their stored results (idempotency keys), so nothing acts twice.
     """
     context = runtime.context
-    write = runtime.stream_writer
+    write = context.emit or runtime.stream_writer
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
     vault = PiiVault(context.tools.settings, state.get("vault"))

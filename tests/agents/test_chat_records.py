@@ -102,8 +102,10 @@ async def test_a_turn_records_its_run_and_redacted_transcript_in_order(
     assert run is not None
     assert str(run.thread_id) == thread_id
     assert (run.status, run.mode) == ("completed", "llm")
-    assert run.finished_at is not None and run.latency_ms is not None
-    assert run.input_tokens > 0 and run.output_tokens > 0
+    assert run.finished_at is not None
+    assert run.latency_ms is not None
+    assert run.input_tokens > 0
+    assert run.output_tokens > 0
     assert run.input_tokens == completed["tokens"]["input_tokens"]
     assert run.output_tokens == completed["tokens"]["output_tokens"]
     assert run.cost == Decimal(completed["cost"]) > 0
