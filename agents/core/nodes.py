@@ -158,7 +158,8 @@ def _tool_schemas(context: AgentContext) -> list[dict[str, Any]]:
     return schemas
 
 
-def route_after_assistant(state: AgentState) -> str:
+async def route_after_assistant(state: AgentState) -> str:
+    # async: LangGraph runs a plain function of an async graph in the thread pool, a hop per step.
     last = state["messages"][-1]
     if isinstance(last, AIMessage) and last.tool_calls:
         return "tools"

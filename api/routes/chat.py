@@ -25,6 +25,7 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
+from api.sse import EventStreamResponse
 from api.state import AppState
 from lending.audit.schemas import Origin
 from lending.db import transaction
@@ -254,7 +255,7 @@ async def _stream_turn(state: AppState, request: TurnRequest) -> StreamingRespon
         async for batch in events.batches():
             yield b"".join([to_sse(event) for event in batch])
 
-    return StreamingResponse(
+    return EventStreamResponse(
         frames(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
