@@ -1,10 +1,11 @@
 """What a turn leaves in the product's tables: the run (status, mode, tokens, cost, latency,
-prompt versions), the redacted transcript in order, feedback with the turn; and the queued
-double-texting mode."""
+prompt versions), the redacted transcript in order, feedback with the turn; the queued
+double-texting mode; a client that disconnects mid-turn."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -12,6 +13,7 @@ from decimal import Decimal
 
 import httpx
 import pytest
+import uvicorn
 from langchain_core.messages import AIMessage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -201,3 +203,60 @@ async def test_a_second_message_during_a_run_waits_its_turn_in_queue_mode(
     assert [run.status for run in runs] == ["completed", "completed"]
     assert runs[0].finished_at is not None
     assert runs[0].finished_at <= runs[1].started_at
+
+
+async def test_a_client_that_leaves_mid_turn_does_not_lose_it(
+    session: AsyncSession, settings: Settings, sessionmaker: SessionMaker
+) -> None:
+    """Over real HTTP: the browser goes away after `run.started`; the turn still finishes, and
+    the thread's history has the answer when the person comes back."""
+    token = await _borrower_token(session, settings)
+    model = ScriptedChatModel(
+        script=[AIMessage(content="Here is the whole answer.")], delay_seconds=1.0
+    )
+    provider = ModelProvider(models=[model], pricing=ModelPricing(), breaker=ModelBreaker())
+    app = create_app(settings, sessionmaker=sessionmaker, store=MemoryStore(), chat_model=provider)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    serving = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(20):
+            while not server.started:
+                await asyncio.sleep(0.05)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+            thread_id = await _thread(http, token)
+            async with http.stream(
+                "POST",
+                f"/api/v1/chat/threads/{thread_id}/runs",
+                json={"message": "tell me everything"},
+                headers=bearer(token),
+            ) as response:
+                async for line in response.aiter_lines():
+                    if line.startswith("event: run.started"):
+                        break  # and the connection closes with the block, mid-turn
+            early = await http.get(f"/api/v1/chat/threads/{thread_id}", headers=bearer(token))
+            assert [m["role"] for m in early.json()["messages"]] == ["user"]  # still answering
+            async with asyncio.timeout(10):
+                while True:
+                    detail = await http.get(
+                        f"/api/v1/chat/threads/{thread_id}", headers=bearer(token)
+                    )
+                    roles = [m["role"] for m in detail.json()["messages"]]
+                    if "assistant" in roles:
+                        break
+                    await asyncio.sleep(0.1)
+    finally:
+        server.should_exit = True
+        await serving
+    messages = detail.json()["messages"]
+    assert [(m["role"], m["content"]) for m in messages] == [
+        ("user", "tell me everything"),
+        ("assistant", "Here is the whole answer."),
+    ]
+    run = await session.scalar(select(ChatRun).where(ChatRun.thread_id == uuid.UUID(thread_id)))
+    assert run is not None
+    assert run.status == "completed"
