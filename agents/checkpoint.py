@@ -13,17 +13,23 @@ reach them (docs/DECISIONS.md, issue 6):
 - values are serialised in the event loop, not handed to a thread (`asyncio.to_thread` per call
   cost more than serialising a turn's few small values) — and JSON columns use orjson;
 - no saver-wide lock around pool checkouts: the lock exists for a single shared connection, and
-  with a pool it made every conversation wait for every other one's checkpoint.
+  with a pool it made every conversation wait for every other one's checkpoint;
+- a message is encoded once (`MessageCachingSerializer`): the conversation's message list is
+  one blob, rewritten at every checkpoint of a turn, and re-encoding every message each time
+  grew with the length of the conversation. The bytes are the library's own.
 Every statement is one autocommit statement, so a checkpoint is stored whole or not at all.
 """
 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import orjson
+import ormsgpack
+from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
@@ -34,6 +40,8 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _msgpack_default
+from langgraph.checkpoint.serde.jsonplus import _option as _MSGPACK_OPTIONS
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow, dict_row
@@ -74,6 +82,43 @@ _PUT_WRITES_UPSERT = (
     + "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob"
 )
 _PUT_WRITES_INSERT = _PUT_WRITES + "DO NOTHING"
+
+
+class MessageCachingSerializer(JsonPlusSerializer):
+    """LangGraph's serialiser, remembering each message's encoding while the message lives.
+
+    The cache is keyed by the message object and its id: LangGraph gives an id-less message its
+    id in place (when it joins the state), and an entry never outlives its message. Messages are
+    not otherwise changed in place (a new version of a message is a new object).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._encoded: dict[int, tuple[weakref.ref[BaseMessage], str, Any]] = {}
+
+    def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
+        if obj is None or isinstance(obj, bytes | bytearray):
+            return super().dumps_typed(obj)
+        try:
+            return "msgpack", ormsgpack.packb(obj, default=self._default, option=_MSGPACK_OPTIONS)
+        except ormsgpack.MsgpackEncodeError:
+            return super().dumps_typed(obj)  # the library's own handling of what cannot encode
+
+    def _default(self, obj: Any) -> Any:
+        if not isinstance(obj, BaseMessage) or obj.id is None:
+            return _msgpack_default(obj)
+        key = id(obj)
+        entry = self._encoded.get(key)
+        if entry is not None and entry[0]() is obj and entry[1] == obj.id:
+            return entry[2]
+        encoded = _msgpack_default(obj)
+        encoded_map = self._encoded
+
+        def forget(_: weakref.ref[BaseMessage]) -> None:
+            encoded_map.pop(key, None)
+
+        self._encoded[key] = (weakref.ref(obj, forget), obj.id, encoded)
+        return encoded
 
 
 def _dumps(value: Any) -> bytes:
@@ -241,6 +286,6 @@ async def open_checkpointer(
     )
     await pool.open(wait=True)
     try:
-        yield TurnCheckpointer(pool)  # type: ignore[arg-type]
+        yield TurnCheckpointer(pool, serde=MessageCachingSerializer())  # type: ignore[arg-type]
     finally:
         await pool.close()

@@ -2,12 +2,14 @@
 
 The same turn as the HTTP benchmark (scripted zero-latency model: one tool call, then a 40-token
 streamed answer) through `TurnRunner.run`, sequentially, in conversations of ten turns:
-- with the Postgres checkpointer and with LangGraph's in-memory one: the difference is the
-  checkpoint's cost (serialisation, SQL, pool);
+- with the Postgres checkpointer and with LangGraph's in-memory one: the difference, plus what
+  the in-memory saver spends serialising (it keeps serialised copies), is the checkpoint's cost
+  (serialisation, SQL, pool);
 - the tool call alone (`registry.execute`), the turn's records alone (`threads.open_turn`,
   `start_run`, `finish_run`: the two transactions the runner opens) and the SSE encoding of the turn's events;
-- what remains of the in-memory turn is the graph: LangGraph's loop, LangChain's model
-  streaming and the runner.
+- the scripted model's two replies through LangChain's streaming (a stand-in for a provider);
+- what remains of the in-memory turn is the graph and the runner: LangGraph's loop, the nodes,
+  the events, the prompt.
 
 CPU is `time.process_time()` (this process only; Postgres's own work is not in it). Statements
 are counted on both drivers: SQLAlchemy's (turn records, tools) and the checkpointer's psycopg
@@ -23,6 +25,8 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages.ai import add_ai_message_chunks
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import event
 
@@ -70,6 +74,36 @@ class _CountingCursor:
         return await self._cursor.executemany(query, params, **kwargs)
 
 
+class _TimedSerde:
+    """The saver's serialiser, timing its CPU (synchronous calls: the time is theirs alone)."""
+
+    def __init__(self, serde: Any) -> None:
+        self.serde, self.seconds = serde, 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.serde, name)
+
+    def dumps_typed(self, value: Any) -> Any:
+        started = time.process_time()
+        try:
+            return self.serde.dumps_typed(value)
+        finally:
+            self.seconds += time.process_time() - started
+
+    def loads_typed(self, value: Any) -> Any:
+        started = time.process_time()
+        try:
+            return self.serde.loads_typed(value)
+        finally:
+            self.seconds += time.process_time() - started
+
+
+def _timed_serde(saver: Any) -> _TimedSerde:
+    timed = _TimedSerde(saver.serde)
+    saver.serde = timed
+    return timed
+
+
 def _count_checkpointer(runner: TurnRunner, counts: _Counts) -> None:
     """Wrap the Postgres saver's cursor factory: one checkout per `_cursor`, every statement."""
     saver = next(iter(runner.graphs.values())).checkpointer
@@ -111,10 +145,14 @@ async def measure(
             settings, database_url=database_url, sessionmaker=sessionmaker, model=provider()
         ) as runner:
             _count_checkpointer(runner, counts)
+            postgres_serde = _timed_serde(next(iter(runner.graphs.values())).checkpointer)
             await _turns(runner, sessionmaker, actor, 20)  # warm up
             counts.counter.clear()
+            postgres_serde.seconds = 0.0
             postgres, events = await _turns(runner, sessionmaker, actor, turns)
             statements = counts.per(turns)
+            memory_saver = InMemorySaver()
+            memory_serde = _timed_serde(memory_saver)
             in_memory_runner = TurnRunner(
                 settings=settings,
                 sessionmaker=sessionmaker,
@@ -123,19 +161,24 @@ async def measure(
                 model=provider(),
                 policies=runner.policies,
                 prompts=runner.prompts,
-                checkpointer=InMemorySaver(),
+                checkpointer=memory_saver,
                 durability=runner.durability,
             )
             await _turns(in_memory_runner, sessionmaker, actor, 20)
+            memory_serde.seconds = 0.0
             memory, _ = await _turns(in_memory_runner, sessionmaker, actor, turns)
         tool = await _tool_calls(sessionmaker, settings, actor, turns)
+        model = await _model_calls(actor, turns)
         records = await _records(sessionmaker, actor, turns)
         serialization = _serialization(events, turns)
     finally:
         await prompt_cache.stop()
         await engine.dispose()
-    checkpoint = postgres - memory
-    graph = memory - tool - records - serialization
+    # The in-memory saver serialises too (it keeps copies): its serialisation belongs to the
+    # checkpoint, not to the graph.
+    memory_serialization = memory_serde.seconds * 1000 / turns
+    checkpoint = postgres - memory + memory_serialization
+    graph = memory - memory_serialization - tool - records - model
     return {
         "durability": settings.agent_durability,
         "turns": turns,
@@ -143,10 +186,12 @@ async def measure(
             "turn_with_postgres_checkpoint": round(postgres, 2),
             "turn_with_memory_checkpoint": round(memory, 2),
             "checkpoint": round(checkpoint, 2),
+            "checkpoint_of_which_serialization": round(postgres_serde.seconds * 1000 / turns, 2),
             "tools": round(tool, 2),
             "turn_records": round(records, 2),
-            "serialization_sse": round(serialization, 2),
-            "graph_model_and_runner": round(graph, 2),
+            "model_scripted_streaming": round(model, 2),
+            "graph_and_runner": round(graph, 2),
+            "serialization_sse (in the HTTP share)": round(serialization, 2),
         },
         "statements_per_turn": statements,
         "events_per_turn": len(events),
@@ -179,6 +224,18 @@ async def _tool_calls(sessionmaker: Any, settings: Settings, actor: Actor, turns
         await registry.execute(
             "compute_payment", TOOL_ARGS, context, idempotency_key=f"call_{index}"
         )
+    return (time.process_time() - started) * 1000 / turns
+
+
+async def _model_calls(actor: Actor, turns: int) -> float:
+    """The scripted model's two replies of a turn through LangChain's streaming, merged."""
+    schemas = [spec.openai_schema() for spec in registry.for_actor(actor)]
+    bound = provider().bind(schemas)
+    history = [SystemMessage("You are Omni."), HumanMessage(MESSAGE)]
+    started = time.process_time()
+    for _ in range(turns * 2):
+        chunks = [chunk async for chunk in bound.astream(history)]
+        add_ai_message_chunks(chunks[0], *chunks[1:])
     return (time.process_time() - started) * 1000 / turns
 
 
