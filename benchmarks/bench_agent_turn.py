@@ -15,7 +15,8 @@ the embedded server of var/test, and for each durability mode (BENCH_DURABILITY,
   records, SSE serialisation, graph + model + runner, and the statements per turn; what the
   server spends beyond the in-process turn is HTTP (uvicorn, FastAPI, auth, SSE writes).
 The load average is recorded with the results: the machine is shared, and a busy one inflates
-CPU time too. Results go to benchmarks/results/agent_turn.json and to stdout.
+CPU time too. For a fair before/after, BENCH_BASELINE=<another checkout> alternates rounds of the
+two servers (BENCH_ROUNDS, default 3) and reports both medians ("side_by_side"). Results go to benchmarks/results/agent_turn.json and to stdout.
 """
 
 from __future__ import annotations
@@ -127,7 +128,10 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _measure_server(database_url: str, token: str, durability: str) -> dict[str, Any]:
+async def _measure_server(
+    database_url: str, token: str, durability: str, *, code: Path = ROOT
+) -> dict[str, Any]:
+    """One server (the code of `code`, a checkout of this repository) measured from here."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
     env.update(
@@ -138,7 +142,7 @@ async def _measure_server(database_url: str, token: str, durability: str) -> dic
         OMNIFIN_RATE_LIMITS='{"default": {}}',
     )
     server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.agent_server", str(port)], env=env, cwd=ROOT
+        [sys.executable, "-m", "benchmarks.agent_server", str(port)], env=env, cwd=code
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -219,6 +223,9 @@ async def main() -> None:
         )
         run["breakdown_in_process"] = breakdown
         runs.append(run)
+    comparison = None
+    if baseline := os.environ.get("BENCH_BASELINE"):
+        comparison = await _compare(database_url, token, Path(baseline), modes[0])
     result = {
         "benchmark": "agent turn through HTTP SSE (scripted zero-latency model, Postgres checkpoint)",
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -242,10 +249,50 @@ async def main() -> None:
             "server_cpu_ms_per_turn (twice as fast as the peer)": 12.5,
         },
         "runs": runs,
+        "side_by_side": comparison,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+async def _compare(
+    database_url: str, token: str, baseline: Path, durability: str
+) -> dict[str, Any]:
+    """This code against another checkout (BENCH_BASELINE, e.g. `git archive <commit>` unpacked),
+    alternating rounds (BENCH_ROUNDS, default 3) so both see the same machine: medians."""
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    measured: dict[str, list[dict[str, Any]]] = {"baseline": [], "current": []}
+    for _ in range(rounds):
+        measured["baseline"].append(
+            await _measure_server(database_url, token, durability, code=baseline)
+        )
+        measured["current"].append(await _measure_server(database_url, token, durability))
+
+    def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+        return {
+            f"{phase}_{key}": round(statistics.median(run[phase][key] for run in runs), 2)
+            for phase in ("sequential", "concurrent")
+            for key in ("server_cpu_ms_per_turn", "p50_ms", "p95_ms")
+        } | {
+            "concurrent_turns_per_second": round(
+                statistics.median(run["concurrent"]["turns_per_second"] for run in runs), 1
+            )
+        }
+
+    baseline_medians, current_medians = medians(measured["baseline"]), medians(measured["current"])
+    return {
+        "durability": durability,
+        "baseline": str(baseline),
+        "rounds": rounds,
+        "baseline_medians": baseline_medians,
+        "current_medians": current_medians,
+        "cpu_per_turn_ratio_current_to_baseline": round(
+            current_medians["sequential_server_cpu_ms_per_turn"]
+            / baseline_medians["sequential_server_cpu_ms_per_turn"],
+            2,
+        ),
+    }
 
 
 if __name__ == "__main__":
