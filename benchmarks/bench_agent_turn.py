@@ -16,7 +16,8 @@ the embedded server of var/test, and for each durability mode (BENCH_DURABILITY,
   server spends beyond the in-process turn is HTTP (uvicorn, FastAPI, auth, SSE writes).
 The load average is recorded with the results: the machine is shared, and a busy one inflates
 CPU time too. For a fair before/after, BENCH_BASELINE=<another checkout> alternates rounds of the
-two servers (BENCH_ROUNDS, default 3) and reports both medians ("side_by_side"). Results go to benchmarks/results/agent_turn.json and to stdout.
+two servers (BENCH_ROUNDS, default 3) and reports both medians ("side_by_side").
+Results go to benchmarks/results/agent_turn.json and to stdout.
 """
 
 from __future__ import annotations
