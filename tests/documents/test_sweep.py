@@ -10,17 +10,20 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lending.config import Settings
+from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_sessionmaker, transaction
+from lending.documents import tasks
 from lending.documents.service import document_service
 from lending.documents.storage import LocalBlobStore, S3BlobStore, blob_store
 from lending.documents.sweep import sweep
 from lending.documents.upload import Receiver
+from lending.jobs import enqueue, open_queue, queue
 from lending.models.documents import Document
 from lending.models.identity import User
 from tests.documents.conftest import s3_bucket_settings
@@ -214,10 +217,52 @@ async def test_files_that_are_not_document_files_are_never_swept(
     assert all(path.exists() for path in strangers)
 
 
-def test_the_sweep_runs_hourly_on_the_maintenance_queue() -> None:
-    from lending.documents.tasks import SWEEP_TASK
-    from lending.jobs import queue
-
-    periodic = queue.periodic_registry.periodic_tasks[(SWEEP_TASK, "hourly")]
+async def test_a_real_worker_runs_the_hourly_sweep_job(
+    doc_settings: Settings,
+    database_url: str,
+    committed: tuple[SessionMaker, list[uuid.UUID]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    periodic = queue.periodic_registry.periodic_tasks[(tasks.SWEEP_TASK, "hourly")]
     assert periodic.cron == "41 * * * *"
     assert periodic.task.queue == "maintenance"
+    # The job reads the process settings, as a deployed worker does.
+    monkeypatch.setenv("OMNIFIN_ENVIRONMENT", "test")
+    monkeypatch.setenv("OMNIFIN_DATABASE_URL", database_url)
+    monkeypatch.setenv("OMNIFIN_STATE_DIR", str(doc_settings.state_dir))
+    monkeypatch.setenv("OMNIFIN_DOCUMENTS_DIR", str(doc_settings.documents_dir))
+    get_settings.cache_clear()
+    sessionmaker, _ = committed
+    store = LocalBlobStore(doc_settings.documents_dir or Path())
+    orphan = document_service.receiver(doc_settings, store)
+    await _feed(orphan, _pdf(5000))
+    orphan_key = (await orphan.finish()).storage_key
+    then = (datetime.now(UTC) - timedelta(hours=2)).timestamp()
+    os.utime(store.path(orphan_key), (then, then))
+    async with transaction(sessionmaker) as session:
+        job_id = await enqueue(
+            session,
+            tasks.SWEEP_TASK,
+            args={"timestamp": int(then)},
+            queue_name="maintenance",
+        )
+    try:
+        async with open_queue(database_url) as app:
+            await app.run_worker_async(
+                queues=["maintenance"], wait=False, install_signal_handlers=False
+            )
+        async with sessionmaker() as session:
+            status = await session.scalar(
+                text("SELECT status::text FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
+            )
+        assert status == "succeeded"
+        assert not store.path(orphan_key).exists()
+    finally:
+        async with sessionmaker() as session, session.begin():
+            await session.execute(
+                text("DELETE FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
+            )
+        if tasks._sessionmaker is not None:
+            await tasks._sessionmaker.kw["bind"].dispose()
+            tasks._sessionmaker = None
+        get_settings.cache_clear()
