@@ -201,6 +201,9 @@ class EntryRead(BaseModel):
     payee_kind: str
     payee_id: uuid.UUID
     organization_id: uuid.UUID
+    basis_amount: Decimal | None
+    commission_total: Decimal | None
+    split_percent: Decimal | None
     amount: Decimal
     tax_amount: Decimal
     total_amount: Decimal

@@ -11,7 +11,7 @@ import asyncio
 import calendar
 import uuid
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select, text, update
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.commissions import exports, ledger
 from lending.commissions.repository import READ_SCOPES, CommissionRepository
-from lending.commissions.rules import guard_violations
+from lending.commissions.rules import CENT, guard_violations, money
 from lending.commissions.schemas import (
     AccrualRun,
     AdjustmentCreate,
@@ -977,41 +977,8 @@ def _steps(
             f"{version.version}, effective from {version.effective_from}: the most specific rule "
             "active on the event's date."
         )
-    if entry.kind is EntryKind.ACCRUAL and entry.component is Component.UPFRONT:
-        steps.append(
-            f"Upfront: {d.get('upfront_percent') or '0'}% of the {d.get('basis')} "
-            f"{_money(Decimal(d['basis_amount']))} = {_money(Decimal(d['percent_part']))}"
-            + (f", plus a flat {d['upfront_flat']}" if d.get("upfront_flat") else "")
-            + (
-                f", plus a volume bonus {d['volume_bonus']} (loan {d['loan_in_month']} "
-                "of the broker's month)"
-                if d.get("volume_bonus") not in (None, "0")
-                else ""
-            )
-            + f" (half up to the cent) = {_money(Decimal(d['before_cap_floor']))}."
-        )
-        if Decimal(d["commission"]) != Decimal(d["before_cap_floor"]):
-            steps.append(
-                f"Cap {d.get('cap') or '—'} / floor {d.get('floor') or '—'} applied: "
-                f"{_money(Decimal(d['commission']))}."
-            )
-    if entry.kind is EntryKind.ACCRUAL and entry.component is Component.TRAIL:
-        steps.append(
-            f"Trail for {d.get('month')}: {d.get('trail_percent')}% a year of the "
-            f"{d.get('basis')} {_money(Decimal(d['basis_amount']))} ÷ 12 "
-            f"(half up to the cent) = {_money(Decimal(d['commission']))}."
-        )
-    if entry.kind is EntryKind.ACCRUAL:
-        steps.append(
-            f"Split: {entry.party.value} ({payee}) gets {d.get('split_percent')}% = "
-            f"{_money(entry.amount)}"
-            + (
-                " (including a remainder cent, largest-remainder rule)"
-                if d.get("got_remainder_cent")
-                else " (largest-remainder rule)"
-            )
-            + "."
-        )
+    if entry.kind is EntryKind.ACCRUAL and version is not None:
+        steps.extend(_accrual_steps(entry, version, payee))
     if entry.kind is EntryKind.CLAWBACK:
         steps.append(
             f"Clawback: the loan was {d.get('reason')} in loan month {d.get('loan_month')}; the "
@@ -1026,12 +993,65 @@ def _steps(
     if entry.kind in (EntryKind.ADJUSTMENT, EntryKind.REVERSAL):
         steps.append(f"{entry.kind.value.capitalize()} for {payee}: {d.get('reason')}.")
     if entry.tax_amount:
+        rate = f" {version.tax_percent.normalize():f}%" if version is not None else ""
         steps.append(
-            f"Tax {d.get('tax_percent', '')}%: {_money(entry.tax_amount)}; total "
-            f"{_money(entry.total_amount)} {currency}."
+            f"Tax{rate}: {_money(entry.tax_amount)}; total {_money(entry.total_amount)} {currency}."
         )
     else:
         steps.append(f"Total {_money(entry.total_amount)} {currency}.")
+    return steps
+
+
+def _accrual_steps(entry: CommissionEntry, version: CommissionRuleVersion, payee: str) -> list[str]:
+    """The arithmetic of an accrual, from its recorded basis and the (immutable) version."""
+    d = entry.details
+    basis = entry.basis_amount or Decimal(0)
+    total = entry.commission_total or Decimal(0)
+    steps: list[str] = []
+    if entry.component is Component.UPFRONT:
+        percent = version.upfront_percent or Decimal(0)
+        percent_part = money(basis * percent / 100)
+        flat = version.upfront_flat or Decimal(0)
+        bonus = Decimal(d.get("volume_bonus") or 0)
+        before = percent_part + flat + bonus
+        line = (
+            f"Upfront: {percent:f}% of the {version.basis.value} {_money(basis)} = "
+            f"{_money(percent_part)} (half up to the cent)"
+        )
+        if flat:
+            line += f", plus a flat {_money(flat)}"
+        if bonus:
+            line += (
+                f", plus a volume bonus {_money(bonus)} (loan {d.get('loan_in_month')} of the "
+                "broker's month)"
+            )
+        steps.append(f"{line} = {_money(before)}." if flat or bonus else f"{line}.")
+        if total != before:
+            steps.append(
+                f"Cap {_money(version.upfront_cap)} / floor {_money(version.upfront_floor)} "
+                f"applied: {_money(total)}."
+            )
+    else:
+        basis_name = (
+            "outstanding balance net of offset"
+            if version.basis.value == "drawn_net_of_offset"
+            else "outstanding balance"
+        )
+        steps.append(
+            f"Trail for {entry.effective_on:%Y-%m}: {(version.trail_percent or 0):f}% a year of "
+            f"the {basis_name} {_money(basis)} ÷ 12 (half up to the cent) = {_money(total)}."
+        )
+    split_percent = entry.split_percent or Decimal(0)
+    rounded_down = (total * split_percent / 100).quantize(CENT, rounding=ROUND_DOWN)
+    remainder = (
+        " (including a remainder cent, largest-remainder rule)"
+        if entry.amount != rounded_down
+        else " (largest-remainder rule)"
+    )
+    steps.append(
+        f"Split: {entry.party.value} ({payee}) gets {split_percent.normalize():f}% of "
+        f"{_money(total)} = {_money(entry.amount)}{remainder}."
+    )
     return steps
 
 

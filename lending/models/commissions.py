@@ -328,12 +328,11 @@ class CommissionEntry(Base):
     loan_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("funded_loan.id", ondelete="RESTRICT")
     )
-    rule_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("commission_rule.id", ondelete="RESTRICT")
-    )
-    rule_version_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("commission_rule_version.id", ondelete="RESTRICT")
-    )
+    # Denormalised from the version, for the idempotency key.
+    rule_id: Mapped[uuid.UUID | None] = mapped_column()
+    # No foreign key: versions can never be deleted (a trigger refuses it), so the check would
+    # only cost (it was a fifth of the time of a 100,000-loan accrual).
+    rule_version_id: Mapped[uuid.UUID | None] = mapped_column()
     party: Mapped[Party] = mapped_column(text_enum(Party, "commission_party"))
     payee_kind: Mapped[str] = mapped_column(String(16))
     payee_id: Mapped[uuid.UUID] = mapped_column()
@@ -341,6 +340,11 @@ class CommissionEntry(Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organization.id", ondelete="RESTRICT")
     )
+    # What an accrual was computed from: the basis (funded amount, amount drawn net of offset,
+    # outstanding balance), the whole commission before the split, and this party's percent.
+    basis_amount: Mapped[Decimal | None] = mapped_column(Money)
+    commission_total: Mapped[Decimal | None] = mapped_column(Money)
+    split_percent: Mapped[Decimal | None] = mapped_column(Rate)
     amount: Mapped[Decimal] = mapped_column(Money)
     tax_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     total_amount: Mapped[Decimal] = mapped_column(Money, Computed("amount + tax_amount"))
@@ -349,9 +353,8 @@ class CommissionEntry(Base):
     reverses_entry_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("commission_entry.id", ondelete="RESTRICT")
     )
-    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    # Who wrote a manual entry; no foreign key: an append-only row cannot be SET NULL.
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

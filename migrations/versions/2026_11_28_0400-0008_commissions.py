@@ -504,6 +504,9 @@ def upgrade() -> None:
         sa.Column("payee_kind", sa.String(length=16), nullable=False),
         sa.Column("payee_id", sa.Uuid(), nullable=False),
         sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("basis_amount", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("commission_total", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("split_percent", sa.Numeric(precision=9, scale=6), nullable=True),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column(
             "tax_amount", sa.Numeric(precision=14, scale=2), server_default="0", nullable=False
@@ -551,12 +554,6 @@ def upgrade() -> None:
             "payee_kind IN ('user', 'organization')", name=op.f("ck_commission_entry_payee_kind")
         ),
         sa.ForeignKeyConstraint(
-            ["created_by_user_id"],
-            ["user_account.id"],
-            name=op.f("fk_commission_entry_created_by_user_id_user_account"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
             ["loan_id"],
             ["funded_loan.id"],
             name=op.f("fk_commission_entry_loan_id_funded_loan"),
@@ -572,18 +569,6 @@ def upgrade() -> None:
             ["reverses_entry_id"],
             ["commission_entry.id"],
             name=op.f("fk_commission_entry_reverses_entry_id_commission_entry"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["rule_id"],
-            ["commission_rule.id"],
-            name=op.f("fk_commission_entry_rule_id_commission_rule"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["rule_version_id"],
-            ["commission_rule_version.id"],
-            name=op.f("fk_commission_entry_rule_version_id_commission_rule_version"),
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commission_entry")),

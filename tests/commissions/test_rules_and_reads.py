@@ -135,7 +135,7 @@ async def test_the_most_specific_rule_in_force_on_the_funding_date_wins(
         upfront_percent="0.70",
     )
     # The firm's terms change from July: earlier loans keep version 1.
-    await commission.add_version(
+    versioned = await commission.add_version(
         session,
         actor_of(admin),
         rule_id=firm_rule.id,
@@ -159,8 +159,9 @@ async def test_the_most_specific_rule_in_force_on_the_funding_date_wins(
     assert amounts[before.id].amount == Decimal("3000.00")
     assert amounts[after.id].amount == Decimal("3100.00")
     assert amounts[elsewhere.id].amount == Decimal("3250.00")
-    assert amounts[before.id].details["rule_version"] == 1
-    assert amounts[after.id].details["rule_version"] == 2
+    versions = {v.version: v.id for v in versioned.versions}
+    assert amounts[before.id].rule_version_id == versions[1]
+    assert amounts[after.id].rule_version_id == versions[2]
     assert amounts[after.id].rule_id == firm_rule.id
 
 
@@ -258,8 +259,11 @@ async def test_an_explanation_answers_why_from_the_ledger(session: AsyncSession)
     assert explanation.rule_name == "Platform default"
     assert explanation.rule_version == 1
     assert "OMF-2026-000042" in explanation.text
-    assert "0.650000% of the funded_amount 500,000.00 = 3,250.00" in explanation.text
-    assert "broker (Test Person) gets 70% = 2,275.00" in explanation.text
+    assert (
+        "0.650000% of the funded_amount 500,000.00 = 3,250.00 (half up to the cent)."
+        in explanation.text
+    )
+    assert "broker (Test Person) gets 70% of 3,250.00 = 2,275.00" in explanation.text
     assert "2,275.00" in explanation.text
     assert "total 2,502.50 USD" in explanation.text
 
