@@ -342,11 +342,14 @@ class CommissionService:
 
     async def accrue_pending(self, session: AsyncSession) -> AccrualRun:
         """Upfront commission for every funded loan that has none yet (one statement)."""
+        loans = await session.scalar(
+            text(
+                "SELECT count(*) FROM funded_loan AS l WHERE NOT EXISTS (SELECT 1 FROM "
+                "commission_entry AS e WHERE e.event_key = 'funded:' || l.id::text)"
+            )
+        )
         written = await ledger.accrue_upfront(
             session, platform_id=await self._platform_id(session), loan_ids=None
-        )
-        loans = await session.scalar(
-            text("SELECT count(DISTINCT loan_id) FROM commission_entry WHERE component = 'upfront'")
         )
         return AccrualRun(loans=int(loans or 0), entries_written=written)
 

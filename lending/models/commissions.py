@@ -325,21 +325,19 @@ class CommissionEntry(Base):
     event_key: Mapped[str] = mapped_column(String(120))
     kind: Mapped[EntryKind] = mapped_column(text_enum(EntryKind, "entry_kind"))
     component: Mapped[Component] = mapped_column(text_enum(Component, "entry_component"))
-    loan_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("funded_loan.id", ondelete="RESTRICT")
-    )
+    # No foreign keys on the loan, the version or the organization: none of them can be
+    # deleted (triggers refuse it; organizations have no delete path and are held by their
+    # users), and every accrual is written by a statement joining them. The per-row checks
+    # were most of the cost of a 100,000-loan accrual (see DECISIONS.md).
+    loan_id: Mapped[uuid.UUID | None] = mapped_column()
     # Denormalised from the version, for the idempotency key.
     rule_id: Mapped[uuid.UUID | None] = mapped_column()
-    # No foreign key: versions can never be deleted (a trigger refuses it), so the check would
-    # only cost (it was a fifth of the time of a 100,000-loan accrual).
     rule_version_id: Mapped[uuid.UUID | None] = mapped_column()
     party: Mapped[Party] = mapped_column(text_enum(Party, "commission_party"))
     payee_kind: Mapped[str] = mapped_column(String(16))
     payee_id: Mapped[uuid.UUID] = mapped_column()
     # The firm (tenant) the money concerns: the loan's organization, or the payee's.
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("organization.id", ondelete="RESTRICT")
-    )
+    organization_id: Mapped[uuid.UUID] = mapped_column()
     # What an accrual was computed from: the basis (funded amount, amount drawn net of offset,
     # outstanding balance), the whole commission before the split, and this party's percent.
     basis_amount: Mapped[Decimal | None] = mapped_column(Money)

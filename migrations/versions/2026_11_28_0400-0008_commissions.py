@@ -89,6 +89,12 @@ def _append_only_and_guards() -> None:
         "CREATE TRIGGER commission_rule_version_immutable BEFORE UPDATE OR DELETE "
         "ON commission_rule_version FOR EACH ROW EXECUTE FUNCTION commission_refuse_change()"
     )
+    # Funded loans and rule versions are what ledger entries point at; neither can be deleted,
+    # so the ledger needs no per-row foreign-key checks on them.
+    op.execute(
+        "CREATE TRIGGER funded_loan_kept BEFORE DELETE ON funded_loan "
+        "FOR EACH ROW EXECUTE FUNCTION commission_refuse_change()"
+    )
     op.execute(JURISDICTIONS)
 
 
@@ -554,18 +560,6 @@ def upgrade() -> None:
             "payee_kind IN ('user', 'organization')", name=op.f("ck_commission_entry_payee_kind")
         ),
         sa.ForeignKeyConstraint(
-            ["loan_id"],
-            ["funded_loan.id"],
-            name=op.f("fk_commission_entry_loan_id_funded_loan"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["organization_id"],
-            ["organization.id"],
-            name=op.f("fk_commission_entry_organization_id_organization"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
             ["reverses_entry_id"],
             ["commission_entry.id"],
             name=op.f("fk_commission_entry_reverses_entry_id_commission_entry"),
@@ -752,6 +746,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER commission_entry_append_only ON commission_entry")
     op.execute("DROP TRIGGER commission_entry_no_truncate ON commission_entry")
     op.execute("DROP TRIGGER commission_rule_version_immutable ON commission_rule_version")
+    op.execute("DROP TRIGGER funded_loan_kept ON funded_loan")
     op.drop_index(
         "uq_payout_batch_item_entry_id_unreleased",
         table_name="payout_batch_item",
