@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import platform
 import statistics
 import time
@@ -138,6 +139,7 @@ async def _timed(work: Callable[[], Awaitable[Any]]) -> tuple[float, float, Any]
 
 
 async def run(settings: Settings) -> dict[str, Any]:
+    load_before = round(os.getloadavg()[0], 2)
     server_url = resolve_database_url(settings)
     url = _recreate_database(server_url, DATABASE)
     try:
@@ -204,6 +206,9 @@ async def run(settings: Settings) -> dict[str, Any]:
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "machine": platform.machine(),
+        # The machine is shared: the 1-minute load average before and after, for context.
+        "load_average_before": load_before,
+        "load_average_after": round(os.getloadavg()[0], 2),
         "loans": LOANS,
         "firms": FIRMS,
         "brokers": FIRMS * BROKERS_PER_FIRM,

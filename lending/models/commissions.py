@@ -348,9 +348,7 @@ class CommissionEntry(Base):
     total_amount: Mapped[Decimal] = mapped_column(Money, Computed("amount + tax_amount"))
     currency: Mapped[str] = mapped_column(String(3))
     effective_on: Mapped[date] = mapped_column(Date)
-    reverses_entry_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("commission_entry.id", ondelete="RESTRICT")
-    )
+    reverses_entry_id: Mapped[int | None] = mapped_column(BigInteger)
     # Who wrote a manual entry; no foreign key: an append-only row cannot be SET NULL.
     created_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
@@ -410,10 +408,10 @@ class PayoutBatchItem(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payout_batch.id", ondelete="RESTRICT"))
-    entry_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("commission_entry.id", ondelete="RESTRICT")
-    )
+    # No foreign keys: batches and ledger entries can never be deleted (triggers), and items
+    # are written by the statement that selects those entries for that batch.
+    batch_id: Mapped[uuid.UUID] = mapped_column()
+    entry_id: Mapped[int] = mapped_column(BigInteger)
     payee_kind: Mapped[str] = mapped_column(String(16))
     payee_id: Mapped[uuid.UUID] = mapped_column()
     amount: Mapped[Decimal] = mapped_column(Money)

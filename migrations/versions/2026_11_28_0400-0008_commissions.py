@@ -95,6 +95,10 @@ def _append_only_and_guards() -> None:
         "CREATE TRIGGER funded_loan_kept BEFORE DELETE ON funded_loan "
         "FOR EACH ROW EXECUTE FUNCTION commission_refuse_change()"
     )
+    op.execute(
+        "CREATE TRIGGER payout_batch_kept BEFORE DELETE ON payout_batch "
+        "FOR EACH ROW EXECUTE FUNCTION commission_refuse_change()"
+    )
     op.execute(JURISDICTIONS)
 
 
@@ -559,12 +563,6 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "payee_kind IN ('user', 'organization')", name=op.f("ck_commission_entry_payee_kind")
         ),
-        sa.ForeignKeyConstraint(
-            ["reverses_entry_id"],
-            ["commission_entry.id"],
-            name=op.f("fk_commission_entry_reverses_entry_id_commission_entry"),
-            ondelete="RESTRICT",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commission_entry")),
         sa.UniqueConstraint(
             "event_key",
@@ -712,18 +710,6 @@ def upgrade() -> None:
         sa.Column("payee_id", sa.Uuid(), nullable=False),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["payout_batch.id"],
-            name=op.f("fk_payout_batch_item_batch_id_payout_batch"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["entry_id"],
-            ["commission_entry.id"],
-            name=op.f("fk_payout_batch_item_entry_id_commission_entry"),
-            ondelete="RESTRICT",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_batch_item")),
     )
     op.create_index(
@@ -747,6 +733,7 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER commission_entry_no_truncate ON commission_entry")
     op.execute("DROP TRIGGER commission_rule_version_immutable ON commission_rule_version")
     op.execute("DROP TRIGGER funded_loan_kept ON funded_loan")
+    op.execute("DROP TRIGGER payout_batch_kept ON payout_batch")
     op.drop_index(
         "uq_payout_batch_item_entry_id_unreleased",
         table_name="payout_batch_item",
