@@ -65,10 +65,14 @@ def _resolution(on: str) -> str:
 
 
 def _split_and_insert(event_key: str, component: str, effective_on: str) -> str:
-    """Split `priced.commission` among the rule's parties and write one entry per party."""
+    """Split `priced.commission` among the rule's parties and write one entry per party
+    (only the columns the entries need travel through the sort)."""
     return f"""
     shares AS (
-        SELECT p.*, s.key AS party, s.value::numeric AS split_percent, {_PARTY_RANK} AS party_rank,
+        SELECT p.loan_id, p.organization_id, p.broker_user_id, p.referrer_user_id, p.currency,
+               p.rule_id, p.version_id, p.tax_percent, p.commission, p.basis_amount, p.explain,
+               {effective_on} AS effective_on,
+               s.key AS party, s.value::numeric AS split_percent, {_PARTY_RANK} AS party_rank,
                trunc(p.commission * s.value::numeric / 100, 2) AS floor_share,
                p.commission * s.value::numeric / 100
                    - trunc(p.commission * s.value::numeric / 100, 2) AS fraction
@@ -105,7 +109,7 @@ def _split_and_insert(event_key: str, component: str, effective_on: str) -> str:
                     CASE WHEN f.party = 'platform' THEN CAST(:platform_id AS uuid)
                          ELSE f.organization_id END),
            f.organization_id, f.basis_amount, f.commission, f.split_percent, f.share,
-           round(f.share * f.tax_percent / 100, 2), f.currency, {effective_on}, f.explain
+           round(f.share * f.tax_percent / 100, 2), f.currency, f.effective_on, f.explain
     FROM final AS f
     """
 
@@ -157,7 +161,7 @@ priced AS MATERIALIZED (
                                         'loan_in_month', rw.month_position) END AS explain
     FROM raw AS rw
 ),
-{_split_and_insert("'funded:' || f.loan_id::text", "upfront", "f.funded_on")}
+{_split_and_insert("'funded:' || f.loan_id::text", "upfront", "p.funded_on")}
 """
 
 TRAIL = f"""

@@ -346,9 +346,9 @@ class CommissionRepository:
         expected = (
             select(func.coalesce(func.sum(CommissionEntry.total_amount), 0))
             .where(
-                CommissionEntry.loan_id == FundedLoan.id,
+                # The upfront entries of a loan, by the unique key's leading column.
+                CommissionEntry.event_key == func.concat("funded:", FundedLoan.id),
                 CommissionEntry.kind == EntryKind.ACCRUAL,
-                CommissionEntry.component == "upfront",
             )
             .scalar_subquery()
         )

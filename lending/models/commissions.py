@@ -318,7 +318,6 @@ class CommissionEntry(Base):
         Index(
             "ix_commission_entry_organization_id_effective_on", "organization_id", "effective_on"
         ),
-        Index("ix_commission_entry_loan_id", "loan_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

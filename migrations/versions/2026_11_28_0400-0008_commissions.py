@@ -573,7 +573,6 @@ def upgrade() -> None:
             postgresql_nulls_not_distinct=True,
         ),
     )
-    op.create_index("ix_commission_entry_loan_id", "commission_entry", ["loan_id"], unique=False)
     op.create_index(
         "ix_commission_entry_organization_id_effective_on",
         "commission_entry",
@@ -749,7 +748,6 @@ def downgrade() -> None:
     op.drop_table("lender_statement_line")
     op.drop_index("ix_commission_entry_payee_id_effective_on", table_name="commission_entry")
     op.drop_index("ix_commission_entry_organization_id_effective_on", table_name="commission_entry")
-    op.drop_index("ix_commission_entry_loan_id", table_name="commission_entry")
     op.drop_table("commission_entry")
     op.drop_index("ix_funded_loan_organization_id", table_name="funded_loan")
     op.drop_index("ix_funded_loan_lender_id_funded_on", table_name="funded_loan")
