@@ -3,6 +3,7 @@ tenant isolation (a broker sees their own, a manager their firm's, the platform 
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -14,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.commissions.schemas import RuleTerms, ServicingEventCreate
 from lending.commissions.service import GuardRejected, commission
 from lending.errors import NotFound, PermissionDenied
-from lending.models.commissions import CommissionEntry, RuleScope, ServicingEventKind
+from lending.models.commissions import CommissionEntry, Party, RuleScope, ServicingEventKind
 from lending.models.identity import Role
 from tests.commissions.factories import create_admin, create_loan, create_rule
 from tests.identity.factories import actor_of, create_organization, create_user
 
 
-async def _upfront(session: AsyncSession, loan_id: object) -> list[CommissionEntry]:
+async def _upfront(session: AsyncSession, loan_id: uuid.UUID) -> list[CommissionEntry]:
     return list(
         await session.scalars(
             select(CommissionEntry).where(
@@ -38,8 +39,10 @@ async def test_a_rule_depending_on_the_rate_is_rejected_in_the_us(session: Async
             admin,
             conditions=[{"field": "note_rate", "op": "gte", "value": "7"}],
         )
-    assert "rate or terms" in refused.value.detail["message"]
-    assert refused.value.detail["violations"][0]["loc"] == ["body", "conditions.0.field"]
+    detail = refused.value.detail
+    assert isinstance(detail, dict)
+    assert "rate or terms" in detail["message"]
+    assert detail["violations"][0]["loc"] == ["body", "conditions.0.field"]
     count = await session.scalar(text("SELECT count(*) FROM commission_rule"))
     assert count == 0
 
@@ -142,7 +145,7 @@ async def test_the_most_specific_rule_in_force_on_the_funding_date_wins(
         data=RuleTerms(
             effective_from=date(2026, 7, 1),
             upfront_percent=Decimal("0.62"),
-            splits={"broker": Decimal(100)},
+            splits={Party.BROKER: Decimal(100)},
         ),
     )
     by_broker = await create_loan(session, firm, broker=broker)
