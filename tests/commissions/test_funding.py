@@ -93,7 +93,6 @@ def test_the_worker_knows_the_commission_jobs() -> None:
 
     assert "lending.commissions.tasks" in TASK_MODULES
     import lending.commissions.tasks  # noqa: F401  (what the worker imports)
-
     from lending.commissions.service import CLAWBACK_TASK, TRAIL_TASK
 
     assert {ACCRUE_FUNDED_TASK, CLAWBACK_TASK, TRAIL_TASK} <= set(queue.tasks)
