@@ -338,6 +338,7 @@ class CommissionService:
         written = await ledger.accrue_upfront(
             session, platform_id=await self._platform_id(session), loan_ids=[loan.id]
         )
+        written += await self._late_clawbacks(session)
         return AccrualRun(loans=1, entries_written=written)
 
     async def accrue_pending(self, session: AsyncSession) -> AccrualRun:
@@ -351,7 +352,26 @@ class CommissionService:
         written = await ledger.accrue_upfront(
             session, platform_id=await self._platform_id(session), loan_ids=None
         )
+        written += await self._late_clawbacks(session)
         return AccrualRun(loans=int(loans or 0), entries_written=written)
+
+    async def _late_clawbacks(self, session: AsyncSession) -> int:
+        """Clawbacks of loans that were closed before their upfront commission accrued (a
+        discharge reported before the accrual ran): the clawback job found nothing then."""
+        events = await session.scalars(
+            text(
+                "SELECT s.id FROM loan_servicing_event AS s "
+                "WHERE s.kind IN ('discharged', 'refinanced') "
+                "AND EXISTS (SELECT 1 FROM commission_entry AS e "
+                "            WHERE e.event_key = 'funded:' || s.loan_id::text) "
+                "AND NOT EXISTS (SELECT 1 FROM commission_entry AS e "
+                "                WHERE e.event_key = 'clawback:' || s.loan_id::text)"
+            )
+        )
+        written = 0
+        for event_id in events.all():
+            written += await self.claw_back(session, servicing_event_id=event_id)
+        return written
 
     async def accrue_trail(self, session: AsyncSession, *, month: date) -> TrailRun:
         """A month's trail on every active loan funded before it (safe to run again)."""

@@ -376,3 +376,29 @@ async def test_statements_carry_opening_lines_and_closing(session: AsyncSession)
     # Broker 70% + firm 10% of 3,250 + 650, less the January loan's clawback.
     assert firm_statement.closing_balance == Decimal("520.00")
     assert {line.party.value for line in firm_statement.lines} == {"broker", "firm"}
+
+
+async def test_a_discharge_reported_before_the_accrual_is_still_clawed_back(
+    session: AsyncSession,
+) -> None:
+    admin = await create_admin(session)
+    firm = await create_organization(session)
+    await create_rule(session, admin)
+    loan = await create_loan(session, firm, funded_on=date(2026, 1, 15))
+    event = await commission.record_servicing_event(
+        session,
+        actor_of(admin),
+        loan_id=loan.id,
+        data=ServicingEventCreate(kind=ServicingEventKind.DISCHARGED, occurred_on=date(2026, 3, 1)),
+    )
+    assert await commission.claw_back(session, servicing_event_id=event.id) == 0
+
+    await commission.accrue_pending(session)
+
+    totals = {
+        entry.kind.value: entry.total_amount
+        for entry in await session.scalars(
+            select(CommissionEntry).where(CommissionEntry.loan_id == loan.id)
+        )
+    }
+    assert totals == {"accrual": Decimal("3250.00"), "clawback": Decimal("-3250.00")}
