@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from decimal import Decimal
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -303,6 +304,56 @@ async def accrue_trail(
         },
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+# One batch is built at a time: two racing drafts would otherwise fight over the same entries.
+_BATCH_LOCK = text("SELECT pg_advisory_xact_lock(1668246893, 2)")
+
+
+async def lock_batches(session: AsyncSession) -> None:
+    await session.execute(_BATCH_LOCK)
+
+
+async def collect_batch(
+    session: AsyncSession,
+    *,
+    batch_id: uuid.UUID,
+    currency: str,
+    cutoff_on: date,
+    minimum: Decimal,
+    platform_id: uuid.UUID,
+) -> None:
+    await session.execute(
+        text(COLLECT),
+        {
+            "batch_id": batch_id,
+            "currency": currency,
+            "cutoff_on": cutoff_on,
+            "minimum": minimum,
+            "platform_id": platform_id,
+        },
+    )
+
+
+async def write_payouts(
+    session: AsyncSession,
+    *,
+    batch_id: uuid.UUID,
+    currency: str,
+    paid_on: date,
+    user_id: uuid.UUID,
+    reference: str,
+) -> None:
+    await session.execute(
+        text(PAYOUTS),
+        {
+            "batch_id": batch_id,
+            "currency": currency,
+            "paid_on": paid_on,
+            "user_id": user_id,
+            "reference": reference,
+        },
+    )
 
 
 async def claw_back(

@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, and_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,7 +48,7 @@ from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository
 from lending.identity.scopes import Scope
 from lending.jobs import enqueue
-from lending.models.applications import Application, ApplicationStatus, BorrowerProfile
+from lending.models.applications import ApplicationStatus
 from lending.models.commissions import (
     BatchStatus,
     CommissionEntry,
@@ -62,12 +61,10 @@ from lending.models.commissions import (
     LoanStatus,
     Party,
     PayoutBatch,
-    PayoutBatchItem,
     RuleScope,
     ServicingEventKind,
 )
 from lending.models.identity import Organization, User
-from lending.models.offers import Offer, OfferStatus
 
 ACCRUE_FUNDED_TASK = "commissions.accrue_funded"
 CLAWBACK_TASK = "commissions.claw_back"
@@ -76,8 +73,6 @@ TRAIL_TASK = "commissions.accrue_trail"
 # says otherwise (a jurisdiction is data: see commission_jurisdiction).
 DEFAULT_JURISDICTION = "US"
 DEFAULT_CURRENCY = "USD"
-# One batch is built at a time: two racing drafts would otherwise fight over the same entries.
-_BATCH_LOCK = 0x636F6D6D  # "comm"
 
 
 class GuardRejected(InvalidInput):
@@ -248,45 +243,17 @@ class CommissionService:
         existing = await repository.loan_for_application(application_id)
         if existing is not None:
             return existing
-        application = await session.get(Application, application_id)
+        application = await repository.application(application_id)
         if application is None or application.status not in (
             ApplicationStatus.FUNDED,
             ApplicationStatus.CLOSED,
         ):
             return None
-        offer = (
-            await session.scalars(
-                select(Offer).where(
-                    Offer.application_id == application.id, Offer.status == OfferStatus.ACCEPTED
-                )
-            )
-        ).first()
-        funded_at = await session.scalar(
-            text(
-                "SELECT max(occurred_at) FROM application_event "
-                "WHERE application_id = :id AND to_status = 'funded'"
-            ),
-            {"id": application.id},
-        )
-        lender_id = (
-            offer.lender_id
-            if offer
-            else await session.scalar(
-                text(
-                    "SELECT lender_id FROM application_event WHERE application_id = :id "
-                    "AND to_status = 'funded' ORDER BY id DESC LIMIT 1"
-                ),
-                {"id": application.id},
-            )
-        )
-        profile = (
-            await session.scalars(
-                select(BorrowerProfile).where(
-                    BorrowerProfile.user_id == application.borrower_user_id
-                )
-            )
-        ).one_or_none()
-        borrower = await session.get(User, application.borrower_user_id)
+        offer = await repository.accepted_offer(application.id)
+        funded_at, event_lender_id = await repository.funding_event(application.id)
+        lender_id = offer.lender_id if offer else event_lender_id
+        profile = await repository.borrower_profile(application.borrower_user_id)
+        borrower = await repository.user(application.borrower_user_id)
         name = " ".join(
             part
             for part in (
@@ -321,11 +288,7 @@ class CommissionService:
             "funded_on": (funded_at or datetime.now(UTC)).date(),
             "status": LoanStatus.ACTIVE.value,
         }
-        await session.execute(
-            insert(FundedLoan)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["application_id"])
-        )
+        await repository.add_loan_once(values)
         return await repository.loan_for_application(application_id)
 
     async def accrue_funded(
@@ -343,33 +306,19 @@ class CommissionService:
 
     async def accrue_pending(self, session: AsyncSession) -> AccrualRun:
         """Upfront commission for every funded loan that has none yet (one statement)."""
-        loans = await session.scalar(
-            text(
-                "SELECT count(*) FROM funded_loan AS l WHERE NOT EXISTS (SELECT 1 FROM "
-                "commission_entry AS e WHERE e.event_key = 'funded:' || l.id::text)"
-            )
-        )
+        loans = await CommissionRepository.from_session(session).loans_without_upfront()
         written = await ledger.accrue_upfront(
             session, platform_id=await self._platform_id(session), loan_ids=None
         )
         written += await self._late_clawbacks(session)
-        return AccrualRun(loans=int(loans or 0), entries_written=written)
+        return AccrualRun(loans=loans, entries_written=written)
 
     async def _late_clawbacks(self, session: AsyncSession) -> int:
         """Clawbacks of loans that were closed before their upfront commission accrued (a
         discharge reported before the accrual ran): the clawback job found nothing then."""
-        events = await session.scalars(
-            text(
-                "SELECT s.id FROM loan_servicing_event AS s "
-                "WHERE s.kind IN ('discharged', 'refinanced') "
-                "AND EXISTS (SELECT 1 FROM commission_entry AS e "
-                "            WHERE e.event_key = 'funded:' || s.loan_id::text) "
-                "AND NOT EXISTS (SELECT 1 FROM commission_entry AS e "
-                "                WHERE e.event_key = 'clawback:' || s.loan_id::text)"
-            )
-        )
+        events = await CommissionRepository.from_session(session).unclawed_closures()
         written = 0
-        for event_id in events.all():
+        for event_id in events:
             written += await self.claw_back(session, servicing_event_id=event_id)
         return written
 
@@ -772,7 +721,7 @@ class CommissionService:
         """Draft a batch of every payee's unpaid entries up to the cut-off, when they net at
         least the minimum. Entries already in an open or paid batch are never taken again."""
         actor.require(Scope.COMMISSIONS_APPROVE)
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BATCH_LOCK})
+        await ledger.lock_batches(session)
         batch = PayoutBatch(
             id=uuid.uuid4(),
             status=BatchStatus.DRAFT,
@@ -787,15 +736,13 @@ class CommissionService:
         await repository.add(batch)
         try:
             async with session.begin_nested():
-                await session.execute(
-                    text(ledger.COLLECT),
-                    {
-                        "batch_id": batch.id,
-                        "currency": data.currency,
-                        "cutoff_on": data.cutoff_on,
-                        "minimum": data.minimum_amount,
-                        "platform_id": await self._platform_id(session),
-                    },
+                await ledger.collect_batch(
+                    session,
+                    batch_id=batch.id,
+                    currency=data.currency,
+                    cutoff_on=data.cutoff_on,
+                    minimum=data.minimum_amount,
+                    platform_id=await self._platform_id(session),
                 )
         except IntegrityError:
             raise Conflict("Another payout batch took these entries first; try again.") from None
@@ -889,15 +836,13 @@ class CommissionService:
         batch = await self._load_batch(repository, batch_id, for_update=True)
         self._expect(batch, BatchStatus.EXPORTED, "paid")
         now = datetime.now(UTC)
-        await session.execute(
-            text(ledger.PAYOUTS),
-            {
-                "batch_id": batch.id,
-                "currency": batch.currency,
-                "paid_on": now.date(),
-                "user_id": actor.user_id,
-                "reference": reference,
-            },
+        await ledger.write_payouts(
+            session,
+            batch_id=batch.id,
+            currency=batch.currency,
+            paid_on=now.date(),
+            user_id=actor.user_id,
+            reference=reference,
         )
         batch.status = BatchStatus.PAID
         batch.paid_at = now
@@ -916,11 +861,7 @@ class CommissionService:
         if batch.status in (BatchStatus.PAID, BatchStatus.FAILED):
             raise BatchStateConflict(f"The batch is already {batch.status.value}.")
         now = datetime.now(UTC)
-        await session.execute(
-            update(PayoutBatchItem)
-            .where(PayoutBatchItem.batch_id == batch.id, PayoutBatchItem.released_at.is_(None))
-            .values(released_at=now)
-        )
+        await repository.release_items(batch.id, now)
         batch.status = BatchStatus.FAILED
         batch.failed_at = now
         batch.failure_reason = reason
