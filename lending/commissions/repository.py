@@ -97,8 +97,14 @@ class CommissionRepository:
 
     # Rules
 
-    async def jurisdiction(self, code: str) -> CommissionJurisdiction | None:
-        return await self.session.get(CommissionJurisdiction, code)
+    async def jurisdiction(
+        self, code: str, *, for_update: bool = False
+    ) -> CommissionJurisdiction | None:
+        return await self.session.get(CommissionJurisdiction, code, with_for_update=for_update)
+
+    async def jurisdictions(self) -> Sequence[CommissionJurisdiction]:
+        statement = select(CommissionJurisdiction).order_by(CommissionJurisdiction.code)
+        return (await self.session.scalars(statement)).all()
 
     async def add(self, row: Any) -> None:
         self.session.add(row)

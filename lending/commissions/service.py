@@ -31,6 +31,8 @@ from lending.commissions.schemas import (
     EntryList,
     EntryRead,
     Explanation,
+    JurisdictionRead,
+    JurisdictionUpdate,
     PayeeBalance,
     ReversalCreate,
     RuleCreate,
@@ -151,6 +153,27 @@ class CommissionService:
             )
             for rule in rules
         ]
+
+    async def jurisdictions(self, session: AsyncSession, actor: Actor) -> list[JurisdictionRead]:
+        actor.require(Scope.COMMISSIONS_READ_ALL)
+        rows = await CommissionRepository.from_session(session).jurisdictions()
+        return [JurisdictionRead.model_validate(row) for row in rows]
+
+    async def update_jurisdiction(
+        self, session: AsyncSession, actor: Actor, *, code: str, data: JurisdictionUpdate
+    ) -> JurisdictionRead:
+        """Switch a jurisdiction's guards (e.g. volume bonuses off). Rules already saved keep
+        their versions; new rules and versions are checked against the new guards."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        jurisdiction = await repository.jurisdiction(code, for_update=True)
+        if jurisdiction is None:
+            raise NotFound("No such jurisdiction.")
+        for name, value in data.model_dump(exclude_unset=True).items():
+            if value is not None:
+                setattr(jurisdiction, name, value)
+        await repository.flush()
+        return JurisdictionRead.model_validate(jurisdiction)
 
     async def _check_guards(
         self, repository: CommissionRepository, code: str, data: RuleTerms
