@@ -22,6 +22,7 @@ from api.routes import (
     auth,
     chat,
     commissions,
+    documents,
     health,
     invitations,
     knowledge,
@@ -134,6 +135,7 @@ def create_app(
     app.include_router(knowledge.router)
     app.include_router(applications.router)
     app.include_router(offers.router)
+    app.include_router(documents.router)
     app.include_router(commissions.router)
     app.include_router(lenders.router)
     app.include_router(lender_webhooks.router)

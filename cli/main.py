@@ -8,7 +8,7 @@ from types import FrameType
 
 import typer
 
-from cli import audit, commissions, db, knowledge, lender_sim, loan_math, seed, users
+from cli import audit, commissions, db, documents, knowledge, lender_sim, loan_math, seed, users
 from cli.common import database_url, fail, setup
 
 app = typer.Typer(
@@ -25,6 +25,7 @@ app.command(name="lender-sim")(lender_sim.lender_sim)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(knowledge.app, name="knowledge")
+app.add_typer(documents.app, name="documents")
 app.add_typer(commissions.app, name="commissions")
 
 

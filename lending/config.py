@@ -219,6 +219,42 @@ class Settings(BaseSettings):
         default=2000, ge=100, description="Most full-text matches ranked for one query."
     )
 
+    # Documents (lending/documents): uploads are limited by max_upload_bytes; files are stored
+    # sealed with a data key each (AES-GCM), wrapped by the encryption key.
+    documents_storage: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where document files go: 'local' (a folder, default under the state folder) "
+        "or 's3' (any S3-compatible object store).",
+    )
+    documents_dir: Path | None = Field(
+        default=None, description="Folder of the local backend (unset: <state_dir>/documents)."
+    )
+    documents_chunk_bytes: int = Field(
+        default=65_536,
+        ge=4096,
+        le=8 * 1_048_576,
+        description="Plaintext bytes per encrypted chunk: what upload and download hold at once.",
+    )
+    documents_s3_bucket: str | None = None
+    documents_s3_prefix: str = "documents/"
+    documents_s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (unset: AWS for the region)."
+    )
+    documents_s3_region: str = "us-east-1"
+    documents_s3_access_key_id: SecretStr | None = None
+    documents_s3_secret_access_key: SecretStr | None = None
+    documents_tesseract_cmd: str | None = Field(
+        default="tesseract",
+        description="The tesseract executable for OCR; unset (or not installed): images and "
+        "scanned PDFs are marked needs_ocr and go to a person.",
+    )
+    documents_review_confidence: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="A document with a type or field confidence below this always goes to review.",
+    )
+
     # Lender integration (lending/lenders/integration): where lenders' APIs are, and how every
     # lender's API is called. Unset base URL: submissions wait as "pending" (logged), nothing is sent.
     lender_api_base_url: str | None = Field(

@@ -89,6 +89,13 @@ class Encryptor:
         return sealed[3:_HEADER_BYTES] != self._current_id
 
 
+def sealed_key_id(sealed: bytes) -> str:
+    """The id (hex) of the master key a sealed value was sealed with, as stored for rotation."""
+    if len(sealed) < _HEADER_BYTES or sealed[:2] != _MAGIC:
+        raise DecryptionError("not an Omnifin sealed value")
+    return sealed[3:_HEADER_BYTES].hex()
+
+
 def encryptor(settings: Settings) -> Encryptor:
     """The encryptor for these settings: current key first, then the retired ones."""
     secrets = (settings.secret("encryption_key").get_secret_value(),) + tuple(

@@ -23,6 +23,7 @@ from lending.db import libpq_url
 TASK_MODULES: list[str] = [
     "knowledge.tasks",
     "lending.lenders.tasks",
+    "lending.documents.tasks",
     "lending.commissions.tasks",
     "agents.tasks",
 ]

@@ -28,6 +28,7 @@ _SUBJECT_FIELDS = (
     ("application_id", "loan_application"),
     ("offer_id", "offer"),
     ("borrower_user_id", "user_account"),
+    ("document_id", "document"),
     ("batch_id", "payout_batch"),
     ("lender_id", "lender"),
 )
@@ -258,10 +259,11 @@ def _subject(data: BaseModel, output: BaseModel) -> tuple[str | None, str | None
 
 def _default_registry() -> ToolRegistry:
     from tools.commissions import COMMISSION_TOOLS
+    from tools.documents import DOCUMENT_TOOLS
     from tools.knowledge import KNOWLEDGE_TOOLS
     from tools.lending import LENDING_TOOLS
 
-    return ToolRegistry([*LENDING_TOOLS, *KNOWLEDGE_TOOLS, *COMMISSION_TOOLS])
+    return ToolRegistry([*LENDING_TOOLS, *DOCUMENT_TOOLS, *KNOWLEDGE_TOOLS, *COMMISSION_TOOLS])
 
 
 registry = _default_registry()

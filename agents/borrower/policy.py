@@ -9,6 +9,7 @@ any tool that cannot be undone. It never guesses: an answer it cannot read is as
 from __future__ import annotations
 
 import re
+import uuid
 from decimal import Decimal
 from typing import Any
 
@@ -48,6 +49,27 @@ _INJECTION = re.compile(
 )
 
 
+# A document the web app uploaded with the message, not yet on an application (api/routes/chat).
+_DOCUMENT_REFERENCE = re.compile(r"document_id=([0-9a-f-]{36})\b[^\n]*application_id=none")
+
+
+def _attach(document_ids: list[str], application_id: str, text: str = "") -> AIMessage:
+    """One attach_document call per uploaded document, as a model would make them."""
+    return AIMessage(
+        content=text,
+        id=f"guided-{uuid.uuid4().hex}",
+        tool_calls=[
+            {
+                "name": "attach_document",
+                "args": {"document_id": document_id, "application_id": application_id},
+                "id": f"call-{uuid.uuid4().hex[:24]}",
+                "type": "tool_call",
+            }
+            for document_id in document_ids
+        ],
+    )
+
+
 def _money(value: Any) -> str:
     return f"${Decimal(str(value)):,.2f}"
 
@@ -83,6 +105,13 @@ class BorrowerIntakePolicy:
         self, text: str, memory: dict[str, Any], context: AgentContext
     ) -> AIMessage:
         application_id = memory.get("application_id")
+        uploaded = _DOCUMENT_REFERENCE.findall(text)
+        if uploaded:
+            pending = [*memory.get("pending_documents", []), *uploaded]
+            memory["pending_documents"] = list(dict.fromkeys(pending))
+            if application_id:
+                return _attach(memory.pop("pending_documents"), application_id)
+            text = text.split("[Attached documents", 1)[0]
         if _INJECTION.search(text):
             return say(
                 "I can't do that. Lenders make every credit decision, and I only act on your own "
@@ -191,7 +220,18 @@ class BorrowerIntakePolicy:
             match name:
                 case "start_application":
                     memory["application_id"] = data.get("id")
-                    replies.append(f"I've started your application {data.get('reference')}.")
+                    started = f"I've started your application {data.get('reference')}."
+                    if memory.get("pending_documents"):
+                        documents = memory.pop("pending_documents")
+                        return _attach(documents, str(data.get("id")), started)
+                    replies.append(started)
+                case "attach_document":
+                    replies.append(
+                        f"{data.get('filename')} is already on your application."
+                        if data.get("duplicate")
+                        else f"I've added {data.get('filename')} to your application; "
+                        "it is being read now."
+                    )
                 case "record_consent":
                     memory["consented"] = True
                     return call_tool("get_offers", {"application_id": memory["application_id"]})

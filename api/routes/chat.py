@@ -93,6 +93,12 @@ class RunCreate(BaseModel):
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_MESSAGE_CHARS),
     ] = Field(description=f"What the person wrote (1 to {MAX_MESSAGE_CHARS:,} characters).")
+    document_ids: list[uuid.UUID] = Field(
+        default_factory=list,
+        max_length=5,
+        description="Documents the web app uploaded with this message (POST /api/v1/documents); "
+        "the assistant receives a reference to each and attaches it to the application.",
+    )
 
 
 class ApprovalAnswer(BaseModel):
@@ -182,10 +188,32 @@ async def create_run(
 ) -> StreamingResponse:
     """Send a message and stream the assistant's turn."""
     _require_chat(actor)
+    message = body.message
+    if body.document_ids:
+        message += await _document_references(state, actor, body.document_ids)
     request = TurnRequest(
-        thread_id=thread_id, actor=actor, message=body.message, channel="chat", origin=origin
+        thread_id=thread_id, actor=actor, message=message, channel="chat", origin=origin
     )
     return await _stream_turn(state, request)
+
+
+async def _document_references(state: AppState, actor: Actor, document_ids: list[uuid.UUID]) -> str:
+    """A reference per attached document (never its content), for the assistant to attach it
+    with attach_document; a document the person may not see is a 404 before the turn."""
+    from lending.documents.service import document_service
+
+    assert state.sessionmaker is not None
+    lines = ["", "", "[Attached documents: references only, the content is not included]"]
+    async with transaction(state.sessionmaker) as session:
+        for document_id in dict.fromkeys(document_ids):
+            document = await document_service.get(session, actor, document_id=document_id)
+            attached = str(document.application_id) if document.application_id else "none"
+            lines.append(
+                f"- document_id={document.id} file={document.filename!r} "
+                f"type={document.document_type.value} status={document.status.value} "
+                f"application_id={attached}"
+            )
+    return "\n".join(lines)
 
 
 @router.post(

@@ -292,6 +292,11 @@ class ApplicationRead(ApplicationSummary):
     debt_to_income: Ratio | None
     loan_to_value: Ratio | None
     submissions: list[SubmissionRead]
+    missing_documents: list[str] = Field(
+        default_factory=list,
+        description="Document requirements of the product with no document received yet "
+        "(details: GET /api/v1/applications/{id}/documents, or list_required_documents).",
+    )
 
 
 class ApplicationList(BaseModel):

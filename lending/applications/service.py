@@ -101,6 +101,15 @@ _STAFF_BROKER_ROLES = frozenset({Role.BROKER, Role.BROKER_MANAGER})
 _EDITABLE = frozenset({ApplicationStatus.DRAFT, ApplicationStatus.REFERRED})
 
 
+async def _missing_documents(session: AsyncSession, application: Application) -> list[str]:
+    # Imported here: the documents domain builds on applications (reach, repository).
+    from lending.documents.repository import DocumentRepository
+    from lending.documents.requirements import completeness
+
+    documents = await DocumentRepository.from_session(session).for_application(application.id)
+    return completeness(application, documents).missing
+
+
 class ApplicationService:
     # Reads
 
@@ -186,6 +195,7 @@ class ApplicationService:
                 SubmissionRead.model_validate(row)
                 for row in await repository.submissions(application.id)
             ],
+            missing_documents=await _missing_documents(session, application),
         )
 
     # Changes by the borrower's side

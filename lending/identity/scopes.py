@@ -32,6 +32,9 @@ class Scope(StrEnum):
     DOCUMENTS_READ_FIRM = "documents:read:firm"
     DOCUMENTS_WRITE_FIRM = "documents:write:firm"
     DOCUMENTS_READ_ALL = "documents:read:all"
+    DOCUMENTS_WRITE_ALL = "documents:write:all"
+    # Verifying or rejecting a document (brokers on their reach, platform administrators).
+    DOCUMENTS_REVIEW = "documents:review"
 
     OFFERS_READ_OWN = "offers:read:own"
     OFFERS_READ_FIRM = "offers:read:firm"
@@ -85,6 +88,7 @@ _BROKER = frozenset(
         Scope.APPLICATIONS_SUBMIT,
         Scope.DOCUMENTS_READ_OWN,
         Scope.DOCUMENTS_WRITE_OWN,
+        Scope.DOCUMENTS_REVIEW,
         Scope.OFFERS_READ_OWN,
         Scope.LENDERS_READ,
         Scope.COMMISSIONS_READ_OWN,
@@ -110,6 +114,8 @@ _PLATFORM_ADMIN = frozenset(
         Scope.APPLICATIONS_WRITE_ALL,
         Scope.APPLICATIONS_DECIDE,
         Scope.DOCUMENTS_READ_ALL,
+        Scope.DOCUMENTS_WRITE_ALL,
+        Scope.DOCUMENTS_REVIEW,
         Scope.OFFERS_READ_ALL,
         Scope.LENDERS_READ,
         Scope.LENDERS_MANAGE,

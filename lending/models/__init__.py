@@ -30,6 +30,14 @@ from lending.models.commissions import (
     PayoutBatch,
     PayoutBatchItem,
 )
+from lending.models.documents import (
+    Document,
+    DocumentEvent,
+    DocumentField,
+    DocumentSignal,
+    DocumentStatus,
+    SignalSeverity,
+)
 from lending.models.identity import (
     AccessToken,
     Invitation,
@@ -70,6 +78,12 @@ __all__ = [
     "ConsentKind",
     "ConsentRecord",
     "CreditBand",
+    "Document",
+    "DocumentEvent",
+    "DocumentField",
+    "DocumentSignal",
+    "DocumentStatus",
+    "SignalSeverity",
     "Lender",
     "LenderProduct",
     "LenderSubmission",

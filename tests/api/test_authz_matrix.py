@@ -41,6 +41,7 @@ from lending.config import Settings
 from lending.identity.service import mfa as mfa_service
 from lending.identity.tokens import digest
 from lending.models.chat import ChatRun, ChatThread
+from lending.models.documents import DocumentStatus
 from lending.models.identity import AccessToken, Organization, Role, TokenPurpose, User
 from tests.agents.prompts.factories import GREETING, create_experiment, create_prompt
 from tests.api import commissions_world as cw
@@ -50,6 +51,8 @@ from tests.api.lending_world import (
     prequalified_application,
     submitted_application,
 )
+from tests.documents.factories import create_document
+from tests.documents.files import pdf_bytes
 from tests.identity.factories import (
     PASSWORD,
     actor_of,
@@ -572,6 +575,13 @@ async def _upload_entry(w: World, who: Who, where: Where) -> Call:
     return Call("POST", "/api/v1/knowledge/entries", files=_upload())
 
 
+# Documents: a document on an application of a borrower the caller works with ("own") or of
+# the other firm; uploaded by that borrower.
+_REVIEWERS: dict[Who, tuple[int, int]] = {
+    "broker": (200, 404),
+    "broker_manager": (200, 404),
+    "platform_admin": (200, 200),
+}
 # Commissions: readers (broker own, manager firm, admin all); the rest is platform admins'.
 _COMMISSION_READERS: dict[Who, tuple[int, int]] = {
     "broker": (200, 200),
@@ -583,6 +593,47 @@ _COMMISSION_REACH: dict[Who, tuple[int, int]] = {
     "broker_manager": (200, 404),
     "platform_admin": (200, 200),
 }
+
+
+async def _document_application(w: World, who: Who, where: Where) -> tuple[User, uuid.UUID]:
+    borrower = await _lending_borrower(w, who, where)
+    application = await create_application(w.session, borrower)
+    return borrower, application.id
+
+
+async def _upload_document(w: World, who: Who, where: Where) -> Call:
+    _, application_id = await _document_application(w, who, where)
+    return Call(
+        "POST",
+        "/api/v1/documents",
+        params=None,
+        files={
+            "application_id": (None, str(application_id)),
+            "file": ("stub.pdf", pdf_bytes(uuid.uuid4().hex), "application/pdf"),
+        },
+    )
+
+
+async def _list_documents(w: World, who: Who, where: Where) -> Call:
+    _, application_id = await _document_application(w, who, where)
+    return Call("GET", "/api/v1/documents", params={"application_id": str(application_id)})
+
+
+async def _application_documents(w: World, who: Who, where: Where) -> Call:
+    _, application_id = await _document_application(w, who, where)
+    return Call("GET", f"/api/v1/applications/{application_id}/documents")
+
+
+def _on_document(method: str, suffix: str = "", *, review: bool = False, **kwargs: Any) -> Build:
+    async def build(w: World, who: Who, where: Where) -> Call:
+        borrower, application_id = await _document_application(w, who, where)
+        status = DocumentStatus.NEEDS_REVIEW if review else None
+        document_id = await create_document(
+            w.session, w.settings, borrower, application_id, status=status
+        )
+        return Call(method, f"/api/v1/documents/{document_id}{suffix}", **kwargs)
+
+    return build
 
 
 async def _explanation(w: World, who: Who, where: Where) -> Call:
@@ -651,6 +702,14 @@ def _on_batch(state: str, method: str, suffix: str = "", **kwargs: Any) -> Build
         return Call(method, path, **kwargs)
 
     return build
+
+
+async def _attach_document(w: World, who: Who, where: Where) -> Call:
+    borrower, application_id = await _document_application(w, who, where)
+    uploader = w.user(who) if who in _REVIEWERS or who == "borrower" else borrower
+    document_id = await create_document(w.session, w.settings, uploader, None)
+    body = {"application_id": str(application_id)}
+    return Call("POST", f"/api/v1/documents/{document_id}/attach", json=body)
 
 
 async def _import_statement(w: World, who: Who, where: Where) -> Call:
@@ -915,6 +974,27 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _call("POST", "/api/v1/knowledge/reindex"),
         only({who: (202, 202) for who in _KNOWLEDGE_MANAGERS}),
         targeted=False,
+    ),
+    # Documents: reached as their application is; review by brokers and platform administrators.
+    ("POST", "/api/v1/documents"): Entry(_upload_document, reach(201)),
+    ("GET", "/api/v1/documents"): Entry(_list_documents, reach(200)),
+    ("GET", "/api/v1/documents/{document_id}"): Entry(_on_document("GET"), reach(200)),
+    ("GET", "/api/v1/documents/{document_id}/content"): Entry(
+        _on_document("GET", "/content"), reach(200)
+    ),
+    ("POST", "/api/v1/documents/{document_id}/type"): Entry(
+        _on_document("POST", "/type", json={"document_type": "w2"}), reach(200)
+    ),
+    ("POST", "/api/v1/documents/{document_id}/verify"): Entry(
+        _on_document("POST", "/verify", review=True), only(_REVIEWERS)
+    ),
+    ("POST", "/api/v1/documents/{document_id}/reject"): Entry(
+        _on_document("POST", "/reject", review=True, json={"reason": "Illegible scan."}),
+        only(_REVIEWERS),
+    ),
+    ("POST", "/api/v1/documents/{document_id}/attach"): Entry(_attach_document, reach(200)),
+    ("GET", "/api/v1/applications/{application_id}/documents"): Entry(
+        _application_documents, reach(200)
     ),
     # Commissions: a broker their own, a manager their firm's, the platform all.
     ("GET", "/api/v1/commissions/summary"): Entry(

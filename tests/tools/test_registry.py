@@ -29,6 +29,13 @@ CONTRACT = {
     "accept_offer",
     "compute_payment",
 }
+DOCUMENTS = {
+    "list_required_documents",
+    "attach_document",
+    "get_document_status",
+    "get_extracted_fields",
+}
+REVIEW = {"verify_document", "reject_document"}
 
 
 def actor(role: Role) -> Actor:
@@ -65,7 +72,7 @@ def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     prompt_engineer = {item.name for item in registry.for_actor(actor(Role.PROMPT_ENGINEER))}
     assert prompt_engineer == {"compute_payment", "search_knowledge"}
     borrower = {item.name for item in registry.for_actor(actor(Role.BORROWER))}
-    assert borrower == CONTRACT | {"search_knowledge"}
+    assert borrower == CONTRACT | DOCUMENTS | {"search_knowledge"}
     admin = {item.name for item in registry.for_actor(actor(Role.PLATFORM_ADMIN))}
     assert "submit_application" not in admin
     assert "accept_offer" not in admin
@@ -73,6 +80,8 @@ def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     broker = {item.name for item in registry.for_actor(actor(Role.BROKER))}
     assert "record_consent" not in broker
     assert "accept_offer" not in broker
+    assert REVIEW <= broker
+    assert REVIEW <= admin
     schemas = registry.json_schemas(actor(Role.PROMPT_ENGINEER))
     assert [s["function"]["name"] for s in schemas] == ["compute_payment", "search_knowledge"]
 

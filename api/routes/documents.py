@@ -1,0 +1,321 @@
+"""Documents: streamed, sniffed, encrypted uploads; status and extracted fields; downloads for
+those who may see the application; review; completeness per application.
+
+Thin adapters over lending.documents.service, the same service (and scopes) the assistant's
+tools use; changes are audited here as the tool layer audits the assistant's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import StreamingResponse
+from pydantic import TypeAdapter, ValidationError
+
+from api.auth import CurrentActor, OriginDep
+from api.deps import SessionDep, StateDep
+from api.errors import error_responses
+from api.multipart import FileData, FileEnd, FileStart, FormField, form_events
+from api.ratelimit import rate_limit
+from api.routes.applications import record_change
+from lending.documents.schemas import (
+    ApplicationDocuments,
+    AttachRequest,
+    DocumentList,
+    DocumentRead,
+    RejectRequest,
+    TypeCorrection,
+)
+from lending.documents.service import document_service
+from lending.documents.types import DocumentType
+from lending.documents.upload import ReceivedFile, Receiver
+from lending.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RateLimited,
+    UnsupportedMediaType,
+)
+from lending.identity.errors import MfaEnrollmentRequired
+
+router = APIRouter(tags=["documents"], dependencies=[rate_limit("default")])
+_AUTH_ERRORS = (NotAuthenticated, MfaEnrollmentRequired, RateLimited, PermissionDenied)
+_CHANGE_ERRORS = (*_AUTH_ERRORS, NotFound, InvalidInput, Conflict)
+_UUID = TypeAdapter(uuid.UUID)
+_TYPE = TypeAdapter(DocumentType)
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "application_id": {
+                            "type": "string",
+                            "format": "uuid",
+                            "description": "The application the document belongs to; leave "
+                            "it out to upload first and attach later (chat). Send it before "
+                            "the file to be refused before the upload.",
+                        },
+                        "document_type": {
+                            "type": "string",
+                            "enum": [t.value for t in DocumentType],
+                            "description": "What the uploader says it is (optional).",
+                        },
+                        "file": {"type": "string", "format": "binary"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def _field(fields: dict[str, str], name: str, adapter: TypeAdapter[Any]) -> Any:
+    raw = fields.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return adapter.validate_python(raw)
+    except ValidationError:
+        raise InvalidInput([{"loc": ["body", name], "msg": f"not a valid {name}"}]) from None
+
+
+@router.post(
+    "/api/v1/documents",
+    status_code=status.HTTP_201_CREATED,
+    summary="Upload a document (multipart: application_id, file, optional document_type)",
+    responses=error_responses(*_CHANGE_ERRORS, PayloadTooLarge, UnsupportedMediaType),
+    openapi_extra=_UPLOAD_BODY,
+)
+async def upload_document(
+    request: Request,
+    response: Response,
+    actor: CurrentActor,
+    session: SessionDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> DocumentRead:
+    """The file streams to encrypted storage as it arrives (never whole in memory); its type is
+    read from its content. The same file already on the application is not stored again: the
+    existing document comes back with `duplicate: true`."""
+    settings = state.settings
+    await document_service.check_upload_target(session, actor, None)
+    fields: dict[str, str] = {}
+    receiver: Receiver | None = None
+    received: ReceivedFile | None = None
+    filename = "document"
+    try:
+        async for event in form_events(request):
+            if isinstance(event, FormField):
+                fields[event.name] = event.value
+            elif isinstance(event, FileStart):
+                if event.name != "file" or receiver is not None:
+                    raise InvalidInput("Send exactly one file, in the form field `file`.")
+                application_id = _field(fields, "application_id", _UUID)
+                await document_service.check_upload_target(session, actor, application_id)
+                receiver = document_service.receiver(settings)
+                filename = event.filename
+            elif isinstance(event, FileData):
+                assert receiver is not None
+                await receiver.feed(event.data)
+            elif isinstance(event, FileEnd):
+                assert receiver is not None
+                received = await receiver.finish()
+        if received is None:
+            raise InvalidInput([{"loc": ["body", "file"], "msg": "a file is required"}])
+        document = await document_service.register(
+            session,
+            actor,
+            received=received,
+            filename=filename,
+            application_id=_field(fields, "application_id", _UUID),
+            declared_type=_field(fields, "document_type", _TYPE),
+            settings=settings,
+        )
+    except BaseException:
+        if receiver is not None:
+            await receiver.abort()
+        raise
+    if document.duplicate:
+        response.status_code = status.HTTP_200_OK
+    await record_change(
+        session,
+        actor,
+        origin,
+        "document.duplicate_upload" if document.duplicate else "document.uploaded",
+        subject_type="document",
+        subject_id=document.id,
+    )
+    return document
+
+
+@router.get(
+    "/api/v1/documents",
+    summary="An application's documents, or (without application_id) your unattached uploads",
+    responses=error_responses(*_AUTH_ERRORS, NotFound),
+)
+async def list_documents(
+    actor: CurrentActor, session: SessionDep, application_id: uuid.UUID | None = None
+) -> DocumentList:
+    return await document_service.list_documents(session, actor, application_id=application_id)
+
+
+@router.get(
+    "/api/v1/documents/{document_id}",
+    summary="A document's status, extracted fields (confidence, span), signals and history",
+    responses=error_responses(*_AUTH_ERRORS, NotFound),
+)
+async def read_document(
+    document_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> DocumentRead:
+    return await document_service.get(session, actor, document_id=document_id)
+
+
+@router.get(
+    "/api/v1/documents/{document_id}/content",
+    summary="Download the file (decrypted as it streams)",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The file."},
+        **error_responses(*_AUTH_ERRORS, NotFound),
+    },
+)
+async def download_document(
+    document_id: uuid.UUID,
+    actor: CurrentActor,
+    session: SessionDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> StreamingResponse:
+    document, stream = await document_service.download(
+        session, actor, document_id=document_id, settings=state.settings
+    )
+    await record_change(
+        session,
+        actor,
+        origin,
+        "document.downloaded",
+        subject_type="document",
+        subject_id=document.id,
+    )
+    return StreamingResponse(
+        stream,
+        media_type=document.media_type,
+        headers={
+            "Content-Length": str(document.size_bytes),
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(document.filename)}",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.post(
+    "/api/v1/documents/{document_id}/verify",
+    summary="Verify a document (brokers on their clients, platform administrators)",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def verify_document(
+    document_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
+) -> DocumentRead:
+    verified = await document_service.verify(session, actor, document_id=document_id)
+    await record_change(
+        session, actor, origin, "document.verified", subject_type="document", subject_id=document_id
+    )
+    return verified
+
+
+@router.post(
+    "/api/v1/documents/{document_id}/reject",
+    summary="Reject a document with a reason (brokers on their clients, platform administrators)",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def reject_document(
+    document_id: uuid.UUID,
+    body: RejectRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
+) -> DocumentRead:
+    rejected = await document_service.reject(
+        session, actor, document_id=document_id, reason=body.reason
+    )
+    await record_change(
+        session, actor, origin, "document.rejected", subject_type="document", subject_id=document_id
+    )
+    return rejected
+
+
+@router.post(
+    "/api/v1/documents/{document_id}/type",
+    summary="Correct a document's type; extraction runs again",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def correct_document_type(
+    document_id: uuid.UUID,
+    body: TypeCorrection,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
+) -> DocumentRead:
+    corrected = await document_service.correct_type(
+        session, actor, document_id=document_id, document_type=body.document_type
+    )
+    await record_change(
+        session,
+        actor,
+        origin,
+        "document.type_corrected",
+        subject_type="document",
+        subject_id=document_id,
+    )
+    return corrected
+
+
+@router.post(
+    "/api/v1/documents/{document_id}/attach",
+    summary="Attach an unattached upload (e.g. from a chat) to an application",
+    responses=error_responses(*_CHANGE_ERRORS),
+)
+async def attach_document(
+    document_id: uuid.UUID,
+    body: AttachRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> DocumentRead:
+    attached = await document_service.attach(
+        session,
+        actor,
+        document_id=document_id,
+        application_id=body.application_id,
+        document_type=body.document_type,
+        settings=state.settings,
+    )
+    await record_change(
+        session, actor, origin, "document.attached", subject_type="document", subject_id=attached.id
+    )
+    return attached
+
+
+@router.get(
+    "/api/v1/applications/{application_id}/documents",
+    summary="An application's documents and which required ones are still missing",
+    responses=error_responses(*_AUTH_ERRORS, NotFound),
+)
+async def application_documents(
+    application_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> ApplicationDocuments:
+    return await document_service.application_documents(
+        session, actor, application_id=application_id
+    )
