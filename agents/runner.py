@@ -7,6 +7,8 @@ two short transactions, one before and one after the graph runs.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -18,7 +20,7 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Durability, Interrupt, StreamMode, interrupt
+from langgraph.types import Command, Durability, Interrupt, interrupt
 
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
@@ -40,20 +42,18 @@ from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedPolicy
 from agents.models import ModelProvider
 from agents.pii import PiiVault, has_pii, redact
-from agents.threads import TranscriptEntry, threads
+from agents.threads import TranscriptEntry, TurnThread, threads
 from lending.audit.schemas import Origin
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.errors import Conflict
 from lending.identity.actor import Actor
 from lending.logs import get_logger
-from lending.models.chat import ChatThread, RunStatus
+from lending.models.chat import RunStatus
 from tools.context import ApprovalRequest, ToolContext
 from tools.registry import ToolRegistry
 
 log = get_logger(__name__)
-
-_STREAM_MODES: list[StreamMode] = ["custom", "updates"]
 
 Channel = Literal["text", "button", "voice", "api"]
 AnyGraph = CompiledStateGraph[AgentState, AgentContext, AgentState, AgentState]
@@ -125,21 +125,20 @@ class TurnRunner:
         started = time.perf_counter()
         mode = self.mode()
         async with transaction(self.sessionmaker) as session:
-            thread, previous_status = await threads.get_with_last_run_status(
-                session, request.actor, request.thread_id
-            )
+            thread = await threads.open_turn(session, request.actor, request.thread_id)
             prompt = await self.prompts(session, thread.graph, request.actor, mode)
             user_text = redact(request.message) if request.message is not None else None
-            run = await threads.start_run(
+            run_id = await threads.start_run(
                 session,
-                thread,
+                thread.id,
                 mode=mode,
                 prompt_versions=prompt.versions,
                 variant=prompt.variant,
                 user_text=user_text,
             )
+        previous_status = thread.last_run_status
         yield RunStarted(
-            run_id=str(run.id), thread_id=str(thread.id), graph=thread.graph, mode=mode
+            run_id=str(run_id), thread_id=str(thread.id), graph=thread.graph, mode=mode
         )
 
         graph = self.graphs[thread.graph]
@@ -213,7 +212,7 @@ class TurnRunner:
             await threads.finish_run(
                 session,
                 thread_id=thread.id,
-                run_id=run.id,
+                run_id=run_id,
                 status=status,
                 mode=final_mode,
                 latency_ms=latency_ms,
@@ -233,7 +232,7 @@ class TurnRunner:
             )
 
     def _input(
-        self, thread: ChatThread, request: TurnRequest, transcript: list[TranscriptEntry]
+        self, thread: TurnThread, request: TurnRequest, transcript: list[TranscriptEntry]
     ) -> Any:
         pending = thread.pending_approval
         if request.approval is not None:
@@ -296,42 +295,59 @@ class TurnRunner:
                 # lost message: the next turn resumes from this checkpoint.
                 config = await graph.aupdate_state(config, graph_input, as_node="__start__")
                 graph_input = None
-        stream: AsyncIterator[Any] = graph.astream(
-            graph_input,
-            config,
-            context=context,
-            stream_mode=_STREAM_MODES,
-            durability=self.durability,
-        )
-        async for mode, chunk in stream:
-            if mode == "custom":
-                event = _custom_event(chunk)
-                if isinstance(event, ToolFinished):
-                    transcript.append(
-                        TranscriptEntry(
-                            role="tool",
-                            tool={
-                                "tool": event.tool,
-                                "ok": event.ok,
-                                "error": event.error,
-                            },
+        # The nodes put their events (tokens, tool activity) straight on this queue, and the
+        # graph's updates follow them there: LangGraph's own custom stream mode crossed threads
+        # (call_soon_threadsafe, a wake-up write) for every token.
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        context.emit = queue.put_nowait
+
+        async def pump() -> None:
+            try:
+                async for update in graph.astream(
+                    graph_input,
+                    config,
+                    context=context,
+                    stream_mode="updates",
+                    durability=self.durability,
+                ):
+                    queue.put_nowait(_Update(update))
+            finally:
+                queue.put_nowait(_DONE)
+
+        task = asyncio.create_task(pump())
+        try:
+            while (item := await queue.get()) is not _DONE:
+                if not isinstance(item, _Update):
+                    event = _custom_event(item)
+                    if isinstance(event, ToolFinished):
+                        transcript.append(
+                            TranscriptEntry(
+                                role="tool",
+                                tool={"tool": event.tool, "ok": event.ok, "error": event.error},
+                            )
                         )
-                    )
-                yield event
-                continue
-            for node, update in chunk.items():
-                if node == "__interrupt__":
-                    yield _interrupt_event(update[0])
-                elif node == "assistant":
-                    for message in update.get("messages", []):
-                        if isinstance(message, AIMessage) and message.content:
-                            text = str(message.content)
-                            transcript.append(
-                                TranscriptEntry(role="assistant", content=redact(text))
-                            )
-                            yield MessageCompleted(
-                                message_id=message.id or uuid.uuid4().hex, text=text
-                            )
+                    yield event
+                    continue
+                for node, update in item.chunk.items():
+                    if node == "__interrupt__":
+                        yield _interrupt_event(update[0])
+                    elif node == "assistant":
+                        for message in update.get("messages", []):
+                            if isinstance(message, AIMessage) and message.content:
+                                text = str(message.content)
+                                transcript.append(
+                                    TranscriptEntry(role="assistant", content=redact(text))
+                                )
+                                yield MessageCompleted(
+                                    message_id=message.id or uuid.uuid4().hex, text=text
+                                )
+            await task  # the graph's own failure, if any, is the turn's
+        finally:
+            context.emit = None
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     async def _tokenized(self, graph: AnyGraph, config: RunnableConfig, text: str) -> AgentState:
         """The new message with its PII swapped for tokens in this conversation's vault."""
@@ -340,6 +356,14 @@ class TurnRunner:
         snapshot = await graph.aget_state(config)
         vault = PiiVault(self.settings, snapshot.values.get("vault") if snapshot.values else None)
         return {"messages": [HumanMessage(vault.tokenize(text))], "vault": vault.state()}
+
+
+@dataclass(frozen=True)
+class _Update:
+    chunk: dict[str, Any]
+
+
+_DONE = object()
 
 
 @dataclass

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+import orjson
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.errors import InvalidInput, NotFound
@@ -32,6 +33,57 @@ _ALLOWED_GRAPHS = {
     Role.PLATFORM_ADMIN: {ChatGraph.BROKER, ChatGraph.BORROWER},
     Role.PROMPT_ENGINEER: {ChatGraph.BROKER, ChatGraph.BORROWER},
 }
+
+
+@dataclass(frozen=True)
+class TurnThread:
+    """What a turn needs of its thread."""
+
+    id: uuid.UUID
+    graph: str
+    pending_approval: dict[str, Any] | None
+    last_run_status: str | None
+
+
+# A turn's records are written with plain SQL, one statement per phase: the ORM's unit of work
+# cost more CPU than the rest of the turn's bookkeeping (docs/DECISIONS.md, issue 6).
+_OPEN_TURN = """
+    SELECT t.id, t.graph, t.pending_approval,
+           (SELECT r.status FROM chat_run AS r WHERE r.thread_id = t.id
+            ORDER BY r.started_at DESC LIMIT 1)
+    FROM chat_thread AS t
+    WHERE t.id = %(thread_id)s AND t.user_id = %(user_id)s
+    """
+_START_RUN = """
+    WITH run AS (
+        INSERT INTO chat_run (id, thread_id, status, mode, started_at, input_tokens,
+                              output_tokens, cost, prompt_versions, variant)
+        VALUES (%(run_id)s, %(thread_id)s, 'running', %(mode)s, %(started)s, 0, 0, 0,
+                %(versions)s::jsonb, %(variant)s)
+        RETURNING id, thread_id
+    )
+    INSERT INTO chat_message (thread_id, run_id, role, content)
+    SELECT thread_id, id, 'user', %(user_text)s::text FROM run WHERE %(user_text)s::text IS NOT NULL
+    """
+_FINISH_RUN = """
+    WITH run AS (
+        UPDATE chat_run
+        SET status = %(status)s, mode = %(mode)s, finished_at = %(finished)s,
+            latency_ms = %(latency_ms)s, input_tokens = %(input_tokens)s,
+            output_tokens = %(output_tokens)s, cost = %(cost)s, error = %(error)s
+        WHERE id = %(run_id)s
+    ), transcript AS (
+        INSERT INTO chat_message (thread_id, run_id, role, content, tool)
+        SELECT %(thread_id)s, %(run_id)s, m.role, m.content, m.tool::jsonb
+        FROM unnest(%(roles)s::text[], %(contents)s::text[], %(tools)s::text[])
+             WITH ORDINALITY AS m(role, content, tool, position)
+        ORDER BY m.position
+    )
+    UPDATE chat_thread
+    SET pending_approval = %(pending)s::jsonb, last_message_at = %(finished)s,
+        updated_at = %(finished)s
+    WHERE id = %(thread_id)s
+    """
 
 
 @dataclass(frozen=True)
@@ -112,66 +164,46 @@ class ThreadService:
         )
         return list(rows)
 
-    async def get_with_last_run_status(
+    async def open_turn(
         self, session: AsyncSession, actor: Actor, thread_id: uuid.UUID
-    ) -> tuple[ChatThread, str | None]:
-        """The actor's thread and the status of its latest run, in one round trip."""
-        last_status = (
-            select(ChatRun.status)
-            .where(ChatRun.thread_id == ChatThread.id)
-            .order_by(ChatRun.started_at.desc())
-            .limit(1)
-            .scalar_subquery()
+    ) -> TurnThread:
+        """The actor's thread and the status of its latest run, in one statement."""
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(
+            _OPEN_TURN, {"thread_id": thread_id, "user_id": actor.user_id}
         )
-        row = (
-            await session.execute(
-                select(ChatThread, last_status).where(
-                    ChatThread.id == thread_id, ChatThread.user_id == actor.user_id
-                )
-            )
-        ).first()
+        row: Any = result.first()
         if row is None:
             raise NotFound("No such conversation.")
-        return row[0], row[1]
-
-    async def last_run(self, session: AsyncSession, thread_id: uuid.UUID) -> ChatRun | None:
-        run: ChatRun | None = await session.scalar(
-            select(ChatRun)
-            .where(ChatRun.thread_id == thread_id)
-            .order_by(ChatRun.started_at.desc())
-            .limit(1)
-        )
-        return run
+        return TurnThread(id=row[0], graph=row[1], pending_approval=row[2], last_run_status=row[3])
 
     async def start_run(
         self,
         session: AsyncSession,
-        thread: ChatThread,
+        thread_id: uuid.UUID,
         *,
         mode: str,
         prompt_versions: dict[str, Any],
         variant: str | None,
         user_text: str | None,
-    ) -> ChatRun:
-        run = ChatRun(
-            id=uuid.uuid4(),
-            thread_id=thread.id,
-            status=RunStatus.RUNNING.value,
-            mode=mode,
-            prompt_versions=prompt_versions,
-            variant=variant,
-            input_tokens=0,
-            output_tokens=0,
-            cost=Decimal("0"),
+    ) -> uuid.UUID:
+        """The turn's run row (running) and the person's message, in one statement."""
+        run_id = uuid.uuid4()
+        connection = await session.connection()
+        await connection.exec_driver_sql(
+            _START_RUN,
+            {
+                "run_id": run_id,
+                "thread_id": thread_id,
+                "mode": mode,
+                # The clock, not the transaction's now(): runs order by it.
+                "started": now(),
+                "versions": orjson.dumps(prompt_versions).decode(),
+                "variant": variant,
+                "user_text": user_text,
+            },
         )
-        session.add(run)
-        if user_text is not None:
-            await session.flush()
-            session.add(
-                ChatMessage(thread_id=thread.id, run_id=run.id, role="user", content=user_text)
-            )
-        await session.flush()
-        return run
+        return run_id
 
     async def finish_run(
         self,
@@ -189,37 +221,35 @@ class ThreadService:
         pending_approval: dict[str, Any] | None,
         error: str | None = None,
     ) -> None:
-        finished = now()
-        await session.execute(
-            update(ChatRun)
-            .where(ChatRun.id == run_id)
-            .values(
-                status=status.value,
-                mode=mode,
-                finished_at=finished,
-                latency_ms=round(latency_ms, 3),
-                input_tokens=input_tokens,
-                output_tokens=output_tokens,
-                cost=cost,
-                error=error,
-            )
-        )
-        for entry in transcript:
-            session.add(
-                ChatMessage(
-                    thread_id=thread_id,
-                    run_id=run_id,
-                    role=entry.role,
-                    content=entry.content,
-                    tool=entry.tool,
-                )
-            )
-        await session.execute(
-            update(ChatThread)
-            .where(ChatThread.id == thread_id)
-            .values(
-                pending_approval=pending_approval, last_message_at=finished, updated_at=finished
-            )
+        """The run's outcome, the turn's transcript (in order) and the thread's pending approval,
+        in one statement."""
+        connection = await session.connection()
+        await connection.exec_driver_sql(
+            _FINISH_RUN,
+            {
+                "run_id": run_id,
+                "thread_id": thread_id,
+                "status": status.value,
+                "mode": mode,
+                "finished": now(),
+                "latency_ms": round(latency_ms, 3),
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "cost": cost,
+                "error": error,
+                "roles": [entry.role for entry in transcript],
+                "contents": [entry.content for entry in transcript],
+                "tools": [
+                    orjson.dumps(entry.tool).decode() if entry.tool is not None else None
+                    for entry in transcript
+                ],
+                # SQL NULL, not JSON null, when nothing waits.
+                "pending": (
+                    orjson.dumps(pending_approval).decode()
+                    if pending_approval is not None
+                    else None
+                ),
+            },
         )
 
     async def feedback(

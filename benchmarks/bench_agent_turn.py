@@ -1,16 +1,22 @@
 """Agent overhead per chat turn through HTTP SSE, with a scripted zero-latency model (one tool
 call, then a 40-token streamed answer) and the Postgres checkpointer — the work PERFORMANCE.md
-measures for a peer service (p50 ≈ 28 ms sequential; 29–34 turns/s at 20 concurrent).
+measures for a peer service (p50 ≈ 28 ms sequential; 29–34 turns/s at 20 concurrent, i.e.
+25–30 ms of server CPU per turn).
 
 Run from the repository root: `.venv/bin/python -m benchmarks.bench_agent_turn`. It creates its
 own database (`omnifin_bench_agent`) on the server named by OMNIFIN_BENCH_DATABASE_URL, else on
-the embedded server of var/test, starts one server process per durability mode (one uvicorn
-worker, in-process store), and measures from a separate client process:
-- sequential turns: wall p50/p95 and the server's CPU ms per turn (from /proc, steadier than wall
-  time on a shared machine);
-- 20 concurrent conversations: turns/s and latency p50/p95;
-- the breakdown in process (no HTTP): the same turn with the Postgres checkpointer and with an
-  in-memory one, and the tool call alone.
+the embedded server of var/test, and for each durability mode (BENCH_DURABILITY, default
+"async,exit"; "async" is the product's default):
+- starts one server process (one uvicorn worker, in-process store) and measures from this
+  process: sequential turns (wall p50/p95 and the server's CPU ms per turn, from /proc: on a
+  shared machine CPU time is steadier than wall time) and 20 concurrent conversations
+  (turns/s, latency p50/p95, CPU per turn);
+- measures the breakdown in process (benchmarks/agent_breakdown.py): checkpoint, tools, turn
+  records, SSE serialisation, graph + model + runner, and the statements per turn; what the
+  server spends beyond the in-process turn is HTTP (uvicorn, FastAPI, auth, SSE writes).
+The load average is recorded with the results: the machine is shared, and a busy one inflates
+CPU time too. For a fair before/after, BENCH_BASELINE=<another checkout> alternates rounds of the
+two servers (BENCH_ROUNDS, default 3) and reports both medians ("side_by_side").
 Results go to benchmarks/results/agent_turn.json and to stdout.
 """
 
@@ -33,6 +39,7 @@ from typing import Any
 import httpx
 
 from agents.prompts.service import seed_default_prompts
+from benchmarks import agent_breakdown
 from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
@@ -122,7 +129,10 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def _measure_server(database_url: str, token: str, durability: str) -> dict[str, Any]:
+async def _measure_server(
+    database_url: str, token: str, durability: str, *, code: Path = ROOT
+) -> dict[str, Any]:
+    """One server (the code of `code`, a checkout of this repository) measured from here."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
     env.update(
@@ -133,7 +143,7 @@ async def _measure_server(database_url: str, token: str, durability: str) -> dic
         OMNIFIN_RATE_LIMITS='{"default": {}}',
     )
     server = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.agent_server", str(port)], env=env, cwd=ROOT
+        [sys.executable, "-m", "benchmarks.agent_server", str(port)], env=env, cwd=code
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -197,19 +207,93 @@ async def main() -> None:
     database_url = recreate_database(_server_url(), "omnifin_bench_agent")
     await asyncio.to_thread(migrations.upgrade, database_url)
     token = await _user_token(database_url)
-    modes = [mode for mode in os.environ.get("BENCH_DURABILITY", "exit,async,sync").split(",")]
-    runs = [await _measure_server(database_url, token, mode) for mode in modes]
+    modes = os.environ.get("BENCH_DURABILITY", "async,exit").split(",")
+    load_before = os.getloadavg()
+    runs = []
+    for mode in modes:
+        run = await _measure_server(database_url, token, mode)
+        settings = Settings(
+            environment="test",
+            database_url=database_url,  # type: ignore[arg-type]
+            agent_durability=mode,  # type: ignore[arg-type]
+        )
+        breakdown = await agent_breakdown.measure(settings, database_url, token)
+        cpu = breakdown["cpu_ms_per_turn"]
+        cpu["http_sse_auth (server minus in-process turn)"] = round(
+            run["sequential"]["server_cpu_ms_per_turn"] - cpu["turn_with_postgres_checkpoint"], 2
+        )
+        run["breakdown_in_process"] = breakdown
+        runs.append(run)
+    comparison = None
+    if baseline := os.environ.get("BENCH_BASELINE"):
+        comparison = await _compare(database_url, token, Path(baseline), modes[0])
     result = {
         "benchmark": "agent turn through HTTP SSE (scripted zero-latency model, Postgres checkpoint)",
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-        "peer_reference": {"sequential_p50_ms": 28, "concurrent_turns_per_second": "29-34"},
-        "targets": {"sequential_p50_ms": 25, "sequential_p95_ms": 60, "turns_per_second": 50},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_1m_before_after": [
+                round(load_before[0], 2),
+                round(os.getloadavg()[0], 2),
+            ],
+        },
+        "peer_reference": {
+            "sequential_p50_ms": 28,
+            "concurrent_turns_per_second": "29-34",
+            "server_cpu_ms_per_turn": "25-30",
+        },
+        "targets": {
+            "sequential_p50_ms": 25,
+            "sequential_p95_ms": 60,
+            "turns_per_second": 50,
+            "server_cpu_ms_per_turn (twice as fast as the peer)": 12.5,
+        },
         "runs": runs,
+        "side_by_side": comparison,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+async def _compare(
+    database_url: str, token: str, baseline: Path, durability: str
+) -> dict[str, Any]:
+    """This code against another checkout (BENCH_BASELINE, e.g. `git archive <commit>` unpacked),
+    alternating rounds (BENCH_ROUNDS, default 3) so both see the same machine: medians."""
+    rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    measured: dict[str, list[dict[str, Any]]] = {"baseline": [], "current": []}
+    for _ in range(rounds):
+        measured["baseline"].append(
+            await _measure_server(database_url, token, durability, code=baseline)
+        )
+        measured["current"].append(await _measure_server(database_url, token, durability))
+
+    def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+        return {
+            f"{phase}_{key}": round(statistics.median(run[phase][key] for run in runs), 2)
+            for phase in ("sequential", "concurrent")
+            for key in ("server_cpu_ms_per_turn", "p50_ms", "p95_ms")
+        } | {
+            "concurrent_turns_per_second": round(
+                statistics.median(run["concurrent"]["turns_per_second"] for run in runs), 1
+            )
+        }
+
+    baseline_medians, current_medians = medians(measured["baseline"]), medians(measured["current"])
+    return {
+        "durability": durability,
+        "baseline": str(baseline),
+        "rounds": rounds,
+        "baseline_medians": baseline_medians,
+        "current_medians": current_medians,
+        "cpu_per_turn_ratio_current_to_baseline": round(
+            current_medians["sequential_server_cpu_ms_per_turn"]
+            / baseline_medians["sequential_server_cpu_ms_per_turn"],
+            2,
+        ),
+    }
 
 
 if __name__ == "__main__":

@@ -248,6 +248,12 @@ class Settings(BaseSettings):
         description="The tesseract executable for OCR; unset (or not installed): images and "
         "scanned PDFs are marked needs_ocr and go to a person.",
     )
+    documents_sweep_grace_seconds: int = Field(
+        default=3600,
+        ge=60,
+        description="Unfinished uploads and stored files no document references are removed "
+        "(hourly, or by `omnifin documents sweep`) once this much older than their last write.",
+    )
     documents_review_confidence: float = Field(
         default=0.6,
         ge=0,

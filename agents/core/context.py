@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from agents.models import ModelProvider
 from lending.identity.actor import Actor
@@ -25,6 +26,8 @@ class AgentContext:
         policy: The deterministic policy that replies when no model can.
         system_prompt: The rendered system prompt of this run.
         usage: Tokens the model used in this run (filled as it streams).
+        emit: Where the nodes send their stream events (tokens, tool activity, mode changes);
+            the runner's queue during a turn, else LangGraph's custom stream.
     """
 
     tools: ToolContext
@@ -33,6 +36,7 @@ class AgentContext:
     policy: GuidedPolicy
     system_prompt: str
     usage: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0})
+    emit: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def actor(self) -> Actor:

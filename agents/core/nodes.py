@@ -12,6 +12,7 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.messages.utils import message_chunk_to_message
 from langgraph.runtime import Runtime
 
@@ -31,7 +32,7 @@ MODEL_UNAVAILABLE = (
 
 async def assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     context = runtime.context
-    write = runtime.stream_writer
+    write = context.emit or runtime.stream_writer
     provider = context.model
     if provider is not None and provider.breaker.allows_call():
         try:
@@ -58,7 +59,7 @@ async def _call_model(state: AgentState, context: AgentContext, write: Any) -> B
     schemas = _tool_schemas(context)
     runnable = context.model.bind(schemas)
     history: list[BaseMessage] = [SystemMessage(context.system_prompt), *state["messages"]]
-    merged: AIMessageChunk | None = None
+    chunks: list[AIMessageChunk] = []
     async for chunk in runnable.astream(history):
         if not isinstance(chunk, AIMessageChunk):
             if isinstance(chunk, AIMessage):  # a model that does not stream answers whole
@@ -68,9 +69,11 @@ async def _call_model(state: AgentState, context: AgentContext, write: Any) -> B
             continue
         if isinstance(chunk.content, str) and chunk.content:
             write({"type": "token", "text": chunk.content})
-        merged = chunk if merged is None else merged + chunk
-    if merged is None:
+        chunks.append(chunk)
+    if not chunks:
         return AIMessage(content="")
+    # Merged once at the end: adding chunk by chunk rebuilt the message at every token.
+    merged = chunks[0] if len(chunks) == 1 else add_ai_message_chunks(chunks[0], *chunks[1:])
     if merged.usage_metadata:
         context.usage["input"] += merged.usage_metadata.get("input_tokens", 0)
         context.usage["output"] += merged.usage_metadata.get("output_tokens", 0)
@@ -84,7 +87,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     before the pause return their stored results (idempotency keys), so nothing acts twice.
     """
     context = runtime.context
-    write = runtime.stream_writer
+    write = context.emit or runtime.stream_writer
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
     vault = PiiVault(context.tools.settings, state.get("vault"))
@@ -155,7 +158,8 @@ def _tool_schemas(context: AgentContext) -> list[dict[str, Any]]:
     return schemas
 
 
-def route_after_assistant(state: AgentState) -> str:
+async def route_after_assistant(state: AgentState) -> str:
+    # async: LangGraph runs a plain function of an async graph in the thread pool, a hop per step.
     last = state["messages"][-1]
     if isinstance(last, AIMessage) and last.tool_calls:
         return "tools"

@@ -32,6 +32,8 @@ from lending.commissions.schemas import (
     EntryList,
     EntryRead,
     Explanation,
+    JurisdictionRead,
+    JurisdictionUpdate,
     LineResolve,
     ReconciliationRead,
     ReversalCreate,
@@ -188,6 +190,40 @@ async def firm_statement(
 
 
 # Platform administration
+
+
+@router.get(
+    "/jurisdictions",
+    summary="Each jurisdiction's guards (rate/terms dependence, volume bonuses, clawback months)",
+    responses=error_responses(*_AUTH),
+)
+async def list_jurisdictions(actor: CurrentActor, session: SessionDep) -> list[JurisdictionRead]:
+    return await commission.jurisdictions(session, actor)
+
+
+@router.patch(
+    "/jurisdictions/{code}",
+    summary="Switch a jurisdiction's guards (new rules are checked against them)",
+    responses=error_responses(*_CHANGE),
+)
+async def update_jurisdiction(
+    code: str,
+    body: JurisdictionUpdate,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
+) -> JurisdictionRead:
+    updated = await commission.update_jurisdiction(session, actor, code=code, data=body)
+    await record_change(
+        session,
+        actor,
+        origin,
+        "commission.jurisdiction_updated",
+        subject_type="commission_jurisdiction",
+        subject_id=code,
+        fields=list(body.model_fields_set),
+    )
+    return updated
 
 
 @router.get(

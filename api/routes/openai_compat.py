@@ -20,7 +20,7 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.events import MessageCompleted, RunCompleted, RunError, Token
+from agents.events import Event, MessageCompleted, RunCompleted, RunError, Token
 from agents.runner import TurnRequest
 from agents.threads import threads
 from api.auth import CurrentActor, OriginDep
@@ -28,6 +28,7 @@ from api.deps import StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
 from api.routes.chat import MAX_MESSAGE_CHARS, start_turn
+from api.sse import EventStreamResponse
 from lending.db import transaction
 from lending.errors import (
     Conflict,
@@ -180,18 +181,24 @@ async def chat_completions(
         }
         return b"data: " + orjson.dumps(payload) + b"\n\n"
 
+    def frame(event: Event) -> bytes:
+        if isinstance(event, Token):
+            return chunk({"content": event.text})
+        if isinstance(event, RunError):
+            return chunk({"content": f"\n[{event.detail}]"})
+        if isinstance(event, RunCompleted):
+            return chunk({}, "stop", usage=_usage(event))
+        return b""
+
     async def frames() -> AsyncIterator[bytes]:
         yield chunk({"role": "assistant", "content": ""})
-        async for event in events:
-            if isinstance(event, Token):
-                yield chunk({"content": event.text})
-            elif isinstance(event, RunError):
-                yield chunk({"content": f"\n[{event.detail}]"})
-            elif isinstance(event, RunCompleted):
-                yield chunk({}, "stop", usage=_usage(event))
+        # What is ready goes out in one write (see chat._stream_turn).
+        async for batch in events.batches():
+            if data := b"".join([frame(event) for event in batch]):
+                yield data
         yield b"data: [DONE]\n\n"
 
-    return StreamingResponse(
+    return EventStreamResponse(
         frames(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
 

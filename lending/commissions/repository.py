@@ -6,14 +6,32 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Self
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
+from lending.models.applications import (
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    BorrowerProfile,
+)
 from lending.models.commissions import (
     CommissionEntry,
     CommissionJurisdiction,
@@ -27,8 +45,10 @@ from lending.models.commissions import (
     Party,
     PayoutBatch,
     PayoutBatchItem,
+    ServicingEventKind,
 )
 from lending.models.identity import Organization, User
+from lending.models.offers import Offer, OfferStatus
 
 READ_SCOPES = (
     Scope.COMMISSIONS_READ_ALL,
@@ -77,8 +97,14 @@ class CommissionRepository:
 
     # Rules
 
-    async def jurisdiction(self, code: str) -> CommissionJurisdiction | None:
-        return await self.session.get(CommissionJurisdiction, code)
+    async def jurisdiction(
+        self, code: str, *, for_update: bool = False
+    ) -> CommissionJurisdiction | None:
+        return await self.session.get(CommissionJurisdiction, code, with_for_update=for_update)
+
+    async def jurisdictions(self) -> Sequence[CommissionJurisdiction]:
+        statement = select(CommissionJurisdiction).order_by(CommissionJurisdiction.code)
+        return (await self.session.scalars(statement)).all()
 
     async def add(self, row: Any) -> None:
         self.session.add(row)
@@ -110,6 +136,71 @@ class CommissionRepository:
     async def loan_for_application(self, application_id: uuid.UUID) -> FundedLoan | None:
         statement = select(FundedLoan).where(FundedLoan.application_id == application_id)
         return (await self.session.scalars(statement)).one_or_none()
+
+    async def application(self, application_id: uuid.UUID) -> Application | None:
+        return await self.session.get(Application, application_id)
+
+    async def accepted_offer(self, application_id: uuid.UUID) -> Offer | None:
+        statement = select(Offer).where(
+            Offer.application_id == application_id, Offer.status == OfferStatus.ACCEPTED
+        )
+        return (await self.session.scalars(statement)).first()
+
+    async def funding_event(
+        self, application_id: uuid.UUID
+    ) -> tuple[datetime | None, uuid.UUID | None]:
+        """When the application was (last) funded, and the lender that reported it."""
+        statement = (
+            select(ApplicationEvent.occurred_at, ApplicationEvent.lender_id)
+            .where(
+                ApplicationEvent.application_id == application_id,
+                ApplicationEvent.to_status == ApplicationStatus.FUNDED,
+            )
+            .order_by(ApplicationEvent.id.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(statement)).first()
+        return (row.occurred_at, row.lender_id) if row else (None, None)
+
+    async def borrower_profile(self, user_id: uuid.UUID) -> BorrowerProfile | None:
+        statement = select(BorrowerProfile).where(BorrowerProfile.user_id == user_id)
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def user(self, user_id: uuid.UUID) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def add_loan_once(self, values: dict[str, Any]) -> None:
+        """Insert a funded loan unless its application already has one (a job run twice)."""
+        await self.session.execute(
+            insert(FundedLoan)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["application_id"])
+        )
+
+    async def loans_without_upfront(self) -> int:
+        upfront = select(CommissionEntry.id).where(
+            CommissionEntry.event_key == func.concat("funded:", FundedLoan.id)
+        )
+        statement = select(func.count()).select_from(FundedLoan).where(~upfront.exists())
+        return int(await self.session.scalar(statement) or 0)
+
+    async def unclawed_closures(self) -> list[int]:
+        """Discharge or refinance events of loans with upfront entries and no clawback yet."""
+        loan = LoanServicingEvent.loan_id
+        upfront = select(CommissionEntry.id).where(
+            CommissionEntry.event_key == func.concat("funded:", loan)
+        )
+        clawback = select(CommissionEntry.id).where(
+            CommissionEntry.event_key == func.concat("clawback:", loan)
+        )
+        statement = select(LoanServicingEvent.id).where(
+            LoanServicingEvent.kind.in_(
+                [ServicingEventKind.DISCHARGED, ServicingEventKind.REFINANCED]
+            ),
+            upfront.exists(),
+            ~clawback.exists(),
+        )
+        return list((await self.session.scalars(statement)).all())
 
     async def servicing_event(self, event_id: int) -> LoanServicingEvent | None:
         return await self.session.get(LoanServicingEvent, event_id)
@@ -253,6 +344,14 @@ class CommissionRepository:
     async def batch(self, batch_id: uuid.UUID, *, for_update: bool = False) -> PayoutBatch | None:
         return await self.session.get(PayoutBatch, batch_id, with_for_update=for_update)
 
+    async def release_items(self, batch_id: uuid.UUID, at: datetime) -> None:
+        """A failed batch lets go of its entries (they can go into the next batch)."""
+        await self.session.execute(
+            update(PayoutBatchItem)
+            .where(PayoutBatchItem.batch_id == batch_id, PayoutBatchItem.released_at.is_(None))
+            .values(released_at=at)
+        )
+
     async def batch_payees(self, batch_id: uuid.UUID) -> Sequence[Any]:
         name = case(
             (
@@ -346,9 +445,9 @@ class CommissionRepository:
         expected = (
             select(func.coalesce(func.sum(CommissionEntry.total_amount), 0))
             .where(
-                CommissionEntry.loan_id == FundedLoan.id,
+                # The upfront entries of a loan, by the unique key's leading column.
+                CommissionEntry.event_key == func.concat("funded:", FundedLoan.id),
                 CommissionEntry.kind == EntryKind.ACCRUAL,
-                CommissionEntry.component == "upfront",
             )
             .scalar_subquery()
         )

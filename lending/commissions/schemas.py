@@ -115,6 +115,26 @@ class RuleCreate(RuleTerms):
         return self
 
 
+class JurisdictionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    bans_rate_or_terms_dependence: bool
+    bans_volume_bonuses: bool
+    max_clawback_months: int
+    forbidden_condition_fields: list[str]
+
+
+class JurisdictionUpdate(_Input):
+    """Switch a jurisdiction's guards; rules saved from then on are checked against them."""
+
+    bans_rate_or_terms_dependence: bool | None = None
+    bans_volume_bonuses: bool | None = None
+    max_clawback_months: Annotated[int, Field(ge=0, le=120)] | None = None
+    forbidden_condition_fields: list[ConditionField] | None = None
+
+
 class RuleVersionRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -201,6 +221,9 @@ class EntryRead(BaseModel):
     payee_kind: str
     payee_id: uuid.UUID
     organization_id: uuid.UUID
+    basis_amount: Decimal | None
+    commission_total: Decimal | None
+    split_percent: Decimal | None
     amount: Decimal
     tax_amount: Decimal
     total_amount: Decimal

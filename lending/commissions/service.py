@@ -11,17 +11,16 @@ import asyncio
 import calendar
 import uuid
 from datetime import UTC, date, datetime
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ColumnElement, and_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.commissions import exports, ledger
 from lending.commissions.repository import READ_SCOPES, CommissionRepository
-from lending.commissions.rules import guard_violations
+from lending.commissions.rules import CENT, guard_violations, money
 from lending.commissions.schemas import (
     AccrualRun,
     AdjustmentCreate,
@@ -32,6 +31,8 @@ from lending.commissions.schemas import (
     EntryList,
     EntryRead,
     Explanation,
+    JurisdictionRead,
+    JurisdictionUpdate,
     PayeeBalance,
     ReversalCreate,
     RuleCreate,
@@ -49,7 +50,7 @@ from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository
 from lending.identity.scopes import Scope
 from lending.jobs import enqueue
-from lending.models.applications import Application, ApplicationStatus, BorrowerProfile
+from lending.models.applications import ApplicationStatus
 from lending.models.commissions import (
     BatchStatus,
     CommissionEntry,
@@ -62,12 +63,10 @@ from lending.models.commissions import (
     LoanStatus,
     Party,
     PayoutBatch,
-    PayoutBatchItem,
     RuleScope,
     ServicingEventKind,
 )
 from lending.models.identity import Organization, User
-from lending.models.offers import Offer, OfferStatus
 
 ACCRUE_FUNDED_TASK = "commissions.accrue_funded"
 CLAWBACK_TASK = "commissions.claw_back"
@@ -76,8 +75,6 @@ TRAIL_TASK = "commissions.accrue_trail"
 # says otherwise (a jurisdiction is data: see commission_jurisdiction).
 DEFAULT_JURISDICTION = "US"
 DEFAULT_CURRENCY = "USD"
-# One batch is built at a time: two racing drafts would otherwise fight over the same entries.
-_BATCH_LOCK = 0x636F6D6D  # "comm"
 
 
 class GuardRejected(InvalidInput):
@@ -156,6 +153,27 @@ class CommissionService:
             )
             for rule in rules
         ]
+
+    async def jurisdictions(self, session: AsyncSession, actor: Actor) -> list[JurisdictionRead]:
+        actor.require(Scope.COMMISSIONS_READ_ALL)
+        rows = await CommissionRepository.from_session(session).jurisdictions()
+        return [JurisdictionRead.model_validate(row) for row in rows]
+
+    async def update_jurisdiction(
+        self, session: AsyncSession, actor: Actor, *, code: str, data: JurisdictionUpdate
+    ) -> JurisdictionRead:
+        """Switch a jurisdiction's guards (e.g. volume bonuses off). Rules already saved keep
+        their versions; new rules and versions are checked against the new guards."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        jurisdiction = await repository.jurisdiction(code, for_update=True)
+        if jurisdiction is None:
+            raise NotFound("No such jurisdiction.")
+        for name, value in data.model_dump(exclude_unset=True).items():
+            if value is not None:
+                setattr(jurisdiction, name, value)
+        await repository.flush()
+        return JurisdictionRead.model_validate(jurisdiction)
 
     async def _check_guards(
         self, repository: CommissionRepository, code: str, data: RuleTerms
@@ -248,45 +266,17 @@ class CommissionService:
         existing = await repository.loan_for_application(application_id)
         if existing is not None:
             return existing
-        application = await session.get(Application, application_id)
+        application = await repository.application(application_id)
         if application is None or application.status not in (
             ApplicationStatus.FUNDED,
             ApplicationStatus.CLOSED,
         ):
             return None
-        offer = (
-            await session.scalars(
-                select(Offer).where(
-                    Offer.application_id == application.id, Offer.status == OfferStatus.ACCEPTED
-                )
-            )
-        ).first()
-        funded_at = await session.scalar(
-            text(
-                "SELECT max(occurred_at) FROM application_event "
-                "WHERE application_id = :id AND to_status = 'funded'"
-            ),
-            {"id": application.id},
-        )
-        lender_id = (
-            offer.lender_id
-            if offer
-            else await session.scalar(
-                text(
-                    "SELECT lender_id FROM application_event WHERE application_id = :id "
-                    "AND to_status = 'funded' ORDER BY id DESC LIMIT 1"
-                ),
-                {"id": application.id},
-            )
-        )
-        profile = (
-            await session.scalars(
-                select(BorrowerProfile).where(
-                    BorrowerProfile.user_id == application.borrower_user_id
-                )
-            )
-        ).one_or_none()
-        borrower = await session.get(User, application.borrower_user_id)
+        offer = await repository.accepted_offer(application.id)
+        funded_at, event_lender_id = await repository.funding_event(application.id)
+        lender_id = offer.lender_id if offer else event_lender_id
+        profile = await repository.borrower_profile(application.borrower_user_id)
+        borrower = await repository.user(application.borrower_user_id)
         name = " ".join(
             part
             for part in (
@@ -321,11 +311,7 @@ class CommissionService:
             "funded_on": (funded_at or datetime.now(UTC)).date(),
             "status": LoanStatus.ACTIVE.value,
         }
-        await session.execute(
-            insert(FundedLoan)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["application_id"])
-        )
+        await repository.add_loan_once(values)
         return await repository.loan_for_application(application_id)
 
     async def accrue_funded(
@@ -338,17 +324,26 @@ class CommissionService:
         written = await ledger.accrue_upfront(
             session, platform_id=await self._platform_id(session), loan_ids=[loan.id]
         )
+        written += await self._late_clawbacks(session)
         return AccrualRun(loans=1, entries_written=written)
 
     async def accrue_pending(self, session: AsyncSession) -> AccrualRun:
         """Upfront commission for every funded loan that has none yet (one statement)."""
+        loans = await CommissionRepository.from_session(session).loans_without_upfront()
         written = await ledger.accrue_upfront(
             session, platform_id=await self._platform_id(session), loan_ids=None
         )
-        loans = await session.scalar(
-            text("SELECT count(DISTINCT loan_id) FROM commission_entry WHERE component = 'upfront'")
-        )
-        return AccrualRun(loans=int(loans or 0), entries_written=written)
+        written += await self._late_clawbacks(session)
+        return AccrualRun(loans=loans, entries_written=written)
+
+    async def _late_clawbacks(self, session: AsyncSession) -> int:
+        """Clawbacks of loans that were closed before their upfront commission accrued (a
+        discharge reported before the accrual ran): the clawback job found nothing then."""
+        events = await CommissionRepository.from_session(session).unclawed_closures()
+        written = 0
+        for event_id in events:
+            written += await self.claw_back(session, servicing_event_id=event_id)
+        return written
 
     async def accrue_trail(self, session: AsyncSession, *, month: date) -> TrailRun:
         """A month's trail on every active loan funded before it (safe to run again)."""
@@ -749,7 +744,7 @@ class CommissionService:
         """Draft a batch of every payee's unpaid entries up to the cut-off, when they net at
         least the minimum. Entries already in an open or paid batch are never taken again."""
         actor.require(Scope.COMMISSIONS_APPROVE)
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _BATCH_LOCK})
+        await ledger.lock_batches(session)
         batch = PayoutBatch(
             id=uuid.uuid4(),
             status=BatchStatus.DRAFT,
@@ -764,15 +759,13 @@ class CommissionService:
         await repository.add(batch)
         try:
             async with session.begin_nested():
-                await session.execute(
-                    text(ledger.COLLECT),
-                    {
-                        "batch_id": batch.id,
-                        "currency": data.currency,
-                        "cutoff_on": data.cutoff_on,
-                        "minimum": data.minimum_amount,
-                        "platform_id": await self._platform_id(session),
-                    },
+                await ledger.collect_batch(
+                    session,
+                    batch_id=batch.id,
+                    currency=data.currency,
+                    cutoff_on=data.cutoff_on,
+                    minimum=data.minimum_amount,
+                    platform_id=await self._platform_id(session),
                 )
         except IntegrityError:
             raise Conflict("Another payout batch took these entries first; try again.") from None
@@ -866,15 +859,13 @@ class CommissionService:
         batch = await self._load_batch(repository, batch_id, for_update=True)
         self._expect(batch, BatchStatus.EXPORTED, "paid")
         now = datetime.now(UTC)
-        await session.execute(
-            text(ledger.PAYOUTS),
-            {
-                "batch_id": batch.id,
-                "currency": batch.currency,
-                "paid_on": now.date(),
-                "user_id": actor.user_id,
-                "reference": reference,
-            },
+        await ledger.write_payouts(
+            session,
+            batch_id=batch.id,
+            currency=batch.currency,
+            paid_on=now.date(),
+            user_id=actor.user_id,
+            reference=reference,
         )
         batch.status = BatchStatus.PAID
         batch.paid_at = now
@@ -893,11 +884,7 @@ class CommissionService:
         if batch.status in (BatchStatus.PAID, BatchStatus.FAILED):
             raise BatchStateConflict(f"The batch is already {batch.status.value}.")
         now = datetime.now(UTC)
-        await session.execute(
-            update(PayoutBatchItem)
-            .where(PayoutBatchItem.batch_id == batch.id, PayoutBatchItem.released_at.is_(None))
-            .values(released_at=now)
-        )
+        await repository.release_items(batch.id, now)
         batch.status = BatchStatus.FAILED
         batch.failed_at = now
         batch.failure_reason = reason
@@ -977,41 +964,8 @@ def _steps(
             f"{version.version}, effective from {version.effective_from}: the most specific rule "
             "active on the event's date."
         )
-    if entry.kind is EntryKind.ACCRUAL and entry.component is Component.UPFRONT:
-        steps.append(
-            f"Upfront: {d.get('upfront_percent') or '0'}% of the {d.get('basis')} "
-            f"{_money(Decimal(d['basis_amount']))} = {_money(Decimal(d['percent_part']))}"
-            + (f", plus a flat {d['upfront_flat']}" if d.get("upfront_flat") else "")
-            + (
-                f", plus a volume bonus {d['volume_bonus']} (loan {d['loan_in_month']} "
-                "of the broker's month)"
-                if d.get("volume_bonus") not in (None, "0")
-                else ""
-            )
-            + f" (half up to the cent) = {_money(Decimal(d['before_cap_floor']))}."
-        )
-        if Decimal(d["commission"]) != Decimal(d["before_cap_floor"]):
-            steps.append(
-                f"Cap {d.get('cap') or '—'} / floor {d.get('floor') or '—'} applied: "
-                f"{_money(Decimal(d['commission']))}."
-            )
-    if entry.kind is EntryKind.ACCRUAL and entry.component is Component.TRAIL:
-        steps.append(
-            f"Trail for {d.get('month')}: {d.get('trail_percent')}% a year of the "
-            f"{d.get('basis')} {_money(Decimal(d['basis_amount']))} ÷ 12 "
-            f"(half up to the cent) = {_money(Decimal(d['commission']))}."
-        )
-    if entry.kind is EntryKind.ACCRUAL:
-        steps.append(
-            f"Split: {entry.party.value} ({payee}) gets {d.get('split_percent')}% = "
-            f"{_money(entry.amount)}"
-            + (
-                " (including a remainder cent, largest-remainder rule)"
-                if d.get("got_remainder_cent")
-                else " (largest-remainder rule)"
-            )
-            + "."
-        )
+    if entry.kind is EntryKind.ACCRUAL and version is not None:
+        steps.extend(_accrual_steps(entry, version, payee))
     if entry.kind is EntryKind.CLAWBACK:
         steps.append(
             f"Clawback: the loan was {d.get('reason')} in loan month {d.get('loan_month')}; the "
@@ -1026,12 +980,65 @@ def _steps(
     if entry.kind in (EntryKind.ADJUSTMENT, EntryKind.REVERSAL):
         steps.append(f"{entry.kind.value.capitalize()} for {payee}: {d.get('reason')}.")
     if entry.tax_amount:
+        rate = f" {version.tax_percent.normalize():f}%" if version is not None else ""
         steps.append(
-            f"Tax {d.get('tax_percent', '')}%: {_money(entry.tax_amount)}; total "
-            f"{_money(entry.total_amount)} {currency}."
+            f"Tax{rate}: {_money(entry.tax_amount)}; total {_money(entry.total_amount)} {currency}."
         )
     else:
         steps.append(f"Total {_money(entry.total_amount)} {currency}.")
+    return steps
+
+
+def _accrual_steps(entry: CommissionEntry, version: CommissionRuleVersion, payee: str) -> list[str]:
+    """The arithmetic of an accrual, from its recorded basis and the (immutable) version."""
+    d = entry.details
+    basis = entry.basis_amount or Decimal(0)
+    total = entry.commission_total or Decimal(0)
+    steps: list[str] = []
+    if entry.component is Component.UPFRONT:
+        percent = version.upfront_percent or Decimal(0)
+        percent_part = money(basis * percent / 100)
+        flat = version.upfront_flat or Decimal(0)
+        bonus = Decimal(d.get("volume_bonus") or 0)
+        before = percent_part + flat + bonus
+        line = (
+            f"Upfront: {percent:f}% of the {version.basis.value} {_money(basis)} = "
+            f"{_money(percent_part)} (half up to the cent)"
+        )
+        if flat:
+            line += f", plus a flat {_money(flat)}"
+        if bonus:
+            line += (
+                f", plus a volume bonus {_money(bonus)} (loan {d.get('loan_in_month')} of the "
+                "broker's month)"
+            )
+        steps.append(f"{line} = {_money(before)}." if flat or bonus else f"{line}.")
+        if total != before:
+            steps.append(
+                f"Cap {_money(version.upfront_cap)} / floor {_money(version.upfront_floor)} "
+                f"applied: {_money(total)}."
+            )
+    else:
+        basis_name = (
+            "outstanding balance net of offset"
+            if version.basis.value == "drawn_net_of_offset"
+            else "outstanding balance"
+        )
+        steps.append(
+            f"Trail for {entry.effective_on:%Y-%m}: {(version.trail_percent or 0):f}% a year of "
+            f"the {basis_name} {_money(basis)} ÷ 12 (half up to the cent) = {_money(total)}."
+        )
+    split_percent = entry.split_percent or Decimal(0)
+    rounded_down = (total * split_percent / 100).quantize(CENT, rounding=ROUND_DOWN)
+    remainder = (
+        " (including a remainder cent, largest-remainder rule)"
+        if entry.amount != rounded_down
+        else " (largest-remainder rule)"
+    )
+    steps.append(
+        f"Split: {entry.party.value} ({payee}) gets {split_percent.normalize():f}% of "
+        f"{_money(total)} = {_money(entry.amount)}{remainder}."
+    )
     return steps
 
 

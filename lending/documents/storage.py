@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -82,6 +84,33 @@ def needs_rewrap(settings: Settings, sealed: bytes) -> bool:
 
 # Backends: raw bytes in and out; they never see plaintext.
 
+# A storage key is a document id in hex; the sweeper (lending.documents.sweep) considers nothing else.
+_STORAGE_KEY = re.compile(r"[0-9a-f]{32}")
+_LOCAL_PART = re.compile(r"\.([0-9a-f]{32})\.[0-9a-f]{32}\.part")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """A complete stored file, as the backend lists it."""
+
+    key: str
+    size: int
+    modified: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PartialUpload:
+    """An upload begun and not finished: a `.part` file, or an S3 multipart upload.
+
+    `ref` names it within its key (the file's name, the upload id); `last_activity` is when a
+    byte was last written to it.
+    """
+
+    key: str
+    ref: str
+    size: int
+    last_activity: datetime
+
 
 class BlobWriter(Protocol):
     async def write(self, data: bytes) -> None: ...
@@ -96,6 +125,9 @@ class BlobStore(Protocol):
     def read(self, key: str) -> AsyncIterator[bytes]: ...
     async def delete(self, key: str) -> None: ...
     async def exists(self, key: str) -> bool: ...
+    def objects(self) -> AsyncIterator[StoredObject]: ...
+    async def partial_uploads(self) -> list[PartialUpload]: ...
+    async def remove_partial(self, partial: PartialUpload) -> None: ...
 
 
 class LocalBlobStore:
@@ -133,6 +165,40 @@ class LocalBlobStore:
 
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path(key).exists)
+
+    def _scan(self, pattern: re.Pattern[str]) -> list[tuple[str, str, int, datetime]]:
+        """(key, file name, size, modified) of the files named like `pattern` in the key folders."""
+        found: list[tuple[str, str, int, datetime]] = []
+        if not self.root.is_dir():
+            return found
+        for folder in os.scandir(self.root):
+            if not folder.is_dir(follow_symlinks=False):
+                continue
+            for entry in os.scandir(folder.path):
+                match = pattern.fullmatch(entry.name)
+                key = match.group(1) if match and match.groups() else entry.name
+                if not match or key[:2] != folder.name or not entry.is_file(follow_symlinks=False):
+                    continue
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:  # finished or removed meanwhile
+                    continue
+                modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+                found.append((key, entry.name, stat.st_size, modified))
+        return found
+
+    async def objects(self) -> AsyncIterator[StoredObject]:
+        for key, _, size, modified in await asyncio.to_thread(self._scan, _STORAGE_KEY):
+            yield StoredObject(key, size, modified)
+
+    async def partial_uploads(self) -> list[PartialUpload]:
+        found = await asyncio.to_thread(self._scan, _LOCAL_PART)
+        return [PartialUpload(key, name, size, modified) for key, name, size, modified in found]
+
+    async def remove_partial(self, partial: PartialUpload) -> None:
+        # A writer still holding it open (idle past the grace period) fails at its rename.
+        path = self.root / partial.key[:2] / partial.ref
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 class _LocalWriter:
@@ -219,6 +285,61 @@ class S3BlobStore:
         except self.client.exceptions.ClientError:
             return False
         return True
+
+    def _key_of(self, object_key: str) -> str | None:
+        key = object_key.removeprefix(self.prefix)
+        if not object_key.startswith(self.prefix) or not _STORAGE_KEY.fullmatch(key):
+            return None
+        return key
+
+    async def objects(self) -> AsyncIterator[StoredObject]:
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=self.prefix
+        )
+        iterator = iter(pages)
+        while page := await asyncio.to_thread(next, iterator, None):
+            for item in page.get("Contents", []):
+                key = self._key_of(item["Key"])
+                if key is not None:
+                    yield StoredObject(key, item["Size"], item["LastModified"])
+
+    async def partial_uploads(self) -> list[PartialUpload]:
+        def scan() -> list[PartialUpload]:
+            found: list[PartialUpload] = []
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            for page in pages:
+                for upload in page.get("Uploads", []):
+                    key = self._key_of(upload["Key"])
+                    if key is None:
+                        continue
+                    size, last = 0, upload["Initiated"]
+                    parts = self.client.get_paginator("list_parts").paginate(
+                        Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                    )
+                    try:
+                        for part_page in parts:
+                            for part in part_page.get("Parts", []):
+                                size += part["Size"]
+                                last = max(last, part["LastModified"])
+                    except self.client.exceptions.NoSuchUpload:  # finished or aborted meanwhile
+                        continue
+                    found.append(PartialUpload(key, upload["UploadId"], size, last))
+            return found
+
+        return await asyncio.to_thread(scan)
+
+    async def remove_partial(self, partial: PartialUpload) -> None:
+        try:
+            await asyncio.to_thread(
+                self.client.abort_multipart_upload,
+                Bucket=self.bucket,
+                Key=self.object_key(partial.key),
+                UploadId=partial.ref,
+            )
+        except self.client.exceptions.NoSuchUpload:
+            pass
 
 
 class _S3Writer:

@@ -1,4 +1,7 @@
-"""Background job of the documents domain: extracting a document.
+"""Background jobs of the documents domain: extracting a document, and sweeping storage.
+
+`documents.sweep_storage` (hourly) removes unfinished uploads and stored files no document
+references, once older than the grace period (lending.documents.sweep).
 
 `documents.extract` (one job per upload, attachment or type correction; jobs of one document run
 in order through a procrastinate lock):
@@ -19,7 +22,7 @@ in order through a procrastinate lock):
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +90,22 @@ def extraction_model(settings: Settings) -> BaseChatModel | None:
         request_timeout=settings.llm_timeout_seconds,
         max_retries=settings.llm_max_retries,
         temperature=0,
+    )
+
+
+SWEEP_TASK = "documents.sweep_storage"
+
+
+@queue.periodic(cron="41 * * * *", periodic_id="hourly")
+@queue.task(name=SWEEP_TASK, queue="maintenance")
+async def sweep_storage(timestamp: int) -> None:
+    from lending.documents.sweep import sweep
+
+    settings = get_settings()
+    await sweep(
+        _job_sessionmaker(settings),
+        blob_store(settings),
+        grace=timedelta(seconds=settings.documents_sweep_grace_seconds),
     )
 
 

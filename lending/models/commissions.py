@@ -318,40 +318,38 @@ class CommissionEntry(Base):
         Index(
             "ix_commission_entry_organization_id_effective_on", "organization_id", "effective_on"
         ),
-        Index("ix_commission_entry_loan_id", "loan_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
     event_key: Mapped[str] = mapped_column(String(120))
     kind: Mapped[EntryKind] = mapped_column(text_enum(EntryKind, "entry_kind"))
     component: Mapped[Component] = mapped_column(text_enum(Component, "entry_component"))
-    loan_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("funded_loan.id", ondelete="RESTRICT")
-    )
-    rule_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("commission_rule.id", ondelete="RESTRICT")
-    )
-    rule_version_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("commission_rule_version.id", ondelete="RESTRICT")
-    )
+    # No foreign keys on the loan, the version or the organization: none of them can be
+    # deleted (triggers refuse it; organizations have no delete path and are held by their
+    # users), and every accrual is written by a statement joining them. The per-row checks
+    # were most of the cost of a 100,000-loan accrual (see DECISIONS.md).
+    loan_id: Mapped[uuid.UUID | None] = mapped_column()
+    # Denormalised from the version, for the idempotency key.
+    rule_id: Mapped[uuid.UUID | None] = mapped_column()
+    rule_version_id: Mapped[uuid.UUID | None] = mapped_column()
     party: Mapped[Party] = mapped_column(text_enum(Party, "commission_party"))
     payee_kind: Mapped[str] = mapped_column(String(16))
     payee_id: Mapped[uuid.UUID] = mapped_column()
     # The firm (tenant) the money concerns: the loan's organization, or the payee's.
-    organization_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("organization.id", ondelete="RESTRICT")
-    )
+    organization_id: Mapped[uuid.UUID] = mapped_column()
+    # What an accrual was computed from: the basis (funded amount, amount drawn net of offset,
+    # outstanding balance), the whole commission before the split, and this party's percent.
+    basis_amount: Mapped[Decimal | None] = mapped_column(Money)
+    commission_total: Mapped[Decimal | None] = mapped_column(Money)
+    split_percent: Mapped[Decimal | None] = mapped_column(Rate)
     amount: Mapped[Decimal] = mapped_column(Money)
     tax_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal(0), server_default="0")
     total_amount: Mapped[Decimal] = mapped_column(Money, Computed("amount + tax_amount"))
     currency: Mapped[str] = mapped_column(String(3))
     effective_on: Mapped[date] = mapped_column(Date)
-    reverses_entry_id: Mapped[int | None] = mapped_column(
-        BigInteger, ForeignKey("commission_entry.id", ondelete="RESTRICT")
-    )
-    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("user_account.id", ondelete="SET NULL")
-    )
+    reverses_entry_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Who wrote a manual entry; no foreign key: an append-only row cannot be SET NULL.
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column()
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -409,10 +407,10 @@ class PayoutBatchItem(Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
-    batch_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("payout_batch.id", ondelete="RESTRICT"))
-    entry_id: Mapped[int] = mapped_column(
-        BigInteger, ForeignKey("commission_entry.id", ondelete="RESTRICT")
-    )
+    # No foreign keys: batches and ledger entries can never be deleted (triggers), and items
+    # are written by the statement that selects those entries for that batch.
+    batch_id: Mapped[uuid.UUID] = mapped_column()
+    entry_id: Mapped[int] = mapped_column(BigInteger)
     payee_kind: Mapped[str] = mapped_column(String(16))
     payee_id: Mapped[uuid.UUID] = mapped_column()
     amount: Mapped[Decimal] = mapped_column(Money)

@@ -89,6 +89,16 @@ def _append_only_and_guards() -> None:
         "CREATE TRIGGER commission_rule_version_immutable BEFORE UPDATE OR DELETE "
         "ON commission_rule_version FOR EACH ROW EXECUTE FUNCTION commission_refuse_change()"
     )
+    # Funded loans and rule versions are what ledger entries point at; neither can be deleted,
+    # so the ledger needs no per-row foreign-key checks on them.
+    op.execute(
+        "CREATE TRIGGER funded_loan_kept BEFORE DELETE ON funded_loan "
+        "FOR EACH ROW EXECUTE FUNCTION commission_refuse_change()"
+    )
+    op.execute(
+        "CREATE TRIGGER payout_batch_kept BEFORE DELETE ON payout_batch "
+        "FOR EACH ROW EXECUTE FUNCTION commission_refuse_change()"
+    )
     op.execute(JURISDICTIONS)
 
 
@@ -504,6 +514,9 @@ def upgrade() -> None:
         sa.Column("payee_kind", sa.String(length=16), nullable=False),
         sa.Column("payee_id", sa.Uuid(), nullable=False),
         sa.Column("organization_id", sa.Uuid(), nullable=False),
+        sa.Column("basis_amount", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("commission_total", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("split_percent", sa.Numeric(precision=9, scale=6), nullable=True),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column(
             "tax_amount", sa.Numeric(precision=14, scale=2), server_default="0", nullable=False
@@ -550,42 +563,6 @@ def upgrade() -> None:
         sa.CheckConstraint(
             "payee_kind IN ('user', 'organization')", name=op.f("ck_commission_entry_payee_kind")
         ),
-        sa.ForeignKeyConstraint(
-            ["created_by_user_id"],
-            ["user_account.id"],
-            name=op.f("fk_commission_entry_created_by_user_id_user_account"),
-            ondelete="SET NULL",
-        ),
-        sa.ForeignKeyConstraint(
-            ["loan_id"],
-            ["funded_loan.id"],
-            name=op.f("fk_commission_entry_loan_id_funded_loan"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["organization_id"],
-            ["organization.id"],
-            name=op.f("fk_commission_entry_organization_id_organization"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["reverses_entry_id"],
-            ["commission_entry.id"],
-            name=op.f("fk_commission_entry_reverses_entry_id_commission_entry"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["rule_id"],
-            ["commission_rule.id"],
-            name=op.f("fk_commission_entry_rule_id_commission_rule"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["rule_version_id"],
-            ["commission_rule_version.id"],
-            name=op.f("fk_commission_entry_rule_version_id_commission_rule_version"),
-            ondelete="RESTRICT",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commission_entry")),
         sa.UniqueConstraint(
             "event_key",
@@ -596,7 +573,6 @@ def upgrade() -> None:
             postgresql_nulls_not_distinct=True,
         ),
     )
-    op.create_index("ix_commission_entry_loan_id", "commission_entry", ["loan_id"], unique=False)
     op.create_index(
         "ix_commission_entry_organization_id_effective_on",
         "commission_entry",
@@ -733,18 +709,6 @@ def upgrade() -> None:
         sa.Column("payee_id", sa.Uuid(), nullable=False),
         sa.Column("amount", sa.Numeric(precision=14, scale=2), nullable=False),
         sa.Column("released_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["batch_id"],
-            ["payout_batch.id"],
-            name=op.f("fk_payout_batch_item_batch_id_payout_batch"),
-            ondelete="RESTRICT",
-        ),
-        sa.ForeignKeyConstraint(
-            ["entry_id"],
-            ["commission_entry.id"],
-            name=op.f("fk_payout_batch_item_entry_id_commission_entry"),
-            ondelete="RESTRICT",
-        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_batch_item")),
     )
     op.create_index(
@@ -767,6 +731,8 @@ def downgrade() -> None:
     op.execute("DROP TRIGGER commission_entry_append_only ON commission_entry")
     op.execute("DROP TRIGGER commission_entry_no_truncate ON commission_entry")
     op.execute("DROP TRIGGER commission_rule_version_immutable ON commission_rule_version")
+    op.execute("DROP TRIGGER funded_loan_kept ON funded_loan")
+    op.execute("DROP TRIGGER payout_batch_kept ON payout_batch")
     op.drop_index(
         "uq_payout_batch_item_entry_id_unreleased",
         table_name="payout_batch_item",
@@ -782,7 +748,6 @@ def downgrade() -> None:
     op.drop_table("lender_statement_line")
     op.drop_index("ix_commission_entry_payee_id_effective_on", table_name="commission_entry")
     op.drop_index("ix_commission_entry_organization_id_effective_on", table_name="commission_entry")
-    op.drop_index("ix_commission_entry_loan_id", table_name="commission_entry")
     op.drop_table("commission_entry")
     op.drop_index("ix_funded_loan_organization_id", table_name="funded_loan")
     op.drop_index("ix_funded_loan_lender_id_funded_on", table_name="funded_loan")

@@ -1047,7 +1047,17 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _firm_statement,
         only({"broker_manager": (200, 404), "platform_admin": (200, 200)}),
     ),
-    # Rules, servicing events, corrections, batches and reconciliation: platform admins.
+    # Rules, guards, servicing events, corrections, batches and reconciliation: platform admins.
+    ("GET", "/api/v1/commissions/jurisdictions"): Entry(
+        _call("GET", "/api/v1/commissions/jurisdictions"),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
+    ("PATCH", "/api/v1/commissions/jurisdictions/{code}"): Entry(
+        _call("PATCH", "/api/v1/commissions/jurisdictions/AU", json={"bans_volume_bonuses": True}),
+        only({"platform_admin": (200, 200)}),
+        targeted=False,
+    ),
     ("GET", "/api/v1/commissions/rules"): Entry(
         _call("GET", "/api/v1/commissions/rules"),
         only({"platform_admin": (200, 200)}),

@@ -50,6 +50,30 @@ async def test_rest_rules_batches_and_refusals(
     assert "rate or terms" in refused.json()["detail"]["message"]
     created = await client.post("/api/v1/commissions/rules", json=rule, headers=maker_h)
     assert created.status_code == 201, created.text
+    # Volume bonuses: allowed in the US until switched off there.
+    bonus = {
+        **rule,
+        "name": "Bonus",
+        "volume_bonus": {"min_loans_in_month": 5, "extra_percent": "0.05"},
+    }
+    switched = await client.patch(
+        "/api/v1/commissions/jurisdictions/US",
+        json={"bans_volume_bonuses": True},
+        headers=maker_h,
+    )
+    assert switched.status_code == 200, switched.text
+    assert switched.json()["bans_volume_bonuses"] is True
+    no_bonus = await client.post("/api/v1/commissions/rules", json=bonus, headers=maker_h)
+    assert no_bonus.status_code == 422
+    assert "volume-based bonuses are switched off" in no_bonus.json()["detail"]["message"]
+    await client.patch(
+        "/api/v1/commissions/jurisdictions/US",
+        json={"bans_volume_bonuses": False},
+        headers=maker_h,
+    )
+    assert (
+        await client.post("/api/v1/commissions/rules", json=bonus, headers=maker_h)
+    ).status_code == 201
 
     await create_loan(session, firm, broker=broker)
     await commission.accrue_pending(session)

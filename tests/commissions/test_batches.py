@@ -198,6 +198,8 @@ async def test_the_ledger_refuses_update_and_delete(session: AsyncSession) -> No
     for statement in (
         "UPDATE commission_entry SET amount = amount + 1",
         "DELETE FROM commission_entry",
+        "DELETE FROM funded_loan",
+        "UPDATE commission_rule_version SET upfront_percent = 9",
     ):
         with pytest.raises(DBAPIError, match="append-only"):
             async with session.begin_nested():

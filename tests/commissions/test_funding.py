@@ -86,3 +86,15 @@ async def test_funding_queues_the_accrual_and_the_job_pays_the_broker(
         "platform": Decimal("19.50"),
     }
     assert next(e for e in entries if e.party.value == "broker").payee_id == broker.id
+
+
+def test_the_worker_knows_the_commission_jobs() -> None:
+    from lending.jobs import TASK_MODULES, queue
+
+    assert "lending.commissions.tasks" in TASK_MODULES
+    import lending.commissions.tasks  # noqa: F401  (what the worker imports)
+    from lending.commissions.service import CLAWBACK_TASK, TRAIL_TASK
+
+    assert {ACCRUE_FUNDED_TASK, CLAWBACK_TASK, TRAIL_TASK} <= set(queue.tasks)
+    periodic = {task.task.name for task in queue.periodic_registry.periodic_tasks.values()}
+    assert TRAIL_TASK in periodic

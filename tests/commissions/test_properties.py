@@ -4,6 +4,7 @@ any amount sum to the amount to the cent (largest remainder assigns the leftover
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
@@ -164,7 +165,7 @@ async def test_the_ledger_balances_clawbacks_stay_within_accruals_and_replay_is_
             tax_percent=str(tax),
             splits={party.value: str(percent) for party, percent in splits.items()},
         )
-        events: list[tuple[object, ServicingEventCreate]] = []
+        events: list[tuple[uuid.UUID, ServicingEventCreate]] = []
         for amount, day, discharge_after, arrears in loans:
             funded_on = date(2026, 1, 1) + timedelta(days=day)
             loan = await create_loan(
@@ -218,7 +219,7 @@ async def test_the_ledger_balances_clawbacks_stay_within_accruals_and_replay_is_
                     session,
                     actor_of(admin),
                     loan_id=loan_id,
-                    data=data,  # type: ignore[arg-type]
+                    data=data,
                 )
             await commission.accrue_trail(session, month=month)
         await replay_all()
@@ -228,8 +229,8 @@ async def test_the_ledger_balances_clawbacks_stay_within_accruals_and_replay_is_
         assert first == second, "replaying every event added or changed entries"
 
         entries = list((await session.scalars(select(CommissionEntry))).all())
-        accrued: dict[tuple[object, str], Decimal] = defaultdict(Decimal)
-        clawed: dict[tuple[object, str], Decimal] = defaultdict(Decimal)
+        accrued: dict[tuple[uuid.UUID | None, str], Decimal] = defaultdict(Decimal)
+        clawed: dict[tuple[uuid.UUID | None, str], Decimal] = defaultdict(Decimal)
         for entry in entries:
             key = (entry.loan_id, entry.party.value)
             if entry.kind is EntryKind.ACCRUAL and entry.component.value == "upfront":
@@ -244,7 +245,7 @@ async def test_the_ledger_balances_clawbacks_stay_within_accruals_and_replay_is_
             if entry.kind is EntryKind.ACCRUAL:
                 by_loan[(entry.event_key)].append(entry)
         for rows in by_loan.values():
-            assert sum(r.amount for r in rows) == Decimal(rows[0].details["commission"])
+            assert sum(r.amount for r in rows) == rows[0].commission_total
 
         # Pay out what is due, then check every payee's balance is the sum of its entries.
         try:
@@ -263,7 +264,7 @@ async def test_the_ledger_balances_clawbacks_stay_within_accruals_and_replay_is_
             )
         summary = await commission.summary(session, actor_of(admin))
         platform_id = (await platform_organization(session)).id
-        raw = defaultdict(Decimal)
+        raw: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
         for entry in (await session.scalars(select(CommissionEntry))).all():
             raw[entry.payee_id] += entry.total_amount
         for payee in summary.payees:

@@ -113,7 +113,9 @@ async def test_a_bad_csv_is_refused_line_by_line_and_saves_nothing(session: Asyn
                 "OMF-A,Ann,2026-03-02,12.345\nOMF-B,Ben,03/02/2026,1.00\n",
             ),
         )
-    assert [problem["loc"][2:] for problem in refused.value.detail] == [
+    problems = refused.value.detail
+    assert isinstance(problems, list)
+    assert [problem["loc"][2:] for problem in problems] == [
         [2, "amount"],
         [3, "funding_date"],
     ]

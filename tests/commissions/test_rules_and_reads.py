@@ -3,6 +3,7 @@ tenant isolation (a broker sees their own, a manager their firm's, the platform 
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -14,13 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.commissions.schemas import RuleTerms, ServicingEventCreate
 from lending.commissions.service import GuardRejected, commission
 from lending.errors import NotFound, PermissionDenied
-from lending.models.commissions import CommissionEntry, RuleScope, ServicingEventKind
+from lending.models.commissions import CommissionEntry, Party, RuleScope, ServicingEventKind
 from lending.models.identity import Role
 from tests.commissions.factories import create_admin, create_loan, create_rule
 from tests.identity.factories import actor_of, create_organization, create_user
 
 
-async def _upfront(session: AsyncSession, loan_id: object) -> list[CommissionEntry]:
+async def _upfront(session: AsyncSession, loan_id: uuid.UUID) -> list[CommissionEntry]:
     return list(
         await session.scalars(
             select(CommissionEntry).where(
@@ -38,8 +39,10 @@ async def test_a_rule_depending_on_the_rate_is_rejected_in_the_us(session: Async
             admin,
             conditions=[{"field": "note_rate", "op": "gte", "value": "7"}],
         )
-    assert "rate or terms" in refused.value.detail["message"]
-    assert refused.value.detail["violations"][0]["loc"] == ["body", "conditions.0.field"]
+    detail = refused.value.detail
+    assert isinstance(detail, dict)
+    assert "rate or terms" in detail["message"]
+    assert detail["violations"][0]["loc"] == ["body", "conditions.0.field"]
     count = await session.scalar(text("SELECT count(*) FROM commission_rule"))
     assert count == 0
 
@@ -135,14 +138,14 @@ async def test_the_most_specific_rule_in_force_on_the_funding_date_wins(
         upfront_percent="0.70",
     )
     # The firm's terms change from July: earlier loans keep version 1.
-    await commission.add_version(
+    versioned = await commission.add_version(
         session,
         actor_of(admin),
         rule_id=firm_rule.id,
         data=RuleTerms(
             effective_from=date(2026, 7, 1),
             upfront_percent=Decimal("0.62"),
-            splits={"broker": Decimal(100)},
+            splits={Party.BROKER: Decimal(100)},
         ),
     )
     by_broker = await create_loan(session, firm, broker=broker)
@@ -159,8 +162,9 @@ async def test_the_most_specific_rule_in_force_on_the_funding_date_wins(
     assert amounts[before.id].amount == Decimal("3000.00")
     assert amounts[after.id].amount == Decimal("3100.00")
     assert amounts[elsewhere.id].amount == Decimal("3250.00")
-    assert amounts[before.id].details["rule_version"] == 1
-    assert amounts[after.id].details["rule_version"] == 2
+    versions = {v.version: v.id for v in versioned.versions}
+    assert amounts[before.id].rule_version_id == versions[1]
+    assert amounts[after.id].rule_version_id == versions[2]
     assert amounts[after.id].rule_id == firm_rule.id
 
 
@@ -258,8 +262,11 @@ async def test_an_explanation_answers_why_from_the_ledger(session: AsyncSession)
     assert explanation.rule_name == "Platform default"
     assert explanation.rule_version == 1
     assert "OMF-2026-000042" in explanation.text
-    assert "0.650000% of the funded_amount 500,000.00 = 3,250.00" in explanation.text
-    assert "broker (Test Person) gets 70% = 2,275.00" in explanation.text
+    assert (
+        "0.650000% of the funded_amount 500,000.00 = 3,250.00 (half up to the cent)."
+        in explanation.text
+    )
+    assert "broker (Test Person) gets 70% of 3,250.00 = 2,275.00" in explanation.text
     assert "2,275.00" in explanation.text
     assert "total 2,502.50 USD" in explanation.text
 
@@ -369,3 +376,29 @@ async def test_statements_carry_opening_lines_and_closing(session: AsyncSession)
     # Broker 70% + firm 10% of 3,250 + 650, less the January loan's clawback.
     assert firm_statement.closing_balance == Decimal("520.00")
     assert {line.party.value for line in firm_statement.lines} == {"broker", "firm"}
+
+
+async def test_a_discharge_reported_before_the_accrual_is_still_clawed_back(
+    session: AsyncSession,
+) -> None:
+    admin = await create_admin(session)
+    firm = await create_organization(session)
+    await create_rule(session, admin)
+    loan = await create_loan(session, firm, funded_on=date(2026, 1, 15))
+    event = await commission.record_servicing_event(
+        session,
+        actor_of(admin),
+        loan_id=loan.id,
+        data=ServicingEventCreate(kind=ServicingEventKind.DISCHARGED, occurred_on=date(2026, 3, 1)),
+    )
+    assert await commission.claw_back(session, servicing_event_id=event.id) == 0
+
+    await commission.accrue_pending(session)
+
+    totals = {
+        entry.kind.value: entry.total_amount
+        for entry in await session.scalars(
+            select(CommissionEntry).where(CommissionEntry.loan_id == loan.id)
+        )
+    }
+    assert totals == {"accrual": Decimal("3250.00"), "clawback": Decimal("-3250.00")}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from decimal import Decimal
 
@@ -34,7 +35,7 @@ async def _entries(
     return list(rows)
 
 
-async def _platform_id(session: AsyncSession) -> object:
+async def _platform_id(session: AsyncSession) -> uuid.UUID:
     return (await platform_organization(session)).id
 
 

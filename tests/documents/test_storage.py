@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3  # type: ignore[import-untyped]
 import pytest
-from moto.server import ThreadedMotoServer
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +25,7 @@ from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from lending.errors import PayloadTooLarge
 from lending.models.documents import Document
+from tests.documents.conftest import s3_bucket_settings
 from tests.documents.factories import create_document
 from tests.identity.factories import actor_of
 from tests.lending.factories import create_application, create_borrower
@@ -108,39 +106,9 @@ async def test_an_altered_truncated_or_moved_file_does_not_decrypt(
     assert await _read(small_chunks, store, document_id, sealed, len(content)) == content
 
 
-@pytest.fixture(scope="module")
-def s3_server() -> Iterator[str]:
-    """moto's S3 server in a thread, spoken to over real HTTP like any S3-compatible store."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def s3_settings(small_chunks: Settings, s3_server: str) -> Settings:
-    bucket = f"omnifin-{uuid.uuid4().hex[:12]}"
-    settings = small_chunks.model_copy(
-        update={
-            "documents_storage": "s3",
-            "documents_s3_bucket": bucket,
-            "documents_s3_endpoint_url": s3_server,
-            "documents_s3_access_key_id": SecretStr("testing"),
-            "documents_s3_secret_access_key": SecretStr("testing"),
-        }
-    )
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_server,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_bucket(Bucket=bucket)
-    return settings
+    return s3_bucket_settings(small_chunks, s3_server)
 
 
 async def test_the_s3_backend_streams_a_large_file_in_parts_encrypted(

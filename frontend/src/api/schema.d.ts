@@ -590,6 +590,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/commissions/jurisdictions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Each jurisdiction's guards (rate/terms dependence, volume bonuses, clawback months) */
+        get: operations["list_jurisdictions_api_v1_commissions_jurisdictions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/commissions/jurisdictions/{code}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Switch a jurisdiction's guards (new rules are checked against them) */
+        patch: operations["update_jurisdiction_api_v1_commissions_jurisdictions__code__patch"];
+        trace?: never;
+    };
     "/api/v1/commissions/loans/{loan_id}/events": {
         parameters: {
             query?: never;
@@ -3184,6 +3218,35 @@ export interface components {
             /** Used By User Id */
             used_by_user_id: string | null;
         };
+        /** JurisdictionRead */
+        JurisdictionRead: {
+            /** Bans Rate Or Terms Dependence */
+            bans_rate_or_terms_dependence: boolean;
+            /** Bans Volume Bonuses */
+            bans_volume_bonuses: boolean;
+            /** Code */
+            code: string;
+            /** Forbidden Condition Fields */
+            forbidden_condition_fields: string[];
+            /** Max Clawback Months */
+            max_clawback_months: number;
+            /** Name */
+            name: string;
+        };
+        /**
+         * JurisdictionUpdate
+         * @description Switch a jurisdiction's guards; rules saved from then on are checked against them.
+         */
+        JurisdictionUpdate: {
+            /** Bans Rate Or Terms Dependence */
+            bans_rate_or_terms_dependence?: boolean | null;
+            /** Bans Volume Bonuses */
+            bans_volume_bonuses?: boolean | null;
+            /** Forbidden Condition Fields */
+            forbidden_condition_fields?: ("product_type" | "state" | "funded_amount" | "term_months" | "note_rate")[] | null;
+            /** Max Clawback Months */
+            max_clawback_months?: number | null;
+        };
         /** EntryRead */
         knowledge__schemas__EntryRead: {
             /** Category */
@@ -3362,6 +3425,10 @@ export interface components {
         lending__commissions__schemas__EntryRead: {
             /** Amount */
             amount: string;
+            /** Basis Amount */
+            basis_amount: string | null;
+            /** Commission Total */
+            commission_total: string | null;
             component: components["schemas"]["Component"];
             /**
              * Created At
@@ -3407,6 +3474,8 @@ export interface components {
             rule_id: string | null;
             /** Rule Version Id */
             rule_version_id: string | null;
+            /** Split Percent */
+            split_percent: string | null;
             /** Tax Amount */
             tax_amount: string;
             /** Total Amount */
@@ -7555,6 +7624,142 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["lending__commissions__schemas__EntryRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_jurisdictions_api_v1_commissions_jurisdictions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JurisdictionRead"][];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_jurisdiction_api_v1_commissions_jurisdictions__code__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                code: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JurisdictionUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JurisdictionRead"];
                 };
             };
             /** @description NotAuthenticated */
