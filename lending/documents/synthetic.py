@@ -15,7 +15,7 @@ import io
 import random
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
@@ -168,11 +168,15 @@ def generate(
     today: date = date(2026, 6, 30),
     pages: int = 1,
     style: int | None = None,
+    applicant_name: str | None = None,
 ) -> SyntheticDocument:
     """One synthetic document. `pages` > 1 is for bank statements (more transactions).
 
     `style` picks one of two layouts with different labels, date formats and columns (as
     issuers differ); by default it follows the seed's parity, so a range of seeds covers both.
+    `applicant_name` ("First [Middle ...] Last") puts a given person's name on the document in
+    place of the invented one (everything else still follows the seed; without it the output is
+    unchanged), for a journey whose applicant already has a name.
     """
     if variant not in _VARIANTS.get(document_type, set()):
         raise ValueError(f"no {variant} variant of a {document_type}")
@@ -180,6 +184,8 @@ def generate(
         raise ValueError(f"{variant} is a PDF metadata variant; use a PDF format")
     rng = random.Random(f"{document_type}:{seed}")
     person = _person(rng)
+    if applicant_name is not None:
+        person = _named(person, applicant_name)
     shown = (
         _person(random.Random(f"other:{seed}"), avoid=person)
         if variant == Variant.WRONG_NAME
@@ -243,7 +249,24 @@ class Person:
 
     @property
     def full_name(self) -> str:
-        return f"{self.first} {self.middle} {self.last}"
+        return " ".join(part for part in (self.first, self.middle, self.last) if part)
+
+    @property
+    def given(self) -> str:
+        """First and middle names (the middle may be absent)."""
+        return " ".join(part for part in (self.first, self.middle) if part)
+
+    @property
+    def given_initial(self) -> str:
+        """First name and middle initial, when there is a middle name."""
+        return " ".join(part for part in (self.first, self.middle[:1]) if part)
+
+
+def _named(person: Person, full_name: str) -> Person:
+    parts = full_name.split()
+    if len(parts) < 2:
+        raise ValueError(f"applicant_name needs a first and a last name, got {full_name!r}")
+    return replace(person, first=parts[0], middle=" ".join(parts[1:-1]), last=parts[-1])
 
 
 def _person(rng: random.Random, avoid: Person | None = None) -> Person:
@@ -333,7 +356,7 @@ def _pay_stub(
     else:
         # Another payroll provider: "LAST, FIRST MIDDLE", separate period rows, a check date
         # with the month's name, "Total Gross" and "Net Check".
-        shown_name = f"{person.last}, {person.first} {person.middle}"
+        shown_name = f"{person.last}, {person.given}"
         header = [
             [Cell(50, "PAY STATEMENT", bold=True, size=14)],
             [Cell(50, f"Company: {employer}"), Cell(360, f"Check No. {rng.randint(1000, 99999)}")],
@@ -588,7 +611,7 @@ def _w2(
     employee_name = person.full_name
     if style == 1:
         # The form's grid: three boxes a row, each value under its label, as on the IRS form.
-        employee_name = f"{person.first} {person.middle[0]} {person.last}"
+        employee_name = f"{person.given_initial} {person.last}"
         size = 9.0
 
         def grid(*texts: str) -> Row:
@@ -621,7 +644,7 @@ def _w2(
             grid(address),
             [],
             grid("e Employee's first name and initial", "Last name"),
-            grid(f"{person.first} {person.middle[0]}", person.last),
+            grid(person.given_initial, person.last),
             grid(f"{person.street}, Springfield, NC 27000"),
             [],
             [Cell(40, "Copy B - To Be Filed With Employee's FEDERAL Tax Return", size=8)],
@@ -643,7 +666,7 @@ def _w2(
             [Cell(66, employer)],
             [Cell(66, address)],
             [Cell(50, "e  Employee's first name and initial   Last name")],
-            [Cell(66, f"{person.first} {person.middle} {person.last}")],
+            [Cell(66, person.full_name)],
             [Cell(66, f"{person.street}, Springfield, NC 27000")],
             [],
             [Cell(50, "1  Wages, tips, other compensation"), Cell(330, _money(wages))],
@@ -680,7 +703,7 @@ def _identification(
     number = f"S{rng.randint(100, 999)}-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}"
     issued = today - timedelta(days=rng.randint(200, 1500))
     expiry = issued.replace(year=issued.year + 8)
-    full_name = f"{person.first.upper()} {person.middle.upper()} {person.last.upper()}"
+    full_name = person.full_name.upper()
     if style == 0:
         rows: list[Row] = [
             [Cell(20, "STATE OF NEW COLUMBIA", bold=True, size=12)],
@@ -688,7 +711,7 @@ def _identification(
             [Cell(20, f"DL  {number}", size=9)],
             [Cell(20, f"EXP  {_us(expiry)}", size=9), Cell(160, f"ISS  {_us(issued)}", size=9)],
             [Cell(20, f"LN  {person.last.upper()}", size=9)],
-            [Cell(20, f"FN  {person.first.upper()} {person.middle.upper()}", size=9)],
+            [Cell(20, f"FN  {person.given.upper()}", size=9)],
             [Cell(20, f"DOB  {_us(person.date_of_birth)}", size=9)],
             [Cell(20, f"{person.street.upper()}, SPRINGFIELD NC 27000", size=8)],
             [Cell(20, "SEX  F   HGT  5-06   EYES  BRN   CLASS  C", size=8)],

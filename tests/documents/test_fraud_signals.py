@@ -310,3 +310,17 @@ def test_running_balance_break_is_found_at_its_row() -> None:
 def test_names_match_tolerates_case_order_and_middle_names(a: str, b: str, same: bool) -> None:
     assert names_match(a, b) is same
     assert names_match(b, a) is same
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("document_type", [DocumentType.PAY_STUB, DocumentType.W2])
+async def test_a_document_in_the_applicants_given_name_raises_no_name_mismatch(
+    document_type: DocumentType, seed: int
+) -> None:
+    named = generate(document_type, seed=seed, applicant_name="Jules Journey")
+    wrong = generate(
+        document_type, seed=seed, variant=Variant.WRONG_NAME, applicant_name="Jules Journey"
+    )
+
+    assert (await analyse_fixture(named)).signals == []
+    assert "name_mismatch" in {s.code for s in (await analyse_fixture(wrong)).signals}

@@ -123,3 +123,31 @@ def test_impossible_combinations_are_refused(
 ) -> None:
     with pytest.raises(ValueError, match="no|variant|generator"):
         generate(document_type, variant=variant, fmt=fmt)
+
+
+@pytest.mark.parametrize("document_type", ALL_TYPES)
+@pytest.mark.parametrize("style", [0, 1])
+def test_a_given_applicant_name_is_printed_and_the_rest_follows_the_seed(
+    document_type: DocumentType, style: int
+) -> None:
+    invented = generate(document_type, seed=3, style=style)
+    named = generate(document_type, seed=3, style=style, applicant_name="Jules Journey")
+    middle = generate(document_type, seed=3, style=style, applicant_name="Ana Maria de Souza")
+
+    assert named.applicant.full_name == "Jules Journey"
+    assert middle.applicant.full_name == "Ana Maria de Souza"
+    assert named.applicant.date_of_birth == invented.applicant.date_of_birth
+    assert named.data != invented.data
+    name_keys = {"employee_name", "account_holder", "full_name"}
+    assert {k: v for k, v in named.expected.items() if k not in name_keys} == {
+        k: v for k, v in invented.expected.items() if k not in name_keys
+    }
+    names = [v for k, v in named.expected.items() if k in name_keys]
+    assert len(names) == 1
+    assert isinstance(names[0], str)
+    assert {"JULES", "JOURNEY"} <= set(names[0].upper().replace(",", "").split()), names
+
+
+def test_an_applicant_name_needs_first_and_last() -> None:
+    with pytest.raises(ValueError, match="first and a last name"):
+        generate(DocumentType.PAY_STUB, applicant_name="Cher")
