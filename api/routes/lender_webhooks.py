@@ -1,11 +1,21 @@
-"""Lenders' decision webhooks: `POST /api/v1/lenders/webhooks/{lender_code}`.
+"""Lenders' webhooks: `POST /api/v1/lenders/webhooks/{lender_code}`.
 
 Called by lenders, not users: no bearer token, the HMAC signature is the authentication (see
 `lending.lenders.integration`). A bad or missing signature, or a lender we cannot verify (no
 lender API configured, an unknown code), is a 401 and logged; a duplicate delivery is a 200 and
-nothing is done again; a verified event records the lender's decision and firm offers through
-`application.record_lender_decision`, in its own transaction. If that fails the event's replay
-key is released before the error answer, so the lender's re-delivery is processed.
+nothing is done again. Two kinds of event, each in its own transaction:
+
+- `decision.updated`: the lender's decision and firm offers, through
+  `application.record_lender_decision`;
+- `loan.servicing`: what happened to a loan the lender funded (balance, arrears, arrears cured,
+  discharged, refinanced), named by its application reference, through
+  `commission.record_servicing_event` with `source="lender"` (which stops trail and queues the
+  clawback as it does for an admin's record). The lender's event id is stored with the event and
+  unique per loan, so a re-delivery after the replay window is still recorded once. A reference
+  that is not a loan this lender funded is a 404.
+
+If processing fails the event's replay key is released before the error answer, so the lender's
+re-delivery is processed.
 """
 
 from __future__ import annotations
@@ -24,13 +34,17 @@ from api.state import AppState
 from lending.applications.hmda import DenialReason
 from lending.applications.service import FirmOfferTerms, LenderDecision
 from lending.applications.service import application as application_service
+from lending.commissions.repository import CommissionRepository
+from lending.commissions.schemas import ServicingEventCreate
+from lending.commissions.service import commission
 from lending.db import transaction
-from lending.errors import NotFound
+from lending.errors import Conflict, InvalidInput, NotFound
 from lending.lenders.integration.errors import DuplicateWebhook, InvalidWebhook, WebhookRejected
 from lending.lenders.integration.protocol import (
     DecisionStatus,
     LenderWebhookEvent,
     OfferKind,
+    ServicingKind,
 )
 from lending.lenders.integration.protocol import LenderDecision as LenderReportedDecision
 from lending.lenders.integration.registry import LenderAdapters
@@ -38,6 +52,7 @@ from lending.lenders.integration.replay import StoreReplayGuard
 from lending.lenders.repository import LenderRepository
 from lending.logs import get_logger
 from lending.models.applications import Application
+from lending.models.commissions import ServicingEventKind
 
 log = get_logger(__name__)
 
@@ -61,6 +76,9 @@ _DENIAL_WORDS = (
     ("employment", DenialReason.EMPLOYMENT_HISTORY),
     ("collateral", DenialReason.COLLATERAL),
 )
+
+
+_SERVICING_KINDS = {kind: ServicingEventKind(kind.value) for kind in ServicingKind}
 
 
 class WebhookAnswer(BaseModel):
@@ -108,6 +126,7 @@ def _firm_offers(decision: LenderReportedDecision) -> list[FirmOfferTerms]:
 async def _record(state: AppState, event: LenderWebhookEvent) -> None:
     assert state.sessionmaker is not None, "lifespan not started"
     decision = event.decision
+    assert decision is not None, "a decision.updated event carries its decision"
     async with transaction(state.sessionmaker) as session:
         lender = await LenderRepository.from_session(session).get_lender_by_slug(event.lender_code)
         application_id = await session.scalar(
@@ -138,10 +157,40 @@ async def _record(state: AppState, event: LenderWebhookEvent) -> None:
         )
 
 
+async def _record_servicing(state: AppState, event: LenderWebhookEvent) -> bool:
+    """Record a lender's servicing report; False when this event id was recorded already."""
+    assert state.sessionmaker is not None, "lifespan not started"
+    report = event.servicing
+    assert report is not None, "a loan.servicing event carries its report"
+    async with transaction(state.sessionmaker) as session:
+        lender = await LenderRepository.from_session(session).get_lender_by_slug(event.lender_code)
+        repository = CommissionRepository.from_session(session)
+        loan = await repository.loan_by_reference(report.application_reference)
+        if lender is None or loan is None or loan.lender_id != lender.id:
+            raise NotFound("No loan funded by this lender under this application reference.")
+        if await repository.servicing_event_from_lender(loan.id, event.event_id) is not None:
+            return False
+        await commission.record_servicing_event(
+            session,
+            None,
+            loan_id=loan.id,
+            data=ServicingEventCreate(
+                kind=_SERVICING_KINDS[report.kind],
+                occurred_on=report.occurred_on,
+                outstanding_balance=report.outstanding_balance,
+                offset_balance=report.offset_balance,
+                note=report.note,
+            ),
+            source="lender",
+            lender_event_id=event.event_id,
+        )
+    return True
+
+
 @router.post(
     "/{lender_code}",
-    summary="A lender's decision webhook (authenticated by its HMAC signature)",
-    responses=error_responses(WebhookRejected, InvalidWebhook, NotFound),
+    summary="A lender's webhook: decisions and loan servicing events (HMAC-signed)",
+    responses=error_responses(WebhookRejected, InvalidWebhook, NotFound, Conflict, InvalidInput),
 )
 async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookAnswer:
     state = app_state(request)
@@ -155,14 +204,19 @@ async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookA
     except DuplicateWebhook:
         return WebhookAnswer(status="duplicate")
     try:
-        await _record(state, event)
+        if event.event_type == "loan.servicing":
+            if not await _record_servicing(state, event):
+                return WebhookAnswer(status="duplicate")
+        else:
+            await _record(state, event)
     except BaseException:
         await adapter.release_webhook(event)
         log.warning(
             "lender_webhook_failed",
             lender_code=lender_code,
             event_id=event.event_id,
-            external_id=event.decision.external_id,
+            event_type=event.event_type,
+            subject=event.subject,
         )
         raise
     return WebhookAnswer(status="processed")

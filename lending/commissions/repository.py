@@ -205,6 +205,19 @@ class CommissionRepository:
     async def servicing_event(self, event_id: int) -> LoanServicingEvent | None:
         return await self.session.get(LoanServicingEvent, event_id)
 
+    async def servicing_event_from_lender(
+        self, loan_id: uuid.UUID, lender_event_id: str
+    ) -> LoanServicingEvent | None:
+        statement = select(LoanServicingEvent).where(
+            LoanServicingEvent.loan_id == loan_id,
+            LoanServicingEvent.lender_event_id == lender_event_id,
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def loan_by_reference(self, reference: str) -> FundedLoan | None:
+        statement = select(FundedLoan).where(FundedLoan.reference == reference)
+        return (await self.session.scalars(statement)).one_or_none()
+
     # Entries
 
     def scoped_entries(self, actor: Actor) -> Select[CommissionEntry]:

@@ -362,10 +362,12 @@ class CommissionService:
         loan_id: uuid.UUID,
         data: ServicingEventCreate,
         source: str = "admin",
+        lender_event_id: str | None = None,
     ) -> ServicingEventRead:
         """Record what the lender reported about a funded loan: a balance, arrears (trail stops),
         arrears cured (trail resumes), a discharge or a refinance (trail stops for good and the
-        clawback job is queued in this transaction). `actor` None: a lender's report."""
+        clawback job is queued in this transaction). `actor` None: a lender's report, with the
+        lender's `lender_event_id` (recorded once per loan: see `servicing_event_from_lender`)."""
         if actor is not None:
             actor.require(Scope.COMMISSIONS_APPROVE)
         repository = CommissionRepository.from_session(session)
@@ -395,6 +397,7 @@ class CommissionService:
             source=source,
             recorded_by_user_id=actor.user_id if actor else None,
             note=data.note,
+            lender_event_id=lender_event_id,
         )
         await repository.add(event)
         if data.outstanding_balance is not None:

@@ -268,6 +268,8 @@ class LoanServicingEvent(Base):
     __table_args__ = (
         CheckConstraint(one_of("kind", ServicingEventKind), name="kind"),
         Index("ix_loan_servicing_event_loan_id_occurred_on", "loan_id", "occurred_on"),
+        # A lender's report is recorded once per its event id, whatever the re-deliveries.
+        UniqueConstraint("loan_id", "lender_event_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
@@ -284,6 +286,8 @@ class LoanServicingEvent(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     note: Mapped[str | None] = mapped_column(Text)
+    # The lender's event id when the lender reported it (its webhook), else None.
+    lender_event_id: Mapped[str | None] = mapped_column(String(128))
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -7,7 +7,10 @@ Routes, for any number of lenders in one process:
   400 without an `Idempotency-Key`, 409 when a key comes back with a different body, 422 on a
   body the lender does not accept — unknown fields included).
 - `/_simulator/...` (when `control_api`): read a lender's counters, change its behaviour, queue
-  one-shot faults. This is how tests and demos script a slow, failing or throttling lender.
+  one-shot faults. This is how tests and demos script a slow, failing or throttling lender. And
+  `POST /_simulator/lenders/{lender_code}/servicing`: report a servicing event on a funded loan
+  (balance, arrears, arrears cured, discharged, refinanced) as a signed `loan.servicing` webhook
+  to the callback URL of that application's submission; answers once it is delivered.
 - `GET /healthz`.
 
 A submission is decided `decision_delay_ms` later by the lender's rules and the decision is POSTed,
@@ -45,6 +48,7 @@ from simulators.lender.config import (
     DecisionRules,
     Fault,
     LenderPatch,
+    ServicingReport,
     SimulatedLender,
     SimulatorConfig,
 )
@@ -271,7 +275,46 @@ class LenderSimulator:
         for _ in range(2 if lender.duplicate_webhooks else 1):
             await self._deliver(code, lender, submission.request.callback_url, body)
 
-    async def _deliver(self, code: str, lender: SimulatedLender, url: str, body: bytes) -> None:
+    async def report_servicing(self, code: str, report: ServicingReport) -> dict[str, Any]:
+        """Send a servicing event on the loan of a submitted application; wait for delivery."""
+        lender = self.lender(code)
+        submission = next(
+            (
+                s
+                for s in self.state(code).by_external_id.values()
+                if s.request.application_reference == report.application_reference
+            ),
+            None,
+        )
+        if submission is None:
+            raise HTTPException(404, "No submission of that application to this lender.")
+        fields = report.model_dump(mode="json", exclude={"event_id", "deliveries"})
+        event = {
+            "event_id": report.event_id or f"evt_{self.new_id()}",
+            "event_type": "loan.servicing",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "servicing": {k: v for k, v in fields.items() if v is not None},
+        }
+        body = json.dumps(event).encode()
+        statuses = [
+            await self._deliver(
+                code, lender, submission.request.callback_url, body, retry_refused=False
+            )
+            for _ in range(report.deliveries)
+        ]
+        return {"event_id": event["event_id"], "statuses": statuses}
+
+    async def _deliver(
+        self,
+        code: str,
+        lender: SimulatedLender,
+        url: str,
+        body: bytes,
+        *,
+        retry_refused: bool = True,
+    ) -> int | None:
+        """POST a signed webhook, retrying; the final HTTP status (None: never answered).
+        `retry_refused` False: a 4xx other than 408/429 is final (sending again will not help)."""
         assert self._client is not None, "the app's lifespan is not running"
         state = self.state(code)
         path = httpx.URL(url).raw_path.decode("ascii")
@@ -289,13 +332,23 @@ class LenderSimulator:
                 )
                 if response.is_success:
                     state.webhooks_delivered += 1
-                    return
+                    return response.status_code
+                if (
+                    not retry_refused
+                    and 400 <= response.status_code < 500
+                    and response.status_code not in (408, 429)
+                ):
+                    log.warning(
+                        "lender_sim_webhook_refused", lender_code=code, status=response.status_code
+                    )
+                    return response.status_code
                 outcome = f"HTTP {response.status_code}"
             except httpx.HTTPError as exc:
                 outcome = type(exc).__name__
             log.info("lender_sim_webhook_retry", lender_code=code, attempt=attempt, outcome=outcome)
             await asyncio.sleep(self.config.webhook_retry_base_ms * 2 ** (attempt - 1) / 1000)
         log.warning("lender_sim_webhook_gave_up", lender_code=code)
+        return None
 
 
 def decide(rules: DecisionRules, submission: Submission, now: datetime) -> dict[str, Any]:
@@ -433,6 +486,10 @@ def create_simulator_app(config: SimulatorConfig) -> FastAPI:
         async def change_lender(lender_code: str, change: LenderPatch) -> dict[str, Any]:
             updated = simulator.patch(lender_code, change)
             return updated.model_dump(mode="json", exclude={"request_secret", "webhook_secret"})
+
+        @app.post("/_simulator/lenders/{lender_code}/servicing")
+        async def report_servicing(lender_code: str, report: ServicingReport) -> dict[str, Any]:
+            return await simulator.report_servicing(lender_code, report)
 
         @app.post("/_simulator/lenders/{lender_code}/faults")
         async def queue_faults(lender_code: str, faults: list[Fault]) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
@@ -66,6 +67,24 @@ class LenderPatch(BaseModel):
     latency_ms: int | None = Field(default=None, ge=0)
     failure_rate: float | None = Field(default=None, ge=0, le=1)
     duplicate_webhooks: bool = False
+
+
+class ServicingReport(BaseModel):
+    """A servicing event to report on a loan (control API): the simulator signs it and POSTs it
+    to the webhook of the application's submission, as the lender's servicing system would."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    application_reference: str = Field(min_length=1, max_length=64)
+    kind: Literal["balance", "arrears", "arrears_cured", "discharged", "refinanced"]
+    occurred_on: date
+    outstanding_balance: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    offset_balance: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    note: str | None = Field(default=None, max_length=2000)
+    event_id: str | None = Field(
+        default=None, min_length=1, max_length=128, description="Reuse to re-send an event."
+    )
+    deliveries: int = Field(default=1, ge=1, le=3, description="2 or 3: deliver it again.")
 
 
 class Fault(BaseModel):

@@ -270,13 +270,10 @@ class HttpLenderAdapter:
             data = orjson.loads(body)
             if not isinstance(data, dict):
                 raise ValueError("not a JSON object")
-            event = LenderWebhookEvent.model_validate(
-                {
-                    **data,
-                    "lender_code": self.lender_code,
-                    "decision": self._with_lender_code(data.get("decision")),
-                }
-            )
+            fields = {**data, "lender_code": self.lender_code}
+            if "decision" in data:
+                fields["decision"] = self._with_lender_code(data["decision"])
+            event = LenderWebhookEvent.model_validate(fields)
         except ValueError as exc:  # JSONDecodeError and ValidationError are ValueErrors
             log.warning(
                 "lender_webhook_invalid", lender_code=self.lender_code, error=type(exc).__name__
@@ -293,8 +290,8 @@ class HttpLenderAdapter:
             "lender_webhook_verified",
             lender_code=self.lender_code,
             event_id=event.event_id,
-            external_id=event.decision.external_id,
-            status=event.decision.status.value,
+            event_type=event.event_type,
+            subject=event.subject,
         )
         return event
 

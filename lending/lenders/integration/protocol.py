@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Protocol
@@ -125,16 +126,68 @@ class LenderDecision(BaseModel):
         return self
 
 
+class ServicingKind(StrEnum):
+    """What a lender reports about a loan it funded (the commission ledger reacts to these)."""
+
+    BALANCE = "balance"  # the outstanding (and offset) balance at a date
+    ARREARS = "arrears"
+    ARREARS_CURED = "arrears_cured"
+    DISCHARGED = "discharged"  # repaid in full
+    REFINANCED = "refinanced"  # repaid by a new loan
+
+
+class LoanServicingReport(BaseModel):
+    """A lender's report on a funded loan, named by the application reference it was submitted
+    under. Balances are optional on every kind (a `balance` report without one says nothing)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    application_reference: str = Field(min_length=1, max_length=64)
+    kind: ServicingKind
+    occurred_on: date
+    outstanding_balance: Money | None = None
+    offset_balance: Money | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _balance_has_an_amount(self) -> LoanServicingReport:
+        if self.kind is ServicingKind.BALANCE and self.outstanding_balance is None:
+            raise ValueError("a balance report carries the outstanding balance")
+        return self
+
+
 class LenderWebhookEvent(BaseModel):
-    """A verified notification from a lender. `event_id` is the same on every delivery of one event."""
+    """A verified notification from a lender. `event_id` is the same on every delivery of one event.
+
+    `decision.updated` carries `decision` (a submission's decision); `loan.servicing` carries
+    `servicing` (what happened to a funded loan)."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_id: str = Field(min_length=1, max_length=128)
-    event_type: Literal["decision.updated"]
+    event_type: Literal["decision.updated", "loan.servicing"]
     lender_code: str
     occurred_at: AwareDatetime
-    decision: LenderDecision
+    decision: LenderDecision | None = None
+    servicing: LoanServicingReport | None = None
+
+    @model_validator(mode="after")
+    def _payload_matches_type(self) -> LenderWebhookEvent:
+        wanted = "decision" if self.event_type == "decision.updated" else "servicing"
+        if (self.decision is not None, self.servicing is not None) != (
+            wanted == "decision",
+            wanted == "servicing",
+        ):
+            raise ValueError(f"a {self.event_type} event carries `{wanted}` (and only that)")
+        return self
+
+    @property
+    def subject(self) -> str:
+        """What the event is about, for logs: the submission's or the loan's reference."""
+        if self.decision is not None:
+            return self.decision.external_id
+        assert self.servicing is not None
+        return self.servicing.application_reference
 
 
 class LenderAdapter(Protocol):
