@@ -60,6 +60,8 @@ async def test_submission_end_to_end(
     assert event.lender_code == code
     assert event.event_type == "decision.updated"
     decision = event.decision
+    assert decision is not None
+    assert event.servicing is None
     assert decision.external_id == receipt.external_id
     assert decision.application_reference == "OMF-2026-000042"
     assert decision.status == DecisionStatus.APPROVED
@@ -124,6 +126,7 @@ async def test_decline_rules(
     await adapter.submit(payload(**changes))
     delivery = await receiver.delivery(code)
     event = await adapter.verify_webhook(delivery.headers, delivery.body)
+    assert event.decision is not None
     assert event.decision.status == status
     assert len(event.decision.reasons) == len(reasons)
     for reason, expected in zip(event.decision.reasons, reasons, strict=True):
