@@ -8,13 +8,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from lending.applications.profile import borrower_profile
 from lending.applications.repository import OFFER_SCOPES, READ_SCOPES, WRITE_SCOPES
 from lending.applications.schemas import (
     ApplicationCreate,
+    ApplicationFilters,
     ApplicationList,
+    ApplicationOrder,
     ApplicationRead,
     ApplicationUpdate,
     BorrowerProfileRead,
@@ -26,7 +28,7 @@ from lending.applications.schemas import (
 )
 from lending.applications.service import application as application_service
 from lending.identity.scopes import Scope
-from lending.models.applications import ApplicationStatus
+from lending.models.applications import ApplicationStatus, ProductType
 from lending.offers.schemas import (
     AcceptedOffer,
     LenderMatches,
@@ -52,6 +54,13 @@ class UpdateApplicationInput(ApplicationUpdate):
 
 class ListApplicationsInput(_Input):
     status: ApplicationStatus | None = None
+    statuses: Annotated[list[ApplicationStatus], Field(max_length=len(ApplicationStatus))] = []
+    product_types: Annotated[list[ProductType], Field(max_length=len(ProductType))] = []
+    search: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+        | None
+    ) = None
+    order: ApplicationOrder = ApplicationOrder.NEWEST
     limit: Annotated[int, Field(ge=1, le=100)] = 20
     offset: Annotated[int, Field(ge=0)] = 0
 
@@ -152,16 +161,30 @@ async def get_application(call: ToolCall, data: ApplicationRef) -> ApplicationRe
 
 @tool(scopes=READ_SCOPES)
 async def list_applications(call: ToolCall, data: ListApplicationsInput) -> ApplicationList:
-    """List the applications you can see, newest first (a borrower sees their own, a broker
-    their clients').
+    """List the applications you can see (a borrower sees their own, a broker their clients', a
+    manager the firm's), newest first unless ordered otherwise; `total` says how many match.
 
     Args:
         status: Only applications in this status.
+        statuses: Only applications in any of these statuses (with `status`: any of them all).
+        product_types: Only these product types.
+        search: Text in the reference (OMF-...) or the borrower's name or email, any case.
+        order: newest, oldest, status_changed, amount_desc or amount_asc.
         limit: How many to return (1-100).
         offset: How many to skip, for the next page.
     """
+    statuses = [*([data.status] if data.status else []), *data.statuses]
     return await application_service.list_applications(
-        call.session, call.actor, status=data.status, limit=data.limit, offset=data.offset
+        call.session,
+        call.actor,
+        ApplicationFilters(
+            statuses=tuple(dict.fromkeys(statuses)),
+            product_types=tuple(dict.fromkeys(data.product_types)),
+            search=data.search,
+            order=data.order,
+        ),
+        limit=data.limit,
+        offset=data.offset,
     )
 
 

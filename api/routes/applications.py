@@ -17,8 +17,11 @@ from api.deps import SessionDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
 from lending.applications.schemas import (
+    SEARCH_MAX_LENGTH,
     ApplicationCreate,
+    ApplicationFilters,
     ApplicationList,
+    ApplicationOrder,
     ApplicationRead,
     ApplicationUpdate,
     AssignBroker,
@@ -40,7 +43,7 @@ from lending.errors import (
 )
 from lending.identity.actor import Actor
 from lending.identity.errors import MfaEnrollmentRequired
-from lending.models.applications import ApplicationStatus
+from lending.models.applications import ApplicationStatus, ProductType
 
 router = APIRouter(
     prefix="/api/v1/applications", tags=["applications"], dependencies=[rate_limit("default")]
@@ -87,22 +90,43 @@ async def start_application(
 
 @router.get(
     "",
-    summary="Applications you may see, newest first",
+    summary="Applications you may see: filtered, searched, sorted, a page at a time",
     responses=error_responses(*_AUTH_ERRORS),
 )
 async def list_applications(
     actor: CurrentActor,
     session: SessionDep,
-    status: ApplicationStatus | None = None,
+    status: Annotated[
+        list[ApplicationStatus] | None,
+        Query(description="Any of these statuses (repeat the parameter for more than one)."),
+    ] = None,
+    product_type: Annotated[
+        list[ProductType] | None, Query(description="Any of these product types (repeatable).")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=SEARCH_MAX_LENGTH,
+            description="Text found in the reference or the borrower's name or email (any case).",
+        ),
+    ] = None,
+    order: ApplicationOrder = ApplicationOrder.NEWEST,
     borrower_user_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ApplicationList:
+    search = q.strip() if q else None
     return await application_service.list_applications(
         session,
         actor,
-        status=status,
-        borrower_user_id=borrower_user_id,
+        ApplicationFilters(
+            statuses=tuple(dict.fromkeys(status or ())),
+            product_types=tuple(dict.fromkeys(product_type or ())),
+            borrower_user_id=borrower_user_id,
+            search=search or None,
+            order=order,
+        ),
         limit=limit,
         offset=offset,
     )

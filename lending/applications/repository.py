@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, true
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
+from lending.applications.schemas import ApplicationFilters, ApplicationOrder
 from lending.errors import Conflict
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -98,6 +99,25 @@ def borrower_reach(actor: Actor, scopes: tuple[Scope, Scope, Scope]) -> ColumnEl
     return and_(is_borrower, or_(*conditions))
 
 
+# Each order ends with the id in the same direction, so that pages never overlap and an order
+# and its opposite list the same rows reversed.
+_ORDERS: dict[ApplicationOrder, tuple[ColumnElement[Any] | Any, ...]] = {
+    ApplicationOrder.NEWEST: (Application.created_at.desc(), Application.id.desc()),
+    ApplicationOrder.OLDEST: (Application.created_at.asc(), Application.id.asc()),
+    ApplicationOrder.STATUS_CHANGED: (
+        Application.status_changed_at.desc(),
+        Application.id.desc(),
+    ),
+    ApplicationOrder.AMOUNT_DESC: (Application.amount.desc().nulls_last(), Application.id.desc()),
+    ApplicationOrder.AMOUNT_ASC: (Application.amount.asc().nulls_last(), Application.id.asc()),
+}
+
+
+def _escape_like(text: str) -> str:
+    """`text` matched literally in a LIKE pattern (its % and _ are not wildcards)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 class _Repository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -135,21 +155,37 @@ class ApplicationRepository(_Repository):
         return (await self.session.execute(statement)).scalar_one_or_none()
 
     async def list_scoped(
-        self,
-        actor: Actor,
-        *,
-        status: ApplicationStatus | None,
-        borrower_user_id: uuid.UUID | None,
-        limit: int,
-        offset: int,
-    ) -> Sequence[Application]:
-        statement = self.scoped(actor).order_by(Application.created_at.desc(), Application.id)
-        if status is not None:
-            statement = statement.where(Application.status == status)
-        if borrower_user_id is not None:
-            statement = statement.where(Application.borrower_user_id == borrower_user_id)
-        statement = statement.limit(limit).offset(offset)
-        return (await self.session.execute(statement)).scalars().all()
+        self, actor: Actor, filters: ApplicationFilters, *, limit: int, offset: int
+    ) -> tuple[Sequence[Application], int]:
+        """One page of the applications `actor` may see that match `filters`, and how many
+        match in all (one count query over the same conditions)."""
+        statement = self.scoped(actor)
+        if filters.statuses:
+            statement = statement.where(Application.status.in_(filters.statuses))
+        if filters.product_types:
+            statement = statement.where(Application.product_type.in_(filters.product_types))
+        if filters.borrower_user_id is not None:
+            statement = statement.where(Application.borrower_user_id == filters.borrower_user_id)
+        if filters.search:
+            pattern = "%" + _escape_like(filters.search) + "%"
+            borrowers = select(User.id).where(
+                or_(
+                    User.full_name.ilike(pattern, escape="\\"),
+                    User.email.ilike(pattern, escape="\\"),
+                )
+            )
+            statement = statement.where(
+                or_(
+                    Application.reference.ilike(pattern, escape="\\"),
+                    Application.borrower_user_id.in_(borrowers),
+                )
+            )
+        total = await self.session.scalar(
+            select(func.count()).select_from(statement.order_by(None).subquery())
+        )
+        page = statement.order_by(*_ORDERS[filters.order])
+        rows = (await self.session.execute(page.limit(limit).offset(offset))).scalars().all()
+        return rows, total or 0
 
     async def next_reference_number(self) -> int:
         number = await self.session.scalar(select(application_reference_seq.next_value()))

@@ -10,6 +10,7 @@ import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -305,7 +306,33 @@ class ApplicationRead(ApplicationSummary):
     )
 
 
+class ApplicationOrder(StrEnum):
+    """How a list of applications is sorted (ties: by id, so pages never overlap)."""
+
+    NEWEST = "newest"  # created, newest first
+    OLDEST = "oldest"
+    STATUS_CHANGED = "status_changed"  # most recent status change first
+    AMOUNT_DESC = "amount_desc"  # largest amount first, no amount last
+    AMOUNT_ASC = "amount_asc"
+
+
+SEARCH_MAX_LENGTH = 100
+
+
+class ApplicationFilters(BaseModel):
+    """What narrows a list of applications, within what the caller may see anyway."""
+
+    model_config = ConfigDict(frozen=True)
+
+    statuses: tuple[ApplicationStatus, ...] = ()  # any of these; empty: every status
+    product_types: tuple[ProductType, ...] = ()
+    borrower_user_id: uuid.UUID | None = None
+    search: str | None = None  # in the reference, the borrower's name or email (any case)
+    order: ApplicationOrder = ApplicationOrder.NEWEST
+
+
 class ApplicationList(BaseModel):
     items: list[ApplicationListItem]
     limit: int
     offset: int
+    total: int = Field(description="How many applications match, over all pages.")

@@ -37,6 +37,7 @@ from lending.applications.requirements import (
 )
 from lending.applications.schemas import (
     ApplicationCreate,
+    ApplicationFilters,
     ApplicationList,
     ApplicationListItem,
     ApplicationRead,
@@ -142,15 +143,16 @@ class ApplicationService:
         self,
         session: AsyncSession,
         actor: Actor,
+        filters: ApplicationFilters | None = None,
         *,
-        status: ApplicationStatus | None = None,
-        borrower_user_id: uuid.UUID | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> ApplicationList:
+        """A page of the applications `actor` may see (a borrower their own, a broker their
+        clients', a manager the firm's, an admin all), narrowed by `filters`, with the total."""
         actor.require_any(*READ_SCOPES)
-        rows = await ApplicationRepository.from_session(session).list_scoped(
-            actor, status=status, borrower_user_id=borrower_user_id, limit=limit, offset=offset
+        rows, total = await ApplicationRepository.from_session(session).list_scoped(
+            actor, filters or ApplicationFilters(), limit=limit, offset=offset
         )
         borrower_ids = {row.borrower_user_id for row in rows}
         names: dict[uuid.UUID, str] = {}
@@ -169,6 +171,7 @@ class ApplicationService:
             ],
             limit=limit,
             offset=offset,
+            total=total,
         )
 
     async def events(
