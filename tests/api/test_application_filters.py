@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.schemas import ApplicationRead
+from lending.applications.schemas import ApplicationList, ApplicationRead
 from lending.applications.service import application as application_service
 from lending.config import Settings
 from lending.models.applications import Application, ProductType
@@ -241,17 +241,17 @@ async def test_the_tool_takes_the_same_filters(
 ) -> None:
     w = await World(session, settings).build()
     context = context_for(w.manager, sessionmaker, settings)
-    found = await registry.execute(
-        "list_applications",
-        {"statuses": ["draft"], "product_types": ["personal"], "search": "hopper"},
-        context,
-    )
+
+    async def listed(arguments: dict[str, Any]) -> ApplicationList:
+        result = await registry.execute("list_applications", arguments, context)
+        assert isinstance(result, ApplicationList)
+        return result
+
+    found = await listed({"statuses": ["draft"], "product_types": ["personal"], "search": "hopper"})
     assert [item.id for item in found.items] == [w.grace_personal.id]
     assert found.total == 1
-    isolated = await registry.execute("list_applications", {"search": "zimmerman"}, context)
+    isolated = await listed({"search": "zimmerman"})
     assert (isolated.total, isolated.items) == (0, [])
-    ordered = await registry.execute(
-        "list_applications", {"order": "amount_desc", "limit": 1}, context
-    )
+    ordered = await listed({"order": "amount_desc", "limit": 1})
     assert [item.id for item in ordered.items] == [w.ada_auto.id]
     assert ordered.total == 4
