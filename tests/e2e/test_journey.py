@@ -226,6 +226,22 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     expect(column.get_by_role("link", name="Jules Journey")).to_be_visible()
     _fits(manager)
     phone.check("pipeline-375")
+    # Search and filters are the API's: the browser asks with them and shows what comes back.
+    with manager.expect_response(
+        lambda r: "/api/v1/applications?" in r.url and "q=jules" in r.url and r.ok
+    ):
+        manager.get_by_label("Search").fill("jules")
+    expect(manager.get_by_text("1 application", exact=True)).to_be_visible()
+    with manager.expect_response(
+        lambda r: "/api/v1/applications?" in r.url and "status=offer_accepted" in r.url and r.ok
+    ):
+        manager.get_by_label("Status").select_option("offer_accepted")
+    expect(column.get_by_role("link", name="Jules Journey")).to_be_visible()
+    expect(manager.get_by_role("region", name=re.compile(r"^Draft \(\d+\)$"))).to_have_count(0)
+    manager.get_by_label("Search").fill("nobody by this name")
+    expect(manager.get_by_text("No applications match.")).to_be_visible()
+    expect(manager.get_by_text("0 applications", exact=True)).to_be_visible()
+    manager.get_by_label("Status").select_option("")
     manager.get_by_label("Search").fill("jules")
     expect(manager.get_by_text("1 application", exact=True)).to_be_visible()
     manager.get_by_role("button", name="Clients").click()

@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Applications you may see, newest first */
+        /** Applications you may see: filtered, searched, sorted, a page at a time */
         get: operations["list_applications_api_v1_applications_get"];
         put?: never;
         /** Start a draft application (for yourself, or for a borrower you work with) */
@@ -1142,7 +1142,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** A lender's decision webhook (authenticated by its HMAC signature) */
+        /** A lender's webhook: decisions and loan servicing events (HMAC-signed) */
         post: operations["receive_lender_webhook_api_v1_lenders_webhooks__lender_code__post"];
         delete?: never;
         options?: never;
@@ -1888,6 +1888,11 @@ export interface components {
             limit: number;
             /** Offset */
             offset: number;
+            /**
+             * Total
+             * @description How many applications match, over all pages.
+             */
+            total: number;
         };
         /** ApplicationListItem */
         ApplicationListItem: {
@@ -1936,6 +1941,12 @@ export interface components {
             /** Version */
             version: number;
         };
+        /**
+         * ApplicationOrder
+         * @description How a list of applications is sorted (ties: by id, so pages never overlap).
+         * @enum {string}
+         */
+        ApplicationOrder: "newest" | "oldest" | "status_changed" | "amount_desc" | "amount_asc";
         /** ApplicationRead */
         ApplicationRead: {
             /** Allowed Next States */
@@ -5085,7 +5096,13 @@ export interface operations {
                 borrower_user_id?: string | null;
                 limit?: number;
                 offset?: number;
-                status?: components["schemas"]["ApplicationStatus"] | null;
+                order?: components["schemas"]["ApplicationOrder"];
+                /** @description Any of these product types (repeatable). */
+                product_type?: components["schemas"]["ProductType"][] | null;
+                /** @description Text found in the reference or the borrower's name or email (any case). */
+                q?: string | null;
+                /** @description Any of these statuses (repeat the parameter for more than one). */
+                status?: components["schemas"]["ApplicationStatus"][] | null;
             };
             header?: never;
             path?: never;
@@ -10301,6 +10318,15 @@ export interface operations {
             };
             /** @description NotFound */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

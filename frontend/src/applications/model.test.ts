@@ -6,7 +6,7 @@ import {
   acceptable,
   byClient,
   byStatus,
-  matches,
+  pipelineQuery,
   picksOf,
   type ApplicationItem,
   type OfferRead,
@@ -45,21 +45,16 @@ function offer(overrides: Partial<OfferRead>): OfferRead {
 }
 
 describe("pipeline filtering", () => {
-  it("matches words in the reference, the name (accents folded) or the purpose", () => {
-    const one = item({});
-    expect(matches(one, { ...NO_FILTER, search: "jose" })).toBe(true);
-    expect(matches(one, { ...NO_FILTER, search: "NUÑEZ 000001" })).toBe(true);
-    expect(matches(one, { ...NO_FILTER, search: "home" })).toBe(true);
-    expect(matches(one, { ...NO_FILTER, search: "jose car" })).toBe(false);
-    expect(matches(one, NO_FILTER)).toBe(true);
-  });
-
-  it("filters by status and loan type", () => {
-    const one = item({ status: "submitted", product_type: "auto" });
-    expect(matches(one, { ...NO_FILTER, status: "submitted" })).toBe(true);
-    expect(matches(one, { ...NO_FILTER, status: "draft" })).toBe(false);
-    expect(matches(one, { ...NO_FILTER, product: "personal" })).toBe(false);
-    expect(matches(one, { ...NO_FILTER, status: "submitted", product: "auto" })).toBe(true);
+  it("asks the API for the filter: trimmed search, one status, one loan type, newest first", () => {
+    expect(pipelineQuery(NO_FILTER)).toEqual({ order: "newest" });
+    expect(pipelineQuery({ ...NO_FILTER, search: "   " })).toEqual({ order: "newest" });
+    expect(pipelineQuery({ search: "  José Nuñez ", status: "submitted", product: "auto" })).toEqual({
+      order: "newest",
+      q: "José Nuñez",
+      status: ["submitted"],
+      product_type: ["auto"],
+    });
+    expect(pipelineQuery({ ...NO_FILTER, search: "x".repeat(150) }).q).toHaveLength(100);
   });
 
   it("builds every column in the status order, newest first in each", () => {

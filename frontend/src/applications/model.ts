@@ -1,7 +1,9 @@
-// Pure helpers of the application screens: the status order of the pipeline board, filtering and
-// search, grouping by client, and which offers the borrower may accept. Tested without a browser.
+// Pure helpers of the application screens: the status order of the pipeline board, the API query
+// of its filters, grouping by client, and which offers the borrower may accept. Tested without a
+// browser.
 
 import type { Schemas } from "../api/client";
+import type { operations } from "../api/schema";
 
 export type ApplicationStatus = Schemas["ApplicationStatus"];
 export type ProductType = Schemas["ProductType"];
@@ -40,18 +42,22 @@ export interface PipelineFilter {
 
 export const NO_FILTER: PipelineFilter = { search: "", status: "", product: "" };
 
-/** Case- and accent-insensitive text for matching ("José" matches "jose"). */
-function fold(text: string): string {
-  return text.normalize("NFKD").replace(/\p{M}/gu, "").toLowerCase();
-}
+/** How many applications the pipeline loads at a time. */
+export const PIPELINE_PAGE = 50;
 
-export function matches(item: ApplicationItem, filter: PipelineFilter): boolean {
-  if (filter.status !== "" && item.status !== filter.status) return false;
-  if (filter.product !== "" && item.product_type !== filter.product) return false;
-  const words = fold(filter.search).split(/\s+/).filter(Boolean);
-  if (words.length === 0) return true;
-  const haystack = fold([item.reference, item.borrower_name ?? "", item.purpose ?? ""].join(" "));
-  return words.every((word) => haystack.includes(word));
+export type PipelineQuery = NonNullable<
+  operations["list_applications_api_v1_applications_get"]["parameters"]["query"]
+>;
+
+/** The API's query for a filter: the server filters, searches (reference, borrower name or
+ * email) and sorts, so every matching application is found, not only the newest page. */
+export function pipelineQuery(filter: PipelineFilter): PipelineQuery {
+  const query: PipelineQuery = { order: "newest" };
+  const search = filter.search.trim().slice(0, 100);
+  if (search !== "") query.q = search;
+  if (filter.status !== "") query.status = [filter.status];
+  if (filter.product !== "") query.product_type = [filter.product];
+  return query;
 }
 
 /** Every status of the board with its applications (empty columns included), newest first. */

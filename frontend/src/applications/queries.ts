@@ -1,8 +1,9 @@
 // Server state of the application screens (TanStack Query over the generated client).
 
-import { useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 
 import { api, unwrap, type Schemas } from "../api/client";
+import { pipelineQuery, PIPELINE_PAGE, type PipelineFilter } from "./model";
 
 export type PendingApproval = Schemas["PendingApproval"];
 export type AcceptanceResult = Schemas["AcceptanceResult"];
@@ -10,6 +11,7 @@ export type AcceptanceResult = Schemas["AcceptanceResult"];
 export const applicationKeys = {
   all: ["applications"] as const,
   list: () => ["applications", "list"] as const,
+  pipeline: (filter: PipelineFilter) => ["applications", "pipeline", filter] as const,
   one: (id: string) => ["applications", "one", id] as const,
   events: (id: string) => ["applications", "one", id, "events"] as const,
   offers: (id: string) => ["applications", "one", id, "offers"] as const,
@@ -20,6 +22,27 @@ export function useApplications() {
   return useQuery({
     queryKey: applicationKeys.list(),
     queryFn: () => unwrap(api.GET("/api/v1/applications", { params: { query: { limit: 100 } } })),
+  });
+}
+
+/** The pipeline: applications matching `filter` (filtered, searched and sorted by the API), a
+ * page at a time; `fetchNextPage` loads the next page while there are more than are loaded. */
+export function usePipeline(filter: PipelineFilter) {
+  return useInfiniteQuery({
+    queryKey: applicationKeys.pipeline(filter),
+    queryFn: ({ pageParam, signal }) =>
+      unwrap(
+        api.GET("/api/v1/applications", {
+          params: { query: { ...pipelineQuery(filter), limit: PIPELINE_PAGE, offset: pageParam } },
+          signal,
+        }),
+      ),
+    initialPageParam: 0,
+    getNextPageParam: (last) => {
+      const next = last.offset + last.items.length;
+      return last.items.length > 0 && next < last.total ? next : undefined;
+    },
+    placeholderData: keepPreviousData, // the last results stay while a new search loads
   });
 }
 

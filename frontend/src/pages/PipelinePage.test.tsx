@@ -2,7 +2,7 @@
 import "../i18n";
 
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MemoryRouter } from "react-router";
@@ -35,24 +35,48 @@ const ITEMS = [
   item("3", "Ada Applicant", "approved"),
 ];
 
-let status = 200;
+type Item = ReturnType<typeof item>;
+
+// A stand-in for the API's filtering and paging (which the API tests check against the database):
+// what the page asks for is recorded, and the answer follows the query.
+let all: Item[] = ITEMS;
+let failing: (url: URL) => boolean = () => false;
+let requests: URL[] = [];
+
+function answer(url: URL): Item[] {
+  const q = url.searchParams.get("q")?.toLowerCase();
+  const statuses = url.searchParams.getAll("status");
+  const products = url.searchParams.getAll("product_type");
+  return all.filter(
+    (one) =>
+      (!q || `${one.reference} ${one.borrower_name}`.toLowerCase().includes(q)) &&
+      (statuses.length === 0 || statuses.includes(one.status)) &&
+      (products.length === 0 || products.includes(one.product_type)),
+  );
+}
 
 beforeEach(() => {
-  status = 200;
+  all = ITEMS;
+  failing = () => false;
+  requests = [];
   setSession({ accessToken: "tok", expiresAt: "2999-01-01T00:00:00Z", enrollmentOnly: false });
   vi.stubGlobal(
     "fetch",
     vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
       const request = new Request(input, init);
       const url = new URL(request.url, "http://localhost");
+      requests.push(url);
       expect(url.pathname).toBe("/api/v1/applications");
-      expect(url.searchParams.get("limit")).toBe("100");
-      const body =
-        status === 200
-          ? { items: ITEMS, limit: 100, offset: 0 }
-          : { error: "PermissionDenied", detail: "no" };
+      expect(url.searchParams.get("order")).toBe("newest");
+      const limit = Number(url.searchParams.get("limit"));
+      const offset = Number(url.searchParams.get("offset"));
+      const matching = answer(url);
+      const ok = !failing(url);
+      const body = ok
+        ? { items: matching.slice(offset, offset + limit), limit, offset, total: matching.length }
+        : { error: "PermissionDenied", detail: "no" };
       return new Response(JSON.stringify(body), {
-        status,
+        status: ok ? 200 : 403,
         headers: { "Content-Type": "application/json" },
       });
     }),
@@ -75,7 +99,7 @@ function renderPage() {
 }
 
 describe("<PipelinePage>", () => {
-  it("shows a board by status, filtered by search, status and loan type", async () => {
+  it("shows a board by status; search, status and loan type are asked of the API", async () => {
     const user = userEvent.setup();
     renderPage();
     const board = await screen.findByRole("region", { name: "Board" });
@@ -86,20 +110,70 @@ describe("<PipelinePage>", () => {
     expect(within(board).getByRole("region", { name: "Draft (1)" })).toBeTruthy();
     expect(within(board).getByRole("region", { name: "Funded (0)" })).toBeTruthy();
     expect(screen.getByText("3 applications")).toBeTruthy();
+    expect(requests[0].searchParams.get("offset")).toBe("0");
+    expect(requests[0].searchParams.has("q")).toBe(false);
 
     await user.type(screen.getByRole("searchbox", { name: "Search" }), "ben");
-    expect(screen.getByText("1 application")).toBeTruthy();
-    expect(within(board).getByRole("region", { name: "Submitted (0)" })).toBeTruthy();
+    expect(await screen.findByText("1 application")).toBeTruthy();
+    expect(requests.at(-1)?.searchParams.get("q")).toBe("ben");
+    // Typing is debounced: not one request per key.
+    expect(requests.filter((url) => url.searchParams.has("q")).length).toBeLessThan(3);
+    const narrowed = screen.getByRole("region", { name: "Board" });
+    expect(within(narrowed).getByRole("region", { name: "Submitted (0)" })).toBeTruthy();
     await user.clear(screen.getByRole("searchbox", { name: "Search" }));
+    expect(await screen.findByText("3 applications")).toBeTruthy();
 
     await user.selectOptions(screen.getByRole("combobox", { name: "Loan type" }), "auto");
-    expect(screen.getByText("1 application")).toBeTruthy();
+    expect(await screen.findByText("1 application")).toBeTruthy();
+    expect(requests.at(-1)?.searchParams.getAll("product_type")).toEqual(["auto"]);
     await user.selectOptions(screen.getByRole("combobox", { name: "Loan type" }), "");
     await user.selectOptions(screen.getByRole("combobox", { name: "Status" }), "approved");
-    const only = screen.getByRole("region", { name: "Board" });
-    expect(within(only).getAllByRole("heading", { level: 2 }).map((h) => h.textContent)).toEqual([
-      "Approved (1)",
-    ]);
+    await waitFor(() =>
+      expect(
+        within(screen.getByRole("region", { name: "Board" }))
+          .getAllByRole("heading", { level: 2 })
+          .map((h) => h.textContent),
+      ).toEqual(["Approved (1)"]),
+    );
+    expect(requests.at(-1)?.searchParams.getAll("status")).toEqual(["approved"]);
+  });
+
+  it("loads the next page on request, until every match is shown", async () => {
+    all = Array.from({ length: 120 }, (_, index) =>
+      item(String(index + 1), `Client ${String(index + 1).padStart(3, "0")}`, "submitted"),
+    );
+    const user = userEvent.setup();
+    renderPage();
+    expect(await screen.findByText("120 applications")).toBeTruthy();
+    expect(screen.getByText("Showing 50 of 120.")).toBeTruthy();
+    expect(within(screen.getByRole("region", { name: "Board" })).getAllByRole("link")).toHaveLength(50);
+
+    await user.click(screen.getByRole("button", { name: "Load more" }));
+    expect(await screen.findByText("Showing 100 of 120.")).toBeTruthy();
+    expect(requests.at(-1)?.searchParams.get("offset")).toBe("50");
+    await user.click(screen.getByRole("button", { name: "Load more" }));
+    await waitFor(() =>
+      expect(within(screen.getByRole("region", { name: "Board" })).getAllByRole("link")).toHaveLength(
+        120,
+      ),
+    );
+    expect(screen.queryByRole("button", { name: "Load more" })).toBeNull();
+    expect(screen.getByRole("region", { name: "Submitted (120)" })).toBeTruthy();
+  });
+
+  it("keeps what is shown when the next page fails, and retries it", async () => {
+    all = Array.from({ length: 60 }, (_, index) => item(String(index + 1), `C${index}`, "draft"));
+    failing = (url) => url.searchParams.get("offset") === "50";
+    const user = userEvent.setup();
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Load more" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toMatch(/not allowed/);
+    expect(within(screen.getByRole("region", { name: "Board" })).getAllByRole("link")).toHaveLength(50);
+    failing = () => false;
+    await user.click(within(alert).getByRole("button"));
+    await waitFor(() => expect(screen.queryByText(/^Showing/)).toBeNull());
+    expect(within(screen.getByRole("region", { name: "Board" })).getAllByRole("link")).toHaveLength(60);
   });
 
   it("groups by client", async () => {
@@ -112,7 +186,7 @@ describe("<PipelinePage>", () => {
   });
 
   it("shows an error with a retry", async () => {
-    status = 403;
+    failing = () => true;
     renderPage();
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toMatch(/not allowed/);

@@ -1,7 +1,9 @@
 // The broker's workspace: their clients' applications as a board by status (or grouped by
 // client), with a search box and status and loan-type filters; each card opens the application.
+// The API filters, searches and pages (a broker's own, a manager's firm's): the page loads 50 at
+// a time with "Load more", so an older application is found by search, not only the newest.
 
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 
@@ -11,13 +13,14 @@ import {
   STATUS_ORDER,
   byClient,
   byStatus,
-  matches,
   type ApplicationItem,
   type PipelineFilter,
 } from "../applications/model";
-import { useApplications } from "../applications/queries";
-import { QueryState, usePageTitle } from "../components/ui";
+import { usePipeline } from "../applications/queries";
+import { ErrorMessage, Loading, usePageTitle } from "../components/ui";
 import { formatMoney, intlLocale } from "../lib/format";
+
+const SEARCH_PAUSE_MS = 250;
 
 function ApplicationCard({ item, showStatus }: { item: ApplicationItem; showStatus: boolean }) {
   const { t, i18n } = useTranslation();
@@ -112,17 +115,30 @@ function Filters({
   );
 }
 
-export function Pipeline({ items }: { items: readonly ApplicationItem[] }) {
+/** Waits `ms` after the last change before passing `value` on (a search per pause, not per key). */
+function useDebounced<T>(value: T, ms: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
+}
+
+export function Pipeline({
+  items,
+  total,
+  status,
+}: {
+  items: readonly ApplicationItem[];
+  total: number;
+  status: PipelineFilter["status"];
+}) {
   const { t } = useTranslation();
-  const [filter, setFilter] = useState<PipelineFilter>(NO_FILTER);
   const [view, setView] = useState<"board" | "clients">("board");
-  const shown = useMemo(() => items.filter((item) => matches(item, filter)), [items, filter]);
-  const columns = byStatus(shown).filter(
-    (column) => filter.status === "" || column.status === filter.status,
-  );
+  const columns = byStatus(items).filter((column) => status === "" || column.status === status);
   return (
     <>
-      <Filters filter={filter} onChange={setFilter} />
       <div className="button-row" role="group" aria-label={t("pipeline.title")}>
         <button
           type="button"
@@ -142,9 +158,9 @@ export function Pipeline({ items }: { items: readonly ApplicationItem[] }) {
         </button>
       </div>
       <p role="status" className="muted">
-        {t("pipeline.count", { count: shown.length })}
+        {t("pipeline.count", { count: total })}
       </p>
-      {shown.length === 0 ? (
+      {items.length === 0 ? (
         <p>{t("pipeline.empty")}</p>
       ) : view === "board" ? (
         <div className="board" tabIndex={0} role="region" aria-label={t("pipeline.board")}>
@@ -172,7 +188,7 @@ export function Pipeline({ items }: { items: readonly ApplicationItem[] }) {
         </div>
       ) : (
         <ul className="clients">
-          {byClient(shown).map((client) => (
+          {byClient(items).map((client) => (
             <li key={client.borrowerId} className="card">
               <h2>{client.name}</h2>
               <p className="muted">
@@ -196,12 +212,48 @@ export function Pipeline({ items }: { items: readonly ApplicationItem[] }) {
 export function PipelinePage() {
   const { t } = useTranslation();
   usePageTitle(t("pipeline.title"));
-  const applications = useApplications();
+  const [filter, setFilter] = useState<PipelineFilter>(NO_FILTER);
+  const search = useDebounced(filter.search, SEARCH_PAUSE_MS);
+  const applied = useMemo(() => ({ ...filter, search }), [filter, search]);
+  const pipeline = usePipeline(applied);
+  const pages = pipeline.data?.pages ?? [];
+  const items = pages.flatMap((page) => page.items);
+  const total = pages.at(-1)?.total ?? 0;
+  const loadMoreFailed = pipeline.isFetchNextPageError;
   return (
     <div className="stack">
       <h1>{t("pipeline.title")}</h1>
       <p className="lead">{t("pipeline.intro")}</p>
-      <QueryState query={applications}>{(list) => <Pipeline items={list.items} />}</QueryState>
+      <Filters filter={filter} onChange={setFilter} />
+      {pipeline.isError && !loadMoreFailed ? (
+        <ErrorMessage error={pipeline.error} onRetry={() => void pipeline.refetch()} />
+      ) : pipeline.isPending ? (
+        <Loading />
+      ) : (
+        <div aria-busy={pipeline.isPlaceholderData} className="stack">
+          {pipeline.isPlaceholderData ? <p className="muted">{t("pipeline.updating")}</p> : null}
+          <Pipeline items={items} total={total} status={applied.status} />
+          {items.length < total ? (
+            <div className="stack">
+              <p className="muted">{t("pipeline.showing", { shown: items.length, total })}</p>
+              {loadMoreFailed ? (
+                <ErrorMessage error={pipeline.error} onRetry={() => void pipeline.fetchNextPage()} />
+              ) : (
+                <p>
+                  <button
+                    type="button"
+                    className="button button--secondary"
+                    disabled={pipeline.isFetchingNextPage || !pipeline.hasNextPage}
+                    onClick={() => void pipeline.fetchNextPage()}
+                  >
+                    {pipeline.isFetchingNextPage ? t("pipeline.loadingMore") : t("pipeline.loadMore")}
+                  </button>
+                </p>
+              )}
+            </div>
+          ) : null}
+        </div>
+      )}
     </div>
   );
 }
