@@ -110,8 +110,8 @@ describe("<PipelinePage>", () => {
     expect(within(board).getByRole("region", { name: "Draft (1)" })).toBeTruthy();
     expect(within(board).getByRole("region", { name: "Funded (0)" })).toBeTruthy();
     expect(screen.getByText("3 applications")).toBeTruthy();
-    expect(requests[0].searchParams.get("offset")).toBe("0");
-    expect(requests[0].searchParams.has("q")).toBe(false);
+    expect(requests[0]?.searchParams.get("offset")).toBe("0");
+    expect(requests[0]?.searchParams.has("q")).toBe(false);
 
     await user.type(screen.getByRole("searchbox", { name: "Search" }), "ben");
     expect(await screen.findByText("1 application")).toBeTruthy();
