@@ -148,16 +148,12 @@ class BrokerPolicy:
 
     def _after_start(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
         product = str(data.get("product_type", "")).replace("_", " ")
-        details = [product]
+        loan = f"{'an' if product[:1] in 'aeiou' else 'a'} {product} loan"
         if data.get("amount") is not None:
-            details.append(_money(data["amount"]))
+            loan += f" of {_money(data['amount'])}"
         if data.get("term_months") is not None:
-            details.append(f"over {data['term_months']} months")
-        text = (
-            f"I started {data.get('reference')} for {task.get('client_name') or task['email']}: "
-            + ", ".join(details)
-            + "."
-        )
+            loan += f" over {data['term_months']} months"
+        text = f"I started {data.get('reference')} for {task.get('client_name') or task['email']}: {loan}."
         missing = [m["label"] for m in data.get("missing_fields") or []]
         text += (
             " Still missing: " + ", ".join(missing) + "."
