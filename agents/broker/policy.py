@@ -38,6 +38,7 @@ _LIST = re.compile(r"\b(list|pipeline|clients?|applications|files)\b", re.I)
 _START = re.compile(r"\b(start|open|create|begin|new)\b.*\b(application|loan|file)\b", re.I)
 _EXPIRING = re.compile(r"\bexpir", re.I)
 _COMMISSION = re.compile(r"\bcommissions?\b|\b(earn|earned|earnings|payouts?)\b", re.I)
+_SUMMARY_FIELDS = ("accrued", "clawed_back", "adjusted", "paid")
 # How many of the period's biggest commission lines are explained step by step.
 EXPLAINED_LINES = 3
 HELP = (
@@ -182,7 +183,7 @@ class BrokerPolicy:
     def _after_entries(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
         lines = [item for item in data.get("items", []) if item["kind"] != "payout"]
         lines.sort(key=lambda item: (-abs(Decimal(str(item["total_amount"]))), item["id"]))
-        task["entries"] = len(data.get("items", []))
+        task["lines"] = len(lines)
         if not lines:
             return self._commission_answer(task, [])
         return AIMessage(
@@ -211,26 +212,32 @@ class BrokerPolicy:
         parts: list[str] = []
         for payee in payees:
             currency = payee["currency"]
-            earned = sum(
-                (Decimal(str(payee[key])) for key in ("accrued", "clawed_back", "adjusted")),
-                Decimal("0"),
-            )
+            amounts = {key: Decimal(str(payee[key])) for key in _SUMMARY_FIELDS}
+            earned = amounts["accrued"] + amounts["clawed_back"] + amounts["adjusted"]
             who = "You" if payee["payee_id"] == you else payee["payee_name"]
+            breakdown = [f"{_money(amounts['accrued'], currency)} accrued"]
+            if amounts["clawed_back"]:
+                breakdown.append(f"{_money(amounts['clawed_back'], currency)} clawed back")
+            if amounts["adjusted"]:
+                breakdown.append(f"{_money(amounts['adjusted'], currency)} in adjustments")
+            paid = (
+                f"{_money(-amounts['paid'], currency)} of it paid out"
+                if amounts["paid"]
+                else "none of it paid out yet"
+            )
             parts.append(
                 f"{who} earned {_money(earned, currency)} {words}: "
-                f"{_money(payee['accrued'], currency)} accrued, "
-                f"{_money(payee['clawed_back'], currency)} clawed back, "
-                f"{_money(payee['adjusted'], currency)} in adjustments "
-                f"({_money(payee['paid'], currency)} paid out; "
-                f"balance {_money(payee['balance'], currency)})."
+                + ", ".join(breakdown)
+                + f"; {paid}."
             )
         count = summary.get("entries", 0)
         parts.append(f"That is {count} ledger {'entry' if count == 1 else 'entries'}.")
         if explanations:
+            lines = int(task.get("lines", len(explanations)))
             parts.append(
-                "Why — the biggest "
-                + ("line" if len(explanations) == 1 else f"{len(explanations)} lines")
-                + ":"
+                "Why, biggest first:"
+                if lines <= len(explanations)
+                else f"Why, for the {len(explanations)} biggest of {lines} lines:"
             )
             for number, explanation in enumerate(explanations, start=1):
                 entry = explanation["entry"]
