@@ -39,6 +39,16 @@ from lending.offers.schemas import (
 from lending.offers.service import offer as offer_service
 from tools.base import Tool, ToolCall, tool
 
+# Tools over a book of clients (finding one by e-mail, offers expiring across them) are offered to
+# brokers, broker managers and the platform, not to a borrower, whose only "client" is themselves.
+# The service still limits each call to the actor's own/firm/all reach.
+CLIENT_BOOK_SCOPES = [
+    Scope.REFERRALS_SHARE,
+    Scope.APPLICATIONS_READ_FIRM,
+    Scope.APPLICATIONS_READ_ALL,
+]
+CLIENT_OFFER_SCOPES = [Scope.REFERRALS_SHARE, Scope.OFFERS_READ_FIRM, Scope.OFFERS_READ_ALL]
+
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -234,7 +244,7 @@ async def get_borrower_profile(call: ToolCall, data: BorrowerRef) -> BorrowerPro
     return await borrower_profile.get(call.session, call.actor, user_id=data.borrower_user_id)
 
 
-@tool(scopes=READ_SCOPES)
+@tool(scopes=CLIENT_BOOK_SCOPES)
 async def find_client(call: ToolCall, data: FindClientInput) -> ClientRead:
     """Find one of your clients (a borrower you work with) by e-mail address, to get the
     borrower_user_id that start_application, get_borrower_profile and others need.
@@ -341,7 +351,7 @@ async def get_offers(call: ToolCall, data: GetOffersInput) -> OffersRead:
     )
 
 
-@tool(scopes=OFFER_SCOPES)
+@tool(scopes=CLIENT_OFFER_SCOPES)
 async def list_expiring_offers(call: ToolCall, data: ExpiringOffersInput) -> ExpiringOffers:
     """List the active offers on your clients' applications that expire within the next days,
     soonest first: client name, application reference, lender, APR, monthly payment, amount,

@@ -127,7 +127,8 @@ class BrokerPolicy:
                 'auto, 60 months".'
             )
         arguments: dict[str, Any] = {"product_type": LENDING_PRODUCT_TYPES[product]}
-        amount = parse_amount(text.replace(email, " "))
+        # The address is left out so that digits in it are never read as the amount.
+        amount = parse_amount(re.sub(re.escape(email), " ", text, flags=re.I))
         if amount is not None:
             arguments["amount"] = str(amount)
         months = parse_term_months(text)
