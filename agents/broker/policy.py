@@ -39,6 +39,7 @@ _START = re.compile(r"\b(start|open|create|begin|new)\b.*\b(application|loan|fil
 _EXPIRING = re.compile(r"\bexpir", re.I)
 _COMMISSION = re.compile(r"\bcommissions?\b|\b(earn|earned|earnings|payouts?)\b", re.I)
 _SUMMARY_FIELDS = ("accrued", "clawed_back", "adjusted", "paid")
+_PAGE = 100  # commission entries read per call (the tool's maximum)
 # How many of the period's biggest commission lines are explained step by step.
 EXPLAINED_LINES = 3
 HELP = (
@@ -179,13 +180,28 @@ class BrokerPolicy:
 
     def _after_summary(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
         task["summary"] = data
-        return call_tool("list_commission_entries", {**task["period"], "limit": 100})
+        task["offset"], task["lines"], task["top"] = 0, 0, []
+        return self._entries_page(task)
+
+    def _entries_page(self, task: dict[str, Any]) -> AIMessage:
+        return call_tool(
+            "list_commission_entries",
+            {**task["period"], "limit": _PAGE, "offset": task["offset"]},
+        )
 
     def _after_entries(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
-        lines = [item for item in data.get("items", []) if item["kind"] != "payout"]
-        lines.sort(key=lambda item: (-abs(Decimal(str(item["total_amount"]))), item["id"]))
-        task["lines"] = len(lines)
-        if not lines:
+        """Keep the biggest lines (payouts aside) page by page, then explain them."""
+        items = data.get("items", [])
+        lines = [
+            [item["id"], str(item["total_amount"])] for item in items if item["kind"] != "payout"
+        ]
+        task["lines"] += len(lines)
+        top = sorted(task["top"] + lines, key=lambda line: (-abs(Decimal(line[1])), line[0]))
+        task["top"] = top[:EXPLAINED_LINES]
+        if len(items) == _PAGE:
+            task["offset"] += _PAGE
+            return self._entries_page(task)
+        if not task["top"]:
             return self._commission_answer(task, [])
         return AIMessage(
             content="",
@@ -193,11 +209,11 @@ class BrokerPolicy:
             tool_calls=[
                 {
                     "name": "explain_commission",
-                    "args": {"entry_id": item["id"]},
+                    "args": {"entry_id": entry_id},
                     "id": f"call-{uuid.uuid4().hex[:24]}",
                     "type": "tool_call",
                 }
-                for item in lines[:EXPLAINED_LINES]
+                for entry_id, _ in task["top"]
             ],
         )
 
@@ -221,15 +237,10 @@ class BrokerPolicy:
                 breakdown.append(f"{_money(amounts['clawed_back'], currency)} clawed back")
             if amounts["adjusted"]:
                 breakdown.append(f"{_money(amounts['adjusted'], currency)} in adjustments")
-            paid = (
-                f"{_money(-amounts['paid'], currency)} of it paid out"
-                if amounts["paid"]
-                else "none of it paid out yet"
-            )
+            if amounts["paid"]:  # payouts are negative entries
+                breakdown.append(f"{_money(-amounts['paid'], currency)} paid out {words}")
             parts.append(
-                f"{who} earned {_money(earned, currency)} {words}: "
-                + ", ".join(breakdown)
-                + f"; {paid}."
+                f"{who} earned {_money(earned, currency)} {words}: " + ", ".join(breakdown) + "."
             )
         count = summary.get("entries", 0)
         parts.append(f"That is {count} ledger {'entry' if count == 1 else 'entries'}.")

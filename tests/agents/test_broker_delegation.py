@@ -9,9 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.broker import policy as broker_policy
 from agents.broker.policy import HELP
 from agents.guided.parser import parse_period
 from lending.commissions.service import commission
@@ -200,7 +202,10 @@ async def test_a_broker_sees_offers_expiring_for_their_clients_only(
 
 
 async def test_a_broker_learns_their_commission_for_a_month_and_why(
-    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     firm, other_firm = await create_organization(session), await create_organization(session)
     broker = await create_user(session, role=Role.BROKER, organization=firm)
@@ -214,6 +219,12 @@ async def test_a_broker_learns_their_commission_for_a_month_and_why(
     small = await create_loan(
         session, firm, broker=broker, amount="200000.00", funded_on=october.end
     )
+    smaller = await create_loan(
+        session, firm, broker=broker, amount="100000.00", funded_on=october.end
+    )
+    smallest = await create_loan(
+        session, firm, broker=broker, amount="50000.00", funded_on=october.end
+    )
     september = await create_loan(
         session,
         firm,
@@ -226,6 +237,8 @@ async def test_a_broker_learns_their_commission_for_a_month_and_why(
     )
     await commission.accrue_pending(session)
     token, thread_id = await _broker_thread(client, session, broker, settings)
+    # Pages of 3 entries, so that the biggest lines are gathered across two pages.
+    monkeypatch.setattr(broker_policy, "_PAGE", 3)
 
     events = await send(
         client, token, thread_id, "how much commission did I earn in October and why"
@@ -233,21 +246,34 @@ async def test_a_broker_learns_their_commission_for_a_month_and_why(
     assert _tools_called(events) == [
         "get_commission_summary",
         "list_commission_entries",
+        "list_commission_entries",
+        "explain_commission",
         "explain_commission",
         "explain_commission",
     ]
     answer = reply_text(events)
     month = f"{october.start:%B %Y}"
-    assert f"You earned $4,550.00 in {month}: $4,550.00 accrued" in answer
-    assert "2 ledger entries" in answer
-    biggest, second = answer.index("1. $3,250.00"), answer.index("2. $1,300.00")
-    assert biggest < second
-    assert big.reference in answer[biggest:second]
-    assert small.reference in answer[second:]
+    # 0.65% of 500,000 + 200,000 + 100,000 + 50,000 = 3,250 + 1,300 + 650 + 325.
+    assert f"You earned $5,525.00 in {month}: $5,525.00 accrued." in answer
+    assert "4 ledger entries" in answer
+    assert "Why, for the 3 biggest of 4 lines:" in answer
+    first, second, third = (
+        answer.index(f"{n}. {amount}")
+        for n, amount in ((1, "$3,250.00"), (2, "$1,300.00"), (3, "$650.00"))
+    )
+    assert first < second < third
+    assert big.reference in answer[first:second]
+    assert small.reference in answer[second:third]
+    assert smaller.reference in answer[third:]
     assert "Platform default" in answer
-    assert "0.65" in answer
-    for absent in (september.reference, elsewhere.reference, "$5,850.00", "$1,950.00"):
+    assert "0.650000% of the funded_amount 500,000.00 = 3,250.00" in answer
+    for absent in (smallest.reference, september.reference, elsewhere.reference, "$5,850.00"):
         assert absent not in answer
+
+    nothing = reply_text(
+        await send(client, token, thread_id, "what commission did I earn in 2025? last year")
+    )
+    assert "You have no commission" in nothing
 
 
 async def test_an_unknown_request_gets_the_list_of_what_guided_mode_understands(
