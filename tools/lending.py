@@ -21,6 +21,7 @@ from lending.applications.schemas import (
     ApplicationUpdate,
     BorrowerProfileRead,
     BorrowerProfileUpdate,
+    ClientRead,
     ConsentCreate,
     ConsentRead,
     Reason,
@@ -31,6 +32,7 @@ from lending.identity.scopes import Scope
 from lending.models.applications import ApplicationStatus, ProductType
 from lending.offers.schemas import (
     AcceptedOffer,
+    ExpiringOffers,
     LenderMatches,
     OffersRead,
     PaymentAnswer,
@@ -38,6 +40,16 @@ from lending.offers.schemas import (
 )
 from lending.offers.service import offer as offer_service
 from tools.base import Tool, ToolCall, tool
+
+# Tools over a book of clients (finding one by e-mail, offers expiring across them) are offered to
+# brokers, broker managers and the platform, not to a borrower, whose only "client" is themselves.
+# The service still limits each call to the actor's own/firm/all reach.
+CLIENT_BOOK_SCOPES = [
+    Scope.REFERRALS_SHARE,
+    Scope.APPLICATIONS_READ_FIRM,
+    Scope.APPLICATIONS_READ_ALL,
+]
+CLIENT_OFFER_SCOPES = [Scope.REFERRALS_SHARE, Scope.OFFERS_READ_FIRM, Scope.OFFERS_READ_ALL]
 
 
 class _Input(BaseModel):
@@ -88,6 +100,16 @@ class UpdateProfileInput(BorrowerProfileUpdate):
 class GetOffersInput(_Input):
     application_id: uuid.UUID
     refresh: bool = False
+
+
+class FindClientInput(_Input):
+    email: Annotated[
+        str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    ]
+
+
+class ExpiringOffersInput(_Input):
+    within_days: Annotated[int, Field(ge=1, le=90)] = 7
 
 
 class AcceptOfferInput(_Input):
@@ -245,6 +267,21 @@ async def get_borrower_profile(call: ToolCall, data: BorrowerRef) -> BorrowerPro
     return await borrower_profile.get(call.session, call.actor, user_id=data.borrower_user_id)
 
 
+@tool(scopes=CLIENT_BOOK_SCOPES)
+async def find_client(call: ToolCall, data: FindClientInput) -> ClientRead:
+    """Find one of your clients (a borrower you work with) by e-mail address, to get the
+    borrower_user_id that start_application, get_borrower_profile and others need.
+
+    Only your own clients are found (a broker manager: the firm's). "Not found" means the
+    address is not one of your clients; say exactly that and nothing about whether such an
+    account exists elsewhere.
+
+    Args:
+        email: The client's e-mail address, e.g. client@example.com.
+    """
+    return await borrower_profile.find_client(call.session, call.actor, email=data.email)
+
+
 @tool(scopes=WRITE_SCOPES, side_effect=True)
 async def update_borrower_profile(call: ToolCall, data: UpdateProfileInput) -> BorrowerProfileRead:
     """Save what the borrower tells you about themselves; only the fields given change.
@@ -337,6 +374,20 @@ async def get_offers(call: ToolCall, data: GetOffersInput) -> OffersRead:
     )
 
 
+@tool(scopes=CLIENT_OFFER_SCOPES)
+async def list_expiring_offers(call: ToolCall, data: ExpiringOffersInput) -> ExpiringOffers:
+    """List the active offers on your clients' applications that expire within the next days,
+    soonest first: client name, application reference, lender, APR, monthly payment, amount,
+    term and expiry (a broker sees their own clients', a manager their firm's).
+
+    Use it for "which of my clients have offers expiring this week". Changes nothing.
+
+    Args:
+        within_days: How many days ahead to look (1-90); 7 for "this week".
+    """
+    return await offer_service.expiring(call.session, call.actor, within_days=data.within_days)
+
+
 @tool(scopes=[Scope.OFFERS_ACCEPT], side_effect=True, requires_approval=True)
 async def accept_offer(call: ToolCall, data: AcceptOfferInput) -> AcceptedOffer:
     """Accept a lender's firm offer on an approved application.
@@ -391,10 +442,12 @@ LENDING_TOOLS: list[Tool[Any, Any]] = [
     submit_application,
     withdraw_application,
     get_borrower_profile,
+    find_client,
     update_borrower_profile,
     record_consent,
     find_lenders,
     get_offers,
+    list_expiring_offers,
     accept_offer,
     compute_payment,
 ]

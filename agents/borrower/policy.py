@@ -20,6 +20,7 @@ from agents.core.context import AgentContext
 from agents.core.state import AgentState
 from agents.guided.answers import answer, choice, choices_for
 from agents.guided.parser import (
+    LENDING_PRODUCT_TYPES,
     parse_amount,
     parse_menu_choice,
     parse_product_type,
@@ -31,15 +32,7 @@ from lending.applications.requirements import requirements
 from tools.base import ToolError
 
 GUIDED_NOTE = "(Guided mode: I follow a fixed set of questions; answer in a few words.)"
-_PRODUCT_WORDS = {
-    "personal": "personal",
-    "auto": "auto",
-    "mortgage": "mortgage",
-    "home_improvement": "personal",
-    "business": "business",
-    "debt_consolidation": "debt_consolidation",
-    "student": "student_refinance",
-}
+_PRODUCT_WORDS = {product.value: name for product, name in LENDING_PRODUCT_TYPES.items()}
 _STATUS = re.compile(r"\b(status|progress|where is|update on|what'?s happening)\b|进度|状态", re.I)
 _OFFERS = re.compile(r"\b(offers?|quotes?|rates?)\b|报价", re.I)
 _INJECTION = re.compile(

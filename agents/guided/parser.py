@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
@@ -345,6 +345,19 @@ _PRODUCT_WORDS: tuple[tuple[ProductType, re.Pattern[str]], ...] = (
 )
 
 
+# The lending core's product type for each kind of loan people name (its catalog has no separate
+# home-improvement or student product: those are a personal loan's purpose and a student refinance).
+LENDING_PRODUCT_TYPES: dict[ProductType, str] = {
+    ProductType.personal: "personal",
+    ProductType.auto: "auto",
+    ProductType.mortgage: "mortgage",
+    ProductType.home_improvement: "personal",
+    ProductType.business: "business",
+    ProductType.debt_consolidation: "debt_consolidation",
+    ProductType.student: "student_refinance",
+}
+
+
 def parse_product_type(text: str) -> ProductType | None:
     """The kind of loan someone asks for, from everyday words ("a car loan" → auto)."""
     for product, pattern in _PRODUCT_WORDS:
@@ -369,3 +382,95 @@ def parse_menu_choice(text: str, options: list[str]) -> int | None:
             return index if 0 <= index < len(options) else None
     named = [i for i, option in enumerate(options) if option.lower() in cleaned]
     return named[0] if len(named) == 1 else None
+
+
+@dataclass(frozen=True)
+class Period:
+    """A span of calendar days, both ends included."""
+
+    start: date
+    end: date
+
+
+def _month_period(year: int, month: int) -> Period:
+    following = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return Period(date(year, month, 1), following - timedelta(days=1))
+
+
+# "may" and "march" are also everyday words: alone they count as months only after "in", "for",
+# "during", "of", "since" or before a year ("in May", "March 2026"), never in "may I ask".
+_AMBIGUOUS_MONTHS = {"may", "mar", "march"}
+_MONTH_IN_TEXT = re.compile(
+    rf"(?P<before>\b(?:in|for|during|of|since|over)\s+)?\b(?P<month>{_MONTH_NAMES})\b\.?"
+    r"(?:,?\s+(?P<year>\d{4})\b)?",
+    re.IGNORECASE,
+)
+_RELATIVE = re.compile(
+    r"\b(?P<which>this|last|previous|past|current|next)\s+(?P<unit>week|month|quarter|year)\b",
+    re.IGNORECASE,
+)
+
+
+def parse_period(text: str, today: date) -> Period | None:
+    """A period of calendar days named in `text`, relative to `today`.
+
+    "October" (the latest October not in the future), "October 2026", "last month", "this
+    month", "this week" / "last week" (Monday to Sunday), "this year", "last quarter". None when
+    the text names no period.
+    """
+    relative = _RELATIVE.search(text)
+    if relative:
+        which, unit = relative["which"].lower(), relative["unit"].lower()
+        step = {"last": -1, "previous": -1, "past": -1, "next": 1}.get(which, 0)
+        if unit == "week":
+            monday = today - timedelta(days=today.weekday()) + timedelta(weeks=step)
+            return Period(monday, monday + timedelta(days=6))
+        if unit == "month":
+            index = today.year * 12 + today.month - 1 + step
+            return _month_period(index // 12, index % 12 + 1)
+        if unit == "quarter":
+            index = today.year * 4 + (today.month - 1) // 3 + step
+            year, quarter = index // 4, index % 4
+            return Period(date(year, quarter * 3 + 1, 1), _month_period(year, quarter * 3 + 3).end)
+        year = today.year + step
+        return Period(date(year, 1, 1), date(year, 12, 31))
+    for match in _MONTH_IN_TEXT.finditer(text):
+        name = match["month"].lower()
+        if name in _AMBIGUOUS_MONTHS and not (match["before"] or match["year"]):
+            continue
+        month = _MONTHS[name]
+        if match["year"]:
+            year = int(match["year"])
+        else:
+            year = today.year if month <= today.month else today.year - 1
+        return _month_period(year, month)
+    return None
+
+
+_WITHIN = re.compile(
+    r"\b(?P<number>\d{1,2}|"
+    + "|".join(sorted((w for w in _SMALL_NUMBERS if len(w) > 1), key=len, reverse=True))
+    + r")\s+(?P<unit>days?|weeks?)\b",
+    re.IGNORECASE,
+)
+
+
+def parse_within_days(text: str) -> int | None:
+    """How many days ahead someone means: "in the next 10 days" → 10, "two weeks" → 14,
+    "this week" / "next week" → 7 (a rolling week), "today" → 1, "tomorrow" → 2, "this month"
+    → 30. None when the text says nothing about it."""
+    match = _WITHIN.search(text)
+    if match:
+        value = _number_value(match["number"])
+        if value is not None and value > 0:
+            return int(value) * (7 if match["unit"].lower().startswith("week") else 1)
+    lowered = text.lower()
+    if re.search(r"\b(this|next|coming)\s+week\b|\bweek\b", lowered):
+        return 7
+    if re.search(r"\btoday\b", lowered):
+        return 1
+    if re.search(r"\btomorrow\b", lowered):
+        return 2
+    if re.search(r"\b(this|next|coming)\s+month\b", lowered):
+        return 30
+    return None

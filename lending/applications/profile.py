@@ -14,6 +14,7 @@ from lending.applications.requirements import credit_band_for, field_error, requ
 from lending.applications.schemas import (
     BorrowerProfileRead,
     BorrowerProfileUpdate,
+    ClientRead,
     ConsentCreate,
     ConsentRead,
     ConsentTextRead,
@@ -62,6 +63,16 @@ class BorrowerProfileService:
         if user is None:
             raise NotFound("No such borrower.")
         return user
+
+    async def find_client(self, session: AsyncSession, actor: Actor, *, email: str) -> ClientRead:
+        """The borrower with this e-mail address among those `actor` reaches (a broker's own
+        clients, a manager's firm). Anyone else, or no account at all, is the same NotFound:
+        the answer never tells whether the address is registered elsewhere."""
+        actor.require_any(*READ_SCOPES)
+        user = await BorrowerRepository.from_session(session).find_scoped_by_email(actor, email)
+        if user is None:
+            raise NotFound("None of your clients has that e-mail address.")
+        return ClientRead.model_validate(user)
 
     async def get(
         self, session: AsyncSession, actor: Actor, *, user_id: uuid.UUID | None = None

@@ -247,6 +247,17 @@ class BorrowerRepository(_Repository):
         statement = select(User).where(User.id == user_id, borrower_reach(actor, scopes))
         return (await self.session.execute(statement)).scalar_one_or_none()
 
+    async def find_scoped_by_email(
+        self,
+        actor: Actor,
+        email: str,
+        scopes: tuple[Scope, Scope, Scope] = READ_SCOPES,
+    ) -> User | None:
+        statement = select(User).where(
+            func.lower(User.email) == email.strip().lower(), borrower_reach(actor, scopes)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
+
     async def get_user(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)
 

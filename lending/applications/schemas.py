@@ -283,6 +283,16 @@ class ApplicationListItem(ApplicationSummary):
     )
 
 
+class ClientRead(BaseModel):
+    """A borrower a broker (or their firm) works with, as found by e-mail address."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID = Field(description="The borrower's user id (borrower_user_id for other tools).")
+    full_name: str
+    email: str
+
+
 class ApplicationRead(ApplicationSummary):
     requested_product_id: uuid.UUID | None
     slots: dict[str, Any]

@@ -15,6 +15,8 @@ from lending.applications.repository import OFFER_SCOPES, application_reach
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from lending.models.applications import Application
+from lending.models.identity import User
+from lending.models.lenders import Lender
 from lending.models.offers import Offer, OfferKind, OfferStatus, Prequalification
 
 
@@ -104,6 +106,34 @@ class OfferRepository:
             statement = statement.with_for_update(of=Offer)
         row = (await self.session.execute(statement)).one_or_none()
         return None if row is None else (row[0], row[1])
+
+    async def expiring_scoped(
+        self,
+        actor: Actor,
+        *,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        scopes: tuple[Scope, Scope, Scope] = OFFER_SCOPES,
+    ) -> Sequence[tuple[Offer, Application, str, str]]:
+        """Active offers expiring after `now` and by `until` on applications `actor` reaches,
+        soonest first, with the borrower's and the lender's names."""
+        statement = (
+            select(Offer, Application, User.full_name, Lender.name)
+            .join(Application, Application.id == Offer.application_id)
+            .join(User, User.id == Application.borrower_user_id)
+            .join(Lender, Lender.id == Offer.lender_id)
+            .where(
+                application_reach(actor, scopes),
+                Offer.status == OfferStatus.ACTIVE,
+                Offer.expires_at > now,
+                Offer.expires_at <= until,
+            )
+            .order_by(Offer.expires_at, Offer.id)
+            .limit(limit)
+        )
+        rows = (await self.session.execute(statement)).all()
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
 
     async def insert_offers(self, values: Sequence[dict[str, Any]]) -> None:
         """Insert offers in one statement, without loading them as objects (a prequalification

@@ -119,6 +119,30 @@ class OffersRead(BaseModel):
     excluded: list[ExcludedProduct]
 
 
+class ExpiringOffer(BaseModel):
+    """An active offer that runs out soon, with the client and application it belongs to."""
+
+    offer_id: uuid.UUID
+    application_id: uuid.UUID
+    application_reference: str
+    borrower_user_id: uuid.UUID
+    borrower_name: str
+    lender_id: uuid.UUID
+    lender_name: str
+    kind: OfferKind
+    amount: Decimal
+    term_months: int
+    apr: Decimal
+    monthly_payment: Decimal
+    expires_at: datetime
+
+
+class ExpiringOffers(BaseModel):
+    as_of: datetime
+    within_days: int
+    items: list[ExpiringOffer] = Field(description="Soonest expiry first.")
+
+
 class PaymentQuestion(BaseModel):
     """A what-if: a loan's payment, schedule and APR."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
@@ -57,6 +57,8 @@ from lending.offers.schemas import (
     EligibleProduct,
     ExcludedProduct,
     ExclusionRead,
+    ExpiringOffer,
+    ExpiringOffers,
     FeeAmount,
     LenderMatches,
     OfferRead,
@@ -122,6 +124,39 @@ class OfferService:
             # A draft has no firm offers: the run's own offers are the whole answer.
             return self._view(application, latest, fresh, excluded)
         return await self._read(session, application, latest)
+
+    async def expiring(
+        self, session: AsyncSession, actor: Actor, *, within_days: int, limit: int = 100
+    ) -> ExpiringOffers:
+        """Active offers on the applications `actor` reaches (a broker's clients, a manager's
+        firm) that expire within `within_days` days from now, soonest first."""
+        actor.require_any(*OFFER_SCOPES)
+        now = datetime.now(UTC)
+        rows = await OfferRepository.from_session(session).expiring_scoped(
+            actor, now=now, until=now + timedelta(days=within_days), limit=limit
+        )
+        return ExpiringOffers(
+            as_of=now,
+            within_days=within_days,
+            items=[
+                ExpiringOffer(
+                    offer_id=offer.id,
+                    application_id=application.id,
+                    application_reference=application.reference,
+                    borrower_user_id=application.borrower_user_id,
+                    borrower_name=borrower_name,
+                    lender_id=offer.lender_id,
+                    lender_name=lender_name,
+                    kind=offer.kind,
+                    amount=offer.amount,
+                    term_months=offer.term_months,
+                    apr=offer.apr,
+                    monthly_payment=offer.monthly_payment,
+                    expires_at=offer.expires_at,
+                )
+                for offer, application, borrower_name, lender_name in rows
+            ],
+        )
 
     async def accept(
         self,

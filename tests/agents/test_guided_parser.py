@@ -10,17 +10,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agents.guided.parser import (
+    LENDING_PRODUCT_TYPES,
     IncomePeriod,
+    Period,
     ProductType,
     parse_amount,
     parse_date,
     parse_email,
     parse_income,
     parse_menu_choice,
+    parse_period,
     parse_phone,
     parse_product_type,
     parse_ssn,
     parse_term_months,
+    parse_within_days,
     parse_yes_no,
 )
 
@@ -196,3 +200,73 @@ def test_menu_choices() -> None:
     assert parse_menu_choice("mortgage please", options) == 2
     assert parse_menu_choice("7", options) is None
     assert parse_menu_choice("something else", options) is None
+
+
+TODAY = date(2026, 11, 28)  # a Saturday
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        (
+            "how much commission did I earn in October and why",
+            date(2026, 10, 1),
+            date(2026, 10, 31),
+        ),
+        ("in November", date(2026, 11, 1), date(2026, 11, 30)),
+        ("December", date(2025, 12, 1), date(2025, 12, 31)),  # the latest December, not ahead
+        ("for Feb 2024", date(2024, 2, 1), date(2024, 2, 29)),
+        ("in May", date(2026, 5, 1), date(2026, 5, 31)),
+        ("March 2026", date(2026, 3, 1), date(2026, 3, 31)),
+        ("last month", date(2026, 10, 1), date(2026, 10, 31)),
+        ("this month", date(2026, 11, 1), date(2026, 11, 30)),
+        ("this week", date(2026, 11, 23), date(2026, 11, 29)),
+        ("last week", date(2026, 11, 16), date(2026, 11, 22)),
+        ("last quarter", date(2026, 7, 1), date(2026, 9, 30)),
+        ("this year", date(2026, 1, 1), date(2026, 12, 31)),
+        ("last year", date(2025, 1, 1), date(2025, 12, 31)),
+    ],
+)
+def test_periods(text: str, start: date, end: date) -> None:
+    assert parse_period(text, TODAY) == Period(start, end)
+
+
+def test_last_month_across_a_new_year() -> None:
+    assert parse_period("last month", date(2027, 1, 5)) == Period(
+        date(2026, 12, 1), date(2026, 12, 31)
+    )
+
+
+@pytest.mark.parametrize("text", ["may I ask something", "march on", "hello", "60 months", ""])
+def test_not_periods(text: str) -> None:
+    assert parse_period(text, TODAY) is None
+
+
+@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 12, 31)))
+def test_a_named_month_is_never_in_the_future(today: date) -> None:
+    for name in ("January", "June", "October", "December"):
+        period = parse_period(f"in {name}", today)
+        assert period is not None
+        assert period.start <= today
+        assert period.start.day == 1
+        assert (period.end - period.start).days in (27, 28, 29, 30)
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("which of my clients have offers expiring this week", 7),
+        ("offers expiring in the next 10 days", 10),
+        ("expiring within two weeks", 14),
+        ("expiring today", 1),
+        ("expiring tomorrow", 2),
+        ("expiring this month", 30),
+        ("which offers expire soon", None),
+    ],
+)
+def test_within_days(text: str, days: int | None) -> None:
+    assert parse_within_days(text) == days
+
+
+def test_every_product_word_maps_to_a_lending_product_type() -> None:
+    assert set(LENDING_PRODUCT_TYPES) == set(ProductType)

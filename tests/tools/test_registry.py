@@ -81,6 +81,12 @@ def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     assert "record_consent" not in broker
     assert "accept_offer" not in broker
     assert REVIEW <= broker
+    # Tools over a book of clients: staff only (a borrower has get_offers for their own).
+    book = {"find_client", "list_expiring_offers"}
+    assert book <= broker
+    assert book <= admin
+    assert book <= {item.name for item in registry.for_actor(actor(Role.BROKER_MANAGER))}
+    assert not book & borrower
     assert REVIEW <= admin
     schemas = registry.json_schemas(actor(Role.PROMPT_ENGINEER))
     assert [s["function"]["name"] for s in schemas] == ["compute_payment", "search_knowledge"]
