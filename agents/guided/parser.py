@@ -13,6 +13,8 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from lending.calendar_names import MONTH_NAMES_PATTERN, MONTHS
+
 _SMALL_NUMBERS = {
     "zero": 0,
     "a": 1,
@@ -220,28 +222,7 @@ def parse_yes_no(text: str) -> bool | None:
     return None
 
 
-_MONTHS = {
-    name: number
-    for number, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ],
-        start=1,
-    )
-    for name in names
-}
-_MONTH_NAMES = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_NAMES = MONTH_NAMES_PATTERN
 _DATE_PATTERNS = (
     (re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b"), ("y", "m", "d")),
     (re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"), ("y", "m", "d")),
@@ -266,7 +247,7 @@ def parse_date(text: str) -> date | None:
         parts: dict[str, int] = {}
         for key, group in zip(order, match.groups(), strict=True):
             if key == "mn":
-                parts["m"] = _MONTHS[group.lower()]
+                parts["m"] = MONTHS[group.lower()]
             else:
                 parts[key] = int(group)
         try:
@@ -438,7 +419,7 @@ def parse_period(text: str, today: date) -> Period | None:
         name = match["month"].lower()
         if name in _AMBIGUOUS_MONTHS and not (match["before"] or match["year"]):
             continue
-        month = _MONTHS[name]
+        month = MONTHS[name]
         if match["year"]:
             year = int(match["year"])
         else:
