@@ -66,15 +66,17 @@ if TYPE_CHECKING:
 
 log = get_logger(__name__)
 
-_sessionmaker: SessionMaker | None = None
+_sessionmakers: dict[str, SessionMaker] = {}
 
 
 def _job_sessionmaker(settings: Settings) -> SessionMaker:
-    """One small engine per worker process for this domain's jobs, made on first use."""
-    global _sessionmaker
-    if _sessionmaker is None:
-        _sessionmaker = create_sessionmaker(create_engine(settings, resolve_database_url(settings)))
-    return _sessionmaker
+    """One small engine per worker process and database for this domain's jobs, made on first
+    use (keyed by the database URL: a process whose settings name another database must not
+    reuse an engine made for the first one)."""
+    url = resolve_database_url(settings)
+    if url not in _sessionmakers:
+        _sessionmakers[url] = create_sessionmaker(create_engine(settings, url))
+    return _sessionmakers[url]
 
 
 def extraction_model(settings: Settings) -> BaseChatModel | None:

@@ -262,7 +262,7 @@ async def test_a_real_worker_runs_the_hourly_sweep_job(
             await session.execute(
                 text("DELETE FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
             )
-        if tasks._sessionmaker is not None:
-            await tasks._sessionmaker.kw["bind"].dispose()
-            tasks._sessionmaker = None
+        for made in tasks._sessionmakers.values():
+            await made.kw["bind"].dispose()
+        tasks._sessionmakers.clear()
         get_settings.cache_clear()

@@ -73,8 +73,7 @@ async def test_a_real_worker_extracts_an_uploaded_document(
             await connection.execute(delete(Document).where(Document.id == document_id))
             await connection.execute(delete(Application).where(Application.id == application.id))
             await connection.execute(delete(User).where(User.id == borrower.id))
-        if tasks._sessionmaker is not None:
-            bound = tasks._sessionmaker.kw["bind"]
-            await bound.dispose()
-            tasks._sessionmaker = None
+        for made in tasks._sessionmakers.values():
+            await made.kw["bind"].dispose()
+        tasks._sessionmakers.clear()
         get_settings.cache_clear()
