@@ -27,9 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 from lending import migrations
 from lending.commissions.schemas import BatchCreate
@@ -38,12 +36,12 @@ from lending.config import Settings, get_settings
 from lending.db import (
     create_engine,
     create_sessionmaker,
-    libpq_url,
     resolve_database_url,
     transaction,
 )
 from lending.identity.actor import Actor
 from lending.models.identity import Role
+from tests.support import drop_database, recreate_database
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "commissions.json"
 DATABASE = "omnifin_bench_commissions"
@@ -52,24 +50,6 @@ FIRMS = 20
 BROKERS_PER_FIRM = 10
 TRAIL_MONTHS = (dt.date(2026, 7, 1), dt.date(2026, 8, 1), dt.date(2026, 9, 1))
 TARGET_SECONDS = 10.0
-
-
-def _recreate_database(server_url: str, name: str) -> str:
-    admin = make_url(libpq_url(server_url)).set(database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return admin.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(server_url: str, name: str) -> None:
-    admin = make_url(libpq_url(server_url)).set(database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 # Firms, brokers, two administrators (maker and checker), the rules and the funded loans, all
@@ -162,7 +142,7 @@ async def _timed(
 async def run(settings: Settings) -> dict[str, Any]:
     load_before = round(os.getloadavg()[0], 2)
     server_url = resolve_database_url(settings)
-    url = _recreate_database(server_url, DATABASE)
+    url = recreate_database(server_url, DATABASE)
     try:
         await asyncio.to_thread(migrations.upgrade, url)
         engine = create_engine(settings, url)
@@ -214,7 +194,7 @@ async def run(settings: Settings) -> dict[str, Any]:
         finally:
             await engine.dispose()
     finally:
-        _drop_database(server_url, DATABASE)
+        drop_database(server_url, DATABASE)
     trail_walls = [wall for wall, _, _ in trails]
     return {
         "benchmark": "commissions",

@@ -26,9 +26,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg import sql
-from sqlalchemy import make_url, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import migrations
@@ -44,7 +42,6 @@ from lending.config import Settings, get_settings
 from lending.db import (
     create_engine,
     create_sessionmaker,
-    libpq_url,
     resolve_database_url,
     transaction,
 )
@@ -58,6 +55,7 @@ from lending.models.lenders import CreditBand, Lender
 from lending.offers.prequalification import prequalify
 from lending.offers.service import borrower_facts, catalog_terms
 from lending.offers.service import offer as offer_service
+from tests.support import drop_database, recreate_database
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "prequalification.json"
 DATABASE = "omnifin_bench_prequalification"
@@ -71,24 +69,6 @@ SYNTHETIC_TYPES = (
     ProductType.BUSINESS,
     ProductType.DEBT_CONSOLIDATION,
 )
-
-
-def _recreate_database(server_url: str, name: str) -> str:
-    admin = make_url(libpq_url(server_url)).set(database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return admin.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(server_url: str, name: str) -> None:
-    admin = make_url(libpq_url(server_url)).set(database="postgres")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def synthetic_catalog(lenders: int = 50, seed: int = 7) -> CatalogSpec:
@@ -250,7 +230,7 @@ async def _catalog_case(
 
 async def run(settings: Settings) -> dict[str, Any]:
     server_url = resolve_database_url(settings)
-    url = _recreate_database(server_url, DATABASE)
+    url = recreate_database(server_url, DATABASE)
     try:
         await asyncio.to_thread(migrations.upgrade, url)
         engine = create_engine(settings, url)
@@ -269,7 +249,7 @@ async def run(settings: Settings) -> dict[str, Any]:
         finally:
             await engine.dispose()
     finally:
-        _drop_database(server_url, DATABASE)
+        drop_database(server_url, DATABASE)
     return {
         "benchmark": "prequalification",
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
