@@ -55,7 +55,8 @@ class ToolFinished(_Event):
 
 
 class InterruptRequested(_Event):
-    """An irreversible action waits for an explicit yes or no."""
+    """An irreversible action waits for an explicit yes or no: `summary` is the question in the
+    person's words and language, `payload` the facts behind it (names, amounts, expiry)."""
 
     type: Literal["interrupt.requested"] = "interrupt.requested"
     approval_id: str
@@ -65,10 +66,14 @@ class InterruptRequested(_Event):
 
 
 class ApprovalResolved(_Event):
+    """An approval was answered: `outcome` is approved, rejected, or expired (answered too late:
+    nothing ran, and the action is checked again before a new question is asked)."""
+
     type: Literal["approval.resolved"] = "approval.resolved"
     approval_id: str
     approved: bool
     channel: Literal["text", "button", "voice", "api"]
+    outcome: Literal["approved", "rejected", "expired"] = "approved"
 
 
 class ModeChanged(_Event):

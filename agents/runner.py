@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -20,8 +21,10 @@ from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
-from langgraph.types import Command, Durability, Interrupt, interrupt
+from langgraph.types import Command, Durability, Interrupt
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.approvals import TurnApprover, approval_card
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
 from agents.events import (
@@ -40,17 +43,20 @@ from agents.events import (
 )
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedPolicy
+from agents.language import Language, detect_language
 from agents.models import ModelProvider
 from agents.pii import PiiVault, has_pii, redact
 from agents.threads import TranscriptEntry, TurnThread, threads
 from lending.audit.schemas import Origin
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
-from lending.errors import Conflict
+from lending.errors import NotFound
 from lending.identity.actor import Actor
 from lending.logs import get_logger
 from lending.models.chat import RunStatus
-from tools.context import ApprovalRequest, ToolContext
+from lending.models.tools import ToolApproval
+from tools.approvals import approvals
+from tools.context import ToolContext
 from tools.registry import ToolRegistry
 
 log = get_logger(__name__)
@@ -124,8 +130,12 @@ class TurnRunner:
         """Run one turn and yield its events; the last is `run.completed` or `error`."""
         started = time.perf_counter()
         mode = self.mode()
+        transcript: list[TranscriptEntry] = []
         async with transaction(self.sessionmaker) as session:
             thread = await threads.open_turn(session, request.actor, request.thread_id)
+            # An answer to a pending approval is recorded before anything runs: a refusal here
+            # (not theirs, answered already) refuses the whole turn and records nothing.
+            step = await self._answer(session, thread, request, transcript)
             prompt = await self.prompts(session, thread.graph, request.actor, mode)
             user_text = redact(request.message) if request.message is not None else None
             run_id = await threads.start_run(
@@ -144,6 +154,7 @@ class TurnRunner:
         graph = self.graphs[thread.graph]
         config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
         usage = {"input": 0, "output": 0}
+        language = step.language or detect_language(request.message)
         context = AgentContext(
             tools=ToolContext(
                 actor=request.actor,
@@ -152,7 +163,14 @@ class TurnRunner:
                 channel=request.channel,
                 thread_id=str(thread.id),
                 origin=request.origin,
-                approver=_approve_with_interrupt,
+                approver=TurnApprover(
+                    sessionmaker=self.sessionmaker,
+                    actor=request.actor,
+                    thread_id=thread.id,
+                    channel=request.channel,
+                    ttl=timedelta(seconds=self.settings.approval_ttl_seconds),
+                ),
+                language=language,
             ),
             registry=self.registry,
             model=self.model,
@@ -160,48 +178,26 @@ class TurnRunner:
             system_prompt=prompt.text,
             usage=usage,
         )
-        transcript: list[TranscriptEntry] = []
-        pending: dict[str, Any] | None = None
         status = RunStatus.COMPLETED
         error: str | None = None
         final_mode: str = mode
         try:
+            for event in step.events:
+                if isinstance(event, InterruptRequested):
+                    status = RunStatus.INTERRUPTED
+                yield event
             inputs: list[Any] = []
-            if previous_status == RunStatus.RUNNING.value:
-                # The last turn never finished (the process stopped mid-way): finish it first.
-                snapshot = await graph.aget_state(config)
-                if snapshot.next and not snapshot.interrupts:
-                    inputs.append(None)
-            first = self._input(thread, request, transcript)
-            if isinstance(first, _Reply):
-                # A pending approval and an answer that is neither yes nor no: ask again.
-                for event in first.events:
+            if step.graph_input is not None or previous_status in _UNFINISHED:
+                inputs.extend(await self._unfinished(graph, config, thread, previous_status))
+            if step.graph_input is not None:
+                inputs.append(step.graph_input)
+            for graph_input in inputs:
+                async for event in self._stream(graph, graph_input, config, context, transcript):
+                    if isinstance(event, InterruptRequested):
+                        status = RunStatus.INTERRUPTED
+                    elif isinstance(event, ModeChanged):
+                        final_mode = event.mode
                     yield event
-                pending = thread.pending_approval
-                status = RunStatus.INTERRUPTED
-            else:
-                inputs.append(first)
-                if isinstance(first, Command) and isinstance(first.resume, dict):
-                    yield ApprovalResolved(
-                        approval_id=str((thread.pending_approval or {}).get("approval_id")),
-                        approved=bool(first.resume["approved"]),
-                        channel=first.resume["channel"],
-                    )
-                for graph_input in inputs:
-                    async for event in self._stream(
-                        graph, graph_input, config, context, transcript
-                    ):
-                        if isinstance(event, InterruptRequested):
-                            pending = {
-                                "approval_id": event.approval_id,
-                                "tool": event.tool,
-                                "summary": event.summary,
-                                "payload": event.payload,
-                            }
-                            status = RunStatus.INTERRUPTED
-                        elif isinstance(event, ModeChanged):
-                            final_mode = event.mode
-                        yield event
         except Exception as exc:  # the turn fails as a whole; the caller sees one error event
             log.exception("turn failed", thread_id=str(thread.id))
             status, error = RunStatus.FAILED, type(exc).__name__
@@ -220,7 +216,6 @@ class TurnRunner:
                 output_tokens=usage["output"],
                 cost=cost if cost is not None else _ZERO,
                 transcript=transcript,
-                pending_approval=pending,
                 error=error,
             )
         if status is not RunStatus.FAILED:
@@ -231,53 +226,121 @@ class TurnRunner:
                 status="interrupted" if status is RunStatus.INTERRUPTED else "completed",
             )
 
-    def _input(
-        self, thread: TurnThread, request: TurnRequest, transcript: list[TranscriptEntry]
-    ) -> Any:
-        pending = thread.pending_approval
+    async def _answer(
+        self,
+        session: AsyncSession,
+        thread: TurnThread,
+        request: TurnRequest,
+        transcript: list[TranscriptEntry],
+    ) -> _Step:
+        """What this turn starts from: a new message, or the answer to a pending approval.
+
+        An approval is answered by id (a button, `/v1`'s approval field, voice), or by free text
+        only while one waits, and then only by an unambiguous yes or no; anything else leaves it
+        waiting and the question is put again. Free text answers the question asked, the oldest
+        waiting one; every approval can be answered on its own by id.
+        """
+        approval_id: uuid.UUID | None = None
+        approved = False
+        channel: Channel = "voice" if request.channel == "voice" else "text"
         if request.approval is not None:
-            if pending is None or pending.get("approval_id") != request.approval.approval_id:
-                raise Conflict("There is no such approval waiting in this conversation.")
-            transcript.append(
-                TranscriptEntry(
-                    role="approval",
-                    content="approved" if request.approval.approved else "rejected",
-                    tool={"tool": pending.get("tool"), "channel": request.approval.channel},
-                )
+            try:
+                approval_id = uuid.UUID(request.approval.approval_id)
+            except ValueError:
+                raise NotFound("No such approval is waiting for you.") from None
+            approved, channel = request.approval.approved, request.approval.channel
+        elif thread.pending_approval_ids and request.message is not None:
+            answer = parse_yes_no(request.message)
+            asked = await approvals.get(
+                session, request.actor, thread.pending_approval_ids[0], thread_id=thread.id
             )
-            return Command(
-                resume={"approved": request.approval.approved, "channel": request.approval.channel}
-            )
-        text = request.message or ""
-        if pending is not None:
-            answer = parse_yes_no(text)
             if answer is None:
-                question = (
-                    f"Before anything else: {pending.get('summary')}. "
-                    "Please answer yes to go ahead or no to cancel."
-                )
-                transcript.append(TranscriptEntry(role="assistant", content=question))
-                return _Reply(
-                    [
-                        Token(text=question),
-                        MessageCompleted(message_id=uuid.uuid4().hex, text=question),
-                        InterruptRequested(
-                            approval_id=str(pending.get("approval_id")),
-                            tool=str(pending.get("tool")),
-                            summary=str(pending.get("summary")),
-                            payload=dict(pending.get("payload") or {}),
-                        ),
-                    ]
-                )
-            transcript.append(
-                TranscriptEntry(
-                    role="approval",
-                    content="approved" if answer else "rejected",
-                    tool={"tool": pending.get("tool"), "channel": "text"},
-                )
+                return await self._ask_again(session, thread, request, asked, transcript)
+            approval_id, approved = asked.id, answer
+        if approval_id is None:
+            return _Step(graph_input=_NewMessage(request.message or ""))
+        resolution = await approvals.resolve(
+            session,
+            request.actor,
+            approval_id,
+            approved=approved,
+            channel=channel,
+            thread_id=thread.id,
+            origin=request.origin,
+        )
+        approval = resolution.approval
+        transcript.append(
+            TranscriptEntry(
+                role="approval",
+                content=resolution.outcome,
+                tool={"tool": approval.tool_name, "channel": channel},
             )
-            return Command(resume={"approved": answer, "channel": "text"})
-        return _NewMessage(text)
+        )
+        events: list[Event] = [
+            ApprovalResolved(
+                approval_id=str(approval.id),
+                approved=resolution.outcome == "approved",
+                channel=channel,
+                outcome=resolution.outcome,
+            )
+        ]
+        if resolution.outcome == "expired":
+            text = _EXPIRED[_language(approval.language)].format(
+                hours=_hours(self.settings.approval_ttl_seconds)
+            )
+            transcript.append(TranscriptEntry(role="assistant", content=text))
+            events += [Token(text=text), MessageCompleted(message_id=uuid.uuid4().hex, text=text)]
+        # The paused turn resumes; the tools node reads each decision from its approval.
+        return _Step(
+            graph_input=Command(resume={"approval_id": str(approval.id)}),
+            events=events,
+            language=_language(approval.language),
+        )
+
+    async def _ask_again(
+        self,
+        session: AsyncSession,
+        thread: TurnThread,
+        request: TurnRequest,
+        asked: ToolApproval,
+        transcript: list[TranscriptEntry],
+    ) -> _Step:
+        """Not a clear yes or no: nothing runs; the question is put again, restating exactly what
+        would happen, and every approval still waits."""
+        language = detect_language(request.message, _language(asked.language))
+        text = f"{_ASK_AGAIN[language]} {asked.question}"
+        transcript.append(TranscriptEntry(role="assistant", content=text))
+        waiting = await approvals.pending(session, request.actor, thread_id=thread.id)
+        return _Step(
+            events=[
+                Token(text=text),
+                MessageCompleted(message_id=uuid.uuid4().hex, text=text),
+                *(_interrupt_event(approval_card(item)) for item in waiting),
+            ],
+            language=language,
+        )
+
+    async def _unfinished(
+        self,
+        graph: AnyGraph,
+        config: RunnableConfig,
+        thread: TurnThread,
+        previous_status: str | None,
+    ) -> list[Any]:
+        """Inputs that finish what an earlier turn left undone, before this turn's own.
+
+        A turn cut off mid-way (the process stopped) goes on from its last checkpoint. A turn
+        paused on approvals whose questions are all answered (answered, then the process stopped
+        before it resumed) resumes, so the approved calls run and nothing is asked twice.
+        """
+        if previous_status not in _UNFINISHED or thread.pending_approval_ids:
+            return []
+        snapshot = await graph.aget_state(config)
+        if snapshot.interrupts:
+            return [Command(resume={})]
+        if snapshot.next:
+            return [None]
+        return []
 
     async def _stream(
         self,
@@ -330,7 +393,15 @@ class TurnRunner:
                     continue
                 for node, update in item.chunk.items():
                     if node == "__interrupt__":
-                        yield _interrupt_event(update[0])
+                        for card in _waiting(update):
+                            transcript.append(
+                                TranscriptEntry(
+                                    role="approval_requested",
+                                    content=card["summary"],
+                                    tool={"tool": card["tool"], "approval_id": card["approval_id"]},
+                                )
+                            )
+                            yield _interrupt_event(card)
                     elif node == "assistant":
                         for message in update.get("messages", []):
                             if isinstance(message, AIMessage) and message.content:
@@ -367,8 +438,12 @@ _DONE = object()
 
 
 @dataclass
-class _Reply:
-    events: list[Event]
+class _Step:
+    """How a turn begins: events to send first, then what the graph runs (none: nothing runs)."""
+
+    graph_input: Any = None
+    events: list[Event] = field(default_factory=list)
+    language: Language | None = None
 
 
 @dataclass(frozen=True)
@@ -379,25 +454,44 @@ class _NewMessage:
 _ZERO = Decimal("0")
 
 
-async def _approve_with_interrupt(request: ApprovalRequest) -> bool:
-    """Pause the run until a person answers; LangGraph resumes here with their answer."""
-    decision = interrupt(
-        {
-            "tool": request.tool,
-            "summary": request.summary,
-            "arguments": redact(request.arguments),
-        }
-    )
-    return bool(decision.get("approved")) if isinstance(decision, dict) else bool(decision)
+# Statuses of a last turn that may have left work undone.
+_UNFINISHED = (RunStatus.RUNNING.value, RunStatus.INTERRUPTED.value)
+
+_ASK_AGAIN: dict[Language, str] = {
+    "en": "I haven't done anything yet: I need a clear yes or no first.",
+    "zh": "我还没有执行任何操作：需要您明确回答“是”或“否”。",
+}
+_EXPIRED: dict[Language, str] = {
+    "en": "That approval had expired (approvals last {hours} hours), so nothing was done. "
+    "I've checked the action again.",
+    "zh": "该确认已过期（有效期 {hours} 小时），因此未执行任何操作。我已重新核对该操作。",
+}
 
 
-def _interrupt_event(item: Interrupt) -> InterruptRequested:
-    value = item.value if isinstance(item.value, dict) else {"summary": str(item.value)}
+def _language(value: str) -> Language:
+    return "zh" if value == "zh" else "en"
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:g}"
+
+
+def _waiting(update: Any) -> list[dict[str, Any]]:
+    """The approval cards of a pause, oldest first (the first is the one put to the person)."""
+    cards: list[dict[str, Any]] = []
+    for item in update:
+        value = item.value if isinstance(item, Interrupt) else item
+        if isinstance(value, dict):
+            cards.extend(card for card in value.get("approvals", []) if isinstance(card, dict))
+    return sorted(cards, key=lambda card: str(card.get("created_at", "")))
+
+
+def _interrupt_event(card: dict[str, Any]) -> InterruptRequested:
     return InterruptRequested(
-        approval_id=item.id,
-        tool=str(value.get("tool", "")),
-        summary=str(value.get("summary", "")),
-        payload={"arguments": value.get("arguments", {})},
+        approval_id=str(card["approval_id"]),
+        tool=str(card.get("tool", "")),
+        summary=str(card.get("summary", "")),
+        payload=dict(card.get("payload") or {}),
     )
 
 

@@ -13,10 +13,12 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.approvals import approval_card
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.models.chat import ChatFeedback, ChatGraph, ChatMessage, ChatRun, ChatThread, RunStatus
 from lending.models.identity import Role
+from tools.approvals import approvals
 
 # Which assistant each role talks to by default, and which it may choose.
 _DEFAULT_GRAPH = {
@@ -41,16 +43,19 @@ class TurnThread:
 
     id: uuid.UUID
     graph: str
-    pending_approval: dict[str, Any] | None
     last_run_status: str | None
+    # The approvals waiting for the person's answer, oldest (the one asked) first.
+    pending_approval_ids: list[uuid.UUID]
 
 
 # A turn's records are written with plain SQL, one statement per phase: the ORM's unit of work
 # cost more CPU than the rest of the turn's bookkeeping (docs/DECISIONS.md, issue 6).
 _OPEN_TURN = """
-    SELECT t.id, t.graph, t.pending_approval,
+    SELECT t.id, t.graph,
            (SELECT r.status FROM chat_run AS r WHERE r.thread_id = t.id
-            ORDER BY r.started_at DESC LIMIT 1)
+            ORDER BY r.started_at DESC LIMIT 1),
+           (SELECT array_agg(a.id ORDER BY a.created_at, a.id) FROM tool_approval AS a
+            WHERE a.thread_id = t.id AND a.actor_user_id = t.user_id AND a.status = 'pending')
     FROM chat_thread AS t
     WHERE t.id = %(thread_id)s AND t.user_id = %(user_id)s
     """
@@ -80,10 +85,19 @@ _FINISH_RUN = """
         ORDER BY m.position
     )
     UPDATE chat_thread
-    SET pending_approval = %(pending)s::jsonb, last_message_at = %(finished)s,
-        updated_at = %(finished)s
+    SET last_message_at = %(finished)s, updated_at = %(finished)s
     WHERE id = %(thread_id)s
     """
+
+
+@dataclass(frozen=True)
+class ThreadDetail:
+    """A conversation as its owner reads it: history, their thumbs, what waits for their answer."""
+
+    thread: ChatThread
+    messages: list[ChatMessage]
+    ratings: dict[uuid.UUID, int]
+    pending_approvals: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -164,6 +178,18 @@ class ThreadService:
         )
         return list(rows)
 
+    async def detail(
+        self, session: AsyncSession, actor: Actor, thread_id: uuid.UUID
+    ) -> ThreadDetail:
+        thread = await self.get(session, actor, thread_id)
+        waiting = await approvals.pending(session, actor, thread_id=thread_id)
+        return ThreadDetail(
+            thread=thread,
+            messages=await self.history(session, actor, thread_id),
+            ratings=await self.ratings(session, actor, thread_id),
+            pending_approvals=[approval_card(item) for item in waiting],
+        )
+
     async def open_turn(
         self, session: AsyncSession, actor: Actor, thread_id: uuid.UUID
     ) -> TurnThread:
@@ -175,7 +201,9 @@ class ThreadService:
         row: Any = result.first()
         if row is None:
             raise NotFound("No such conversation.")
-        return TurnThread(id=row[0], graph=row[1], pending_approval=row[2], last_run_status=row[3])
+        return TurnThread(
+            id=row[0], graph=row[1], last_run_status=row[2], pending_approval_ids=list(row[3] or [])
+        )
 
     async def start_run(
         self,
@@ -218,11 +246,9 @@ class ThreadService:
         output_tokens: int,
         cost: Decimal,
         transcript: list[TranscriptEntry],
-        pending_approval: dict[str, Any] | None,
         error: str | None = None,
     ) -> None:
-        """The run's outcome, the turn's transcript (in order) and the thread's pending approval,
-        in one statement."""
+        """The run's outcome and the turn's transcript (in order), in one statement."""
         connection = await session.connection()
         await connection.exec_driver_sql(
             _FINISH_RUN,
@@ -243,12 +269,6 @@ class ThreadService:
                     orjson.dumps(entry.tool).decode() if entry.tool is not None else None
                     for entry in transcript
                 ],
-                # SQL NULL, not JSON null, when nothing waits.
-                "pending": (
-                    orjson.dumps(pending_approval).decode()
-                    if pending_approval is not None
-                    else None
-                ),
             },
         )
 

@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from agents.assistant import open_assistant
 from agents.models import ModelProvider
 from agents.prompts.service import prompt_cache
+from agents.turns import TurnDispatcher
 from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
@@ -108,7 +109,13 @@ def create_app(
                     model=chat_model,
                 )
             )
-            stack.push_async_callback(chat.drain, state)
+            state.turns = TurnDispatcher(
+                state.runner,
+                state.store,
+                double_texting=settings.chat_double_texting,
+                tasks=state.background_tasks,
+            )
+            stack.push_async_callback(state.turns.drain)
             if freeze_heap:
                 gc.collect()
                 gc.freeze()

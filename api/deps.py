@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.turns import TurnDispatcher
 from api.state import AppState
+from lending.errors import ServiceUnavailable
 from lending.kv import Store
 
 
@@ -45,3 +47,13 @@ async def get_store(state: StateDep) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
+
+
+async def get_turns(state: StateDep) -> TurnDispatcher:
+    """Where turns start: the process's dispatcher (503 when the assistant is not running)."""
+    if state.turns is None:
+        raise ServiceUnavailable("The assistant is not running in this process.")
+    return state.turns
+
+
+TurnsDep = Annotated[TurnDispatcher, Depends(get_turns)]

@@ -16,6 +16,7 @@ from lending.kv import Store
 
 if TYPE_CHECKING:
     from agents.runner import TurnRunner
+    from agents.turns import TurnDispatcher
 
 
 @dataclass
@@ -27,5 +28,6 @@ class AppState:
     store: Store | None = None
     job_queue: procrastinate.App | None = None
     runner: TurnRunner | None = None
+    turns: TurnDispatcher | None = None
     background_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     extras: dict[str, object] = field(default_factory=dict)

@@ -267,7 +267,6 @@ async def _records(sessionmaker: Any, actor: Actor, turns: int) -> float:
                 output_tokens=40,
                 cost=0,  # type: ignore[arg-type]
                 transcript=transcript,
-                pending_approval=None,
             )
     return (time.process_time() - started) * 1000 / turns
 

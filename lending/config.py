@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     chat_double_texting: Literal["reject", "queue"] = "reject"
     # LangGraph checkpoint durability per turn (PERFORMANCE.md): "sync", "async" or "exit".
     agent_durability: Literal["sync", "async", "exit"] = "async"
+    # How long a person has to answer an approval before it must be asked again (rehearsed anew).
+    approval_ttl_seconds: float = Field(default=24 * 3600, gt=0)
     # Checkpoint retention (an hourly job): the latest N per thread, and none for idle threads.
     agent_checkpoints_kept: int = Field(default=10, ge=1)
     agent_thread_ttl_days: int = Field(default=90, ge=1)
@@ -137,7 +139,8 @@ class Settings(BaseSettings):
     password_hash_memory_kib: int = Field(default=19_456, ge=8)
     password_hash_parallelism: int = Field(default=1, ge=1)
     mfa_required_roles: list[str] = Field(
-        default_factory=lambda: ["platform_admin"],
+        # Prompt engineers too: their prompts steer every assistant, the admins' included.
+        default_factory=lambda: ["platform_admin", "prompt_engineer"],
         description="Staff roles that must use TOTP, unless an organization sets its own list.",
     )
     mfa_issuer: str = "Omnifin"

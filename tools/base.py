@@ -18,6 +18,7 @@ from lending.config import Settings
 from lending.errors import OmnifinError
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
+from tools.approvals import Confirmation
 from tools.context import ToolContext
 
 InputT = TypeVar("InputT", bound=BaseModel)
@@ -92,6 +93,9 @@ class ToolCall:
 
 
 ToolFunction = Callable[[ToolCall, InputT], Awaitable[OutputT]]
+# What to ask the person before this call runs, read in the rehearsal's transaction before the
+# tool body; None when this particular call needs no approval (e.g. a first SSN, not a change).
+ConfirmFunction = Callable[[ToolCall, InputT], Awaitable[Confirmation | None]]
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,10 @@ class Tool(Generic[InputT, OutputT]):
         scopes: The actor needs at least one of these (e.g. own, firm or all reach); a tool
             the actor lacks is not listed for them and is refused at execution.
         side_effect: It changes something: the call is audited and honours idempotency keys.
-        requires_approval: Irreversible: a person approves before it runs.
+        requires_approval: Irreversible (or sensitive): a person approves before it runs,
+            asked in the words `confirm` gives.
+        confirm: Builds the question put to the person for one call, or None when that call
+            needs no approval.
     """
 
     name: str
@@ -117,6 +124,7 @@ class Tool(Generic[InputT, OutputT]):
     side_effect: bool
     requires_approval: bool
     function: ToolFunction[InputT, OutputT]
+    confirm: ConfirmFunction[InputT] | None = None
 
     def allowed(self, actor: Actor) -> bool:
         return any(actor.has(scope) for scope in self.scopes)
@@ -142,25 +150,19 @@ class Tool(Generic[InputT, OutputT]):
             },
         }
 
-    def summary(self, data: BaseModel) -> str:
-        """One line for an approval prompt: the tool's first sentence and its arguments."""
-        arguments = ", ".join(
-            f"{key}={value}"
-            for key, value in data.model_dump(mode="json", exclude_none=True).items()
-        )
-        return f"{self.description.splitlines()[0]} ({arguments})"
-
 
 def tool(
     *,
     scopes: Iterable[Scope],
     side_effect: bool = False,
     requires_approval: bool = False,
+    confirm: ConfirmFunction[Any] | None = None,
 ) -> Callable[[ToolFunction[InputT, OutputT]], Tool[InputT, OutputT]]:
     """Declare a tool from `async def name(call: ToolCall, data: Input) -> Output`.
 
     The docstring must document every input field in its Args section and nothing else:
     that section becomes the JSON schema's field descriptions, the rest the tool description.
+    A tool that requires approval gives `confirm`, which words the question for the person.
     """
     required = frozenset(scopes)
 
@@ -181,6 +183,11 @@ def tool(
             raise TypeError(f"{function.__name__}: a tool needs at least one scope")
         if requires_approval and not side_effect:
             raise TypeError(f"{function.__name__}: only a side-effecting tool needs approval")
+        if requires_approval != (confirm is not None):
+            raise TypeError(
+                f"{function.__name__}: a tool needs approval exactly when it says how to ask "
+                "(confirm=...)"
+            )
         return Tool(
             name=function.__name__,
             description=description,
@@ -191,6 +198,7 @@ def tool(
             side_effect=side_effect,
             requires_approval=requires_approval,
             function=function,
+            confirm=confirm,
         )
 
     return declare

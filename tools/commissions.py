@@ -23,7 +23,9 @@ from lending.commissions.schemas import (
 )
 from lending.commissions.service import commission
 from lending.identity.scopes import Scope
+from lending.lenders.service import lender as lender_service
 from lending.models.commissions import EntryKind
+from tools.approvals import Confirmation, money, quoted
 from tools.base import Tool, ToolCall, tool
 
 
@@ -104,7 +106,26 @@ async def list_commission_entries(call: ToolCall, data: ListEntriesInput) -> Ent
     )
 
 
-@tool(scopes=[Scope.COMMISSIONS_APPROVE], side_effect=True)
+async def _confirm_create_batch(call: ToolCall, data: BatchCreate) -> Confirmation:
+    minimum = f"{data.minimum_amount:,.2f} {data.currency}"
+    return Confirmation(
+        en=f"I'm about to draft a payout batch of every payee's unpaid commission dated on or "
+        f"before {data.cutoff_on.isoformat()}, in {data.currency}, for payees owed at least "
+        f"{minimum}. Those entries are then held for this batch until another administrator "
+        "approves or it fails. Shall I draft it? (yes or no)",
+        zh=f"我将为截至 {data.cutoff_on.isoformat()}（含）所有未支付的佣金起草一个付款批次"
+        f"（币种 {data.currency}，欠款不少于 {minimum} 的收款人）。这些条目将保留给该批次，"
+        "直至另一位管理员批准或批次失败。要起草吗？（是或否）",
+        details={"cutoff_on": data.cutoff_on.isoformat(), "currency": data.currency},
+    )
+
+
+@tool(
+    scopes=[Scope.COMMISSIONS_APPROVE],
+    side_effect=True,
+    requires_approval=True,
+    confirm=_confirm_create_batch,
+)
 async def create_payout_batch(call: ToolCall, data: BatchCreate) -> BatchRead:
     """Draft a payout batch: every payee's unpaid commission up to the cut-off date, when it
     nets at least the minimum. Another platform administrator must approve it.
@@ -117,7 +138,32 @@ async def create_payout_batch(call: ToolCall, data: BatchCreate) -> BatchRead:
     return await commission.create_batch(call.session, call.actor, data=data)
 
 
-@tool(scopes=[Scope.COMMISSIONS_APPROVE], side_effect=True, requires_approval=True)
+async def _confirm_approve_batch(call: ToolCall, data: BatchRef) -> Confirmation:
+    batch = await commission.get_batch(call.session, call.actor, batch_id=data.batch_id)
+    total = f"{batch.total_amount:,.2f} {batch.currency}"
+    if batch.currency == "USD":
+        total = money(batch.total_amount)
+    return Confirmation(
+        en=f"I'm about to approve the payout batch cut off on {batch.cutoff_on.isoformat()}: "
+        f"{total} to {batch.payee_count} payee(s). Once approved it is exported for payment "
+        "and cannot be undone. Shall I approve it? (yes or no)",
+        zh=f"我将批准截至 {batch.cutoff_on.isoformat()} 的付款批次：向 {batch.payee_count} 位收款人"
+        f"支付共 {total}。批准后将导出付款，无法撤销。要批准吗？（是或否）",
+        details={
+            "cutoff_on": batch.cutoff_on.isoformat(),
+            "total": str(batch.total_amount),
+            "currency": batch.currency,
+            "payees": batch.payee_count,
+        },
+    )
+
+
+@tool(
+    scopes=[Scope.COMMISSIONS_APPROVE],
+    side_effect=True,
+    requires_approval=True,
+    confirm=_confirm_approve_batch,
+)
 async def approve_payout_batch(call: ToolCall, data: BatchRef) -> BatchRead:
     """Approve a draft payout batch (maker-checker: not the administrator who created it).
 
@@ -129,7 +175,28 @@ async def approve_payout_batch(call: ToolCall, data: BatchRef) -> BatchRead:
     return await commission.approve_batch(call.session, call.actor, batch_id=data.batch_id)
 
 
-@tool(scopes=[Scope.COMMISSIONS_APPROVE], side_effect=True)
+async def _confirm_import(call: ToolCall, data: StatementImport) -> Confirmation:
+    names = await lender_service.names(call.session, [data.lender_id])
+    lender = names.get(data.lender_id, "the lender")
+    lines = max(0, len([line for line in data.csv_text.splitlines() if line.strip()]) - 1)
+    period = f"{data.period_start.isoformat()} to {data.period_end.isoformat()}"
+    name = f" {quoted(data.filename)}" if data.filename else ""
+    return Confirmation(
+        en=f"I'm about to import {lender}'s commission statement{name} for {period} "
+        f"({lines} line(s), {data.currency}) and reconcile it with the ledger. The import is "
+        "kept on record. Shall I import it? (yes or no)",
+        zh=f"我将导入{lender}的佣金对账单{name}（{period}，{lines} 行，币种 {data.currency}），"
+        "并与账本核对。导入记录将被保留。要导入吗？（是或否）",
+        details={"lender": lender, "period": period, "lines": lines},
+    )
+
+
+@tool(
+    scopes=[Scope.COMMISSIONS_APPROVE],
+    side_effect=True,
+    requires_approval=True,
+    confirm=_confirm_import,
+)
 async def import_lender_statement(call: ToolCall, data: StatementImport) -> ReconciliationRead:
     """Import a lender's commission statement (CSV) and reconcile it with the ledger: each line
     becomes match, underpaid, overpaid, unexpected or needs_review, and every expected loan the

@@ -10,6 +10,7 @@ from lending.audit.schemas import Origin
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.identity.actor import Actor
+from tools.approvals import Confirmation, Decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,14 +19,22 @@ class ApprovalRequest:
     runner's `interrupt.requested` event)."""
 
     tool: str
-    summary: str
+    confirmation: Confirmation
     arguments: dict[str, Any]
+    arguments_sha256: str
     idempotency_key: str | None
+    language: str = "en"
+
+    @property
+    def summary(self) -> str:
+        """The question as the person reads it, in their language."""
+        return self.confirmation.text(self.language)
 
 
-# Returns whether the person approved. An agent runner may implement it with LangGraph's
-# `interrupt()`, whose exception must propagate: the registry calls it outside its error mapping.
-Approver = Callable[[ApprovalRequest], Awaitable[bool]]
+# Where the call stands: approved (run it), rejected (never run it) or pending (the question is
+# asked; the call waits). It is called outside the registry's error mapping, so an approver may
+# also pause a run by raising (LangGraph's `interrupt()`).
+Approver = Callable[[ApprovalRequest], Awaitable[Decision]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +52,7 @@ class ToolContext:
         origin: Request id and address for the audit log.
         approver: Asks a person to approve an irreversible call; without one such calls are
             refused unless the caller passes `approved=True`.
+        language: The person's language (en or zh): approval questions are put in it.
     """
 
     actor: Actor
@@ -52,3 +62,4 @@ class ToolContext:
     thread_id: str | None = None
     origin: Origin | None = None
     approver: Approver | None = field(default=None, compare=False)
+    language: str = "en"

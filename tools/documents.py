@@ -26,6 +26,7 @@ from lending.documents.service import document_service
 from lending.documents.types import DocumentType
 from lending.identity.scopes import Scope
 from lending.models.documents import DocumentStatus
+from tools.approvals import Confirmation, quoted
 from tools.base import Tool, ToolCall, tool
 
 DATA_NOTICE = (
@@ -167,7 +168,38 @@ async def get_extracted_fields(call: ToolCall, data: DocumentRef) -> ExtractedFi
     )
 
 
-@tool(scopes=[Scope.DOCUMENTS_REVIEW], side_effect=True, requires_approval=True)
+async def _document_named(call: ToolCall, document_id: uuid.UUID) -> tuple[str, str]:
+    document = await document_service.get(call.session, call.actor, document_id=document_id)
+    kind = document.document_type.value.replace("_", " ")
+    return f"the {kind} {quoted(document.filename)}", f"文件 {quoted(document.filename)}（{kind}）"
+
+
+async def _confirm_verify(call: ToolCall, data: DocumentRef) -> Confirmation:
+    en, zh = await _document_named(call, data.document_id)
+    return Confirmation(
+        en=f"I'm about to mark {en} as verified: lenders will rely on it as checked by you. "
+        "Shall I verify it? (yes or no)",
+        zh=f"我将把{zh}标记为已核实：贷款机构会把它视为经您审核。要核实吗？（是或否）",
+        details={"document": en},
+    )
+
+
+async def _confirm_reject(call: ToolCall, data: RejectInput) -> Confirmation:
+    en, zh = await _document_named(call, data.document_id)
+    return Confirmation(
+        en=f"I'm about to reject {en}; the borrower will be told: {quoted(data.reason, 200)}. "
+        "Shall I reject it? (yes or no)",
+        zh=f"我将拒绝{zh}，并告知借款人：{quoted(data.reason, 200)}。要拒绝吗？（是或否）",
+        details={"document": en, "reason": data.reason},
+    )
+
+
+@tool(
+    scopes=[Scope.DOCUMENTS_REVIEW],
+    side_effect=True,
+    requires_approval=True,
+    confirm=_confirm_verify,
+)
 async def verify_document(call: ToolCall, data: DocumentRef) -> DocumentStatusRead:
     """Mark a document verified after the reviewer checked it (brokers and platform staff).
 
@@ -182,7 +214,12 @@ async def verify_document(call: ToolCall, data: DocumentRef) -> DocumentStatusRe
     )
 
 
-@tool(scopes=[Scope.DOCUMENTS_REVIEW], side_effect=True, requires_approval=True)
+@tool(
+    scopes=[Scope.DOCUMENTS_REVIEW],
+    side_effect=True,
+    requires_approval=True,
+    confirm=_confirm_reject,
+)
 async def reject_document(call: ToolCall, data: RejectInput) -> DocumentStatusRead:
     """Reject a document with the reason the borrower will see (brokers and platform staff).
 

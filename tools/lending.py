@@ -29,6 +29,7 @@ from lending.applications.schemas import (
 )
 from lending.applications.service import application as application_service
 from lending.identity.scopes import Scope
+from lending.lenders.service import lender as lender_service
 from lending.models.applications import ApplicationStatus, ProductType
 from lending.offers.schemas import (
     AcceptedOffer,
@@ -39,6 +40,7 @@ from lending.offers.schemas import (
     PaymentQuestion,
 )
 from lending.offers.service import offer as offer_service
+from tools.approvals import Confirmation, joined, money, product_names
 from tools.base import Tool, ToolCall, tool
 
 # Tools over a book of clients (finding one by e-mail, offers expiring across them) are offered to
@@ -117,7 +119,32 @@ class AcceptOfferInput(_Input):
     version: Version | None = None
 
 
-@tool(scopes=WRITE_SCOPES, side_effect=True)
+async def _confirm_start(call: ToolCall, data: ApplicationCreate) -> Confirmation | None:
+    """A borrower starting their own application is asked nothing; staff starting one on
+    someone else's behalf confirm whose it is and what."""
+    if data.borrower_user_id is None or data.borrower_user_id == call.actor.user_id:
+        return None
+    client = await borrower_profile.get(call.session, call.actor, user_id=data.borrower_user_id)
+    name = " ".join(p for p in (client.legal_first_name, client.legal_last_name) if p)
+    who = f"{name} ({client.email})" if name and client.email else (name or client.email or "")
+    who = who or "your client"
+    product_en, product_zh = product_names(data.product_type)
+    what_en, what_zh = f"a {product_en} application", f"一份{product_zh}申请"
+    if data.amount is not None:
+        what_en += f" for {money(data.amount)}"
+        what_zh = f"一份金额为{money(data.amount, 'zh')}的{product_zh}申请"
+    if data.term_months is not None:
+        what_en += f" over {data.term_months} months"
+        what_zh += f"（{data.term_months}个月）"
+    return Confirmation(
+        en=f"I'm about to start {what_en} on behalf of {who}. It will be on their record and "
+        "they will see it. Shall I go ahead? (yes or no)",
+        zh=f"我将代表{who}创建{what_zh}。该申请会记入其名下，对方也会看到。要继续吗？（是或否）",
+        details={"client": who, "product": product_en, "amount": str(data.amount or "")},
+    )
+
+
+@tool(scopes=WRITE_SCOPES, side_effect=True, requires_approval=True, confirm=_confirm_start)
 async def start_application(call: ToolCall, data: ApplicationCreate) -> ApplicationRead:
     """Start a new draft loan application.
 
@@ -210,7 +237,42 @@ async def list_applications(call: ToolCall, data: ListApplicationsInput) -> Appl
     )
 
 
-@tool(scopes=[Scope.APPLICATIONS_SUBMIT], side_effect=True, requires_approval=True)
+async def _confirm_submit(call: ToolCall, data: SubmitApplicationInput) -> Confirmation:
+    application = await application_service.get(
+        call.session, call.actor, application_id=data.application_id
+    )
+    names = await lender_service.names(call.session, data.lender_ids)
+    lenders = [names.get(lender_id, "a lender") for lender_id in data.lender_ids]
+    product_en, product_zh = product_names(application.product_type)
+    amount_en = f" for {money(application.amount)}" if application.amount else ""
+    amount_zh = f"，金额{money(application.amount, 'zh')}" if application.amount else ""
+    term_en = f" over {application.term_months} months" if application.term_months else ""
+    term_zh = f"，期限{application.term_months}个月" if application.term_months else ""
+    each_en = "Each lender" if len(lenders) > 1 else "The lender"
+    return Confirmation(
+        en=f"I'm about to send your {product_en} application {application.reference}"
+        f"{amount_en}{term_en} to {joined(lenders, 'en')}. {each_en} may run a hard credit "
+        "check, which can lower your credit score, and a sent application cannot be taken "
+        "back. Shall I send it? (yes or no)",
+        zh=f"我将把您的{product_zh}申请 {application.reference}{amount_zh}{term_zh}"
+        f"提交给{joined(lenders, 'zh')}。贷款机构可能会进行硬性信用查询，这可能降低您的信用评分；"
+        "申请一旦提交便无法撤回。要提交吗？（是或否）",
+        details={
+            "reference": application.reference,
+            "product": product_en,
+            "amount": str(application.amount or ""),
+            "term_months": application.term_months,
+            "lenders": lenders,
+        },
+    )
+
+
+@tool(
+    scopes=[Scope.APPLICATIONS_SUBMIT],
+    side_effect=True,
+    requires_approval=True,
+    confirm=_confirm_submit,
+)
 async def submit_application(call: ToolCall, data: SubmitApplicationInput) -> ApplicationRead:
     """Submit a complete draft application to the lenders the borrower chose.
 
@@ -232,7 +294,22 @@ async def submit_application(call: ToolCall, data: SubmitApplicationInput) -> Ap
     )
 
 
-@tool(scopes=WRITE_SCOPES, side_effect=True, requires_approval=True)
+async def _confirm_withdraw(call: ToolCall, data: WithdrawApplicationInput) -> Confirmation:
+    application = await application_service.get(
+        call.session, call.actor, application_id=data.application_id
+    )
+    product_en, product_zh = product_names(application.product_type)
+    return Confirmation(
+        en=f"I'm about to withdraw your {product_en} application {application.reference}. "
+        "A withdrawn application never reopens (you can start a new one). Shall I withdraw it? "
+        "(yes or no)",
+        zh=f"我将撤回您的{product_zh}申请 {application.reference}。撤回后无法重新打开（您可以重新申请）。"
+        "要撤回吗？（是或否）",
+        details={"reference": application.reference, "product": product_en},
+    )
+
+
+@tool(scopes=WRITE_SCOPES, side_effect=True, requires_approval=True, confirm=_confirm_withdraw)
 async def withdraw_application(call: ToolCall, data: WithdrawApplicationInput) -> ApplicationRead:
     """Withdraw an application at the borrower's request.
 
@@ -282,7 +359,32 @@ async def find_client(call: ToolCall, data: FindClientInput) -> ClientRead:
     return await borrower_profile.find_client(call.session, call.actor, email=data.email)
 
 
-@tool(scopes=WRITE_SCOPES, side_effect=True)
+async def _confirm_profile(call: ToolCall, data: UpdateProfileInput) -> Confirmation | None:
+    """Filling in a profile is asked nothing; replacing an SSN or e-mail address already on
+    file is (a changed identity or contact is how accounts are taken over)."""
+    if data.ssn is None and data.email is None:
+        return None
+    current = await borrower_profile.get(call.session, call.actor, user_id=data.borrower_user_id)
+    changes_en: list[str] = []
+    changes_zh: list[str] = []
+    if data.ssn is not None and current.ssn_last4:
+        changes_en.append(f"the Social Security number on file (ending {current.ssn_last4})")
+        changes_zh.append(f"已登记的社会安全号码（尾号 {current.ssn_last4}）")
+    if data.email is not None and current.email and data.email.lower() != current.email.lower():
+        changes_en.append(f"the e-mail address {current.email} with {data.email}")
+        changes_zh.append(f"电子邮箱 {current.email}（改为 {data.email}）")
+    if not changes_en:
+        return None
+    whose_en = "your" if data.borrower_user_id in (None, call.actor.user_id) else "the client's"
+    return Confirmation(
+        en=f"I'm about to replace {joined(changes_en, 'en')} in {whose_en} profile. Lenders and "
+        "notices will use the new details from now on. Shall I change it? (yes or no)",
+        zh=f"我将更换资料中的{joined(changes_zh, 'zh')}。今后贷款机构和通知都将使用新信息。要更改吗？（是或否）",
+        details={"changes": changes_en},
+    )
+
+
+@tool(scopes=WRITE_SCOPES, side_effect=True, requires_approval=True, confirm=_confirm_profile)
 async def update_borrower_profile(call: ToolCall, data: UpdateProfileInput) -> BorrowerProfileRead:
     """Save what the borrower tells you about themselves; only the fields given change.
 
@@ -388,7 +490,31 @@ async def list_expiring_offers(call: ToolCall, data: ExpiringOffersInput) -> Exp
     return await offer_service.expiring(call.session, call.actor, within_days=data.within_days)
 
 
-@tool(scopes=[Scope.OFFERS_ACCEPT], side_effect=True, requires_approval=True)
+async def _confirm_accept(call: ToolCall, data: AcceptOfferInput) -> Confirmation:
+    offer = await offer_service.get_offer(call.session, call.actor, offer_id=data.offer_id)
+    return Confirmation(
+        en=f"I'm about to accept {offer.lender_name}'s offer: {money(offer.amount)} over "
+        f"{offer.term_months} months at {offer.apr}% APR, {money(offer.monthly_payment)} a "
+        f"month, {money(offer.total_of_payments)} in total. You commit to this loan and every "
+        "other offer is declined; this cannot be undone. Shall I accept it? (yes or no)",
+        zh=f"我将接受{offer.lender_name}的报价：{money(offer.amount, 'zh')}，期限"
+        f"{offer.term_months}个月，年利率（APR）{offer.apr}%，每月还款{money(offer.monthly_payment, 'zh')}，"
+        f"总还款{money(offer.total_of_payments, 'zh')}。接受后您将承诺这笔贷款，其他报价都会被拒绝，"
+        "且无法撤销。要接受吗？（是或否）",
+        details={
+            "lender": offer.lender_name,
+            "amount": str(offer.amount),
+            "term_months": offer.term_months,
+            "apr": str(offer.apr),
+            "monthly_payment": str(offer.monthly_payment),
+            "total_of_payments": str(offer.total_of_payments),
+        },
+    )
+
+
+@tool(
+    scopes=[Scope.OFFERS_ACCEPT], side_effect=True, requires_approval=True, confirm=_confirm_accept
+)
 async def accept_offer(call: ToolCall, data: AcceptOfferInput) -> AcceptedOffer:
     """Accept a lender's firm offer on an approved application.
 

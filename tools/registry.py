@@ -16,6 +16,7 @@ from lending.db import transaction
 from lending.errors import OmnifinError
 from lending.identity.actor import Actor
 from lending.logs import get_logger
+from tools.approvals import ApprovalPending, Confirmation, Decision, approvals
 from tools.base import Tool, ToolCall, ToolError
 from tools.context import ApprovalRequest, ToolContext
 from tools.repository import ToolCallRepository
@@ -103,13 +104,17 @@ class ToolRegistry:
                 stored = await self._recall(session, item, actor, key, fingerprint)
             if stored is not None:
                 return stored
+        spends_approval = False
         if item.requires_approval and not approved:
             # Nobody is asked to approve what would fail anyway (another person's offer, a
-            # state that does not allow it): rehearse the call, then roll it back.
-            await self._rehearse(item, data, context)
-            # Outside the error mapping below: an approver built on LangGraph's interrupt()
-            # pauses the run by raising, and that must reach the graph untouched.
-            await self._approve(item, data, context, key)
+            # state that does not allow it): rehearse the call, then roll it back. The
+            # rehearsal also words the question (or says this call needs none).
+            confirmation = await self._rehearse(item, data, context)
+            if confirmation is not None:
+                # Outside the error mapping below: an approver may pause the run by raising
+                # (LangGraph's interrupt()), and that must reach the graph untouched.
+                await self._approve(item, data, context, key, fingerprint, confirmation)
+                spends_approval = key is not None
         try:
             async with transaction(context.sessionmaker) as session:
                 if key is not None:
@@ -130,6 +135,9 @@ class ToolRegistry:
                             output=output.model_dump(mode="json"),
                         )
                     await self._audit(session, item, data, output, context, key)
+                if spends_approval:
+                    assert key is not None
+                    await approvals.mark_executed(session, actor, call_key=key)
                 return output
         except ToolError:
             raise
@@ -145,8 +153,12 @@ class ToolRegistry:
                 status=500,
             ) from None
 
-    async def _rehearse(self, item: Tool[Any, Any], data: BaseModel, context: ToolContext) -> None:
+    async def _rehearse(
+        self, item: Tool[Any, Any], data: BaseModel, context: ToolContext
+    ) -> Confirmation | None:
         """Run the call in a transaction that is always rolled back; its refusal is the tool's.
+        Returns the question to put to the person (worded from the state before the call), or
+        None when this call needs no approval.
 
         Jobs it would enqueue and rows it would write go with the rollback; a tool body never
         calls out to another system itself (deliveries are jobs), so a rehearsal has no effect.
@@ -155,7 +167,10 @@ class ToolRegistry:
             async with context.sessionmaker() as session:
                 transaction = await session.begin()
                 try:
-                    await item.function(ToolCall(context, session), data)
+                    call = ToolCall(context, session)
+                    confirmation = await item.confirm(call, data) if item.confirm else None
+                    await item.function(call, data)
+                    return confirmation
                 finally:
                     await transaction.rollback()
         except ToolError:
@@ -186,24 +201,35 @@ class ToolRegistry:
         return result
 
     async def _approve(
-        self, item: Tool[Any, Any], data: BaseModel, context: ToolContext, key: str | None
+        self,
+        item: Tool[Any, Any],
+        data: BaseModel,
+        context: ToolContext,
+        key: str | None,
+        fingerprint: str,
+        confirmation: Confirmation,
     ) -> None:
-        request = ApprovalRequest(
-            tool=item.name,
-            summary=item.summary(data),
-            arguments=data.model_dump(mode="json"),
-            idempotency_key=key,
-        )
         if context.approver is None:
             raise ToolError(
                 "ApprovalRequired",
                 f"{item.name} cannot be undone, so the person must approve it first.",
                 status=409,
             )
-        if not await context.approver(request):
+        request = ApprovalRequest(
+            tool=item.name,
+            confirmation=confirmation,
+            arguments=data.model_dump(mode="json"),
+            arguments_sha256=fingerprint,
+            idempotency_key=key,
+            language=context.language,
+        )
+        decision = await context.approver(request)
+        if decision is Decision.REJECTED:
             raise ToolError(
                 "NotApproved", f"The person did not approve {item.name}; nothing was done."
             )
+        if decision is Decision.PENDING:
+            raise ApprovalPending(item.name, key)
 
     async def _audit(
         self,
@@ -239,6 +265,11 @@ def _key(idempotency_key: str | None) -> str | None:
         # Long keys (a thread id and a tool-call id) are kept unique by their digest.
         return "sha256:" + hashlib.sha256(idempotency_key.encode()).hexdigest()
     return idempotency_key
+
+
+def fingerprint(tool: Tool[Any, Any], arguments: Mapping[str, Any]) -> str:
+    """The sha256 of a call's canonical (validated) arguments: what an approval covers."""
+    return _fingerprint(tool.input_model.model_validate(dict(arguments)))
 
 
 def _fingerprint(data: BaseModel) -> str:

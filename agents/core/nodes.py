@@ -15,11 +15,13 @@ from langchain_core.messages import (
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.messages.utils import message_chunk_to_message
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
 from agents.pii import PiiVault, redact
 from lending.logs import get_logger
+from tools.approvals import ApprovalPending
 from tools.base import ToolError
 
 log = get_logger(__name__)
@@ -83,40 +85,74 @@ async def _call_model(state: AgentState, context: AgentContext, write: Any) -> B
 async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     """Run the last message's tool calls in order, each through the registry.
 
-    On resume after an approval LangGraph runs this node again from the start; the calls made
-    before the pause return their stored results (idempotency keys), so nothing acts twice.
+    A call that needs a person's approval and has none yet is asked (an approval object) and
+    waits; the others run. When any wait, the node pauses with every open question at once
+    (`interrupt()`), and each is answered on its own, by id. On resume LangGraph runs this node
+    again from the top: calls that already ran return their stored results (idempotency keys),
+    approved calls run, rejected ones report that nothing was done, and the node pauses again
+    while questions remain. Decisions are read from the approval objects, never from the
+    position of a resume value.
     """
     context = runtime.context
     write = context.emit or runtime.stream_writer
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
     vault = PiiVault(context.tools.settings, state.get("vault"))
+    # Calls whose start / finish the person was already told of in this run of the node: a
+    # second pass (after a resume) repeats neither.
+    started: set[str] = set()
+    finished: set[str] = set()
+    while True:
+        results, waiting = await _run_calls(last, context, vault, write, started, finished)
+        if not waiting:
+            return {"messages": results, "vault": vault.state()}
+        interrupt({"approvals": waiting})
+
+
+async def _run_calls(
+    last: AIMessage,
+    context: AgentContext,
+    vault: PiiVault,
+    write: Any,
+    started: set[str],
+    finished: set[str],
+) -> tuple[list[ToolMessage], list[dict[str, Any]]]:
+    """One pass over the calls: their results, and the approvals still waiting for an answer."""
     results: list[ToolMessage] = []
+    waiting: list[dict[str, Any]] = []
     for call in last.tool_calls:
         call_id = call["id"] or call["name"]
-        write(
-            {
-                "type": "tool.started",
-                "call_id": call_id,
-                "tool": call["name"],
-                "args": redact(call["args"]),
-            }
-        )
+        if call_id not in started:
+            started.add(call_id)
+            write(
+                {
+                    "type": "tool.started",
+                    "call_id": call_id,
+                    "tool": call["name"],
+                    "args": redact(call["args"]),
+                }
+            )
         key = f"{context.tools.thread_id}:{call_id}"
         try:
             output = await context.registry.execute(
                 call["name"], vault.restore(call["args"]), context.tools, idempotency_key=key
             )
+        except ApprovalPending as pending:
+            if pending.approval is not None:
+                waiting.append(pending.approval)
+            continue
         except ToolError as error:
-            write(
-                {
-                    "type": "tool.finished",
-                    "call_id": call_id,
-                    "tool": call["name"],
-                    "ok": False,
-                    "error": error.message,
-                }
-            )
+            if call_id not in finished:
+                finished.add(call_id)
+                write(
+                    {
+                        "type": "tool.finished",
+                        "call_id": call_id,
+                        "tool": call["name"],
+                        "ok": False,
+                        "error": error.message,
+                    }
+                )
             results.append(
                 ToolMessage(
                     error.to_text(), tool_call_id=call_id, name=call["name"], status="error"
@@ -124,15 +160,17 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
             )
             continue
         dumped = output.model_dump(mode="json")
-        write(
-            {
-                "type": "tool.finished",
-                "call_id": call_id,
-                "tool": call["name"],
-                "ok": True,
-                "result": redact(dumped),
-            }
-        )
+        if call_id not in finished:
+            finished.add(call_id)
+            write(
+                {
+                    "type": "tool.finished",
+                    "call_id": call_id,
+                    "tool": call["name"],
+                    "ok": True,
+                    "result": redact(dumped),
+                }
+            )
         results.append(
             ToolMessage(
                 vault.tokenize(output.model_dump_json()),
@@ -141,7 +179,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
                 artifact=dumped,
             )
         )
-    return {"messages": results, "vault": vault.state()}
+    return results, waiting
 
 
 # Tool schemas depend only on the registry and the actor's scopes; building them runs pydantic's

@@ -1,14 +1,11 @@
 """Chat with the assistant: threads, runs streamed as Server-Sent Events, approvals, feedback.
 
-A run executes in a task of its own that outlives the HTTP request: a client that disconnects
-(or a network drop) does not lose the turn; its events go on into the thread's records and the
-client reads the result from the thread's history when it reconnects.
+A run executes in a task of its own that outlives the HTTP request (agents.turns): a client that
+disconnects does not lose the turn, and reads the result from the thread's history later.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -18,16 +15,16 @@ from fastapi import APIRouter, Path, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from agents.events import Event, RunError, to_sse
+from agents.events import to_sse
 from agents.runner import Approval, TurnRequest
 from agents.threads import threads
+from agents.turns import TurnDispatcher
 from api.auth import CurrentActor, OriginDep
-from api.deps import SessionDep, StateDep
+from api.deps import SessionDep, StateDep, TurnsDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
 from api.sse import EventStreamResponse
 from api.state import AppState
-from lending.audit.schemas import Origin
 from lending.db import transaction
 from lending.errors import (
     Conflict,
@@ -40,7 +37,7 @@ from lending.errors import (
 )
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
-from lending.models.chat import ChatGraph, ChatThread
+from lending.models.chat import ChatGraph
 
 router = APIRouter(prefix="/api/v1/chat", tags=["chat"], dependencies=[rate_limit("chat")])
 
@@ -67,7 +64,6 @@ class ThreadRead(BaseModel):
     graph: str
     channel: str
     title: str | None
-    pending_approval: dict[str, Any] | None
     created_at: datetime
     last_message_at: datetime | None
 
@@ -83,7 +79,25 @@ class MessageRead(BaseModel):
     created_at: datetime
 
 
+class PendingApproval(BaseModel):
+    """An action waiting for the person's yes or no: `summary` is the question in their words
+    and language, `payload` the facts behind it (names, amounts, expiry)."""
+
+    approval_id: str
+    tool: str
+    summary: str
+    payload: dict[str, Any]
+
+
 class ThreadDetail(ThreadRead):
+    pending_approval: PendingApproval | None = Field(
+        description="The approval put to the person now (the oldest waiting), if any."
+    )
+    pending_approvals: list[PendingApproval] = Field(
+        default_factory=list,
+        description="Every approval waiting, oldest first; each is "
+        "answered on its own with POST .../approvals/{approval_id}.",
+    )
     messages: list[MessageRead]
     ratings: dict[uuid.UUID, int] = Field(
         default_factory=dict, description="Your thumbs (1 up, -1 down) on its turns, by run id."
@@ -159,14 +173,15 @@ async def read_thread(
 ) -> ThreadDetail:
     """One conversation with its history: redacted messages and tool activity, in order."""
     _require_chat(actor)
-    thread = await threads.get(session, actor, thread_id)
-    messages = await threads.history(session, actor, thread_id)
-    ratings = await threads.ratings(session, actor, thread_id)
+    detail = await threads.detail(session, actor, thread_id)
+    pending = [PendingApproval.model_validate(card) for card in detail.pending_approvals]
     return ThreadDetail.model_validate(
         {
-            **ThreadRead.model_validate(thread).model_dump(),
-            "messages": [MessageRead.model_validate(m) for m in messages],
-            "ratings": ratings,
+            **ThreadRead.model_validate(detail.thread).model_dump(),
+            "pending_approval": pending[0] if pending else None,
+            "pending_approvals": pending,
+            "messages": [MessageRead.model_validate(m) for m in detail.messages],
+            "ratings": detail.ratings,
         }
     )
 
@@ -190,6 +205,7 @@ async def create_run(
     body: RunCreate,
     actor: CurrentActor,
     state: StateDep,
+    turns: TurnsDep,
     origin: OriginDep,
 ) -> StreamingResponse:
     """Send a message and stream the assistant's turn."""
@@ -200,7 +216,7 @@ async def create_run(
     request = TurnRequest(
         thread_id=thread_id, actor=actor, message=message, channel="chat", origin=origin
     )
-    return await _stream_turn(state, request)
+    return await _stream_turn(turns, request)
 
 
 async def _document_references(state: AppState, actor: Actor, document_ids: list[uuid.UUID]) -> str:
@@ -232,15 +248,13 @@ async def answer_approval(
     approval_id: Annotated[str, Path(max_length=128)],
     body: ApprovalAnswer,
     actor: CurrentActor,
-    state: StateDep,
+    turns: TurnsDep,
     origin: OriginDep,
 ) -> StreamingResponse:
-    """Approve or reject the action the assistant is waiting on, and stream the rest of the turn."""
+    """Approve or reject one action the assistant is waiting on, by its id, and stream the rest of
+    the turn. Only the person it was asked of can answer it; an expired one runs nothing and is
+    asked again once the action has been checked anew."""
     _require_chat(actor)
-    thread = await _visible_thread(state, actor, thread_id)
-    pending = thread.pending_approval
-    if pending is None or pending.get("approval_id") != approval_id:
-        raise NotFound("No such approval is waiting in this conversation.")
     request = TurnRequest(
         thread_id=thread_id,
         actor=actor,
@@ -248,7 +262,7 @@ async def answer_approval(
         channel="chat",
         origin=origin,
     )
-    return await _stream_turn(state, request)
+    return await _stream_turn(turns, request)
 
 
 @router.post(
@@ -271,16 +285,8 @@ async def give_feedback(
     return FeedbackRead.model_validate(feedback)
 
 
-async def _visible_thread(state: AppState, actor: Actor, thread_id: uuid.UUID) -> ChatThread:
-    # Its own short transaction, finished before the turn's task starts: a streamed turn
-    # outlives the request, so the two must never share a session.
-    assert state.sessionmaker is not None, "lifespan not started"
-    async with transaction(state.sessionmaker) as session:
-        return await threads.get(session, actor, thread_id)
-
-
-async def _stream_turn(state: AppState, request: TurnRequest) -> StreamingResponse:
-    events = await start_turn(state, request)
+async def _stream_turn(turns: TurnDispatcher, request: TurnRequest) -> StreamingResponse:
+    events = await turns.start(request)
 
     async def frames() -> AsyncIterator[bytes]:
         # Every event that is ready goes out in one write: a fast model's tokens arrive in
@@ -293,96 +299,3 @@ async def _stream_turn(state: AppState, request: TurnRequest) -> StreamingRespon
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-async def start_turn(state: AppState, request: TurnRequest) -> TurnEvents:
-    """Start a turn in its own task and return its events as they come.
-
-    One turn at a time per thread (double-texting): a second message is refused with 409, or
-    waits its turn when `OMNIFIN_CHAT_DOUBLE_TEXTING=queue`.
-    """
-    runner, store = state.runner, state.store
-    if runner is None or store is None:
-        raise ServiceUnavailable("The assistant is not running in this process.")
-    lease = f"chat:thread:{request.thread_id}:turn"
-    if not await store.acquire(lease, _LEASE_SECONDS):
-        if state.settings.chat_double_texting == "reject":
-            raise Conflict(
-                "The assistant is still answering your previous message; wait for it to finish."
-            )
-        async with asyncio.timeout(_QUEUE_WAIT_SECONDS):
-            while not await store.acquire(lease, _LEASE_SECONDS):
-                await asyncio.sleep(0.05)
-    queue: asyncio.Queue[Event | Exception | None] = asyncio.Queue()
-
-    async def produce() -> None:
-        try:
-            async for event in runner.run(request):
-                queue.put_nowait(event)
-        except Exception as exc:  # refused before the turn began (unknown thread, stale approval)
-            queue.put_nowait(exc)
-        finally:
-            await store.delete(lease)
-            queue.put_nowait(None)
-
-    task = asyncio.create_task(produce(), name=f"turn-{request.thread_id}")
-    state.background_tasks.add(task)
-    task.add_done_callback(state.background_tasks.discard)
-    # The first item tells whether the turn started: a refusal becomes this request's error
-    # response (404 for a thread the actor may not see) rather than an event in a 200 stream.
-    first = await queue.get()
-    if isinstance(first, Exception):
-        raise first
-
-    return TurnEvents(first, queue)
-
-
-class TurnEvents:
-    """A turn's events as they come: one by one (`async for`), or in batches of all that are
-    ready (`batches()`), never waiting to fill one."""
-
-    def __init__(self, first: Event | Exception | None, queue: asyncio.Queue[Any]) -> None:
-        self._first = first
-        self._queue = queue
-
-    def __aiter__(self) -> AsyncIterator[Event]:
-        return self._events()
-
-    async def _events(self) -> AsyncIterator[Event]:
-        async for batch in self.batches():
-            for event in batch:
-                yield event
-
-    async def batches(self) -> AsyncIterator[list[Event]]:
-        item, queue = self._first, self._queue
-        while item is not None:
-            batch = [_event(item)]
-            while not queue.empty():
-                item = queue.get_nowait()
-                if item is None:
-                    break
-                batch.append(_event(item))
-            yield batch
-            if item is not None:
-                item = await queue.get()
-
-
-def _event(item: Event | Exception) -> Event:
-    if isinstance(item, Exception):
-        detail = getattr(item, "detail", None)
-        return RunError(error=type(item).__name__, detail=str(detail or "The turn failed."))
-    return item
-
-
-async def drain(state: AppState) -> None:
-    """Let running turns finish at shutdown (bounded), then cancel what is left."""
-    if not state.background_tasks:
-        return
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(10):
-            await asyncio.gather(*state.background_tasks, return_exceptions=True)
-    for task in list(state.background_tasks):
-        task.cancel()
-
-
-__all__ = ["Origin", "router", "start_turn"]

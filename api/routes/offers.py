@@ -3,17 +3,15 @@ offer, and loan what-ifs. Thin adapters over lending.offers.service, as the tool
 
 from __future__ import annotations
 
-import secrets
 import uuid
-from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
-import orjson
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict
 
 from api.auth import CurrentActor, OriginDep
-from api.deps import SessionDep, StateDep, StoreDep
+from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
 from api.routes.applications import record_change
@@ -30,7 +28,6 @@ from lending.errors import (
 from lending.identity.actor import Actor
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.identity.scopes import Scope
-from lending.kv import Store
 from lending.offers.schemas import (
     AcceptedOffer,
     AcceptOfferRequest,
@@ -41,7 +38,8 @@ from lending.offers.schemas import (
 )
 from lending.offers.service import offer as offer_service
 from tools.base import ToolError
-from tools.context import ApprovalRequest, ToolContext
+from tools.context import ToolContext
+from tools.page_approvals import page_approvals
 from tools.registry import registry
 
 router = APIRouter(prefix="/api/v1", tags=["offers"], dependencies=[rate_limit("default")])
@@ -123,7 +121,8 @@ class AcceptanceCreate(BaseModel):
 
 
 class PendingApproval(BaseModel):
-    """What the person is asked to approve: the same summary the chat's approval card shows."""
+    """What the person is asked to approve: the same question the chat's approval card shows
+    (`summary`), and the facts behind it (`arguments`: lender, amounts, never internal ids)."""
 
     approval_id: str
     tool: str
@@ -144,16 +143,6 @@ class AcceptanceResult(BaseModel):
     accepted: AcceptedOffer | None = None
 
 
-class _Asked(Exception):  # noqa: N818 (a signal, not an error)
-    def __init__(self, request: ApprovalRequest) -> None:
-        super().__init__(request.summary)
-        self.request = request
-
-
-async def _ask(request: ApprovalRequest) -> bool:
-    raise _Asked(request)
-
-
 _ERRORS_BY_KIND: dict[str, type[OmnifinError]] = {
     cls.__name__: cls for cls in (InvalidInput, NotFound, Conflict, PermissionDenied)
 }
@@ -168,25 +157,7 @@ def _service_error(error: ToolError) -> OmnifinError:
     return kind(error.detail if isinstance(error.detail, list) else error.message)
 
 
-def _approval_key(user_id: uuid.UUID, approval_id: str) -> str:
-    return f"web:approval:{user_id}:{approval_id}"
-
-
-async def remember_approval(
-    store: Store, user_id: uuid.UUID, offer_id: uuid.UUID, request: ApprovalRequest
-) -> str:
-    """Keep what `user_id` was asked to approve (for the TTL); its new approval id."""
-    approval_id = secrets.token_urlsafe(16)
-    record = {"tool": request.tool, "arguments": request.arguments, "offer_id": str(offer_id)}
-    await store.set(
-        _approval_key(user_id, approval_id), orjson.dumps(record), ttl_seconds=APPROVAL_TTL_SECONDS
-    )
-    return approval_id
-
-
-def _tool_context(
-    state: StateDep, actor: Actor, origin: Origin, approver: Any = None
-) -> ToolContext:
+def _tool_context(state: StateDep, actor: Actor, origin: Origin) -> ToolContext:
     assert state.sessionmaker is not None, "lifespan not started"
     return ToolContext(
         actor=actor,
@@ -194,7 +165,6 @@ def _tool_context(
         settings=state.settings,
         channel="web",
         origin=origin,
-        approver=approver,
     )
 
 
@@ -211,7 +181,6 @@ async def request_acceptance(
     offer_id: uuid.UUID,
     actor: CurrentActor,
     state: StateDep,
-    store: StoreDep,
     origin: OriginDep,
     body: AcceptanceCreate | None = None,
 ) -> PendingApproval:
@@ -220,21 +189,21 @@ async def request_acceptance(
     if body is not None and body.version is not None:
         arguments["version"] = body.version
     try:
-        await registry.execute(_ACCEPT_TOOL, arguments, _tool_context(state, actor, origin, _ask))
-    except _Asked as asked:
-        request = asked.request
+        approval = await page_approvals.ask(
+            registry,
+            _tool_context(state, actor, origin),
+            _ACCEPT_TOOL,
+            arguments,
+            ttl=timedelta(seconds=APPROVAL_TTL_SECONDS),
+        )
     except ToolError as error:
         raise _service_error(error) from None
-    else:  # pragma: no cover - accept_offer always asks first
-        raise Conflict("The offer was accepted without an approval.")
-    expires_at = datetime.now(UTC) + timedelta(seconds=APPROVAL_TTL_SECONDS)
-    approval_id = await remember_approval(store, actor.user_id, offer_id, request)
     return PendingApproval(
-        approval_id=approval_id,
-        tool=request.tool,
-        summary=request.summary,
-        arguments=request.arguments,
-        expires_at=expires_at,
+        approval_id=str(approval.id),
+        tool=approval.tool_name,
+        summary=approval.question,
+        arguments=approval.details,
+        expires_at=approval.expires_at,
     )
 
 
@@ -245,32 +214,25 @@ async def request_acceptance(
 )
 async def answer_acceptance(
     offer_id: uuid.UUID,
-    approval_id: Annotated[str, Path(max_length=64)],
+    approval_id: uuid.UUID,
     body: ApprovalDecision,
     actor: CurrentActor,
     state: StateDep,
-    store: StoreDep,
     origin: OriginDep,
 ) -> AcceptanceResult:
     actor.require(Scope.OFFERS_ACCEPT)
-    key = _approval_key(actor.user_id, approval_id)
-    raw = await store.get(key)
-    record = orjson.loads(raw) if raw is not None else None
-    if record is None or record.get("offer_id") != str(offer_id):
-        raise NotFound("No such approval is waiting; ask to accept the offer again.")
-    if not body.approved:
-        await store.delete(key)
-        return AcceptanceResult(approved=False)
     try:
-        # The approval id is the idempotency key: a second click returns the first result.
-        output = await registry.execute(
-            record["tool"],
-            record["arguments"],
+        resolution, output = await page_approvals.answer(
+            registry,
             _tool_context(state, actor, origin),
-            idempotency_key=f"web-approval:{approval_id}",
-            approved=True,
+            approval_id,
+            approved=body.approved,
+            channel=body.channel,
+            expected={"tool": _ACCEPT_TOOL, "offer_id": str(offer_id)},
         )
     except ToolError as error:
         raise _service_error(error) from None
+    if output is None:
+        return AcceptanceResult(approved=False)
     assert isinstance(output, AcceptedOffer)
     return AcceptanceResult(approved=True, accepted=output)

@@ -6,6 +6,12 @@ broker assistant. Clients send the whole conversation each time: only its last u
 new, and the conversation continues in the thread named by `conversation_id` (a body field or the
 `X-Conversation-Id` header) or, failing that, by `user`; with neither, each request starts a
 conversation of its own.
+
+Approvals: a turn that needs one returns its question as the assistant's message and the
+approval, machine-readable, in `pending_approval` (`approval_id`, `summary`, `payload`). Only an
+explicit answer resolves it: the body field `approval` (`{"id": ..., "approved": true|false}`),
+or an unambiguous yes or no as the very next user message. A question, a hedge or anything else
+leaves it waiting and is answered by restating it.
 """
 
 from __future__ import annotations
@@ -20,20 +26,28 @@ from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.events import Event, MessageCompleted, RunCompleted, RunError, Token
-from agents.runner import TurnRequest
+from agents.events import (
+    Event,
+    InterruptRequested,
+    MessageCompleted,
+    RunCompleted,
+    RunError,
+    Token,
+)
+from agents.runner import Approval, TurnRequest
 from agents.threads import threads
 from api.auth import CurrentActor, OriginDep
-from api.deps import StateDep
+from api.deps import StateDep, TurnsDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
-from api.routes.chat import MAX_MESSAGE_CHARS, start_turn
+from api.routes.chat import MAX_MESSAGE_CHARS
 from api.sse import EventStreamResponse
 from lending.db import transaction
 from lending.errors import (
     Conflict,
     InvalidInput,
     NotAuthenticated,
+    NotFound,
     PermissionDenied,
     RateLimited,
     ServiceUnavailable,
@@ -49,6 +63,7 @@ _ERRORS = (
     PermissionDenied,
     RateLimited,
     InvalidInput,
+    NotFound,
     Conflict,
     ServiceUnavailable,
 )
@@ -61,6 +76,13 @@ class ChatMessageIn(BaseModel):
     content: str | list[dict[str, Any]] | None = None
 
 
+class ApprovalAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: Annotated[str, Field(max_length=64)] = Field(description="The pending approval's id.")
+    approved: bool
+
+
 class ChatCompletionRequest(BaseModel):
     model_config = ConfigDict(
         extra="allow"
@@ -71,6 +93,11 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     user: Annotated[str, Field(max_length=128)] | None = None
     conversation_id: Annotated[str, Field(max_length=128)] | None = None
+    approval: ApprovalAnswer | None = Field(
+        default=None,
+        description="Answer a pending approval by id (from `pending_approval`): the explicit "
+        "form; the last user message is then not sent to the assistant.",
+    )
 
 
 class ModelCard(BaseModel):
@@ -114,6 +141,7 @@ async def chat_completions(
     body: ChatCompletionRequest,
     actor: CurrentActor,
     state: StateDep,
+    turns: TurnsDep,
     origin: OriginDep,
     x_conversation_id: Annotated[str | None, Header(max_length=128)] = None,
 ) -> dict[str, Any] | StreamingResponse:
@@ -138,22 +166,36 @@ async def chat_completions(
             )
         elif thread.graph != graph.value:
             raise Conflict(f"This conversation is with {thread.graph}; keep the same model.")
-    events = await start_turn(
-        state,
-        TurnRequest(thread_id=thread.id, actor=actor, message=text, channel="api", origin=origin),
-    )
+    if body.approval is not None:
+        request = TurnRequest(
+            thread_id=thread.id,
+            actor=actor,
+            approval=Approval(body.approval.id, body.approval.approved, "api"),
+            channel="api",
+            origin=origin,
+        )
+    else:
+        request = TurnRequest(
+            thread_id=thread.id, actor=actor, message=text, channel="api", origin=origin
+        )
+    events = await turns.start(request)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not body.stream:
         parts: list[str] = []
+        waiting: list[InterruptRequested] = []
         usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
         async for event in events:
             if isinstance(event, MessageCompleted):
                 parts.append(event.text)
+            elif isinstance(event, InterruptRequested):
+                waiting.append(event)
             elif isinstance(event, RunCompleted):
                 usage = _usage(event)
             elif isinstance(event, RunError):
                 raise ServiceUnavailable(event.detail)
+        if waiting and not any(waiting[0].summary in part for part in parts):
+            parts.append(waiting[0].summary)
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -168,6 +210,7 @@ async def chat_completions(
                 }
             ],
             "usage": usage,
+            "pending_approval": _approval(waiting[0]) if waiting else None,
         }
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
@@ -181,13 +224,24 @@ async def chat_completions(
         }
         return b"data: " + orjson.dumps(payload) + b"\n\n"
 
+    spoken: list[str] = []
+    asked: list[InterruptRequested] = []
+
     def frame(event: Event) -> bytes:
         if isinstance(event, Token):
+            spoken.append(event.text)
             return chunk({"content": event.text})
+        if isinstance(event, InterruptRequested):
+            asked.append(event)
+            if len(asked) > 1 or event.summary in "".join(spoken):
+                return b""
+            # The question is the assistant's message, like any other words of the turn.
+            return chunk({"content": ("\n\n" if spoken else "") + event.summary})
         if isinstance(event, RunError):
             return chunk({"content": f"\n[{event.detail}]"})
         if isinstance(event, RunCompleted):
-            return chunk({}, "stop", usage=_usage(event))
+            pending = _approval(asked[0]) if asked else None
+            return chunk({}, "stop", usage=_usage(event), pending_approval=pending)
         return b""
 
     async def frames() -> AsyncIterator[bytes]:
@@ -201,6 +255,10 @@ async def chat_completions(
     return EventStreamResponse(
         frames(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
+
+
+def _approval(event: InterruptRequested) -> dict[str, Any]:
+    return {"approval_id": event.approval_id, "summary": event.summary, "payload": event.payload}
 
 
 def _usage(event: RunCompleted) -> dict[str, int]:

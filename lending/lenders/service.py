@@ -38,6 +38,18 @@ SUBMIT_TASK = "lenders.submit_application"
 
 
 class LenderService:
+    async def names(
+        self, session: AsyncSession, lender_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, str]:
+        """Lender names by id (public catalog facts, for wording a question to a person)."""
+        repository = LenderRepository.from_session(session)
+        found = {}
+        for lender_id in dict.fromkeys(lender_ids):
+            lender = await repository.get_lender(lender_id)
+            if lender is not None:
+                found[lender_id] = lender.name
+        return found
+
     async def list_lenders(
         self,
         session: AsyncSession,

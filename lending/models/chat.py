@@ -58,8 +58,6 @@ class ChatThread(TimestampMixin, Base):
     graph: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(16), default="web")
     title: Mapped[str | None] = mapped_column(String(200))
-    # The approval the conversation waits for (tool, summary, arguments), or NULL.
-    pending_approval: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     # A client-chosen id (the OpenAI-compatible endpoint's conversation id), unique per user.
     external_id: Mapped[str | None] = mapped_column(String(128))
     last_message_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

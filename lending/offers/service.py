@@ -158,6 +158,16 @@ class OfferService:
             ],
         )
 
+    async def get_offer(
+        self, session: AsyncSession, actor: Actor, *, offer_id: uuid.UUID
+    ) -> OfferRead:
+        """One offer on an application the actor reaches; another's is "not found"."""
+        found = await OfferRepository.from_session(session).get_scoped(actor, offer_id)
+        if found is None:
+            raise NotFound("No such offer.")
+        named = await self._named(session, [found[0]])
+        return _offer_read(named[0], datetime.now(UTC))
+
     async def accept(
         self,
         session: AsyncSession,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 import httpx
@@ -34,7 +35,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
-from api.routes.offers import remember_approval
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from knowledge.service import knowledge_service
@@ -67,7 +67,8 @@ from tests.identity.factories import (
     unique,
 )
 from tests.lending.factories import create_application, create_catalog
-from tools.context import ApprovalRequest
+from tools.approvals import Confirmation, approvals
+from tools.registry import fingerprint, registry
 
 Who = Literal[
     "borrower",
@@ -404,14 +405,19 @@ async def _answer_acceptance(w: World, who: Who, where: Where) -> Call:
     borrower's approval of the offer in question, which is not theirs to answer."""
     borrower = await _lending_borrower(w, who, where)
     offer_id = await firm_offer(w.session, borrower)
-    request = ApprovalRequest(
-        tool="accept_offer",
-        summary="Accept the offer",
-        arguments={"offer_id": str(offer_id)},
-        idempotency_key=None,
+    arguments = {"offer_id": str(offer_id)}
+    approval = await approvals.ask(
+        w.session,
+        actor_of(borrower),
+        tool_name="accept_offer",
+        arguments_sha256=fingerprint(registry.get("accept_offer"), arguments),
+        arguments=arguments,
+        confirmation=Confirmation(en="Accept the offer?", zh="接受报价吗？"),
+        language="en",
+        channel="web",
+        ttl=timedelta(minutes=10),
     )
-    assert w.store is not None
-    approval_id = await remember_approval(w.store, borrower.id, offer_id, request)
+    approval_id = approval.id
     return Call(
         "POST", f"/api/v1/offers/{offer_id}/acceptance/{approval_id}", json={"approved": True}
     )

@@ -18,6 +18,7 @@ from lending.models.identity import Role
 from tests.commissions.factories import create_admin, create_loan, create_rule
 from tests.identity.factories import bearer, create_organization, create_user, issue_token
 from tests.tools.support import context_for
+from tools.approvals import Decision
 from tools.base import ToolError
 from tools.context import ApprovalRequest
 from tools.registry import registry
@@ -194,9 +195,9 @@ async def test_the_tools_follow_the_same_scopes_and_ask_before_approving(
     assert unapproved.value.kind == "ApprovalRequired"
     asked: list[ApprovalRequest] = []
 
-    async def yes(request: ApprovalRequest) -> bool:
+    async def yes(request: ApprovalRequest) -> Decision:
         asked.append(request)
-        return True
+        return Decision.APPROVED
 
     approved = await registry.execute(
         "approve_payout_batch",

@@ -22,6 +22,7 @@ from lending.models.identity import Role, User
 from tests.identity.factories import create_user
 from tests.lending.factories import create_borrower, create_catalog, give_consent
 from tests.tools.support import context_for
+from tools.approvals import Decision
 from tools.base import ToolCall, ToolError, tool
 from tools.context import ApprovalRequest
 from tools.registry import ToolRegistry, registry
@@ -195,9 +196,9 @@ async def test_an_irreversible_tool_waits_for_approval(
     asked: list[ApprovalRequest] = []
     answer = {"approve": False}
 
-    async def approver(request: ApprovalRequest) -> bool:
+    async def approver(request: ApprovalRequest) -> Decision:
         asked.append(request)
-        return answer["approve"]
+        return Decision.APPROVED if answer["approve"] else Decision.REJECTED
 
     context = context_for(borrower, sessionmaker, settings, approver=approver)
     started = await registry.execute(
