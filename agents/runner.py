@@ -393,14 +393,13 @@ class TurnRunner:
                     continue
                 for node, update in item.chunk.items():
                     if node == "__interrupt__":
-                        for card in _waiting(update):
+                        cards = _waiting(update)
+                        if cards:
+                            # The question put to the person, as the history shows it.
                             transcript.append(
-                                TranscriptEntry(
-                                    role="approval_requested",
-                                    content=card["summary"],
-                                    tool={"tool": card["tool"], "approval_id": card["approval_id"]},
-                                )
+                                TranscriptEntry(role="assistant", content=cards[0]["summary"])
                             )
+                        for card in cards:
                             yield _interrupt_event(card)
                     elif node == "assistant":
                         for message in update.get("messages", []):

@@ -18,7 +18,8 @@ from lending.jobs import queue
 
 PRUNE_TASK = "agents.prune_checkpoints"
 
-_PROTECTED = "SELECT id::text FROM chat_thread WHERE pending_approval IS NOT NULL"
+# A conversation waiting for an answer keeps its checkpoints: its paused turn resumes from them.
+_PROTECTED = "SELECT thread_id::text FROM tool_approval WHERE status = 'pending' AND thread_id IS NOT NULL"
 
 _OLD_CHECKPOINTS = f"""
     DELETE FROM checkpoints AS c

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from lending.db import transaction
 from lending.errors import Conflict, NotFound
-from lending.models.tools import ToolApproval
+from lending.models.tools import ApprovalStatus, ToolApproval
 from tools.approvals import ApprovalPending, Decision, Resolution, approvals
 from tools.context import ApprovalRequest, ToolContext
 from tools.registry import ToolRegistry, fingerprint
@@ -70,7 +70,8 @@ class PageApprovals:
 
         Raises:
             NotFound: not the actor's approval, or not about `expected` (tool and arguments).
-            Conflict: answered already, or expired (ask again).
+            Conflict: answered otherwise already, or expired (ask again). Approving an
+                approved question again returns the first result.
         """
         async with transaction(context.sessionmaker) as session:
             found = await approvals.get(session, context.actor, approval_id)
@@ -79,14 +80,19 @@ class PageApprovals:
                 for key, value in expected.items()
             ):
                 raise NotFound("No such approval is waiting for you.")
-            resolution = await approvals.resolve(
-                session,
-                context.actor,
-                approval_id,
-                approved=approved,
-                channel=channel,
-                origin=context.origin,
-            )
+            if approved and found.status in (ApprovalStatus.APPROVED, ApprovalStatus.EXECUTED):
+                # A second click on an approved question: the same call, whose stored result
+                # the registry returns (it runs once).
+                resolution = Resolution(found, "approved")
+            else:
+                resolution = await approvals.resolve(
+                    session,
+                    context.actor,
+                    approval_id,
+                    approved=approved,
+                    channel=channel,
+                    origin=context.origin,
+                )
         approval = resolution.approval
         if resolution.outcome == "expired":
             raise Conflict("This approval has expired and nothing was done; ask again.")

@@ -148,7 +148,8 @@ async def test_approval_by_text_and_a_restart_between_turns(
         assert any("personal loan 5000" in str(m.content) for m in history_seen)
 
         unclear = await send(http, token, thread_id, "hmm, what happens then?")
-        assert "answer yes" in reply_text(unclear)
+        assert "clear yes or no" in reply_text(unclear)
+        assert "withdraw your personal loan application" in reply_text(unclear)
         await session.refresh(application)
         assert application.status.value == "draft"
 
@@ -198,7 +199,7 @@ async def test_rejected_approval_changes_nothing(
     assert finished[-1]["ok"] is False
     await session.refresh(application)
     assert application.status.value == "draft"
-    assert stale.status_code == 404  # the approval is answered; it cannot be replayed
+    assert stale.status_code == 409  # the approval is answered; it cannot be replayed
 
 
 async def test_a_second_message_during_a_run_is_refused(

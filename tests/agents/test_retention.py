@@ -4,6 +4,7 @@ never touches a thread that waits for an approval."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import text, update
@@ -13,10 +14,11 @@ from agents.tasks import PRUNE_TASK, prune_checkpoints
 from lending.config import Settings
 from lending.db import create_sessionmaker, transaction
 from lending.jobs import enqueue, open_queue
-from lending.models.chat import ChatThread
 from lending.models.identity import Role
+from lending.models.tools import ToolApproval
 from tests.agents.sse import send
-from tests.identity.factories import bearer, create_user, issue_token
+from tests.identity.factories import actor_of, bearer, create_user, issue_token
+from tools.approvals import Confirmation, approvals
 
 
 async def _checkpoints(session: AsyncSession, thread_id: str) -> list[str]:
@@ -40,10 +42,21 @@ async def test_retention_keeps_the_latest_and_spares_pending_approvals(
         for message in ("hello", "what can you do?", "hello again"):
             await send(client, token, threads[-1], message)
     kept_thread, waiting_thread = threads
+    await approvals.ask(
+        session,
+        actor_of(user),
+        tool_name="submit_application",
+        arguments_sha256="0" * 64,
+        arguments={},
+        confirmation=Confirmation(en="Send it?", zh="提交吗？"),
+        language="en",
+        channel="chat",
+        ttl=timedelta(hours=1),
+    )
     await session.execute(
-        update(ChatThread)
-        .where(ChatThread.id == uuid.UUID(waiting_thread))
-        .values(pending_approval={"approval_id": "x", "tool": "submit_application"})
+        update(ToolApproval)
+        .where(ToolApproval.actor_user_id == user.id)
+        .values(thread_id=uuid.UUID(waiting_thread))
     )
     before = {thread: await _checkpoints(session, thread) for thread in threads}
     assert all(len(ids) > 2 for ids in before.values())

@@ -796,9 +796,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _mfa_confirm, everyone(200, mfa_pending=200), targeted=False
     ),
     ("POST", "/api/v1/mfa/disable"): Entry(
-        # Required for platform admins: they cannot turn it off (409).
+        # Required for platform admins and prompt engineers: they cannot turn it off (409).
         _mfa_disable,
-        {**everyone(204), "platform_admin": (409, 409)},
+        {**everyone(204), "platform_admin": (409, 409), "prompt_engineer": (409, 409)},
         targeted=False,
     ),
     ("POST", "/api/v1/mfa/recovery-codes"): Entry(_mfa_recovery, everyone(200), targeted=False),

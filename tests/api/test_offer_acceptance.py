@@ -40,8 +40,10 @@ async def test_ask_then_approve_accepts_through_the_tool(
     assert asked.status_code == 201, asked.text
     pending = asked.json()
     assert pending["tool"] == "accept_offer"
-    assert pending["arguments"]["offer_id"] == str(offer_id)
-    assert pending["summary"]
+    # The person is shown the question and the facts (lender, amounts), never internal ids.
+    assert str(offer_id) not in str(pending["arguments"])
+    assert pending["arguments"]["lender"] in pending["summary"]
+    assert "accept" in pending["summary"]
     # Asking changed nothing: the rehearsal was rolled back.
     assert await _offer_status(session, offer_id) is OfferStatus.ACTIVE
 
@@ -83,9 +85,9 @@ async def test_reject_changes_nothing_and_ends_the_approval(
     assert rejected.status_code == 200, rejected.text
     assert rejected.json() == {"approved": False, "accepted": None}
     assert await _offer_status(session, offer_id) is OfferStatus.ACTIVE
-    # The approval is gone: approving it now is refused.
+    # The approval is answered: approving it now is refused.
     late = await client.post(answer_path, json={"approved": True}, headers=headers)
-    assert late.status_code == 404
+    assert late.status_code == 409
     assert await _offer_status(session, offer_id) is OfferStatus.ACTIVE
 
 
@@ -130,8 +132,7 @@ async def test_approvals_belong_to_who_asked(
     )
     assert refused.status_code == 403
     wrong_offer = await client.post(
-        f"/api/v1/offers/{pending['arguments']['offer_id'][:-4]}0000/acceptance/"
-        f"{pending['approval_id']}",
+        f"/api/v1/offers/{str(offer_id)[:-4]}0000/acceptance/{pending['approval_id']}",
         json={"approved": True},
         headers=await _headers(session, settings, borrower),
     )

@@ -171,11 +171,20 @@ async def test_the_tools_follow_the_same_scopes_and_ask_before_approving(
         )
     assert refused.value.kind == "PermissionDenied"
 
+    # Drafting a batch is asked first too; without anyone to ask, it is refused.
+    with pytest.raises(ToolError) as unasked:
+        await registry.execute(
+            "create_payout_batch",
+            {"cutoff_on": "2026-12-31"},
+            context_for(maker, sessionmaker, settings),
+        )
+    assert unasked.value.kind == "ApprovalRequired"
     batch = await registry.execute(
         "create_payout_batch",
         {"cutoff_on": "2026-12-31"},
         context_for(maker, sessionmaker, settings),
         idempotency_key="batch-1",
+        approved=True,
     )
     batch_id = str(batch.id)  # type: ignore[attr-defined]
     # The maker is refused before anyone is asked (the rehearsal fails).

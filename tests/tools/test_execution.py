@@ -174,7 +174,10 @@ async def test_side_effects_are_audited_without_their_values(
     borrower = await create_borrower(session, settings)
     context = context_for(borrower, sessionmaker, settings)
     await registry.execute(
-        "update_borrower_profile", {"ssn": "219-09-9999", "phone": "+1 212 555 0100"}, context
+        "update_borrower_profile",
+        {"ssn": "219-09-9999", "phone": "+1 212 555 0100"},
+        context,
+        approved=True,  # replacing the SSN on file is asked first (tested below)
     )
     await registry.execute("get_borrower_profile", {}, context)
     events = (
@@ -185,6 +188,34 @@ async def test_side_effects_are_audited_without_their_values(
     assert [event.action for event in events] == ["tool.update_borrower_profile"]
     assert events[0].details["fields"] == ["phone", "ssn"]
     assert "219099999" not in str(events[0].details)
+
+
+async def test_replacing_an_ssn_or_email_on_file_is_asked_first_filling_one_in_is_not(
+    session: AsyncSession, sessionmaker: SessionMaker, settings: Settings
+) -> None:
+    borrower = await create_borrower(session, settings)  # has an SSN and an e-mail on file
+    asked: list[ApprovalRequest] = []
+
+    async def no(request: ApprovalRequest) -> Decision:
+        asked.append(request)
+        return Decision.REJECTED
+
+    context = context_for(borrower, sessionmaker, settings, approver=no)
+    before = await registry.execute("get_borrower_profile", {}, context)
+    # A phone number is filled in without a question.
+    await registry.execute("update_borrower_profile", {"phone": "+1 212 555 0100"}, context)
+    assert asked == []
+    for change in ({"ssn": "219-09-9999"}, {"email": "someone.else@example.com"}):
+        with pytest.raises(ToolError) as refused:
+            await registry.execute("update_borrower_profile", change, context)
+        assert refused.value.kind == "NotApproved"
+    assert [request.tool for request in asked] == ["update_borrower_profile"] * 2
+    assert "Social Security number" in asked[0].summary
+    assert "219-09-9999" not in asked[0].summary  # the question never repeats the value
+    assert "someone.else@example.com" in asked[1].summary
+    after = await registry.execute("get_borrower_profile", {}, context)
+    assert after.ssn_last4 == before.ssn_last4  # type: ignore[attr-defined]
+    assert after.email == before.email  # type: ignore[attr-defined]
 
 
 async def test_an_irreversible_tool_waits_for_approval(
