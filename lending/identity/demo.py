@@ -1,4 +1,5 @@
-"""The identity part of the demo data: a broker firm, one login per role, MFA for the admin."""
+"""The identity part of the demo data: a broker firm, one login per role, MFA for staff roles
+that require it (platform admin and prompt engineer by default)."""
 
 from __future__ import annotations
 
@@ -102,14 +103,16 @@ async def seed_identity(session: AsyncSession, settings: Settings, summary: Demo
         summary.logins.append(
             DemoLogin(demo.role.value, demo.email, DEMO_PASSWORD, organization.name)
         )
-    secret = _admin_totp_secret(created["admin@omnifin.demo"], settings)
+    for email, user in created.items():
+        if user.role.value in settings.mfa_required_roles:
+            secret = _totp_secret(user, settings)
+            summary.notes.append(_mfa_note(email, user.role.value, secret, settings))
     await session.flush()
-    summary.notes.append(_admin_note(secret, settings))
 
 
-def _admin_totp_secret(admin: User, settings: Settings) -> str | None:
-    """The admin's TOTP secret: MFA is required for platform admins, so the demo enrols them
-    and shows the secret, or a person could not sign in as admin at all."""
+def _totp_secret(admin: User, settings: Settings) -> str | None:
+    """A staff login's TOTP secret: MFA is required for its role, so the demo enrols it and
+    shows the secret, or a person could not sign in as that role at all."""
     encryptor = crypto.encryptor(settings)
     associated_data = totp_associated_data(admin.id)
     if admin.mfa_secret_encrypted is None:
@@ -125,18 +128,18 @@ def _admin_totp_secret(admin: User, settings: Settings) -> str | None:
         return None  # the state folder's key changed since: re-enrol through the API
 
 
-def _admin_note(secret: str | None, settings: Settings) -> str:
+def _mfa_note(email: str, role: str, secret: str | None, settings: Settings) -> str:
+    who = role.replace("_", " ")
     if secret is None:
         return (
-            "  The platform admin needs a TOTP code, and its secret cannot be shown here: "
+            f"  The {who} ({email}) needs a TOTP code, and its secret cannot be shown here: "
             "sign in, then enrol with POST /api/v1/mfa/enroll and /confirm."
         )
-    uri = pyotp.TOTP(secret).provisioning_uri(
-        name="admin@omnifin.demo", issuer_name=settings.mfa_issuer
-    )
+    uri = pyotp.TOTP(secret).provisioning_uri(name=email, issuer_name=settings.mfa_issuer)
     return "\n".join(
         [
-            "  The platform admin signs in with a one-time code too (MFA is required for admins).",
+            f"  The {who} ({email}) signs in with a one-time code too (MFA is required for "
+            "this role).",
             f"  Add this TOTP secret to an authenticator app: {secret}",
             f"  (otpauth URI: {uri})",
             "  or print the current code with:",
