@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import httpx
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agents.scripted import ScriptedChatModel
+from lending.config import Settings
+from lending.models.identity import Role, User
+from tests.identity.factories import bearer, create_user, issue_token
+from tests.lending.factories import create_catalog
 
 
 def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
@@ -37,3 +46,22 @@ async def send(
 
 def reply_text(events: list[tuple[str, dict[str, Any]]]) -> str:
     return " ".join(data["text"] for kind, data in events if kind == "message.completed")
+
+
+# Opens the app with a scripted model as the assistant's (the `with_model` fixture).
+Client = Callable[[ScriptedChatModel], AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+async def borrower_with_token(session: AsyncSession, settings: Settings) -> tuple[User, str]:
+    """A borrower (with the lender catalog in place) and a bearer token, committed."""
+    await create_catalog(session)
+    user = await create_user(session, role=Role.BORROWER, full_name="Sam Lee")
+    token = await issue_token(session, user, settings=settings)
+    await session.commit()
+    return user, token
+
+
+async def new_thread(http: httpx.AsyncClient, token: str) -> str:
+    response = await http.post("/api/v1/chat/threads", json={}, headers=bearer(token))
+    assert response.status_code == 201
+    return str(response.json()["id"])

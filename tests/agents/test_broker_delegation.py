@@ -113,10 +113,10 @@ async def test_a_broker_starts_an_application_for_their_client_by_email(
     assert _tools_called(events) == ["find_client", "start_application"]
     # Starting an application on someone else's behalf waits for the broker's yes, asked in
     # words: whose application, which loan, the amount (never a tool name or an id).
-    [asked] = [data for kind, data in events if kind == "interrupt.requested"]
-    assert mine.email in asked["summary"]
-    assert "auto loan application for $25,000.00 over 60 months" in asked["summary"]
-    assert "start_application" not in asked["summary"]
+    [question] = [data for kind, data in events if kind == "interrupt.requested"]
+    assert mine.email in question["summary"]
+    assert "auto loan application for $25,000.00 over 60 months" in question["summary"]
+    assert "start_application" not in question["summary"]
     assert (
         await session.scalar(
             select(func.count())

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import httpx
@@ -22,14 +22,11 @@ from lending.config import Settings
 from lending.db import SessionMaker
 from lending.kv import MemoryStore
 from lending.models.applications import Application
-from lending.models.identity import Role, User
 from lending.models.offers import Offer
-from tests.agents.sse import parse_sse, reply_text, send
+from tests.agents.sse import Client, borrower_with_token, new_thread, parse_sse, reply_text, send
 from tests.api.lending_world import firm_offer
-from tests.identity.factories import bearer, create_user, issue_token
-from tests.lending.factories import create_borrower, create_catalog
-
-Client = Callable[[ScriptedChatModel], AbstractAsyncContextManager[httpx.AsyncClient]]
+from tests.identity.factories import bearer
+from tests.lending.factories import create_borrower
 
 
 def call(name: str, **args: object) -> AIMessage:
@@ -39,47 +36,10 @@ def call(name: str, **args: object) -> AIMessage:
     )
 
 
-@pytest.fixture
-def with_model(settings: Settings, sessionmaker: SessionMaker) -> Client:
-    @asynccontextmanager
-    async def open_client(model: ScriptedChatModel) -> AsyncIterator[httpx.AsyncClient]:
-        provider = ModelProvider(
-            models=[model],
-            pricing=ModelPricing(Decimal("0.5"), Decimal("1.5")),
-            breaker=ModelBreaker(failures=1, cooldown_seconds=3600),
-        )
-        app = create_app(
-            settings, sessionmaker=sessionmaker, store=MemoryStore(), chat_model=provider
-        )
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-            ) as http,
-        ):
-            yield http
-
-    return open_client
-
-
-async def _borrower(session: AsyncSession, settings: Settings) -> tuple[User, str]:
-    await create_catalog(session)
-    user = await create_user(session, role=Role.BORROWER, full_name="Sam Lee")
-    token = await issue_token(session, user, settings=settings)
-    await session.commit()
-    return user, token
-
-
-async def _thread(http: httpx.AsyncClient, token: str) -> str:
-    response = await http.post("/api/v1/chat/threads", json={}, headers=bearer(token))
-    assert response.status_code == 201
-    return str(response.json()["id"])
-
-
 async def test_model_calls_a_tool_and_streams_its_answer(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
-    borrower, token = await _borrower(session, settings)
+    borrower, token = await borrower_with_token(session, settings)
     model = ScriptedChatModel(
         script=[
             call("start_application", product_type="auto", amount="25000.00", term_months=60),
@@ -89,7 +49,7 @@ async def test_model_calls_a_tool_and_streams_its_answer(
         ]
     )
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         events = await send(http, token, thread_id, "I want a $25k car loan over 5 years")
 
     kinds = [kind for kind, _ in events]
@@ -116,7 +76,7 @@ async def test_model_calls_a_tool_and_streams_its_answer(
 async def test_approval_by_text_and_a_restart_between_turns(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
-    borrower, token = await _borrower(session, settings)
+    borrower, token = await borrower_with_token(session, settings)
     model = ScriptedChatModel(
         script=[
             call("start_application", product_type="personal", amount="5000.00", term_months=24),
@@ -128,7 +88,7 @@ async def test_approval_by_text_and_a_restart_between_turns(
         ]
     )
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         await send(http, token, thread_id, "personal loan 5000 over 2 years")
     application = await session.scalar(
         select(Application).where(Application.borrower_user_id == borrower.id)
@@ -163,7 +123,7 @@ async def test_approval_by_text_and_a_restart_between_turns(
 async def test_rejected_approval_changes_nothing(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
-    borrower, token = await _borrower(session, settings)
+    borrower, token = await borrower_with_token(session, settings)
     model = ScriptedChatModel(
         script=[
             call("start_application", product_type="personal", amount="5000.00", term_months=24),
@@ -171,7 +131,7 @@ async def test_rejected_approval_changes_nothing(
         ]
     )
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         await send(http, token, thread_id, "start a personal loan")
         application = await session.scalar(
             select(Application).where(Application.borrower_user_id == borrower.id)
@@ -205,10 +165,10 @@ async def test_rejected_approval_changes_nothing(
 async def test_a_second_message_during_a_run_is_refused(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
-    _, token = await _borrower(session, settings)
+    _, token = await borrower_with_token(session, settings)
     model = ScriptedChatModel(script=[AIMessage(content="Thinking slowly.")], delay_seconds=0.5)
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         first = asyncio.create_task(send(http, token, thread_id, "hello"))
         await asyncio.sleep(0.2)
         second = await http.post(
@@ -225,9 +185,9 @@ async def test_a_second_message_during_a_run_is_refused(
 async def test_empty_or_huge_messages_are_refused(
     with_model: Client, session: AsyncSession, settings: Settings, message: str
 ) -> None:
-    _, token = await _borrower(session, settings)
+    _, token = await borrower_with_token(session, settings)
     async with with_model(ScriptedChatModel(script=[AIMessage(content="-")])) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         response = await http.post(
             f"/api/v1/chat/threads/{thread_id}/runs",
             json={"message": message},
@@ -240,7 +200,7 @@ async def test_empty_or_huge_messages_are_refused(
 async def test_arguments_outside_the_schema_go_back_to_the_model(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
-    borrower, token = await _borrower(session, settings)
+    borrower, token = await borrower_with_token(session, settings)
     model = ScriptedChatModel(
         script=[
             call("start_application", product_type="auto", amount="25000.123", term_months=60),
@@ -248,7 +208,7 @@ async def test_arguments_outside_the_schema_go_back_to_the_model(
         ]
     )
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         events = await send(http, token, thread_id, "25000.123 for a car")
     finished = [d for k, d in events if k == "tool.finished"]
     assert finished[0]["ok"] is False
@@ -266,7 +226,7 @@ async def test_arguments_outside_the_schema_go_back_to_the_model(
 async def test_injection_cannot_reach_another_borrowers_offer(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
-    _, token = await _borrower(session, settings)  # also loads the catalog
+    _, token = await borrower_with_token(session, settings)  # also loads the catalog
     victim = await create_borrower(session, settings)
     victim_offer_id = await firm_offer(session, victim)
     await session.commit()
@@ -277,7 +237,7 @@ async def test_injection_cannot_reach_another_borrowers_offer(
         ]
     )
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         events = await send(
             http,
             token,
@@ -295,10 +255,10 @@ async def test_injection_cannot_reach_another_borrowers_offer(
 async def test_a_model_outage_hands_the_turn_to_guided_mode(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
-    _, token = await _borrower(session, settings)
+    _, token = await borrower_with_token(session, settings)
     model = ScriptedChatModel(script=[AIMessage(content="never")], fail=True)
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         events = await send(http, token, thread_id, "hello")
         again = await send(http, token, thread_id, "a car loan please")
     changed = [d for k, d in events if k == "mode.changed"]
@@ -317,7 +277,7 @@ async def test_a_turn_cut_off_mid_way_is_finished_after_a_restart(
     """The process dies while a tool runs; the next start finishes that turn, then answers."""
     from tools.registry import ToolRegistry
 
-    borrower, token = await _borrower(session, settings)
+    borrower, token = await borrower_with_token(session, settings)
     model = ScriptedChatModel(
         script=[
             call("start_application", product_type="auto", amount="20000.00", term_months=48),
@@ -342,7 +302,7 @@ async def test_a_turn_cut_off_mid_way_is_finished_after_a_restart(
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
     ):
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         request = asyncio.create_task(send(http, token, thread_id, "a $20k car loan over 4 years"))
         async with asyncio.timeout(10):
             await reached.wait()
@@ -399,7 +359,7 @@ async def test_a_scripted_intake_to_offers_with_the_ssn_kept_from_the_model(
     consent, offers: the application row holds what was said and offers are listed."""
     from lending.models.applications import BorrowerProfile
 
-    borrower, token = await _borrower(session, settings)
+    borrower, token = await borrower_with_token(session, settings)
     profile = {
         "legal_first_name": "Sam",
         "legal_last_name": "Lee",
@@ -433,7 +393,7 @@ async def test_a_scripted_intake_to_offers_with_the_ssn_kept_from_the_model(
         ]
     )
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         await send(http, token, thread_id, "personal loan, 12k over 3 years, medical")
         await send(http, token, thread_id, "my ssn is 123-45-6789, I'm Sam Lee ...")
         await send(http, token, thread_id, "yes, check my offers")

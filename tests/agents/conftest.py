@@ -1,0 +1,43 @@
+"""Fixtures of the assistant's tests: the app with a scripted language model behind HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from agents.models import ModelBreaker, ModelPricing, ModelProvider
+from agents.scripted import ScriptedChatModel
+from api.app import create_app
+from lending.config import Settings
+from lending.db import SessionMaker
+from lending.kv import MemoryStore
+from tests.agents.sse import Client
+
+
+@pytest.fixture
+def with_model(settings: Settings, sessionmaker: SessionMaker) -> Client:
+    """Opens the app with `model` as the assistant's language model, on the test's transaction."""
+
+    @asynccontextmanager
+    async def open_client(model: ScriptedChatModel) -> AsyncIterator[httpx.AsyncClient]:
+        provider = ModelProvider(
+            models=[model],
+            pricing=ModelPricing(Decimal("0.5"), Decimal("1.5")),
+            breaker=ModelBreaker(failures=1, cooldown_seconds=3600),
+        )
+        app = create_app(
+            settings, sessionmaker=sessionmaker, store=MemoryStore(), chat_model=provider
+        )
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+            ) as http,
+        ):
+            yield http
+
+    return open_client
