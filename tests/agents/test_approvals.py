@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
+import httpx2
+import openai
 from langchain_core.messages import AIMessage
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.models import ModelBreaker, ModelPricing, ModelProvider
 from agents.scripted import ScriptedChatModel
+from api.app import create_app
 from lending.config import Settings
+from lending.kv import MemoryStore
 from lending.models.applications import Application
 from lending.models.tools import ApprovalStatus, ToolApproval, ToolCallRecord
 from tests.agents.sse import Client, borrower_with_token, new_thread, parse_sse, reply_text, send
@@ -245,4 +251,93 @@ async def test_only_the_person_asked_can_answer_and_only_in_that_conversation(
         assert code == 200
         # Answered: replaying it is refused and runs nothing more.
         assert (await _answer(http, token, thread_id, approval_id, True))[0] == 409
+    assert await _status(session, application) == "withdrawn"
+
+
+async def test_openai_clients_get_the_question_and_the_approval_id_and_must_answer_explicitly(
+    settings: Settings, sessionmaker: Any, session: AsyncSession
+) -> None:
+    """`/v1/chat/completions` through the official `openai` package: the question is the
+    assistant's message, `pending_approval` carries the id; a question or a hedge leaves it
+    waiting; only an explicit answer (the id, or a clear yes) runs it."""
+    borrower, token = await borrower_with_token(session, settings)
+    application = str((await create_application(session, borrower)).id)
+    await session.commit()
+    model = ScriptedChatModel(
+        script=[
+            AIMessage(
+                content="",
+                tool_calls=[
+                    {
+                        "name": "withdraw_application",
+                        "args": {"application_id": application, "reason": "not needed"},
+                        "id": "call_v1",
+                    }
+                ],
+            ),
+            AIMessage(content="Withdrawn."),
+        ]
+    )
+    provider = ModelProvider(
+        models=[model],
+        pricing=ModelPricing(Decimal("0.5"), Decimal("1.5")),
+        breaker=ModelBreaker(failures=1, cooldown_seconds=3600),
+    )
+    app = create_app(settings, sessionmaker=sessionmaker, store=MemoryStore(), chat_model=provider)
+    # The openai package speaks through its own httpx (httpx2); its ASGI transport reaches the app.
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://testserver/v1"
+        ) as http,
+    ):
+        client = openai.AsyncOpenAI(
+            base_url="http://testserver/v1", api_key=token, http_client=http, max_retries=0
+        )
+        conversation = {"conversation_id": f"v1-{uuid.uuid4().hex}"}
+
+        async def say(text: str, **extra: Any) -> Any:
+            return await client.chat.completions.create(
+                model="omnifin-borrower",
+                messages=[{"role": "user", "content": text}],
+                extra_body={**conversation, **extra},
+            )
+
+        asked = await say("please withdraw my application")
+        pending = (asked.model_extra or {})["pending_approval"]
+        question = asked.choices[0].message.content or ""
+        assert pending["summary"] in question
+        assert "withdraw your personal loan application" in question
+        assert "withdraw_application" not in question
+        assert application not in question
+
+        # "ok, ..." followed by a question is not a yes: answered by restating, still waiting.
+        for text in ("ok, what fees are there?", "maybe", "I do not want to do it yet, wait"):
+            reply = await say(text)
+            assert await _status(session, application) == "draft", text
+            if (reply.model_extra or {}).get("pending_approval") is None:
+                break  # a refusal answers it (rejected): nothing ran
+            assert reply.model_extra["pending_approval"]["approval_id"] == pending["approval_id"]
+        assert await _status(session, application) == "draft"
+
+        again = await say("withdraw my application")
+        pending = (again.model_extra or {})["pending_approval"]
+        # Streaming: the question is streamed like any words, the id comes in the last chunk.
+        stream = await client.chat.completions.create(
+            model="omnifin-borrower",
+            messages=[{"role": "user", "content": "hmm"}],
+            stream=True,
+            extra_body=conversation,
+        )
+        text, last = "", None
+        async for chunk in stream:
+            text += chunk.choices[0].delta.content or ""
+            last = chunk
+        assert last is not None
+        assert (last.model_extra or {})["pending_approval"]["approval_id"] == pending["approval_id"]
+        assert "withdraw your personal loan application" in text
+
+        done = await say("whatever", approval={"id": pending["approval_id"], "approved": True})
+        assert (done.model_extra or {}).get("pending_approval") is None
+        assert "Withdrawn." in (done.choices[0].message.content or "")
     assert await _status(session, application) == "withdrawn"
