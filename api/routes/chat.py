@@ -79,7 +79,7 @@ class MessageRead(BaseModel):
     created_at: datetime
 
 
-class PendingApproval(BaseModel):
+class WaitingApproval(BaseModel):
     """An action waiting for the person's yes or no: `summary` is the question in their words
     and language, `payload` the facts behind it (names, amounts, expiry)."""
 
@@ -90,10 +90,10 @@ class PendingApproval(BaseModel):
 
 
 class ThreadDetail(ThreadRead):
-    pending_approval: PendingApproval | None = Field(
+    pending_approval: WaitingApproval | None = Field(
         description="The approval put to the person now (the oldest waiting), if any."
     )
-    pending_approvals: list[PendingApproval] = Field(
+    pending_approvals: list[WaitingApproval] = Field(
         default_factory=list,
         description="Every approval waiting, oldest first; each is "
         "answered on its own with POST .../approvals/{approval_id}.",
@@ -174,7 +174,7 @@ async def read_thread(
     """One conversation with its history: redacted messages and tool activity, in order."""
     _require_chat(actor)
     detail = await threads.detail(session, actor, thread_id)
-    pending = [PendingApproval.model_validate(card) for card in detail.pending_approvals]
+    pending = [WaitingApproval.model_validate(card) for card in detail.pending_approvals]
     return ThreadDetail.model_validate(
         {
             **ThreadRead.model_validate(detail.thread).model_dump(),

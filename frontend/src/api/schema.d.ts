@@ -354,7 +354,9 @@ export interface paths {
         put?: never;
         /**
          * Answer Approval
-         * @description Approve or reject the action the assistant is waiting on, and stream the rest of the turn.
+         * @description Approve or reject one action the assistant is waiting on, by its id, and stream the rest of
+         *     the turn. Only the person it was asked of can answer it; an expired one runs nothing and is
+         *     asked again once the action has been checked anew.
          */
         post: operations["answer_approval_api_v1_chat_threads__thread_id__approvals__approval_id__post"];
         delete?: never;
@@ -1850,6 +1852,27 @@ export interface components {
             /** Qualifying Lenders */
             qualifying_lenders: number;
         };
+        /** ApprovalAnswer */
+        api__routes__chat__ApprovalAnswer: {
+            /** Approved */
+            approved: boolean;
+            /**
+             * Channel
+             * @default button
+             * @enum {string}
+             */
+            channel: "button" | "voice" | "api";
+        };
+        /** ApprovalAnswer */
+        api__routes__openai_compat__ApprovalAnswer: {
+            /** Approved */
+            approved: boolean;
+            /**
+             * Id
+             * @description The pending approval's id.
+             */
+            id: string;
+        };
         /** ApplicationCreate */
         ApplicationCreate: {
             /** Amount */
@@ -2053,17 +2076,6 @@ export interface components {
             term_months?: number | null;
             /** Version */
             version?: number | null;
-        };
-        /** ApprovalAnswer */
-        ApprovalAnswer: {
-            /** Approved */
-            approved: boolean;
-            /**
-             * Channel
-             * @default button
-             * @enum {string}
-             */
-            channel: "button" | "voice" | "api";
         };
         /** ApprovalDecision */
         ApprovalDecision: {
@@ -2438,6 +2450,8 @@ export interface components {
         };
         /** ChatCompletionRequest */
         ChatCompletionRequest: {
+            /** @description Answer a pending approval by id (from `pending_approval`): the explicit form; the last user message is then not sent to the assistant. */
+            approval?: components["schemas"]["api__routes__openai_compat__ApprovalAnswer"] | null;
             /** Conversation Id */
             conversation_id?: string | null;
             /** Messages */
@@ -3974,7 +3988,8 @@ export interface components {
         };
         /**
          * PendingApproval
-         * @description What the person is asked to approve: the same summary the chat's approval card shows.
+         * @description What the person is asked to approve: the same question the chat's approval card shows
+         *     (`summary`), and the facts behind it (`arguments`: lender, amounts, never internal ids).
          */
         PendingApproval: {
             /** Approval Id */
@@ -4853,10 +4868,13 @@ export interface components {
             last_message_at: string | null;
             /** Messages */
             messages: components["schemas"]["MessageRead"][];
-            /** Pending Approval */
-            pending_approval: {
-                [key: string]: unknown;
-            } | null;
+            /** @description The approval put to the person now (the oldest waiting), if any. */
+            pending_approval: components["schemas"]["WaitingApproval"] | null;
+            /**
+             * Pending Approvals
+             * @description Every approval waiting, oldest first; each is answered on its own with POST .../approvals/{approval_id}.
+             */
+            pending_approvals?: components["schemas"]["WaitingApproval"][];
             /**
              * Ratings
              * @description Your thumbs (1 up, -1 down) on its turns, by run id.
@@ -4885,10 +4903,6 @@ export interface components {
             id: string;
             /** Last Message At */
             last_message_at: string | null;
-            /** Pending Approval */
-            pending_approval: {
-                [key: string]: unknown;
-            } | null;
             /** Title */
             title: string | null;
         };
@@ -5065,6 +5079,23 @@ export interface components {
             extra_percent: number | string;
             /** Min Loans In Month */
             min_loans_in_month: number;
+        };
+        /**
+         * WaitingApproval
+         * @description An action waiting for the person's yes or no: `summary` is the question in their words
+         *     and language, `payload` the facts behind it (names, amounts, expiry).
+         */
+        WaitingApproval: {
+            /** Approval Id */
+            approval_id: string;
+            /** Payload */
+            payload: {
+                [key: string]: unknown;
+            };
+            /** Summary */
+            summary: string;
+            /** Tool */
+            tool: string;
         };
         /** WebhookAnswer */
         WebhookAnswer: {
@@ -6637,7 +6668,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["ApprovalAnswer"];
+                "application/json": components["schemas"]["api__routes__chat__ApprovalAnswer"];
             };
         };
         responses: {
@@ -12789,6 +12820,15 @@ export interface operations {
             };
             /** @description PermissionDenied */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
