@@ -223,7 +223,9 @@ _PIECE = re.compile(
     r"|(?P<space>\s+)|(?P<other>.)",
     re.DOTALL,
 )
-_BREAKS = set(',.;:!…—–-/()[]{}"、。；：！·~*')
+# Brackets and braces are not here: "[APPROVED]" or {"approved": true} is markup, not how a
+# person answers, so those characters are unknown and the answer is unclear.
+_BREAKS = set(',.;:!…—–-/()"、。；：！·~*')
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
 _WORD_HYPHEN = re.compile(r"(?<=[a-z])-(?=[a-z])")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'", "ʼ": "'"})
