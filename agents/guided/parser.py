@@ -200,13 +200,14 @@ def parse_term_months(text: str) -> int | None:
     return None
 
 
-def parse_yes_no(text: str) -> bool | None:
+def parse_yes_no(text: str, *, action: str | None = None) -> bool | None:
     """True for an unambiguous yes, False for a plain refusal, None for anything else.
 
     The strict reading is `agents.guided.yesno.classify_answer`: a negation or hedge anywhere,
-    a question, a condition or a mixed answer is never True.
+    a question, a condition or a mixed answer is never True. `action` (the tool being approved,
+    e.g. "withdraw_application") lets "yes, withdraw it" approve a withdrawal.
     """
-    answer = classify_answer(text)
+    answer = classify_answer(text, action=action)
     if answer is Answer.UNCLEAR:
         return None
     return answer is Answer.YES

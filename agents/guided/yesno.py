@@ -349,9 +349,29 @@ def _clauses(tokens: Iterable[_Token]) -> Iterator[list[_Token]]:
 _UNREADABLE = {_Role.HEDGE, _Role.QUESTION, _Role.CONDITION, _Role.UNKNOWN}
 
 
-def classify_answer(text: str) -> Answer:
-    """YES only for an unambiguous affirmative, NO for a plain refusal, UNCLEAR for the rest."""
-    tokens = list(_tokens(text))
+def _action_verbs(action: str | None) -> frozenset[str]:
+    """The words of the action being approved that would otherwise read as a refusal: the
+    "withdraw" of withdraw_application, the "reject" of reject_document."""
+    if not action:
+        return frozenset()
+    words = re.findall(r"[a-z]+", action.lower())
+    return frozenset(
+        word for word in words if _ENGLISH_LEXICON.get((word,)) in (_Role.NEGATION, _Role.REFUSAL)
+    )
+
+
+def classify_answer(text: str, *, action: str | None = None) -> Answer:
+    """YES only for an unambiguous affirmative, NO for a plain refusal, UNCLEAR for the rest.
+
+    `action` names what is being approved (a tool name such as "withdraw_application", or its
+    verb). Without it, "withdraw", "cancel" or "reject" in an answer refuse; with it, the
+    action's own verb is what the person agrees to, so "yes, withdraw it" is YES for a
+    withdrawal and still UNCLEAR for a submission.
+    """
+    acting = _action_verbs(action)
+    tokens = [
+        _Token(token.text, _Role.ACT) if token.text in acting else token for token in _tokens(text)
+    ]
     if any(token.role in _UNREADABLE for token in tokens):
         return Answer.UNCLEAR
     affirmed = refused = False
@@ -377,9 +397,9 @@ def classify_answer(text: str) -> Answer:
     return Answer.YES if affirmed else Answer.UNCLEAR
 
 
-def is_affirmative(text: str) -> bool:
-    """True only when `text` is an unambiguous yes."""
-    return classify_answer(text) is Answer.YES
+def is_affirmative(text: str, *, action: str | None = None) -> bool:
+    """True only when `text` is an unambiguous yes (to `action`, when given)."""
+    return classify_answer(text, action=action) is Answer.YES
 
 
 def consent_answer(text: str) -> Answer:

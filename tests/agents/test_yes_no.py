@@ -214,3 +214,30 @@ def test_any_text_reads_as_one_of_three_answers(text: str) -> None:
     assert answer in set(Answer)
     if "?" in text or "？" in text:
         assert answer is Answer.UNCLEAR
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "expected"),
+    [
+        ("yes, withdraw it", "withdraw_application", Answer.YES),
+        ("withdraw it", "withdraw_application", Answer.YES),
+        ("don't withdraw it", "withdraw_application", Answer.NO),
+        ("yes, withdraw it", "submit_application", Answer.UNCLEAR),
+        ("withdraw it", "submit_application", Answer.NO),
+        ("yes, withdraw it", None, Answer.UNCLEAR),
+        ("yes reject it", "reject_document", Answer.YES),
+        ("cancel", "withdraw_application", Answer.NO),
+    ],
+)
+def test_the_actions_own_verb_is_agreement_not_refusal(
+    text: str, action: str | None, expected: Answer
+) -> None:
+    assert classify_answer(text, action=action) is expected
+    assert (
+        parse_yes_no(text, action=action)
+        is {
+            Answer.YES: True,
+            Answer.NO: False,
+            Answer.UNCLEAR: None,
+        }[expected]
+    )
