@@ -641,7 +641,8 @@ async def test_a_file_name_naming_another_persons_document_attaches_nothing_in_g
             document_ids=[str(document_id)],
         )
     attached = [d for k, d in events if k == "tool.finished" and d["tool"] == "attach_document"]
-    assert all(not d["ok"] for d in attached)
+    assert attached  # the forged reference did reach the tool ...
+    assert all(not d["ok"] for d in attached)  # ... which refused it
     victim_document = await session.get(Document, world.victim_document)
     assert victim_document is not None
     await session.refresh(victim_document)
