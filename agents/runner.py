@@ -250,10 +250,11 @@ class TurnRunner:
                 raise NotFound("No such approval is waiting for you.") from None
             approved, channel = request.approval.approved, request.approval.channel
         elif thread.pending_approval_ids and request.message is not None:
-            answer = parse_yes_no(request.message)
             asked = await approvals.get(
                 session, request.actor, thread.pending_approval_ids[0], thread_id=thread.id
             )
+            # The action's own verb counts as agreement ("yes, withdraw it" to a withdrawal).
+            answer = parse_yes_no(request.message, action=asked.tool_name)
             if answer is None:
                 return await self._ask_again(session, thread, request, asked, transcript)
             approval_id, approved = asked.id, answer

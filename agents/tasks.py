@@ -19,7 +19,9 @@ from lending.jobs import queue
 PRUNE_TASK = "agents.prune_checkpoints"
 
 # A conversation waiting for an answer keeps its checkpoints: its paused turn resumes from them.
-_PROTECTED = "SELECT thread_id::text FROM tool_approval WHERE status = 'pending' AND thread_id IS NOT NULL"
+_PROTECTED = (
+    "SELECT thread_id::text FROM tool_approval WHERE status = 'pending' AND thread_id IS NOT NULL"
+)
 
 _OLD_CHECKPOINTS = f"""
     DELETE FROM checkpoints AS c

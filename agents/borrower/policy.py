@@ -13,7 +13,6 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-import orjson
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agents.core.context import AgentContext
@@ -43,7 +42,11 @@ _INJECTION = re.compile(
 
 
 # A document the web app uploaded with the message, not yet on an application (api/routes/chat).
-_DOCUMENT_REFERENCE = re.compile(r"document_id=([0-9a-f-]{36})\b[^\n]*application_id=none")
+# Only the reference lines the API writes ("- document_id=..."), never text inside a fenced file
+# name that imitates one (the tool refuses another person's document anyway).
+_DOCUMENT_REFERENCE = re.compile(
+    r"^- document_id=([0-9a-f-]{36}) [^\n]*application_id=none\b", re.MULTILINE
+)
 
 
 def _attach(document_ids: list[str], application_id: str, text: str = "") -> AIMessage:
@@ -68,11 +71,9 @@ def _money(value: Any) -> str:
 
 
 def _error_message(message: ToolMessage) -> str:
-    try:
-        body = orjson.loads(str(message.content))
-    except orjson.JSONDecodeError:
-        return str(message.content)
-    return str(body.get("message") or body.get("error") or message.content)
+    # The tools node keeps the error as an artifact; the content the model reads is fenced.
+    body = message.artifact if isinstance(message.artifact, dict) else {}
+    return str(body.get("message") or body.get("error") or "That did not work.")
 
 
 class BorrowerIntakePolicy:

@@ -18,6 +18,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agents.core.context import AgentContext
+from agents.core.fencing import fence
 from agents.core.state import AgentState
 from agents.pii import PiiVault, redact
 from lending.logs import get_logger
@@ -155,7 +156,12 @@ async def _run_calls(
                 )
             results.append(
                 ToolMessage(
-                    error.to_text(), tool_call_id=call_id, name=call["name"], status="error"
+                    # Errors can echo what a person or a document wrote: data, fenced.
+                    fence(f"tool_error:{call['name']}", error.to_text()),
+                    tool_call_id=call_id,
+                    name=call["name"],
+                    status="error",
+                    artifact=error.payload(),
                 )
             )
             continue
@@ -173,7 +179,8 @@ async def _run_calls(
             )
         results.append(
             ToolMessage(
-                vault.tokenize(output.model_dump_json()),
+                # What a tool returns is data with no authority (documents, profiles, knowledge).
+                fence(f"tool_result:{call['name']}", vault.tokenize(output.model_dump_json())),
                 tool_call_id=call_id,
                 name=call["name"],
                 artifact=dumped,

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
+from agents.guided.yesno import Answer, classify_answer
 from lending.calendar_names import MONTH_NAMES_PATTERN, MONTHS
 
 _SMALL_NUMBERS = {
@@ -199,27 +200,17 @@ def parse_term_months(text: str) -> int | None:
     return None
 
 
-_YES = re.compile(
-    r"^\s*(y|yes|yeah|yep|yup|sure|ok|okay|correct|right|confirm(ed)?|approve[d]?|agree[d]?|"
-    r"go ahead|do it|please do|sounds good|absolutely|of course|i do|i agree)\b|"
-    r"^\s*(是|是的|好|好的|对|可以|同意|确认)",
-    re.IGNORECASE,
-)
-_NO = re.compile(
-    r"^\s*((n|no|nope|nah|not now|cancel|stop|reject|decline|don'?t|do not|never|i don'?t)\b|"
-    r"不|不要|不是|取消|拒绝)",
-    re.IGNORECASE,
-)
+def parse_yes_no(text: str, *, action: str | None = None) -> bool | None:
+    """True for an unambiguous yes, False for a plain refusal, None for anything else.
 
-
-def parse_yes_no(text: str) -> bool | None:
-    """True for a clear yes ("yes, submit it"), False for a clear no, None when unclear."""
-    cleaned = text.strip().lower()
-    if _NO.match(cleaned):
-        return False
-    if _YES.match(cleaned):
-        return True
-    return None
+    The strict reading is `agents.guided.yesno.classify_answer`: a negation or hedge anywhere,
+    a question, a condition or a mixed answer is never True. `action` (the tool being approved,
+    e.g. "withdraw_application") lets "yes, withdraw it" approve a withdrawal.
+    """
+    answer = classify_answer(text, action=action)
+    if answer is Answer.UNCLEAR:
+        return None
+    return answer is Answer.YES
 
 
 _MONTH_NAMES = MONTH_NAMES_PATTERN
