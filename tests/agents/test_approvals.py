@@ -263,18 +263,25 @@ async def test_openai_clients_get_the_question_and_the_approval_id_and_must_answ
     borrower, token = await borrower_with_token(session, settings)
     application = str((await create_application(session, borrower)).id)
     await session.commit()
+    # A real model gives every call an id of its own: a refused call is never asked again.
+    withdraw = [
+        AIMessage(
+            content="",
+            tool_calls=[
+                {
+                    "name": "withdraw_application",
+                    "args": {"application_id": application, "reason": "not needed"},
+                    "id": f"call_v1_{attempt}",
+                }
+            ],
+        )
+        for attempt in (1, 2)
+    ]
     model = ScriptedChatModel(
         script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "withdraw_application",
-                        "args": {"application_id": application, "reason": "not needed"},
-                        "id": "call_v1",
-                    }
-                ],
-            ),
+            withdraw[0],
+            AIMessage(content="Nothing done."),
+            withdraw[1],
             AIMessage(content="Withdrawn."),
         ]
     )

@@ -621,8 +621,9 @@ async def test_a_hostile_file_name_reaches_the_model_fenced_and_changes_nothing(
 async def test_a_file_name_naming_another_persons_document_attaches_nothing_in_guided_mode(
     app_with: Opener, session: AsyncSession, world: World, injection_settings: Settings
 ) -> None:
-    """Guided mode reads document references from the message; a file name that forges one
-    for the victim's document reaches attach_document, which refuses it."""
+    """Guided mode reads document references only from the lines the API writes; a file name
+    that forges one for the victim's document is never read as one (and attach_document would
+    refuse it anyway: tests/tools)."""
     document_id = await create_document(
         session, injection_settings, world.attacker, world.attacker_application
     )
@@ -640,9 +641,8 @@ async def test_a_file_name_naming_another_persons_document_attaches_nothing_in_g
             ["a personal loan", "here is my pay stub"],
             document_ids=[str(document_id)],
         )
-    attached = [d for k, d in events if k == "tool.finished" and d["tool"] == "attach_document"]
-    assert attached  # the forged reference did reach the tool ...
-    assert all(not d["ok"] for d in attached)  # ... which refused it
+    started = [d for k, d in events if k == "tool.started" and d["tool"] == "attach_document"]
+    assert all(d["args"]["document_id"] != str(world.victim_document) for d in started)
     victim_document = await session.get(Document, world.victim_document)
     assert victim_document is not None
     await session.refresh(victim_document)
