@@ -229,10 +229,11 @@ class BorrowerIntakePolicy:
             if reading_args is not None:
                 values[field] = reading_args
         if not values:
+            stuck = memory.get("awaiting") == "no_offers"
+            if stuck and not (question_like and len(text.split()) >= 3):
+                return say(self._still_no_offers(memory))
             if question_like or not asked:
                 return say(await self._knowledge(text, memory, context))
-            if memory.get("awaiting") == "no_offers":
-                return say(self._still_no_offers(memory))
             return say(
                 say_text("didnt_read", lang) + " " + await self._current_question(memory, context)
             )
@@ -355,6 +356,8 @@ class BorrowerIntakePolicy:
                     else:
                         application[key] = value
         lang: Lang = memory["lang"]
+        order = {f: i for i, f in enumerate(_product_fields(memory.get("product_type")))}
+        values = dict(sorted(values.items(), key=lambda item: order.get(item[0], len(order))))
         memory["took"] = [
             [field, self._display(field, args, lang)] for field, args in values.items()
         ]
@@ -668,12 +671,15 @@ class BorrowerIntakePolicy:
     def _no_offers(self, data: dict[str, Any], memory: dict[str, Any]) -> str:
         lang: Lang = memory.get("lang", "en")
         product = memory.get("product_type")
-        reasons = [
+        excluded = [e for e in data.get("excluded", []) if not any(r.get("code") == "product_type" for r in e.get("reasons", []))]
+        reasons = [reason for e in excluded for reason in e.get("reasons", [])]
+        # Limits are quoted from the products that only the amount, term or payment keep out.
+        fixable = [
             reason
-            for excluded in data.get("excluded", [])
-            for reason in excluded.get("reasons", [])
-            if reason.get("code") != "product_type"
-        ]
+            for e in excluded
+            if {r["code"] for r in e.get("reasons", [])} <= {"amount", "term", "dti"}
+            for reason in e.get("reasons", [])
+        ] or reasons
         codes = [r["code"] for r in reasons]
         inputs = data.get("inputs") or {}
         requested = Decimal(str(inputs.get("amount") or memory.get("last_amount") or 0))
@@ -681,7 +687,7 @@ class BorrowerIntakePolicy:
         ways: list[str] = []
         ranges = [
             (Decimal(m.group(1).replace(",", "")), Decimal(m.group(2).replace(",", "")))
-            for r in reasons
+            for r in fixable
             if r["code"] == "amount"
             and (m := re.search(r"lends ([\d,.]+) to ([\d,.]+)", r["message"]))
         ]
@@ -697,7 +703,7 @@ class BorrowerIntakePolicy:
                 ways.append(say_text("way_amount_up", lang, amount=_money(lowest)))
         terms = [
             (int(m.group(1)), int(m.group(2)))
-            for r in reasons
+            for r in fixable
             if r["code"] == "term"
             and (m := re.search(r"terms of (\d+) to (\d+) months", r["message"]))
         ]
@@ -761,26 +767,13 @@ class BorrowerIntakePolicy:
         return head + " " + say_text("ways_on", lang, ways=memory["ways"])
 
     def _still_no_offers(self, memory: dict[str, Any]) -> str:
-        """After a dead end, each message that changes nothing gets a shorter pointer, never the
-        same paragraph again."""
+        """After a dead end, a message that changes nothing gets one of three different pointers
+        in turn, never the same paragraph twice in a row."""
         lang: Lang = memory["lang"]
-        count = int(memory.get("no_offer_nudges", 0)) + 1
-        memory["no_offer_nudges"] = count
-        if count == 1:
-            return (
-                say_text("didnt_read", lang)
-                + " "
-                + say_text("ways_on", lang, ways=memory.get("ways", ""))
-            )
-        return (
-            say_text("didnt_read", lang)
-            + " "
-            + (
-                "可以说“改成两万”“期限改成 60 个月”“换成个人贷款”或“转人工”。"
-                if lang == "zh"
-                else 'You can say e.g. "make it 20k", "make it 60 months", "a personal loan instead" or "talk to a person".'
-            )
-        )
+        count = int(memory.get("no_offer_nudges", 0))
+        memory["no_offer_nudges"] = count + 1
+        variant = ("nudge_ways", "nudge_examples", "nudge_why")[count % 3]
+        return say_text(variant, lang, ways=memory.get("ways", ""), why=memory.get("why", ""))
 
     def _choose(self, text: str, memory: dict[str, Any]) -> AIMessage | None:
         from agents.guided.meaning import pick_by_position

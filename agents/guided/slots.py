@@ -30,7 +30,7 @@ _MONTHLY = re.compile(
 )
 _CORRECTION = re.compile(
     r"\b(actually|sorry|correction|i meant|i mean|change|make it|instead|update|wrong|oops|"
-    r"not\s+\$?\d|should (be|have been))\b|改成|改为|不是|更正|其实|应该是|写错|说错",
+    r"should (be|have been))\b|\bnot\s+\$?\d|改成|改为|不是|更正|其实|应该是|写错|说错",
     re.I,
 )
 # Cues before (or just after) an amount that say which field it is.

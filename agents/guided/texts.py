@@ -161,6 +161,20 @@ _TEXTS: dict[str, tuple[str, str]] = {
         'What would work: {ways}. Or say "talk to a person".',
         "可行的办法：{ways}。或者说“转人工”。",
     ),
+    "nudge_ways": (
+        "I can't get offers without a change. {ways}.",
+        "不做调整就无法获得报价。可行的办法：{ways}。",
+    ),
+    "nudge_examples": (
+        'To try again, tell me what to change, e.g. "make it 20k", "make it 60 months", "a '
+        'personal loan instead", or say "talk to a person".',
+        "想再试一次，请告诉我要改什么，例如“改成两万”“期限改成 60 个月”“换成个人贷款”，或说“转人工”。",
+    ),
+    "nudge_why": (
+        "Nothing has changed yet, so the reason still stands: {why}. Ask me anything, or change "
+        "the amount, the term or the kind of loan.",
+        "目前还没有任何改动，所以原因不变：{why}。您可以问我任何问题，或修改金额、期限或贷款种类。",
+    ),
     "way_amount": (
         'a smaller amount, up to {amount} (say e.g. "make it {example}")',
         "把金额降到 {amount} 以内（例如说“改成 {example}”）",
