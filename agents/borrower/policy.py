@@ -671,7 +671,11 @@ class BorrowerIntakePolicy:
     def _no_offers(self, data: dict[str, Any], memory: dict[str, Any]) -> str:
         lang: Lang = memory.get("lang", "en")
         product = memory.get("product_type")
-        excluded = [e for e in data.get("excluded", []) if not any(r.get("code") == "product_type" for r in e.get("reasons", []))]
+        excluded = [
+            e
+            for e in data.get("excluded", [])
+            if not any(r.get("code") == "product_type" for r in e.get("reasons", []))
+        ]
         reasons = [reason for e in excluded for reason in e.get("reasons", [])]
         # Limits are quoted from the products that only the amount, term or payment keep out.
         fixable = [

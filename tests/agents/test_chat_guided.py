@@ -58,7 +58,9 @@ async def test_guided_intake_from_greeting_to_submission(
     }
     for _ in range(20):
         # What guided mode confirms ("Got it: …") is not the question it asks next.
-        question = re.sub(r"^(I've started [^.]*\.\s*)?(Got it|Changed): .*?\.(?=\s[A-Z])", "", reply_text(events))
+        question = re.sub(
+            r"^(I've started [^.]*\.\s*)?(Got it|Changed): .*?\.(?=\s[A-Z])", "", reply_text(events)
+        )
         if "Here are your offers" in question:
             break
         matching = [text for key, text in answers.items() if key in question]

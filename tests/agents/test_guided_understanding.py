@@ -34,7 +34,10 @@ MENUS = {
     "products": (tuple(requirements().product_types), True),
     "auto_purposes": (requirements().product_types["auto"].purposes, False),  # type: ignore[index]
     "personal_purposes": (requirements().product_types["personal"].purposes, False),  # type: ignore[index]
-    "employment": (("employed", "self_employed", "retired", "unemployed", "student", "other"), False),
+    "employment": (
+        ("employed", "self_employed", "retired", "unemployed", "student", "other"),
+        False,
+    ),
     "occupancy": (requirements().fields["occupancy"].choices, False),
     "degree": (requirements().fields["highest_degree"].choices, False),
 }
@@ -48,7 +51,9 @@ async def _read_corpus(similarity: bool) -> tuple[int, int, list[str]]:
             continue
         codes, products = MENUS[menu]
         for text, expected in phrasings:
-            reading = await meaning.understand(text, codes, products=products, similarity=similarity)
+            reading = await meaning.understand(
+                text, codes, products=products, similarity=similarity
+            )
             total += 1
             if reading.code is not None and reading.code != expected:
                 wrong.append(f"{menu}: {text!r} read as {reading.code}, meant {expected}")
@@ -85,7 +90,9 @@ async def test_unclear_answers_become_a_question_not_a_guess() -> None:
 
 def test_one_message_fills_several_fields_and_corrections_win() -> None:
     fields = requirements().product_types["personal"].required  # type: ignore[index]
-    dana = extract("I'm Dana Whitfield, born 12 April 1988, I earn 96k and rent for 1,450", fields=fields)
+    dana = extract(
+        "I'm Dana Whitfield, born 12 April 1988, I earn 96k and rent for 1,450", fields=fields
+    )
     assert dana.values == {
         "full_name": {"legal_first_name": "Dana", "legal_last_name": "Whitfield"},
         "date_of_birth": {"date_of_birth": "1988-04-12"},
@@ -95,7 +102,9 @@ def test_one_message_fills_several_fields_and_corrections_win() -> None:
     fixed = extract("my income is 90k, not 96k", fields=fields)
     assert fixed.correction
     assert fixed.values == {"annual_income": {"annual_income": "90000.00"}}
-    assert extract("actually make it 20k", fields=fields).values == {"amount": {"amount": "20000.00"}}
+    assert extract("actually make it 20k", fields=fields).values == {
+        "amount": {"amount": "20000.00"}
+    }
     zh = extract("我叫王小明，年薪12万，房租每月3000", fields=fields).values
     assert zh["annual_income"] == {"annual_income": "120000.00"}
     assert zh["full_name"] == {"legal_first_name": "小明", "legal_last_name": "王"}
@@ -120,7 +129,12 @@ async def _borrower_thread(
 
 async def _seed_some_knowledge(session: AsyncSession, settings: Settings) -> None:
     fake = settings.model_copy(update={"knowledge_embedder": "fake"})
-    for name in ("apr-vs-note-rate", "common-fees", "general-eligibility", "soft-vs-hard-credit-pull"):
+    for name in (
+        "apr-vs-note-rate",
+        "common-fees",
+        "general-eligibility",
+        "soft-vs-hard-credit-pull",
+    ):
         for language in ("en", "zh"):
             path = SEED_DIR / language / f"{name}.md"
             await knowledge_service.ingest(
@@ -172,7 +186,9 @@ async def test_questions_are_answered_from_the_knowledge_base_then_the_intake_re
     _, token, thread = await _borrower_thread(client, session, settings, complete=False)
     await send(client, token, thread, "a personal loan please")
     apr = reply_text(
-        await send(client, token, thread, "what is an APR and how is it different from the interest rate?")
+        await send(
+            client, token, thread, "what is an APR and how is it different from the interest rate?"
+        )
     )
     assert "(Source: " in apr and "APR" in apr
     assert "Back to your application:" in apr and "full legal name" in apr
@@ -215,7 +231,12 @@ async def test_several_answers_corrections_and_going_back(
     borrower, token, thread = await _borrower_thread(client, session, settings, complete=False)
     await send(client, token, thread, "I need a $15,000 personal loan over 36 months for a wedding")
     took = reply_text(
-        await send(client, token, thread, "I'm Dana Whitfield, born 12 April 1988, I earn 96k and rent for 1,450")
+        await send(
+            client,
+            token,
+            thread,
+            "I'm Dana Whitfield, born 12 April 1988, I earn 96k and rent for 1,450",
+        )
     )
     assert "Got it: name Dana Whitfield, date of birth noted" in took
     assert "$96,000.00 a year" in took and "$1,450.00 a month" in took
