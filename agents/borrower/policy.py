@@ -86,6 +86,12 @@ def _calls(calls: list[tuple[str, dict[str, Any]]], text: str = "") -> AIMessage
     )
 
 
+def _span(low: int, high: int, lang: Lang) -> str:
+    if low == high:
+        return f"{low} 个月" if lang == "zh" else f"{low} months"
+    return f"{low} 到 {high} 个月" if lang == "zh" else f"{low} to {high} months"
+
+
 def _money(value: Any) -> str:
     return f"${Decimal(str(value)):,.2f}"
 
@@ -323,7 +329,9 @@ class BorrowerIntakePolicy:
         memory["asked"] = []
         memory["history"] = []
         memory.pop("offer_rows", None)
-        found = extract(text, fields=tuple(rules.required), purposes=tuple(rules.purposes))
+        found = extract(
+            text, fields=tuple(rules.required), purposes=tuple(rules.purposes), opening=True
+        )
         values = dict(found.values)
         args: dict[str, Any] = {"product_type": product_type}
         for key in ("amount", "term_months"):
@@ -713,8 +721,8 @@ class BorrowerIntakePolicy:
         ]
         if terms:
             low, high = min(t[0] for t in terms), max(t[1] for t in terms)
-            why.append(say_text("reason_term", lang, low=low, high=high))
-            ways.append(say_text("way_term", lang, low=low, high=high))
+            why.append(say_text("reason_term", lang, low=low, high=high, span=_span(low, high, lang)))
+            ways.append(say_text("way_term", lang, low=low, high=high, span=_span(low, high, lang)))
         simple = {
             "dti": "reason_dti",
             "credit_band": "reason_credit",

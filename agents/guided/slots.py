@@ -97,7 +97,9 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 _MONEY_FIELDS = {field for field, _ in _MONEY_CUES}
 _SCORE = re.compile(
-    r"(score|credit|fico|信用分|信用)\D{0,20}?(\d{3})\b|\b(\d{3})\s*(credit score|fico)", re.I
+    r"(score|credit(?! ?cards?)|fico|信用分|信用评分|信用(?!卡))\D{0,20}?(?<!\d)(\d{3})(?!\d)|"
+    r"(?<!\d)(\d{3})\s*(credit score|fico)",
+    re.I,
 )
 _PHONE_CUE = re.compile(r"\b(phone|call|cell|mobile|number|reach me)\b|电话|手机", re.I)
 _SSN_CUE = re.compile(r"\b(ssn|social)\b|社会安全|社安号", re.I)
@@ -122,7 +124,7 @@ _YEARS_IN_BUSINESS = re.compile(
     r"(?:in business|operat\w*|running|been open|经营|开了|成立)[^.\d]{0,20}?(\d{1,3})\s*(?:years?|yrs?|年)",
     re.I,
 )
-_VEHICLE_YEAR = re.compile(r"\b(19[89]\d|20[0-3]\d)\b")
+_VEHICLE_YEAR = re.compile(r"(?<!\d)(19[89]\d|20[0-3]\d)(?!\d)")
 _MILEAGE = re.compile(r"(\d[\d,]*(?:\.\d+)?)\s*(k|千|万)?\s*(?:miles|mi\b|英里|公里)", re.I)
 _MAKES = (
     "Toyota|Honda|Ford|Chevrolet|Chevy|Nissan|Hyundai|Kia|Subaru|Mazda|Volkswagen|VW|BMW|"
@@ -154,10 +156,50 @@ _ZH_MAKE = {
     "沃尔沃": "Volvo",
     "比亚迪": "BYD",
 }
+_SEGMENTS = re.compile(r"[,，;；、\n]|\band\b")
+_NOTHING = re.compile(r"(?i)(none|nothing|zero|no debts?|no rent|n/a|\$?0|没有|无|零)[.!。]?")
+_ZERO_OK = {"monthly_debt_payments", "monthly_housing_payment", "existing_mortgage_balance"}
 _NOT_AMOUNT = re.compile(
     r"\bnot\s+(?:\$|¥)?\s*\d[\d,.]*\s*(?:k|thousand|grand|万|千)?\b|不是\s*\d[\d,.]*\s*(?:k|万|千)?",
     re.I,
 )
+
+
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_NUMBER = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十]{1,3})"
+_CN_WAN = re.compile(rf"({_CN_NUMBER})万(?:([一二两三四五六七八九\d])(千)?)?")
+_CN_QIAN = re.compile(rf"(?<![万\d])({_CN_NUMBER})千([一二两三四五六七八九\d])?")
+
+
+def _cn_value(token: str) -> Decimal:
+    if token[0].isdigit():
+        return Decimal(token)
+    if "十" in token:
+        tens, _, ones = token.partition("十")
+        return Decimal(_CN_DIGITS.get(tens, 1) * 10 + _CN_DIGITS.get(ones, 0))
+    return Decimal(_CN_DIGITS[token]) if len(token) == 1 else Decimal(0)
+
+
+def _digit(token: str) -> int:
+    return int(token) if token.isdigit() else _CN_DIGITS[token]
+
+
+def chinese_amounts(text: str) -> str:
+    """Chinese amounts in digits: "两万五" → "25000", "9万6千" → "96000", "八千" → "8000"."""
+
+    def wan(match: re.Match[str]) -> str:
+        value = _cn_value(match.group(1)) * 10000
+        if match.group(2):
+            value += _digit(match.group(2)) * 1000
+        return str(int(value))
+
+    def qian(match: re.Match[str]) -> str:
+        value = _cn_value(match.group(1)) * 1000
+        if match.group(2):
+            value += _digit(match.group(2)) * 100
+        return str(int(value))
+
+    return _CN_QIAN.sub(qian, _CN_WAN.sub(wan, text))
 
 
 @dataclass(frozen=True)
@@ -178,6 +220,8 @@ def _amounts(text: str) -> list[tuple[int, int, Decimal]]:
         value = parse_amount(match.group(0))
         if value is None:
             continue
+        if re.fullmatch(r"\s*(19\d\d|20[0-3]\d)\s*", match.group(0)):
+            continue  # a bare 1900-2039 is a year ("a 2025 Honda"), not dollars
         following = text[match.end() : match.end() + 12].lower()
         if re.match(r"\s*(miles|mi\b|英里|公里|years?|yrs?|months?|年|个月|%)", following):
             continue
@@ -223,7 +267,7 @@ def _order(field: str) -> int:
 def _money_args(field: str, value: Decimal, text: str, start: int, end: int) -> dict[str, Any]:
     if field == "annual_income":
         window = re.split(r"[,，;；。]|\band\b|\bbut\b", text[end : end + 25])[0]
-        if _MONTHLY.search(window) or re.search(r"月薪", text[max(0, start - 6) : start]):
+        if _MONTHLY.search(window) or re.search(r"月薪|月收入|每月|monthly", text[max(0, start - 8) : start]):
             value = value * 12
         return {"annual_income": str(value.quantize(Decimal("0.01")))}
     if field in {"monthly_housing_payment", "monthly_debt_payments", "amount"}:
@@ -237,11 +281,13 @@ def extract(
     fields: Sequence[str],
     asked: Sequence[str] = (),
     purposes: Sequence[str] = (),
+    opening: bool = False,
 ) -> Extracted:
     """The values the message gives for any of `fields` (the product's fields; the `asked` ones
     may be answered without a cue)."""
     values: dict[str, dict[str, Any]] = {}
     correction = is_correction(text)
+    text = chinese_amounts(text)
     working = _NOT_AMOUNT.sub(" ", text) if correction else text
     taken: set[tuple[int, int]] = set()
 
@@ -292,7 +338,7 @@ def extract(
         score = _SCORE.search(working)
         number = int(score.group(2) or score.group(3)) if score else None
         if number is None and "estimated_credit_score" in asked:
-            plain = [int(n) for n in re.findall(r"(?<![\d,.$])\b(\d{3})\b(?![\d,])", working)]
+            plain = [int(n) for n in re.findall(r"(?<![\d,.$])(\d{3})(?![\d,])", working)]
             number = plain[0] if len(plain) == 1 else None
         if number is not None and 300 <= number <= 850:
             values["estimated_credit_score"] = {"estimated_credit_score": number}
@@ -325,6 +371,7 @@ def extract(
             taken.add(car.span())
     if want("vehicle_year") and (
         "vehicle_year" in asked or re.search(r"\b(car|truck|vehicle|model)\b|车", working, re.I)
+        or _MAKE_MODEL.search(working)
     ):
         year = _VEHICLE_YEAR.search(working)
         if year and not (_BIRTH_CUE.search(working) and "vehicle_year" not in asked):
@@ -334,22 +381,43 @@ def extract(
         taken |= {m.span() for m in re.finditer(year_text, working)}
     term_match = None
     if want("term_months"):
-        months = parse_term_months(_YEARS_IN_BUSINESS.sub(" ", working))
+        without = "".join(
+            " " if any(a <= i < b for a, b in taken) else char for i, char in enumerate(working)
+        )
+        months = parse_term_months(_YEARS_IN_BUSINESS.sub(" ", without))
         old = re.search(r"\d+\s*(years?|yrs?)\s*old", working, re.I)
-        if months and not old:
+        if months and not old and months <= 480:
             values["term_months"] = {"term_months": months}
             term_match = True
     placed = _place_amounts(working, [f for f in fields if f in _MONEY_FIELDS and want(f)], taken)
+    debt = placed.get("monthly_debt_payments")
+    if debt and "monthly_debt_payments" not in asked:
+        # "pay off my cards, 18k" is a balance, not a monthly payment: that needs "a month".
+        around = working[max(0, debt[1] - 30) : debt[2] + 25]
+        if not _MONTHLY.search(around):
+            placed.pop("monthly_debt_payments")
     for field, (value, start, end) in placed.items():
         values[field] = _money_args(field, value, working, start, end)
         taken.add((start, end))
+    if opening and want("amount"):
+        # The first message names the loan: its one unplaced amount is what they want to borrow.
+        loose = [a for a in _amounts(working) if not any(a[0] < e and s < a[1] for s, e in taken)]
+        if len(loose) == 1:
+            values["amount"] = {"amount": str(loose[0][2])}
+            taken.add((loose[0][0], loose[0][1]))
     money_asked = [f for f in asked if f in _MONEY_FIELDS and want(f)]
     if money_asked:
         loose = [a for a in _amounts(working) if not any(a[0] < e and s < a[1] for s, e in taken)]
-        if not loose and len(money_asked) == 1:
+        if not loose and not placed and len(money_asked) == 1:
             reading = answer(money_asked[0], working, tuple(purposes))
             if reading is not None:
                 values[money_asked[0]] = reading
+        elif not loose:
+            # "1200 in rent, nothing": a part of the answer with no amount that says "none".
+            zero = [f for f in money_asked if f in _ZERO_OK and f not in values]
+            nothing = [p for p in _SEGMENTS.split(working) if _NOTHING.fullmatch(p.strip())]
+            for field, _ in zip(zero, nothing, strict=False):
+                values[field] = {field: "0.00"}
         # Bare amounts answer the asked money questions in the order they were asked.
         for field, (start, end, value) in zip(money_asked, loose, strict=False):
             values[field] = _money_args(field, value, working, start, end)
@@ -364,6 +432,7 @@ def extract(
                 if reading is not None:
                     values["full_name"] = reading
                     break
+    _text_segments(text, asked, values, want)
     if want("employment_status") and (
         "employment_status" in asked or _STRONG_EMPLOYMENT.search(working)
     ):
@@ -374,6 +443,32 @@ def extract(
         if ranked and ties == 1:
             values["employment_status"] = {"employment_status": ranked[0]}
     return Extracted(values, correction)
+
+
+_TEXT_FIELDS = ("vehicle_make", "vehicle_model", "business_name")
+
+
+def _text_segments(text: str, asked: Sequence[str], values: dict[str, Any], want: Any) -> None:
+    """Asked free-text fields ("Haddad Bakery LLC, 6 years, 800k revenue") take the parts of the
+    message that nothing else used: no digits, no cue words, in the order they were asked."""
+    missing = [f for f in asked if f in _TEXT_FIELDS and want(f)]
+    if not missing:
+        return
+    used = " ".join(str(v) for v in values.values())
+    parts = [p.strip(" .。") for p in _SEGMENTS.split(text)]
+    free = [
+        p
+        for p in parts
+        if p
+        and not re.search(r"\d", p)
+        and p not in used
+        and _ZH_MAKE.get(p, p) not in used
+        and len(p) <= 50
+        and len(p.split()) <= 5
+        and not re.search(r"\b(years?|revenue|miles|worth|value|owe)\b|年|营收|英里|价值", p, re.I)
+    ]
+    for field, part in zip(missing, free, strict=False):
+        values[field] = {"slots": {field: _ZH_MAKE.get(part, part)}}
 
 
 def _name_args(name: str) -> dict[str, str]:

@@ -180,7 +180,7 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "把金额降到 {amount} 以内（例如说“改成 {example}”）",
     ),
     "way_amount_up": ("an amount of at least {amount}", "金额至少 {amount}"),
-    "way_term": ("a term between {low} and {high} months", "期限改为 {low} 到 {high} 个月"),
+    "way_term": ("a term of {span}", "期限改为 {span}"),
     "way_payment": (
         "a smaller amount or a longer term, so the monthly payment is lower",
         "降低金额或延长期限，让月供更低",
@@ -199,8 +199,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "金额低于贷款机构的最低额度（至少 {amount}）",
     ),
     "reason_term": (
-        "that term isn't offered (lenders offer {low} to {high} months)",
-        "没有贷款机构提供这个期限（可选 {low} 到 {high} 个月）",
+        "that term isn't offered (lenders offer {span})",
+        "没有贷款机构提供这个期限（可选 {span}）",
     ),
     "reason_dti": (
         "the monthly payment would be too high for your income",

@@ -164,7 +164,11 @@ async def test_a_broker_builds_a_request_over_several_turns_and_finds_files_by_d
     riley.full_name = "Riley Stone"
     rileys = await create_application(session, riley)
     # The test runs in one transaction, where now() never moves: Riley's file is made older.
-    rileys.created_at = datetime.now(UTC) - timedelta(days=2)
+    await session.execute(
+        update(Application)
+        .where(Application.id == rileys.id)
+        .values(created_at=datetime.now(UTC) - timedelta(days=2))
+    )
     token, thread_id = await _broker_thread(client, session, broker, settings)
 
     which = reply_text(await send(client, token, thread_id, "start an application for my client"))
