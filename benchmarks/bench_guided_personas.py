@@ -39,10 +39,10 @@ from lending import migrations
 from lending.applications.profile import borrower_profile
 from lending.config import Settings, get_settings
 from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
+from lending.kv import MemoryStore
 from lending.lenders.demo import load_catalog, load_into
 from lending.models.applications import Application
 from lending.models.identity import Role
-from lending.kv import MemoryStore
 from tests.identity.factories import actor_of, create_organization, create_user, issue_token
 from tests.lending.factories import create_application, create_borrower
 from tests.support import drop_database, recreate_database
@@ -140,8 +140,11 @@ class Chat:
 
 def _asked(reply: str) -> list[str]:
     question = _CONFIRMATION.sub(" ", reply)
-    found = [(min(question.find(w) for w in words if w in question), field)
-             for field, words in ASKS.items() if any(w in question for w in words)]
+    found = [
+        (min(question.find(w) for w in words if w in question), field)
+        for field, words in ASKS.items()
+        if any(w in question for w in words)
+    ]
     return [field for _, field in sorted(found)]
 
 
@@ -149,7 +152,10 @@ async def _borrower(http: httpx.AsyncClient, token: str, persona: dict[str, Any]
     chat = Chat(http, token)
     await chat.open()
     zh = persona["lang"] == "zh"
-    answers = {"product": persona["answers"].get("product", persona["opening"]), **persona["answers"]}
+    answers = {
+        "product": persona["answers"].get("product", persona["opening"]),
+        **persona["answers"],
+    }
     events = await chat.say(persona["opening"])
     submitted = False
     stuck = 0
@@ -214,9 +220,12 @@ async def run(settings: Settings, label: str) -> dict[str, Any]:
             await load_into(session, load_catalog())
         app = create_app(bench, sessionmaker=sessionmaker, store=MemoryStore())
         borrowers, brokers = [], []
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
-        ) as http:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=120
+            ) as http,
+        ):
             for persona in data["borrowers"]:
                 async with transaction(sessionmaker) as session:
                     user = await create_user(session, role=Role.BORROWER, full_name=persona["id"])
@@ -225,18 +234,32 @@ async def run(settings: Settings, label: str) -> dict[str, Any]:
                 outcome = await _borrower(http, token, persona)
                 async with sessionmaker() as session:
                     application = await session.scalar(
-                        select(Application).where(Application.borrower_user_id == user.id)
-                        .order_by(Application.created_at.desc()).limit(1)
+                        select(Application)
+                        .where(Application.borrower_user_id == user.id)
+                        .order_by(Application.created_at.desc())
+                        .limit(1)
                     )
                     profile = await borrower_profile.get(session, actor_of(user))
                 misread = _misreads(persona["expect"], application, profile)
-                borrowers.append({
-                    "id": persona["id"], "lang": persona["lang"], "product": persona["product"],
-                    "submitted": outcome["submitted"], "turns": outcome["turns"],
-                    "misreads": misread, "seconds": round(time.perf_counter() - started, 2),
-                    **({} if outcome["submitted"] and not misread else {"transcript": outcome["transcript"]}),
-                })
-                print(persona["id"], outcome["submitted"], outcome["turns"], misread, file=sys.stderr)
+                borrowers.append(
+                    {
+                        "id": persona["id"],
+                        "lang": persona["lang"],
+                        "product": persona["product"],
+                        "submitted": outcome["submitted"],
+                        "turns": outcome["turns"],
+                        "misreads": misread,
+                        "seconds": round(time.perf_counter() - started, 2),
+                        **(
+                            {}
+                            if outcome["submitted"] and not misread
+                            else {"transcript": outcome["transcript"]}
+                        ),
+                    }
+                )
+                print(
+                    persona["id"], outcome["submitted"], outcome["turns"], misread, file=sys.stderr
+                )
             brokers = await _brokers(http, sessionmaker, bench, data["brokers"])
         await engine.dispose()
     finally:
@@ -276,8 +299,14 @@ async def _brokers(
             firm = await create_organization(session)
             broker = await create_user(session, role=Role.BROKER, organization=firm)
             clients = {}
-            for name, full in (("jane", "Jane Quill"), ("riley", "Riley Stone"), ("casey", "Casey Moss")):
-                client = await create_borrower(session, settings, organization=firm, referred_by=broker)
+            for name, full in (
+                ("jane", "Jane Quill"),
+                ("riley", "Riley Stone"),
+                ("casey", "Casey Moss"),
+            ):
+                client = await create_borrower(
+                    session, settings, organization=firm, referred_by=broker
+                )
                 client.full_name = full
                 clients[name] = client
             riley_file = await create_application(session, clients["riley"])
@@ -290,7 +319,9 @@ async def _brokers(
         chat = Chat(http, token)
         await chat.open()
         if "jane_auto" in str(request["expect"]) or "newest" in str(request["expect"]):
-            await chat.say(f"start an application for my client {clients['jane'].email}, auto loan 20k over 60 months")
+            await chat.say(
+                f"start an application for my client {clients['jane'].email}, auto loan 20k over 60 months"
+            )
             await chat.say("yes")
             chat.turns = 0
         reply = ""
@@ -299,19 +330,28 @@ async def _brokers(
             reply = _reply(await chat.say(text))
         async with sessionmaker() as session:
             made = {
-                name: (await session.scalars(
-                    select(Application).where(Application.borrower_user_id == c.id)
-                    .order_by(Application.created_at.desc())
-                )).all()
+                name: (
+                    await session.scalars(
+                        select(Application)
+                        .where(Application.borrower_user_id == c.id)
+                        .order_by(Application.created_at.desc())
+                    )
+                ).all()
                 for name, c in clients.items()
             }
         expect = request["expect"]
         if "client" in expect:
             apps = made[expect["client"]]
             newest = apps[0] if apps else None
-            done = newest is not None and newest.product_type.value == expect["product_type"] and (
-                newest.amount == Decimal(expect["amount"]) and newest.term_months == expect["term_months"]
-            ) and (expect["client"] != "riley" or len(apps) == 2)
+            done = (
+                newest is not None
+                and newest.product_type.value == expect["product_type"]
+                and (
+                    newest.amount == Decimal(expect["amount"])
+                    and newest.term_months == expect["term_months"]
+                )
+                and (expect["client"] != "riley" or len(apps) == 2)
+            )
         elif "nothing_started" in expect:
             done = len(made[expect["nothing_started"]]) == 0
         else:
@@ -319,8 +359,14 @@ async def _brokers(
             if target is None:
                 target = made["jane"][0].reference if made["jane"] else "<none>"
             done = target in reply
-        results.append({"id": request["id"], "done": bool(done), "turns": chat.turns,
-                        **({} if done else {"transcript": chat.transcript})})
+        results.append(
+            {
+                "id": request["id"],
+                "done": bool(done),
+                "turns": chat.turns,
+                **({} if done else {"transcript": chat.transcript}),
+            }
+        )
         print(request["id"], done, file=sys.stderr)
     return results
 

@@ -721,7 +721,9 @@ class BorrowerIntakePolicy:
         ]
         if terms:
             low, high = min(t[0] for t in terms), max(t[1] for t in terms)
-            why.append(say_text("reason_term", lang, low=low, high=high, span=_span(low, high, lang)))
+            why.append(
+                say_text("reason_term", lang, low=low, high=high, span=_span(low, high, lang))
+            )
             ways.append(say_text("way_term", lang, low=low, high=high, span=_span(low, high, lang)))
         simple = {
             "dti": "reason_dti",

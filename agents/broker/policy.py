@@ -208,7 +208,7 @@ class BrokerPolicy:
                     "email": draft["email"],
                     "client_name": draft.get("client_name"),
                 }
-                arguments = {
+                arguments: dict[str, Any] = {
                     key: draft[key]
                     for key in ("product_type", "amount", "term_months")
                     if key in draft

@@ -38,7 +38,8 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "annual_income",
         re.compile(
-            r"\b(earn|earning|make|making|made|income|salary|paid|gross|bring (in|home)|take home)\b|收入|年薪|月薪|工资|挣|赚",
+            r"\b(earn|earning|make|making|made|income|salary|paid|gross|bring (in|home)|take home)\b"
+            r"|收入|年薪|月薪|工资|挣|赚",
             re.I,
         ),
     ),
@@ -52,7 +53,8 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "debts_to_consolidate",
         re.compile(
-            r"\b(consolidat\w*|in (credit )?card debt|in debt|total debt|owe in total|of (credit card )?debt)\b|债务总额|要整合|欠了|欠款",
+            r"\b(consolidat\w*|in (credit )?card debt|in debt|total debt|owe in total|"
+            r"of (credit card )?debt)\b|债务总额|要整合|欠了|欠款",
             re.I,
         ),
     ),
@@ -70,7 +72,8 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "student_loan_balance",
         re.compile(
-            r"\b(student loans?|school loans?)\b.{0,25}\b(owe|balance|total|left)|\b(owe|balance)\b.{0,25}\bstudent|学生贷款|学贷|助学贷款",
+            r"\b(student loans?|school loans?)\b.{0,25}\b(owe|balance|total|left)|"
+            r"\b(owe|balance)\b.{0,25}\bstudent|学生贷款|学贷|助学贷款",
             re.I,
         ),
     ),
@@ -165,7 +168,19 @@ _NOT_AMOUNT = re.compile(
 )
 
 
-_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_NUMBER = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十]{1,3})"
 _CN_WAN = re.compile(rf"({_CN_NUMBER})万(?:([一二两三四五六七八九\d])(千)?)?")
 _CN_QIAN = re.compile(rf"(?<![万\d])({_CN_NUMBER})千([一二两三四五六七八九\d])?")
@@ -267,7 +282,9 @@ def _order(field: str) -> int:
 def _money_args(field: str, value: Decimal, text: str, start: int, end: int) -> dict[str, Any]:
     if field == "annual_income":
         window = re.split(r"[,，;；。]|\band\b|\bbut\b", text[end : end + 25])[0]
-        if _MONTHLY.search(window) or re.search(r"月薪|月收入|每月|monthly", text[max(0, start - 8) : start]):
+        if _MONTHLY.search(window) or re.search(
+            r"月薪|月收入|每月|monthly", text[max(0, start - 8) : start]
+        ):
             value = value * 12
         return {"annual_income": str(value.quantize(Decimal("0.01")))}
     if field in {"monthly_housing_payment", "monthly_debt_payments", "amount"}:
@@ -353,9 +370,9 @@ def extract(
     if want("vehicle_mileage"):
         miles = _MILEAGE.search(working)
         if miles:
-            number = Decimal(miles.group(1).replace(",", ""))
+            distance = Decimal(miles.group(1).replace(",", ""))
             scale = {"k": 1000, "千": 1000, "万": 10000}.get((miles.group(2) or "").lower(), 1)
-            values["vehicle_mileage"] = {"slots": {"vehicle_mileage": int(number * scale)}}
+            values["vehicle_mileage"] = {"slots": {"vehicle_mileage": int(distance * scale)}}
             taken.add(miles.span())
     if want("vehicle_make"):
         car = _MAKE_MODEL.search(working)
@@ -370,7 +387,8 @@ def extract(
                 values["vehicle_year"] = {"slots": {"vehicle_year": int(year.group(1))}}
             taken.add(car.span())
     if want("vehicle_year") and (
-        "vehicle_year" in asked or re.search(r"\b(car|truck|vehicle|model)\b|车", working, re.I)
+        "vehicle_year" in asked
+        or re.search(r"\b(car|truck|vehicle|model)\b|车", working, re.I)
         or _MAKE_MODEL.search(working)
     ):
         year = _VEHICLE_YEAR.search(working)

@@ -195,12 +195,14 @@ async def test_a_broker_builds_a_request_over_several_turns_and_finds_files_by_d
     events = await send(client, token, thread_id, "yes please")
     assert _tools_called(events) == ["start_application"]
     janes = await session.scalar(select(Application).where(Application.borrower_user_id == jane.id))
-    assert janes is not None and janes.product_type is ProductType.AUTO
+    assert janes is not None
+    assert janes.product_type is ProductType.AUTO
 
     newest = reply_text(await send(client, token, thread_id, "what's missing on my newest file?"))
     assert janes.reference in newest
     by_name = reply_text(await send(client, token, thread_id, "status of Riley's application"))
-    assert rileys.reference in by_name and janes.reference not in by_name
+    assert rileys.reference in by_name
+    assert janes.reference not in by_name
     by_loan = reply_text(await send(client, token, thread_id, "the auto loan for Jane"))
     assert janes.reference in by_loan
 

@@ -169,12 +169,14 @@ async def test_a_used_car_and_debt_consolidation_are_understood(
     assert "used vehicle purchase" in reply  # confirmed back
     application = await _application(session, borrower)
     assert application.purpose == "used_vehicle_purchase"
-    assert application.amount == 25000 and application.term_months == 60
+    assert application.amount == 25000
+    assert application.term_months == 60
 
     _, token2, thread2 = await _borrower_thread(client, session, settings, complete=True)
     await send(client, token2, thread2, "a personal loan of $12,000 over 36 months")
     reply = reply_text(await send(client, token2, thread2, "debt consolidation"))
-    assert "debt consolidation" in reply.lower() and "Sorry" not in reply
+    assert "debt consolidation" in reply.lower()
+    assert "Sorry" not in reply
 
 
 async def test_questions_are_answered_from_the_knowledge_base_then_the_intake_resumes(
@@ -190,12 +192,16 @@ async def test_questions_are_answered_from_the_knowledge_base_then_the_intake_re
             client, token, thread, "what is an APR and how is it different from the interest rate?"
         )
     )
-    assert "(Source: " in apr and "APR" in apr
-    assert "Back to your application:" in apr and "full legal name" in apr
+    assert "(Source: " in apr
+    assert "APR" in apr
+    assert "Back to your application:" in apr
+    assert "full legal name" in apr
     early = reply_text(await send(client, token, thread, "can I pay off early without a penalty?"))
-    assert "(Source: " in early and "prepayment" in early.lower()
+    assert "(Source: " in early
+    assert "prepayment" in early.lower()
     why = reply_text(await send(client, token, thread, "why do you need this?"))
-    assert why.startswith("Why I ask for Full legal name") and "(Source: " in why
+    assert why.startswith("Why I ask for Full legal name")
+    assert "(Source: " in why
     zh = reply_text(await send(client, token, thread, "软查询会影响我的信用分吗？"))
     assert "来源" in zh
 
@@ -207,7 +213,8 @@ async def test_no_answer_is_said_plainly_and_a_person_is_one_sentence_away(
     await send(client, token, thread, "hi")
     await send(client, token, thread, "a personal loan please")
     unknown = reply_text(await send(client, token, thread, "what's the weather like in Paris?"))
-    assert "don't have an answer" in unknown and "talk to a person" in unknown
+    assert "don't have an answer" in unknown
+    assert "talk to a person" in unknown
     assert "full legal name" in unknown  # and the intake goes on where it was
     human = reply_text(await send(client, token, thread, "I'd rather talk to a human"))
     assert "recorded that you'd like to talk to a person" in human
@@ -239,8 +246,10 @@ async def test_several_answers_corrections_and_going_back(
         )
     )
     assert "Got it: name Dana Whitfield, date of birth noted" in took
-    assert "$96,000.00 a year" in took and "$1,450.00 a month" in took
-    assert "home address" in took and "full legal name" not in took
+    assert "$96,000.00 a year" in took
+    assert "$1,450.00 a month" in took
+    assert "home address" in took
+    assert "full legal name" not in took
     changed = reply_text(await send(client, token, thread, "my income is 90k, not 96k"))
     assert "Changed: gross annual income $90,000.00 a year" in changed
     amount = reply_text(await send(client, token, thread, "actually make it 20k"))
@@ -263,14 +272,16 @@ async def test_no_dead_end_when_nothing_qualifies(
     consent = reply_text(await send(client, token, thread, "maybe, what does it involve?"))
     assert "Do you agree?" in consent
     refused = reply_text(await send(client, token, thread, "no"))
-    assert "haven't recorded any consent" in refused and "talk to a person" in refused
+    assert "haven't recorded any consent" in refused
+    assert "talk to a person" in refused
     none = reply_text(await send(client, token, thread, "yes"))
     assert "No lender could make an offer" in none
     assert "above every lender's maximum" in none
     assert "a smaller amount, up to $50,000.00" in none
     assert "broker" in none
     later = [reply_text(await send(client, token, thread, text)) for text in ("hmm", "ok?", "so?")]
-    assert none not in later and len(set(later)) == len(later)
+    assert none not in later
+    assert len(set(later)) == len(later)
     offers = reply_text(await send(client, token, thread, "make it 20k"))
     assert "Changed: loan amount $20,000.00" in offers
     assert "Here are your offers" in offers
@@ -288,11 +299,13 @@ async def test_a_whole_conversation_in_chinese_and_switching_language(
     assert not re.search(r"\b(What|Sorry|loan)\b", first)
     picked = reply_text(await send(client, token, thread, "第二个"))
     assert "购买二手车" in picked
-    assert _CJK.search(picked) and not re.search(r"\b(What|How|Sorry)\b", picked)
+    assert _CJK.search(picked)
+    assert not re.search(r"\b(What|How|Sorry)\b", picked)
     application = await _application(session, borrower)
     assert application.purpose == "used_vehicle_purchase"
     english = reply_text(await send(client, token, thread, "in English please"))
-    assert "I'll continue in English." in english and not _CJK.search(english)
+    assert "I'll continue in English." in english
+    assert not _CJK.search(english)
     chinese = reply_text(await send(client, token, thread, "说中文"))
     assert "中文" in chinese
 
