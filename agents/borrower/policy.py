@@ -1,9 +1,13 @@
 """Guided mode for borrowers: the intake as a deterministic conversation over the same tools.
 
-It asks for one missing field at a time (the product's required fields are data), calls
-update tools with what it parsed, asks for credit-check consent, gets offers, lets the borrower
-pick a lender to submit to and accept a firm offer; submit and accept pause for approval like
-any tool that cannot be undone. It never guesses: an answer it cannot read is asked again.
+It asks for the product's missing fields a few at a time (the fields are data; related ones are
+asked together), takes several answers from one message, understands options by meaning, accepts
+corrections, "go back", "what do you still need?", "why?" and "talk to a person" at any point,
+answers questions from the knowledge base and then resumes, asks for credit-check consent, gets
+offers (or says why there are none and what would work), lets the borrower pick a lender to
+submit to and accept a firm offer; submit and accept pause for approval like any tool that
+cannot be undone. It never guesses: what it cannot read is asked again, or offered as
+"Did you mean …?". Every sentence exists in English and Chinese (agents/guided/texts.py).
 """
 
 from __future__ import annotations
@@ -17,29 +21,42 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
-from agents.guided.answers import answer, choice, choices_for
-from agents.guided.parser import (
-    LENDING_PRODUCT_TYPES,
-    parse_amount,
-    parse_menu_choice,
-    parse_product_type,
-    parse_term_months,
-    parse_yes_no,
-)
+from agents.guided import texts
+from agents.guided.answers import answer, choices_for
+from agents.guided.meaning import Reading, understand
+from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedReply, call_tool, say
+from agents.guided.questions import (
+    answer_from_knowledge,
+    asks_why,
+    is_question,
+    wants_back,
+    wants_person,
+    wants_remaining,
+)
+from agents.guided.slots import extract, is_correction, name_answer
+from agents.guided.texts import Lang, field_label, field_question, menu, option_label, say_text
+from agents.guided.vocabulary import vocabulary
 from lending.applications.requirements import requirements
+from lending.audit.service import audit
+from lending.db import transaction
 from tools.base import ToolError
 
-GUIDED_NOTE = "(Guided mode: I follow a fixed set of questions; answer in a few words.)"
-_PRODUCT_WORDS = {product.value: name for product, name in LENDING_PRODUCT_TYPES.items()}
 _STATUS = re.compile(r"\b(status|progress|where is|update on|what'?s happening)\b|进度|状态", re.I)
-_OFFERS = re.compile(r"\b(offers?|quotes?|rates?)\b|报价", re.I)
+_OFFERS = re.compile(r"\b(offers?|quotes?)\b|报价", re.I)
 _INJECTION = re.compile(
     r"ignore (all |your |previous )*instructions|approve (my|the) (loan|application)|"
     r"you are now|system prompt|act as (an? )?(admin|administrator)|another (borrower|user)",
     re.I,
 )
-
+_CHEAPEST = re.compile(r"\b(cheapest|lowest|best rate|lowest apr|lowest rate)\b|最便宜|最低", re.I)
+_CHOICE_FIELDS = {"purpose", "employment_status", "occupancy", "highest_degree"}
+_TEXT_SLOTS = {"vehicle_make", "vehicle_model", "business_name"}
+_MARKS_ZH = {
+    "lowest_rate": "最低利率",
+    "lowest_rate_without_risky_features": "无风险条款的最低利率",
+    "lowest_points_and_fees": "最低点数和费用",
+}
 
 # A document the web app uploaded with the message, not yet on an application (api/routes/chat).
 # Only the reference lines the API writes ("- document_id=..."), never text inside a fenced file
@@ -51,19 +68,31 @@ _DOCUMENT_REFERENCE = re.compile(
 
 def _attach(document_ids: list[str], application_id: str, text: str = "") -> AIMessage:
     """One attach_document call per uploaded document, as a model would make them."""
+    return _calls(
+        [
+            ("attach_document", {"document_id": d, "application_id": application_id})
+            for d in document_ids
+        ],
+        text,
+    )
+
+
+def _calls(calls: list[tuple[str, dict[str, Any]]], text: str = "") -> AIMessage:
+    """One reply calling several tools in order, as a model's parallel tool calls look."""
     return AIMessage(
         content=text,
         id=f"guided-{uuid.uuid4().hex}",
         tool_calls=[
-            {
-                "name": "attach_document",
-                "args": {"document_id": document_id, "application_id": application_id},
-                "id": f"call-{uuid.uuid4().hex[:24]}",
-                "type": "tool_call",
-            }
-            for document_id in document_ids
+            {"name": name, "args": args, "id": f"call-{uuid.uuid4().hex[:24]}", "type": "tool_call"}
+            for name, args in calls
         ],
     )
+
+
+def _span(low: int, high: int, lang: Lang) -> str:
+    if low == high:
+        return f"{low} 个月" if lang == "zh" else f"{low} months"
+    return f"{low} 到 {high} 个月" if lang == "zh" else f"{low} to {high} months"
 
 
 def _money(value: Any) -> str:
@@ -74,6 +103,13 @@ def _error_message(message: ToolMessage) -> str:
     # The tools node keeps the error as an artifact; the content the model reads is fenced.
     body = message.artifact if isinstance(message.artifact, dict) else {}
     return str(body.get("message") or body.get("error") or "That did not work.")
+
+
+def _product_fields(product_type: str | None) -> tuple[str, ...]:
+    if product_type is None:
+        return ()
+    rules = requirements().product_types.get(product_type)  # type: ignore[call-overload]
+    return tuple(rules.required) if rules is not None else ()
 
 
 class BorrowerIntakePolicy:
@@ -106,83 +142,679 @@ class BorrowerIntakePolicy:
             if application_id:
                 return _attach(memory.pop("pending_documents"), application_id)
             text = text.split("[Attached documents", 1)[0]
+        switched = texts.follow(text, memory)
+        lang: Lang = memory["lang"]
+        memory.pop("notes", None)
+        if switched and texts.only_a_language_request(text):
+            return say(
+                say_text("switched", lang) + " " + await self._current_question(memory, context)
+            )
         if _INJECTION.search(text):
             return say(
-                "I can't do that. Lenders make every credit decision, and I only act on your own "
-                "application, within what you've asked for. " + self._reminder(memory)
+                say_text("injection", lang) + " " + await self._current_question(memory, context)
             )
-        if application_id and _STATUS.search(text):
+        if wants_person(text):
+            return say(
+                await self._handoff(memory, context)
+                + " "
+                + await self._current_question(memory, context)
+            )
+        if application_id and _STATUS.search(text) and not is_correction(text):
             return call_tool("get_application", {"application_id": application_id})
         awaiting = memory.get("awaiting")
-        if application_id is None:
-            return self._start(text, memory)
-        if awaiting == "consent":
-            consent = parse_yes_no(text)
-            if consent is None:
-                return say("Please answer yes or no: " + self._consent_question())
-            if not consent:
-                return say(
-                    "Understood: without your consent I can't prequalify you or show offers. "
-                    "Say yes whenever you're ready."
-                )
-            return call_tool("record_consent", {"kind": "credit_check", "granted": True})
-        if awaiting in ("lender_choice", "offer_choice"):
-            return self._choose(text, memory)
-        if awaiting is None and _OFFERS.search(text):
-            return call_tool("get_offers", {"application_id": application_id})
-        if isinstance(awaiting, str):
-            purposes = tuple(memory.get("purposes", ()))
-            arguments = answer(awaiting, text, purposes)
-            if arguments is None:
-                return say(f"Sorry, I couldn't read that. {memory.get('question', '')}".strip())
-            return self._update(awaiting, arguments, text, memory)
-        return await self._next_step(memory, context)
-
-    def _start(self, text: str, memory: dict[str, Any]) -> AIMessage:
-        labels = {key: rules.label for key, rules in requirements().product_types.items()}
-        product = parse_product_type(text)
-        product_type = _PRODUCT_WORDS.get(product.value) if product else None
-        if product_type is None and memory.get("awaiting") == "product_type":
-            product_type = choice(text, tuple(labels))
-        if product_type is None:
-            memory["awaiting"] = "product_type"
-            menu = "; ".join(f"{i}. {label}" for i, label in enumerate(labels.values(), start=1))
-            greeting = (
-                "" if memory.get("greeted") else "Hello! I'm Omni, Omnifin's loan assistant. "
+        suggestion = memory.pop("suggest", None)
+        if suggestion and awaiting not in ("consent",):
+            picked = await self._settle_suggestion(text, suggestion, memory)
+            if picked is not None:
+                return await self._apply_choice(suggestion["field"], picked, text, memory, context)
+        if wants_back(text):
+            return await self._go_back(memory, context)
+        if wants_remaining(text):
+            return say(
+                await self._remaining(memory, context)
+                + " "
+                + await self._current_question(memory, context)
             )
-            memory["greeted"] = True
-            return say(f"{greeting}{GUIDED_NOTE} What kind of loan are you looking for? {menu}")
-        args: dict[str, Any] = {"product_type": product_type}
-        amount = parse_amount(text)
-        if amount is not None:
-            args["amount"] = str(amount)
-        months = parse_term_months(text)
-        if months is not None:
-            args["term_months"] = months
+        if asks_why(text) and (memory.get("asked") or awaiting == "consent"):
+            return say(
+                await self._why(memory, context)
+                + " "
+                + await self._current_question(memory, context)
+            )
+        if application_id is None:
+            return await self._start(text, memory, context)
+        if awaiting == "consent":
+            return await self._consent(text, memory, context)
+        if awaiting in ("lender_choice", "offer_choice"):
+            chosen = self._choose(text, memory)
+            if chosen is not None:
+                return chosen
+        if awaiting is None and _OFFERS.search(text) and not is_question(text):
+            return call_tool("get_offers", {"application_id": application_id})
+        if awaiting == "no_offers":
+            other = await understand(
+                text, list(requirements().product_types), products=True, similarity=False
+            )
+            if (
+                other.code is not None
+                and other.code != memory.get("product_type")
+                and not is_correction(text)
+            ):
+                return self._start_product(other.code, text, memory, carry=True)
+        return await self._fields(text, memory, context)
+
+    async def _fields(self, text: str, memory: dict[str, Any], context: AgentContext) -> AIMessage:
+        lang: Lang = memory["lang"]
+        fields = _product_fields(memory.get("product_type"))
+        asked: list[str] = [f for f in memory.get("asked", []) if f in fields]
+        if memory.get("awaiting") != "fields":
+            asked = []
+        purposes = tuple(memory.get("purposes", ()))
+        question_like = is_question(text)
+        found = extract(text, fields=fields, asked=asked, purposes=purposes)
+        values = dict(found.values)
+        # Menus in the message: the purpose in the words of the loan ("to buy a used car").
+        for field in [f for f in fields if f in _CHOICE_FIELDS and f not in values]:
+            codes = choices_for(field, purposes)
+            if field in asked:
+                reading = await understand(text, codes, similarity=not question_like)
+            elif field == "purpose" and not question_like:
+                reading = await understand(text, codes, similarity=False)
+                if reading.how != "words":
+                    continue
+            else:
+                continue
+            if reading.code is not None:
+                values[field] = self._choice_args(field, reading.code)
+            elif reading.suggestions and field in asked and not values:
+                memory["suggest"] = {"field": field, "codes": list(reading.suggestions)}
+                return say(self._did_you_mean(reading, lang, memory))
+        # The whole message as the answer to the one question asked.
+        if len(asked) == 1 and asked[0] not in values and not question_like:
+            field = asked[0]
+            reading_args = self._whole_answer(field, text, purposes)
+            if reading_args is not None:
+                values[field] = reading_args
+        if not values:
+            stuck = memory.get("awaiting") == "no_offers"
+            if stuck and not (question_like and len(text.split()) >= 3):
+                return say(self._still_no_offers(memory))
+            if question_like or not asked:
+                return say(await self._knowledge(text, memory, context))
+            return say(
+                say_text("didnt_read", lang) + " " + await self._current_question(memory, context)
+            )
+        return self._updates(
+            values, memory, correction=found.correction or not set(values) & set(asked)
+        )
+
+    def _whole_answer(
+        self, field: str, text: str, purposes: tuple[str, ...]
+    ) -> dict[str, Any] | None:
+        if field == "full_name":
+            return name_answer(text)
+        if field in _TEXT_SLOTS:
+            cleaned = text.strip().strip(".。")
+            if not cleaned or len(cleaned.split()) > 6 or len(cleaned) > 50:
+                return None
+            return {"slots": {field: cleaned}}
+        if field in _CHOICE_FIELDS:
+            return None
+        return answer(field, text, purposes)
+
+    def _choice_args(self, field: str, code: str) -> dict[str, Any]:
+        spec = requirements().fields.get(field)
+        if spec is not None and spec.source == "slot":
+            return {"slots": {field: code}}
+        return {field: code}
+
+    async def _settle_suggestion(
+        self, text: str, suggestion: dict[str, Any], memory: dict[str, Any]
+    ) -> str | None:
+        codes: list[str] = suggestion["codes"]
+        if len(codes) == 1 and parse_yes_no(text) is True:
+            return codes[0]
+        products = suggestion["field"] == "product_type"
+        reading = await understand(text, codes, products=products, similarity=False)
+        return reading.code
+
+    async def _apply_choice(
+        self, field: str, code: str, text: str, memory: dict[str, Any], context: AgentContext
+    ) -> AIMessage:
+        if field == "product_type":
+            return self._start_product(code, text, memory)
+        return self._updates({field: self._choice_args(field, code)}, memory, correction=False)
+
+    def _did_you_mean(self, reading: Reading, lang: Lang, memory: dict[str, Any]) -> str:
+        product = memory.get("suggest", {}).get("field") == "product_type"
+        labels = [f'"{option_label(code, lang, product=product)}"' for code in reading.suggestions]
+        return say_text("did_you_mean", lang, options=say_text("or", lang).join(labels))
+
+    # Starting: the kind of loan, and whatever else the first message says.
+
+    async def _start(self, text: str, memory: dict[str, Any], context: AgentContext) -> AIMessage:
+        lang: Lang = memory["lang"]
+        products = list(requirements().product_types)
+        question_like = is_question(text)
+        reading = await understand(text, products, products=True, similarity=not question_like)
+        if reading.code is not None and not (question_like and reading.how == "similarity"):
+            return self._start_product(reading.code, text, memory)
+        greeting = (
+            ""
+            if memory.get("greeted")
+            else say_text("greeting", lang) + " " + say_text("guided_note", lang) + " "
+        )
+        memory["greeted"] = True
+        memory["awaiting"] = "product_type"
+        if reading.suggestions and not question_like:
+            memory["suggest"] = {"field": "product_type", "codes": list(reading.suggestions)}
+            return say(greeting + self._did_you_mean(reading, lang, memory))
+        if question_like:
+            return say(await self._knowledge(text, memory, context))
+        return say(greeting + self._product_question(lang))
+
+    def _product_question(self, lang: Lang) -> str:
+        return (
+            say_text("which_product", lang)
+            + " "
+            + menu(list(requirements().product_types), lang, product=True)
+        )
+
+    def _start_product(
+        self, product_type: str, text: str, memory: dict[str, Any], *, carry: bool = False
+    ) -> AIMessage:
+        rules = requirements().product_types[product_type]  # type: ignore[index]
         memory["product_type"] = product_type
-        memory["purposes"] = list(requirements().product_types[product_type].purposes)  # type: ignore[index]
+        memory["purposes"] = list(rules.purposes)
         memory["awaiting"] = None
+        memory["asked"] = []
+        memory["history"] = []
+        memory.pop("offer_rows", None)
+        found = extract(
+            text, fields=tuple(rules.required), purposes=tuple(rules.purposes), opening=True
+        )
+        values = dict(found.values)
+        args: dict[str, Any] = {"product_type": product_type}
+        for key in ("amount", "term_months"):
+            if key in values:
+                args.update(values.pop(key))
+            elif carry and memory.get(f"last_{key}") is not None:
+                args[key] = memory[f"last_{key}"]
+        memory["pending_values"] = values
+        memory["purpose_text"] = text
+        if carry:
+            memory.pop("application_id", None)
         return call_tool("start_application", args)
 
-    def _update(
-        self, field: str, arguments: dict[str, Any], text: str, memory: dict[str, Any]
-    ) -> AIMessage:
-        spec = requirements().fields.get(field)
-        application_id = memory["application_id"]
-        if spec is not None and spec.source == "profile":
-            return call_tool("update_borrower_profile", arguments)
-        if field == "amount":
-            months = parse_term_months(text)
-            if months is not None:
-                arguments["term_months"] = months
-        return call_tool("update_application", {"application_id": application_id, **arguments})
+    # Writing what was understood.
 
-    def _choose(self, text: str, memory: dict[str, Any]) -> AIMessage:
+    def _updates(
+        self, values: dict[str, dict[str, Any]], memory: dict[str, Any], *, correction: bool
+    ) -> AIMessage:
+        specs = requirements().fields
+        profile: dict[str, Any] = {}
+        application: dict[str, Any] = {}
+        for field, args in values.items():
+            spec = specs.get(field)
+            if spec is not None and spec.source == "profile":
+                profile.update(args)
+            else:
+                for key, value in args.items():
+                    if key == "slots":
+                        application.setdefault("slots", {}).update(value)
+                    else:
+                        application[key] = value
+        lang: Lang = memory["lang"]
+        order = {f: i for i, f in enumerate(_product_fields(memory.get("product_type")))}
+        values = dict(sorted(values.items(), key=lambda item: order.get(item[0], len(order))))
+        memory["took"] = [
+            [field, self._display(field, args, lang)] for field, args in values.items()
+        ]
+        memory["took_kind"] = "changed" if correction else "took"
+        if memory.get("redo") and set(values) & set(memory["redo"]):
+            memory.pop("redo")
+        if memory.get("consented") and set(values) & {
+            "amount",
+            "term_months",
+            "purpose",
+            "annual_income",
+            "monthly_debt_payments",
+            "monthly_housing_payment",
+            "estimated_credit_score",
+        } | {f for f in values}:
+            memory["refresh_offers"] = True
+        for key in ("amount", "term_months"):
+            if key in application:
+                memory[f"last_{key}"] = application[key]
+        calls: list[tuple[str, dict[str, Any]]] = []
+        if profile:
+            calls.append(("update_borrower_profile", profile))
+        if application:
+            calls.append(
+                ("update_application", {"application_id": memory["application_id"], **application})
+            )
+        return _calls(calls)
+
+    def _display(self, field: str, args: dict[str, Any], lang: Lang) -> str:
+        label = field_label(field, lang)
+        value: Any = args.get(field, args.get("slots", {}).get(field))
+        if field in ("ssn", "date_of_birth"):
+            shown = say_text("noted", lang)
+        elif field == "full_name":
+            first, last = args["legal_first_name"], args["legal_last_name"]
+            shown = f"{last}{first}" if re.match(r"[\u4e00-\u9fff]", last) else f"{first} {last}"
+        elif field == "home_address":
+            shown = (
+                f"{args['address_line1']}, {args['city']}, {args['state']} {args['postal_code']}"
+            )
+        elif field == "annual_income":
+            shown = f"{_money(value)} {say_text('a_year', lang)}"
+        elif field in ("monthly_housing_payment", "monthly_debt_payments"):
+            shown = f"{_money(value)} {say_text('a_month', lang)}"
+        elif field in _CHOICE_FIELDS:
+            shown = option_label(str(value), lang)
+        elif isinstance(value, dict):
+            shown = ", ".join(str(v) for v in value.values())
+        elif field == "term_months":
+            shown = f"{value} 个月" if lang == "zh" else f"{value} months"
+        elif isinstance(value, str) and re.fullmatch(r"\d+\.\d{2}", value):
+            shown = _money(value)
+        else:
+            shown = str(value)
+        return (
+            f"{label} {shown}"
+            if lang == "zh"
+            else f"{label.lower() if field != 'full_name' else 'name'} {shown}"
+        )
+
+    # Tools answered.
+
+    async def _after_tools(
+        self, results: list[ToolMessage], memory: dict[str, Any], context: AgentContext
+    ) -> AIMessage:
+        lang: Lang = memory.get("lang", "en")
+        notes: list[str] = memory.setdefault("notes", [])
+        updated = False
+        for result in results:
+            data = result.artifact if isinstance(result.artifact, dict) else {}
+            name = result.name or ""
+            if result.status == "error":
+                message = _error_message(result)
+                if "NotApproved" in str(result.content):
+                    memory["awaiting"] = memory.get("last_choice_kind")
+                    return say(
+                        self._flush(
+                            memory,
+                            say_text("not_approved", lang)
+                            + " "
+                            + await self._current_question(memory, context),
+                        )
+                    )
+                if name == "get_offers" and "consent" in message.lower():
+                    memory["awaiting"] = "consent"
+                    return say(self._flush(memory, self._consent_question(memory)))
+                memory.pop("took", None)
+                return say(
+                    self._flush(
+                        memory,
+                        say_text("tool_failed", lang, message=message)
+                        + " "
+                        + await self._current_question(memory, context),
+                    )
+                )
+            match name:
+                case "start_application":
+                    memory["application_id"] = data.get("id")
+                    notes.append(say_text("started", lang, reference=data.get("reference")))
+                    if memory.get("pending_documents"):
+                        return _attach(
+                            memory.pop("pending_documents"),
+                            str(data.get("id")),
+                            self._flush(memory, ""),
+                        )
+                    pending = memory.pop("pending_values", {}) or {}
+                    if memory.get("purpose_text") and "purpose" not in pending:
+                        reading = await understand(
+                            memory["purpose_text"],
+                            tuple(memory.get("purposes", ())),
+                            similarity=False,
+                        )
+                        if reading.code is not None and reading.how == "words":
+                            pending["purpose"] = {"purpose": reading.code}
+                    memory.pop("purpose_text", None)
+                    if pending:
+                        return self._updates(pending, memory, correction=False)
+                case "attach_document":
+                    key = "attached_duplicate" if data.get("duplicate") else "attached"
+                    notes.append(say_text(key, lang, filename=data.get("filename")))
+                case "update_borrower_profile" | "update_application":
+                    updated = True
+                case "record_consent":
+                    memory["consented"] = True
+                    return call_tool("get_offers", {"application_id": memory["application_id"]})
+                case "get_offers":
+                    memory.pop("refresh_offers", None)
+                    return say(self._flush(memory, self._present_offers(data, memory)))
+                case "submit_application":
+                    memory["awaiting"] = None
+                    return say(say_text("submitted", lang, reference=data.get("reference")))
+                case "accept_offer":
+                    memory["awaiting"] = None
+                    return say(say_text("accepted", lang))
+                case "get_application":
+                    return say(
+                        self._status(data, memory)
+                        + " "
+                        + await self._current_question(memory, context)
+                    )
+        if updated and memory.get("took"):
+            items = texts.join([item[1] for item in memory.pop("took")], lang)
+            notes.append(say_text(memory.pop("took_kind", "took"), lang, items=items))
+        return await self._next_step(memory, context)
+
+    def _flush(self, memory: dict[str, Any], text: str) -> str:
+        notes = memory.pop("notes", None) or []
+        return " ".join([*notes, text]).strip()
+
+    async def _read_application(
+        self, memory: dict[str, Any], context: AgentContext
+    ) -> dict[str, Any] | str:
+        try:
+            output = await context.registry.execute(
+                "get_application", {"application_id": memory["application_id"]}, context.tools
+            )
+        except ToolError as error:
+            return say_text(
+                "read_application_failed", memory.get("lang", "en"), message=error.message
+            )
+        application: dict[str, Any] = output.model_dump(mode="json")
+        return application
+
+    async def _next_step(self, memory: dict[str, Any], context: AgentContext) -> AIMessage:
+        """Ask for the next missing fields, then consent, then get the offers."""
+        application = await self._read_application(memory, context)
+        if isinstance(application, str):
+            return say(self._flush(memory, application))
+        missing = [m["name"] for m in application.get("missing_fields") or []]
+        redo = memory.get("redo")
+        if redo:
+            return say(self._flush(memory, self._ask(list(redo), memory)))
+        if missing:
+            group = [f for f in vocabulary().group_of(missing[0]) if f in missing] or [missing[0]]
+            return say(self._flush(memory, self._ask(group, memory)))
+        memory["asked"] = []
+        if application.get("status") != "draft":
+            return say(self._flush(memory, self._status(application, memory)))
+        if not memory.get("consented"):
+            memory["awaiting"] = "consent"
+            return say(self._flush(memory, self._consent_question(memory)))
+        refresh = bool(memory.pop("refresh_offers", False))
+        return call_tool(
+            "get_offers",
+            {"application_id": memory["application_id"], "refresh": refresh},
+            self._flush(memory, ""),
+        )
+
+    def _ask(self, group: list[str], memory: dict[str, Any]) -> str:
+        history: list[list[str]] = memory.setdefault("history", [])
+        if not history or history[-1] != group:
+            history.append(group)
+        memory["asked"] = group
+        memory["awaiting"] = "fields"
+        return self._question_text(memory)
+
+    def _question_text(self, memory: dict[str, Any]) -> str:
+        lang: Lang = memory.get("lang", "en")
+        parts = []
+        for field in memory.get("asked", []):
+            question = field_question(field, lang)
+            options = choices_for(field, tuple(memory.get("purposes", ())))
+            if options:
+                question += " " + menu(list(options), lang)
+            parts.append(question)
+        return " ".join(parts)
+
+    async def _current_question(self, memory: dict[str, Any], context: AgentContext) -> str:
+        lang: Lang = memory.get("lang", "en")
+        awaiting = memory.get("awaiting")
+        if memory.get("application_id") is None:
+            return self._product_question(lang)
+        if awaiting == "consent":
+            return self._consent_question(memory)
+        if awaiting in ("lender_choice", "offer_choice") and memory.get("offer_rows"):
+            return self._offers_text(memory)
+        if awaiting == "no_offers":
+            return say_text("ways_on", lang, ways=memory.get("ways", ""))
+        if memory.get("asked"):
+            return self._question_text(memory)
+        return say_text("how_can_i_help", lang)
+
+    # Consent: only an unambiguous yes to the consent question itself records it.
+
+    def _consent_question(self, memory: dict[str, Any]) -> str:
+        lang: Lang = memory.get("lang", "en")
+        consents = requirements().consent_texts
+        item = next(item for kind, item in consents.items() if kind.value == "credit_check")
+        memory["consent_version"] = item.version
+        return say_text(
+            "consent_question",
+            lang,
+            text=item.text,
+            version=item.version,
+            translation=texts.CONSENT_TRANSLATIONS["credit_check"],
+        )
+
+    async def _consent(self, text: str, memory: dict[str, Any], context: AgentContext) -> AIMessage:
+        lang: Lang = memory["lang"]
+        decided = parse_yes_no(text)
+        if decided is True:
+            version = memory.get("consent_version")
+            if version is None:  # the question was never shown in this thread's memory
+                return say(self._consent_question(memory))
+            return call_tool(
+                "record_consent", {"kind": "credit_check", "granted": True, "text_version": version}
+            )
+        if decided is False:
+            return say(say_text("consent_refused", lang))
+        if is_question(text):
+            return say(
+                await self._knowledge(text, memory, context, resume=False)
+                + " "
+                + self._consent_question(memory)
+            )
+        return say(say_text("consent_unclear", lang) + " " + self._consent_question(memory))
+
+    # Offers, and what to do when there are none.
+
+    def _present_offers(self, data: dict[str, Any], memory: dict[str, Any]) -> str:
+        offers = [o for o in data.get("offers", []) if not o.get("expired")]
+        if not offers:
+            return self._no_offers(data, memory)
+        firm = [o for o in offers if o.get("kind") == "firm" and o.get("status") != "declined"]
+        shown = firm or offers
+        kind = "offer_choice" if firm else "lender_choice"
+        memory["awaiting"] = kind
+        memory["last_choice_kind"] = kind
+        memory["no_offer_count"] = 0
+        memory["options"] = [
+            {"label": o["lender_name"], "lender_id": o["lender_id"], "offer_id": o["id"]}
+            for o in shown
+        ]
+        memory["offer_rows"] = [
+            {
+                "lender": o["lender_name"],
+                "amount": _money(o["amount"]),
+                "term": o["term_months"],
+                "apr": o["apr"],
+                "rate": o["note_rate"],
+                "payment": _money(o["monthly_payment"]),
+                "total": _money(o["total_cost"]),
+                "fees": _money(o["points_and_fees"]),
+                "marks": list(o.get("anti_steering") or []),
+            }
+            for o in shown
+        ]
+        memory["offers_firm"] = bool(firm)
+        return self._offers_text(memory)
+
+    def _offers_text(self, memory: dict[str, Any]) -> str:
+        lang: Lang = memory.get("lang", "en")
+        lines = []
+        for number, row in enumerate(memory.get("offer_rows", []), start=1):
+            marks = [
+                _MARKS_ZH.get(m, m) if lang == "zh" else m.replace("_", " ") for m in row["marks"]
+            ]
+            shown = {k: v for k, v in row.items() if k != "marks"}
+            lines.append(
+                say_text(
+                    "offer_line",
+                    lang,
+                    n=number,
+                    marks=f" [{', '.join(marks)}]" if marks else "",
+                    **shown,
+                )
+            )
+        ask = say_text("offers_firm" if memory.get("offers_firm") else "offers_prequalified", lang)
+        return say_text("offers_intro", lang) + "\n" + "\n".join(lines) + "\n" + ask
+
+    def _no_offers(self, data: dict[str, Any], memory: dict[str, Any]) -> str:
+        lang: Lang = memory.get("lang", "en")
+        product = memory.get("product_type")
+        excluded = [
+            e
+            for e in data.get("excluded", [])
+            if not any(r.get("code") == "product_type" for r in e.get("reasons", []))
+        ]
+        reasons = [reason for e in excluded for reason in e.get("reasons", [])]
+        # Limits are quoted from the products that only the amount, term or payment keep out.
+        fixable = [
+            reason
+            for e in excluded
+            if {r["code"] for r in e.get("reasons", [])} <= {"amount", "term", "dti"}
+            for reason in e.get("reasons", [])
+        ] or reasons
+        codes = [r["code"] for r in reasons]
+        inputs = data.get("inputs") or {}
+        requested = Decimal(str(inputs.get("amount") or memory.get("last_amount") or 0))
+        why: list[str] = []
+        ways: list[str] = []
+        ranges = [
+            (Decimal(m.group(1).replace(",", "")), Decimal(m.group(2).replace(",", "")))
+            for r in fixable
+            if r["code"] == "amount"
+            and (m := re.search(r"lends ([\d,.]+) to ([\d,.]+)", r["message"]))
+        ]
+        if ranges:
+            highest = max(high for _, high in ranges)
+            lowest = min(low for low, _ in ranges)
+            if requested > highest:
+                why.append(say_text("reason_amount_high", lang, amount=_money(highest)))
+                example = f"{int(highest / 1000)}k" if highest >= 1000 else str(highest)
+                ways.append(say_text("way_amount", lang, amount=_money(highest), example=example))
+            elif requested and requested < lowest:
+                why.append(say_text("reason_amount_low", lang, amount=_money(lowest)))
+                ways.append(say_text("way_amount_up", lang, amount=_money(lowest)))
+        terms = [
+            (int(m.group(1)), int(m.group(2)))
+            for r in fixable
+            if r["code"] == "term"
+            and (m := re.search(r"terms of (\d+) to (\d+) months", r["message"]))
+        ]
+        if terms:
+            low, high = min(t[0] for t in terms), max(t[1] for t in terms)
+            why.append(
+                say_text("reason_term", lang, low=low, high=high, span=_span(low, high, lang))
+            )
+            ways.append(say_text("way_term", lang, low=low, high=high, span=_span(low, high, lang)))
+        simple = {
+            "dti": "reason_dti",
+            "credit_band": "reason_credit",
+            "no_rate": "reason_credit",
+            "state": "reason_state",
+            "purpose": "reason_purpose",
+            "income": "reason_income",
+            "vehicle_age": "reason_vehicle",
+            "vehicle_mileage": "reason_vehicle",
+            "ltv": "reason_ltv",
+            "collateral_value": "reason_ltv",
+            "years_in_business": "reason_business",
+            "business_revenue": "reason_business",
+        }
+        for code in dict.fromkeys(codes):
+            key = simple.get(code)
+            if key is not None:
+                sentence = say_text(key, lang)
+                if sentence not in why:
+                    why.append(sentence)
+        if "dti" in codes:
+            ways.append(say_text("way_payment", lang))
+        if not why:
+            why.append(
+                say_text(
+                    "reason_other",
+                    lang,
+                    message="; ".join(sorted({r["message"] for r in reasons})[:2]) or "—",
+                )
+            )
+        others = [
+            p
+            for p in requirements().product_types
+            if p != product and p not in ("mortgage", "home_equity")
+        ][:2]
+        ways.append(
+            say_text(
+                "way_product",
+                lang,
+                products=texts.join([option_label(p, lang, product=True) for p in others], lang),
+            )
+        )
+        ways.append(say_text("way_broker", lang))
+        separator = "；" if lang == "zh" else "; "
+        memory["awaiting"] = "no_offers"
+        memory["asked"] = []
+        memory["why"] = separator.join(why)
+        memory["ways"] = separator.join(ways)
+        count = int(memory.get("no_offer_count", 0)) + 1
+        memory["no_offer_count"] = count
+        head = say_text("no_offers" if count == 1 else "no_offers_again", lang, why=memory["why"])
+        if count == 1 and not head.endswith((".", "。")):
+            head += "。" if lang == "zh" else "."
+        return head + " " + say_text("ways_on", lang, ways=memory["ways"])
+
+    def _still_no_offers(self, memory: dict[str, Any]) -> str:
+        """After a dead end, a message that changes nothing gets one of three different pointers
+        in turn, never the same paragraph twice in a row."""
+        lang: Lang = memory["lang"]
+        count = int(memory.get("no_offer_nudges", 0))
+        memory["no_offer_nudges"] = count + 1
+        variant = ("nudge_ways", "nudge_examples", "nudge_why")[count % 3]
+        return say_text(variant, lang, ways=memory.get("ways", ""), why=memory.get("why", ""))
+
+    def _choose(self, text: str, memory: dict[str, Any]) -> AIMessage | None:
+        from agents.guided.meaning import pick_by_position
+
         options: list[dict[str, Any]] = memory.get("options", [])
-        names = [option["label"] for option in options]
-        index = parse_menu_choice(text, names)
+        index = pick_by_position(text, len(options))
         if index is None:
-            return say(f"Which one? Answer with its number, 1 to {len(options)}.")
+            named = [i for i, o in enumerate(options) if o["label"].lower() in text.lower()]
+            first_words = [
+                i
+                for i, o in enumerate(options)
+                if o["label"].split()[0].lower() in text.lower().split()
+            ]
+            index = (
+                named[0] if len(named) == 1 else first_words[0] if len(first_words) == 1 else None
+            )
+        if index is None and _CHEAPEST.search(text) and options:
+            index = 0  # offers come cheapest APR first
+        if index is None:
+            if (
+                is_question(text)
+                or is_correction(text)
+                or extract(text, fields=_product_fields(memory.get("product_type"))).values
+            ):
+                return None
+            return say(say_text("answer_with_number", memory["lang"], count=len(options)))
         picked = options[index]
         if memory["awaiting"] == "lender_choice":
             return call_tool(
@@ -191,150 +823,109 @@ class BorrowerIntakePolicy:
             )
         return call_tool("accept_offer", {"offer_id": picked["offer_id"]})
 
-    # Tools answered.
+    # Things a person can say at any point.
 
-    async def _after_tools(
-        self, results: list[ToolMessage], memory: dict[str, Any], context: AgentContext
-    ) -> AIMessage:
-        replies: list[str] = []
-        for result in results:
-            data = result.artifact if isinstance(result.artifact, dict) else {}
-            failed = result.status == "error"
-            name = result.name or ""
-            if failed:
-                message = _error_message(result)
-                if "NotApproved" in str(result.content):
-                    memory["awaiting"] = memory.get("last_choice_kind")
-                    return say("Understood: nothing was done. " + self._reminder(memory))
-                if name == "get_offers" and "consent" in message.lower():
-                    memory["awaiting"] = "consent"
-                    return say(self._consent_question())
-                question = memory.get("question", "")
-                return say(f"That didn't work: {message} {question}".strip())
-            match name:
-                case "start_application":
-                    memory["application_id"] = data.get("id")
-                    started = f"I've started your application {data.get('reference')}."
-                    if memory.get("pending_documents"):
-                        documents = memory.pop("pending_documents")
-                        return _attach(documents, str(data.get("id")), started)
-                    replies.append(started)
-                case "attach_document":
-                    replies.append(
-                        f"{data.get('filename')} is already on your application."
-                        if data.get("duplicate")
-                        else f"I've added {data.get('filename')} to your application; "
-                        "it is being read now."
-                    )
-                case "record_consent":
-                    memory["consented"] = True
-                    return call_tool("get_offers", {"application_id": memory["application_id"]})
-                case "get_offers":
-                    return say(self._present_offers(data, memory))
-                case "submit_application":
-                    memory["awaiting"] = None
-                    return say(
-                        f"Done: application {data.get('reference')} was sent to the lender. "
-                        "The lender will review it and make a firm decision; ask me for the "
-                        "status any time."
-                    )
-                case "accept_offer":
-                    memory["awaiting"] = None
-                    return say(
-                        "Congratulations: you accepted the offer. The lender will contact you "
-                        "to finish the loan; the other offers are now declined."
-                    )
-                case "get_application":
-                    return say(self._status(data))
-        step = await self._next_step(memory, context)
-        if replies and isinstance(step.content, str):
-            step.content = " ".join([*replies, step.content]).strip()
-        return step
+    async def _knowledge(
+        self, text: str, memory: dict[str, Any], context: AgentContext, *, resume: bool = True
+    ) -> str:
+        lang: Lang = memory["lang"]
+        found = await answer_from_knowledge(text, lang, context)
+        reply = found if found is not None else say_text("kb_none", lang)
+        if not resume:
+            return reply
+        question = await self._current_question(memory, context)
+        return reply + " " + say_text("resume", lang, question=question)
 
-    async def _next_step(self, memory: dict[str, Any], context: AgentContext) -> AIMessage:
-        """Ask for the first missing field, then consent, then get the offers."""
-        application_id = memory["application_id"]
-        try:
-            output = await context.registry.execute(
-                "get_application", {"application_id": application_id}, context.tools
+    async def _why(self, memory: dict[str, Any], context: AgentContext) -> str:
+        lang: Lang = memory["lang"]
+        asked = memory.get("asked") or []
+        field = asked[0] if asked else "estimated_credit_score"
+        if memory.get("awaiting") == "consent":
+            query = (
+                "soft inquiry credit check prequalification" if lang == "en" else "软查询 信用 预审"
             )
-        except ToolError as error:
-            return say(f"I couldn't read your application: {error.message}")
-        application = output.model_dump(mode="json")
-        missing = application.get("missing_fields") or []
-        if missing:
-            field = missing[0]
-            memory["awaiting"] = field["name"]
-            question = field["question"]
-            options = choices_for(field["name"], tuple(memory.get("purposes", ())))
-            if options:
-                question += " " + "; ".join(
-                    f"{i}. {option.replace('_', ' ')}" for i, option in enumerate(options, start=1)
-                )
-            memory["question"] = question
-            return say(question)
-        if application.get("status") != "draft":
-            return say(self._status(application))
-        if not memory.get("consented"):
-            memory["awaiting"] = "consent"
-            return say(self._consent_question())
-        return call_tool("get_offers", {"application_id": application_id})
-
-    def _consent_question(self) -> str:
-        consent = requirements().consent_texts
-        text = next(iter(consent.values())).text
-        for kind, item in consent.items():
-            if kind.value == "credit_check":
-                text = item.text
-        return f'To show you offers I need your consent: "{text}" Do you agree? (yes or no)'
-
-    def _present_offers(self, data: dict[str, Any], memory: dict[str, Any]) -> str:
-        offers = [o for o in data.get("offers", []) if not o.get("expired")]
-        if not offers:
-            reasons = {
-                reason["message"]
-                for product in data.get("excluded", [])
-                for reason in product.get("reasons", [])
-            }
-            memory["awaiting"] = None
-            why = (" Main reasons: " + "; ".join(sorted(reasons)[:3]) + ".") if reasons else ""
-            return "No lender could make an offer for this application right now." + why
-        firm = [o for o in offers if o.get("kind") == "firm" and o.get("status") != "declined"]
-        shown = firm or offers
-        kind = "offer_choice" if firm else "lender_choice"
-        memory["awaiting"] = kind
-        memory["last_choice_kind"] = kind
-        memory["options"] = [
-            {"label": o["lender_name"], "lender_id": o["lender_id"], "offer_id": o["id"]}
-            for o in shown
-        ]
-        lines = []
-        for number, offer in enumerate(shown, start=1):
-            picks = offer.get("anti_steering") or []
-            marks = f" [{', '.join(p.replace('_', ' ') for p in picks)}]" if picks else ""
-            lines.append(
-                f"{number}. {offer['lender_name']}: {_money(offer['amount'])} over "
-                f"{offer['term_months']} months, APR {offer['apr']}% (note rate "
-                f"{offer['note_rate']}%), {_money(offer['monthly_payment'])} a month, total cost "
-                f"{_money(offer['total_cost'])}, fees {_money(offer['points_and_fees'])}{marks}"
-            )
-        if firm:
-            ask = "These are firm offers. Which one would you like to accept? (number)"
+            label = say_text("consent_needed", lang)
         else:
-            ask = (
-                "These are prequalified estimates (a soft check; your score is not affected). "
-                "Which lender would you like to apply to? (number)"
+            query = vocabulary().fields.get(field, {}).get("why", field_label(field, "en"))
+            label = field_label(field, lang)
+        found = await answer_from_knowledge(query, lang, context, shown_question=query)
+        if found is None and lang == "zh":
+            found = await answer_from_knowledge(query, "en", context, shown_question=query)
+        return say_text("why_intro", lang, label=label) + (found or say_text("kb_none", lang))
+
+    async def _remaining(self, memory: dict[str, Any], context: AgentContext) -> str:
+        lang: Lang = memory["lang"]
+        if memory.get("application_id") is None:
+            return say_text("still_needed", lang, items=say_text("which_product", lang))
+        application = await self._read_application(memory, context)
+        if isinstance(application, str):
+            return application
+        items = [field_label(m["name"], lang) for m in application.get("missing_fields") or []]
+        if not memory.get("consented"):
+            items.append(say_text("consent_needed", lang))
+        if not items:
+            return say_text("nothing_needed", lang)
+        return say_text("still_needed", lang, items=texts.join(items, lang))
+
+    async def _go_back(self, memory: dict[str, Any], context: AgentContext) -> AIMessage:
+        lang: Lang = memory["lang"]
+        history: list[list[str]] = memory.get("history", [])
+        current = memory.get("asked") or []
+        if history and history[-1] == current and memory.get("awaiting") == "fields":
+            history.pop()
+        if not history:
+            return say(
+                say_text("nothing_to_go_back", lang)
+                + " "
+                + await self._current_question(memory, context)
             )
-        return "Here are your offers:\n" + "\n".join(lines) + "\n" + ask
+        previous = history[-1]
+        memory["redo"] = previous
+        memory["asked"] = previous
+        memory["awaiting"] = "fields"
+        return say(say_text("go_back", lang) + " " + self._question_text(memory))
 
-    def _status(self, application: dict[str, Any]) -> str:
-        status = str(application.get("status", "unknown")).replace("_", " ")
-        missing = [m["label"] for m in application.get("missing_fields") or []]
-        text = f"Application {application.get('reference')} is {status}."
+    async def _handoff(self, memory: dict[str, Any], context: AgentContext) -> str:
+        """Record the request in the audit log (append-only, visible to staff), on the
+        application when there is one; nothing else is promised."""
+        lang: Lang = memory["lang"]
+        application_id = memory.get("application_id")
+        reference = None
+        has_broker = False
+        if application_id:
+            application = await self._read_application(memory, context)
+            if isinstance(application, dict):
+                reference = application.get("reference")
+                has_broker = application.get("broker_user_id") is not None
+        async with transaction(context.tools.sessionmaker) as session:
+            await audit.record(
+                session,
+                context.actor,
+                action="assistant.handoff_requested",
+                origin=context.tools.origin,
+                subject_type="loan_application" if application_id else None,
+                subject_id=application_id,
+                details={
+                    "channel": context.tools.channel,
+                    "thread_id": context.tools.thread_id,
+                    "mode": "guided",
+                    "language": lang,
+                    "to": "broker" if has_broker else "support",
+                },
+            )
+        memory["handoff_requested"] = True
+        return say_text(
+            "handoff",
+            lang,
+            about=say_text("handoff_about", lang, reference=reference) if reference else "",
+            broker=say_text("handoff_broker", lang) if has_broker else "",
+        )
+
+    def _status(self, application: dict[str, Any], memory: dict[str, Any]) -> str:
+        lang: Lang = memory.get("lang", "en")
+        status = texts.status_words(str(application.get("status", "unknown")), lang)
+        text = say_text("status", lang, reference=application.get("reference"), status=status)
+        missing = [field_label(m["name"], lang) for m in application.get("missing_fields") or []]
         if missing:
-            text += " Still needed: " + ", ".join(missing) + "."
+            text += " " + say_text("still_needed", lang, items=texts.join(missing, lang))
         return text
-
-    def _reminder(self, memory: dict[str, Any]) -> str:
-        question = memory.get("question")
-        return str(question) if question else "How can I help with your application?"

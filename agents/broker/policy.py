@@ -21,21 +21,31 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
+from agents.guided.meaning import understand
 from agents.guided.parser import (
-    LENDING_PRODUCT_TYPES,
     parse_amount,
     parse_email,
     parse_period,
-    parse_product_type,
     parse_term_months,
     parse_within_days,
 )
 from agents.guided.policy import GuidedReply, call_tool, say
+from agents.guided.texts import option_label
+from lending.applications.requirements import requirements
 from tools.base import ToolError
 
 _REFERENCE = re.compile(r"\bOMF-\d{4}-\d{6}\b", re.I)
 _LIST = re.compile(r"\b(list|pipeline|clients?|applications|files)\b", re.I)
 _START = re.compile(r"\b(start|open|create|begin|new)\b.*\b(application|loan|file)\b", re.I)
+_NEWEST = re.compile(r"\b(newest|latest|most recent|last|recent)\b", re.I)
+_OLDEST = re.compile(r"\b(oldest|first)\b", re.I)
+# "Riley's application", "the auto loan for Jane", "Jane Doe's file", "file of Riley".
+_WHOSE = re.compile(
+    r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)['’]s\s+(?:\w+\s+){0,2}(application|file|loan)|"
+    r"\b(?:application|file|loan)\s+(?:for|of)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
+)
+_FILE_WORDS = re.compile(r"\b(application|file|loan)\b", re.I)
+_CANCEL = re.compile(r"\b(cancel|never ?mind|forget it|stop)\b", re.I)
 _EXPIRING = re.compile(r"\bexpir", re.I)
 _COMMISSION = re.compile(r"\bcommissions?\b|\b(earn|earned|earnings|payouts?)\b", re.I)
 _SUMMARY_FIELDS = ("accrued", "clawed_back", "adjusted", "paid")
@@ -44,7 +54,9 @@ _PAGE = 100  # commission entries read per call (the tool's maximum)
 EXPLAINED_LINES = 3
 HELP = (
     "I'm in guided mode, so I understand a few requests:\n"
-    '- "start an application for my client (client@example.com), $25k auto, 60 months"\n'
+    '- "start an application for my client (client@example.com), $25k auto, 60 months" (or in '
+    "pieces: I'll ask for what is missing and confirm before starting)\n"
+    '- "my newest file", "Riley\'s application", "the auto loan for Jane"\n'
     '- "what is missing on OMF-2026-000123" or "status of OMF-2026-000123"\n'
     '- "which of my clients have offers expiring this week"\n'
     '- "how much commission did I earn in October and why"\n'
@@ -96,6 +108,9 @@ class BrokerPolicy:
             )
         text = str(last.content) if isinstance(last, HumanMessage) else ""
         memory.pop("task", None)
+        draft = memory.get("draft")
+        if draft is not None:
+            return GuidedReply(await self._continue_draft(text, draft, memory, context), memory)
         return GuidedReply(await self._request(text, memory, context), memory)
 
     async def _request(self, text: str, memory: dict[str, Any], context: AgentContext) -> AIMessage:
@@ -111,43 +126,106 @@ class BrokerPolicy:
             within_days = parse_within_days(text) or 7
             return call_tool("list_expiring_offers", {"within_days": min(within_days, 90)})
         if _START.search(text):
-            return self._start(text, memory)
+            return await self._start(text, memory)
+        described = self._described_file(text, memory)
+        if described is not None:
+            return described
         if _LIST.search(text):
             return call_tool("list_applications", {"limit": 20})
         return say(HELP)
 
-    # Start an application for a client named by e-mail.
+    # Start an application for a client: the request may come in pieces over several turns
+    # ("start an application for my client" → "which client?" → "jane@example.com" → "what
+    # loan?" …), is kept in memory as a draft, and runs only after the broker confirms it.
 
-    def _start(self, text: str, memory: dict[str, Any]) -> AIMessage:
+    async def _start(self, text: str, memory: dict[str, Any]) -> AIMessage:
+        draft: dict[str, Any] = {}
+        await self._fill_draft(text, draft)
+        memory["draft"] = draft
+        return self._next_for_draft(draft, memory)
+
+    async def _fill_draft(self, text: str, draft: dict[str, Any]) -> None:
         email = parse_email(text)
-        product = parse_product_type(text)
-        if email is None or product is None:
-            return say(
-                "To start an application I need the client's e-mail address and the kind of "
-                'loan, e.g. "start an application for my client (client@example.com), $25k '
-                'auto, 60 months".'
-            )
-        arguments: dict[str, Any] = {"product_type": LENDING_PRODUCT_TYPES[product]}
+        if email is not None:
+            draft["email"] = email
         # The address is left out so that digits in it are never read as the amount.
-        amount = parse_amount(re.sub(re.escape(email), " ", text, flags=re.I))
+        rest = re.sub(re.escape(email), " ", text, flags=re.I) if email else text
+        product = await understand(
+            rest, list(requirements().product_types), products=True, similarity=False
+        )
+        if product.code is not None:
+            draft["product_type"] = product.code
+        amount = parse_amount(rest)
         if amount is not None:
-            arguments["amount"] = str(amount)
-        months = parse_term_months(text)
+            draft["amount"] = str(amount)
+        months = parse_term_months(rest)
         if months is not None:
-            arguments["term_months"] = months
-        memory["task"] = {"kind": "start", "email": email, "arguments": arguments}
-        return call_tool("find_client", {"email": email})
+            draft["term_months"] = months
 
-    def _after_find_client(self, result: ToolMessage, task: dict[str, Any]) -> AIMessage:
+    def _next_for_draft(self, draft: dict[str, Any], memory: dict[str, Any]) -> AIMessage:
+        if "email" not in draft:
+            return say(
+                "Which client is it for? I need the client's e-mail address (e.g. "
+                '"client@example.com"), or say "cancel".'
+            )
+        if "product_type" not in draft:
+            menu = "; ".join(
+                f"{i}. {option_label(code, 'en', product=True)}"
+                for i, code in enumerate(requirements().product_types, start=1)
+            )
+            draft["awaiting"] = "product_type"
+            return say(f"What kind of loan is it? {menu}")
+        if "client_id" not in draft:
+            memory["task"] = {"kind": "start", "email": draft["email"]}
+            return call_tool("find_client", {"email": draft["email"]})
+        # Starting an application on a client's behalf is asked as an approval by the tool
+        # itself (whose, which loan, the amounts): one question, the same in every mode.
+        memory.pop("draft", None)
+        memory["task"] = {
+            "kind": "start",
+            "email": draft["email"],
+            "client_name": draft.get("client_name"),
+        }
+        arguments: dict[str, Any] = {
+            key: draft[key] for key in ("product_type", "amount", "term_months") if key in draft
+        }
+        return call_tool("start_application", {**arguments, "borrower_user_id": draft["client_id"]})
+
+    async def _continue_draft(
+        self, text: str, draft: dict[str, Any], memory: dict[str, Any], context: AgentContext
+    ) -> AIMessage:
+        if _CANCEL.search(text):
+            memory.pop("draft", None)
+            return say("Cancelled: I haven't started anything.")
+        before = {k: v for k, v in draft.items() if k != "awaiting"}
+        if draft.get("awaiting") == "product_type":
+            product = await understand(text, list(requirements().product_types), products=True)
+            if product.code is not None:
+                draft["product_type"] = product.code
+        await self._fill_draft(text, draft)
+        if draft.get("email") != before.get("email"):
+            draft.pop("client_id", None)
+        if {k: v for k, v in draft.items() if k != "awaiting"} == before:
+            memory.pop("draft", None)  # not part of the request: a new one
+            return await self._request(text, memory, context)
+        return self._next_for_draft(draft, memory)
+
+    def _after_find_client(
+        self, result: ToolMessage, task: dict[str, Any], memory: dict[str, Any]
+    ) -> AIMessage:
         if result.status == "error":
+            memory.pop("draft", None)
             # The same words whether no such account exists or it belongs to someone else.
             return say(
                 f"{task['email']} is not one of your clients, so I can't start an application "
                 "for them. Check the address, or ask them to sign up through your referral link."
             )
         data = result.artifact if isinstance(result.artifact, dict) else {}
-        task["client_name"] = data.get("full_name")
-        return call_tool("start_application", {**task["arguments"], "borrower_user_id": data["id"]})
+        draft = memory.get("draft") or {}
+        draft["client_id"] = data["id"]
+        draft["client_name"] = data.get("full_name") or task["email"]
+        memory["draft"] = draft
+        return self._next_for_draft(draft, memory)
 
     def _after_start(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
         product = str(data.get("product_type", "")).replace("_", " ")
@@ -164,6 +242,49 @@ class BrokerPolicy:
             else " Nothing is missing for submission."
         )
         return say(text)
+
+    # Files by description: "my newest file", "Riley's application", "the auto loan for Jane".
+
+    def _described_file(self, text: str, memory: dict[str, Any]) -> AIMessage | None:
+        if not _FILE_WORDS.search(text):
+            return None
+        arguments: dict[str, Any] = {"limit": 5}
+        whose = _WHOSE.search(text)
+        if whose:
+            arguments["search"] = whose.group(1) or whose.group(3)
+        product = re.search(
+            r"\b(personal|auto|car|mortgage|home equity|business|student|debt consolidation)\b",
+            text,
+            re.I,
+        )
+        if product:
+            code = {
+                "car": "auto",
+                "student": "student_refinance",
+                "home equity": "home_equity",
+                "debt consolidation": "debt_consolidation",
+            }.get(product.group(1).lower(), product.group(1).lower())
+            arguments["product_types"] = [code]
+        newest, oldest = _NEWEST.search(text), _OLDEST.search(text)
+        if not (whose or newest or oldest):
+            return None
+        if newest or oldest:
+            arguments["order"] = "newest" if newest else "oldest"
+        memory["task"] = {"kind": "describe", "one": bool(newest or oldest), "what": text.strip()}
+        return call_tool("list_applications", arguments)
+
+    def _after_describe(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
+        items = data.get("items", [])
+        if not items:
+            return say("I can't find a file like that among your clients' applications.")
+        if task.get("one") or len(items) == 1:
+            return call_tool("get_application", {"application_id": items[0]["id"]})
+        lines = [
+            f"- {item['reference']}: {item.get('borrower_name') or ''}, "
+            f"{str(item['product_type']).replace('_', ' ')}, {str(item['status']).replace('_', ' ')}"
+            for item in items
+        ]
+        return say("Several files match; which one? Say its reference.\n" + "\n".join(lines))
 
     # Commission for a period: the summary, the entries, then the biggest lines explained.
 
@@ -269,7 +390,8 @@ class BrokerPolicy:
         result = results[-1]
         data = result.artifact if isinstance(result.artifact, dict) else {}
         if result.name == "find_client" and task.get("kind") == "start":
-            return self._after_find_client(result, task)
+            memory.pop("task", None)
+            return self._after_find_client(result, task, memory)
         failed = [item for item in results if item.status == "error"]
         if failed:
             memory.pop("task", None)
@@ -285,6 +407,9 @@ class BrokerPolicy:
             memory.pop("task", None)
             explanations = [item.artifact for item in results if isinstance(item.artifact, dict)]
             return self._commission_answer(task, explanations, str(context.actor.user_id))
+        if result.name == "list_applications" and task.get("kind") == "describe":
+            memory.pop("task", None)
+            return self._after_describe(data, task)
         if result.name == "list_expiring_offers":
             return self._expiring(data)
         if result.name == "get_application":

@@ -159,8 +159,8 @@ def parse_income(text: str) -> Income | None:
     return Income(amount, IncomePeriod.monthly if amount < 20_000 else IncomePeriod.annual)
 
 
-_TERM = re.compile(
-    r"(?P<number>\d+(?:\.\d+)?|"
+_TERM = re.compile(  # not inside a word: "money" is not "one y(ear)"
+    r"(?<![A-Za-z])(?P<number>\d+(?:\.\d+)?|"
     + "|".join(sorted(_SMALL_NUMBERS, key=len, reverse=True))
     + r"|[一二两三四五六七八九十]+)\s*-?\s*(?P<unit>years?|yrs?|y\b|months?|mos?\b|mo\b|m\b|年|个月|月)",
     re.IGNORECASE,

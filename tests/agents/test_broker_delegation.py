@@ -162,6 +162,61 @@ async def test_a_broker_starts_an_application_for_their_client_by_email(
     assert "e-mail address" in asked
 
 
+async def test_a_broker_builds_a_request_over_several_turns_and_finds_files_by_description(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    await create_catalog(session)
+    firm = await create_organization(session)
+    broker = await create_user(session, role=Role.BROKER, organization=firm)
+    jane = await create_borrower(session, settings, organization=firm, referred_by=broker)
+    jane.full_name = "Jane Quill"
+    riley = await create_borrower(session, settings, organization=firm, referred_by=broker)
+    riley.full_name = "Riley Stone"
+    rileys = await create_application(session, riley)
+    # The test runs in one transaction, where now() never moves: Riley's file is made older.
+    await session.execute(
+        update(Application)
+        .where(Application.id == rileys.id)
+        .values(created_at=datetime.now(UTC) - timedelta(days=2))
+    )
+    token, thread_id = await _broker_thread(client, session, broker, settings)
+
+    which = reply_text(await send(client, token, thread_id, "start an application for my client"))
+    assert "Which client" in which
+    what = reply_text(await send(client, token, thread_id, jane.email))
+    assert "What kind of loan" in what
+    events = await send(client, token, thread_id, "a car loan, 18k over 48 months")
+    assert _tools_called(events) == ["find_client", "start_application"]
+    # One question, asked by the tool itself: whose application, which loan, the amounts.
+    [question] = [data for kind, data in events if kind == "interrupt.requested"]
+    assert "auto loan application for $18,000.00 over 48 months" in question["summary"]
+    assert jane.email in question["summary"]
+    events = await send(client, token, thread_id, "no")
+    assert "nothing" in reply_text(events).lower()
+    assert (
+        await session.scalar(
+            select(func.count())
+            .select_from(Application)
+            .where(Application.borrower_user_id == jane.id)
+        )
+        == 0
+    )
+    await send(client, token, thread_id, f"new application for {jane.email}, auto, 18k, 48 months")
+    events = await send(client, token, thread_id, "yes please")
+    assert _tools_called(events) == ["start_application"]
+    janes = await session.scalar(select(Application).where(Application.borrower_user_id == jane.id))
+    assert janes is not None
+    assert janes.product_type is ProductType.AUTO
+
+    newest = reply_text(await send(client, token, thread_id, "what's missing on my newest file?"))
+    assert janes.reference in newest
+    by_name = reply_text(await send(client, token, thread_id, "status of Riley's application"))
+    assert rileys.reference in by_name
+    assert janes.reference not in by_name
+    by_loan = reply_text(await send(client, token, thread_id, "the auto loan for Jane"))
+    assert janes.reference in by_loan
+
+
 async def test_a_broker_sees_offers_expiring_for_their_clients_only(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:

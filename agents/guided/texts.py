@@ -1,0 +1,334 @@
+"""Every sentence guided mode says, in English and Chinese, with the language rules of a thread:
+it follows the first message, an explicit request to switch, or a message written in Chinese."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from agents.guided.vocabulary import vocabulary
+from lending.applications.requirements import requirements
+
+Lang = str  # "en" or "zh"
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+_TO_CHINESE = re.compile(
+    r"(speak|use|switch to|reply in|answer in|in)\s+(chinese|mandarin)|^\s*(chinese|mandarin)"
+    r"(\s+please)?\s*[.!]?\s*$|中文|汉语|普通话|国语",
+    re.IGNORECASE,
+)
+_TO_ENGLISH = re.compile(
+    r"(speak|use|switch to|reply in|answer in|in)\s+english|^\s*english(\s+please)?\s*[.!]?\s*$|"
+    r"英文|英语",
+    re.IGNORECASE,
+)
+
+
+def detect(text: str) -> Lang:
+    """Chinese when the message has two or more Chinese characters, else English."""
+    return "zh" if len(_CJK.findall(text)) >= 2 else "en"
+
+
+def requested(text: str) -> Lang | None:
+    """A language the person explicitly asks for ("in English please", "说中文"), or None."""
+    if _TO_ENGLISH.search(text):
+        return "en"
+    if _TO_CHINESE.search(text):
+        return "zh"
+    return None
+
+
+def only_a_language_request(text: str) -> bool:
+    """True when the message does nothing but ask for a language."""
+    stripped = re.sub(
+        r"(please|pls|can you|could you|speak|use|switch to|reply in|answer in|in|chinese|"
+        r"mandarin|english|请|用|说|讲|中文|汉语|普通话|英文|英语|吧|好吗|可以吗|[\W_])",
+        "",
+        text,
+        flags=re.IGNORECASE,
+    )
+    return not stripped.strip()
+
+
+def follow(text: str, memory: dict[str, Any]) -> bool:
+    """Set the thread's language from this message; True when it changed."""
+    before = memory.get("lang")
+    wanted = requested(text)
+    if wanted is None:
+        if before is None:
+            wanted = detect(text)
+        elif before == "en" and detect(text) == "zh":
+            wanted = "zh"  # someone writing Chinese is answered in Chinese
+    if wanted is not None:
+        memory["lang"] = wanted
+    return before is not None and memory.get("lang") != before
+
+
+_TEXTS: dict[str, tuple[str, str]] = {
+    "greeting": (
+        "Hello! I'm Omni, Omnifin's loan assistant.",
+        "您好！我是 Omnifin 的贷款助手 Omni。",
+    ),
+    "guided_note": (
+        "(Guided mode: I follow a set of questions, but you can answer in your own words, give "
+        "several answers at once, correct anything, or ask me a question at any point.)",
+        "（引导模式：我会按顺序提问，但您可以用自己的话回答、一次提供多项信息、随时更正，或随时向我提问。）",
+    ),
+    "which_product": ("What kind of loan are you looking for?", "您想申请哪种贷款？"),
+    "started": ("I've started your application {reference}.", "我已为您创建申请 {reference}。"),
+    "took": ("Got it: {items}.", "已记下：{items}。"),
+    "changed": ("Changed: {items}.", "已更改：{items}。"),
+    "noted": ("noted", "已记录"),
+    "didnt_read": (
+        "Sorry, I couldn't read that as an answer.",
+        "抱歉，我没能从这句话里读出答案。",
+    ),
+    "did_you_mean": (
+        "Did you mean {options}? (yes, or say which)",
+        "您是指{options}吗？（回答“是”，或告诉我是哪一个）",
+    ),
+    "or": (" or ", "还是"),
+    "answer_with_number": (
+        "Which one? Answer with its number, 1 to {count}, or its name.",
+        "请问选哪一个？请回答编号（1 到 {count}）或名称。",
+    ),
+    "tool_failed": ("That didn't work: {message}", "没有成功：{message}"),
+    "injection": (
+        "I can't do that. Lenders make every credit decision, and I only act on your own "
+        "application, within what you've asked for.",
+        "我不能这样做。所有信贷决定都由贷款机构做出，我只会在您要求的范围内处理您自己的申请。",
+    ),
+    "consent_question": (
+        'To show you offers I need your consent: "{text}" Do you agree? (yes or no)',
+        "为了向您展示报价，我需要您的同意。同意书内容（中文译文）：“{translation}” 英文原文（版本 {version}）："
+        "“{text}” 您同意吗？（请回答“同意”或“不同意”）",
+    ),
+    "consent_unclear": (
+        "I need a clear yes or no to this exact consent before I can check offers.",
+        "在查询报价之前，我需要您对这份同意书给出明确的“同意”或“不同意”。",
+    ),
+    "consent_refused": (
+        "Understood: I haven't recorded any consent and nothing was checked. Without it I can't "
+        "prequalify you, but you can still ask me questions, change your application, check its "
+        "status, or talk to a person. Say yes whenever you're ready.",
+        "明白：我没有记录任何同意，也没有做任何查询。没有同意我无法为您预审，但您仍然可以向我提问、"
+        "修改申请、查看进度，或联系真人客服。准备好了随时回答“同意”即可。",
+    ),
+    "offers_intro": ("Here are your offers:", "以下是您的报价："),
+    "offer_line": (
+        "{n}. {lender}: {amount} over {term} months, APR {apr}% (note rate {rate}%), {payment} a "
+        "month, total cost {total}, fees {fees}{marks}",
+        "{n}. {lender}：{amount}，期限 {term} 个月，年化利率（APR）{apr}%（票面利率 {rate}%），"
+        "每月还款 {payment}，总成本 {total}，费用 {fees}{marks}",
+    ),
+    "offers_firm": (
+        "These are firm offers. Which one would you like to accept? (number)",
+        "这些是正式报价。您想接受哪一个？（请回答编号）",
+    ),
+    "offers_prequalified": (
+        "These are prequalified estimates (a soft check; your score is not affected). Which "
+        "lender would you like to apply to? (number)",
+        "这些是预审估算（软查询，不影响您的信用分）。您想向哪家贷款机构提交申请？（请回答编号）",
+    ),
+    "submitted": (
+        "Done: application {reference} was sent to the lender. The lender will review it and "
+        "make a firm decision; ask me for the status any time.",
+        "完成：申请 {reference} 已发送给贷款机构。对方会审核并做出正式决定；您可以随时问我进度。",
+    ),
+    "accepted": (
+        "Congratulations: you accepted the offer. The lender will contact you to finish the "
+        "loan; the other offers are now declined.",
+        "恭喜：您已接受该报价。贷款机构会联系您完成放款；其他报价已自动放弃。",
+    ),
+    "not_approved": ("Understood: nothing was done.", "明白：什么都没有执行。"),
+    "status": ("Application {reference} is {status}.", "申请 {reference} 的状态：{status}。"),
+    "still_needed": ("Still needed: {items}.", "还需要：{items}。"),
+    "nothing_needed": (
+        "I have everything the application needs.",
+        "申请所需的信息已经齐全。",
+    ),
+    "consent_needed": ("your consent to a soft credit check", "您对软性信用查询的同意"),
+    "how_can_i_help": ("How can I help with your application?", "关于您的申请，我还能帮您做什么？"),
+    "no_offers": (
+        "No lender could make an offer for these details. Why: {why}",
+        "按目前的信息，没有贷款机构能给出报价。原因：{why}",
+    ),
+    "no_offers_again": (
+        "Still no offers for the current details ({why}).",
+        "按目前的信息仍然没有报价（{why}）。",
+    ),
+    "ways_on": (
+        'What would work: {ways}. Or say "talk to a person".',
+        "可行的办法：{ways}。或者说“转人工”。",
+    ),
+    "nudge_ways": (
+        "I can't get offers without a change. {ways}.",
+        "不做调整就无法获得报价。可行的办法：{ways}。",
+    ),
+    "nudge_examples": (
+        'To try again, tell me what to change, e.g. "make it 20k", "make it 60 months", "a '
+        'personal loan instead", or say "talk to a person".',
+        "想再试一次，请告诉我要改什么，例如“改成两万”“期限改成 60 个月”“换成个人贷款”，或说“转人工”。",
+    ),
+    "nudge_why": (
+        "Nothing has changed yet, so the reason still stands: {why}. Ask me anything, or change "
+        "the amount, the term or the kind of loan.",
+        "目前还没有任何改动，所以原因不变：{why}。您可以问我任何问题，或修改金额、期限或贷款种类。",
+    ),
+    "way_amount": (
+        'a smaller amount, up to {amount} (say e.g. "make it {example}")',
+        "把金额降到 {amount} 以内（例如说“改成 {example}”）",
+    ),
+    "way_amount_up": ("an amount of at least {amount}", "金额至少 {amount}"),
+    "way_term": ("a term of {span}", "期限改为 {span}"),
+    "way_payment": (
+        "a smaller amount or a longer term, so the monthly payment is lower",
+        "降低金额或延长期限，让月供更低",
+    ),
+    "way_product": ("another kind of loan, such as {products}", "换一种贷款，例如{products}"),
+    "way_broker": (
+        "a broker, who can look for lenders outside this list",
+        "找一位贷款经纪人帮您寻找其他贷款机构",
+    ),
+    "reason_amount_high": (
+        "the amount is above every lender's maximum for this loan ({amount} at most)",
+        "金额超过了所有贷款机构对此类贷款的上限（最多 {amount}）",
+    ),
+    "reason_amount_low": (
+        "the amount is below the lenders' minimum ({amount} at least)",
+        "金额低于贷款机构的最低额度（至少 {amount}）",
+    ),
+    "reason_term": (
+        "that term isn't offered (lenders offer {span})",
+        "没有贷款机构提供这个期限（可选 {span}）",
+    ),
+    "reason_dti": (
+        "the monthly payment would be too high for your income",
+        "相对您的收入，月供会过高",
+    ),
+    "reason_credit": (
+        "your stated credit score is below what these lenders require",
+        "您填写的信用分低于这些贷款机构的要求",
+    ),
+    "reason_state": ("these lenders don't lend in your state", "这些贷款机构不在您所在的州放贷"),
+    "reason_purpose": ("these lenders don't finance that purpose", "这些贷款机构不为该用途放贷"),
+    "reason_income": (
+        "your income is below the lenders' minimum",
+        "您的收入低于贷款机构的最低要求",
+    ),
+    "reason_vehicle": (
+        "the vehicle is older or has more miles than the lenders finance",
+        "车辆的车龄或里程超出了贷款机构的范围",
+    ),
+    "reason_ltv": (
+        "the loan is too large compared with the value of what secures it",
+        "相对于抵押物的价值，贷款金额过高",
+    ),
+    "reason_business": (
+        "the business is too young or its revenue too low for these lenders",
+        "企业经营年限或营收未达到这些贷款机构的要求",
+    ),
+    "reason_other": ("{message}", "{message}"),
+    "kb_answer": ("{answer} (Source: {citation})", "{answer}（来源：{citation}）"),
+    "kb_none": (
+        "I don't have an answer to that in Omnifin's knowledge base. A person can help: say "
+        '"talk to a person".',
+        "Omnifin 的知识库里没有这个问题的答案。真人客服可以帮您：请说“转人工”。",
+    ),
+    "why_intro": ("Why I ask for {label}: ", "为什么需要{label}："),
+    "handoff": (
+        "I've recorded that you'd like to talk to a person{about}; the Omnifin team{broker} can "
+        "see your request and your conversation. Meanwhile I can keep going with your "
+        "application whenever you like.",
+        "我已记录您希望与真人沟通{about}；Omnifin 团队{broker}可以看到您的请求和对话记录。在此期间，"
+        "您随时可以继续和我完成申请。",
+    ),
+    "handoff_about": (" about {reference}", "（申请 {reference}）"),
+    "handoff_broker": (" and your broker", "和您的经纪人"),
+    "go_back": ("Sure, let's go back.", "好的，我们回到上一步。"),
+    "nothing_to_go_back": (
+        "There's no earlier question to go back to.",
+        "没有可以返回的上一个问题。",
+    ),
+    "switched": ("I'll continue in English.", "好的，我接下来用中文和您交流。"),
+    "resume": ("Back to your application: {question}", "继续您的申请：{question}"),
+    "read_application_failed": (
+        "I couldn't read your application: {message}",
+        "无法读取您的申请：{message}",
+    ),
+    "attached": (
+        "I've added {filename} to your application; it is being read now.",
+        "我已将 {filename} 添加到您的申请中，正在读取。",
+    ),
+    "attached_duplicate": (
+        "{filename} is already on your application.",
+        "{filename} 已经在您的申请中。",
+    ),
+    "a_year": ("a year", "每年"),
+    "a_month": ("a month", "每月"),
+}
+
+# The credit-check consent in Chinese, shown beside the English text whose version is recorded.
+CONSENT_TRANSLATIONS = {
+    "credit_check": "我授权 Omnifin 及我选择的贷款机构获取我的信用报告和信用分。预审使用不影响信用分的软性查询；"
+    "只有在我选择向某家贷款机构提交申请后，该机构才可以进行硬性查询。"
+}
+
+_STATUS_ZH = {
+    "draft": "草稿",
+    "submitted": "已提交",
+    "in_review": "审核中",
+    "referred": "待补充",
+    "approved": "已批准",
+    "conditionally approved": "有条件批准",
+    "declined": "已拒绝",
+    "withdrawn": "已撤回",
+    "funded": "已放款",
+    "accepted": "已接受",
+}
+
+
+def say_text(key: str, lang: Lang, **values: Any) -> str:
+    english, chinese = _TEXTS[key]
+    return (chinese if lang == "zh" else english).format(**values)
+
+
+def status_words(status: str, lang: Lang) -> str:
+    plain = status.replace("_", " ")
+    return _STATUS_ZH.get(plain, plain) if lang == "zh" else plain
+
+
+def field_label(field: str, lang: Lang) -> str:
+    if lang == "zh":
+        zh = vocabulary().fields.get(field, {}).get("zh_label")
+        if zh:
+            return zh
+    spec = requirements().fields.get(field)
+    return spec.label if spec is not None else field.replace("_", " ")
+
+
+def field_question(field: str, lang: Lang) -> str:
+    if lang == "zh":
+        zh = vocabulary().fields.get(field, {}).get("zh_question")
+        if zh:
+            return zh
+    spec = requirements().fields.get(field)
+    return spec.question if spec is not None else field.replace("_", " ")
+
+
+def option_label(code: str, lang: Lang, *, product: bool = False) -> str:
+    words = vocabulary()
+    option = words.products.get(code) if product else None
+    return (option or words.option(code)).label(lang)
+
+
+def menu(codes: list[str] | tuple[str, ...], lang: Lang, *, product: bool = False) -> str:
+    separator = "；" if lang == "zh" else "; "
+    return separator.join(
+        f"{number}. {option_label(code, lang, product=product)}"
+        for number, code in enumerate(codes, start=1)
+    )
+
+
+def join(items: list[str], lang: Lang) -> str:
+    return ("、" if lang == "zh" else ", ").join(items)
