@@ -25,7 +25,7 @@ from agents.guided import texts
 from agents.guided.answers import answer, choices_for
 from agents.guided.meaning import Reading, understand
 from agents.guided.parser import parse_yes_no
-from agents.guided.policy import GuidedReply, call_tool, say
+from agents.guided.policy import GuidedReply, call_tool, say, tool_error
 from agents.guided.questions import (
     answer_from_knowledge,
     asks_why,
@@ -100,9 +100,7 @@ def _money(value: Any) -> str:
 
 
 def _error_message(message: ToolMessage) -> str:
-    # The tools node keeps the error as an artifact; the content the model reads is fenced.
-    body = message.artifact if isinstance(message.artifact, dict) else {}
-    return str(body.get("message") or body.get("error") or "That did not work.")
+    return tool_error(message)[1]
 
 
 def _product_fields(product_type: str | None) -> tuple[str, ...]:
@@ -440,7 +438,7 @@ class BorrowerIntakePolicy:
             name = result.name or ""
             if result.status == "error":
                 message = _error_message(result)
-                if "NotApproved" in str(result.content):
+                if tool_error(result)[0] == "NotApproved":
                     memory["awaiting"] = memory.get("last_choice_kind")
                     return say(
                         self._flush(

@@ -29,7 +29,7 @@ from agents.guided.parser import (
     parse_term_months,
     parse_within_days,
 )
-from agents.guided.policy import GuidedReply, call_tool, say
+from agents.guided.policy import GuidedReply, call_tool, say, tool_error
 from agents.guided.texts import option_label
 from lending.applications.requirements import requirements
 from tools.base import ToolError
@@ -395,7 +395,10 @@ class BrokerPolicy:
         failed = [item for item in results if item.status == "error"]
         if failed:
             memory.pop("task", None)
-            return say(f"That didn't work: {failed[0].content}")
+            kind, message = tool_error(failed[0])
+            if kind == "NotApproved":
+                return say("Understood: nothing was done.")
+            return say(f"That didn't work: {message}")
         if result.name == "start_application" and task.get("kind") == "start":
             memory.pop("task", None)
             return self._after_start(data, task)

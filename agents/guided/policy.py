@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, ToolMessage
 
 if TYPE_CHECKING:
     from agents.core.context import AgentContext
@@ -40,3 +40,10 @@ def call_tool(name: str, args: dict[str, Any], text: str = "") -> AIMessage:
 
 class GuidedPolicy(Protocol):
     async def respond(self, state: AgentState, context: AgentContext) -> GuidedReply: ...
+
+
+def tool_error(message: ToolMessage) -> tuple[str, str]:
+    """The kind and message of a failed tool call. The tools node keeps the error as the
+    message's artifact; its content, which a model reads, is fenced data."""
+    body = message.artifact if isinstance(message.artifact, dict) else {}
+    return str(body.get("error") or ""), str(body.get("message") or "That did not work.")

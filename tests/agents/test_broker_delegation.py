@@ -192,7 +192,7 @@ async def test_a_broker_builds_a_request_over_several_turns_and_finds_files_by_d
     assert "auto loan application for $18,000.00 over 48 months" in question["summary"]
     assert jane.email in question["summary"]
     events = await send(client, token, thread_id, "no")
-    assert "nothing" in reply_text(events).lower()
+    assert "Understood: nothing was done." in reply_text(events)
     assert (
         await session.scalar(
             select(func.count())
