@@ -2,7 +2,7 @@
 those who may see the application; review; completeness per application.
 
 Thin adapters over lending.documents.service, the same service (and scopes) the assistant's
-tools use; changes are audited here as the tool layer audits the assistant's.
+tools use; the service audits each change (REST passes the request's origin), whoever calls it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.multipart import FileData, FileEnd, FileStart, FormField, form_events
 from api.ratelimit import rate_limit
-from api.routes.applications import record_change
 from lending.documents.schemas import (
     ApplicationDocuments,
     AttachRequest,
@@ -141,6 +140,7 @@ async def upload_document(
             application_id=_field(fields, "application_id", _UUID),
             declared_type=_field(fields, "document_type", _TYPE),
             settings=settings,
+            origin=origin,
         )
     except BaseException:
         if receiver is not None:
@@ -148,14 +148,6 @@ async def upload_document(
         raise
     if document.duplicate:
         response.status_code = status.HTTP_200_OK
-    await record_change(
-        session,
-        actor,
-        origin,
-        "document.duplicate_upload" if document.duplicate else "document.uploaded",
-        subject_type="document",
-        subject_id=document.id,
-    )
     return document
 
 
@@ -198,15 +190,7 @@ async def download_document(
     origin: OriginDep,
 ) -> StreamingResponse:
     document, stream = await document_service.download(
-        session, actor, document_id=document_id, settings=state.settings
-    )
-    await record_change(
-        session,
-        actor,
-        origin,
-        "document.downloaded",
-        subject_type="document",
-        subject_id=document.id,
+        session, actor, document_id=document_id, settings=state.settings, origin=origin
     )
     return StreamingResponse(
         stream,
@@ -227,11 +211,7 @@ async def download_document(
 async def verify_document(
     document_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> DocumentRead:
-    verified = await document_service.verify(session, actor, document_id=document_id)
-    await record_change(
-        session, actor, origin, "document.verified", subject_type="document", subject_id=document_id
-    )
-    return verified
+    return await document_service.verify(session, actor, document_id=document_id, origin=origin)
 
 
 @router.post(
@@ -246,13 +226,9 @@ async def reject_document(
     session: SessionDep,
     origin: OriginDep,
 ) -> DocumentRead:
-    rejected = await document_service.reject(
-        session, actor, document_id=document_id, reason=body.reason
+    return await document_service.reject(
+        session, actor, document_id=document_id, reason=body.reason, origin=origin
     )
-    await record_change(
-        session, actor, origin, "document.rejected", subject_type="document", subject_id=document_id
-    )
-    return rejected
 
 
 @router.post(
@@ -267,18 +243,9 @@ async def correct_document_type(
     session: SessionDep,
     origin: OriginDep,
 ) -> DocumentRead:
-    corrected = await document_service.correct_type(
-        session, actor, document_id=document_id, document_type=body.document_type
+    return await document_service.correct_type(
+        session, actor, document_id=document_id, document_type=body.document_type, origin=origin
     )
-    await record_change(
-        session,
-        actor,
-        origin,
-        "document.type_corrected",
-        subject_type="document",
-        subject_id=document_id,
-    )
-    return corrected
 
 
 @router.post(
@@ -294,18 +261,15 @@ async def attach_document(
     state: StateDep,
     origin: OriginDep,
 ) -> DocumentRead:
-    attached = await document_service.attach(
+    return await document_service.attach(
         session,
         actor,
         document_id=document_id,
         application_id=body.application_id,
         document_type=body.document_type,
         settings=state.settings,
+        origin=origin,
     )
-    await record_change(
-        session, actor, origin, "document.attached", subject_type="document", subject_id=attached.id
-    )
-    return attached
 
 
 @router.get(
