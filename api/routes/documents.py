@@ -13,12 +13,12 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
-from api.multipart import FileData, FileEnd, FileStart, FormField, form_events
+from api.multipart import form_events
 from api.ratelimit import rate_limit
 from lending.documents.schemas import (
     ApplicationDocuments,
@@ -30,7 +30,6 @@ from lending.documents.schemas import (
 )
 from lending.documents.service import document_service
 from lending.documents.types import DocumentType
-from lending.documents.upload import ReceivedFile, Receiver
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -79,16 +78,6 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def _field(fields: dict[str, str], name: str, adapter: TypeAdapter[Any]) -> Any:
-    raw = fields.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return adapter.validate_python(raw)
-    except ValidationError:
-        raise InvalidInput([{"loc": ["body", name], "msg": f"not a valid {name}"}]) from None
-
-
 @router.post(
     "/api/v1/documents",
     status_code=status.HTTP_201_CREATED,
@@ -107,45 +96,9 @@ async def upload_document(
     """The file streams to encrypted storage as it arrives (never whole in memory); its type is
     read from its content. The same file already on the application is not stored again: the
     existing document comes back with `duplicate: true`."""
-    settings = state.settings
-    await document_service.check_upload_target(session, actor, None)
-    fields: dict[str, str] = {}
-    receiver: Receiver | None = None
-    received: ReceivedFile | None = None
-    filename = "document"
-    try:
-        async for event in form_events(request):
-            if isinstance(event, FormField):
-                fields[event.name] = event.value
-            elif isinstance(event, FileStart):
-                if event.name != "file" or receiver is not None:
-                    raise InvalidInput("Send exactly one file, in the form field `file`.")
-                application_id = _field(fields, "application_id", _UUID)
-                await document_service.check_upload_target(session, actor, application_id)
-                receiver = document_service.receiver(settings)
-                filename = event.filename
-            elif isinstance(event, FileData):
-                assert receiver is not None
-                await receiver.feed(event.data)
-            elif isinstance(event, FileEnd):
-                assert receiver is not None
-                received = await receiver.finish()
-        if received is None:
-            raise InvalidInput([{"loc": ["body", "file"], "msg": "a file is required"}])
-        document = await document_service.register(
-            session,
-            actor,
-            received=received,
-            filename=filename,
-            application_id=_field(fields, "application_id", _UUID),
-            declared_type=_field(fields, "document_type", _TYPE),
-            settings=settings,
-            origin=origin,
-        )
-    except BaseException:
-        if receiver is not None:
-            await receiver.abort()
-        raise
+    document = await document_service.upload(
+        session, actor, form_events(request), settings=state.settings, origin=origin
+    )
     if document.duplicate:
         response.status_code = status.HTTP_200_OK
     return document

@@ -12,11 +12,12 @@ the document back to `uploaded` and extraction runs again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import crypto
@@ -45,8 +46,16 @@ from lending.documents.storage import (
     unwrap_data_key,
 )
 from lending.documents.types import DocumentType
-from lending.documents.upload import ReceivedFile, Receiver
-from lending.errors import Conflict, NotFound
+from lending.documents.upload import (
+    FileData,
+    FileEnd,
+    FileStart,
+    FormField,
+    FormPart,
+    ReceivedFile,
+    Receiver,
+)
+from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from lending.jobs import enqueue
@@ -126,6 +135,20 @@ async def _audit(
     )
 
 
+_UUID = TypeAdapter(uuid.UUID)
+_TYPE = TypeAdapter(DocumentType)
+
+
+def _form_field(fields: dict[str, str], name: str, adapter: TypeAdapter[Any]) -> Any:
+    raw = fields.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return adapter.validate_python(raw)
+    except ValidationError:
+        raise InvalidInput([{"loc": ["body", name], "msg": f"not a valid {name}"}]) from None
+
+
 class DocumentService:
     # Upload
 
@@ -146,6 +169,57 @@ class DocumentService:
         if application is None:
             raise NotFound("No such application.")
         return application
+
+    async def upload(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        parts: AsyncIterable[FormPart],
+        *,
+        settings: Settings,
+        origin: Origin | None = None,
+    ) -> DocumentRead:
+        """Receive one streamed form upload (fields `application_id` and `document_type`, then
+        the `file`) and register it. The target is checked before any byte is stored, and again
+        once `application_id` is known; a file that does not end up registered is deleted."""
+        await self.check_upload_target(session, actor, None)
+        fields: dict[str, str] = {}
+        receiver: Receiver | None = None
+        received: ReceivedFile | None = None
+        filename = "document"
+        try:
+            async for part in parts:
+                if isinstance(part, FormField):
+                    fields[part.name] = part.value
+                elif isinstance(part, FileStart):
+                    if part.name != "file" or receiver is not None:
+                        raise InvalidInput("Send exactly one file, in the form field `file`.")
+                    application_id = _form_field(fields, "application_id", _UUID)
+                    await self.check_upload_target(session, actor, application_id)
+                    receiver = self.receiver(settings)
+                    filename = part.filename
+                elif isinstance(part, FileData):
+                    assert receiver is not None
+                    await receiver.feed(part.data)
+                elif isinstance(part, FileEnd):
+                    assert receiver is not None
+                    received = await receiver.finish()
+            if received is None:
+                raise InvalidInput([{"loc": ["body", "file"], "msg": "a file is required"}])
+            return await self.register(
+                session,
+                actor,
+                received=received,
+                filename=filename,
+                application_id=_form_field(fields, "application_id", _UUID),
+                declared_type=_form_field(fields, "document_type", _TYPE),
+                settings=settings,
+                origin=origin,
+            )
+        except BaseException:
+            if receiver is not None:
+                await receiver.abort()
+            raise
 
     async def register(
         self,
