@@ -32,7 +32,7 @@ async def test_rest_and_a_tool_record_the_same_profile_change(
 ) -> None:
     borrower = await create_borrower(session, settings)
     headers = bearer(await issue_token(session, borrower, settings=settings))
-    start: int = await session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
+    start = int(await session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0))) or 0)
 
     answer = await client.patch(
         "/api/v1/profile", json={"phone": "+1 212 555 0100", "city": "Albany"}, headers=headers
