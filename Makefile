@@ -81,6 +81,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 	cd $(WEB) && npm run typecheck
 	cd $(WEB) && npm test -- --run

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from procrastinate import JobContext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.config import get_settings
 from lending.jobs import queue
+from lending.jobs.runtime import job_settings
 
 PRUNE_TASK = "agents.prune_checkpoints"
 
@@ -91,7 +91,7 @@ async def prune_checkpoints(session: AsyncSession, *, keep: int, ttl_days: int) 
 async def prune_checkpoints_job(context: JobContext, timestamp: int) -> None:
     # On the worker's own connection (the database it serves), one statement at a time: each
     # is idempotent, and the orphan passes tidy whatever an earlier pass left.
-    settings = get_settings()
+    settings = job_settings()
     connector = context.app.connector
     await connector.execute_query_async(_OLD_CHECKPOINTS, keep=settings.agent_checkpoints_kept)
     await connector.execute_query_async(_IDLE_THREADS, days=settings.agent_thread_ttl_days)

@@ -41,6 +41,7 @@ from api.routes import (
 )
 from api.state import AppState
 from api.web import mount_web_app
+from api.worker import run_job_worker
 from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve_database_url
 from lending.jobs import open_queue
@@ -93,8 +94,10 @@ def create_app(
                 state.job_queue = await stack.enter_async_context(open_queue(database_url))
                 if run_worker:
                     worker = asyncio.create_task(
-                        state.job_queue.run_worker_async(
-                            concurrency=settings.worker_concurrency, install_signal_handlers=False
+                        run_job_worker(
+                            state.job_queue,
+                            concurrency=settings.worker_concurrency,
+                            install_signal_handlers=False,
                         ),
                         name="omnifin-worker",
                     )

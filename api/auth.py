@@ -77,6 +77,7 @@ async def get_origin(request: Request) -> Origin:
         ip=request.client.host if request.client else None,
         request_id=getattr(request.state, "request_id", None),
         user_agent=user_agent[:200] if user_agent else None,
+        channel="api",
     )
 
 

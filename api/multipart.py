@@ -4,38 +4,16 @@ gathered (Starlette's form parser spools files to a temporary file, i.e. plainte
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
+# The events are the documents domain's form parts: the upload it reads is this stream.
+from lending.documents.upload import FileData, FileEnd, FileStart, FormField, FormPart
 from lending.errors import InvalidInput, UnsupportedMediaType
 
-
-@dataclass(frozen=True, slots=True)
-class FormField:
-    name: str
-    value: str
-
-
-@dataclass(frozen=True, slots=True)
-class FileStart:
-    name: str
-    filename: str
-
-
-@dataclass(frozen=True, slots=True)
-class FileData:
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class FileEnd:
-    pass
-
-
-Event = FormField | FileStart | FileData | FileEnd
+Event = FormPart
 
 
 class _Collector:

@@ -40,13 +40,13 @@ import httpx
 
 from agents.prompts.service import seed_default_prompts
 from benchmarks import agent_breakdown
+from devtools.databases import recreate_database
 from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.identity.service import token as token_service
 from lending.identity.service import user as user_service
 from lending.models.identity import Role
-from tests.support import recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "agent_turn.json"

@@ -162,7 +162,7 @@ async def _measure_argon2(settings: Settings) -> dict[str, Any]:
 
 
 def _database_url() -> str:
-    from tests.support import recreate_database
+    from devtools.databases import recreate_database
 
     server = os.environ.get("OMNIFIN_BENCH_DATABASE_URL")
     if not server:

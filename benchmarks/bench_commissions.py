@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from devtools.databases import drop_database, recreate_database
 from lending import migrations
 from lending.commissions.schemas import BatchCreate
 from lending.commissions.service import commission
@@ -41,7 +42,6 @@ from lending.db import (
 )
 from lending.identity.actor import Actor
 from lending.models.identity import Role
-from tests.support import drop_database, recreate_database
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "commissions.json"
 DATABASE = "omnifin_bench_commissions"

@@ -296,7 +296,7 @@ async def measure_extraction() -> dict[str, Any]:
 
 
 async def main() -> None:
-    from tests.support import recreate_database
+    from devtools.databases import recreate_database
 
     database_url = recreate_database(_server_url(), "omnifin_bench_documents")
     await asyncio.to_thread(migrations.upgrade, database_url)

@@ -35,6 +35,7 @@ from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from api.app import create_app
+from devtools.databases import drop_database, recreate_database
 from lending import migrations
 from lending.applications.profile import borrower_profile
 from lending.config import Settings, get_settings
@@ -45,7 +46,6 @@ from lending.models.applications import Application
 from lending.models.identity import Role
 from tests.identity.factories import actor_of, create_organization, create_user, issue_token
 from tests.lending.factories import create_application, create_borrower
-from tests.support import drop_database, recreate_database
 
 HERE = Path(__file__).resolve().parent
 PERSONAS = HERE / "data" / "guided_personas.json"

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from devtools.databases import drop_database, recreate_database
 from lending import migrations
 from lending.applications.profile import borrower_profile
 from lending.applications.repository import BorrowerRepository
@@ -55,7 +56,6 @@ from lending.models.lenders import CreditBand, Lender
 from lending.offers.prequalification import prequalify
 from lending.offers.service import borrower_facts, catalog_terms
 from lending.offers.service import offer as offer_service
-from tests.support import drop_database, recreate_database
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "prequalification.json"
 DATABASE = "omnifin_bench_prequalification"

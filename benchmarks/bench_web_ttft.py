@@ -32,7 +32,7 @@ import httpx
 from playwright.sync_api import Page, sync_playwright
 
 from benchmarks.bench_frontend_bundle import DIST, build
-from tests.support import recreate_database
+from devtools.databases import recreate_database
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "web_ttft.json"

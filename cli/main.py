@@ -76,6 +76,7 @@ def worker(
     ),
 ) -> None:
     """Run a background-job worker (deployments run these apart from `serve --no-worker`)."""
+    from api.worker import run_job_worker
     from lending.jobs import open_queue
 
     settings = setup()
@@ -83,7 +84,7 @@ def worker(
 
     async def run() -> None:
         async with open_queue(url) as queue:
-            await queue.run_worker_async(concurrency=concurrency or settings.worker_concurrency)
+            await run_job_worker(queue, concurrency=concurrency or settings.worker_concurrency)
 
     asyncio.run(run())
 

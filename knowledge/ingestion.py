@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import Any
 
-from knowledge import spacy_model
 from knowledge.language import Language, detect_language, has_letters
+from lending import spacy_model
 from lending.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 
 MARKDOWN = "text/markdown"

@@ -12,30 +12,14 @@ import uuid
 
 from knowledge.ingestion import parse_document
 from knowledge.service import INGEST_TASK, REINDEX_TASK, knowledge_service
-from lending.config import Settings, get_settings
-from lending.db import (
-    SessionMaker,
-    create_engine,
-    create_sessionmaker,
-    resolve_database_url,
-    transaction,
-)
+from lending.config import Settings
+from lending.db import SessionMaker, transaction
 from lending.errors import OmnifinError
 from lending.jobs import queue
+from lending.jobs.runtime import job_sessionmaker, job_settings
 from lending.logs import get_logger
 
 log = get_logger(__name__)
-
-_sessionmaker: SessionMaker | None = None
-
-
-def _job_sessionmaker(settings: Settings) -> SessionMaker:
-    """One small engine per worker process for this domain's jobs, made on first use."""
-    global _sessionmaker
-    if _sessionmaker is None:
-        engine = create_engine(settings, resolve_database_url(settings))
-        _sessionmaker = create_sessionmaker(engine)
-    return _sessionmaker
 
 
 async def ingest_version(
@@ -97,13 +81,13 @@ async def reindex(
 
 @queue.task(name=INGEST_TASK, retry=2, pass_context=False)
 async def ingest_version_job(version_id: str, publish: bool = True) -> None:
-    settings = get_settings()
+    settings = job_settings()
     await ingest_version(
-        _job_sessionmaker(settings), settings, version_id=uuid.UUID(version_id), publish=publish
+        job_sessionmaker(settings), settings, version_id=uuid.UUID(version_id), publish=publish
     )
 
 
 @queue.task(name=REINDEX_TASK, retry=2, pass_context=False)
 async def reindex_job(model: str) -> None:
-    settings = get_settings()
-    await reindex(_job_sessionmaker(settings), settings, model=model)
+    settings = job_settings()
+    await reindex(job_sessionmaker(settings), settings, model=model)

@@ -14,11 +14,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from api.app import create_app
+from devtools.databases import recreate_database
 from lending import migrations
 from lending.config import Settings
 from lending.db import SessionMaker, create_engine
 from lending.kv import MemoryStore, RedisStore, Store
-from tests.support import recreate_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_STATE_DIR = REPO_ROOT / "var" / "test"

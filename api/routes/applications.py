@@ -1,7 +1,7 @@
 """Loan applications: start, read, fill in, submit, withdraw, decide; their status events.
 
 Thin adapters over lending.applications.service, the same service (and scopes) the assistant's
-tools use; changes are audited here, as the tool layer audits the assistant's.
+tools use; the service audits each change (REST passes the request's origin), whoever calls it.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep
@@ -31,8 +30,6 @@ from lending.applications.schemas import (
     WithdrawRequest,
 )
 from lending.applications.service import application as application_service
-from lending.audit.schemas import Origin
-from lending.audit.service import audit
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -41,7 +38,6 @@ from lending.errors import (
     PermissionDenied,
     RateLimited,
 )
-from lending.identity.actor import Actor
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.models.applications import ApplicationStatus, ProductType
 
@@ -50,28 +46,6 @@ router = APIRouter(
 )
 _AUTH_ERRORS = (NotAuthenticated, MfaEnrollmentRequired, RateLimited, PermissionDenied)
 _CHANGE_ERRORS = (*_AUTH_ERRORS, NotFound, InvalidInput, Conflict)
-
-
-async def record_change(
-    session: AsyncSession,
-    actor: Actor,
-    origin: Origin,
-    action: str,
-    *,
-    subject_type: str = "loan_application",
-    subject_id: uuid.UUID | None = None,
-    fields: list[str] | None = None,
-) -> None:
-    """Audit a change made over REST (names of the fields changed, never their values)."""
-    await audit.record(
-        session,
-        actor,
-        action=action,
-        origin=origin,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        details={"channel": "api", "fields": sorted(fields or [])},
-    )
 
 
 @router.post(
@@ -83,9 +57,7 @@ async def record_change(
 async def start_application(
     body: ApplicationCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> ApplicationRead:
-    created = await application_service.start(session, actor, data=body)
-    await record_change(session, actor, origin, "application.started", subject_id=created.id)
-    return created
+    return await application_service.start(session, actor, data=body, origin=origin)
 
 
 @router.get(
@@ -155,18 +127,9 @@ async def update_application(
     session: SessionDep,
     origin: OriginDep,
 ) -> ApplicationRead:
-    updated = await application_service.update(
-        session, actor, application_id=application_id, data=body
+    return await application_service.update(
+        session, actor, application_id=application_id, data=body, origin=origin
     )
-    await record_change(
-        session,
-        actor,
-        origin,
-        "application.updated",
-        subject_id=application_id,
-        fields=[*body.model_fields_set, *(f"slots.{name}" for name in body.slots)],
-    )
-    return updated
 
 
 @router.post(
@@ -181,15 +144,14 @@ async def submit_application(
     session: SessionDep,
     origin: OriginDep,
 ) -> ApplicationRead:
-    submitted = await application_service.submit(
+    return await application_service.submit(
         session,
         actor,
         application_id=application_id,
         lender_ids=body.lender_ids,
         version=body.version,
+        origin=origin,
     )
-    await record_change(session, actor, origin, "application.submitted", subject_id=application_id)
-    return submitted
 
 
 @router.post(
@@ -204,11 +166,14 @@ async def withdraw_application(
     session: SessionDep,
     origin: OriginDep,
 ) -> ApplicationRead:
-    withdrawn = await application_service.withdraw(
-        session, actor, application_id=application_id, reason=body.reason, version=body.version
+    return await application_service.withdraw(
+        session,
+        actor,
+        application_id=application_id,
+        reason=body.reason,
+        version=body.version,
+        origin=origin,
     )
-    await record_change(session, actor, origin, "application.withdrawn", subject_id=application_id)
-    return withdrawn
 
 
 @router.post(
@@ -223,7 +188,7 @@ async def transition_application(
     session: SessionDep,
     origin: OriginDep,
 ) -> ApplicationRead:
-    moved = await application_service.transition(
+    return await application_service.transition(
         session,
         actor,
         application_id=application_id,
@@ -231,11 +196,8 @@ async def transition_application(
         reason=body.reason,
         version=body.version,
         denial_reasons=body.denial_reasons,
+        origin=origin,
     )
-    await record_change(
-        session, actor, origin, f"application.{body.to_status.value}", subject_id=application_id
-    )
-    return moved
 
 
 @router.post(
@@ -250,17 +212,14 @@ async def assign_broker(
     session: SessionDep,
     origin: OriginDep,
 ) -> ApplicationRead:
-    assigned = await application_service.assign_broker(
+    return await application_service.assign_broker(
         session,
         actor,
         application_id=application_id,
         broker_user_id=body.broker_user_id,
         version=body.version,
+        origin=origin,
     )
-    await record_change(
-        session, actor, origin, "application.broker_assigned", subject_id=application_id
-    )
-    return assigned
 
 
 @router.get(

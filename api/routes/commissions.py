@@ -1,8 +1,8 @@
 """Broker commissions: balances, entries and explanations for whoever may see them; rules,
 servicing events, trail runs, payout batches, statements and lender reconciliation.
 
-Thin adapters over lending.commissions (the services the assistant's tools use too); changes
-are audited here.
+Thin adapters over lending.commissions (the services the assistant's tools use too); the
+services audit each change, with the request's origin.
 """
 
 from __future__ import annotations
@@ -13,14 +13,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
-from lending.audit.schemas import Origin
-from lending.audit.service import audit
 from lending.commissions.reconciliation import reconciliation
 from lending.commissions.schemas import (
     AdjustmentCreate,
@@ -56,9 +53,7 @@ from lending.errors import (
     PermissionDenied,
     RateLimited,
 )
-from lending.identity.actor import Actor
 from lending.identity.errors import MfaEnrollmentRequired
-from lending.identity.scopes import Scope
 from lending.models.commissions import EntryKind
 
 router = APIRouter(
@@ -70,28 +65,6 @@ _CHANGE = (*_AUTH, NotFound, InvalidInput, Conflict)
 
 class TrailRequest(BaseModel):
     month: date
-
-
-async def record_change(
-    session: AsyncSession,
-    actor: Actor,
-    origin: Origin,
-    action: str,
-    *,
-    subject_type: str | None = None,
-    subject_id: uuid.UUID | str | None = None,
-    fields: list[str] | None = None,
-) -> None:
-    """Audit a change made over REST (names of the fields changed, never their values)."""
-    await audit.record(
-        session,
-        actor,
-        action=action,
-        origin=origin,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        details={"channel": "api", "fields": sorted(fields or [])},
-    )
 
 
 # Reads for every commission reader (own, firm, all)
@@ -213,17 +186,7 @@ async def update_jurisdiction(
     session: SessionDep,
     origin: OriginDep,
 ) -> JurisdictionRead:
-    updated = await commission.update_jurisdiction(session, actor, code=code, data=body)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.jurisdiction_updated",
-        subject_type="commission_jurisdiction",
-        subject_id=code,
-        fields=list(body.model_fields_set),
-    )
-    return updated
+    return await commission.update_jurisdiction(session, actor, code=code, data=body, origin=origin)
 
 
 @router.get(
@@ -242,17 +205,7 @@ async def list_rules(actor: CurrentActor, session: SessionDep) -> list[RuleRead]
 async def create_rule(
     body: RuleCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> RuleRead:
-    rule = await commission.create_rule(session, actor, data=body)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.rule_created",
-        subject_type="commission_rule",
-        subject_id=rule.id,
-        fields=list(body.model_fields_set),
-    )
-    return rule
+    return await commission.create_rule(session, actor, data=body, origin=origin)
 
 
 @router.post(
@@ -268,17 +221,7 @@ async def add_rule_version(
     session: SessionDep,
     origin: OriginDep,
 ) -> RuleRead:
-    rule = await commission.add_version(session, actor, rule_id=rule_id, data=body)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.rule_versioned",
-        subject_type="commission_rule",
-        subject_id=rule.id,
-        fields=list(body.model_fields_set),
-    )
-    return rule
+    return await commission.add_version(session, actor, rule_id=rule_id, data=body, origin=origin)
 
 
 @router.post(
@@ -294,17 +237,9 @@ async def record_servicing_event(
     session: SessionDep,
     origin: OriginDep,
 ) -> ServicingEventRead:
-    event = await commission.record_servicing_event(session, actor, loan_id=loan_id, data=body)
-    await record_change(
-        session,
-        actor,
-        origin,
-        f"commission.loan_{body.kind.value}",
-        subject_type="funded_loan",
-        subject_id=loan_id,
-        fields=list(body.model_fields_set),
+    return await commission.record_servicing_event(
+        session, actor, loan_id=loan_id, data=body, origin=origin
     )
-    return event
 
 
 @router.post(
@@ -315,10 +250,7 @@ async def record_servicing_event(
 async def accrue_trail(
     body: TrailRequest, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> TrailRun:
-    actor.require(Scope.COMMISSIONS_APPROVE)
-    run = await commission.accrue_trail(session, month=body.month)
-    await record_change(session, actor, origin, "commission.trail_accrued", fields=["month"])
-    return run
+    return await commission.accrue_trail_now(session, actor, month=body.month, origin=origin)
 
 
 @router.post(
@@ -330,17 +262,7 @@ async def accrue_trail(
 async def adjust(
     body: AdjustmentCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> EntryRead:
-    entry = await commission.adjust(session, actor, data=body)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.adjusted",
-        subject_type="commission_entry",
-        subject_id=str(entry.id),
-        fields=list(body.model_fields_set),
-    )
-    return entry
+    return await commission.adjust(session, actor, data=body, origin=origin)
 
 
 @router.post(
@@ -356,17 +278,7 @@ async def reverse(
     session: SessionDep,
     origin: OriginDep,
 ) -> EntryRead:
-    entry = await commission.reverse(session, actor, entry_id=entry_id, data=body)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.reversed",
-        subject_type="commission_entry",
-        subject_id=str(entry_id),
-        fields=["reason"],
-    )
-    return entry
+    return await commission.reverse(session, actor, entry_id=entry_id, data=body, origin=origin)
 
 
 @router.post(
@@ -378,17 +290,7 @@ async def reverse(
 async def create_batch(
     body: BatchCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> BatchRead:
-    batch = await commission.create_batch(session, actor, data=body)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.batch_created",
-        subject_type="payout_batch",
-        subject_id=batch.id,
-        fields=list(body.model_fields_set),
-    )
-    return batch
+    return await commission.create_batch(session, actor, data=body, origin=origin)
 
 
 @router.get(
@@ -408,16 +310,7 @@ async def read_batch(batch_id: uuid.UUID, actor: CurrentActor, session: SessionD
 async def approve_batch(
     batch_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> BatchRead:
-    batch = await commission.approve_batch(session, actor, batch_id=batch_id)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.batch_approved",
-        subject_type="payout_batch",
-        subject_id=batch_id,
-    )
-    return batch
+    return await commission.approve_batch(session, actor, batch_id=batch_id, origin=origin)
 
 
 @router.post(
@@ -432,15 +325,7 @@ async def approve_batch(
 async def export_batch(
     batch_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> Response:
-    body = await commission.export_csv(session, actor, batch_id=batch_id)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.batch_exported",
-        subject_type="payout_batch",
-        subject_id=batch_id,
-    )
+    body = await commission.export_csv(session, actor, batch_id=batch_id, origin=origin)
     return Response(
         body,
         media_type="text/csv",
@@ -480,19 +365,9 @@ async def mark_paid(
     session: SessionDep,
     origin: OriginDep,
 ) -> BatchRead:
-    batch = await commission.mark_paid(
-        session, actor, batch_id=batch_id, reference=body.payment_reference
+    return await commission.mark_paid(
+        session, actor, batch_id=batch_id, reference=body.payment_reference, origin=origin
     )
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.batch_paid",
-        subject_type="payout_batch",
-        subject_id=batch_id,
-        fields=["payment_reference"],
-    )
-    return batch
 
 
 @router.post(
@@ -507,17 +382,9 @@ async def mark_failed(
     session: SessionDep,
     origin: OriginDep,
 ) -> BatchRead:
-    batch = await commission.mark_failed(session, actor, batch_id=batch_id, reason=body.reason)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.batch_failed",
-        subject_type="payout_batch",
-        subject_id=batch_id,
-        fields=["reason"],
+    return await commission.mark_failed(
+        session, actor, batch_id=batch_id, reason=body.reason, origin=origin
     )
-    return batch
 
 
 @router.post(
@@ -529,17 +396,7 @@ async def mark_failed(
 async def import_statement(
     body: StatementImport, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> ReconciliationRead:
-    result = await reconciliation.import_statement(session, actor, data=body)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.statement_imported",
-        subject_type="lender_statement",
-        subject_id=result.id,
-        fields=["csv_text"],
-    )
-    return result
+    return await reconciliation.import_statement(session, actor, data=body, origin=origin)
 
 
 @router.get(
@@ -566,16 +423,6 @@ async def resolve_line(
     session: SessionDep,
     origin: OriginDep,
 ) -> StatementLineRead:
-    line = await reconciliation.resolve(
-        session, actor, statement_id=statement_id, line_id=line_id, data=body
+    return await reconciliation.resolve(
+        session, actor, statement_id=statement_id, line_id=line_id, data=body, origin=origin
     )
-    await record_change(
-        session,
-        actor,
-        origin,
-        "commission.statement_line_resolved",
-        subject_type="lender_statement",
-        subject_id=statement_id,
-        fields=["reason"],
-    )
-    return line

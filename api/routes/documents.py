@@ -2,7 +2,7 @@
 those who may see the application; review; completeness per application.
 
 Thin adapters over lending.documents.service, the same service (and scopes) the assistant's
-tools use; changes are audited here as the tool layer audits the assistant's.
+tools use; the service audits each change (REST passes the request's origin), whoever calls it.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import StreamingResponse
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
 from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
-from api.multipart import FileData, FileEnd, FileStart, FormField, form_events
+from api.multipart import form_events
 from api.ratelimit import rate_limit
-from api.routes.applications import record_change
 from lending.documents.schemas import (
     ApplicationDocuments,
     AttachRequest,
@@ -31,7 +30,6 @@ from lending.documents.schemas import (
 )
 from lending.documents.service import document_service
 from lending.documents.types import DocumentType
-from lending.documents.upload import ReceivedFile, Receiver
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -80,16 +78,6 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 
 
-def _field(fields: dict[str, str], name: str, adapter: TypeAdapter[Any]) -> Any:
-    raw = fields.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return adapter.validate_python(raw)
-    except ValidationError:
-        raise InvalidInput([{"loc": ["body", name], "msg": f"not a valid {name}"}]) from None
-
-
 @router.post(
     "/api/v1/documents",
     status_code=status.HTTP_201_CREATED,
@@ -108,54 +96,11 @@ async def upload_document(
     """The file streams to encrypted storage as it arrives (never whole in memory); its type is
     read from its content. The same file already on the application is not stored again: the
     existing document comes back with `duplicate: true`."""
-    settings = state.settings
-    await document_service.check_upload_target(session, actor, None)
-    fields: dict[str, str] = {}
-    receiver: Receiver | None = None
-    received: ReceivedFile | None = None
-    filename = "document"
-    try:
-        async for event in form_events(request):
-            if isinstance(event, FormField):
-                fields[event.name] = event.value
-            elif isinstance(event, FileStart):
-                if event.name != "file" or receiver is not None:
-                    raise InvalidInput("Send exactly one file, in the form field `file`.")
-                application_id = _field(fields, "application_id", _UUID)
-                await document_service.check_upload_target(session, actor, application_id)
-                receiver = document_service.receiver(settings)
-                filename = event.filename
-            elif isinstance(event, FileData):
-                assert receiver is not None
-                await receiver.feed(event.data)
-            elif isinstance(event, FileEnd):
-                assert receiver is not None
-                received = await receiver.finish()
-        if received is None:
-            raise InvalidInput([{"loc": ["body", "file"], "msg": "a file is required"}])
-        document = await document_service.register(
-            session,
-            actor,
-            received=received,
-            filename=filename,
-            application_id=_field(fields, "application_id", _UUID),
-            declared_type=_field(fields, "document_type", _TYPE),
-            settings=settings,
-        )
-    except BaseException:
-        if receiver is not None:
-            await receiver.abort()
-        raise
+    document = await document_service.upload(
+        session, actor, form_events(request), settings=state.settings, origin=origin
+    )
     if document.duplicate:
         response.status_code = status.HTTP_200_OK
-    await record_change(
-        session,
-        actor,
-        origin,
-        "document.duplicate_upload" if document.duplicate else "document.uploaded",
-        subject_type="document",
-        subject_id=document.id,
-    )
     return document
 
 
@@ -198,15 +143,7 @@ async def download_document(
     origin: OriginDep,
 ) -> StreamingResponse:
     document, stream = await document_service.download(
-        session, actor, document_id=document_id, settings=state.settings
-    )
-    await record_change(
-        session,
-        actor,
-        origin,
-        "document.downloaded",
-        subject_type="document",
-        subject_id=document.id,
+        session, actor, document_id=document_id, settings=state.settings, origin=origin
     )
     return StreamingResponse(
         stream,
@@ -227,11 +164,7 @@ async def download_document(
 async def verify_document(
     document_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> DocumentRead:
-    verified = await document_service.verify(session, actor, document_id=document_id)
-    await record_change(
-        session, actor, origin, "document.verified", subject_type="document", subject_id=document_id
-    )
-    return verified
+    return await document_service.verify(session, actor, document_id=document_id, origin=origin)
 
 
 @router.post(
@@ -246,13 +179,9 @@ async def reject_document(
     session: SessionDep,
     origin: OriginDep,
 ) -> DocumentRead:
-    rejected = await document_service.reject(
-        session, actor, document_id=document_id, reason=body.reason
+    return await document_service.reject(
+        session, actor, document_id=document_id, reason=body.reason, origin=origin
     )
-    await record_change(
-        session, actor, origin, "document.rejected", subject_type="document", subject_id=document_id
-    )
-    return rejected
 
 
 @router.post(
@@ -267,18 +196,9 @@ async def correct_document_type(
     session: SessionDep,
     origin: OriginDep,
 ) -> DocumentRead:
-    corrected = await document_service.correct_type(
-        session, actor, document_id=document_id, document_type=body.document_type
+    return await document_service.correct_type(
+        session, actor, document_id=document_id, document_type=body.document_type, origin=origin
     )
-    await record_change(
-        session,
-        actor,
-        origin,
-        "document.type_corrected",
-        subject_type="document",
-        subject_id=document_id,
-    )
-    return corrected
 
 
 @router.post(
@@ -294,18 +214,15 @@ async def attach_document(
     state: StateDep,
     origin: OriginDep,
 ) -> DocumentRead:
-    attached = await document_service.attach(
+    return await document_service.attach(
         session,
         actor,
         document_id=document_id,
         application_id=body.application_id,
         document_type=body.document_type,
         settings=state.settings,
+        origin=origin,
     )
-    await record_change(
-        session, actor, origin, "document.attached", subject_type="document", subject_id=attached.id
-    )
-    return attached
 
 
 @router.get(

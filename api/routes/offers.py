@@ -14,7 +14,6 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
-from api.routes.applications import record_change
 from lending.audit.schemas import Origin
 from lending.errors import (
     Conflict,
@@ -89,11 +88,9 @@ async def accept_offer(
     body: AcceptOfferRequest | None = None,
 ) -> AcceptedOffer:
     version = body.version if body else None
-    accepted = await offer_service.accept(session, actor, offer_id=offer_id, version=version)
-    await record_change(
-        session, actor, origin, "offer.accepted", subject_type="offer", subject_id=offer_id
+    return await offer_service.accept(
+        session, actor, offer_id=offer_id, version=version, origin=origin
     )
-    return accepted
 
 
 @router.post(
@@ -109,7 +106,8 @@ async def compute_payment(
 
 # Accepting from a web page goes through the tool registry exactly as the assistant's accept_offer
 # does: the call is rehearsed (rolled back), the person sees the approval the chat would show
-# (its summary and arguments), and only their answer runs it, audited as tool.accept_offer.
+# (its summary and arguments), and only their answer runs it, audited as tool.accept_offer
+# (the call) and offer.accepted (the change, by the offers service).
 _ACCEPT_TOOL = "accept_offer"
 APPROVAL_TTL_SECONDS = 600
 

@@ -10,7 +10,6 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
-from api.routes.applications import record_change
 from lending.applications.profile import borrower_profile
 from lending.applications.schemas import (
     BorrowerProfileRead,
@@ -46,17 +45,9 @@ async def update_own_profile(
     state: StateDep,
     origin: OriginDep,
 ) -> BorrowerProfileRead:
-    updated = await borrower_profile.update(session, actor, data=body, settings=state.settings)
-    await record_change(
-        session,
-        actor,
-        origin,
-        "profile.updated",
-        subject_type="user_account",
-        subject_id=actor.user_id,
-        fields=list(body.model_fields_set),
+    return await borrower_profile.update(
+        session, actor, data=body, settings=state.settings, origin=origin
     )
-    return updated
 
 
 @router.post(
@@ -68,17 +59,9 @@ async def update_own_profile(
 async def record_consent(
     body: ConsentCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> ConsentRead:
-    recorded = await borrower_profile.record_consent(session, actor, data=body, channel="web")
-    await record_change(
-        session,
-        actor,
-        origin,
-        f"consent.{'granted' if body.granted else 'withdrawn'}",
-        subject_type="user_account",
-        subject_id=actor.user_id,
-        fields=[body.kind.value],
+    return await borrower_profile.record_consent(
+        session, actor, data=body, channel="web", origin=origin
     )
-    return recorded
 
 
 @router.get(
@@ -105,16 +88,6 @@ async def update_borrower_profile(
     state: StateDep,
     origin: OriginDep,
 ) -> BorrowerProfileRead:
-    updated = await borrower_profile.update(
-        session, actor, user_id=user_id, data=body, settings=state.settings
+    return await borrower_profile.update(
+        session, actor, user_id=user_id, data=body, settings=state.settings, origin=origin
     )
-    await record_change(
-        session,
-        actor,
-        origin,
-        "profile.updated",
-        subject_type="user_account",
-        subject_id=user_id,
-        fields=list(body.model_fields_set),
-    )
-    return updated

@@ -19,6 +19,8 @@ from lending.applications.schemas import (
     ConsentRead,
     ConsentTextRead,
 )
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
 from lending.config import Settings
 from lending.errors import InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
@@ -89,6 +91,7 @@ class BorrowerProfileService:
         data: BorrowerProfileUpdate,
         settings: Settings,
         user_id: uuid.UUID | None = None,
+        origin: Origin | None = None,
     ) -> BorrowerProfileRead:
         """Set the given fields; the SSN and date of birth are sealed before they are stored."""
         user = await self.resolve_borrower(session, actor, user_id=user_id, write=True)
@@ -112,7 +115,17 @@ class BorrowerProfileService:
             setattr(profile, name, value)
         profile.updated_at = utcnow()
         await session.flush()
-        return await self._read(repository, user, profile)
+        updated = await self._read(repository, user, profile)
+        await audit.record_change(
+            session,
+            actor,
+            "profile.updated",
+            origin=origin,
+            subject_type="user_account",
+            subject_id=user.id,
+            fields=data.model_fields_set,
+        )
+        return updated
 
     async def record_consent(
         self,
@@ -121,6 +134,7 @@ class BorrowerProfileService:
         *,
         data: ConsentCreate,
         channel: str,
+        origin: Origin | None = None,
     ) -> ConsentRead:
         """Record the borrower's own consent (nobody can consent for them)."""
         actor.require(Scope.CONSENTS_GIVE)
@@ -151,6 +165,15 @@ class BorrowerProfileService:
                 # Set here rather than by now(): two records in one transaction keep their order.
                 recorded_at=utcnow(),
             )
+        )
+        await audit.record_change(
+            session,
+            actor,
+            f"consent.{'granted' if data.granted else 'withdrawn'}",
+            origin=origin,
+            subject_type="user_account",
+            subject_id=actor.user_id,
+            fields=[data.kind.value],
         )
         return ConsentRead.model_validate(record)
 

@@ -46,6 +46,8 @@ from lending.applications.schemas import (
     EventRead,
 )
 from lending.applications.transitions import Mover
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -219,7 +221,12 @@ class ApplicationService:
     # Changes by the borrower's side
 
     async def start(
-        self, session: AsyncSession, actor: Actor, *, data: ApplicationCreate
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        data: ApplicationCreate,
+        origin: Origin | None = None,
     ) -> ApplicationRead:
         """Open a draft application for the actor (a borrower) or a borrower they work with."""
         actor.require_any(*WRITE_SCOPES)
@@ -264,7 +271,9 @@ class ApplicationService:
                 details={"product_type": data.product_type.value},
             )
         )
-        return await self.describe(session, application)
+        started = await self.describe(session, application)
+        await _audit(session, actor, "application.started", application.id, origin)
+        return started
 
     async def update(
         self,
@@ -273,6 +282,7 @@ class ApplicationService:
         *,
         application_id: uuid.UUID,
         data: ApplicationUpdate,
+        origin: Origin | None = None,
     ) -> ApplicationRead:
         """Change the amount, term, purpose or slot values of a draft (or referred) application."""
         application = await self.load(session, actor, application_id=application_id, write=True)
@@ -312,7 +322,10 @@ class ApplicationService:
             # A new dict, so the JSONB column is seen as changed.
             application.slots = {k: v for k, v in merged.items() if v is not None}
         await ApplicationRepository.from_session(session).flush()
-        return await self.describe(session, application)
+        updated = await self.describe(session, application)
+        fields = [*data.model_fields_set, *(f"slots.{name}" for name in data.slots)]
+        await _audit(session, actor, "application.updated", application.id, origin, fields)
+        return updated
 
     async def submit(
         self,
@@ -322,6 +335,7 @@ class ApplicationService:
         application_id: uuid.UUID,
         lender_ids: Sequence[uuid.UUID],
         version: int | None = None,
+        origin: Origin | None = None,
     ) -> ApplicationRead:
         """Send a complete draft to the chosen lenders: one background job per lender.
 
@@ -361,7 +375,9 @@ class ApplicationService:
             details={"lenders": [str(offer.lender_id) for offer in chosen]},
         )
         await submission_service.queue(session, application=application, chosen=chosen)
-        return await self.describe(session, application)
+        submitted = await self.describe(session, application)
+        await _audit(session, actor, "application.submitted", application.id, origin)
+        return submitted
 
     async def withdraw(
         self,
@@ -371,6 +387,7 @@ class ApplicationService:
         application_id: uuid.UUID,
         reason: str,
         version: int | None = None,
+        origin: Origin | None = None,
     ) -> ApplicationRead:
         """Withdraw the application at the borrower's request; final, it never reopens."""
         application = await self.load(session, actor, application_id=application_id, write=True)
@@ -379,7 +396,9 @@ class ApplicationService:
             session, application, ApplicationStatus.WITHDRAWN, actor=actor, reason=reason
         )
         await submission_service.withdraw_open(session, application_id=application.id)
-        return await self.describe(session, application)
+        withdrawn = await self.describe(session, application)
+        await _audit(session, actor, "application.withdrawn", application.id, origin)
+        return withdrawn
 
     async def assign_broker(
         self,
@@ -389,6 +408,7 @@ class ApplicationService:
         application_id: uuid.UUID,
         broker_user_id: uuid.UUID,
         version: int | None = None,
+        origin: Origin | None = None,
     ) -> ApplicationRead:
         """Give the application to a broker of its firm (a firm manager or the platform)."""
         actor.require_any(Scope.APPLICATIONS_WRITE_FIRM, Scope.APPLICATIONS_WRITE_ALL)
@@ -406,7 +426,9 @@ class ApplicationService:
             )
         application.broker_user_id = broker.id
         await ApplicationRepository.from_session(session).flush()
-        return await self.describe(session, application)
+        assigned = await self.describe(session, application)
+        await _audit(session, actor, "application.broker_assigned", application.id, origin)
+        return assigned
 
     # Decisions
 
@@ -420,6 +442,7 @@ class ApplicationService:
         reason: str,
         version: int | None = None,
         denial_reasons: Sequence[DenialReason] = (),
+        origin: Origin | None = None,
     ) -> ApplicationRead:
         """Move an application along the table: a withdrawal by its borrower's side, or a
         credit decision in the back office (platform administrators)."""
@@ -429,7 +452,12 @@ class ApplicationService:
             raise InvalidInput([field_error(["to_status"], "accept an offer instead")])
         if to_status is ApplicationStatus.WITHDRAWN:
             return await self.withdraw(
-                session, actor, application_id=application_id, reason=reason, version=version
+                session,
+                actor,
+                application_id=application_id,
+                reason=reason,
+                version=version,
+                origin=origin,
             )
         actor.require(Scope.APPLICATIONS_DECIDE)
         application = await self.load(session, actor, application_id=application_id)
@@ -440,7 +468,9 @@ class ApplicationService:
         await self.move(
             session, application, to_status, actor=actor, reason=reason, details=details
         )
-        return await self.describe(session, application)
+        moved = await self.describe(session, application)
+        await _audit(session, actor, f"application.{to_status.value}", application.id, origin)
+        return moved
 
     async def record_lender_decision(
         self,
@@ -769,6 +799,26 @@ def collateral_ratio(application: Application) -> Ratio | None:
             amount=application.amount, value=slot_money(application, "vehicle_value")
         )
     return None
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    application_id: uuid.UUID,
+    origin: Origin | None,
+    fields: Sequence[str] = (),
+) -> None:
+    """Audit a change to an application (last in the unit of work: it takes the chain's lock)."""
+    await audit.record_change(
+        session,
+        actor,
+        action,
+        origin=origin,
+        subject_type="loan_application",
+        subject_id=application_id,
+        fields=fields,
+    )
 
 
 application = ApplicationService()

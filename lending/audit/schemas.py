@@ -19,6 +19,8 @@ class Origin:
     user_agent: str | None = None
     # Who acted when no user did (the CLI, a job), e.g. "cli:users create".
     operator: str | None = None
+    # The way in ("api" for REST), recorded with a domain change (AuditService.record_change).
+    channel: str | None = None
 
 
 class AuditEventRead(BaseModel):

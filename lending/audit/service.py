@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -85,6 +85,34 @@ class AuditService:
         event.prev_hash = await repository.head_hash() or GENESIS_HASH
         event.hash = chain_hash(event.prev_hash, event)
         return await repository.add(event)
+
+    async def record_change(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        action: str,
+        *,
+        origin: Origin | None,
+        subject_type: str | None = None,
+        subject_id: uuid.UUID | str | None = None,
+        fields: Iterable[str] = (),
+    ) -> AuditEvent:
+        """Audit a change to a domain object, whichever channel asked for it (REST, a tool, the
+        back office, voice): the names of the fields changed, never their values, which can be
+        personal data in an append-only log. The channel is the origin's when it names one.
+        """
+        details: dict[str, Any] = {"fields": sorted(fields)}
+        if origin is not None and origin.channel is not None:
+            details["channel"] = origin.channel
+        return await self.record(
+            session,
+            actor,
+            action=action,
+            origin=origin,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            details=details,
+        )
 
     async def list_events(
         self,

@@ -21,6 +21,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
 from lending.commissions.repository import CommissionRepository
 from lending.commissions.schemas import (
     LineResolve,
@@ -113,7 +115,12 @@ def _problem(line: int, column: str, message: str) -> dict[str, Any]:
 
 class ReconciliationService:
     async def import_statement(
-        self, session: AsyncSession, actor: Actor, *, data: StatementImport
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        data: StatementImport,
+        origin: Origin | None = None,
     ) -> ReconciliationRead:
         actor.require(Scope.COMMISSIONS_APPROVE)
         if await session.get(Lender, data.lender_id) is None:
@@ -204,7 +211,17 @@ class ReconciliationService:
                 )
         session.add_all(rows)
         await repository.flush()
-        return await self._read(repository, statement)
+        imported = await self._read(repository, statement)
+        await audit.record_change(
+            session,
+            actor,
+            "commission.statement_imported",
+            origin=origin,
+            subject_type="lender_statement",
+            subject_id=statement.id,
+            fields=["csv_text"],
+        )
+        return imported
 
     async def get(
         self, session: AsyncSession, actor: Actor, *, statement_id: uuid.UUID
@@ -224,6 +241,7 @@ class ReconciliationService:
         statement_id: uuid.UUID,
         line_id: int,
         data: LineResolve,
+        origin: Origin | None = None,
     ) -> StatementLineRead:
         actor.require(Scope.COMMISSIONS_APPROVE)
         repository = CommissionRepository.from_session(session)
@@ -234,6 +252,15 @@ class ReconciliationService:
         line.resolved_at = datetime.now(UTC)
         line.resolution_reason = data.reason
         await repository.flush()
+        await audit.record_change(
+            session,
+            actor,
+            "commission.statement_line_resolved",
+            origin=origin,
+            subject_type="lender_statement",
+            subject_id=statement_id,
+            fields=["reason"],
+        )
         return StatementLineRead.model_validate(line)
 
     async def _read(

@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import calendar
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
 from lending.commissions import exports, ledger
 from lending.commissions.repository import READ_SCOPES, CommissionRepository
 from lending.commissions.rules import CENT, guard_violations, money
@@ -97,11 +101,33 @@ def _money(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:,.2f}"
 
 
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    origin: Origin | None,
+    subject_type: str,
+    subject_id: uuid.UUID | str,
+    changed: BaseModel | Iterable[str] = (),
+) -> None:
+    """Audit a commission change, last in its unit of work (the fields a request set, by name)."""
+    fields = changed.model_fields_set if isinstance(changed, BaseModel) else changed
+    await audit.record_change(
+        session,
+        actor,
+        action,
+        origin=origin,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        fields=fields,
+    )
+
+
 class CommissionService:
     # Rules
 
     async def create_rule(
-        self, session: AsyncSession, actor: Actor, *, data: RuleCreate
+        self, session: AsyncSession, actor: Actor, *, data: RuleCreate, origin: Origin | None = None
     ) -> RuleRead:
         """Save a rule and its first version, after the jurisdiction's guards accept it."""
         actor.require(Scope.COMMISSIONS_APPROVE)
@@ -118,10 +144,20 @@ class CommissionService:
         )
         await repository.add(rule)
         await repository.add(self._version(rule, 1, data, actor))
-        return await self._rule_read(repository, rule)
+        created = await self._rule_read(repository, rule)
+        await _audit(
+            session, actor, "commission.rule_created", origin, "commission_rule", rule.id, data
+        )
+        return created
 
     async def add_version(
-        self, session: AsyncSession, actor: Actor, *, rule_id: uuid.UUID, data: RuleTerms
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        rule_id: uuid.UUID,
+        data: RuleTerms,
+        origin: Origin | None = None,
     ) -> RuleRead:
         """New terms for a rule from `effective_from` on (earlier amounts keep their version)."""
         actor.require(Scope.COMMISSIONS_APPROVE)
@@ -132,7 +168,11 @@ class CommissionService:
         await self._check_guards(repository, rule.jurisdiction, data)
         versions = await repository.versions([rule.id])
         await repository.add(self._version(rule, len(versions) + 1, data, actor))
-        return await self._rule_read(repository, rule)
+        versioned = await self._rule_read(repository, rule)
+        await _audit(
+            session, actor, "commission.rule_versioned", origin, "commission_rule", rule.id, data
+        )
+        return versioned
 
     async def list_rules(self, session: AsyncSession, actor: Actor) -> list[RuleRead]:
         actor.require(Scope.COMMISSIONS_READ_ALL)
@@ -160,7 +200,13 @@ class CommissionService:
         return [JurisdictionRead.model_validate(row) for row in rows]
 
     async def update_jurisdiction(
-        self, session: AsyncSession, actor: Actor, *, code: str, data: JurisdictionUpdate
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        code: str,
+        data: JurisdictionUpdate,
+        origin: Origin | None = None,
     ) -> JurisdictionRead:
         """Switch a jurisdiction's guards (e.g. volume bonuses off). Rules already saved keep
         their versions; new rules and versions are checked against the new guards."""
@@ -173,6 +219,15 @@ class CommissionService:
             if value is not None:
                 setattr(jurisdiction, name, value)
         await repository.flush()
+        await _audit(
+            session,
+            actor,
+            "commission.jurisdiction_updated",
+            origin,
+            "commission_jurisdiction",
+            code,
+            data,
+        )
         return JurisdictionRead.model_validate(jurisdiction)
 
     async def _check_guards(
@@ -354,6 +409,17 @@ class CommissionService:
         )
         return TrailRun(month=start.strftime("%Y-%m"), entries_written=written)
 
+    async def accrue_trail_now(
+        self, session: AsyncSession, actor: Actor, *, month: date, origin: Origin | None = None
+    ) -> TrailRun:
+        """A person runs a month's trail before the monthly job does (audited; the job is not)."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        run = await self.accrue_trail(session, month=month)
+        await audit.record_change(
+            session, actor, "commission.trail_accrued", origin=origin, fields=["month"]
+        )
+        return run
+
     async def record_servicing_event(
         self,
         session: AsyncSession,
@@ -363,6 +429,7 @@ class CommissionService:
         data: ServicingEventCreate,
         source: str = "admin",
         lender_event_id: str | None = None,
+        origin: Origin | None = None,
     ) -> ServicingEventRead:
         """Record what the lender reported about a funded loan: a balance, arrears (trail stops),
         arrears cured (trail resumes), a discharge or a refinance (trail stops for good and the
@@ -422,6 +489,16 @@ class CommissionService:
         await repository.flush()
         read = ServicingEventRead.model_validate(event)
         read.job_id = job_id
+        if actor is not None:  # a lender's report (through its webhook) is not a person's act
+            await _audit(
+                session,
+                actor,
+                f"commission.loan_{data.kind.value}",
+                origin,
+                "funded_loan",
+                loan.id,
+                data,
+            )
         return read
 
     async def claw_back(self, session: AsyncSession, *, servicing_event_id: int) -> int:
@@ -663,7 +740,12 @@ class CommissionService:
     # Corrections: new entries, never edits
 
     async def adjust(
-        self, session: AsyncSession, actor: Actor, *, data: AdjustmentCreate
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        data: AdjustmentCreate,
+        origin: Origin | None = None,
     ) -> EntryRead:
         actor.require(Scope.COMMISSIONS_APPROVE)
         organization_id = data.payee_id
@@ -697,10 +779,19 @@ class CommissionService:
         repository = CommissionRepository.from_session(session)
         await repository.add(entry)
         await session.refresh(entry)
+        await _audit(
+            session, actor, "commission.adjusted", origin, "commission_entry", str(entry.id), data
+        )
         return _entry_read(entry, None)
 
     async def reverse(
-        self, session: AsyncSession, actor: Actor, *, entry_id: int, data: ReversalCreate
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        entry_id: int,
+        data: ReversalCreate,
+        origin: Origin | None = None,
     ) -> EntryRead:
         """Cancel an entry with its exact opposite (once); a paid-out entry cannot be reversed."""
         actor.require(Scope.COMMISSIONS_APPROVE)
@@ -737,12 +828,26 @@ class CommissionService:
         )
         await repository.add(reversal)
         await session.refresh(reversal)
+        await _audit(
+            session,
+            actor,
+            "commission.reversed",
+            origin,
+            "commission_entry",
+            str(entry_id),
+            ["reason"],
+        )
         return _entry_read(reversal, None)
 
     # Payout batches
 
     async def create_batch(
-        self, session: AsyncSession, actor: Actor, *, data: BatchCreate
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        data: BatchCreate,
+        origin: Origin | None = None,
     ) -> BatchRead:
         """Draft a batch of every payee's unpaid entries up to the cut-off, when they net at
         least the minimum. Entries already in an open or paid batch are never taken again."""
@@ -781,7 +886,11 @@ class CommissionService:
         batch.total_amount = sum((row.amount for row in payees), Decimal(0))
         batch.payee_count = len(payees)
         await repository.flush()
-        return await self._batch_read(repository, batch)
+        created = await self._batch_read(repository, batch)
+        await _audit(
+            session, actor, "commission.batch_created", origin, "payout_batch", batch.id, data
+        )
+        return created
 
     async def get_batch(
         self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID
@@ -791,7 +900,12 @@ class CommissionService:
         return await self._batch_read(repository, await self._load_batch(repository, batch_id))
 
     async def approve_batch(
-        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        batch_id: uuid.UUID,
+        origin: Origin | None = None,
     ) -> BatchRead:
         """The checker's approval: another platform admin than the batch's maker."""
         actor.require(Scope.COMMISSIONS_APPROVE)
@@ -804,7 +918,9 @@ class CommissionService:
         batch.approved_by_user_id = actor.user_id
         batch.approved_at = datetime.now(UTC)
         await repository.flush()
-        return await self._batch_read(repository, batch)
+        approved = await self._batch_read(repository, batch)
+        await _audit(session, actor, "commission.batch_approved", origin, "payout_batch", batch_id)
+        return approved
 
     async def mark_exported(
         self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID
@@ -827,9 +943,17 @@ class CommissionService:
             list(await repository.batch_items(batch.id)),
         )
 
-    async def export_csv(self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID) -> str:
+    async def export_csv(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        batch_id: uuid.UUID,
+        origin: Origin | None = None,
+    ) -> str:
         """The bank-run CSV of an approved batch (marks it exported)."""
         batch, payees, _ = await self.mark_exported(session, actor, batch_id=batch_id)
+        await _audit(session, actor, "commission.batch_exported", origin, "payout_batch", batch_id)
         return exports.batch_csv(batch, payees)
 
     async def statement_pdf(
@@ -853,7 +977,13 @@ class CommissionService:
         )
 
     async def mark_paid(
-        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID, reference: str
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        batch_id: uuid.UUID,
+        reference: str,
+        origin: Origin | None = None,
     ) -> BatchRead:
         """Record the payment: one payout entry per payee (the ledger's unique key and the
         status check each make a second payment of the batch impossible)."""
@@ -874,10 +1004,26 @@ class CommissionService:
         batch.paid_at = now
         batch.payment_reference = reference
         await repository.flush()
-        return await self._batch_read(repository, batch)
+        paid = await self._batch_read(repository, batch)
+        await _audit(
+            session,
+            actor,
+            "commission.batch_paid",
+            origin,
+            "payout_batch",
+            batch_id,
+            ["payment_reference"],
+        )
+        return paid
 
     async def mark_failed(
-        self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID, reason: str
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        batch_id: uuid.UUID,
+        reason: str,
+        origin: Origin | None = None,
     ) -> BatchRead:
         """The payment failed (or the draft is dropped): its entries are released for the next
         batch."""
@@ -892,7 +1038,11 @@ class CommissionService:
         batch.failed_at = now
         batch.failure_reason = reason
         await repository.flush()
-        return await self._batch_read(repository, batch)
+        failed = await self._batch_read(repository, batch)
+        await _audit(
+            session, actor, "commission.batch_failed", origin, "payout_batch", batch_id, ["reason"]
+        )
+        return failed
 
     async def _load_batch(
         self, repository: CommissionRepository, batch_id: uuid.UUID, *, for_update: bool = False

@@ -16,28 +16,12 @@ from lending.commissions.service import (
     TRAIL_TASK,
     commission,
 )
-from lending.config import Settings, get_settings
-from lending.db import (
-    SessionMaker,
-    create_engine,
-    create_sessionmaker,
-    resolve_database_url,
-    transaction,
-)
+from lending.db import SessionMaker, transaction
 from lending.jobs import queue
+from lending.jobs.runtime import job_sessionmaker
 from lending.logs import get_logger
 
 log = get_logger(__name__)
-
-_sessionmaker: SessionMaker | None = None
-
-
-def _job_sessionmaker(settings: Settings) -> SessionMaker:
-    """One small engine per worker process for this domain's jobs, made on first use."""
-    global _sessionmaker
-    if _sessionmaker is None:
-        _sessionmaker = create_sessionmaker(create_engine(settings, resolve_database_url(settings)))
-    return _sessionmaker
 
 
 def previous_month(today: date) -> date:
@@ -67,12 +51,12 @@ async def accrue_trail(sessionmaker: SessionMaker, *, month: date) -> int:
 
 @queue.task(name=ACCRUE_FUNDED_TASK, retry=5, pass_context=False)
 async def accrue_funded_job(application_id: str) -> None:
-    await accrue_funded(_job_sessionmaker(get_settings()), application_id=uuid.UUID(application_id))
+    await accrue_funded(job_sessionmaker(), application_id=uuid.UUID(application_id))
 
 
 @queue.task(name=CLAWBACK_TASK, retry=5, pass_context=False)
 async def claw_back_job(servicing_event_id: int) -> None:
-    await claw_back(_job_sessionmaker(get_settings()), servicing_event_id=servicing_event_id)
+    await claw_back(job_sessionmaker(), servicing_event_id=servicing_event_id)
 
 
 @queue.periodic(cron="0 2 1 * *", periodic_id="monthly")
@@ -80,4 +64,4 @@ async def claw_back_job(servicing_event_id: int) -> None:
 async def accrue_trail_job(timestamp: int) -> None:
     # The run on the 1st accrues the month that just ended.
     month = previous_month(datetime.fromtimestamp(timestamp, UTC).date())
-    await accrue_trail(_job_sessionmaker(get_settings()), month=month)
+    await accrue_trail(job_sessionmaker(), month=month)

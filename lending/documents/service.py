@@ -12,15 +12,18 @@ the document back to `uploaded` and extraction runs again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import crypto
 from lending.applications.repository import ApplicationRepository
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
 from lending.config import Settings
 from lending.documents.repository import READ_SCOPES, WRITE_SCOPES, DocumentRepository
 from lending.documents.requirements import completeness
@@ -43,8 +46,16 @@ from lending.documents.storage import (
     unwrap_data_key,
 )
 from lending.documents.types import DocumentType
-from lending.documents.upload import ReceivedFile, Receiver
-from lending.errors import Conflict, NotFound
+from lending.documents.upload import (
+    FileData,
+    FileEnd,
+    FileStart,
+    FormField,
+    FormPart,
+    ReceivedFile,
+    Receiver,
+)
+from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from lending.jobs import enqueue
@@ -111,6 +122,33 @@ def mask(value: str) -> str:
     return "****" + value[-4:] if len(value) > 4 else "****"
 
 
+async def _audit(
+    session: AsyncSession,
+    actor: Actor,
+    action: str,
+    document_id: uuid.UUID,
+    origin: Origin | None,
+) -> None:
+    """Audit a change to (or a read of) a document, last in the unit of work."""
+    await audit.record_change(
+        session, actor, action, origin=origin, subject_type="document", subject_id=document_id
+    )
+
+
+_UUID = TypeAdapter(uuid.UUID)
+_TYPE = TypeAdapter(DocumentType)
+
+
+def _form_field(fields: dict[str, str], name: str, adapter: TypeAdapter[Any]) -> Any:
+    raw = fields.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return adapter.validate_python(raw)
+    except ValidationError:
+        raise InvalidInput([{"loc": ["body", name], "msg": f"not a valid {name}"}]) from None
+
+
 class DocumentService:
     # Upload
 
@@ -132,6 +170,57 @@ class DocumentService:
             raise NotFound("No such application.")
         return application
 
+    async def upload(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        parts: AsyncIterable[FormPart],
+        *,
+        settings: Settings,
+        origin: Origin | None = None,
+    ) -> DocumentRead:
+        """Receive one streamed form upload (fields `application_id` and `document_type`, then
+        the `file`) and register it. The target is checked before any byte is stored, and again
+        once `application_id` is known; a file that does not end up registered is deleted."""
+        await self.check_upload_target(session, actor, None)
+        fields: dict[str, str] = {}
+        receiver: Receiver | None = None
+        received: ReceivedFile | None = None
+        filename = "document"
+        try:
+            async for part in parts:
+                if isinstance(part, FormField):
+                    fields[part.name] = part.value
+                elif isinstance(part, FileStart):
+                    if part.name != "file" or receiver is not None:
+                        raise InvalidInput("Send exactly one file, in the form field `file`.")
+                    application_id = _form_field(fields, "application_id", _UUID)
+                    await self.check_upload_target(session, actor, application_id)
+                    receiver = self.receiver(settings)
+                    filename = part.filename
+                elif isinstance(part, FileData):
+                    assert receiver is not None
+                    await receiver.feed(part.data)
+                elif isinstance(part, FileEnd):
+                    assert receiver is not None
+                    received = await receiver.finish()
+            if received is None:
+                raise InvalidInput([{"loc": ["body", "file"], "msg": "a file is required"}])
+            return await self.register(
+                session,
+                actor,
+                received=received,
+                filename=filename,
+                application_id=_form_field(fields, "application_id", _UUID),
+                declared_type=_form_field(fields, "document_type", _TYPE),
+                settings=settings,
+                origin=origin,
+            )
+        except BaseException:
+            if receiver is not None:
+                await receiver.abort()
+            raise
+
     async def register(
         self,
         session: AsyncSession,
@@ -142,11 +231,36 @@ class DocumentService:
         application_id: uuid.UUID | None,
         declared_type: DocumentType | None,
         settings: Settings,
+        origin: Origin | None = None,
     ) -> DocumentRead:
         """Record a stored file as a document of the application (or of its uploader, until it
         is attached) and queue its extraction. The same bytes already on the application are
         linked, not stored twice: the new copy is deleted and the existing document returned
         with `duplicate` set. On any failure the caller deletes the stored file."""
+        document = await self._register(
+            session,
+            actor,
+            received=received,
+            filename=filename,
+            application_id=application_id,
+            declared_type=declared_type,
+            settings=settings,
+        )
+        action = "document.duplicate_upload" if document.duplicate else "document.uploaded"
+        await _audit(session, actor, action, document.id, origin)
+        return document
+
+    async def _register(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        received: ReceivedFile,
+        filename: str,
+        application_id: uuid.UUID | None,
+        declared_type: DocumentType | None,
+        settings: Settings,
+    ) -> DocumentRead:
         application = await self.check_upload_target(session, actor, application_id)
         repository = DocumentRepository.from_session(session)
         if application is not None:
@@ -203,8 +317,30 @@ class DocumentService:
         application_id: uuid.UUID,
         document_type: DocumentType | None,
         settings: Settings,
+        origin: Origin | None = None,
     ) -> DocumentRead:
         """Attach a document uploaded without an application (e.g. in a chat) to one."""
+        attached = await self._attach(
+            session,
+            actor,
+            document_id=document_id,
+            application_id=application_id,
+            document_type=document_type,
+            settings=settings,
+        )
+        await _audit(session, actor, "document.attached", attached.id, origin)
+        return attached
+
+    async def _attach(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        document_id: uuid.UUID,
+        application_id: uuid.UUID,
+        document_type: DocumentType | None,
+        settings: Settings,
+    ) -> DocumentRead:
         repository = DocumentRepository.from_session(session)
         document = await self.load(
             session, actor, document_id=document_id, write=True, for_update=True
@@ -296,7 +432,13 @@ class DocumentService:
         ).completeness
 
     async def download(
-        self, session: AsyncSession, actor: Actor, *, document_id: uuid.UUID, settings: Settings
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        document_id: uuid.UUID,
+        settings: Settings,
+        origin: Origin | None = None,
     ) -> tuple[DocumentSummary, AsyncIterator[bytes]]:
         """The document and its plaintext as a stream, decrypted chunk by chunk as it is sent.
 
@@ -312,6 +454,8 @@ class DocumentService:
             size_bytes=document.size_bytes,
             chunk_bytes=document.chunk_bytes,
         )
+        # A download is audited too: who read which document is part of the record.
+        await _audit(session, actor, "document.downloaded", document.id, origin)
         return DocumentSummary.model_validate(document), stream
 
     # Changes
@@ -323,6 +467,7 @@ class DocumentService:
         *,
         document_id: uuid.UUID,
         document_type: DocumentType,
+        origin: Origin | None = None,
     ) -> DocumentRead:
         """The uploader (or anyone who may change the document) says what it really is;
         extraction runs again for that type."""
@@ -348,10 +493,17 @@ class DocumentService:
             await self._move(repository, document, actor, DocumentStatus.UPLOADED, force=True)
             document.review_reasons = []
             await self._queue_extraction(session, document)
-        return await self._read(session, document)
+        corrected = await self._read(session, document)
+        await _audit(session, actor, "document.type_corrected", document.id, origin)
+        return corrected
 
     async def verify(
-        self, session: AsyncSession, actor: Actor, *, document_id: uuid.UUID
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        document_id: uuid.UUID,
+        origin: Origin | None = None,
     ) -> DocumentRead:
         """A reviewer confirms the document is genuine and what it says it is."""
         document = await self._for_review(session, actor, document_id)
@@ -360,10 +512,18 @@ class DocumentService:
         )
         document.reviewed_by_user_id = actor.user_id
         document.reviewed_at = datetime.now(UTC)
-        return await self._read(session, document)
+        verified = await self._read(session, document)
+        await _audit(session, actor, "document.verified", document.id, origin)
+        return verified
 
     async def reject(
-        self, session: AsyncSession, actor: Actor, *, document_id: uuid.UUID, reason: str
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        document_id: uuid.UUID,
+        reason: str,
+        origin: Origin | None = None,
     ) -> DocumentRead:
         """A reviewer refuses the document, saying why (the borrower sees the reason)."""
         document = await self._for_review(session, actor, document_id)
@@ -377,7 +537,9 @@ class DocumentService:
         document.status_reason = reason
         document.reviewed_by_user_id = actor.user_id
         document.reviewed_at = datetime.now(UTC)
-        return await self._read(session, document)
+        rejected = await self._read(session, document)
+        await _audit(session, actor, "document.rejected", document.id, origin)
+        return rejected
 
     async def rotate_keys(
         self, session: AsyncSession, *, settings: Settings, batch: int = 500

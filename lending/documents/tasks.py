@@ -31,14 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending import crypto
 from lending.applications.profile import borrower_profile
 from lending.applications.repository import BorrowerRepository
-from lending.config import Settings, get_settings
-from lending.db import (
-    SessionMaker,
-    create_engine,
-    create_sessionmaker,
-    resolve_database_url,
-    transaction,
-)
+from lending.config import Settings
+from lending.db import SessionMaker, transaction
 from lending.documents.repository import DocumentRepository
 from lending.documents.service import (
     EXTRACT_TASK,
@@ -50,6 +44,7 @@ from lending.documents.service import (
 )
 from lending.documents.storage import blob_store, open_sealed, unwrap_data_key
 from lending.jobs import queue
+from lending.jobs.runtime import job_sessionmaker, job_settings
 from lending.logs import get_logger
 from lending.models.applications import Application
 from lending.models.documents import (
@@ -65,18 +60,6 @@ if TYPE_CHECKING:
     from lending.documents.extraction import Analysis, ApplicantFacts
 
 log = get_logger(__name__)
-
-_sessionmakers: dict[str, SessionMaker] = {}
-
-
-def _job_sessionmaker(settings: Settings) -> SessionMaker:
-    """One small engine per worker process and database for this domain's jobs, made on first
-    use (keyed by the database URL: a process whose settings name another database must not
-    reuse an engine made for the first one)."""
-    url = resolve_database_url(settings)
-    if url not in _sessionmakers:
-        _sessionmakers[url] = create_sessionmaker(create_engine(settings, url))
-    return _sessionmakers[url]
 
 
 def extraction_model(settings: Settings) -> BaseChatModel | None:
@@ -103,9 +86,9 @@ SWEEP_TASK = "documents.sweep_storage"
 async def sweep_storage(timestamp: int) -> None:
     from lending.documents.sweep import sweep
 
-    settings = get_settings()
+    settings = job_settings()
     await sweep(
-        _job_sessionmaker(settings),
+        job_sessionmaker(settings),
         blob_store(settings),
         grace=timedelta(seconds=settings.documents_sweep_grace_seconds),
     )
@@ -113,9 +96,9 @@ async def sweep_storage(timestamp: int) -> None:
 
 @queue.task(name=EXTRACT_TASK)
 async def extract(document_id: str) -> None:
-    settings = get_settings()
+    settings = job_settings()
     await run_extraction(
-        _job_sessionmaker(settings),
+        job_sessionmaker(settings),
         settings,
         uuid.UUID(document_id),
         model=extraction_model(settings),

@@ -14,6 +14,33 @@ from lending.documents.storage import BlobStore, SealingWriter, WrappedKey, new_
 from lending.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from lending.models.base import new_id
 
+# The parts of a streamed form upload, in order, as the transport (api.multipart) hands them over.
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileStart:
+    name: str
+    filename: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileData:
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FileEnd:
+    pass
+
+
+FormPart = FormField | FileStart | FileData | FileEnd
+
 
 class NotAcceptedType(UnsupportedMediaType):
     message = (

@@ -29,15 +29,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from lending.applications.requirements import credit_band_for
-from lending.config import Settings, get_settings
-from lending.db import (
-    SessionMaker,
-    create_engine,
-    create_sessionmaker,
-    resolve_database_url,
-    transaction,
-)
+from lending.config import Settings
+from lending.db import SessionMaker, transaction
 from lending.jobs import enqueue, queue
+from lending.jobs.runtime import job_sessionmaker, job_settings
 from lending.kv import MemoryStore
 from lending.lenders.integration.errors import LenderError, LenderUnavailable
 from lending.lenders.integration.protocol import ApplicationPayload, CreditScoreBand
@@ -58,16 +53,7 @@ MAX_DELIVERY_ATTEMPTS = 8
 _FIRST_DELAY_SECONDS = 60.0
 _MAX_DELAY_SECONDS = 3600.0
 
-_sessionmaker: SessionMaker | None = None
 _adapters: LenderAdapters | None = None
-
-
-def _job_sessionmaker(settings: Settings) -> SessionMaker:
-    """One small engine per worker process for this domain's jobs, made on first use."""
-    global _sessionmaker
-    if _sessionmaker is None:
-        _sessionmaker = create_sessionmaker(create_engine(settings, resolve_database_url(settings)))
-    return _sessionmaker
 
 
 def _job_adapters(settings: Settings) -> LenderAdapters:
@@ -275,9 +261,9 @@ async def _retry_later(
 
 @queue.task(name=SUBMIT_TASK, retry=5, pass_context=False)
 async def submit_application_job(submission_id: str, attempt: int = 1) -> None:
-    settings = get_settings()
+    settings = job_settings()
     await submit_application(
-        _job_sessionmaker(settings),
+        job_sessionmaker(settings),
         submission_id=uuid.UUID(submission_id),
         adapters=_job_adapters(settings),
         attempt=attempt,

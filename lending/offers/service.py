@@ -30,6 +30,8 @@ from lending.applications.requirements import (
 )
 from lending.applications.service import ConsentRequired, FirmOfferTerms, IncompleteApplication
 from lending.applications.service import application as application_service
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
 from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -175,6 +177,7 @@ class OfferService:
         *,
         offer_id: uuid.UUID,
         version: int | None = None,
+        origin: Origin | None = None,
     ) -> AcceptedOffer:
         """The borrower accepts a lender's firm offer on an approved application."""
         actor.require(Scope.OFFERS_ACCEPT)
@@ -222,10 +225,19 @@ class OfferService:
         await repository.decline_others(application.id, offer.id)
         await session.flush()
         named = await self._named(session, [offer])
-        return AcceptedOffer(
+        accepted = AcceptedOffer(
             offer=_offer_read(named[0], None),
             application=await application_service.describe(session, application),
         )
+        await audit.record_change(
+            session,
+            actor,
+            "offer.accepted",
+            origin=origin,
+            subject_type="offer",
+            subject_id=offer.id,
+        )
+        return accepted
 
     async def record_firm_offers(
         self,

@@ -14,12 +14,12 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devtools.databases import recreate_database
 from lending import migrations
 from lending.audit.service import audit, verify_chain
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from tests.conftest import TEST_STATE_DIR
-from tests.support import recreate_database
 
 OMNIFIN = str(Path(sys.executable).parent / "omnifin")
 

@@ -15,6 +15,7 @@ import psycopg
 import pytest
 from sqlalchemy import make_url
 
+from devtools.databases import recreate_database
 from lending import migrations
 from lending.commissions.service import commission
 from lending.config import Settings
@@ -22,7 +23,6 @@ from lending.db import create_engine, create_sessionmaker, libpq_url, transactio
 from lending.models.identity import Role
 from tests.commissions.factories import create_loan, create_rule
 from tests.identity.factories import actor_of, create_organization, create_user
-from tests.support import recreate_database
 
 OMNIFIN = str(Path(sys.executable).parent / "omnifin")
 DATABASE = "omnifin_cli_commissions"

@@ -89,10 +89,11 @@ async def test_funding_queues_the_accrual_and_the_job_pays_the_broker(
 
 
 def test_the_worker_knows_the_commission_jobs() -> None:
-    from lending.jobs import TASK_MODULES, queue
+    from api.worker import TASK_MODULES, register_tasks
+    from lending.jobs import queue
 
     assert "lending.commissions.tasks" in TASK_MODULES
-    import lending.commissions.tasks  # noqa: F401  (what the worker imports)
+    register_tasks()  # what the worker does before it starts
     from lending.commissions.service import CLAWBACK_TASK, TRAIL_TASK
 
     assert {ACCRUE_FUNDED_TASK, CLAWBACK_TASK, TRAIL_TASK} <= set(queue.tasks)

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from devtools.databases import recreate_database
 from lending import crypto, migrations
 from lending.config import Settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, transaction
@@ -28,7 +29,6 @@ from tests.documents.factories import create_document
 from tests.documents.files import pdf_bytes
 from tests.identity.factories import actor_of
 from tests.lending.factories import create_borrower
-from tests.support import recreate_database
 
 OMNIFIN = str(Path(sys.executable).parent / "omnifin")
 OLD_KEY = "the-old-master-key-of-2025-retired"

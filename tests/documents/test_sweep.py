@@ -24,6 +24,7 @@ from lending.documents.storage import LocalBlobStore, S3BlobStore, blob_store
 from lending.documents.sweep import sweep
 from lending.documents.upload import Receiver
 from lending.jobs import enqueue, open_queue, queue
+from lending.jobs.runtime import dispose_job_engines
 from lending.models.documents import Document
 from lending.models.identity import User
 from tests.documents.conftest import s3_bucket_settings
@@ -262,7 +263,5 @@ async def test_a_real_worker_runs_the_hourly_sweep_job(
             await session.execute(
                 text("DELETE FROM procrastinate_jobs WHERE id = :id"), {"id": job_id}
             )
-        for made in tasks._sessionmakers.values():
-            await made.kw["bind"].dispose()
-        tasks._sessionmakers.clear()
+        await dispose_job_engines()
         get_settings.cache_clear()

@@ -9,10 +9,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from lending.config import Settings, get_settings
 from lending.db import create_sessionmaker, transaction
-from lending.documents import tasks
 from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from lending.jobs import open_queue
+from lending.jobs.runtime import dispose_job_engines
 from lending.models.applications import Application
 from lending.models.documents import Document, DocumentStatus
 from lending.models.identity import User
@@ -73,7 +73,5 @@ async def test_a_real_worker_extracts_an_uploaded_document(
             await connection.execute(delete(Document).where(Document.id == document_id))
             await connection.execute(delete(Application).where(Application.id == application.id))
             await connection.execute(delete(User).where(User.id == borrower.id))
-        for made in tasks._sessionmakers.values():
-            await made.kw["bind"].dispose()
-        tasks._sessionmakers.clear()
+        await dispose_job_engines()
         get_settings.cache_clear()

@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from devtools.databases import recreate_database
 from lending import migrations
 from tests.conftest import TEST_STATE_DIR
-from tests.support import recreate_database
 
 OMNIFIN = str(Path(sys.executable).parent / "omnifin")
 

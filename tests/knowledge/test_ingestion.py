@@ -6,9 +6,10 @@ import os
 
 import pytest
 
-from knowledge import ingestion, spacy_model
+from knowledge import ingestion
 from knowledge.ingestion import ParsedDocument, SourceFile, parse_document
 from knowledge.language import cjk_bigrams, detect_language
+from lending import spacy_model
 from lending.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
 from tests.knowledge.files import docx, scanned_pdf, text_pdf
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import psycopg
 
+from devtools.databases import recreate_database
 from lending import migrations
-from tests.support import recreate_database
 
 
 def _objects(url: str) -> dict[str, set[str]]:

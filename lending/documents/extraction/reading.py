@@ -285,7 +285,7 @@ def _read_docx(data: bytes) -> DocumentText:
             body = archive.read("word/document.xml")
     except (zipfile.BadZipFile, OSError) as exc:
         raise Unreadable("The Word document could not be opened; it may be damaged.") from exc
-    from knowledge import spacy_model
+    from lending import spacy_model
 
     # The same offline, telemetry-free set-up as the knowledge base's ingestion.
     spacy_model.install()

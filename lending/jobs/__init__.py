@@ -1,8 +1,10 @@
 """Background jobs on procrastinate, in the same PostgreSQL as the data they concern.
 
-Tasks are declared with `@queue.task(name=...)` in each domain's `tasks.py` (listed in
-`TASK_MODULES`). Enqueue with `enqueue(session, ...)`: the job row is written in the caller's
-transaction, so a job exists exactly when the data it concerns was committed.
+Tasks are declared with `@queue.task(name=...)` in each domain's `tasks.py`; the worker, not this
+package, names those modules (`api.worker.TASK_MODULES`), so `lending` never names the layers
+above it. Enqueue with `enqueue(session, ...)`: the job row is written in the caller's
+transaction, so a job exists exactly when the data it concerns was committed. A task reaches the
+database through `lending.jobs.runtime` (one engine per worker process and database URL).
 """
 
 from __future__ import annotations
@@ -19,16 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.db import libpq_url
 
-# Modules whose import registers tasks; the worker imports them before it starts.
-TASK_MODULES: list[str] = [
-    "knowledge.tasks",
-    "lending.lenders.tasks",
-    "lending.documents.tasks",
-    "lending.commissions.tasks",
-    "agents.tasks",
-]
-
-queue = procrastinate.App(connector=procrastinate.PsycopgConnector(), import_paths=TASK_MODULES)
+# The tasks register themselves on this app when their module is imported (by the worker).
+queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
 @contextlib.asynccontextmanager

@@ -1,4 +1,4 @@
-"""Helpers the tests share that are not fixtures."""
+"""Throwaway PostgreSQL databases for the test suite and the benchmarks."""
 
 from __future__ import annotations
 
