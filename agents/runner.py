@@ -43,10 +43,10 @@ from agents.events import (
 )
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedPolicy
-from agents.language import Language, detect_language
 from agents.models import ModelProvider
 from agents.pii import PiiVault, has_pii, redact
 from agents.threads import TranscriptEntry, TurnThread, threads
+from knowledge.language import Language, detect_language
 from lending.audit.schemas import Origin
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
@@ -154,7 +154,7 @@ class TurnRunner:
         graph = self.graphs[thread.graph]
         config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
         usage = {"input": 0, "output": 0}
-        language = step.language or detect_language(request.message)
+        language = step.language or detect_language(request.message or "")
         context = AgentContext(
             tools=ToolContext(
                 actor=request.actor,
@@ -308,7 +308,9 @@ class TurnRunner:
     ) -> _Step:
         """Not a clear yes or no: nothing runs; the question is put again, restating exactly what
         would happen, and every approval still waits."""
-        language = detect_language(request.message, _language(asked.language))
+        # The question's own language, unless the person now writes Chinese.
+        written = detect_language(request.message or "")
+        language: Language = "zh" if written == "zh" else _language(asked.language)
         text = f"{_ASK_AGAIN[language]} {asked.question}"
         transcript.append(TranscriptEntry(role="assistant", content=text))
         waiting = await approvals.pending(session, request.actor, thread_id=thread.id)

@@ -3,6 +3,7 @@ no model can answer) and `tools` (the registry, with approvals through `interrup
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from langchain_core.messages import (
@@ -99,6 +100,13 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     last = state["messages"][-1]
     assert isinstance(last, AIMessage)
     vault = PiiVault(context.tools.settings, state.get("vault"))
+    # Questions are put in the conversation's language when guided mode knows it (a "1" or a
+    # "yes" says nothing about a language); else in the language of the person's message.
+    language = (state.get("guided") or {}).get("lang")
+    if language in ("en", "zh") and language != context.tools.language:
+        context = dataclasses.replace(
+            context, tools=dataclasses.replace(context.tools, language=language)
+        )
     # Calls whose start / finish the person was already told of in this run of the node: a
     # second pass (after a resume) repeats neither.
     started: set[str] = set()

@@ -348,3 +348,41 @@ async def test_openai_clients_get_the_question_and_the_approval_id_and_must_answ
         assert (done.model_extra or {}).get("pending_approval") is None
         assert "Withdrawn." in (done.choices[0].message.content or "")
     assert await _status(session, application) == "withdrawn"
+
+
+async def test_the_question_is_put_in_the_persons_language_and_a_chinese_refusal_runs_nothing(
+    with_model: Client, session: AsyncSession, settings: Settings
+) -> None:
+    borrower, token = await borrower_with_token(session, settings)
+    application = str((await create_application(session, borrower)).id)
+    await session.commit()
+    model = ScriptedChatModel(
+        script=[
+            AIMessage(
+                content="",
+                tool_calls=[
+                    {
+                        "name": "withdraw_application",
+                        "args": {"application_id": application, "reason": "不需要了"},
+                        "id": "call_zh",
+                    }
+                ],
+            ),
+            AIMessage(content="好的。"),
+        ]
+    )
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        [asked] = _asked(await send(http, token, thread_id, "请帮我撤回贷款申请"))
+        assert "撤回" in asked["summary"]
+        assert "个人贷款" in asked["summary"]
+        assert "withdraw" not in asked["summary"]
+        unclear = await send(http, token, thread_id, "这是什么意思？")
+        assert "我还没有执行任何操作" in reply_text(unclear)
+        assert await _status(session, application) == "draft"
+        await send(http, token, thread_id, "不同意")
+    assert await _status(session, application) == "draft"
+    rejected = await session.scalar(
+        select(ToolApproval.status).where(ToolApproval.id == uuid.UUID(asked["approval_id"]))
+    )
+    assert rejected == ApprovalStatus.REJECTED
