@@ -43,6 +43,7 @@ from agents.events import (
 )
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedPolicy
+from agents.guided.questions import answer_from_knowledge, is_question
 from agents.models import ModelProvider
 from agents.pii import PiiVault, has_pii, redact
 from agents.threads import TranscriptEntry, TurnThread, threads
@@ -182,6 +183,14 @@ class TurnRunner:
         error: str | None = None
         final_mode: str = mode
         try:
+            if step.question is not None:
+                # A question while an approval waits is answered (from the knowledge base, with
+                # the same permission checks as any tool), then the approval is put again.
+                answer = await answer_from_knowledge(step.question, language, context)
+                if answer:
+                    transcript.insert(0, TranscriptEntry(role="assistant", content=answer))
+                    yield Token(text=answer + "\n\n")
+                    yield MessageCompleted(message_id=uuid.uuid4().hex, text=answer)
             for event in step.events:
                 if isinstance(event, InterruptRequested):
                     status = RunStatus.INTERRUPTED
@@ -315,6 +324,7 @@ class TurnRunner:
         transcript.append(TranscriptEntry(role="assistant", content=text))
         waiting = await approvals.pending(session, request.actor, thread_id=thread.id)
         return _Step(
+            question=request.message if request.message and is_question(request.message) else None,
             events=[
                 Token(text=text),
                 MessageCompleted(message_id=uuid.uuid4().hex, text=text),
@@ -446,6 +456,8 @@ class _Step:
     graph_input: Any = None
     events: list[Event] = field(default_factory=list)
     language: Language | None = None
+    # A question the person asked while an approval waits: answered before it is put again.
+    question: str | None = None
 
 
 @dataclass(frozen=True)

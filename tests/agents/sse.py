@@ -11,6 +11,10 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
+from knowledge.ingestion import SourceFile
+from knowledge.schemas import IngestOptions
+from knowledge.seed import SEED_DIR
+from knowledge.service import knowledge_service
 from lending.config import Settings
 from lending.models.identity import Role, User
 from tests.identity.factories import bearer, create_user, issue_token
@@ -65,3 +69,25 @@ async def new_thread(http: httpx.AsyncClient, token: str) -> str:
     response = await http.post("/api/v1/chat/threads", json={}, headers=bearer(token))
     assert response.status_code == 201
     return str(response.json()["id"])
+
+
+async def seed_some_knowledge(session: AsyncSession, settings: Settings) -> None:
+    """A few published knowledge articles in English and Chinese (fake embedder), committed."""
+    fake = settings.model_copy(update={"knowledge_embedder": "fake"})
+    for name in (
+        "apr-vs-note-rate",
+        "common-fees",
+        "general-eligibility",
+        "soft-vs-hard-credit-pull",
+    ):
+        for language in ("en", "zh"):
+            path = SEED_DIR / language / f"{name}.md"
+            await knowledge_service.ingest(
+                session,
+                None,
+                source=SourceFile(path.name, path.read_bytes()),
+                options=IngestOptions(publish=True),
+                fallback_key=f"{language}/{name}",
+                settings=fake,
+            )
+    await session.commit()

@@ -22,7 +22,15 @@ from lending.config import Settings
 from lending.kv import MemoryStore
 from lending.models.applications import Application
 from lending.models.tools import ApprovalStatus, ToolApproval, ToolCallRecord
-from tests.agents.sse import Client, borrower_with_token, new_thread, parse_sse, reply_text, send
+from tests.agents.sse import (
+    Client,
+    borrower_with_token,
+    new_thread,
+    parse_sse,
+    reply_text,
+    seed_some_knowledge,
+    send,
+)
 from tests.identity.factories import bearer
 from tests.lending.factories import create_application
 
@@ -386,3 +394,37 @@ async def test_the_question_is_put_in_the_persons_language_and_a_chinese_refusal
         select(ToolApproval.status).where(ToolApproval.id == uuid.UUID(asked["approval_id"]))
     )
     assert rejected == ApprovalStatus.REJECTED
+
+
+async def test_a_question_while_an_approval_waits_is_answered_and_runs_nothing(
+    with_model: Client, session: AsyncSession, settings: Settings
+) -> None:
+    await seed_some_knowledge(session, settings)
+    borrower, token = await borrower_with_token(session, settings)
+    application = str((await create_application(session, borrower)).id)
+    await session.commit()
+    model = ScriptedChatModel(
+        script=[
+            AIMessage(
+                content="",
+                tool_calls=[
+                    {
+                        "name": "withdraw_application",
+                        "args": {"application_id": application, "reason": "fees"},
+                        "id": "call_question",
+                    }
+                ],
+            ),
+            AIMessage(content="Done."),
+        ]
+    )
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        [asked] = _asked(await send(http, token, thread_id, "withdraw my application"))
+        events = await send(http, token, thread_id, "ok, what fees are there?")
+    replies = [d["text"] for k, d in events if k == "message.completed"]
+    assert len(replies) == 2
+    assert "fee" in replies[0].lower()  # answered from the knowledge base, with its source
+    assert "clear yes or no" in replies[1]
+    assert [a["approval_id"] for a in _asked(events)] == [asked["approval_id"]]
+    assert await _status(session, application) == "draft"

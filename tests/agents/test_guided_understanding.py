@@ -16,16 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.guided import meaning
 from agents.guided.slots import extract
-from knowledge.ingestion import SourceFile
-from knowledge.schemas import IngestOptions
-from knowledge.seed import SEED_DIR
-from knowledge.service import knowledge_service
 from lending.applications.requirements import requirements
 from lending.config import Settings
 from lending.models.applications import Application
 from lending.models.audit import AuditEvent
 from lending.models.identity import Role, User
-from tests.agents.sse import reply_text, send
+from tests.agents.sse import reply_text, seed_some_knowledge, send
 from tests.identity.factories import bearer, create_user, issue_token
 from tests.lending.factories import create_borrower, create_catalog
 
@@ -127,27 +123,6 @@ async def _borrower_thread(
     return borrower, token, created.json()["id"]
 
 
-async def _seed_some_knowledge(session: AsyncSession, settings: Settings) -> None:
-    fake = settings.model_copy(update={"knowledge_embedder": "fake"})
-    for name in (
-        "apr-vs-note-rate",
-        "common-fees",
-        "general-eligibility",
-        "soft-vs-hard-credit-pull",
-    ):
-        for language in ("en", "zh"):
-            path = SEED_DIR / language / f"{name}.md"
-            await knowledge_service.ingest(
-                session,
-                None,
-                source=SourceFile(path.name, path.read_bytes()),
-                options=IngestOptions(publish=True),
-                fallback_key=f"{language}/{name}",
-                settings=fake,
-            )
-    await session.commit()
-
-
 async def _application(session: AsyncSession, borrower: User) -> Application:
     application = await session.scalar(
         select(Application).where(Application.borrower_user_id == borrower.id)
@@ -184,7 +159,7 @@ async def test_questions_are_answered_from_the_knowledge_base_then_the_intake_re
 ) -> None:
     # Needs pgvector's HNSW index to accept inserts: on a CPU the embedded server's build does
     # not support, Postgres dies with SIGILL here (as in tests/knowledge).
-    await _seed_some_knowledge(session, settings)
+    await seed_some_knowledge(session, settings)
     _, token, thread = await _borrower_thread(client, session, settings, complete=False)
     await send(client, token, thread, "a personal loan please")
     apr = reply_text(
