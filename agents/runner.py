@@ -384,7 +384,7 @@ async def _approve_with_interrupt(request: ApprovalRequest) -> bool:
     decision = interrupt(
         {
             "tool": request.tool,
-            "summary": request.summary,
+            "summary": redact(request.summary),  # it echoes the arguments, restored values too
             "arguments": redact(request.arguments),
         }
     )

@@ -106,6 +106,8 @@ class Tool(Generic[InputT, OutputT]):
             the actor lacks is not listed for them and is refused at execution.
         side_effect: It changes something: the call is audited and honours idempotency keys.
         requires_approval: Irreversible: a person approves before it runs.
+        pii_fields: Input fields that take personal data (an SSN, a date of birth): the only
+            arguments into which the conversation vault puts real values back for its tokens.
     """
 
     name: str
@@ -117,6 +119,7 @@ class Tool(Generic[InputT, OutputT]):
     side_effect: bool
     requires_approval: bool
     function: ToolFunction[InputT, OutputT]
+    pii_fields: frozenset[str] = frozenset()
 
     def allowed(self, actor: Actor) -> bool:
         return any(actor.has(scope) for scope in self.scopes)
@@ -156,6 +159,7 @@ def tool(
     scopes: Iterable[Scope],
     side_effect: bool = False,
     requires_approval: bool = False,
+    pii_fields: Iterable[str] = (),
 ) -> Callable[[ToolFunction[InputT, OutputT]], Tool[InputT, OutputT]]:
     """Declare a tool from `async def name(call: ToolCall, data: Input) -> Output`.
 
@@ -163,6 +167,7 @@ def tool(
     that section becomes the JSON schema's field descriptions, the rest the tool description.
     """
     required = frozenset(scopes)
+    personal = frozenset(pii_fields)
 
     def declare(function: ToolFunction[InputT, OutputT]) -> Tool[InputT, OutputT]:
         hints = get_type_hints(function)
@@ -181,6 +186,10 @@ def tool(
             raise TypeError(f"{function.__name__}: a tool needs at least one scope")
         if requires_approval and not side_effect:
             raise TypeError(f"{function.__name__}: only a side-effecting tool needs approval")
+        if not personal <= fields:
+            raise TypeError(
+                f"{function.__name__}: pii_fields {sorted(personal - fields)} are not input fields"
+            )
         return Tool(
             name=function.__name__,
             description=description,
@@ -191,6 +200,7 @@ def tool(
             side_effect=side_effect,
             requires_approval=requires_approval,
             function=function,
+            pii_fields=personal,
         )
 
     return declare

@@ -282,7 +282,11 @@ async def find_client(call: ToolCall, data: FindClientInput) -> ClientRead:
     return await borrower_profile.find_client(call.session, call.actor, email=data.email)
 
 
-@tool(scopes=WRITE_SCOPES, side_effect=True)
+@tool(
+    scopes=WRITE_SCOPES,
+    side_effect=True,
+    pii_fields=("ssn", "date_of_birth", "employment_start_date"),
+)
 async def update_borrower_profile(call: ToolCall, data: UpdateProfileInput) -> BorrowerProfileRead:
     """Save what the borrower tells you about themselves; only the fields given change.
 

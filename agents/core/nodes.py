@@ -105,7 +105,10 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
         key = f"{context.tools.thread_id}:{call_id}"
         try:
             output = await context.registry.execute(
-                call["name"], vault.restore(call["args"]), context.tools, idempotency_key=key
+                call["name"],
+                vault.restore(call["args"], context.registry.get(call["name"]).pii_fields),
+                context.tools,
+                idempotency_key=key,
             )
         except ToolError as error:
             write(
@@ -114,12 +117,15 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
                     "call_id": call_id,
                     "tool": call["name"],
                     "ok": False,
-                    "error": error.message,
+                    "error": redact(error.message),
                 }
             )
             results.append(
                 ToolMessage(
-                    error.to_text(), tool_call_id=call_id, name=call["name"], status="error"
+                    vault.tokenize(error.to_text()),
+                    tool_call_id=call_id,
+                    name=call["name"],
+                    status="error",
                 )
             )
             continue
@@ -138,7 +144,7 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
                 vault.tokenize(output.model_dump_json()),
                 tool_call_id=call_id,
                 name=call["name"],
-                artifact=dumped,
+                artifact=vault.tokenize_value(dumped),  # it is checkpointed with the message
             )
         )
     return {"messages": results, "vault": vault.state()}
