@@ -94,7 +94,7 @@ _ACCOUNT_WORDS = (
     r"\b(?:account|acct|a/c|routing|aba|iban|card)|卡号|账号|帐号|账户|帐户|银行卡|路由号"
 )
 _BIRTH_WORDS = r"\b(?:born|birth|dob|d\.o\.b|birthday)|出生|生日"
-# The nearest label in the few characters before a number says what the number is.
+# The nearest label in the few characters before a number, on its line, says what it is.
 _LABEL = re.compile(
     rf"(?P<ssn>{_SSN_WORDS})|(?P<account>{_ACCOUNT_WORDS})|(?P<birth>{_BIRTH_WORDS})", re.I
 )
@@ -214,7 +214,8 @@ def _digits(text: str) -> str:
 
 def _label_before(text: str, start: int) -> str | None:
     """The kind of the nearest label ending just before `start`: ssn, account or birth."""
-    window = text[max(0, start - _LABEL_WINDOW) : start]
+    # On the same line: in a document, the line above is another field ("IDENTIFICATION CARD").
+    window = text[max(0, start - _LABEL_WINDOW) : start].rsplit("\n", 1)[-1]
     labels = list(_LABEL.finditer(window))
     return labels[-1].lastgroup if labels else None
 

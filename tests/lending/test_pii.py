@@ -130,3 +130,8 @@ def test_spans_never_overlap_and_come_in_order() -> None:
     spans = find_pii(text, today=TODAY)
     assert [s.kind for s in spans] == [PiiKind.DOB, PiiKind.SSN, PiiKind.ACCOUNT, PiiKind.DOB]
     assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_a_label_on_the_line_above_says_nothing() -> None:
+    assert _found("IDENTIFICATION CARD\nID No: 375798010")[0][0] == "SSN"
+    assert _found("Card\n4111 1111 1111 1111")[0][0] == "ACCOUNT"  # by its length
