@@ -32,7 +32,7 @@ from lending.calendar_names import MONTH_NAMES_PATTERN, MONTHS
 REDACTED = "[redacted]"
 # Dates this many years back or more may be someone's date of birth (see the module docstring).
 DOB_MIN_AGE_YEARS = 16
-_OLDEST_YEARS = 130
+DOB_MAX_AGE_YEARS = 130  # older dates are history, not a living person's birth
 
 
 class PiiKind(StrEnum):
@@ -103,8 +103,34 @@ _LABEL_WINDOW = 32
 _ORDINAL = r"(?:st|nd|rd|th)?"
 _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "○": 0}
 _CN_NUMBER = "一二三四五六七八九十"
-_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(rf"(?<!\d)(\d{{4}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{1,2}})(?!\d)"), "ymd"),
+# Dates are looked for around each four-digit number (a year), not across the whole text: a log
+# line or a tool's output has few, and scanning every pattern over all of it cost ~0.5 ms a line.
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+_YEAR_FIRST: tuple[re.Pattern[str], str] = (
+    re.compile(rf"(\d{{4}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{1,2}})(?!\d)"),
+    "ymd",
+)
+_YEAR_LAST: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Day and month in either order (US first), then the year.
+    (re.compile(rf"(?<!\d)(\d{{1,2}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{4}})$"), "mdy"),
+    (
+        re.compile(
+            rf"(?<![A-Za-z])({MONTH_NAMES_PATTERN})\.?\s+(\d{{1,2}}){_ORDINAL},?\s+(\d{{4}})$",
+            re.I,
+        ),
+        "Mdy",
+    ),
+    (
+        re.compile(
+            rf"(?<!\d)(\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?({MONTH_NAMES_PATTERN})\.?,?\s+(\d{{4}})$",
+            re.I,
+        ),
+        "dMy",
+    ),
+)
+_YEAR_LAST_REACH = 32  # how far before its year such a date can start
+_MONTH_STARTS = tuple({name[:3] for name in MONTHS})
+_CHINESE_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]?"), "ymd"),
     (
         re.compile(
@@ -113,22 +139,6 @@ _DATES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "ymd",
     ),
-    # Day and month in either order (US first); the year last.
-    (re.compile(rf"(?<!\d)(\d{{1,2}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{4}})(?!\d)"), "mdy"),
-    (
-        re.compile(
-            rf"(?<![A-Za-z])({MONTH_NAMES_PATTERN})\.?\s+(\d{{1,2}}){_ORDINAL},?\s+(\d{{4}})(?!\d)",
-            re.I,
-        ),
-        "Mdy",
-    ),
-    (
-        re.compile(
-            rf"(?<!\d)(\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?({MONTH_NAMES_PATTERN})\.?,?\s+(\d{{4}})(?!\d)",
-            re.I,
-        ),
-        "dMy",
-    ),
 )
 # Only right after a birth label: two-digit years (3/15/90) and eight bare digits (19900315).
 _LABELLED_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -136,6 +146,8 @@ _LABELLED_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "ymd"),
     (re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)"), "mdy"),
 )
+
+_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "出生", "生日")
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 # Nothing below can match text without a digit, an "@" or a Chinese year.
@@ -149,23 +161,20 @@ def find_pii(
     if not text or not _WORTH_LOOKING.search(text):
         return []
     today = today or date.today()
-    protected = [match.span() for match in _PROTECTED.finditer(text)]
     found: list[PiiSpan] = []
-    if PiiKind.EMAIL in kinds:
+    if PiiKind.EMAIL in kinds and "@" in text:
         found += [
             PiiSpan(PiiKind.EMAIL, m.start(), m.end(), m.group(0).lower())
             for m in _EMAIL.finditer(text)
         ]
+    # Ids are blanked out (same length, so positions hold) before numbers and dates are read.
+    work = _PROTECTED.sub(lambda m: "_" * len(m.group(0)), text)
     if PiiKind.DOB in kinds:
-        found += _dates(text, today)
+        found += _dates(work, today)
     if PiiKind.ACCOUNT in kinds or PiiKind.SSN in kinds:
-        found += _numbers(text)
+        found += _numbers(work)
     spans = sorted(
-        (
-            span
-            for span in found
-            if span.kind in kinds and not _inside(span.start, span.end, protected)
-        ),
+        (span for span in found if span.kind in kinds),
         key=lambda span: (span.start, -(span.end - span.start)),
     )
     kept: list[PiiSpan] = []
@@ -212,10 +221,21 @@ def _digits(text: str) -> str:
     return "".join(str(unicodedata.digit(char)) for char in text if char.isdigit())
 
 
+# Each label starts with one of these: a substring test skips the regular expression on the
+# (most) numbers with no label in front of them.
+_LABEL_STARTS = (
+    "ssn", "soc", "itin", "tin", "tax", "社", "安全号",
+    "acc", "acct", "a/c", "routing", "aba", "iban", "card", "卡号", "账", "帐", "银行卡", "路由号",
+    "born", "birth", "dob", "d.o.b", "出生", "生日",
+)  # fmt: skip
+
+
 def _label_before(text: str, start: int) -> str | None:
     """The kind of the nearest label ending just before `start`: ssn, account or birth."""
     # On the same line: in a document, the line above is another field ("IDENTIFICATION CARD").
-    window = text[max(0, start - _LABEL_WINDOW) : start].rsplit("\n", 1)[-1]
+    window = text[max(0, start - _LABEL_WINDOW) : start].rsplit("\n", 1)[-1].lower()
+    if not any(word in window for word in _LABEL_STARTS):
+        return None
     labels = list(_LABEL.finditer(window))
     return labels[-1].lastgroup if labels else None
 
@@ -223,20 +243,28 @@ def _label_before(text: str, start: int) -> str | None:
 def _numbers(text: str) -> Iterator[PiiSpan]:
     for match in _DIGIT_RUN.finditer(text):
         raw = match.group(0)
-        digits = _digits(raw)
-        if _DECIMAL.fullmatch(raw) or (match.start() > 0 and text[match.start() - 1] in "+＋"):
-            continue  # "1234.5678" is a decimal number; "+44 20 7946 0958" a phone number
+        count = sum(char.isdigit() for char in raw)
+        if count < 6:
+            continue  # no account number is that short, and no SSN
+        # "1234567.89" is a decimal number and "+44 20 7946 0958" a phone number, not accounts
+        # (an SSN in them is still one: parse_ssn would read it).
+        plain = not _DECIMAL.fullmatch(raw) and text[match.start() - 1 : match.start()] not in (
+            "+",
+            "＋",
+        )
         label = _label_before(text, match.start())
         end = match.end()
+        digits = _digits(raw)
         if len(digits) == 17 and text[end : end + 1] in ("X", "x"):
             end, digits = end + 1, digits + "X"  # a Chinese resident ID's check character
-        if len(digits) >= 12 or (label == "account" and len(digits) >= 6):
+        if plain and (len(digits) >= 12 or label == "account"):
             yield PiiSpan(PiiKind.ACCOUNT, match.start(), end, digits)
-        elif len(digits) == 9 and label != "birth":
+        elif count == 9 and plain:
             yield from _ssn(text, match)
-    # Apart from runs: "12 123-45-6789" is one run of 11 digits, yet parse_ssn reads an SSN in it.
-    for match in _SSN_SHAPE.finditer(text):
-        yield from _ssn(text, match)
+        if count > 9 or (count == 9 and not plain):
+            # "12 123-45-6789" is one run of 11 digits, yet parse_ssn reads an SSN in it.
+            for inner in _SSN_SHAPE.finditer(text, match.start(), match.end()):
+                yield from _ssn(text, inner)
 
 
 def _ssn(text: str, match: re.Match[str]) -> Iterator[PiiSpan]:
@@ -309,14 +337,31 @@ def _read_date(match: re.Match[str], order: str, today: date) -> date | None:
 
 
 def _dates(text: str, today: date) -> Iterator[PiiSpan]:
+    matches: list[tuple[re.Match[str], str]] = []
+    for year in _YEAR.finditer(text):
+        start, end = year.span()
+        first = _YEAR_FIRST[0].match(text, start)
+        if first:
+            matches.append((first, _YEAR_FIRST[1]))
+        before = text[max(0, start - _YEAR_LAST_REACH) : start].lower()
+        for pattern, order in _YEAR_LAST:
+            if order != "mdy" and not any(month in before for month in _MONTH_STARTS):
+                continue  # the month-name patterns are the slow ones
+            last = pattern.search(text, max(0, start - _YEAR_LAST_REACH), end)
+            if last:
+                matches.append((last, order))
+    if "年" in text:
+        matches += [(m, order) for pattern, order in _CHINESE_DATES for m in pattern.finditer(text)]
     latest = today.year - DOB_MIN_AGE_YEARS
-    for pattern, order in _DATES:
-        for match in pattern.finditer(text):
-            day = _read_date(match, order, today)
-            if day is None or day.year < today.year - _OLDEST_YEARS:
-                continue
-            if day.year <= latest or _label_before(text, match.start()) == "birth":
-                yield PiiSpan(PiiKind.DOB, match.start(), match.end(), day.isoformat())
+    for match, order in matches:
+        day = _read_date(match, order, today)
+        if day is None or day.year < today.year - DOB_MAX_AGE_YEARS:
+            continue
+        if day.year <= latest or _label_before(text, match.start()) == "birth":
+            yield PiiSpan(PiiKind.DOB, match.start(), match.end(), day.isoformat())
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _BIRTH_HINTS):
+        return
     for pattern, order in _LABELLED_DATES:
         for match in pattern.finditer(text):
             if _label_before(text, match.start()) != "birth":
@@ -324,7 +369,3 @@ def _dates(text: str, today: date) -> Iterator[PiiSpan]:
             day = _read_date(match, order, today)
             if day is not None and day <= today:
                 yield PiiSpan(PiiKind.DOB, match.start(), match.end(), day.isoformat())
-
-
-def _inside(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-    return any(start < right and left < end for left, right in spans)

@@ -75,6 +75,8 @@ def test_every_written_form_is_found(text: str, kind: str, value: str, typed: st
         "a personal loan of $25,000 over 36 months",
         "$1,250,000.00",
         "25000.00",
+        "$1234567.89",
+        "ratio 0.8333",
         "15k over 5 years",
         "about 720",
         "(415) 555-0134",
