@@ -13,7 +13,7 @@ from agents.pii import redact
 from lending.db import SessionMaker, transaction
 from lending.identity.actor import Actor
 from lending.models.tools import ToolApproval
-from tools.approvals import ApprovalPending, Decision, approvals
+from tools.approvals import ApprovalPending, Confirmation, Decision, approvals
 from tools.base import ToolError
 from tools.context import ApprovalRequest
 
@@ -59,7 +59,12 @@ class TurnApprover:
                 call_key=request.idempotency_key,
                 arguments_sha256=request.arguments_sha256,
                 arguments=redact(request.arguments),
-                confirmation=request.confirmation,
+                # Stored and shown redacted like any transcript (a new e-mail address is masked).
+                confirmation=Confirmation(
+                    en=redact(request.confirmation.en),
+                    zh=redact(request.confirmation.zh),
+                    details=redact(request.confirmation.details),
+                ),
                 language=request.language,
                 channel=self.channel,
                 ttl=self.ttl,

@@ -1,43 +1,33 @@
 """PII never reaches a language model: values are swapped for tokens in the text it reads and
-restored only inside tools. The token → value vault lives in the conversation state, encrypted.
+restored only inside tools, into the arguments each tool declares as PII. The token → value
+vault lives in the conversation state, encrypted.
 
-What counts as PII here: US Social Security numbers, card and long account numbers, and dates
-written next to "born" / "date of birth" / "DOB". Redaction in events and transcripts reuses the
-log scrubber, so what a browser or a reviewer sees follows the same rules as the logs.
+What counts as PII is `lending.pii` (the one detector the logs and document extraction use too):
+SSNs, dates of birth, card, bank account and routing numbers. A token stands for the canonical
+value (an SSN as ddd-dd-dddd, a date as YYYY-MM-DD), so "123 45 6789" and "123-45-6789" are one
+token, and a tool gets a value it can validate whatever way it was typed.
 """
 
 from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from lending.config import Settings
 from lending.crypto import encryptor
 from lending.logs import PiiScrubber
+from lending.pii import VAULT_KINDS, PiiSpan, replace_pii
+from lending.pii import has_pii as _has_pii
 
-# Each pattern's first group is the value to swap; the rest of the match is context.
-_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("SSN", re.compile(r"(?<!\d)(\d{3}-\d{2}-\d{4})(?!\d)")),
-    ("SSN", re.compile(r"\b(?:ssn|social security(?: number)?)\b\D{0,12}(\d{9})(?!\d)", re.I)),
-    ("ACCOUNT", re.compile(r"(?<!\d)((?:\d[ -]?){12,18}\d)(?!\d)")),
-    (
-        "DOB",
-        re.compile(
-            r"\b(?:born|birth|dob)\b\D{0,20}(\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4})", re.I
-        ),
-    ),
-)
+_TOKEN = re.compile(r"\[(SSN|ACCOUNT|DOB)-(\d+)\]")
+_AAD = b"omnifin.agent.vault"
 
 
 def has_pii(text: str) -> bool:
     """Whether `text` holds anything the vault would swap for a token."""
-    return any(pattern.search(text) for _, pattern in _KINDS)
-
-
-_TOKEN = re.compile(r"\[(SSN|ACCOUNT|DOB)-(\d+)\]")
-_AAD = b"omnifin.agent.vault"
+    return _has_pii(text, kinds=VAULT_KINDS)
 
 
 class PiiVault:
@@ -50,12 +40,13 @@ class PiiVault:
     def state(self) -> dict[str, str]:
         return dict(self._sealed)
 
-    def _token_for(self, kind: str, value: str) -> str:
+    def _token_for(self, span: PiiSpan) -> str:
+        prefix = f"[{span.kind.value}-"
         for token in self._sealed:
-            if token.startswith(f"[{kind}-") and self._open(token) == value:
+            if token.startswith(prefix) and self._open(token) == span.value:
                 return token
-        token = f"[{kind}-{sum(t.startswith(f'[{kind}-') for t in self._sealed) + 1}]"
-        sealed = self._crypto.encrypt(value.encode(), _AAD + token.encode())
+        token = f"{prefix}{sum(t.startswith(prefix) for t in self._sealed) + 1}]"
+        sealed = self._crypto.encrypt(span.value.encode(), _AAD + token.encode())
         self._sealed[token] = base64.b64encode(sealed).decode()
         return token
 
@@ -67,34 +58,53 @@ class PiiVault:
 
     def tokenize(self, text: str) -> str:
         """`text` with every PII value replaced by its token."""
-        for kind, pattern in _KINDS:
+        return replace_pii(text, self._token_for, kinds=VAULT_KINDS)
 
-            def swap(match: re.Match[str], kind: str = kind) -> str:
-                start, end = match.span(1)
-                offset = match.start()
-                token = self._token_for(kind, match.group(1))
-                whole = match.group(0)
-                return whole[: start - offset] + token + whole[end - offset :]
-
-            text = pattern.sub(swap, text)
-        return text
-
-    def restore(self, value: Any) -> Any:
-        """`value` (a tool's arguments) with tokens replaced by the real values again."""
+    def tokenize_value(self, value: Any) -> Any:
+        """`value` (JSON-like: a tool's output) with every PII value in its strings and integers
+        replaced by its token."""
         if isinstance(value, str):
-            return _TOKEN.sub(lambda m: self._open(m.group(0)) or m.group(0), value)
-        if isinstance(value, dict):
-            return {key: self.restore(item) for key, item in value.items()}
-        if isinstance(value, list):
-            return [self.restore(item) for item in value]
+            return self.tokenize(value)
+        if isinstance(value, int) and not isinstance(value, bool):
+            tokenized = self.tokenize(str(value))
+            return value if tokenized == str(value) else tokenized
+        if isinstance(value, Mapping):
+            return {key: self.tokenize_value(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.tokenize_value(item) for item in value]
         return value
 
+    def restore(self, arguments: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
+        """A tool's `arguments` with the tokens in its declared PII `fields` replaced by the
+        real values. A token anywhere else stays a token: a model that writes [SSN-1] into a
+        search query or a free-text reason never gets the number back."""
+        return {
+            name: self._restore_text(value) if name in fields and isinstance(value, str) else value
+            for name, value in arguments.items()
+        }
 
+    def _restore_text(self, text: str) -> str:
+        return _TOKEN.sub(lambda m: self._open(m.group(0)) or m.group(0), text)
+
+
+# Named fields whose values are dropped whatever they look like (a short account number, a
+# password), as the log scrubber drops the fields the settings name.
 _EVENT_SCRUBBER = PiiScrubber(
-    ["ssn", "social_security_number", "date_of_birth", "dob", "account_number", "password", "otp"]
+    [
+        "ssn",
+        "social_security_number",
+        "date_of_birth",
+        "dob",
+        "account_number",
+        "routing_number",
+        "card_number",
+        "password",
+        "otp",
+    ]
 )
 
 
 def redact(value: Any) -> Any:
-    """`value` as it may be shown in events and stored transcripts."""
-    return _EVENT_SCRUBBER._clean("value", value)
+    """`value` as it may be shown in events and stored transcripts: every value the detector
+    finds (e-mail addresses too) masked, and the values of PII-named fields dropped."""
+    return _EVENT_SCRUBBER.scrub(value)

@@ -410,7 +410,9 @@ class TurnRunner:
                         if cards:
                             # The question put to the person, as the history shows it.
                             transcript.append(
-                                TranscriptEntry(role="assistant", content=cards[0]["summary"])
+                                TranscriptEntry(
+                                    role="assistant", content=redact(cards[0]["summary"])
+                                )
                             )
                         for card in cards:
                             yield _interrupt_event(card)

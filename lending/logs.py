@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from typing import Any
@@ -11,18 +10,12 @@ from typing import Any
 import orjson
 import structlog
 
-REDACTED = "[redacted]"
-
-# Values that look like PII wherever they appear in a message or a field.
-_PII_PATTERNS = (
-    re.compile(r"\b\d{3}-\d{2}-\d{4}\b"),  # US SSN
-    re.compile(r"\b(?:\d[ -]?){13,19}\b"),  # card and long account numbers
-    re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+"),  # e-mail addresses
-)
+from lending.pii import REDACTED, mask_pii
 
 
 class PiiScrubber:
-    """A structlog processor: drops the values of named fields and masks PII-shaped text."""
+    """A structlog processor: drops the values of named fields and masks PII in text
+    (`lending.pii`, the detector the assistant's vault and transcripts use too)."""
 
     def __init__(self, fields: Iterable[str]) -> None:
         self.fields = frozenset(name.lower() for name in fields)
@@ -34,6 +27,10 @@ class PiiScrubber:
             event_dict[key] = self._clean(key, event_dict[key])
         return event_dict
 
+    def scrub(self, value: Any) -> Any:
+        """`value` (text, or JSON-like data) with PII masked and named fields dropped."""
+        return self._clean("", value)
+
     def _clean(self, key: str, value: Any) -> Any:
         if key.lower() in self.fields:
             return REDACTED
@@ -43,13 +40,15 @@ class PiiScrubber:
             return {k: self._clean(str(k), v) for k, v in value.items()}
         if isinstance(value, list | tuple):
             return [self._clean(key, v) for v in value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            # 123456789 logged as a number is as much an SSN as the string.
+            return value if scrub_text(str(value)) == str(value) else REDACTED
         return value
 
 
 def scrub_text(text: str) -> str:
-    for pattern in _PII_PATTERNS:
-        text = pattern.sub(REDACTED, text)
-    return text
+    """`text` with every SSN, date of birth, card or account number and e-mail address masked."""
+    return mask_pii(text)
 
 
 def _orjson_dumps(value: Any, **_: Any) -> str:

@@ -113,6 +113,8 @@ class Tool(Generic[InputT, OutputT]):
             asked in the words `confirm` gives.
         confirm: Builds the question put to the person for one call, or None when that call
             needs no approval.
+        pii_fields: Input fields that take personal data (an SSN, a date of birth): the only
+            arguments into which the conversation vault puts real values back for its tokens.
     """
 
     name: str
@@ -125,6 +127,7 @@ class Tool(Generic[InputT, OutputT]):
     requires_approval: bool
     function: ToolFunction[InputT, OutputT]
     confirm: ConfirmFunction[InputT] | None = None
+    pii_fields: frozenset[str] = frozenset()
 
     def allowed(self, actor: Actor) -> bool:
         return any(actor.has(scope) for scope in self.scopes)
@@ -157,6 +160,7 @@ def tool(
     side_effect: bool = False,
     requires_approval: bool = False,
     confirm: ConfirmFunction[Any] | None = None,
+    pii_fields: Iterable[str] = (),
 ) -> Callable[[ToolFunction[InputT, OutputT]], Tool[InputT, OutputT]]:
     """Declare a tool from `async def name(call: ToolCall, data: Input) -> Output`.
 
@@ -165,6 +169,7 @@ def tool(
     A tool that requires approval gives `confirm`, which words the question for the person.
     """
     required = frozenset(scopes)
+    personal = frozenset(pii_fields)
 
     def declare(function: ToolFunction[InputT, OutputT]) -> Tool[InputT, OutputT]:
         hints = get_type_hints(function)
@@ -188,6 +193,10 @@ def tool(
                 f"{function.__name__}: a tool needs approval exactly when it says how to ask "
                 "(confirm=...)"
             )
+        if not personal <= fields:
+            raise TypeError(
+                f"{function.__name__}: pii_fields {sorted(personal - fields)} are not input fields"
+            )
         return Tool(
             name=function.__name__,
             description=description,
@@ -199,6 +208,7 @@ def tool(
             requires_approval=requires_approval,
             function=function,
             confirm=confirm,
+            pii_fields=personal,
         )
 
     return declare

@@ -384,7 +384,13 @@ async def _confirm_profile(call: ToolCall, data: UpdateProfileInput) -> Confirma
     )
 
 
-@tool(scopes=WRITE_SCOPES, side_effect=True, requires_approval=True, confirm=_confirm_profile)
+@tool(
+    scopes=WRITE_SCOPES,
+    side_effect=True,
+    requires_approval=True,
+    confirm=_confirm_profile,
+    pii_fields=("ssn", "date_of_birth", "employment_start_date"),
+)
 async def update_borrower_profile(call: ToolCall, data: UpdateProfileInput) -> BorrowerProfileRead:
     """Save what the borrower tells you about themselves; only the fields given change.
 

@@ -144,7 +144,10 @@ async def _run_calls(
         key = f"{context.tools.thread_id}:{call_id}"
         try:
             output = await context.registry.execute(
-                call["name"], vault.restore(call["args"]), context.tools, idempotency_key=key
+                call["name"],
+                vault.restore(call["args"], context.registry.get(call["name"]).pii_fields),
+                context.tools,
+                idempotency_key=key,
             )
         except ApprovalPending as pending:
             if pending.approval is not None:
@@ -159,17 +162,17 @@ async def _run_calls(
                         "call_id": call_id,
                         "tool": call["name"],
                         "ok": False,
-                        "error": error.message,
+                        "error": redact(error.message),
                     }
                 )
             results.append(
                 ToolMessage(
                     # Errors can echo what a person or a document wrote: data, fenced.
-                    fence(f"tool_error:{call['name']}", error.to_text()),
+                    fence(f"tool_error:{call['name']}", vault.tokenize(error.to_text())),
                     tool_call_id=call_id,
                     name=call["name"],
                     status="error",
-                    artifact=error.payload(),
+                    artifact=vault.tokenize_value(error.payload()),
                 )
             )
             continue
@@ -191,7 +194,7 @@ async def _run_calls(
                 fence(f"tool_result:{call['name']}", vault.tokenize(output.model_dump_json())),
                 tool_call_id=call_id,
                 name=call["name"],
-                artifact=dumped,
+                artifact=vault.tokenize_value(dumped),  # it is checkpointed with the message
             )
         )
     return results, waiting

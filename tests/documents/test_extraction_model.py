@@ -10,6 +10,7 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from lending.documents.extraction import llm
 from lending.documents.synthetic import SyntheticDocument, Variant, generate
 from lending.documents.types import DocumentType
 from tests.documents.fakes import StructuredAnswerModel
@@ -215,3 +216,42 @@ async def test_an_openai_compatible_model_is_called_with_the_schema_as_a_functio
     assert analysis.extractor == "model"
     assert wrong_fields(analysis, document.expected) == {}
     assert all(f.confidence >= 0.95 for f in analysis.fields.values())
+
+
+async def test_the_model_reads_placeholders_for_personal_data_and_they_are_put_back() -> None:
+    """An ID card's date of birth and 9-digit number never reach the model; the placeholder it
+    copies is put back as printed, and the date of birth keeps the deterministic reading."""
+    document = generate(DocumentType.IDENTIFICATION, seed=1)
+    number = str(document.expected["document_number"])
+    born = document.expected["date_of_birth"]
+    assert isinstance(born, date)
+    assert number.isdigit()
+    assert len(number) == 9
+    answer = _as_json(document.expected) | {"document_number": "[SSN-1]", "date_of_birth": None}
+    model = StructuredAnswerModel(answer=answer)
+
+    analysis = await analyse_fixture(document, model=model)
+
+    sent = " ".join(str(message.content) for message in model.seen[-1])
+    assert number in analysis.text  # the deterministic extractors read the real text
+    for typed in (number, born.strftime("%m/%d/%Y"), born.isoformat()):
+        assert typed not in sent, typed
+    assert "[SSN-1]" in sent
+    assert "[DOB-1]" in sent
+    assert analysis.extractor == "model"
+    found = analysis.fields["document_number"]
+    assert found.value == number
+    assert found.span is not None
+    assert analysis.fields["date_of_birth"].value == born
+
+
+def test_an_account_placeholder_names_its_last_four_digits() -> None:
+    redacted = llm.redact_document(
+        "Account number 000123456789 (same as 0001 2345 6789); card 4111 1111 1111 1111"
+    )
+    assert redacted.text == (
+        "Account number [ACCOUNT-1 ending 6789] (same as [ACCOUNT-1 ending 6789]); "
+        "card [ACCOUNT-2 ending 1111]"
+    )
+    assert redacted.restore("[ACCOUNT-2 ending 1111]") == "4111 1111 1111 1111"
+    assert redacted.restore(42) == 42

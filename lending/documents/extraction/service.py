@@ -130,7 +130,7 @@ async def _analyse_text(
     if model is not None and target in FIELD_MODELS:
         try:
             answers = await llm.extract_with_model(
-                model, FIELD_MODELS[target], target, document.text
+                model, FIELD_MODELS[target], target, document.text, today
             )
         except Exception as exc:
             log.warning("document_model_extraction_failed", error=type(exc).__name__)

@@ -1,0 +1,371 @@
+"""The one detector of personal data in free text: SSNs, dates of birth, card, bank account and
+routing numbers (and e-mail addresses, for logs and transcripts).
+
+The conversation vault (agents/pii.py), transcript and event redaction, the log scrubber
+(lending/logs.py) and model-based document extraction all read text through `find_pii`, so a form
+one of them knows is known to all. It detects at least everything the chat's guided parser
+accepts (agents/guided/parser.py: parse_ssn, parse_date) and the common other ways people write
+these values: spaced, dashed, dotted or bare digits, full-width digits and separators (Python's
+`\\d` matches every Unicode decimal digit, and `int()` reads them), Chinese dates
+(1990年3月15日, 一九九〇年三月十五日) and Chinese labels (社会安全号, 出生日期, 卡号).
+
+What it deliberately leaves alone, because the intake needs it as typed: amounts ("$25,000",
+"25000.00"), terms, 10- and 11-digit phone numbers, five-digit and ZIP+4 codes after a state,
+loan references (OMF-2026-000123) and UUIDs.
+
+A bare calendar date has no "born" next to it when it answers "What is your date of birth?", so
+any full date at least `DOB_MIN_AGE_YEARS` years back counts as a possible date of birth
+(docs/DECISIONS.md, "Agent safety (issue 13)").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from lending.calendar_names import MONTH_NAMES_PATTERN, MONTHS
+
+REDACTED = "[redacted]"
+# Dates this many years back or more may be someone's date of birth (see the module docstring).
+DOB_MIN_AGE_YEARS = 16
+DOB_MAX_AGE_YEARS = 130  # older dates are history, not a living person's birth
+
+
+class PiiKind(StrEnum):
+    SSN = "SSN"
+    DOB = "DOB"
+    ACCOUNT = "ACCOUNT"  # card, bank account and routing numbers
+    EMAIL = "EMAIL"
+
+
+# What the conversation vault swaps for tokens. E-mail addresses are not: tools need them
+# (find_client), and they are not secret the way an SSN is; logs and transcripts still mask them.
+VAULT_KINDS = frozenset({PiiKind.SSN, PiiKind.DOB, PiiKind.ACCOUNT})
+ALL_KINDS = frozenset(PiiKind)
+
+
+@dataclass(frozen=True, slots=True)
+class PiiSpan:
+    """One value found: `text[start:end]` as typed, and `value` in a canonical form
+    (SSN ddd-dd-dddd, DOB YYYY-MM-DD, ACCOUNT its ASCII digits, EMAIL lower-cased)."""
+
+    kind: PiiKind
+    start: int
+    end: int
+    value: str
+
+
+# Separators people put inside a number: spaces (also no-break and ideographic), hyphens and
+# dashes (also full-width), and dots.
+_SPACE = "[ \u00a0\u3000]"
+_DASH = "[-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d]"
+_DOT = "[.\uff0e]"
+_SEP = rf"(?:{_SPACE}?{_DASH}{_SPACE}?|{_DOT}|{_SPACE})"
+_DATE_SEP = rf"(?:{_SPACE}?(?:{_DASH}|[/\uff0f]){_SPACE}?|{_DOT}|{_SPACE})"
+
+# Everything parse_ssn accepts (3-2-4 digits, each separator optional), with any separator above.
+_SSN_SHAPE = re.compile(rf"(?<!\d)\d{{3}}{_SEP}?\d{{2}}{_SEP}?\d{{4}}(?!\d)")
+# A run of digits joined by single separators: how card and account numbers are written.
+_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_SEP}?\d)*(?!\d)")
+_DECIMAL = re.compile(rf"\d+{_DOT}\d+")
+_ZIP4_SHAPE = re.compile(rf"\d{{5}}{_DASH}\d{{4}}")
+_ZIP_LABEL = re.compile(r"(?:zip|postal)(?:\s*code)?[\s:#]*$|邮编[\s:：]*$|邮政编码[\s:：]*$", re.I)
+_STATE_BEFORE = re.compile(r"(?P<comma>,\s*)?\b(?P<code>[A-Za-z]{2})[\s,]*$")
+
+# Never personal data, whatever digits they hold.
+_PROTECTED = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
+    # Hex ids and digests of the lengths ids have (a call id's 24, a UUID's 32, SHA-1, SHA-256),
+    # with a few letters: any other run of hex is read as text, so an SSN cannot hide in one.
+    r"|\b(?=(?:[0-9]*[a-fA-F]){3})(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32}"
+    r"|[0-9a-fA-F]{24})\b"
+    r"|\b[A-Z]{2,5}-(?:19|20)\d{2}-\d{4,8}\b"  # references such as OMF-2026-000123
+)
+
+_SSN_WORDS = (
+    r"\b(?:ssn|social\s*security|soc\.?\s*sec|itin|tin|tax\s*id)"
+    r"|社会安全号|社会保障号|社保号|安全号"
+)
+_ACCOUNT_WORDS = (
+    r"\b(?:account|acct|a/c|routing|aba|iban|card)|卡号|账号|帐号|账户|帐户|银行卡|路由号"
+)
+_BIRTH_WORDS = r"\b(?:born|birth|dob|d\.o\.b|birthday)|出生|生日"
+# The nearest label in the few characters before a number, on its line, says what it is.
+_LABEL = re.compile(
+    rf"(?P<ssn>{_SSN_WORDS})|(?P<account>{_ACCOUNT_WORDS})|(?P<birth>{_BIRTH_WORDS})", re.I
+)
+_LABEL_WINDOW = 32
+
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "○": 0}
+_CN_NUMBER = "一二三四五六七八九十"
+# Dates are looked for around each four-digit number (a year), not across the whole text: a log
+# line or a tool's output has few, and scanning every pattern over all of it cost ~0.5 ms a line.
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+_YEAR_FIRST: tuple[re.Pattern[str], str] = (
+    re.compile(rf"(\d{{4}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{1,2}})(?!\d)"),
+    "ymd",
+)
+_YEAR_LAST: tuple[tuple[re.Pattern[str], str], ...] = (
+    # Day and month in either order (US first), then the year.
+    (re.compile(rf"(?<!\d)(\d{{1,2}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{4}})$"), "mdy"),
+    (
+        re.compile(
+            rf"(?<![A-Za-z])({MONTH_NAMES_PATTERN})\.?\s+(\d{{1,2}}){_ORDINAL},?\s+(\d{{4}})$",
+            re.I,
+        ),
+        "Mdy",
+    ),
+    (
+        re.compile(
+            rf"(?<!\d)(\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?({MONTH_NAMES_PATTERN})\.?,?\s+(\d{{4}})$",
+            re.I,
+        ),
+        "dMy",
+    ),
+)
+_YEAR_LAST_REACH = 32  # how far before its year such a date can start
+_MONTH_STARTS = tuple({name[:3] for name in MONTHS})
+_CHINESE_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号號]?"), "ymd"),
+    (
+        re.compile(
+            rf"([{''.join(_CN_DIGITS)}]{{4}})\s*年\s*([{_CN_NUMBER}]{{1,2}})\s*月"
+            rf"\s*([{_CN_NUMBER}]{{1,3}})\s*[日号號]?"
+        ),
+        "ymd",
+    ),
+)
+# Only right after a birth label: two-digit years (3/15/90) and eight bare digits (19900315).
+_LABELLED_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(rf"(?<!\d)(\d{{1,2}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{2}})(?!\d)"), "mdyy"),
+    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "ymd"),
+    (re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)"), "mdy"),
+)
+
+_BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "出生", "生日")
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
+# Nothing below can match text without a digit, an "@" or a Chinese year.
+_WORTH_LOOKING = re.compile(r"\d|@|年")
+
+
+def find_pii(
+    text: str, *, kinds: Collection[PiiKind] = ALL_KINDS, today: date | None = None
+) -> list[PiiSpan]:
+    """Every personal value in `text` of the given kinds, in order, never overlapping."""
+    if not text or not _WORTH_LOOKING.search(text):
+        return []
+    today = today or date.today()
+    found: list[PiiSpan] = []
+    if PiiKind.EMAIL in kinds and "@" in text:
+        found += [
+            PiiSpan(PiiKind.EMAIL, m.start(), m.end(), m.group(0).lower())
+            for m in _EMAIL.finditer(text)
+        ]
+    # Ids are blanked out (same length, so positions hold) before numbers and dates are read.
+    work = _PROTECTED.sub(lambda m: "_" * len(m.group(0)), text)
+    if PiiKind.DOB in kinds:
+        found += _dates(work, today)
+    if PiiKind.ACCOUNT in kinds or PiiKind.SSN in kinds:
+        found += _numbers(work)
+    spans = sorted(
+        (span for span in found if span.kind in kinds),
+        key=lambda span: (span.start, -(span.end - span.start)),
+    )
+    kept: list[PiiSpan] = []
+    for span in spans:
+        if kept and span.start < kept[-1].end:
+            continue  # the earlier (and, at one start, the longer) span already covers it
+        kept.append(span)
+    return kept
+
+
+def has_pii(text: str, *, kinds: Collection[PiiKind] = ALL_KINDS) -> bool:
+    return bool(find_pii(text, kinds=kinds))
+
+
+def replace_pii(
+    text: str,
+    replacement: Callable[[PiiSpan], str],
+    *,
+    kinds: Collection[PiiKind] = ALL_KINDS,
+    today: date | None = None,
+) -> str:
+    """`text` with every personal value replaced by `replacement(span)`."""
+    spans = find_pii(text, kinds=kinds, today=today)
+    if not spans:
+        return text
+    parts: list[str] = []
+    position = 0
+    for span in spans:
+        parts += [text[position : span.start], replacement(span)]
+        position = span.end
+    parts.append(text[position:])
+    return "".join(parts)
+
+
+def mask_pii(text: str, *, kinds: Collection[PiiKind] = ALL_KINDS) -> str:
+    """`text` with every personal value replaced by "[redacted]"."""
+    return replace_pii(text, lambda _: REDACTED, kinds=kinds)
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+def _digits(text: str) -> str:
+    return "".join(str(unicodedata.digit(char)) for char in text if char.isdigit())
+
+
+# Each label starts with one of these: a substring test skips the regular expression on the
+# (most) numbers with no label in front of them.
+_LABEL_STARTS = (
+    "ssn", "soc", "itin", "tin", "tax", "社", "安全号",
+    "acc", "acct", "a/c", "routing", "aba", "iban", "card", "卡号", "账", "帐", "银行卡", "路由号",
+    "born", "birth", "dob", "d.o.b", "出生", "生日",
+)  # fmt: skip
+
+
+def _label_before(text: str, start: int) -> str | None:
+    """The kind of the nearest label ending just before `start`: ssn, account or birth."""
+    # On the same line: in a document, the line above is another field ("IDENTIFICATION CARD").
+    window = text[max(0, start - _LABEL_WINDOW) : start].rsplit("\n", 1)[-1].lower()
+    if not any(word in window for word in _LABEL_STARTS):
+        return None
+    labels = list(_LABEL.finditer(window))
+    return labels[-1].lastgroup if labels else None
+
+
+def _numbers(text: str) -> Iterator[PiiSpan]:
+    for match in _DIGIT_RUN.finditer(text):
+        raw = match.group(0)
+        count = sum(char.isdigit() for char in raw)
+        if count < 6:
+            continue  # no account number is that short, and no SSN
+        # "1234567.89" is a decimal number and "+44 20 7946 0958" a phone number, not accounts
+        # (an SSN in them is still one: parse_ssn would read it).
+        plain = not _DECIMAL.fullmatch(raw) and text[match.start() - 1 : match.start()] not in (
+            "+",
+            "＋",
+        )
+        label = _label_before(text, match.start())
+        end = match.end()
+        digits = _digits(raw)
+        if len(digits) == 17 and text[end : end + 1] in ("X", "x"):
+            end, digits = end + 1, digits + "X"  # a Chinese resident ID's check character
+        if plain and (len(digits) >= 12 or label == "account"):
+            yield PiiSpan(PiiKind.ACCOUNT, match.start(), end, digits)
+        elif count == 9 and plain:
+            yield from _ssn(text, match)
+        if count > 9 or (count == 9 and not plain):
+            # "12 123-45-6789" is one run of 11 digits, yet parse_ssn reads an SSN in it.
+            for inner in _SSN_SHAPE.finditer(text, match.start(), match.end()):
+                yield from _ssn(text, inner)
+
+
+def _ssn(text: str, match: re.Match[str]) -> Iterator[PiiSpan]:
+    raw = match.group(0)
+    if _ZIP4_SHAPE.fullmatch(raw) and _after_state_or_zip(
+        text[max(0, match.start() - 24) : match.start()]
+    ):
+        return  # "Springfield, IL 62704-1234" is a ZIP+4 code
+    digits = _digits(raw)
+    if len(digits) != 9:
+        return
+    kind = PiiKind.ACCOUNT if _label_before(text, match.start()) == "account" else PiiKind.SSN
+    value = f"{digits[:3]}-{digits[3:5]}-{digits[5:]}" if kind is PiiKind.SSN else digits
+    yield PiiSpan(kind, match.start(), match.end(), value)
+
+
+def _after_state_or_zip(before: str) -> bool:
+    """Whether `before` ends with a ZIP label or a US state code ("IL ", ", il ")."""
+    if _ZIP_LABEL.search(before):
+        return True
+    state = _STATE_BEFORE.search(before)
+    if state is None or not (state["code"].isupper() or state["comma"]):
+        return False  # "is", "ok" or "me" in a sentence are words, not Indiana or Maine
+    # Imported here: the requirements load the ORM models, which a log line should not need.
+    from lending.applications.requirements import is_us_state
+
+    return is_us_state(state["code"].upper())
+
+
+# --- dates --------------------------------------------------------------------------------
+
+
+def _number(token: str) -> int:
+    """A year, month or day as written: digits of any script, a month name, or Chinese."""
+    if token.isdigit():
+        return int(token)
+    if token[0] in _CN_DIGITS:
+        return int("".join(str(_CN_DIGITS[char]) for char in token))
+    if token[0] in _CN_NUMBER:
+        tens, ten, ones = token.rpartition("十")
+        if not ten:
+            return _CN_NUMBER.index(token) + 1
+        return (_CN_NUMBER.index(tens) + 1 if tens else 1) * 10 + (
+            _CN_NUMBER.index(ones) + 1 if ones else 0
+        )
+    return MONTHS[token.lower()]
+
+
+def _calendar_date(year: int, first: int, second: int, order: str) -> date | None:
+    """The date, trying day-first too when the US month-first reading is impossible."""
+    for month, day in ((first, second), (second, first)) if order == "mdy" else ((first, second),):
+        try:
+            return date(year, month, day)
+        except ValueError:
+            continue
+    return None
+
+
+def _read_date(match: re.Match[str], order: str, today: date) -> date | None:
+    a, b, c = (_number(group) for group in match.groups())
+    if order == "ymd":
+        return _calendar_date(a, b, c, "ymd")
+    if order == "Mdy":
+        return _calendar_date(c, a, b, "ymd")
+    if order == "dMy":
+        return _calendar_date(c, b, a, "ymd")
+    if order == "mdyy":  # a two-digit year is the latest one not in the future
+        c += 2000 if 2000 + c <= today.year else 1900
+    return _calendar_date(c, a, b, "mdy")
+
+
+def _dates(text: str, today: date) -> Iterator[PiiSpan]:
+    matches: list[tuple[re.Match[str], str]] = []
+    for year in _YEAR.finditer(text):
+        start, end = year.span()
+        first = _YEAR_FIRST[0].match(text, start)
+        if first:
+            matches.append((first, _YEAR_FIRST[1]))
+        before = text[max(0, start - _YEAR_LAST_REACH) : start].lower()
+        for pattern, order in _YEAR_LAST:
+            if order != "mdy" and not any(month in before for month in _MONTH_STARTS):
+                continue  # the month-name patterns are the slow ones
+            last = pattern.search(text, max(0, start - _YEAR_LAST_REACH), end)
+            if last:
+                matches.append((last, order))
+    if "年" in text:
+        matches += [(m, order) for pattern, order in _CHINESE_DATES for m in pattern.finditer(text)]
+    latest = today.year - DOB_MIN_AGE_YEARS
+    for match, order in matches:
+        day = _read_date(match, order, today)
+        if day is None or day.year < today.year - DOB_MAX_AGE_YEARS:
+            continue
+        if day.year <= latest or _label_before(text, match.start()) == "birth":
+            yield PiiSpan(PiiKind.DOB, match.start(), match.end(), day.isoformat())
+    lowered = text.lower()
+    if not any(hint in lowered for hint in _BIRTH_HINTS):
+        return
+    for pattern, order in _LABELLED_DATES:
+        for match in pattern.finditer(text):
+            if _label_before(text, match.start()) != "birth":
+                continue
+            day = _read_date(match, order, today)
+            if day is not None and day <= today:
+                yield PiiSpan(PiiKind.DOB, match.start(), match.end(), day.isoformat())

@@ -1,0 +1,139 @@
+"""The one PII detector: every way people write an SSN, a date of birth, a card or account
+number is found (English and Chinese, full-width digits), and what the intake needs as typed
+(amounts, terms, phones, ZIP codes, references, ids) is left alone."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from lending.pii import DOB_MIN_AGE_YEARS, PiiKind, find_pii, mask_pii
+
+TODAY = date(2026, 6, 1)
+
+
+def _found(text: str) -> list[tuple[str, str, str]]:
+    return [(s.kind.value, s.value, text[s.start : s.end]) for s in find_pii(text, today=TODAY)]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value", "typed"),
+    [
+        ("my ssn is 123-45-6789", "SSN", "123-45-6789", "123-45-6789"),
+        ("my ssn is 123 45 6789", "SSN", "123-45-6789", "123 45 6789"),
+        ("123456789", "SSN", "123-45-6789", "123456789"),
+        ("123.45.6789", "SSN", "123-45-6789", "123.45.6789"),
+        ("123 - 45 - 6789", "SSN", "123-45-6789", "123 - 45 - 6789"),
+        ("12345-6789", "SSN", "123-45-6789", "12345-6789"),
+        ("123-456789", "SSN", "123-45-6789", "123-456789"),
+        ("1 2 3 4 5 6 7 8 9", "SSN", "123-45-6789", "1 2 3 4 5 6 7 8 9"),
+        ("ssn123456789", "SSN", "123-45-6789", "123456789"),
+        ("１２３－４５－６７８９", "SSN", "123-45-6789", "１２３－４５－６７８９"),
+        ("１２３　４５　６７８９", "SSN", "123-45-6789", "１２３　４５　６７８９"),
+        ("我的社会安全号是123456789", "SSN", "123-45-6789", "123456789"),
+        ("I have 2 kids, 123-45-6789", "SSN", "123-45-6789", "123-45-6789"),
+        ("12 123-45-6789", "SSN", "123-45-6789", "123-45-6789"),
+        ("1990-03-15", "DOB", "1990-03-15", "1990-03-15"),
+        ("03/15/1990", "DOB", "1990-03-15", "03/15/1990"),
+        ("15/03/1990", "DOB", "1990-03-15", "15/03/1990"),
+        ("15.03.1990", "DOB", "1990-03-15", "15.03.1990"),
+        ("1990/3/15", "DOB", "1990-03-15", "1990/3/15"),
+        ("March 15, 1990", "DOB", "1990-03-15", "March 15, 1990"),
+        ("mar. 15th 1990", "DOB", "1990-03-15", "mar. 15th 1990"),
+        ("15 March 1990", "DOB", "1990-03-15", "15 March 1990"),
+        ("the 15th of March, 1990", "DOB", "1990-03-15", "15th of March, 1990"),
+        ("出生日期 1990年3月15日", "DOB", "1990-03-15", "1990年3月15日"),
+        ("1990年3月15号", "DOB", "1990-03-15", "1990年3月15号"),
+        ("一九九〇年三月十五日", "DOB", "1990-03-15", "一九九〇年三月十五日"),
+        ("１９９０－０３－１５", "DOB", "1990-03-15", "１９９０－０３－１５"),
+        ("born 3/15/90", "DOB", "1990-03-15", "3/15/90"),
+        ("DOB: 19900315", "DOB", "1990-03-15", "19900315"),
+        ("date of birth 2015-06-01", "DOB", "2015-06-01", "2015-06-01"),
+        ("4111 1111 1111 1111", "ACCOUNT", "4111111111111111", "4111 1111 1111 1111"),
+        ("card 4111-1111-1111-1111 exp 12/29", "ACCOUNT", "4111111111111111", None),
+        ("3782 822463 10005", "ACCOUNT", "378282246310005", "3782 822463 10005"),
+        ("account number 000123456789", "ACCOUNT", "000123456789", "000123456789"),
+        ("acct # 12345678", "ACCOUNT", "12345678", "12345678"),
+        ("routing 021000021", "ACCOUNT", "021000021", "021000021"),
+        ("卡号 6222 0212 3456 7890 123", "ACCOUNT", "6222021234567890123", None),
+        ("账号：12345678", "ACCOUNT", "12345678", "12345678"),
+        ("身份证 11010519491231002X", "ACCOUNT", "11010519491231002X", "11010519491231002X"),
+    ],
+)
+def test_every_written_form_is_found(text: str, kind: str, value: str, typed: str | None) -> None:
+    found = _found(text)
+    assert len(found) == 1, found
+    assert found[0][:2] == (kind, value)
+    if typed is not None:
+        assert found[0][2] == typed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a personal loan of $25,000 over 36 months",
+        "$1,250,000.00",
+        "25000.00",
+        "$1234567.89",
+        "ratio 0.8333",
+        "15k over 5 years",
+        "about 720",
+        "(415) 555-0134",
+        "415-555-0134",
+        "4155550134",
+        "+1 415 555 0134",
+        "+44 20 7946 0958",
+        "12 Main St, Springfield, IL 62704",
+        "12 Main St, Springfield, IL 62704-1234",
+        "12 main st, springfield, il 62704-1234",
+        "ZIP 10001-1234",
+        "OMF-2026-000123",
+        "application 550e8400-e29b-41d4-a716-446655440000 is ready",
+        "call-a4e1c2f3b4d5e6f708192a3b",
+        "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+        "created 2026-03-01T10:20:30.123456+00:00",
+        "employment started 2019-05-01",
+        "confidence 0.8333333333333334",
+        "2024 Toyota Camry, 42000 miles",
+        "10.0.0.1",
+    ],
+)
+def test_what_the_intake_needs_as_typed_is_left_alone(text: str) -> None:
+    assert _found(text) == []
+    assert mask_pii(text) == text
+
+
+def test_a_bare_date_is_a_date_of_birth_only_when_old_enough() -> None:
+    latest = TODAY.year - DOB_MIN_AGE_YEARS
+    assert _found(f"{latest}-01-31")[0][0] == "DOB"
+    assert _found(f"{latest + 1}-01-31") == []
+    assert _found(f"born {latest + 1}-01-31")[0][0] == "DOB"  # a label says what it is
+    assert _found("1990-02-30") == []  # not a calendar date
+
+
+def test_a_label_decides_what_nine_digits_are() -> None:
+    assert _found("routing number 021000021")[0][0] == "ACCOUNT"
+    assert _found("social security number 021000021")[0][0] == "SSN"
+    assert _found("ZIP+4 is not an SSN: IL 62704-1234") == []
+    # Two-letter words are not states: "is" is not a state code, "ok" is lower-case.
+    assert _found("my ssn is 12345-6789")[0][0] == "SSN"
+    assert _found("ok 12345-6789")[0][0] == "SSN"
+
+
+def test_masking_keeps_the_rest_of_the_text() -> None:
+    text = "Jane, ssn 123 45 6789, born March 15, 1990, card 4111111111111111, jane@x.io"
+    assert mask_pii(text) == ("Jane, ssn [redacted], born [redacted], card [redacted], [redacted]")
+    assert mask_pii(text, kinds={PiiKind.SSN}) == text.replace("123 45 6789", "[redacted]")
+
+
+def test_spans_never_overlap_and_come_in_order() -> None:
+    text = "1990-03-15 and 123-45-6789 and 4111 1111 1111 1111 on 03/15/1990"
+    spans = find_pii(text, today=TODAY)
+    assert [s.kind for s in spans] == [PiiKind.DOB, PiiKind.SSN, PiiKind.ACCOUNT, PiiKind.DOB]
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
+
+
+def test_a_label_on_the_line_above_says_nothing() -> None:
+    assert _found("IDENTIFICATION CARD\nID No: 375798010")[0][0] == "SSN"
+    assert _found("Card\n4111 1111 1111 1111")[0][0] == "ACCOUNT"  # by its length
