@@ -99,7 +99,7 @@ class PageApprovals:
         if resolution.outcome == "rejected":
             return resolution, None
         tool = registry.get(approval.tool_name)
-        if fingerprint(tool, approval.arguments) != approval.arguments_sha256:
+        if fingerprint(tool, approval.arguments, context.settings) != approval.arguments_sha256:
             raise Conflict("This approval does not cover these arguments; nothing was done.")
         output = await registry.execute(
             approval.tool_name,

@@ -3,7 +3,9 @@ executes one call in its own short transaction (scope check, approval, idempoten
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -12,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.service import audit
+from lending.config import Settings
 from lending.db import transaction
 from lending.errors import OmnifinError
 from lending.identity.actor import Actor
@@ -98,7 +101,7 @@ class ToolRegistry:
         except ValidationError as error:
             raise ToolError.from_validation(error) from None
         key = _key(idempotency_key) if item.side_effect else None
-        fingerprint = _fingerprint(data)
+        fingerprint = _fingerprint(data, context.settings)
         if key is not None:
             async with transaction(context.sessionmaker) as session:
                 stored = await self._recall(session, item, actor, key, fingerprint)
@@ -267,14 +270,25 @@ def _key(idempotency_key: str | None) -> str | None:
     return idempotency_key
 
 
-def fingerprint(tool: Tool[Any, Any], arguments: Mapping[str, Any]) -> str:
-    """The sha256 of a call's canonical (validated) arguments: what an approval covers."""
-    return _fingerprint(tool.input_model.model_validate(dict(arguments)))
+def fingerprint(tool: Tool[Any, Any], arguments: Mapping[str, Any], settings: Settings) -> str:
+    """The keyed digest of a call's canonical (validated) arguments: what an approval covers."""
+    return _fingerprint(tool.input_model.model_validate(dict(arguments)), settings)
 
 
-def _fingerprint(data: BaseModel) -> str:
+def _fingerprint(data: BaseModel, settings: Settings) -> str:
+    # Keyed (HMAC), not a bare sha256: the arguments can hold a 9-digit SSN, which a plain
+    # digest stored beside the call would give away to a brute force of a billion guesses.
     canonical = orjson.dumps(data.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
+    return hmac.new(_argument_key(settings), canonical, hashlib.sha256).hexdigest()
+
+
+@functools.lru_cache(maxsize=16)
+def _derived_key(secret: str) -> bytes:
+    return hashlib.sha256(b"omnifin.tool-arguments\0" + secret.encode()).digest()
+
+
+def _argument_key(settings: Settings) -> bytes:
+    return _derived_key(settings.secret("secret_key").get_secret_value())
 
 
 def _subject(data: BaseModel, output: BaseModel) -> tuple[str | None, str | None]:

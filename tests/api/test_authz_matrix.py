@@ -410,7 +410,7 @@ async def _answer_acceptance(w: World, who: Who, where: Where) -> Call:
         w.session,
         actor_of(borrower),
         tool_name="accept_offer",
-        arguments_sha256=fingerprint(registry.get("accept_offer"), arguments),
+        arguments_sha256=fingerprint(registry.get("accept_offer"), arguments, w.settings),
         arguments=arguments,
         confirmation=Confirmation(en="Accept the offer?", zh="接受报价吗？"),
         language="en",
