@@ -360,6 +360,55 @@ def _action_verbs(action: str | None) -> frozenset[str]:
     )
 
 
+# Verbs that name one particular action, by the action they name. Said in answer to a question
+# about ANOTHER action ("yes, submit it" when asked to withdraw), they make the answer unclear:
+# an approval approves exactly the action it showed.
+_NAMED_ACTIONS: dict[str, str] = {
+    "submit": "submit",
+    "send": "submit",
+    "apply": "submit",
+    "提交": "submit",
+    "发送": "submit",
+    "发": "submit",
+    "accept": "accept",
+    "接受": "accept",
+    "import": "import",
+    "pay": "pay",
+    "create": "start",
+    "start": "start",
+    "开始": "start",
+    "sign": "sign",
+    "签": "sign",
+    "withdraw": "withdraw",
+    "撤回": "withdraw",
+    "reject": "reject",
+    "verify": "verify",
+}
+# The actions each tool's question is about (the words of its name, and kin).
+_ACTIONS_OF_WORD: dict[str, frozenset[str]] = {
+    "submit": frozenset({"submit"}),
+    "accept": frozenset({"accept"}),
+    "import": frozenset({"import"}),
+    "approve": frozenset({"pay"}),
+    "batch": frozenset({"pay"}),
+    "start": frozenset({"start"}),
+    "create": frozenset({"start"}),
+    "withdraw": frozenset({"withdraw"}),
+    "reject": frozenset({"reject"}),
+    "verify": frozenset({"verify"}),
+}
+
+
+def _names_another_action(tokens: list[_Token], action: str | None) -> bool:
+    if not action:
+        return False
+    asked: set[str] = set()
+    for word in re.findall(r"[a-z]+", action.lower()):
+        asked |= _ACTIONS_OF_WORD.get(word, frozenset())
+    named = {_NAMED_ACTIONS[t.text] for t in tokens if t.text in _NAMED_ACTIONS}
+    return bool(named - asked)
+
+
 def classify_answer(text: str, *, action: str | None = None) -> Answer:
     """YES only for an unambiguous affirmative, NO for a plain refusal, UNCLEAR for the rest.
 
@@ -394,6 +443,8 @@ def classify_answer(text: str, *, action: str | None = None) -> Answer:
         refused |= clause_refuses
     if refused:
         return Answer.UNCLEAR if affirmed else Answer.NO
+    if affirmed and _names_another_action(tokens, action):
+        return Answer.UNCLEAR  # "yes, submit it" to a withdrawal
     return Answer.YES if affirmed else Answer.UNCLEAR
 
 

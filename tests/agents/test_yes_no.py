@@ -241,3 +241,32 @@ def test_the_actions_own_verb_is_agreement_not_refusal(
             Answer.UNCLEAR: None,
         }[expected]
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("yes, submit it", "withdraw_application"),
+        ("submit", "withdraw_application"),
+        ("accept it", "submit_application"),
+        ("ok send it", "accept_offer"),
+        ("好的，提交吧", "accept_offer"),
+        ("接受", "submit_application"),
+    ],
+)
+def test_a_yes_naming_another_action_approves_nothing(text: str, action: str) -> None:
+    """An approval approves exactly the action it showed: agreeing to a different one is unclear."""
+    assert classify_answer(text, action=action) is Answer.UNCLEAR
+
+
+@pytest.mark.parametrize(
+    ("text", "action"),
+    [
+        ("yes, submit it", "submit_application"),
+        ("yes send it", "submit_application"),
+        ("accept", "accept_offer"),
+        ("好的，提交吧", "submit_application"),
+    ],
+)
+def test_a_yes_naming_the_action_asked_is_a_yes(text: str, action: str) -> None:
+    assert classify_answer(text, action=action) is Answer.YES
