@@ -10,7 +10,9 @@ from langchain_core.messages import (
     AIMessage,
     AIMessageChunk,
     BaseMessage,
+    HumanMessage,
     SystemMessage,
+    ToolCall,
     ToolMessage,
 )
 from langchain_core.messages.ai import add_ai_message_chunks
@@ -21,6 +23,7 @@ from langgraph.types import interrupt
 from agents.core.context import AgentContext
 from agents.core.fencing import fence
 from agents.core.state import AgentState
+from agents.guided.yesno import Answer, consent_answer
 from agents.pii import PiiVault, redact
 from lending.logs import get_logger
 from tools.approvals import ApprovalPending
@@ -112,7 +115,9 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     started: set[str] = set()
     finished: set[str] = set()
     while True:
-        results, waiting = await _run_calls(last, context, vault, write, started, finished)
+        results, waiting = await _run_calls(
+            last, context, vault, write, started, finished, _last_words(state)
+        )
         if not waiting:
             return {"messages": results, "vault": vault.state()}
         interrupt({"approvals": waiting})
@@ -125,6 +130,7 @@ async def _run_calls(
     write: Any,
     started: set[str],
     finished: set[str],
+    consent_reply: str,
 ) -> tuple[list[ToolMessage], list[dict[str, Any]]]:
     """One pass over the calls: their results, and the approvals still waiting for an answer."""
     results: list[ToolMessage] = []
@@ -143,6 +149,7 @@ async def _run_calls(
             )
         key = f"{context.tools.thread_id}:{call_id}"
         try:
+            _check_consent(call, consent_reply)
             output = await context.registry.execute(
                 call["name"],
                 vault.restore(call["args"], context.registry.get(call["name"]).pii_fields),
@@ -198,6 +205,28 @@ async def _run_calls(
             )
         )
     return results, waiting
+
+
+def _last_words(state: AgentState) -> str:
+    """What the person last wrote in this conversation (tokenised), or ""."""
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage):
+            return str(message.content)
+    return ""
+
+
+def _check_consent(call: ToolCall, reply: str) -> None:
+    """Consent is recorded only from an unambiguous yes: a model that records a credit-check
+    consent after "I do not consent" (or "what does that mean?") is refused, whatever it says."""
+    if call["name"] != "record_consent" or call["args"].get("granted") is not True:
+        return
+    if consent_answer(reply) is not Answer.YES:
+        raise ToolError(
+            "ConsentNotGiven",
+            "The person's last message is not a clear yes to the consent, so nothing was "
+            "recorded. Show them the consent text and ask again.",
+            status=409,
+        )
 
 
 # Tool schemas depend only on the registry and the actor's scopes; building them runs pydantic's

@@ -20,7 +20,7 @@ from agents.scripted import ScriptedChatModel
 from api.app import create_app
 from lending.config import Settings
 from lending.kv import MemoryStore
-from lending.models.applications import Application
+from lending.models.applications import Application, ConsentRecord
 from lending.models.tools import ApprovalStatus, ToolApproval, ToolCallRecord
 from tests.agents.sse import (
     Client,
@@ -428,3 +428,47 @@ async def test_a_question_while_an_approval_waits_is_answered_and_runs_nothing(
     assert "clear yes or no" in replies[1]
     assert [a["approval_id"] for a in _asked(events)] == [asked["approval_id"]]
     assert await _status(session, application) == "draft"
+
+
+async def test_a_model_cannot_record_consent_unless_the_person_said_a_clear_yes(
+    with_model: Client, session: AsyncSession, settings: Settings
+) -> None:
+    borrower, token = await borrower_with_token(session, settings)
+    consent = AIMessage(
+        content="",
+        tool_calls=[
+            {
+                "name": "record_consent",
+                "args": {"kind": "credit_check", "granted": True},
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+            }
+        ],
+    )
+
+    async def consents() -> int:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(ConsentRecord)
+                .where(ConsentRecord.borrower_user_id == borrower.id, ConsentRecord.granted.is_(True))
+            )
+            or 0
+        )
+
+    model = ScriptedChatModel(script=[consent, AIMessage(content="Noted.")])
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        for refusal in (
+            "I do not consent to a credit check",
+            "what does that mean?",
+            "ok wait, no",
+            "我不同意",
+        ):
+            events = await send(http, token, thread_id, refusal)
+            finished = [d for k, d in events if k == "tool.finished"]
+            assert finished, refusal
+            assert finished[0]["ok"] is False, refusal
+            assert await consents() == 0, refusal
+        events = await send(http, token, thread_id, "yes, I agree to the credit check")
+        assert [d["ok"] for k, d in events if k == "tool.finished"] == [True]
+    assert await consents() == 1
