@@ -129,7 +129,8 @@ async def _confirm_start(call: ToolCall, data: ApplicationCreate) -> Confirmatio
     who = f"{name} ({client.email})" if name and client.email else (name or client.email or "")
     who = who or "your client"
     product_en, product_zh = product_names(data.product_type)
-    what_en, what_zh = f"a {product_en} application", f"一份{product_zh}申请"
+    article = "an" if product_en[:1] in "aeiou" else "a"
+    what_en, what_zh = f"{article} {product_en} application", f"一份{product_zh}申请"
     if data.amount is not None:
         what_en += f" for {money(data.amount)}"
         what_zh = f"一份金额为{money(data.amount, 'zh')}的{product_zh}申请"

@@ -450,7 +450,9 @@ async def test_a_model_cannot_record_consent_unless_the_person_said_a_clear_yes(
             await session.scalar(
                 select(func.count())
                 .select_from(ConsentRecord)
-                .where(ConsentRecord.borrower_user_id == borrower.id, ConsentRecord.granted.is_(True))
+                .where(
+                    ConsentRecord.borrower_user_id == borrower.id, ConsentRecord.granted.is_(True)
+                )
             )
             or 0
         )
