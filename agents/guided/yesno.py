@@ -425,7 +425,7 @@ def classify_answer(text: str, *, action: str | None = None) -> Answer:
         return Answer.UNCLEAR
     affirmed = refused = False
     for clause in _clauses(tokens):
-        negated = clause_refuses = clause_affirms = has_content = False
+        negated = clause_refuses = clause_affirms = False
         for token in clause:
             if token.role is _Role.NEGATION:
                 negated = clause_refuses = True
@@ -433,12 +433,10 @@ def classify_answer(text: str, *, action: str | None = None) -> Answer:
                 clause_refuses = True
             elif token.role in (_Role.YES, _Role.ACT) and not negated:
                 clause_affirms = True
-            elif token.role is _Role.CONTENT:
-                has_content = True
         if clause_refuses and clause_affirms:
             return Answer.UNCLEAR  # "yes no", "ok wait no", "好的不要"
-        if has_content and not (clause_refuses or clause_affirms):
-            return Answer.UNCLEAR  # "my application": says neither yes nor no
+        # A clause of plain content words ("check my offers") says neither yes nor no: on its
+        # own the answer stays unclear ("my application"); after a yes it only elaborates it.
         affirmed |= clause_affirms
         refused |= clause_refuses
     if refused:
