@@ -360,15 +360,26 @@ async def find_client(call: ToolCall, data: FindClientInput) -> ClientRead:
     return await borrower_profile.find_client(call.session, call.actor, email=data.email)
 
 
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
 async def _confirm_profile(call: ToolCall, data: UpdateProfileInput) -> Confirmation | None:
     """Filling in a profile is asked nothing; replacing an SSN or e-mail address already on
-    file is (a changed identity or contact is how accounts are taken over)."""
+    file is (a changed identity or contact is how accounts are taken over). Typing the same SSN
+    again is not a change (compared here, in the tool; the value never leaves it)."""
     if data.ssn is None and data.email is None:
         return None
     current = await borrower_profile.get(call.session, call.actor, user_id=data.borrower_user_id)
     changes_en: list[str] = []
     changes_zh: list[str] = []
-    if data.ssn is not None and current.ssn_last4:
+    same_ssn = data.ssn is not None and _digits(data.ssn) == _digits(
+        await borrower_profile.reveal_ssn(
+            call.session, user_id=current.user_id, settings=call.settings
+        )
+        or ""
+    )
+    if data.ssn is not None and current.ssn_last4 and not same_ssn:
         changes_en.append(f"the Social Security number on file (ending {current.ssn_last4})")
         changes_zh.append(f"已登记的社会安全号码（尾号 {current.ssn_last4}）")
     if data.email is not None and current.email and data.email.lower() != current.email.lower():
