@@ -505,6 +505,16 @@ def name_answer(text: str) -> dict[str, str] | None:
     if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", cleaned):
         return _name_args(cleaned)
     words = cleaned.split()
+    if "?" in text or "？" in text or any(w.lower() in _NOT_NAMES for w in words):
+        return None  # "what is an APR", "can I pay early": words no name is made of
     if 2 <= len(words) <= 4 and all(re.fullmatch(r"[A-Za-z][A-Za-z'’.-]*", w) for w in words):
         return {"legal_first_name": words[0], "legal_last_name": " ".join(words[1:])}
     return None
+
+
+# Everyday words that are not parts of a name (questions, requests, answers).
+_NOT_NAMES = frozenset(
+    "what whats how why where when who which is are was the a can could would should does "
+    "did i you your my me we it this that of to for in on with and or not no yes ok okay please "
+    "thanks hi hello help want need loan apr rate fee fees pay tell about talk person human".split()
+)
