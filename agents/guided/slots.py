@@ -107,8 +107,10 @@ _SCORE = re.compile(
 _PHONE_CUE = re.compile(r"\b(phone|call|cell|mobile|number|reach me)\b|电话|手机", re.I)
 _SSN_CUE = re.compile(r"\b(ssn|social)\b|社会安全|社安号", re.I)
 _BIRTH_CUE = re.compile(r"\b(born|birth|dob|birthday)\b|生日|出生", re.I)
+# The street number starts a word: never the digits of a vault token ("[DOB-1]") or of a date.
 _ADDRESS_ANYWHERE = re.compile(
-    r"\d+[^,\n]*?,\s*(?:[^,\n]+?,\s*)?[^,\n]+?,\s*[A-Za-z]{2}\s*,?\s*\d{5}(?:-\d{4})?"
+    r"(?<![\w\[\]/.-])\d+[^,\n\]]*?,\s*(?:[^,\n]+?,\s*)?[^,\n]+?,\s*[A-Za-z]{2}\s*,?\s*"
+    r"\d{5}(?:-\d{4})?"
 )
 _NAME = re.compile(
     r"\b(?i:i'?m|i am|my name is|name'?s|this is|it'?s|call me)\s+"
@@ -332,7 +334,11 @@ def extract(
     located = _ADDRESS_ANYWHERE.search(working)
     if located:
         parts = address(located.group(0))
-        target = "home_address" if want("home_address") else "property_address"
+        # The address asked for: a property's address is never taken as the person's home.
+        if "property_address" in asked or not want("home_address"):
+            target = "property_address"
+        else:
+            target = "home_address"
         if parts and want(target):
             if target == "home_address":
                 values[target] = {

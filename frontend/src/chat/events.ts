@@ -54,6 +54,8 @@ export interface ApprovalResolved {
   approval_id: string;
   approved: boolean;
   channel: "text" | "button" | "voice" | "api";
+  /** "expired": answered too late; nothing ran and the action is asked again. */
+  outcome: "approved" | "rejected" | "expired";
 }
 
 export interface ModeChanged {
