@@ -95,6 +95,12 @@ _FILE_WORDS = re.compile(r"\b(application|file|loan)\b|" + _FILE_ZH, re.I)
 _CANCEL = re.compile(
     r"\b(cancel|never ?mind|forget it|stop)\b|取消|算了|不用了|不要了|别办了", re.I
 )
+# "Skip" to the amount and term: the application starts without them (they are asked later).
+_SKIP = re.compile(
+    r"\b(skip|later|not yet|don'?t know|no idea|unknown|without|not sure|tbd)\b|"
+    r"跳过|以后|先不|不知道|还没定|没定|不确定|先空着",
+    re.I,
+)
 _EXPIRING = re.compile(r"\bexpir|过期|到期|失效", re.I)
 _COMMISSION = re.compile(r"\bcommissions?\b|\b(earn|earned|earnings|payouts?)\b|佣金|提成|赚", re.I)
 _HELP_WORDS = re.compile(r"^\s*(help|帮助|你能做什么|能做什么)\s*[?？!！.。]?\s*$", re.I)
@@ -220,7 +226,10 @@ class BrokerPolicy:
 
     # Start an application for a client: the request may come in pieces over several turns
     # ("start an application for my client" → "which client?" → "jane@example.com" → "what
-    # loan?" …), is kept in memory as a draft, and runs only after the broker confirms it.
+    # loan?" → the client looked up → "how much, over how many months?" (once, skippable)),
+    # is kept in memory as a draft, and runs only after the broker approves it. The amount and
+    # term are asked before the approval is put: an answer to an approval question can only be
+    # yes or no, so figures given then would be lost.
 
     async def _start(self, text: str, memory: dict[str, Any]) -> AIMessage:
         draft: dict[str, Any] = {}
@@ -256,12 +265,21 @@ class BrokerPolicy:
         if "product_type" not in draft:
             codes = [str(code) for code in requirements().product_types]
             return say_text("broker_which_loan", lang, menu=menu(codes, lang, product=True))
+        if "client_id" in draft and (draft.get("awaiting") == "terms" or not draft.get("terms")):
+            if "amount" not in draft and "term_months" not in draft:
+                return say_text("broker_which_terms", lang)
+            if "amount" not in draft:
+                return say_text("broker_which_amount", lang)
+            if "term_months" not in draft:
+                return say_text("broker_which_term", lang)
         return None
 
     def _next_for_draft(self, draft: dict[str, Any], memory: dict[str, Any]) -> AIMessage:
         question = self._draft_question(draft, _lang(memory))
         if question is not None:
-            if "email" in draft:
+            if "client_id" in draft:
+                draft["awaiting"], draft["terms"] = "terms", "asked"  # asked once
+            elif "email" in draft:
                 draft["awaiting"] = "product_type"
             return say(question)
         if "client_id" not in draft:
@@ -286,17 +304,23 @@ class BrokerPolicy:
         if _CANCEL.search(text):
             memory.pop("draft", None)
             return say(say_text("broker_cancelled", _lang(memory)))
-        before = {k: v for k, v in draft.items() if k != "awaiting"}
-        if draft.get("awaiting") == "product_type":
+        awaiting = draft.pop("awaiting", None)
+        before = dict(draft)
+        if awaiting == "product_type":
             product = await understand(text, list(requirements().product_types), products=True)
             if product.code is not None:
                 draft["product_type"] = product.code
         await self._fill_draft(text, draft)
         if draft.get("email") != before.get("email"):
             draft.pop("client_id", None)
-        if {k: v for k, v in draft.items() if k != "awaiting"} == before:
+        if draft == before:
+            if awaiting == "terms" and _SKIP.search(text):
+                draft["terms"] = "skipped"
+                return self._next_for_draft(draft, memory)
             memory.pop("draft", None)  # not part of the request: a new one
             return await self._request(text, memory, context)
+        if awaiting == "terms":
+            draft["terms"] = "answered"  # what is still missing is not asked again
         return self._next_for_draft(draft, memory)
 
     def _after_find_client(

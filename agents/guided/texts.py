@@ -311,6 +311,19 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "是给哪位客户的？我需要客户的电子邮箱（例如“client@example.com”），或者说“取消”。",
     ),
     "broker_which_loan": ("What kind of loan is it? {menu}", "是哪种贷款？{menu}"),
+    "broker_which_terms": (
+        'How much, and over how many months? (e.g. "25k over 60 months"; or say "skip" to start '
+        "without them)",
+        "金额是多少、分多少个月还？（例如“两万五，60个月”；也可以说“跳过”，先不填）",
+    ),
+    "broker_which_amount": (
+        'How much? (e.g. "25k"; or say "skip" to start without it)',
+        "金额是多少？（例如“两万五”；也可以说“跳过”，先不填）",
+    ),
+    "broker_which_term": (
+        'Over how many months? (e.g. "60 months"; or say "skip" to start without it)',
+        "分多少个月还？（例如“60个月”；也可以说“跳过”，先不填）",
+    ),
     "broker_cancelled": ("Cancelled: I haven't started anything.", "已取消：我没有创建任何申请。"),
     "broker_not_a_client": (
         "{email} is not one of your clients, so I can't start an application for them. Check "

@@ -91,12 +91,23 @@ async def test_a_broker_starts_an_application_in_chinese_in_one_message_or_in_pi
     what = reply_text(await send(client, token, thread_id, riley.email))
     assert "是哪种贷款？" in what
     assert "1. 个人贷款；2. 债务整合贷款；3. 汽车贷款" in what
-    events = await send(client, token, thread_id, "第一个，一万，三年")
-    assert _tools_called(events) == ["find_client", "start_application"]
-    assert "10,000.00 美元" in _question(events)
+    # The client is looked up, then the amount and term asked once, before the approval (an
+    # answer to an approval question can only be yes or no).
+    events = await send(client, token, thread_id, "第一个")
+    assert _tools_called(events) == ["find_client"]
+    assert reply_text(events).startswith("金额是多少、分多少个月还？")
+    events = await send(client, token, thread_id, "一万，三年")
+    assert _tools_called(events) == ["start_application"]
+    assert "一份金额为10,000.00 美元的个人贷款申请（36个月）" in _question(events)
     refused = reply_text(await send(client, token, thread_id, "不要"))
     assert refused == "明白：什么都没有执行。"
     assert await _count(session, riley) == 0
+    # "跳过": the approval is put without an amount or term.
+    await send(client, token, thread_id, f"给 {riley.email} 新建一个车贷申请")
+    events = await send(client, token, thread_id, "跳过")
+    assert _tools_called(events) == ["start_application"]
+    assert "一份汽车贷款申请" in _question(events)
+    assert reply_text(await send(client, token, thread_id, "不")) == "明白：什么都没有执行。"
 
     # "算了" drops a half-request; nothing is started.
     await send(client, token, thread_id, "新建一个申请")
