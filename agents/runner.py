@@ -94,6 +94,7 @@ class TurnRequest:
     approval: Approval | None = None
     channel: str = "chat"
     origin: Origin | None = None
+    language: Language | None = None  # the app's language setting, when the client sends it
 
 
 class TurnRunner:
@@ -155,8 +156,11 @@ class TurnRunner:
         graph = self.graphs[thread.graph]
         config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
         usage = {"input": 0, "output": 0}
-        language = step.language or detect_language(request.message or "")
+        # The app's setting, unless the message is written in Chinese ("1" or "yes" says nothing).
+        written = detect_language(request.message or "")
+        language = step.language or ("zh" if written == "zh" else request.language or written)
         context = AgentContext(
+            language_setting=request.language,
             tools=ToolContext(
                 actor=request.actor,
                 sessionmaker=self.sessionmaker,

@@ -1,13 +1,14 @@
 """Guided mode with people's own words: a persona suite (benchmarks/data/guided_personas.json,
-28 borrowers over the seven products, a third in Chinese, and 10 broker requests) talks to the
-assistant through the HTTP chat API with no language model configured.
+29 borrowers over the seven products, a third in Chinese, and 20 broker requests, half of them
+in Chinese) talks to the assistant through the HTTP chat API with no language model configured.
 
 Each simulated borrower answers the questions it recognises in the reply (in the English or the
 Chinese wording) with its own phrasing, all of them in one message when several are asked,
 says yes to "Did you mean …?" and to the consent, picks the first lender and approves the
 submission. Measured: completion (a submitted application), turns to it (every message sent and
 the approval click), misreads (a stored value other than the persona's), and for brokers whether
-the request was carried out.
+the request was carried out, in how many turns, and misreads (an application started with other
+values than the broker's, or started when the broker said no).
 
 Run from the repository root: `.venv/bin/python -m benchmarks.bench_guided_personas [label]`.
 It creates its own database (omnifin_bench_guided) on the server of the settings and writes
@@ -271,13 +272,26 @@ async def run(settings: Settings, label: str) -> dict[str, Any]:
         "measured_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "borrowers": len(borrowers),
         "chinese_share": round(
-            (sum(b["lang"] == "zh" for b in borrowers)) / (len(borrowers) + len(brokers)), 2
+            sum(b["lang"] == "zh" for b in [*borrowers, *brokers])
+            / (len(borrowers) + len(brokers)),
+            2,
         ),
         "completion_rate": round(len(done) / len(borrowers), 3),
         "median_turns_to_submission": statistics.median(b["turns"] for b in done) if done else None,
         "misreads": sum(len(b["misreads"]) for b in borrowers),
         "broker_requests": len(brokers),
         "broker_done_rate": round(sum(b["done"] for b in brokers) / len(brokers), 3),
+        "broker_median_turns": statistics.median(b["turns"] for b in brokers if b["done"])
+        if any(b["done"] for b in brokers)
+        else None,
+        "broker_misreads": sum(len(b["misreads"]) for b in brokers),
+        "broker_by_language": {
+            lang: {
+                "done": sum(b["done"] for b in brokers if b["lang"] == lang),
+                "of": sum(1 for b in brokers if b["lang"] == lang),
+            }
+            for lang in sorted({b["lang"] for b in brokers})
+        },
         "by_product": {
             product: {
                 "submitted": sum(b["submitted"] for b in borrowers if b["product"] == product),
@@ -340,30 +354,49 @@ async def _brokers(
                 for name, c in clients.items()
             }
         expect = request["expect"]
+        misreads: list[str] = []
         if "client" in expect:
             apps = made[expect["client"]]
             newest = apps[0] if apps else None
+            started = newest is not None and (expect["client"] != "riley" or len(apps) == 2)
             done = (
-                newest is not None
+                started
+                and newest is not None
                 and newest.product_type.value == expect["product_type"]
                 and (
                     newest.amount == Decimal(expect["amount"])
                     and newest.term_months == expect["term_months"]
                 )
-                and (expect["client"] != "riley" or len(apps) == 2)
             )
+            if started and not done and newest is not None:
+                misreads.append(
+                    f"started {newest.product_type.value} {newest.amount} "
+                    f"{newest.term_months}, meant {expect['product_type']} "
+                    f"{expect['amount']} {expect['term_months']}"
+                )
         elif "nothing_started" in expect:
             done = len(made[expect["nothing_started"]]) == 0
+            if not done:
+                misreads.append("started an application the broker refused")
+        elif "reply_contains" in expect:
+            done = expect["reply_contains"] in reply
         else:
             target = {"riley_file": riley_file.reference}.get(expect["reply_has"])
             if target is None:
                 target = made["jane"][0].reference if made["jane"] else "<none>"
             done = target in reply
+        # A Chinese request must be answered in Chinese (and an English one in English).
+        chinese = len(re.findall(r"[\u4e00-\u9fff]", reply)) >= 2
+        language_ok = chinese == (request.get("lang") == "zh")
+        done = done and language_ok
         results.append(
             {
                 "id": request["id"],
+                "lang": request.get("lang", "en"),
+                "answered_in_its_language": language_ok,
                 "done": bool(done),
                 "turns": chat.turns,
+                "misreads": misreads,
                 **({} if done else {"transcript": chat.transcript}),
             }
         )

@@ -140,7 +140,7 @@ class BorrowerIntakePolicy:
             if application_id:
                 return _attach(memory.pop("pending_documents"), application_id)
             text = text.split("[Attached documents", 1)[0]
-        switched = texts.follow(text, memory)
+        switched = texts.follow(text, memory, context.language_setting)
         lang: Lang = memory["lang"]
         memory.pop("notes", None)
         if switched and texts.only_a_language_request(text):

@@ -5,7 +5,9 @@ It handles "start an application for my client (client@example.com), $25k auto, 
 expiring this week", "how much commission did I earn in October and why" and "list my clients'
 applications" through the same tools the model would call, under the broker's own scopes (so
 only their own clients' files, offers and commission are reachable). Anything else gets a plain
-list of what guided mode can do rather than a guess.
+list of what guided mode can do rather than a guess. Every reply exists in English and Chinese
+and follows the thread's language the way the borrower's does (agents/guided/texts.py): the app's
+setting, the first message, a request to switch, a message written in Chinese.
 """
 
 from __future__ import annotations
@@ -30,52 +32,98 @@ from agents.guided.parser import (
     parse_within_days,
 )
 from agents.guided.policy import GuidedReply, call_tool, say, tool_error
-from agents.guided.texts import option_label
+from agents.guided.slots import chinese_amounts
+from agents.guided.texts import (
+    Lang,
+    entry_kind,
+    field_label,
+    join,
+    menu,
+    offer_kind,
+    only_a_language_request,
+    option_label,
+    say_text,
+    status_words,
+)
+from agents.guided.texts import follow as follow_language
 from lending.applications.requirements import requirements
+from tools.approvals import money as zh_money
 from tools.base import ToolError
 
-_REFERENCE = re.compile(r"\bOMF-\d{4}-\d{6}\b", re.I)
-_LIST = re.compile(r"\b(list|pipeline|clients?|applications|files)\b", re.I)
-_START = re.compile(r"\b(start|open|create|begin|new)\b.*\b(application|loan|file)\b", re.I)
-_NEWEST = re.compile(r"\b(newest|latest|most recent|last|recent)\b", re.I)
-_OLDEST = re.compile(r"\b(oldest|first)\b", re.I)
+# Each request is recognised in English and in Chinese. Chinese has no spaces, so its patterns
+# never use \b (a Chinese character is a word character: "查看OMF-…" has no boundary before O).
+_REFERENCE = re.compile(r"(?<![A-Za-z0-9])OMF-\d{4}-\d{6}(?!\d)", re.I)
+_LIST = re.compile(
+    r"\b(list|pipeline|clients?|applications|files)\b|列出|列一下|清单|名单|所有|全部|我的客户",
+    re.I,
+)
+_START = re.compile(
+    r"\b(start|open|create|begin|new)\b.*\b(application|loan|file)\b|"
+    # 新建 / 创建 / 开一个 / 办一笔 / 申请一笔 / 给客户申请 / 申请车贷; never "最新的申请" or
+    # "Riley的申请" (a file by description).
+    r"新建|创建|发起|新开|开立|开(?:一|个|张|份|笔)|办(?:一|个|理|张|份|笔)|"
+    r"申请(?:一|个|笔|份|张)|申请.{0,4}?贷|(?:给|替|为)[^的]{0,40}?申请(?![的状进还缺])|"
+    r"(?<![最])新的?申请",
+    re.I,
+)
+_NEWEST = re.compile(
+    r"\b(newest|latest|most recent|last|recent)\b|最新|最近|刚(?:建|开|创建)", re.I
+)
+_OLDEST = re.compile(r"\b(oldest|first)\b|最早|最旧|最老|第一[个份笔]", re.I)
 # "Riley's application", "the auto loan for Jane", "Jane Doe's file", "file of Riley".
 _WHOSE = re.compile(
     r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)['’]s\s+(?:\w+\s+){0,2}(application|file|loan)|"
     r"\b(?:application|file|loan)\s+(?:for|of)\s+([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\b"
 )
-_FILE_WORDS = re.compile(r"\b(application|file|loan)\b", re.I)
-_CANCEL = re.compile(r"\b(cancel|never ?mind|forget it|stop)\b", re.I)
-_EXPIRING = re.compile(r"\bexpir", re.I)
-_COMMISSION = re.compile(r"\bcommissions?\b|\b(earn|earned|earnings|payouts?)\b", re.I)
+# "Riley的申请", "Jane Quill 的档案", "王芳的车贷", "给 Jane 的那笔车贷".
+_FILE_ZH = r"(?:申请|档案|文件|卷宗|贷款|车贷|房贷)"
+_WHOSE_ZH = re.compile(
+    r"(?<![A-Za-z])([A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)\s*(?:的|那|这)\S{0,4}?"
+    + _FILE_ZH
+    + r"|([\u4e00-\u9fff]{2,8}?)\s*的\S{0,4}?"
+    + _FILE_ZH
+)
+# Words that may stand before "的" without being a client's name.
+_NOT_A_NAME = re.compile(
+    r"^(?:请|麻烦|帮我|帮忙|查看|查询|查一下|看一下|看看|告诉我|显示|打开|找一下|找|问一下|列出|列一下|"
+    r"给|关于)+"
+)
+_NOT_NAME_WORDS = re.compile(
+    r"我们?|你们?|他们?|她们?|客户|最新|最近|最早|最旧|这个|那个|这份|那份|一下"
+)
+_FILE_WORDS = re.compile(r"\b(application|file|loan)\b|" + _FILE_ZH, re.I)
+_CANCEL = re.compile(
+    r"\b(cancel|never ?mind|forget it|stop)\b|取消|算了|不用了|不要了|别办了", re.I
+)
+# "Skip" to the amount and term: the application starts without them (they are asked later).
+_SKIP = re.compile(
+    r"\b(skip|later|not yet|don'?t know|no idea|unknown|without|not sure|tbd)\b|"
+    r"跳过|以后|先不|不知道|还没定|没定|不确定|先空着",
+    re.I,
+)
+_EXPIRING = re.compile(r"\bexpir|过期|到期|失效", re.I)
+_COMMISSION = re.compile(r"\bcommissions?\b|\b(earn|earned|earnings|payouts?)\b|佣金|提成|赚", re.I)
+_HELP_WORDS = re.compile(r"^\s*(help|帮助|你能做什么|能做什么)\s*[?？!！.。]?\s*$", re.I)
 _SUMMARY_FIELDS = ("accrued", "clawed_back", "adjusted", "paid")
 _PAGE = 100  # commission entries read per call (the tool's maximum)
 # How many of the period's biggest commission lines are explained step by step.
 EXPLAINED_LINES = 3
-HELP = (
-    "I'm in guided mode, so I understand a few requests:\n"
-    '- "start an application for my client (client@example.com), $25k auto, 60 months" (or in '
-    "pieces: I'll ask for what is missing and confirm before starting)\n"
-    '- "my newest file", "Riley\'s application", "the auto loan for Jane"\n'
-    '- "what is missing on OMF-2026-000123" or "status of OMF-2026-000123"\n'
-    '- "which of my clients have offers expiring this week"\n'
-    '- "how much commission did I earn in October and why"\n'
-    '- "list my clients\' applications"\n'
-    "For anything else, use the pipeline in the web app."
-)
+HELP = say_text("broker_help", "en")
 
 
-def _money(value: Any, currency: str = "USD") -> str:
+def _money(value: Any, currency: str = "USD", lang: Lang = "en") -> str:
     amount = Decimal(str(value))
     sign = "-" if amount < 0 else ""
     if currency == "USD":
-        return f"{sign}${abs(amount):,.2f}"
+        return (
+            f"{sign}{zh_money(abs(amount), 'zh')}" if lang == "zh" else f"{sign}${abs(amount):,.2f}"
+        )
     return f"{sign}{abs(amount):,.2f} {currency}"
 
 
-def _period_words(start: str | None, end: str | None) -> str:
+def _period_words(start: str | None, end: str | None, lang: Lang = "en") -> str:
     if start is None or end is None:
-        return "so far"
+        return say_text("broker_period_all", lang)
     first, last = date.fromisoformat(start), date.fromisoformat(end)
     whole_month = (
         first.day == 1
@@ -83,8 +131,33 @@ def _period_words(start: str | None, end: str | None) -> str:
         and (last + timedelta(days=1)).day == 1
     )
     if whole_month:
-        return f"in {first:%B %Y}"
-    return f"from {first.isoformat()} to {last.isoformat()}"
+        month = f"{first.year}年{first.month}月" if lang == "zh" else f"{first:%B %Y}"
+        return say_text("broker_period_month", lang, month=month)
+    return say_text("broker_period_span", lang, start=first.isoformat(), end=last.isoformat())
+
+
+def _product(code: Any, lang: Lang) -> str:
+    """A product type in words: "auto loan" in English sentences, "汽车贷款" in Chinese."""
+    if lang == "zh":
+        return option_label(str(code), "zh", product=True)
+    return str(code).replace("_", " ")
+
+
+def _missing(data: dict[str, Any], lang: Lang) -> list[str]:
+    return [
+        field_label(m["name"], lang) if lang == "zh" else m["label"]
+        for m in data.get("missing_fields") or []
+    ]
+
+
+def _lang(memory: dict[str, Any]) -> Lang:
+    return "zh" if memory.get("lang") == "zh" else "en"
+
+
+def _client_name_zh(text: str) -> str | None:
+    """A client's name written before 的 in Chinese ("王芳的申请"), without the verbs before it."""
+    name = _NOT_NAME_WORDS.sub("", _NOT_A_NAME.sub("", text.strip()))
+    return name if 2 <= len(name) <= 4 else None
 
 
 def _trailing_tool_messages(messages: Sequence[BaseMessage]) -> list[ToolMessage]:
@@ -108,18 +181,35 @@ class BrokerPolicy:
             )
         text = str(last.content) if isinstance(last, HumanMessage) else ""
         memory.pop("task", None)
+        switched = follow_language(text, memory, context.language_setting)
+        lang = _lang(memory)
         draft = memory.get("draft")
+        if switched and only_a_language_request(text):
+            # The request in progress is kept and its question put again in the new language.
+            question = self._draft_question(draft, lang) if draft is not None else None
+            return GuidedReply(
+                say(
+                    say_text("switched", lang)
+                    + " "
+                    + (question or say_text("broker_what_now", lang))
+                ),
+                memory,
+            )
         if draft is not None:
             return GuidedReply(await self._continue_draft(text, draft, memory, context), memory)
         return GuidedReply(await self._request(text, memory, context), memory)
 
     async def _request(self, text: str, memory: dict[str, Any], context: AgentContext) -> AIMessage:
+        lang = _lang(memory)
         reference = _REFERENCE.search(text)
         if reference:
-            application_id = await self._find(reference.group(0).upper(), context)
+            found = reference.group(0).upper()
+            application_id = await self._find(found, context)
             if application_id is None:
-                return say(f"I can't find {reference.group(0).upper()} among your clients' files.")
+                return say(say_text("broker_no_such_reference", lang, reference=found))
             return call_tool("get_application", {"application_id": application_id})
+        if _HELP_WORDS.search(text):
+            return say(say_text("broker_help", lang))
         if _COMMISSION.search(text):
             return self._commission(text, memory)
         if _EXPIRING.search(text):
@@ -127,16 +217,19 @@ class BrokerPolicy:
             return call_tool("list_expiring_offers", {"within_days": min(within_days, 90)})
         if _START.search(text):
             return await self._start(text, memory)
-        described = self._described_file(text, memory)
+        described = await self._described_file(text, memory)
         if described is not None:
             return described
         if _LIST.search(text):
             return call_tool("list_applications", {"limit": 20})
-        return say(HELP)
+        return say(say_text("broker_help", lang))
 
     # Start an application for a client: the request may come in pieces over several turns
     # ("start an application for my client" → "which client?" → "jane@example.com" → "what
-    # loan?" …), is kept in memory as a draft, and runs only after the broker confirms it.
+    # loan?" → the client looked up → "how much, over how many months?" (once, skippable)),
+    # is kept in memory as a draft, and runs only after the broker approves it. The amount and
+    # term are asked before the approval is put: an answer to an approval question can only be
+    # yes or no, so figures given then would be lost.
 
     async def _start(self, text: str, memory: dict[str, Any]) -> AIMessage:
         draft: dict[str, Any] = {}
@@ -148,8 +241,10 @@ class BrokerPolicy:
         email = parse_email(text)
         if email is not None:
             draft["email"] = email
-        # The address is left out so that digits in it are never read as the amount.
+        # The address is left out so that digits in it are never read as the amount; Chinese
+        # amounts are written in digits first ("两万五" → 25000).
         rest = re.sub(re.escape(email), " ", text, flags=re.I) if email else text
+        rest = chinese_amounts(rest)
         product = await understand(
             rest, list(requirements().product_types), products=True, similarity=False
         )
@@ -162,19 +257,31 @@ class BrokerPolicy:
         if months is not None:
             draft["term_months"] = months
 
-    def _next_for_draft(self, draft: dict[str, Any], memory: dict[str, Any]) -> AIMessage:
+    @staticmethod
+    def _draft_question(draft: dict[str, Any], lang: Lang) -> str | None:
+        """What the draft still needs from the broker, asked in words (None: nothing to ask)."""
         if "email" not in draft:
-            return say(
-                "Which client is it for? I need the client's e-mail address (e.g. "
-                '"client@example.com"), or say "cancel".'
-            )
+            return say_text("broker_which_client", lang)
         if "product_type" not in draft:
-            menu = "; ".join(
-                f"{i}. {option_label(code, 'en', product=True)}"
-                for i, code in enumerate(requirements().product_types, start=1)
-            )
-            draft["awaiting"] = "product_type"
-            return say(f"What kind of loan is it? {menu}")
+            codes = [str(code) for code in requirements().product_types]
+            return say_text("broker_which_loan", lang, menu=menu(codes, lang, product=True))
+        if "client_id" in draft and (draft.get("awaiting") == "terms" or not draft.get("terms")):
+            if "amount" not in draft and "term_months" not in draft:
+                return say_text("broker_which_terms", lang)
+            if "amount" not in draft:
+                return say_text("broker_which_amount", lang)
+            if "term_months" not in draft:
+                return say_text("broker_which_term", lang)
+        return None
+
+    def _next_for_draft(self, draft: dict[str, Any], memory: dict[str, Any]) -> AIMessage:
+        question = self._draft_question(draft, _lang(memory))
+        if question is not None:
+            if "client_id" in draft:
+                draft["awaiting"], draft["terms"] = "terms", "asked"  # asked once
+            elif "email" in draft:
+                draft["awaiting"] = "product_type"
+            return say(question)
         if "client_id" not in draft:
             memory["task"] = {"kind": "start", "email": draft["email"]}
             return call_tool("find_client", {"email": draft["email"]})
@@ -196,18 +303,24 @@ class BrokerPolicy:
     ) -> AIMessage:
         if _CANCEL.search(text):
             memory.pop("draft", None)
-            return say("Cancelled: I haven't started anything.")
-        before = {k: v for k, v in draft.items() if k != "awaiting"}
-        if draft.get("awaiting") == "product_type":
+            return say(say_text("broker_cancelled", _lang(memory)))
+        awaiting = draft.pop("awaiting", None)
+        before = dict(draft)
+        if awaiting == "product_type":
             product = await understand(text, list(requirements().product_types), products=True)
             if product.code is not None:
                 draft["product_type"] = product.code
         await self._fill_draft(text, draft)
         if draft.get("email") != before.get("email"):
             draft.pop("client_id", None)
-        if {k: v for k, v in draft.items() if k != "awaiting"} == before:
+        if draft == before:
+            if awaiting == "terms" and _SKIP.search(text):
+                draft["terms"] = "skipped"
+                return self._next_for_draft(draft, memory)
             memory.pop("draft", None)  # not part of the request: a new one
             return await self._request(text, memory, context)
+        if awaiting == "terms":
+            draft["terms"] = "answered"  # what is still missing is not asked again
         return self._next_for_draft(draft, memory)
 
     def _after_find_client(
@@ -216,10 +329,7 @@ class BrokerPolicy:
         if result.status == "error":
             memory.pop("draft", None)
             # The same words whether no such account exists or it belongs to someone else.
-            return say(
-                f"{task['email']} is not one of your clients, so I can't start an application "
-                "for them. Check the address, or ask them to sign up through your referral link."
-            )
+            return say(say_text("broker_not_a_client", _lang(memory), email=task["email"]))
         data = result.artifact if isinstance(result.artifact, dict) else {}
         draft = memory.get("draft") or {}
         draft["client_id"] = data["id"]
@@ -227,31 +337,45 @@ class BrokerPolicy:
         memory["draft"] = draft
         return self._next_for_draft(draft, memory)
 
-    def _after_start(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
-        product = str(data.get("product_type", "")).replace("_", " ")
-        loan = f"{'an' if product[:1] in 'aeiou' else 'a'} {product} loan"
+    def _after_start(self, data: dict[str, Any], task: dict[str, Any], lang: Lang) -> AIMessage:
+        product = _product(data.get("product_type", ""), lang)
+        article = "an" if product[:1] in "aeiou" else "a"
+        loan = say_text("broker_loan", lang, article=article, product=product)
         if data.get("amount") is not None:
-            loan += f" of {_money(data['amount'])}"
+            loan += say_text("broker_loan_amount", lang, amount=_money(data["amount"], lang=lang))
         if data.get("term_months") is not None:
-            loan += f" over {data['term_months']} months"
-        text = f"I started {data.get('reference')} for {task.get('client_name') or task['email']}: {loan}."
-        missing = [m["label"] for m in data.get("missing_fields") or []]
-        text += (
-            " Still missing: " + ", ".join(missing) + "."
+            loan += say_text("broker_loan_term", lang, months=data["term_months"])
+        text = say_text(
+            "broker_started",
+            lang,
+            reference=data.get("reference"),
+            client=task.get("client_name") or task["email"],
+            loan=loan,
+        )
+        missing = _missing(data, lang)
+        text += " " + (
+            say_text("broker_still_missing", lang, items=join(missing, lang))
             if missing
-            else " Nothing is missing for submission."
+            else say_text("broker_nothing_missing", lang)
         )
         return say(text)
 
     # Files by description: "my newest file", "Riley's application", "the auto loan for Jane".
 
-    def _described_file(self, text: str, memory: dict[str, Any]) -> AIMessage | None:
+    async def _described_file(self, text: str, memory: dict[str, Any]) -> AIMessage | None:
         if not _FILE_WORDS.search(text):
             return None
         arguments: dict[str, Any] = {"limit": 5}
+        whose_name: str | None = None
         whose = _WHOSE.search(text)
         if whose:
-            arguments["search"] = whose.group(1) or whose.group(3)
+            whose_name = whose.group(1) or whose.group(3)
+        else:
+            whose_zh = _WHOSE_ZH.search(text)
+            if whose_zh:
+                whose_name = whose_zh.group(1) or _client_name_zh(whose_zh.group(2))
+        if whose_name:
+            arguments["search"] = whose_name
         product = re.search(
             r"\b(personal|auto|car|mortgage|home equity|business|student|debt consolidation)\b",
             text,
@@ -265,26 +389,42 @@ class BrokerPolicy:
                 "debt consolidation": "debt_consolidation",
             }.get(product.group(1).lower(), product.group(1).lower())
             arguments["product_types"] = [code]
+        elif re.search(r"[\u4e00-\u9fff]", text):
+            # In Chinese, by the product's own everyday words ("车贷", "房贷", "企业贷款").
+            words = await understand(
+                re.sub(r"申请|档案|文件|卷宗", " ", text),
+                list(requirements().product_types),
+                products=True,
+                similarity=False,
+            )
+            if words.code is not None:
+                arguments["product_types"] = [words.code]
         newest, oldest = _NEWEST.search(text), _OLDEST.search(text)
-        if not (whose or newest or oldest):
+        if not (whose_name or newest or oldest):
             return None
         if newest or oldest:
             arguments["order"] = "newest" if newest else "oldest"
         memory["task"] = {"kind": "describe", "one": bool(newest or oldest), "what": text.strip()}
         return call_tool("list_applications", arguments)
 
-    def _after_describe(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
+    def _after_describe(self, data: dict[str, Any], task: dict[str, Any], lang: Lang) -> AIMessage:
         items = data.get("items", [])
         if not items:
-            return say("I can't find a file like that among your clients' applications.")
+            return say(say_text("broker_no_such_file", lang))
         if task.get("one") or len(items) == 1:
             return call_tool("get_application", {"application_id": items[0]["id"]})
         lines = [
-            f"- {item['reference']}: {item.get('borrower_name') or ''}, "
-            f"{str(item['product_type']).replace('_', ' ')}, {str(item['status']).replace('_', ' ')}"
+            say_text(
+                "broker_file_line",
+                lang,
+                reference=item["reference"],
+                name=item.get("borrower_name") or "",
+                product=_product(item["product_type"], lang),
+                status=status_words(str(item["status"]), lang),
+            )
             for item in items
         ]
-        return say("Several files match; which one? Say its reference.\n" + "\n".join(lines))
+        return say(say_text("broker_several_files", lang) + "\n" + "\n".join(lines))
 
     # Commission for a period: the summary, the entries, then the biggest lines explained.
 
@@ -310,7 +450,7 @@ class BrokerPolicy:
             {**task["period"], "limit": _PAGE, "offset": task["offset"]},
         )
 
-    def _after_entries(self, data: dict[str, Any], task: dict[str, Any]) -> AIMessage:
+    def _after_entries(self, data: dict[str, Any], task: dict[str, Any], lang: Lang) -> AIMessage:
         """Keep the biggest lines (payouts aside) page by page, then explain them."""
         items = data.get("items", [])
         lines = [
@@ -323,7 +463,7 @@ class BrokerPolicy:
             task["offset"] += _PAGE
             return self._entries_page(task)
         if not task["top"]:
-            return self._commission_answer(task, [])
+            return self._commission_answer(task, [], lang)
         return AIMessage(
             content="",
             id=f"guided-{uuid.uuid4().hex}",
@@ -339,44 +479,86 @@ class BrokerPolicy:
         )
 
     def _commission_answer(
-        self, task: dict[str, Any], explanations: list[dict[str, Any]], you: str = ""
+        self,
+        task: dict[str, Any],
+        explanations: list[dict[str, Any]],
+        lang: Lang,
+        you: str = "",
     ) -> AIMessage:
         summary = task.get("summary") or {}
         period = task.get("period") or {}
-        words = _period_words(period.get("period_start"), period.get("period_end"))
+        words = _period_words(period.get("period_start"), period.get("period_end"), lang)
         payees = summary.get("payees") or []
         if not payees:
-            return say(f"You have no commission {words}.")
+            return say(say_text("broker_no_commission", lang, period=words))
         parts: list[str] = []
         for payee in payees:
             currency = payee["currency"]
             amounts = {key: Decimal(str(payee[key])) for key in _SUMMARY_FIELDS}
             earned = amounts["accrued"] + amounts["clawed_back"] + amounts["adjusted"]
-            who = "You" if payee["payee_id"] == you else payee["payee_name"]
-            breakdown = [f"{_money(amounts['accrued'], currency)} accrued"]
+            who = say_text("broker_you", lang) if payee["payee_id"] == you else payee["payee_name"]
+
+            def money(amount: Decimal, currency: str = currency) -> str:
+                return _money(amount, currency, lang)
+
+            breakdown = [say_text("broker_accrued", lang, amount=money(amounts["accrued"]))]
             if amounts["clawed_back"]:
-                breakdown.append(f"{_money(amounts['clawed_back'], currency)} clawed back")
+                breakdown.append(
+                    say_text("broker_clawed_back", lang, amount=money(amounts["clawed_back"]))
+                )
             if amounts["adjusted"]:
-                breakdown.append(f"{_money(amounts['adjusted'], currency)} in adjustments")
+                breakdown.append(
+                    say_text("broker_adjusted", lang, amount=money(amounts["adjusted"]))
+                )
             if amounts["paid"]:  # payouts are negative entries
-                breakdown.append(f"{_money(-amounts['paid'], currency)} paid out {words}")
+                breakdown.append(
+                    say_text("broker_paid", lang, amount=money(-amounts["paid"]), period=words)
+                )
             parts.append(
-                f"{who} earned {_money(earned, currency)} {words}: " + ", ".join(breakdown) + "."
+                say_text(
+                    "broker_earned",
+                    lang,
+                    who=who,
+                    earned=money(earned),
+                    period=words,
+                    breakdown=join(breakdown, lang),
+                )
             )
         count = summary.get("entries", 0)
-        parts.append(f"That is {count} ledger {'entry' if count == 1 else 'entries'}.")
+        parts.append(
+            say_text(
+                "broker_entries", lang, count=count, entries="entry" if count == 1 else "entries"
+            )
+        )
         if explanations:
             lines = int(task.get("lines", len(explanations)))
             parts.append(
-                "Why, biggest first:"
+                say_text("broker_why_all", lang)
                 if lines <= len(explanations)
-                else f"Why, for the {len(explanations)} biggest of {lines} lines:"
+                else say_text("broker_why_top", lang, shown=len(explanations), lines=lines)
             )
             for number, explanation in enumerate(explanations, start=1):
                 entry = explanation["entry"]
+                # The arithmetic comes from the ledger, written in English there; in Chinese
+                # the facts around it (loan, rule, version) are said in Chinese first.
+                facts = say_text(
+                    "broker_why_facts",
+                    lang,
+                    loan=explanation.get("loan_reference") or "—",
+                    rule=explanation.get("rule_name") or "—",
+                    version=explanation.get("rule_version") or "—",
+                )
                 parts.append(
-                    f"{number}. {_money(entry['total_amount'], entry['currency'])} "
-                    f"({entry['kind']}, {entry['effective_on']}): {explanation['text']}"
+                    say_text(
+                        "broker_why_line",
+                        lang,
+                        n=number,
+                        amount=_money(entry["total_amount"], entry["currency"], lang),
+                        kind=entry_kind(str(entry["kind"]), lang),
+                        date=entry["effective_on"],
+                        facts=facts,
+                        text=explanation["text"],
+                    )
                 )
         return say("\n".join(parts))
 
@@ -385,6 +567,7 @@ class BrokerPolicy:
     def _after_tools(
         self, results: list[ToolMessage], memory: dict[str, Any], context: AgentContext
     ) -> AIMessage:
+        lang = _lang(memory)
         task: dict[str, Any] = dict(memory.get("task") or {})
         memory["task"] = task
         result = results[-1]
@@ -397,62 +580,79 @@ class BrokerPolicy:
             memory.pop("task", None)
             kind, message = tool_error(failed[0])
             if kind == "NotApproved":
-                return say("Understood: nothing was done.")
-            return say(f"That didn't work: {message}")
+                return say(say_text("not_approved", lang))
+            return say(say_text("tool_failed", lang, message=message))
         if result.name == "start_application" and task.get("kind") == "start":
             memory.pop("task", None)
-            return self._after_start(data, task)
+            return self._after_start(data, task, lang)
         if result.name == "get_commission_summary" and task.get("kind") == "commission":
             return self._after_summary(data, task)
         if result.name == "list_commission_entries" and task.get("kind") == "commission":
-            return self._after_entries(data, task)
+            return self._after_entries(data, task, lang)
         if result.name == "explain_commission" and task.get("kind") == "commission":
             memory.pop("task", None)
             explanations = [item.artifact for item in results if isinstance(item.artifact, dict)]
-            return self._commission_answer(task, explanations, str(context.actor.user_id))
+            return self._commission_answer(task, explanations, lang, str(context.actor.user_id))
         if result.name == "list_applications" and task.get("kind") == "describe":
             memory.pop("task", None)
-            return self._after_describe(data, task)
+            return self._after_describe(data, task, lang)
         if result.name == "list_expiring_offers":
-            return self._expiring(data)
+            return self._expiring(data, lang)
         if result.name == "get_application":
-            missing = [m["label"] for m in data.get("missing_fields") or []]
-            status = str(data.get("status", "")).replace("_", " ")
-            text = f"{data.get('reference')} is {status}."
-            text += (
-                " Missing: " + ", ".join(missing) + "."
+            missing = _missing(data, lang)
+            text = say_text(
+                "broker_status",
+                lang,
+                reference=data.get("reference"),
+                status=status_words(str(data.get("status", "")), lang),
+            )
+            text += " " + (
+                say_text("broker_missing", lang, items=join(missing, lang))
                 if missing
-                else " Nothing is missing for submission."
+                else say_text("broker_nothing_missing", lang)
             )
             return say(text)
-        return self._pipeline(data)
+        return self._pipeline(data, lang)
 
-    def _expiring(self, data: dict[str, Any]) -> AIMessage:
+    def _expiring(self, data: dict[str, Any], lang: Lang) -> AIMessage:
         days = data.get("within_days", 7)
         items = data.get("items", [])
         if not items:
-            return say(f"None of your clients has an offer expiring in the next {days} days.")
+            return say(say_text("broker_no_expiring", lang, days=days))
         lines = [
-            f"- {item['borrower_name']}, {item['application_reference']}: "
-            f"{item['lender_name']}, {Decimal(str(item['apr'])):.2f}% APR, "
-            f"{_money(item['monthly_payment'])}/month for {item['term_months']} months "
-            f"({item['kind']}), expires "
-            f"{datetime.fromisoformat(item['expires_at']).astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            say_text(
+                "broker_expiring_line",
+                lang,
+                name=item["borrower_name"],
+                reference=item["application_reference"],
+                lender=item["lender_name"],
+                apr=f"{Decimal(str(item['apr'])):.2f}",
+                payment=_money(item["monthly_payment"], lang=lang),
+                term=item["term_months"],
+                kind=offer_kind(str(item["kind"]), lang),
+                expires=f"{datetime.fromisoformat(item['expires_at']).astimezone(UTC):%Y-%m-%d %H:%M}",
+            )
             for item in items
         ]
-        return say(f"Offers expiring in the next {days} days:\n" + "\n".join(lines))
+        return say(say_text("broker_expiring", lang, days=days) + "\n" + "\n".join(lines))
 
-    def _pipeline(self, data: dict[str, Any]) -> AIMessage:
+    def _pipeline(self, data: dict[str, Any], lang: Lang) -> AIMessage:
         items = data.get("items", [])
         if not items:
-            return say("You have no client applications yet.")
+            return say(say_text("broker_no_pipeline", lang))
+        separator = "，" if lang == "zh" else ", "
         lines = [
-            f"{item['reference']}: {str(item['status']).replace('_', ' ')}, "
-            f"{item['product_type'].replace('_', ' ')}"
-            + (f", {_money(item['amount'])}" if item.get("amount") else "")
+            say_text(
+                "broker_pipeline_line",
+                lang,
+                reference=item["reference"],
+                status=status_words(str(item["status"]), lang),
+                product=_product(item["product_type"], lang),
+            )
+            + (separator + _money(item["amount"], lang=lang) if item.get("amount") else "")
             for item in items
         ]
-        return say("Your clients' applications:\n" + "\n".join(lines))
+        return say(say_text("broker_pipeline", lang) + "\n" + "\n".join(lines))
 
     async def _find(self, reference: str, context: AgentContext) -> str | None:
         offset = 0

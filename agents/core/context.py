@@ -28,6 +28,8 @@ class AgentContext:
         usage: Tokens the model used in this run (filled as it streams).
         emit: Where the nodes send their stream events (tokens, tool activity, mode changes);
             the runner's queue during a turn, else LangGraph's custom stream.
+        language_setting: The language the person's app is set to (en or zh), when the app
+            said; guided mode follows it when it is new or changed (agents/guided/texts.py).
     """
 
     tools: ToolContext
@@ -37,6 +39,7 @@ class AgentContext:
     system_prompt: str
     usage: dict[str, int] = field(default_factory=lambda: {"input": 0, "output": 0})
     emit: Callable[[dict[str, Any]], None] | None = None
+    language_setting: str | None = None
 
     @property
     def actor(self) -> Actor:

@@ -383,17 +383,59 @@ _RELATIVE = re.compile(
 )
 
 
+# The same in Chinese: "上个月", "本周", "今年", "去年", "上季度"; "十月", "10月", "2025年10月",
+# "2025年". A month number is never read from "60个月" (a term).
+_RELATIVE_ZH = re.compile(
+    r"(?P<which>上|本|这|今|下|去|明)(?:个|一)?(?P<unit>周|星期|礼拜|月|季度|季|年)(?!\d)"
+)
+_ZH_STEPS = {"上": -1, "去": -1, "下": 1, "明": 1}
+_ZH_UNITS = {"周": "week", "星期": "week", "礼拜": "week", "月": "month", "季度": "quarter"}
+_MONTH_ZH = re.compile(
+    r"(?:(?P<year>\d{4})\s*年\s*)?(?<![\d个])(?P<month>1[0-2]|0?[1-9]|十[一二]?|[一二三四五六七八九])\s*月"
+    r"(?!份?[之以]?[内后])"
+)
+_YEAR_ZH = re.compile(r"(?<!\d)(?P<year>\d{4})\s*年(?!\s*\d)")
+
+
+def _period_zh(text: str, today: date) -> tuple[int, str] | Period | None:
+    relative = _RELATIVE_ZH.search(text)
+    if relative:
+        unit = _ZH_UNITS.get(relative["unit"], "quarter" if relative["unit"] == "季" else "year")
+        return _ZH_STEPS.get(relative["which"], 0), unit
+    month = _MONTH_ZH.search(text)
+    if month:
+        token = month["month"]
+        number = int(token) if token.isdigit() else _chinese_number(token)
+        if number is not None and 1 <= number <= 12:
+            if month["year"]:
+                return _month_period(int(month["year"]), number)
+            year = today.year if number <= today.month else today.year - 1
+            return _month_period(year, number)
+    whole = _YEAR_ZH.search(text)
+    if whole:
+        return Period(date(int(whole["year"]), 1, 1), date(int(whole["year"]), 12, 31))
+    return None
+
+
 def parse_period(text: str, today: date) -> Period | None:
     """A period of calendar days named in `text`, relative to `today`.
 
     "October" (the latest October not in the future), "October 2026", "last month", "this
-    month", "this week" / "last week" (Monday to Sunday), "this year", "last quarter". None when
-    the text names no period.
+    month", "this week" / "last week" (Monday to Sunday), "this year", "last quarter", and the
+    same in Chinese ("十月", "2025年10月", "上个月", "本周", "去年"). None when the text names no
+    period.
     """
     relative = _RELATIVE.search(text)
-    if relative:
-        which, unit = relative["which"].lower(), relative["unit"].lower()
-        step = {"last": -1, "previous": -1, "past": -1, "next": 1}.get(which, 0)
+    chinese = None if relative else _period_zh(text, today)
+    if isinstance(chinese, Period):
+        return chinese
+    if relative or chinese is not None:
+        if relative:
+            which, unit = relative["which"].lower(), relative["unit"].lower()
+            step = {"last": -1, "previous": -1, "past": -1, "next": 1}.get(which, 0)
+        else:
+            assert chinese is not None
+            step, unit = chinese
         if unit == "week":
             monday = today - timedelta(days=today.weekday()) + timedelta(weeks=step)
             return Period(monday, monday + timedelta(days=6))
@@ -436,13 +478,26 @@ def parse_within_days(text: str) -> int | None:
         value = _number_value(match["number"])
         if value is not None and value > 0:
             return int(value) * (7 if match["unit"].lower().startswith("week") else 1)
+    match = _WITHIN_ZH.search(text)
+    if match:
+        token = match["number"]
+        number = int(token) if token.isdigit() else _chinese_number(token)
+        if number is not None and number > 0:
+            return number * (1 if match["unit"] in ("天", "日") else 7)
     lowered = text.lower()
-    if re.search(r"\b(this|next|coming)\s+week\b|\bweek\b", lowered):
+    if re.search(
+        r"\b(this|next|coming)\s+week\b|\bweek\b|(本|这|下)个?(周|星期|礼拜)|一周", lowered
+    ):
         return 7
-    if re.search(r"\btoday\b", lowered):
+    if re.search(r"\btoday\b|今天|今日", lowered):
         return 1
-    if re.search(r"\btomorrow\b", lowered):
+    if re.search(r"\btomorrow\b|明天", lowered):
         return 2
-    if re.search(r"\b(this|next|coming)\s+month\b", lowered):
+    if re.search(r"\b(this|next|coming)\s+month\b|(本|这|下)个?月", lowered):
         return 30
     return None
+
+
+_WITHIN_ZH = re.compile(
+    r"(?<!\d)(?P<number>\d{1,2}|[一二两三四五六七八九十]{1,3})\s*(?:个)?(?P<unit>天|日|周|星期|礼拜)"
+)

@@ -1,5 +1,6 @@
 """Every sentence guided mode says, in English and Chinese, with the language rules of a thread:
-it follows the first message, an explicit request to switch, or a message written in Chinese."""
+it follows the app's language setting when one is new or changed, the first message, an explicit
+request to switch, or a message written in Chinese."""
 
 from __future__ import annotations
 
@@ -50,15 +51,28 @@ def only_a_language_request(text: str) -> bool:
     return not stripped.strip()
 
 
-def follow(text: str, memory: dict[str, Any]) -> bool:
-    """Set the thread's language from this message; True when it changed."""
+def follow(text: str, memory: dict[str, Any], setting: str | None = None) -> bool:
+    """Set the thread's language from this message; True when it changed.
+
+    `setting` is the language the person's app is set to, when the app said (the web app sends
+    it with every message). It decides when the thread has no language yet or when it differs
+    from the last one seen (the person switched it in the app); a "1" or a "yes" says nothing
+    about a language. A request in words ("in English please") still wins, and lasts until the
+    setting changes again; a message written in Chinese is answered in Chinese.
+    """
     before = memory.get("lang")
     wanted = requested(text)
+    if setting not in ("en", "zh"):
+        setting = None
     if wanted is None:
-        if before is None:
+        if setting is not None and setting != memory.get("setting"):
+            wanted = setting
+        elif before is None:
             wanted = detect(text)
-        elif before == "en" and detect(text) == "zh":
+        if (wanted or before) == "en" and detect(text) == "zh":
             wanted = "zh"  # someone writing Chinese is answered in Chinese
+    if setting is not None:
+        memory["setting"] = setting
     if wanted is not None:
         memory["lang"] = wanted
     return before is not None and memory.get("lang") != before
@@ -266,7 +280,153 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "a_year": ("a year", "每年"),
     "a_month": ("a month", "每月"),
+    # The broker's guided mode (agents/broker/policy.py).
+    "broker_help": (
+        "I'm in guided mode, so I understand a few requests:\n"
+        '- "start an application for my client (client@example.com), $25k auto, 60 months" (or '
+        "in pieces: I'll ask for what is missing and confirm before starting)\n"
+        '- "my newest file", "Riley\'s application", "the auto loan for Jane"\n'
+        '- "what is missing on OMF-2026-000123" or "status of OMF-2026-000123"\n'
+        '- "which of my clients have offers expiring this week"\n'
+        '- "how much commission did I earn in October and why"\n'
+        '- "list my clients\' applications"\n'
+        "For anything else, use the pipeline in the web app.",
+        "我现在处于引导模式，能理解以下几类请求：\n"
+        "- “帮我给客户 client@example.com 申请一笔两万五的车贷，60个月”（也可以分几次说："
+        "我会询问缺少的信息，并在创建之前请您确认）\n"
+        "- “我最新的档案”“Riley 的申请”“Jane 的车贷”\n"
+        "- “OMF-2026-000123 还缺什么”或“OMF-2026-000123 的状态”\n"
+        "- “哪些客户的报价这周到期”\n"
+        "- “我十月赚了多少佣金，为什么”\n"
+        "- “列出我客户的申请”\n"
+        "其他事情请使用网页应用中的业务管道页面。",
+    ),
+    "broker_what_now": (
+        'What can I do for you? (say "help" for what I understand)',
+        "有什么可以帮您？（说“帮助”可以查看我能理解的请求）",
+    ),
+    "broker_which_client": (
+        'Which client is it for? I need the client\'s e-mail address (e.g. "client@example.com"), '
+        'or say "cancel".',
+        "是给哪位客户的？我需要客户的电子邮箱（例如“client@example.com”），或者说“取消”。",
+    ),
+    "broker_which_loan": ("What kind of loan is it? {menu}", "是哪种贷款？{menu}"),
+    "broker_which_terms": (
+        'How much, and over how many months? (e.g. "25k over 60 months"; or say "skip" to start '
+        "without them)",
+        "金额是多少、分多少个月还？（例如“两万五，60个月”；也可以说“跳过”，先不填）",
+    ),
+    "broker_which_amount": (
+        'How much? (e.g. "25k"; or say "skip" to start without it)',
+        "金额是多少？（例如“两万五”；也可以说“跳过”，先不填）",
+    ),
+    "broker_which_term": (
+        'Over how many months? (e.g. "60 months"; or say "skip" to start without it)',
+        "分多少个月还？（例如“60个月”；也可以说“跳过”，先不填）",
+    ),
+    "broker_cancelled": ("Cancelled: I haven't started anything.", "已取消：我没有创建任何申请。"),
+    "broker_not_a_client": (
+        "{email} is not one of your clients, so I can't start an application for them. Check "
+        "the address, or ask them to sign up through your referral link.",
+        "{email} 不是您的客户，所以我无法为其创建申请。请检查邮箱地址，或请对方通过您的推荐链接注册。",
+    ),
+    "broker_started": (
+        "I started {reference} for {client}: {loan}.",
+        "我已为{client}创建申请 {reference}：{loan}。",
+    ),
+    "broker_loan": ("{article} {product} loan", "一笔{product}"),
+    "broker_loan_amount": (" of {amount}", "，金额 {amount}"),
+    "broker_loan_term": (" over {months} months", "，期限 {months} 个月"),
+    "broker_still_missing": ("Still missing: {items}.", "还缺：{items}。"),
+    "broker_missing": ("Missing: {items}.", "还缺：{items}。"),
+    "broker_nothing_missing": (
+        "Nothing is missing for submission.",
+        "提交所需的信息已经齐全。",
+    ),
+    "broker_status": ("{reference} is {status}.", "{reference} 的状态：{status}。"),
+    "broker_no_such_reference": (
+        "I can't find {reference} among your clients' files.",
+        "在您客户的档案中找不到 {reference}。",
+    ),
+    "broker_no_such_file": (
+        "I can't find a file like that among your clients' applications.",
+        "在您客户的申请中找不到符合描述的档案。",
+    ),
+    "broker_several_files": (
+        "Several files match; which one? Say its reference.",
+        "有多份档案符合描述；是哪一份？请告诉我编号。",
+    ),
+    "broker_file_line": (
+        "- {reference}: {name}, {product}, {status}",
+        "- {reference}：{name}，{product}，{status}",
+    ),
+    "broker_no_expiring": (
+        "None of your clients has an offer expiring in the next {days} days.",
+        "未来 {days} 天内，您的客户没有即将到期的报价。",
+    ),
+    "broker_expiring": (
+        "Offers expiring in the next {days} days:",
+        "未来 {days} 天内到期的报价：",
+    ),
+    "broker_expiring_line": (
+        "- {name}, {reference}: {lender}, {apr}% APR, {payment}/month for {term} months ({kind}), "
+        "expires {expires} UTC",
+        "- {name}，{reference}：{lender}，年化利率（APR）{apr}%，每月 {payment}，期限 {term} 个月"
+        "（{kind}），到期时间 {expires}（UTC）",
+    ),
+    "broker_no_pipeline": ("You have no client applications yet.", "您的客户还没有任何申请。"),
+    "broker_pipeline": ("Your clients' applications:", "您客户的申请："),
+    "broker_pipeline_line": (
+        "{reference}: {status}, {product}",
+        "{reference}：{status}，{product}",
+    ),
+    "broker_period_month": ("in {month}", "在{month}"),
+    "broker_period_span": ("from {start} to {end}", "在 {start} 至 {end} 期间"),
+    "broker_period_all": ("so far", "迄今"),
+    "broker_no_commission": ("You have no commission {period}.", "您{period}没有佣金。"),
+    "broker_you": ("You", "您"),
+    "broker_earned": (
+        "{who} earned {earned} {period}: {breakdown}.",
+        "{who}{period}共赚取 {earned}：{breakdown}。",
+    ),
+    "broker_accrued": ("{amount} accrued", "应计 {amount}"),
+    "broker_clawed_back": ("{amount} clawed back", "追回 {amount}"),
+    "broker_adjusted": ("{amount} in adjustments", "调整 {amount}"),
+    "broker_paid": ("{amount} paid out {period}", "{period}已支付 {amount}"),
+    "broker_entries": (
+        "That is {count} ledger {entries}.",
+        "共 {count} 条账目记录。",
+    ),
+    "broker_why_all": ("Why, biggest first:", "原因（按金额从大到小）："),
+    "broker_why_top": (
+        "Why, for the {shown} biggest of {lines} lines:",
+        "原因（{lines} 条中金额最大的 {shown} 条）：",
+    ),
+    "broker_why_line": (
+        "{n}. {amount} ({kind}, {date}): {text}",
+        "{n}. {amount}（{kind}，{date}）：{facts}账本明细（英文原文）：{text}",
+    ),
+    "broker_why_facts": ("", "贷款 {loan}，规则“{rule}”第 {version} 版。"),
 }
+
+# Words the broker's replies use for ledger entry kinds and offer kinds, in Chinese.
+_ENTRY_KIND_ZH = {
+    "accrual": "应计",
+    "clawback": "追回",
+    "adjustment": "调整",
+    "reversal": "冲销",
+    "payout": "支付",
+}
+_OFFER_KIND_ZH = {"prequalified": "预审报价", "firm": "正式报价"}
+
+
+def entry_kind(kind: str, lang: Lang) -> str:
+    return _ENTRY_KIND_ZH.get(kind, kind) if lang == "zh" else kind
+
+
+def offer_kind(kind: str, lang: Lang) -> str:
+    return _OFFER_KIND_ZH.get(kind, kind) if lang == "zh" else kind
+
 
 # The credit-check consent in Chinese, shown beside the English text whose version is recorded.
 CONSENT_TRANSLATIONS = {

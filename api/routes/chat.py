@@ -117,6 +117,12 @@ class RunCreate(BaseModel):
         description="Documents the web app uploaded with this message (POST /api/v1/documents); "
         "the assistant receives a reference to each and attaches it to the application.",
     )
+    language: Literal["en", "zh"] | None = Field(
+        default=None,
+        description="The language the person's app is set to. Guided mode answers in it when "
+        "the conversation has no language yet or when it changes (the person switched it); a "
+        "request in words or a message written in Chinese still switches.",
+    )
 
 
 class ApprovalAnswer(BaseModel):
@@ -214,7 +220,12 @@ async def create_run(
     if body.document_ids:
         message += await _document_references(state, actor, body.document_ids)
     request = TurnRequest(
-        thread_id=thread_id, actor=actor, message=message, channel="chat", origin=origin
+        thread_id=thread_id,
+        actor=actor,
+        message=message,
+        channel="chat",
+        origin=origin,
+        language=body.language,
     )
     return await _stream_turn(turns, request)
 

@@ -36,11 +36,20 @@ def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 async def send(
-    client: httpx.AsyncClient, token: str, thread_id: str, message: str
+    client: httpx.AsyncClient,
+    token: str,
+    thread_id: str,
+    message: str,
+    *,
+    language: str | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
+    """Send a message as the web app does; `language` is the app's language setting."""
+    body: dict[str, Any] = {"message": message}
+    if language is not None:
+        body["language"] = language
     response = await client.post(
         f"/api/v1/chat/threads/{thread_id}/runs",
-        json={"message": message},
+        json=body,
         headers={"Authorization": f"Bearer {token}"},
     )
     assert response.status_code == 200, response.text

@@ -4565,6 +4565,11 @@ export interface components {
              */
             document_ids?: string[];
             /**
+             * Language
+             * @description The language the person's app is set to. Guided mode answers in it when the conversation has no language yet or when it changes (the person switched it); a request in words or a message written in Chinese still switches.
+             */
+            language?: ("en" | "zh") | null;
+            /**
              * Message
              * @description What the person wrote (1 to 10,000 characters).
              */

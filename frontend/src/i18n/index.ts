@@ -38,6 +38,11 @@ function applyToDocument(code: string): void {
   if (typeof document !== "undefined") document.documentElement.lang = language.htmlLang;
 }
 
+/** The language the person reads the app in, as the chat API takes it (en or zh). */
+export function appLanguage(code: string | undefined): LanguageCode {
+  return code === "zh" ? "zh" : "en";
+}
+
 export function setLanguage(code: LanguageCode): void {
   try {
     localStorage.setItem(STORAGE_KEY, code);

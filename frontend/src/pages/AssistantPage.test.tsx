@@ -1,8 +1,10 @@
 // @vitest-environment jsdom
+import i18n from "i18next";
+
 import "../i18n";
 
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { act, cleanup, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
@@ -115,8 +117,38 @@ describe("<AssistantPage>", () => {
     expect(within(transcript).getByText("hi")).toBeTruthy();
     expect(screen.getByText(/Guided mode/)).toBeTruthy();
     const run = calls.find((call) => call.path.endsWith("/runs"));
-    expect(run).toMatchObject({ method: "POST", body: { message: "hi" }, auth: "Bearer tok" });
+    expect(run).toMatchObject({ method: "POST", body: { message: "hi", language: "en" }, auth: "Bearer tok" });
     expect(calls.filter((call) => call.method === "POST" && call.path === "/api/v1/chat/threads")).toHaveLength(1);
+  });
+
+  it("sends the app's language with each message, and a switch made in the app", async () => {
+    const calls = stubApi((method, path) => {
+      if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
+      if (method === "GET") return json(200, { ...THREAD, messages: [] });
+      if (method === "POST" && path === "/api/v1/chat/threads/thread-1/runs") {
+        return sse(recordings.guidedIntake);
+      }
+      return json(404, { error: "NotFound", detail: "Not found." });
+    });
+    const user = userEvent.setup();
+    await i18n.changeLanguage("zh");
+    try {
+      renderPage();
+      const box = await screen.findByRole("textbox", { name: "消息" });
+      await user.type(box, "1{Enter}");
+      await vi.waitFor(() => expect(calls.filter((call) => call.path.endsWith("/runs"))).toHaveLength(1));
+      await act(() => i18n.changeLanguage("en"));
+      await screen.findByRole("textbox", { name: "Message" });
+      await user.type(screen.getByRole("textbox", { name: "Message" }), "yes{Enter}");
+      await vi.waitFor(() => expect(calls.filter((call) => call.path.endsWith("/runs"))).toHaveLength(2));
+      const runs = calls.filter((call) => call.path.endsWith("/runs")).map((call) => call.body);
+      expect(runs).toEqual([
+        { message: "1", language: "zh" },
+        { message: "yes", language: "en" },
+      ]);
+    } finally {
+      await i18n.changeLanguage("en");
+    }
   });
 
   it("loads the latest thread's history, and reloads it after a dropped stream", async () => {
@@ -339,6 +371,7 @@ describe("<AssistantPage>", () => {
     await vi.waitFor(() => expect(calls.some((call) => call.path.endsWith("/runs"))).toBe(true));
     expect(calls.find((call) => call.path.endsWith("/runs"))?.body).toEqual({
       message: "I've attached paystub.pdf.",
+      language: "en",
       document_ids: ["doc-9"],
     });
     expect(sentForms[0]?.get("application_id")).toBe("app-1");

@@ -17,6 +17,7 @@ import { stateFromHistory, turnStillRunning } from "../chat/history";
 import { chatReducer } from "../chat/reducer";
 import { eventStreamRequest, streamEvents } from "../chat/sse";
 import { ErrorMessage, QueryState, useErrorText, usePageTitle } from "../components/ui";
+import { appLanguage } from "../i18n";
 import { formatDateTime, intlLocale } from "../lib/format";
 import { uploadFile } from "../lib/upload";
 
@@ -68,7 +69,7 @@ function ChatThread({ thread }: { thread: ThreadDetail }) {
   const [ratings, setRatings] = useState<Record<string, number>>(() => ({ ...thread.ratings }));
   const [feedbackError, setFeedbackError] = useState<unknown>(null);
   const [uploads, setUploads] = useState<Upload[]>([]);
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
 
   useEffect(() => () => aborter.current?.abort(), []);
   // A finished turn changes the conversation list's order (and the thread's last message).
@@ -197,10 +198,16 @@ function ChatThread({ thread }: { thread: ThreadDetail }) {
       const names = files.map((file) => file.name);
       const message = text || t("documents.attachNote", { names: names.join(", ") });
       dispatch({ type: "local.user_message", id: `local-${Date.now()}`, text: message, attachments: names });
-      const body = documentIds.length > 0 ? { message, document_ids: documentIds } : { message };
+      // The app's language goes with every message: guided mode answers in it (a "1" or a
+      // "yes" says nothing about a language), and follows a switch made here.
+      const body: Schemas["RunCreate"] = {
+        message,
+        language: appLanguage(i18n.resolvedLanguage),
+        ...(documentIds.length > 0 ? { document_ids: documentIds } : {}),
+      };
       await run(`/api/v1/chat/threads/${encodeURIComponent(thread.id)}/runs`, body);
     },
-    [run, thread.id, me.data?.role, errorText, t],
+    [run, thread.id, me.data?.role, errorText, t, i18n],
   );
   const onSend = useCallback(
     (text: string, files: File[]) => {
