@@ -55,7 +55,7 @@ export interface ApprovalResolved {
   approved: boolean;
   channel: "text" | "button" | "voice" | "api";
   /** "expired": answered too late; nothing ran and the action is asked again. */
-  outcome: "approved" | "rejected" | "expired";
+  outcome?: "approved" | "rejected" | "expired";
 }
 
 export interface ModeChanged {
