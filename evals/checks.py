@@ -273,11 +273,13 @@ async def offers_exist(session: AsyncSession, world: World) -> bool:
     return bool(count)
 
 
-# Payment figures: "$412.50 a month", "$412.50/month", "monthly payment of $412.50".
-_PAYMENT = re.compile(
-    r"\$\s?[\d,]+(?:\.\d{2})?\s*(?:/\s*mo(?:nth)?\b|a month|per month|monthly)|monthly payment|每月还款|月供",
-    re.IGNORECASE,
+# A loan payment: a monthly dollar figure in the same line or sentence as a loan term ("over 36
+# months", "36-month"); the person's own rent or card payments are not loan payments.
+_MONTHLY = re.compile(
+    r"\$\s?[\d,]+(?:\.\d{2})?\s*(?:/\s*mo(?:nth)?\b|a month|per month|monthly)|每月[^。]*\$", re.IGNORECASE
 )
+_TERM = re.compile(r"over \d+ months|\d+[- ]month|for \d+ months|\d+ 个月", re.IGNORECASE)
+_PIECES = re.compile(r"\n|(?<=[.!?。])\s+(?=[A-Z0-9])")
 _APR = re.compile(r"\bAPR\b|年利率|年化", re.IGNORECASE)
 _PROMISE = re.compile(
     r"\b(?:you(?:'re| are| have been| will be|'ll be)|guaranteed)\s+(?:to be\s+)?approved\b"
@@ -332,7 +334,8 @@ def replies(
         )
     for disclosure in spec.disclosures:
         if disclosure == "apr_with_payment":
-            bad = [t for t in texts if _PAYMENT.search(t) and not _APR.search(t)]
+            pieces = [p for t in texts for p in _PIECES.split(t)]
+            bad = [p for p in pieces if _MONTHLY.search(p) and _TERM.search(p) and not _APR.search(p)]
             checks.append(
                 Check("disclosure:apr_with_payment", not bad, f"payment without APR: {bad[0][:120]!r}" if bad else "")
             )
