@@ -224,7 +224,12 @@ async def _rows(
         listed = await application_service.list_applications(
             session, actor, ApplicationFilters(), limit=200
         )
-        return [item.model_dump() for item in listed.items]
+        wanted = world.applications.get(predicate.application or "")
+        return [
+            item.model_dump()
+            for item in listed.items
+            if predicate.application is None or item.id == wanted
+        ]
     if predicate.check in ("profile", "consents"):
         profile = await borrower_profile.get(session, actor)
         if predicate.check == "profile":

@@ -4,6 +4,7 @@ checks and approvals as chat, /v1 and voice), then every check of the scenario."
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -42,8 +43,11 @@ from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.models.chat import ChatRun
 
-# (scenario, mode) -> the model chain of the run; None: guided mode.
-ModelFactory = Callable[[Scenario, Mode], ModelProvider | None]
+# (scenario, mode, the fixtures made) -> the model chain of the run; None: guided mode.
+ModelFactory = Callable[[Scenario, Mode, World], ModelProvider | None]
+
+# "${app.KEY}" and "${user.KEY}" in a script stand for the ids the fixtures made.
+_PLACEHOLDER = re.compile(r"\$\{(app|user)\.([a-z][a-z0-9_]*)\}")
 
 
 @dataclass
@@ -72,13 +76,30 @@ class ScenarioResult:
         return [f"{c['name']}: {c['detail']}" for c in self.checks if not c["passed"]]
 
 
-def scripted_model(scenario: Scenario) -> ModelProvider:
+def _fill(value: Any, world: World) -> Any:
+    if isinstance(value, str):
+
+        def swap(found: re.Match[str]) -> str:
+            kind, key = found.groups()
+            if kind == "app":
+                return str(world.applications[key])
+            return str(world.users[key].id)
+
+        return _PLACEHOLDER.sub(swap, value)
+    if isinstance(value, list):
+        return [_fill(item, world) for item in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, world) for k, v in value.items()}
+    return value
+
+
+def scripted_model(scenario: Scenario, world: World) -> ModelProvider:
     """The scenario's own script as the model (it starts over at the end, like the tests')."""
     script = [
         AIMessage(
-            content=reply.text,
+            content=_fill(reply.text, world),
             tool_calls=[
-                {"name": call.name, "args": call.args, "id": f"call_{turn}_{index}"}
+                {"name": call.name, "args": _fill(call.args, world), "id": f"call_{turn}_{index}"}
                 for index, call in enumerate(reply.calls)
             ],
         )
@@ -121,7 +142,7 @@ class Harness:
                 settings,
                 database_url=url,
                 sessionmaker=sessionmaker,
-                model=self.models(scenario, mode),
+                model=self.models(scenario, mode, world),
                 prompts=self.prompts,
             ) as runner:
                 # The runner's own mode decides; without a model it is guided whatever was given.

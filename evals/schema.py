@@ -190,6 +190,8 @@ class StatePredicate(_Strict):
 
     check: Literal["applications", "consents", "offers", "documents", "profile", "approvals"]
     borrower: Key = ACTOR
+    # applications: only this fixture's application (by its key).
+    application: Key | None = None
     count: int | None = None
     min_count: int | None = None
     # Field matchers applied to the newest row (profile: the profile itself).

@@ -15,6 +15,7 @@ from agents.prompts.service import prompt_service
 from agents.runner import PromptSource, SystemPrompt
 from evals import reports, store
 from evals.harness import Harness, ScenarioResult, scripted_model
+from evals.fixtures import World
 from evals.isolation import Databases
 from evals.judges import DeterministicJudge, Judge, ModelJudge
 from evals.schema import Mode, Scenario
@@ -114,9 +115,9 @@ async def run(
     try:
         sessionmaker = create_sessionmaker(engine)
 
-        def models(scenario: Scenario, mode: Mode) -> ModelProvider | None:
+        def models(scenario: Scenario, mode: Mode, world: World) -> ModelProvider | None:
             if mode == "scripted":
-                return scripted_model(scenario)
+                return scripted_model(scenario, world)
             if mode == "llm":
                 return build_model_provider(scenario_settings)
             return None
