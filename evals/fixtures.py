@@ -138,8 +138,13 @@ async def _profile(
     consent: bool,
 ) -> None:
     if profile is not None:
-        fields = COMPLETE_PROFILE if profile == "complete" else profile
-        assert isinstance(fields, dict)
+        if profile == "complete":
+            # The legal name is the person's own: approval questions name people by it.
+            first, _, last = world.users[key].full_name.partition(" ")
+            fields = {**COMPLETE_PROFILE, "legal_first_name": first, "legal_last_name": last or first}
+        else:
+            assert isinstance(profile, dict)
+            fields = profile
         await borrower_profile.update(
             session,
             world.actor_of(key),
