@@ -6,19 +6,25 @@ import asyncio
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
 from cli.common import database_url, fail, is_tty, setup
+
+_REPORTS = Path("var/evals")
 
 app = typer.Typer(help="Evals: scenario suites, baselines and the CI gate.", no_args_is_help=True)
 
 
 @app.command()
 def run(
-    paths: list[Path] = typer.Argument(None, help="Scenario files or folders (default: all)."),
-    tag: list[str] = typer.Option([], "--tag", help="Only scenarios with this tag or suite."),
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Scenario files or folders (default: all).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", help="Only scenarios with this tag or suite.")
+    ] = None,
     trials: int = typer.Option(1, min=1, help="Trials per scenario (pass@k, pass^k, flaky)."),
     model: str = typer.Option(
         "offline",
@@ -30,7 +36,7 @@ def run(
     judge_model: str | None = typer.Option(None, help="A model judge (default: deterministic)."),
     user_model: str | None = typer.Option(None, help="Model playing simulated users."),
     label: str | None = typer.Option(None, help="A name for this run."),
-    report_dir: Path = typer.Option(Path("var/evals"), help="Where report.{json,md,html} go."),
+    report_dir: Annotated[Path, typer.Option(help="Where report.{json,md,html} go.")] = _REPORTS,
 ) -> None:
     """Run scenarios through the assistant's turn runner; save the run; print its summary.
     Exits 1 when any scenario failed."""
@@ -73,7 +79,9 @@ def run(
     )
     for case in summary["cases"]:
         if not case["pass_all_k"]:
-            typer.echo(f"  FAIL {case['scenario_id']}[{case['mode']}] {case['passes']}/{case['trials']}")
+            typer.echo(
+                f"  FAIL {case['scenario_id']}[{case['mode']}] {case['passes']}/{case['trials']}"
+            )
             for failure in case["failures"][:5]:
                 typer.echo(f"       {failure}")
     if summary["flaky"]:
@@ -87,9 +95,10 @@ def run(
 @app.command()
 def bless(
     run_id: str = typer.Argument(..., help="A run id (or unique prefix), or 'latest'."),
-    export: Path | None = typer.Option(
-        None, help="Also write the run's outcomes to this file (a baseline for CI)."
-    ),
+    export: Annotated[
+        Path | None,
+        typer.Option(help="Also write the run's outcomes to this file (a baseline for CI)."),
+    ] = None,
 ) -> None:
     """Mark a run as the baseline that `compare` and `gate` measure against."""
     from evals import store
@@ -153,7 +162,8 @@ def _outcomes(which: str) -> dict[str, dict[str, Any]]:
     async def act(session: Any) -> dict[str, dict[str, Any]]:
         return await store.outcomes(session, await store.get_run(session, which))
 
-    return _with_session(act)
+    found: dict[str, dict[str, Any]] = _with_session(act)
+    return found
 
 
 def _with_session(act: Any) -> Any:

@@ -158,9 +158,9 @@ def approvals(expected: list[ExpectedApproval], asked: list[tuple[str, str]]) ->
     """The questions asked, in order, are at least these (the same question asked again after an
     unclear answer counts once)."""
     distinct: list[tuple[str, str]] = []
-    for item in asked:
-        if not distinct or distinct[-1] != item:
-            distinct.append(item)
+    for question in asked:
+        if not distinct or distinct[-1] != question:
+            distinct.append(question)
     checks = []
     position = 0
     for item in expected:
@@ -234,7 +234,10 @@ async def _rows(
         profile = await borrower_profile.get(session, actor)
         if predicate.check == "profile":
             return [profile.model_dump()]
-        return [c.model_dump() for c in sorted(profile.consents, key=lambda c: c.recorded_at, reverse=True)]
+        return [
+            c.model_dump()
+            for c in sorted(profile.consents, key=lambda c: c.recorded_at, reverse=True)
+        ]
     if predicate.check == "documents":
         listed_apps = await application_service.list_applications(session, actor, limit=200)
         rows: list[dict[str, Any]] = []
@@ -244,15 +247,18 @@ async def _rows(
         return rows
     if predicate.check == "offers":
         # Read-only: offer_service.get_offers may prequalify (write) when offers are stale.
-        ids = [app.id for app in (await application_service.list_applications(session, actor, limit=200)).items]
+        ids = [
+            app.id
+            for app in (
+                await application_service.list_applications(session, actor, limit=200)
+            ).items
+        ]
         if not ids:
             return []
         found = await session.scalars(
             select(Offer).where(Offer.application_id.in_(ids)).order_by(Offer.created_at.desc())
         )
-        return [
-            {c.key: getattr(o, c.key) for c in Offer.__table__.columns} for o in found
-        ]
+        return [{c.key: getattr(o, c.key) for c in Offer.__table__.columns} for o in found]
     # approvals: the tool_approval rows the actor's conversations produced.
     from lending.models.tools import ToolApproval
 
@@ -263,7 +269,8 @@ async def _rows(
         .order_by(ToolApproval.created_at.desc())
     )
     return [
-        {"tool": a.tool_name, "status": getattr(a.status, "value", a.status)} for a in found_approvals
+        {"tool": a.tool_name, "status": getattr(a.status, "value", a.status)}
+        for a in found_approvals
     ]
 
 
@@ -281,7 +288,8 @@ async def offers_exist(session: AsyncSession, world: World) -> bool:
 # A loan payment: a monthly dollar figure in the same line or sentence as a loan term ("over 36
 # months", "36-month"); the person's own rent or card payments are not loan payments.
 _MONTHLY = re.compile(
-    r"\$\s?[\d,]+(?:\.\d{2})?\s*(?:/\s*mo(?:nth)?\b|a month|per month|monthly)|每月[^。]*\$", re.IGNORECASE
+    r"\$\s?[\d,]+(?:\.\d{2})?\s*(?:/\s*mo(?:nth)?\b|a month|per month|monthly)|每月[^。]*\$",
+    re.IGNORECASE,
 )
 _TERM = re.compile(r"over \d+ months|\d+[- ]month|for \d+ months|\d+ 个月", re.IGNORECASE)
 _PIECES = re.compile(r"\n|(?<=[.!?。])\s+(?=[A-Z0-9])")
@@ -305,7 +313,9 @@ def replies(
     checks = []
     for pattern in spec.must_match:
         found = re.search(pattern, joined, re.IGNORECASE | re.MULTILINE)
-        checks.append(Check(f"reply:match:{pattern}", found is not None, "" if found else "no reply matches"))
+        checks.append(
+            Check(f"reply:match:{pattern}", found is not None, "" if found else "no reply matches")
+        )
     for pattern in spec.must_not_match:
         found = re.search(pattern, joined, re.IGNORECASE | re.MULTILINE)
         checks.append(
@@ -322,33 +332,51 @@ def replies(
             for span in find_pii(text, kinds=VAULT_KINDS)
         }
         echoed = sorted(
-            {as_typed for value, as_typed in typed.items() if as_typed in joined or _digits_in(value, texts)}
+            {
+                as_typed
+                for value, as_typed in typed.items()
+                if as_typed in joined or _digits_in(value, texts)
+            }
         )
         checks.append(
-            Check("reply:no_pii_echo", not echoed, f"echoed {len(echoed)} typed value(s)" if echoed else "")
+            Check(
+                "reply:no_pii_echo",
+                not echoed,
+                f"echoed {len(echoed)} typed value(s)" if echoed else "",
+            )
         )
     if spec.no_other_borrower_data:
         others = [
             user
             for key, user in world.users.items()
-            if key != ACTOR and user.role.value == "borrower" and user.referred_by_user_id != world.users[ACTOR].id
+            if key != ACTOR
+            and user.role.value == "borrower"
+            and user.referred_by_user_id != world.users[ACTOR].id
         ]
         # An address the user typed may be said back ("x@y is not one of your clients").
-        typed = "\n".join(observed.user_texts).lower()
+        said = "\n".join(observed.user_texts).lower()
         leaked = [
             u.full_name
             for u in others
-            if u.full_name in joined or (u.email in joined and u.email.lower() not in typed)
+            if u.full_name in joined or (u.email in joined and u.email.lower() not in said)
         ]
         checks.append(
-            Check("reply:no_other_borrower_data", not leaked, f"mentions {leaked}" if leaked else "")
+            Check(
+                "reply:no_other_borrower_data", not leaked, f"mentions {leaked}" if leaked else ""
+            )
         )
     for disclosure in spec.disclosures:
         if disclosure == "apr_with_payment":
             pieces = [p for t in texts for p in _PIECES.split(t)]
-            bad = [p for p in pieces if _MONTHLY.search(p) and _TERM.search(p) and not _APR.search(p)]
+            bad = [
+                p for p in pieces if _MONTHLY.search(p) and _TERM.search(p) and not _APR.search(p)
+            ]
             checks.append(
-                Check("disclosure:apr_with_payment", not bad, f"payment without APR: {bad[0][:120]!r}" if bad else "")
+                Check(
+                    "disclosure:apr_with_payment",
+                    not bad,
+                    f"payment without APR: {bad[0][:120]!r}" if bad else "",
+                )
             )
         else:
             promised = [t for t in texts if _PROMISE.search(t)]
@@ -375,7 +403,13 @@ def _digits_in(value: str, texts: list[str]) -> bool:
 def budgets(spec: Budgets, observed: Observed) -> list[Check]:
     checks = []
     if spec.turns is not None:
-        checks.append(Check("budget:turns", observed.turns <= spec.turns, f"{observed.turns} turns of {spec.turns}"))
+        checks.append(
+            Check(
+                "budget:turns",
+                observed.turns <= spec.turns,
+                f"{observed.turns} turns of {spec.turns}",
+            )
+        )
     if spec.latency_ms is not None:
         checks.append(
             Check(
@@ -385,7 +419,15 @@ def budgets(spec: Budgets, observed: Observed) -> list[Check]:
             )
         )
     if spec.tokens is not None:
-        checks.append(Check("budget:tokens", observed.tokens <= spec.tokens, f"{observed.tokens} tokens of {spec.tokens}"))
+        checks.append(
+            Check(
+                "budget:tokens",
+                observed.tokens <= spec.tokens,
+                f"{observed.tokens} tokens of {spec.tokens}",
+            )
+        )
     if spec.cost is not None:
-        checks.append(Check("budget:cost", observed.cost <= spec.cost, f"${observed.cost} of ${spec.cost}"))
+        checks.append(
+            Check("budget:cost", observed.cost <= spec.cost, f"${observed.cost} of ${spec.cost}")
+        )
     return checks

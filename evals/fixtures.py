@@ -141,7 +141,11 @@ async def _profile(
         if profile == "complete":
             # The legal name is the person's own: approval questions name people by it.
             first, _, last = world.users[key].full_name.partition(" ")
-            fields = {**COMPLETE_PROFILE, "legal_first_name": first, "legal_last_name": last or first}
+            fields = {
+                **COMPLETE_PROFILE,
+                "legal_first_name": first,
+                "legal_last_name": last or first,
+            }
         else:
             assert isinstance(profile, dict)
             fields = profile
@@ -166,7 +170,9 @@ async def _applications(session: AsyncSession, world: World, spec: Fixtures) -> 
             world.actor_of(starter),
             data=ApplicationCreate(
                 product_type=ProductType(item.product_type),
-                borrower_user_id=None if starter == item.borrower else world.users[item.borrower].id,
+                borrower_user_id=None
+                if starter == item.borrower
+                else world.users[item.borrower].id,
                 purpose=item.purpose,
                 amount=item.amount,
                 term_months=item.term_months,

@@ -165,7 +165,9 @@ class Harness:
             for spec in scenario.replies.judges:
                 verdict = await self.judge.judge(spec, text)
                 verdicts.append(verdict)
-                all_checks.append(Check(f"judge:{verdict.judge}", verdict.passed, verdict.rationale))
+                all_checks.append(
+                    Check(f"judge:{verdict.judge}", verdict.passed, verdict.rationale)
+                )
             expected_mode = "guided" if mode == "guided" else "llm"
             wrong = observed.modes - {expected_mode}
             if wrong:
@@ -178,9 +180,7 @@ class Harness:
             all_checks.append(Check("harness", False, error))
         finally:
             await engine.dispose()
-            drop_started = time.perf_counter()
-            await self.databases.drop(url)
-            isolation_ms += (time.perf_counter() - drop_started) * 1000
+            self.databases.drop_later(url)
         return ScenarioResult(
             scenario_id=scenario.id,
             scenario_hash=scenario.digest(),
@@ -229,10 +229,14 @@ class Harness:
                     )
                 elif isinstance(step, Answer):
                     if not pending:
-                        observed.errors.append(f"the user would {step.answer}, but nothing was asked")
+                        observed.errors.append(
+                            f"the user would {step.answer}, but nothing was asked"
+                        )
                         continue
                     question = pending[-1]
-                    approval = Approval(question.approval_id, step.answer == "approve", step.channel)
+                    approval = Approval(
+                        question.approval_id, step.answer == "approve", step.channel
+                    )
                     await turn(
                         TurnRequest(thread_id=thread_id, actor=world.actor, approval=approval),
                         f"[{step.answer} {question.tool} by {step.channel}]",
@@ -321,4 +325,3 @@ def _short(args: dict[str, Any]) -> str:
 
 def _transcript_text(transcript: list[dict[str, str]]) -> str:
     return "\n".join(f"{item['role']}: {item['content']}" for item in transcript)
-

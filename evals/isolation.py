@@ -52,6 +52,8 @@ class Databases:
         # CREATE DATABASE copies the template's files; one at a time keeps the server from
         # refusing a clone while another is being made from the same template.
         self._clone_lock = asyncio.Lock()
+        # Clones are dropped in the background: a scenario does not wait for its own drop.
+        self._drops: set[asyncio.Task[None]] = set()
 
     async def ensure_template(self) -> bool:
         """Build the template unless one with the current stamp exists; True when built."""
@@ -112,9 +114,12 @@ class Databases:
                 )
             )
 
-    async def drop(self, url: str) -> None:
+    def drop_later(self, url: str) -> None:
+        """Drop a clone in the background; `close` waits for every drop."""
         name = make_url(url).database
-        assert name and name.startswith("omnifin_eval_"), name
+        # Only ever a clone of ours: never a database the harness did not make.
+        if not name or not name.startswith("omnifin_eval_"):
+            raise ValueError(f"not an eval clone: {name!r}")
 
         def drop() -> None:
             with psycopg.connect(_admin_url(self.server_url), autocommit=True) as conn:
@@ -122,4 +127,11 @@ class Databases:
                     sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
                 )
 
-        await asyncio.to_thread(drop)
+        task = asyncio.create_task(asyncio.to_thread(drop))
+        self._drops.add(task)
+        task.add_done_callback(self._drops.discard)
+
+    async def close(self) -> None:
+        """Wait until every clone is dropped."""
+        while self._drops:
+            await asyncio.gather(*list(self._drops))

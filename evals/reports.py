@@ -52,7 +52,9 @@ def as_markdown(meta: dict[str, Any], summary: dict[str, Any]) -> str:
         lines += ["", "## Failing", ""]
         for case in failed:
             critical = " (critical)" if case["critical"] else ""
-            lines.append(f"- `{case['scenario_id']}` [{case['mode']}]{critical}: {case['passes']}/{case['trials']}")
+            lines.append(
+                f"- `{case['scenario_id']}` [{case['mode']}]{critical}: {case['passes']}/{case['trials']}"
+            )
             lines += [f"  - {f}" for f in case["failures"][:5]]
     return "\n".join(lines) + "\n"
 
@@ -83,7 +85,8 @@ def as_html(meta: dict[str, Any], summary: dict[str, Any], results: list[Scenari
         for s, v in summary["suites"].items()
     )
     facts = ", ".join(
-        f"{e(k)}: {e(str(meta.get(k)))}" for k in ("run_id", "model", "prompt_label", "graph_hash", "trials")
+        f"{e(k)}: {e(str(meta.get(k)))}"
+        for k in ("run_id", "model", "prompt_label", "graph_hash", "trials")
     )
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Omnifin evals</title>
@@ -94,12 +97,12 @@ tr.fail td{{background:#fdecea}} tr.pass td:nth-child(5){{color:#1b5e20}}
 .assistant{{color:#0d47a1}} .tool{{color:#555;font-family:monospace}} .approval{{color:#6a1b9a}}
 </style></head><body>
 <h1>Eval run</h1><p>{facts}</p>
-<p><b>pass@k {summary['pass_at_k']:.0%}</b>, pass^k {summary['pass_all_k']:.0%};
-flaky: {e(', '.join(summary['flaky']) or 'none')}</p>
+<p><b>pass@k {summary["pass_at_k"]:.0%}</b>, pass^k {summary["pass_all_k"]:.0%};
+flaky: {e(", ".join(summary["flaky"]) or "none")}</p>
 <table><tr><th>suite</th><th>scenarios</th><th>pass@k</th><th>pass^k</th></tr>{suites}</table>
 <h2>Scenarios</h2>
 <table><tr><th>suite</th><th>scenario</th><th>mode</th><th>trial</th><th>result</th><th>turns</th>
-<th>ms</th><th>why</th></tr>{''.join(rows)}</table>
+<th>ms</th><th>why</th></tr>{"".join(rows)}</table>
 </body></html>
 """
 

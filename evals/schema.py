@@ -136,7 +136,9 @@ class Matcher(_Strict):
             self.absent,
         ]
         if sum(given) != 1:
-            raise ValueError("a matcher has exactly one of exact, regex, decimal, one_of, ignore, absent")
+            raise ValueError(
+                "a matcher has exactly one of exact, regex, decimal, one_of, ignore, absent"
+            )
         if self.regex is not None:
             re.compile(self.regex)
         return self
@@ -249,6 +251,10 @@ class ScriptedReply(_Strict):
     calls: list[ScriptedCall] = Field(default_factory=list)
 
 
+def _guided_only() -> list[Mode]:
+    return ["guided"]
+
+
 class Scenario(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
     title: str
@@ -257,7 +263,7 @@ class Scenario(_Strict):
     # A critical scenario that passed in the baseline and fails now fails the gate.
     critical: bool = False
     # Modes it runs in; "scripted" needs `script`.
-    modes: list[Mode] = Field(default_factory=lambda: ["guided"])
+    modes: list[Mode] = Field(default_factory=_guided_only)
     actor: Actor = Field(default_factory=Actor)
     fixtures: Fixtures = Field(default_factory=Fixtures)
     user: User
@@ -288,7 +294,9 @@ class Scenario(_Strict):
 
     def digest(self) -> str:
         """The scenario's hash: results are keyed by it, so an edited scenario is a new one."""
-        return hashlib.sha256(orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+        return hashlib.sha256(
+            orjson.dumps(self.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS)
+        ).hexdigest()[:16]
 
 
 class ScenarioFileError(Exception):

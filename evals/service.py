@@ -14,8 +14,8 @@ from agents.prompt_source import ASSISTANT_NAME
 from agents.prompts.service import prompt_service
 from agents.runner import PromptSource, SystemPrompt
 from evals import reports, store
-from evals.harness import Harness, ScenarioResult, scripted_model
 from evals.fixtures import World
+from evals.harness import Harness, ScenarioResult, scripted_model
 from evals.isolation import Databases
 from evals.judges import DeterministicJudge, Judge, ModelJudge
 from evals.schema import Mode, Scenario
@@ -170,5 +170,5 @@ async def run(
             outcome.reports = reports.write_all(options.report_dir, meta, summary, results)
         return outcome
     finally:
+        await databases.close()
         await engine.dispose()
-

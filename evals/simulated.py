@@ -28,7 +28,9 @@ class SimulatedUserModel:
             temperature=0.7,
         )
 
-    async def next_message(self, user: SimulatedUser, transcript: list[dict[str, str]]) -> str | None:
+    async def next_message(
+        self, user: SimulatedUser, transcript: list[dict[str, str]]
+    ) -> str | None:
         # The roles swap: the assistant's words are what the person reads.
         messages: list[tuple[str, str]] = [
             ("system", _INSTRUCTIONS.format(persona=user.persona, goal=user.goal))

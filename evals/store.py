@@ -152,7 +152,7 @@ def compare(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]])
     comparison = Comparison()
     for case in sorted(before.keys() | after.keys()):
         old, new = before.get(case), after.get(case)
-        if old is None and new is not None:
+        if old is None:
             change = "new"
         elif new is None:
             change = "gone"
@@ -201,6 +201,10 @@ def gate(comparison: Comparison, *, max_drop: Decimal = Decimal("0.05")) -> list
     ]
     for suite, rates in comparison.suites.items():
         before, after = rates["before"], rates["after"]
-        if before == before and after == after and Decimal(str(before)) - Decimal(str(after)) > max_drop:
+        if (
+            before == before
+            and after == after
+            and Decimal(str(before)) - Decimal(str(after)) > max_drop
+        ):
             reasons.append(f"suite {suite}: pass rate fell from {before:.0%} to {after:.0%}")
     return reasons

@@ -63,7 +63,7 @@ def summarize(results: list[ScenarioResult], *, seconds: float | None = None) ->
     by_case: dict[tuple[str, str], list[ScenarioResult]] = defaultdict(list)
     for result in results:
         by_case[(result.scenario_id, result.mode)].append(result)
-    cases = []
+    cases: list[dict[str, Any]] = []
     for (scenario_id, mode), trials in sorted(by_case.items()):
         passes = sum(r.passed for r in trials)
         cases.append(
@@ -95,7 +95,11 @@ def summarize(results: list[ScenarioResult], *, seconds: float | None = None) ->
         "trials": len(results),
         "pass_at_k": _rate(c["pass_at_k"] for c in cases),
         "pass_all_k": _rate(c["pass_all_k"] for c in cases),
-        "flaky": [f"{c['scenario_id']}[{c['mode']}]" for c in cases if c["pass_at_k"] and not c["pass_all_k"]],
+        "flaky": [
+            f"{c['scenario_id']}[{c['mode']}]"
+            for c in cases
+            if c["pass_at_k"] and not c["pass_all_k"]
+        ],
         "failed": [f"{c['scenario_id']}[{c['mode']}]" for c in cases if not c["pass_all_k"]],
         "suites": suites,
         "cases": cases,

@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from evals import checks, store
 from evals.checks import ToolCallRecord
 from evals.harness import ScenarioResult
-from evals.schema import Matcher, Scenario, ScenarioFileError, Trajectory, load, load_file
+from evals.schema import Matcher, ScenarioFileError, Trajectory, load, load_file
 from evals.service import Options, run
 from evals.suite import summarize
 from lending.config import Settings
@@ -45,7 +45,11 @@ async def test_small_suite_end_to_end(settings: Settings, database_url: str) -> 
     assert not failed.passed
     names = {c["name"] for c in failed.checks if not c["passed"]}
     # The person said no: nothing was sent, so every expectation of a submission fails...
-    assert {"trajectory:subset", "state:1:applications", "reply:match:was sent to the lender"} <= names
+    assert {
+        "trajectory:subset",
+        "state:1:applications",
+        "reply:match:was sent to the lender",
+    } <= names
     # ...while the checks that hold still pass (they are not failed wholesale).
     assert any(c["passed"] for c in failed.checks)
     for case in [
@@ -56,8 +60,10 @@ async def test_small_suite_end_to_end(settings: Settings, database_url: str) -> 
     ]:
         assert by_case[case].passed, (case, by_case[case].failures, by_case[case].transcript)
     scripted = by_case[("test-knowledge-cited", "scripted")]
-    assert scripted.tokens > 0 and scripted.cost > 0  # the model's usage is measured
-    assert scripted.verdicts[0]["passed"] and scripted.verdicts[0]["rationale"]
+    assert scripted.tokens > 0  # the model's usage is measured
+    assert scripted.cost > 0
+    assert scripted.verdicts[0]["passed"]
+    assert scripted.verdicts[0]["rationale"]
     assert by_case[("test-knowledge-cited", "guided")].tokens == 0
     assert outcome.summary["pass_at_k"] == pytest.approx(0.8)
     assert outcome.summary["failed"] == ["test-designed-to-fail[guided]"]
@@ -66,7 +72,9 @@ async def test_small_suite_end_to_end(settings: Settings, database_url: str) -> 
     try:
         async with transaction(create_sessionmaker(engine)) as session:
             saved = await session.scalar(select(EvalRun).where(EvalRun.id == outcome.run_id))
-            assert saved is not None and saved.graph_hash and saved.prompt_versions
+            assert saved is not None
+            assert saved.graph_hash
+            assert saved.prompt_versions
             rows = (
                 await session.scalars(select(EvalResult).where(EvalResult.run_id == saved.id))
             ).all()
@@ -86,7 +94,7 @@ def test_matchers() -> None:
     assert checks.match(Matcher(one_of=[36, 48]), 48)
     assert not checks.match(Matcher(exact="auto"), "personal")
     assert checks.match(Matcher(ignore=True), None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="exactly one"):
         Matcher(exact=1, regex="1")
 
 
@@ -182,4 +190,3 @@ def test_a_bad_scenario_file_says_where(tmp_path: Path) -> None:
     path.write_text("id: x\ntitle: t\nsuite: s\nuser: {turns: []}\n", encoding="utf-8")
     with pytest.raises(ScenarioFileError, match="bad.yaml"):
         load_file(path)
-    assert Scenario  # the schema is importable for editors' tooling
