@@ -129,7 +129,7 @@ def compare(
                 f"{change['change']:>13}  {change['case']}  {change['before']} -> {change['after']}{edited}"
             )
     for suite, rates in comparison.suites.items():
-        typer.echo(f"suite {suite}: {rates['before']:.0%} -> {rates['after']:.0%}")
+        typer.echo(f"suite {suite}: {_rate(rates['before'])} -> {_rate(rates['after'])}")
 
 
 @app.command()
@@ -150,6 +150,10 @@ def gate(
     if reasons:
         raise typer.Exit(1)
     typer.echo("gate: passed")
+
+
+def _rate(value: float) -> str:
+    return "-" if value != value else f"{value:.0%}"  # NaN: the suite was not in that run
 
 
 def _outcomes(which: str) -> dict[str, dict[str, Any]]:

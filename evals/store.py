@@ -199,6 +199,12 @@ def gate(comparison: Comparison, *, max_drop: Decimal = Decimal("0.05")) -> list
         for c in comparison.changes
         if c["critical"] and c["change"] == "broken"
     ]
+    # A gate over a partial run must not pass by not running what matters.
+    reasons += [
+        f"critical scenario {c['case']} passed in the baseline and was not run"
+        for c in comparison.changes
+        if c["critical"] and c["change"] == "gone" and c["before"].split("/")[0] != "0"
+    ]
     for suite, rates in comparison.suites.items():
         before, after = rates["before"], rates["after"]
         if (

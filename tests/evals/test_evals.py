@@ -175,6 +175,8 @@ def test_gate_fails_on_a_broken_critical_scenario_and_a_drop() -> None:
     assert store.gate(store.compare(baseline, one_minor)) == []
     critical_broken = {**baseline, "c0[guided]": case(False)}
     assert any("critical" in r for r in store.gate(store.compare(baseline, critical_broken)))
+    not_run = {k: v for k, v in baseline.items() if k != "c0[guided]"}
+    assert any("not run" in r for r in store.gate(store.compare(baseline, not_run)))
     two_minor = {**one_minor, "c6[guided]": case(False, critical=False)}
     assert any("pass rate" in r for r in store.gate(store.compare(baseline, two_minor)))
 
