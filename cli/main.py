@@ -8,7 +8,18 @@ from types import FrameType
 
 import typer
 
-from cli import audit, commissions, db, documents, knowledge, lender_sim, loan_math, seed, users
+from cli import (
+    audit,
+    commissions,
+    db,
+    documents,
+    evals,
+    knowledge,
+    lender_sim,
+    loan_math,
+    seed,
+    users,
+)
 from cli.common import database_url, fail, setup
 
 app = typer.Typer(
@@ -27,6 +38,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(documents.app, name="documents")
 app.add_typer(commissions.app, name="commissions")
+app.add_typer(evals.app, name="evals")
 
 
 @app.command()

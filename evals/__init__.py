@@ -1,1 +1,1 @@
-"""Scenario datasets and the eval runner. Not built yet."""
+"""Evals for prompt engineers: scenario files run through the assistant's turn runner, checked, stored and gated."""

@@ -1,0 +1,182 @@
+"""A scenario's starting state, built through the lending services (never raw inserts): the firm,
+the actor and other people, borrower profiles, consents and applications."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evals.schema import ACTOR, Fixtures, Scenario
+from lending.applications.profile import borrower_profile
+from lending.applications.schemas import ApplicationCreate, BorrowerProfileUpdate, ConsentCreate
+from lending.applications.service import application as application_service
+from lending.audit.schemas import Origin
+from lending.config import Settings
+from lending.identity.actor import Actor
+from lending.identity.repository import OrganizationRepository
+from lending.identity.schemas import OrganizationCreate
+from lending.identity.service import organization as organization_service
+from lending.identity.service import user as user_service
+from lending.models.applications import ProductType
+from lending.models.identity import Organization, Role, User
+
+# Every scenario user has this password; nobody signs in during an eval (the runner is given the
+# actor), it only has to pass the password policy.
+PASSWORD = "eval-orbit-velvet-42"
+ORIGIN = Origin(operator="evals")
+
+# A profile with everything a personal loan needs ("profile: complete" in a scenario).
+COMPLETE_PROFILE: dict[str, Any] = {
+    "legal_first_name": "Jordan",
+    "legal_last_name": "Rivera",
+    "phone": "+1 415 555 0134",
+    "address_line1": "1 Market St",
+    "city": "San Francisco",
+    "state": "CA",
+    "postal_code": "94105",
+    "date_of_birth": date(1988, 4, 2),
+    "ssn": "123-45-6789",
+    "employment_status": "employed",
+    "employer_name": "Acme Corp",
+    "annual_income": Decimal("96000.00"),
+    "monthly_debt_payments": Decimal("450.00"),
+    "monthly_housing_payment": Decimal("1800.00"),
+    "estimated_credit_score": 740,
+}
+
+
+@dataclass
+class World:
+    """What the fixtures made, by the scenario's keys (the actor is "actor")."""
+
+    users: dict[str, User] = field(default_factory=dict)
+    applications: dict[str, uuid.UUID] = field(default_factory=dict)
+    firm: Organization | None = None
+
+    def actor_of(self, key: str = ACTOR) -> Actor:
+        user = self.users[key]
+        return Actor.for_user(user.id, user.role, user.organization_id)
+
+    @property
+    def actor(self) -> Actor:
+        return self.actor_of(ACTOR)
+
+
+async def build(session: AsyncSession, settings: Settings, scenario: Scenario) -> World:
+    """Create the scenario's people and records in the session's transaction."""
+    spec = scenario.fixtures
+    world = World()
+    platform = await OrganizationRepository.from_session(session).get_platform()
+    if spec.firm is not None:
+        # A firm is created by a platform administrator, as in the back office.
+        admin = await _user(session, settings, "Eval Admin", Role.PLATFORM_ADMIN, platform)
+        admin_actor = Actor.for_user(admin.id, admin.role, admin.organization_id)
+        world.firm = await organization_service.create(
+            session,
+            admin_actor,
+            data=OrganizationCreate(name=spec.firm.name, slug=spec.firm.slug),
+            origin=ORIGIN,
+        )
+    actor = scenario.actor
+    world.users[ACTOR] = await _user(
+        session,
+        settings,
+        actor.name,
+        Role(actor.role),
+        world.firm if actor.in_firm and world.firm is not None else platform,
+    )
+    await _profile(session, settings, world, ACTOR, spec.profile, spec.consent)
+    for person in spec.people:
+        world.users[person.key] = await _user(
+            session,
+            settings,
+            person.name,
+            Role(person.role),
+            world.firm if person.in_firm and world.firm is not None else platform,
+            email=person.email,
+            referred_by=world.users[ACTOR] if person.referred_by_actor else None,
+        )
+        await _profile(session, settings, world, person.key, person.profile, person.consent)
+    await _applications(session, world, spec)
+    return world
+
+
+async def _user(
+    session: AsyncSession,
+    settings: Settings,
+    name: str,
+    role: Role,
+    organization: Organization,
+    *,
+    email: str | None = None,
+    referred_by: User | None = None,
+) -> User:
+    user = await user_service.add(
+        session,
+        settings=settings,
+        email=email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.com",
+        password=PASSWORD,
+        full_name=name,
+        role=role,
+        organization=organization,
+        referred_by_user_id=referred_by.id if referred_by else None,
+    )
+    return user
+
+
+async def _profile(
+    session: AsyncSession,
+    settings: Settings,
+    world: World,
+    key: str,
+    profile: dict[str, Any] | str | None,
+    consent: bool,
+) -> None:
+    if profile is not None:
+        if profile == "complete":
+            # The legal name is the person's own: approval questions name people by it.
+            first, _, last = world.users[key].full_name.partition(" ")
+            fields = {
+                **COMPLETE_PROFILE,
+                "legal_first_name": first,
+                "legal_last_name": last or first,
+            }
+        else:
+            assert isinstance(profile, dict)
+            fields = profile
+        await borrower_profile.update(
+            session,
+            world.actor_of(key),
+            data=BorrowerProfileUpdate.model_validate(fields),
+            settings=settings,
+            origin=ORIGIN,
+        )
+    if consent:
+        await borrower_profile.record_consent(
+            session, world.actor_of(key), data=ConsentCreate(), channel="web"
+        )
+
+
+async def _applications(session: AsyncSession, world: World, spec: Fixtures) -> None:
+    for item in spec.applications:
+        starter = item.started_by or item.borrower
+        read = await application_service.start(
+            session,
+            world.actor_of(starter),
+            data=ApplicationCreate(
+                product_type=ProductType(item.product_type),
+                borrower_user_id=None
+                if starter == item.borrower
+                else world.users[item.borrower].id,
+                purpose=item.purpose,
+                amount=item.amount,
+                term_months=item.term_months,
+                slots=item.slots,
+            ),
+        )
+        world.applications[item.key] = read.id
