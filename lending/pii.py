@@ -28,6 +28,7 @@ from datetime import date
 from enum import StrEnum
 
 from lending.calendar_names import MONTH_NAMES_PATTERN, MONTHS
+from lending.us_states import US_STATES
 
 REDACTED = "[redacted]"
 # Dates this many years back or more may be someone's date of birth (see the module docstring).
@@ -288,10 +289,7 @@ def _after_state_or_zip(before: str) -> bool:
     state = _STATE_BEFORE.search(before)
     if state is None or not (state["code"].isupper() or state["comma"]):
         return False  # "is", "ok" or "me" in a sentence are words, not Indiana or Maine
-    # Imported here: the requirements load the ORM models, which a log line should not need.
-    from lending.applications.requirements import is_us_state
-
-    return is_us_state(state["code"].upper())
+    return state["code"].upper() in US_STATES
 
 
 # --- dates --------------------------------------------------------------------------------

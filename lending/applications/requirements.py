@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from lending.errors import InvalidInput
 from lending.models.applications import Application, BorrowerProfile, ConsentKind, ProductType
 from lending.models.lenders import CreditBand
+from lending.us_states import US_STATES
 
 DATA_PATH = Path(__file__).with_name("requirements.json")
 
@@ -90,6 +91,8 @@ class Requirements(BaseModel):
         for name, spec in self.fields.items():
             if spec.source == "slot" and spec.type is None:
                 raise ValueError(f"fields.{name}: a slot needs a type")
+        if self.us_states != US_STATES:
+            raise ValueError("us_states: must list exactly lending.us_states.US_STATES")
         missing_types = set(ProductType) - set(self.product_types)
         if missing_types:
             raise ValueError(f"product_types: missing {sorted(missing_types)}")
@@ -134,7 +137,7 @@ def credit_band_for(score: int) -> CreditBand:
 
 
 def is_us_state(code: str) -> bool:
-    return code in requirements().us_states
+    return code in US_STATES
 
 
 def field_error(loc: list[str | int], msg: str, kind: str = "value_error") -> dict[str, Any]:
