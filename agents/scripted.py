@@ -19,7 +19,6 @@ from langchain_core.messages import (
     BaseMessage,
     HumanMessage,
     ToolCall,
-    ToolMessage,
 )
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -41,8 +40,6 @@ def tool_then_answer(name: str, args: dict[str, Any], answer: str) -> Decide:
         if messages and isinstance(messages[-1], HumanMessage):
             call = ToolCall(name=name, args=dict(args), id=f"call_{uuid.uuid4().hex[:24]}")
             return AIMessage(content="", tool_calls=[call])
-        if messages and isinstance(messages[-1], ToolMessage):
-            return AIMessage(content=answer)
         return AIMessage(content=answer)
 
     return decide
