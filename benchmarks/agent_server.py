@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import sys
 import time
 from decimal import Decimal
@@ -79,6 +80,17 @@ def main() -> None:
     gc_file = os.environ.get("BENCH_GC_FILE")
     if gc_file:
         gc.callbacks.append(pauses)
+    # uvicorn re-raises SIGTERM to the handler it found after its graceful shutdown: make that a
+    # normal exit, so the pauses are written.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    try:
+        _serve(app)
+    finally:
+        if gc_file:
+            Path(gc_file).write_text(json.dumps(pauses.summary()))
+
+
+def _serve(app: Any) -> None:
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -89,8 +101,6 @@ def main() -> None:
         loop=os.environ.get("BENCH_LOOP", SERVE_LOOP),
         http=os.environ.get("BENCH_HTTP", SERVE_HTTP),
     )
-    if gc_file:
-        Path(gc_file).write_text(json.dumps(pauses.summary()))
 
 
 if __name__ == "__main__":
