@@ -7,7 +7,8 @@ streamed answer) through `TurnRunner.run`, sequentially, in conversations of ten
   (serialisation, SQL, pool);
 - the tool call alone (`registry.execute`), the turn's records alone (`threads.open_turn`,
   `start_run`, `finish_run`: the two transactions the runner opens) and the SSE encoding of the turn's events;
-- the scripted model's two replies through LangChain's streaming (a stand-in for a provider);
+- the scripted model's two replies (a tool call, then the answer) through LangChain's
+  streaming (a stand-in for a provider);
 - what remains of the in-memory turn is the graph and the runner: LangGraph's loop, the nodes,
   the events, the prompt.
 
@@ -25,7 +26,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_core.messages.ai import add_ai_message_chunks
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import event
@@ -231,11 +232,16 @@ async def _model_calls(actor: Actor, turns: int) -> float:
     """The scripted model's two replies of a turn through LangChain's streaming, merged."""
     schemas = [spec.openai_schema() for spec in registry.for_actor(actor)]
     bound = provider().bind(schemas)
-    history = [SystemMessage("You are Omni."), HumanMessage(MESSAGE)]
+    asked = [SystemMessage("You are Omni."), HumanMessage(MESSAGE)]
+    call = AIMessage(
+        content="", tool_calls=[{"name": "compute_payment", "args": TOOL_ARGS, "id": "call_1"}]
+    )
+    answered = [*asked, call, ToolMessage("{}", tool_call_id="call_1")]
     started = time.process_time()
-    for _ in range(turns * 2):
-        chunks = [chunk async for chunk in bound.astream(history)]
-        add_ai_message_chunks(chunks[0], *chunks[1:])
+    for _ in range(turns):
+        for history in (asked, answered):  # the tool call, then the streamed answer
+            chunks = [chunk async for chunk in bound.astream(history)]
+            add_ai_message_chunks(chunks[0], *chunks[1:])
     return (time.process_time() - started) * 1000 / turns
 
 

@@ -1,43 +1,44 @@
 """A server process for the agent benchmark: the real app, with the scripted zero-latency model
-(one tool call, then a 40-token streamed answer) in place of a provider. Not for anything else.
+(one tool call, then a 40-token streamed answer, decided from each conversation) in place of a
+provider. Not for anything else.
 
 Run by benchmarks/bench_agent_turn.py as `python -m benchmarks.agent_server PORT`, with
-OMNIFIN_DATABASE_URL pointing at the benchmark's own database.
+OMNIFIN_DATABASE_URL pointing at the benchmark's own database. With BENCH_GC_FILE set it times
+every garbage collection and writes the pauses there (JSON) when it stops.
 """
 
 from __future__ import annotations
 
 import gc
+import json
+import os
+import signal
 import sys
+import time
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import uvicorn
-from langchain_core.messages import AIMessage
 
 from agents.models import ModelBreaker, ModelPricing, ModelProvider
-from agents.scripted import ScriptedChatModel
+from agents.scripted import ScriptedChatModel, tool_then_answer
 from api.app import create_app
+from cli.main import SERVE_HTTP, SERVE_LOOP
 from lending.config import get_settings
 from lending.logs import configure_logging
 
 ANSWER = " ".join(f"word{i}" for i in range(40))
 
 
+TOOL_ARGS = {"amount": "25000.00", "annual_rate": "7.5", "term_months": 60}
+
+
 def provider() -> ModelProvider:
+    # Decided from the conversation, not a shared script: concurrent conversations interleave
+    # their model calls, and one cycling script gave turns 0 to 8 tool calls.
     model = ScriptedChatModel(
-        script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "compute_payment",
-                        "args": {"amount": "25000.00", "annual_rate": "7.5", "term_months": 60},
-                        "id": "call_bench",
-                    }
-                ],
-            ),
-            AIMessage(content=ANSWER),
-        ]
+        decide=tool_then_answer("compute_payment", TOOL_ARGS, ANSWER), keep_seen=False
     )
     return ModelProvider(
         models=[model],
@@ -46,12 +47,60 @@ def provider() -> ModelProvider:
     )
 
 
+class GcPauses:
+    """Wall time of every collection, per generation (gc.callbacks: start and stop)."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+        else:
+            self.pauses[info["generation"]].append((time.perf_counter() - self.started) * 1000)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            f"gen{generation}": {
+                "collections": len(pauses),
+                "max_ms": round(max(pauses, default=0.0), 2),
+                "total_ms": round(sum(pauses), 1),
+            }
+            for generation, pauses in self.pauses.items()
+        }
+
+
 def main() -> None:
     settings = get_settings()
     configure_logging(level="WARNING", json=True, redacted_fields=settings.log_redacted_fields)
     app = create_app(settings, chat_model=provider(), freeze_heap=True)
     gc.freeze()
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_config=None, access_log=False)
+    pauses = GcPauses()
+    gc_file = os.environ.get("BENCH_GC_FILE")
+    if gc_file:
+        gc.callbacks.append(pauses)
+    # uvicorn re-raises SIGTERM to the handler it found after its graceful shutdown: make that a
+    # normal exit, so the pauses are written.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
+    try:
+        _serve(app)
+    finally:
+        if gc_file:
+            Path(gc_file).write_text(json.dumps(pauses.summary()))
+
+
+def _serve(app: Any) -> None:
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        log_config=None,
+        access_log=False,
+        # As `omnifin serve` does unless told otherwise; BENCH_LOOP/BENCH_HTTP compare others.
+        loop=os.environ.get("BENCH_LOOP", SERVE_LOOP),
+        http=os.environ.get("BENCH_HTTP", SERVE_HTTP),
+    )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """Agent overhead per chat turn through HTTP SSE, with a scripted zero-latency model (one tool
-call, then a 40-token streamed answer) and the Postgres checkpointer — the work PERFORMANCE.md
+call, then a 40-token streamed answer, decided from each conversation so that every turn, even
+among concurrent ones, makes exactly one call) and the Postgres checkpointer — the work PERFORMANCE.md
 measures for a peer service (p50 ≈ 28 ms sequential; 29–34 turns/s at 20 concurrent, i.e.
 25–30 ms of server CPU per turn).
 
@@ -10,13 +11,17 @@ the embedded server of var/test, and for each durability mode (BENCH_DURABILITY,
 - starts one server process (one uvicorn worker, in-process store) and measures from this
   process: sequential turns (wall p50/p95 and the server's CPU ms per turn, from /proc: on a
   shared machine CPU time is steadier than wall time) and 20 concurrent conversations
-  (turns/s, latency p50/p95, CPU per turn);
+  (turns/s, latency p50/p95/p99, CPU per turn), the histogram of tool calls per turn (one
+  each, or the comparison is of uneven work) and the server's garbage-collection pauses;
 - measures the breakdown in process (benchmarks/agent_breakdown.py): checkpoint, tools, turn
   records, SSE serialisation, graph + model + runner, and the statements per turn; what the
   server spends beyond the in-process turn is HTTP (uvicorn, FastAPI, auth, SSE writes).
 The load average is recorded with the results: the machine is shared, and a busy one inflates
 CPU time too. For a fair before/after, BENCH_BASELINE=<another checkout> alternates rounds of the
-two servers (BENCH_ROUNDS, default 3) and reports both medians ("side_by_side").
+two servers (BENCH_ROUNDS, default 3) and reports both medians ("side_by_side"); the same code
+with other settings is compared with BENCH_BASELINE=. and BENCH_BASELINE_ENV / BENCH_CURRENT_ENV
+(JSON objects of environment variables for each server, e.g. '{"BENCH_LOOP": "asyncio"}');
+BENCH_ONLY_COMPARE=1 skips the single runs and the breakdown.
 Results go to benchmarks/results/agent_turn.json and to stdout.
 """
 
@@ -31,8 +36,10 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -101,7 +108,8 @@ async def _user_token(database_url: str) -> str:
         await engine.dispose()
 
 
-async def _turn(http: httpx.AsyncClient, token: str, thread_id: str) -> float:
+async def _turn(http: httpx.AsyncClient, token: str, thread_id: str) -> tuple[float, int]:
+    """One turn: its latency in ms and the number of tool calls it made."""
     started = time.perf_counter()
     async with http.stream(
         "POST",
@@ -113,7 +121,7 @@ async def _turn(http: httpx.AsyncClient, token: str, thread_id: str) -> float:
     elapsed = (time.perf_counter() - started) * 1000
     if response.status_code != 200 or b"event: run.completed" not in body:
         raise RuntimeError(f"turn failed: {response.status_code} {body[-300:]!r}")
-    return elapsed
+    return elapsed, body.count(b"event: tool.started")
 
 
 async def _thread(http: httpx.AsyncClient, token: str) -> str:
@@ -129,11 +137,21 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def _histogram(calls: list[int]) -> dict[str, int]:
+    return {str(count): number for count, number in sorted(Counter(calls).items())}
+
+
 async def _measure_server(
-    database_url: str, token: str, durability: str, *, code: Path = ROOT
+    database_url: str,
+    token: str,
+    durability: str,
+    *,
+    code: Path = ROOT,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """One server (the code of `code`, a checkout of this repository) measured from here."""
     port = _free_port()
+    gc_file = Path(tempfile.mkstemp(prefix="bench-gc-", suffix=".json")[1])
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
     env.update(
         OMNIFIN_DATABASE_URL=database_url,
@@ -141,7 +159,9 @@ async def _measure_server(
         OMNIFIN_AGENT_DURABILITY=durability,
         OMNIFIN_STATE_DIR=str(ROOT / "var" / "bench"),
         OMNIFIN_RATE_LIMITS='{"default": {}}',
+        BENCH_GC_FILE=str(gc_file),
     )
+    env.update(extra_env or {})
     server = subprocess.Popen(
         [sys.executable, "-m", "benchmarks.agent_server", str(port)], env=env, cwd=code
     )
@@ -163,7 +183,7 @@ async def _measure_server(
                 await _thread(http, token) for _ in range(SEQUENTIAL_TURNS // TURNS_PER_THREAD)
             ]
             cpu_before = _cpu_seconds(server.pid)
-            sequential = [
+            sequential_turns = [
                 await _turn(http, token, thread)
                 for thread in threads_seq
                 for _ in range(TURNS_PER_THREAD)
@@ -172,7 +192,7 @@ async def _measure_server(
 
             threads = [await _thread(http, token) for _ in range(CONCURRENT_CONVERSATIONS)]
 
-            async def conversation(thread: str) -> list[float]:
+            async def conversation(thread: str) -> list[tuple[float, int]]:
                 return [await _turn(http, token, thread) for _ in range(CONCURRENT_TURNS_EACH)]
 
             started = time.perf_counter()
@@ -180,27 +200,36 @@ async def _measure_server(
             results = await asyncio.gather(*(conversation(t) for t in threads))
             wall = time.perf_counter() - started
             concurrent_cpu = (_cpu_seconds(server.pid) - cpu_before) * 1000
-        latencies = [value for result in results for value in result]
-        return {
-            "durability": durability,
-            "sequential": {
-                "turns": SEQUENTIAL_TURNS,
-                "p50_ms": round(statistics.median(sequential), 2),
-                "p95_ms": round(_percentile(sequential, 0.95), 2),
-                "server_cpu_ms_per_turn": round(cpu_per_turn, 2),
-            },
-            "concurrent": {
-                "conversations": CONCURRENT_CONVERSATIONS,
-                "turns": len(latencies),
-                "turns_per_second": round(len(latencies) / wall, 1),
-                "p50_ms": round(statistics.median(latencies), 1),
-                "p95_ms": round(_percentile(latencies, 0.95), 1),
-                "server_cpu_ms_per_turn": round(concurrent_cpu / len(latencies), 2),
-            },
-        }
     finally:
         server.terminate()
         server.wait(timeout=30)
+    gc_pauses = json.loads(gc_file.read_text() or "null")
+    gc_file.unlink()
+    sequential = [latency for latency, _ in sequential_turns]
+    concurrent = [turn for result in results for turn in result]
+    latencies = [latency for latency, _ in concurrent]
+    return {
+        "durability": durability,
+        "server_env": extra_env or {},
+        "sequential": {
+            "turns": SEQUENTIAL_TURNS,
+            "p50_ms": round(statistics.median(sequential), 2),
+            "p95_ms": round(_percentile(sequential, 0.95), 2),
+            "server_cpu_ms_per_turn": round(cpu_per_turn, 2),
+            "tool_calls_per_turn": _histogram([calls for _, calls in sequential_turns]),
+        },
+        "concurrent": {
+            "conversations": CONCURRENT_CONVERSATIONS,
+            "turns": len(latencies),
+            "turns_per_second": round(len(latencies) / wall, 1),
+            "p50_ms": round(statistics.median(latencies), 1),
+            "p95_ms": round(_percentile(latencies, 0.95), 1),
+            "p99_ms": round(_percentile(latencies, 0.99), 1),
+            "server_cpu_ms_per_turn": round(concurrent_cpu / len(latencies), 2),
+            "tool_calls_per_turn": _histogram([calls for _, calls in concurrent]),
+        },
+        "gc_pauses_whole_run": gc_pauses,
+    }
 
 
 async def main() -> None:
@@ -208,10 +237,11 @@ async def main() -> None:
     await asyncio.to_thread(migrations.upgrade, database_url)
     token = await _user_token(database_url)
     modes = os.environ.get("BENCH_DURABILITY", "async,exit").split(",")
+    current_env = _env_option("BENCH_CURRENT_ENV")
     load_before = os.getloadavg()
     runs = []
-    for mode in modes:
-        run = await _measure_server(database_url, token, mode)
+    for mode in modes if not os.environ.get("BENCH_ONLY_COMPARE") else []:
+        run = await _measure_server(database_url, token, mode, extra_env=current_env)
         settings = Settings(
             environment="test",
             database_url=database_url,  # type: ignore[arg-type]
@@ -239,53 +269,92 @@ async def main() -> None:
             ],
         },
         "peer_reference": {
-            "sequential_p50_ms": 28,
-            "concurrent_turns_per_second": "29-34",
-            "server_cpu_ms_per_turn": "25-30",
+            "source": "PERFORMANCE.md: agent-service-toolkit, side by side on this machine kind",
+            "sequential_p50_ms": 29.3,
+            "server_cpu_ms_per_turn": 26.1,
+            "concurrent_turns_per_second": 35.5,
+            "concurrent_p99_ms": 621,
         },
-        "targets": {
-            "sequential_p50_ms": 25,
-            "sequential_p95_ms": 60,
-            "turns_per_second": 50,
-            "server_cpu_ms_per_turn (twice as fast as the peer)": 12.5,
+        "targets (issue 21)": {
+            "sequential_p50_ms": 12,
+            "sequential_server_cpu_ms_per_turn": 11,
+            "concurrent_turns_per_second": 70,
+            "concurrent_p99_ms": 300,
+            "full_gc_pause_ms": 20,
         },
         "runs": runs,
         "side_by_side": comparison,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    output = Path(os.environ.get("BENCH_OUTPUT", str(RESULTS)))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
+
+
+def _env_option(name: str) -> dict[str, str]:
+    value = json.loads(os.environ.get(name) or "{}")
+    if not isinstance(value, dict):
+        raise SystemExit(f"{name} must be a JSON object of environment variables")
+    return {str(key): str(item) for key, item in value.items()}
 
 
 async def _compare(
     database_url: str, token: str, baseline: Path, durability: str
 ) -> dict[str, Any]:
-    """This code against another checkout (BENCH_BASELINE, e.g. `git archive <commit>` unpacked),
-    alternating rounds (BENCH_ROUNDS, default 3) so both see the same machine: medians."""
+    """This code against another checkout or other settings (BENCH_BASELINE, e.g. `git archive
+    <commit>` unpacked, with BENCH_BASELINE_ENV / BENCH_CURRENT_ENV), alternating rounds
+    (BENCH_ROUNDS, default 3) so both see the same machine: medians, and the load average of
+    each round."""
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+    baseline_env, current_env = _env_option("BENCH_BASELINE_ENV"), _env_option("BENCH_CURRENT_ENV")
     measured: dict[str, list[dict[str, Any]]] = {"baseline": [], "current": []}
+    loads: list[float] = []
     for _ in range(rounds):
+        loads.append(round(os.getloadavg()[0], 2))
         measured["baseline"].append(
-            await _measure_server(database_url, token, durability, code=baseline)
+            await _measure_server(
+                database_url, token, durability, code=baseline, extra_env=baseline_env
+            )
         )
-        measured["current"].append(await _measure_server(database_url, token, durability))
+        measured["current"].append(
+            await _measure_server(database_url, token, durability, extra_env=current_env)
+        )
 
-    def medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+    def medians(runs: list[dict[str, Any]]) -> dict[str, Any]:
         return {
             f"{phase}_{key}": round(statistics.median(run[phase][key] for run in runs), 2)
             for phase in ("sequential", "concurrent")
             for key in ("server_cpu_ms_per_turn", "p50_ms", "p95_ms")
         } | {
+            "concurrent_p99_ms": round(
+                statistics.median(run["concurrent"]["p99_ms"] for run in runs), 1
+            ),
             "concurrent_turns_per_second": round(
                 statistics.median(run["concurrent"]["turns_per_second"] for run in runs), 1
-            )
+            ),
+            "tool_calls_per_turn": _histogram(
+                [
+                    int(calls)
+                    for run in runs
+                    for phase in ("sequential", "concurrent")
+                    for calls, number in run[phase]["tool_calls_per_turn"].items()
+                    for _ in range(number)
+                ]
+            ),
+            "max_full_gc_pause_ms": max(
+                (run["gc_pauses_whole_run"] or {}).get("gen2", {}).get("max_ms", 0.0)
+                for run in runs
+            ),
         }
 
     baseline_medians, current_medians = medians(measured["baseline"]), medians(measured["current"])
     return {
         "durability": durability,
         "baseline": str(baseline),
+        "baseline_env": baseline_env,
+        "current_env": current_env,
         "rounds": rounds,
+        "load_average_1m_per_round": loads,
         "baseline_medians": baseline_medians,
         "current_medians": current_medians,
         "cpu_per_turn_ratio_current_to_baseline": round(

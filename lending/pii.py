@@ -277,9 +277,27 @@ def _ssn(text: str, match: re.Match[str]) -> Iterator[PiiSpan]:
     digits = _digits(raw)
     if len(digits) != 9:
         return
-    kind = PiiKind.ACCOUNT if _label_before(text, match.start()) == "account" else PiiKind.SSN
+    label = _label_before(text, match.start())
+    kind = PiiKind.ACCOUNT if label == "account" else PiiKind.SSN
+    if (
+        kind is PiiKind.SSN
+        and label != "ssn"
+        and (
+            _never_issued(digits)
+            or re.search(r"[A-Za-z]-$", text[max(0, match.start() - 2) : match.start()])
+        )
+    ):
+        # Numbers the SSA never issues (parse_ssn refuses them too), and the digits of an
+        # identifier such as LOAN-000002-017a or OMF-2026-000123, are not SSNs.
+        return
     value = f"{digits[:3]}-{digits[3:5]}-{digits[5:]}" if kind is PiiKind.SSN else digits
     yield PiiSpan(kind, match.start(), match.end(), value)
+
+
+def _never_issued(digits: str) -> bool:
+    area, group, serial = digits[:3], digits[3:5], digits[5:]
+    # 9xx stays personal: it is how ITINs (taxpayer numbers of people without an SSN) begin.
+    return area in ("000", "666") or group == "00" or serial == "0000"
 
 
 def _after_state_or_zip(before: str) -> bool:

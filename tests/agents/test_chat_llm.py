@@ -8,10 +8,13 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 from langchain_core.messages import AIMessage, ToolMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -166,11 +169,13 @@ async def test_a_second_message_during_a_run_is_refused(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
     _, token = await borrower_with_token(session, settings)
-    model = ScriptedChatModel(script=[AIMessage(content="Thinking slowly.")], delay_seconds=0.5)
+    release = asyncio.Event()
+    model = ScriptedChatModel(script=[AIMessage(content="Thinking slowly.")], hold=release)
     async with with_model(model) as http:
         thread_id = await new_thread(http, token)
         first = asyncio.create_task(send(http, token, thread_id, "hello"))
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(10):
+            await model.started()  # the first turn is running, held inside the model call
         second = await http.post(
             f"/api/v1/chat/threads/{thread_id}/runs",
             json={"message": "are you there?"},
@@ -178,7 +183,10 @@ async def test_a_second_message_during_a_run_is_refused(
         )
         assert second.status_code == 409
         assert second.json()["error"] == "Conflict"
+        assert not first.done()
+        release.set()
         assert reply_text(await first) == "Thinking slowly."
+    assert model.calls == 1  # the refused message never reached the model
 
 
 @pytest.mark.parametrize("message", ["", "   ", "x" * 20_000])
@@ -303,10 +311,32 @@ async def test_a_turn_cut_off_mid_way_is_finished_after_a_restart(
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
     ):
         thread_id = await new_thread(http, token)
+        runner = app.state.omnifin.runner
+        assert runner is not None
+        graph = runner.graphs["borrower"]
+        saver = graph.checkpointer
+        assert isinstance(saver, BaseCheckpointSaver)
+        written = asyncio.Event()
+        put = saver.aput
+
+        async def signalled_put(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return await put(*args, **kwargs)
+            finally:
+                written.set()
+
+        monkeypatch.setattr(saver, "aput", signalled_put)
         request = asyncio.create_task(send(http, token, thread_id, "a $20k car loan over 4 years"))
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         async with asyncio.timeout(10):
             await reached.wait()
-        await asyncio.sleep(0.3)  # the checkpoint after the model's step is written meanwhile
+            # With async durability the checkpoint after the model's step is written while the
+            # tool runs: wait until it is stored (its next step is the tools node).
+            while True:
+                written.clear()  # before reading: a write landing during the read still counts
+                if (await graph.aget_state(config)).next == ("tools",):
+                    break
+                await written.wait()
         for task in [*app.state.omnifin.background_tasks, request]:
             task.cancel()  # what a killed process leaves behind: no run.completed, no cleanup
         await asyncio.gather(request, *app.state.omnifin.background_tasks, return_exceptions=True)

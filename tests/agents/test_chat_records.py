@@ -36,7 +36,9 @@ Client = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 def with_model(settings: Settings, sessionmaker: SessionMaker) -> Client:
     @asynccontextmanager
     async def open_client(
-        model: ScriptedChatModel, app_settings: Settings | None = None
+        model: ScriptedChatModel,
+        app_settings: Settings | None = None,
+        store: MemoryStore | None = None,
     ) -> AsyncIterator[httpx.AsyncClient]:
         provider = ModelProvider(
             models=[model],
@@ -46,7 +48,7 @@ def with_model(settings: Settings, sessionmaker: SessionMaker) -> Client:
         app = create_app(
             app_settings or settings,
             sessionmaker=sessionmaker,
-            store=MemoryStore(),
+            store=store or MemoryStore(),
             chat_model=provider,
         )
         async with (
@@ -58,6 +60,20 @@ def with_model(settings: Settings, sessionmaker: SessionMaker) -> Client:
             yield http
 
     return open_client
+
+
+class _LeaseWatch(MemoryStore):
+    """The in-process store, telling the test when a turn found its thread's lease taken."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = asyncio.Event()
+
+    async def acquire(self, key: str, ttl_seconds: float) -> bool:
+        got = await super().acquire(key, ttl_seconds)
+        if not got and key.endswith(":turn"):
+            self.refused.set()
+        return got
 
 
 async def _borrower_token(session: AsyncSession, settings: Settings) -> str:
@@ -173,15 +189,24 @@ async def test_a_second_message_during_a_run_waits_its_turn_in_queue_mode(
 ) -> None:
     token = await _borrower_token(session, settings)
     queued = settings.model_copy(update={"chat_double_texting": "queue"})
+    release = asyncio.Event()
     model = ScriptedChatModel(
         script=[AIMessage(content="First answer."), AIMessage(content="Second answer.")],
-        delay_seconds=0.3,
+        hold=release,
     )
-    async with with_model(model, queued) as http:
+    store = _LeaseWatch()
+    async with with_model(model, queued, store) as http:
         thread_id = await _thread(http, token)
         first = asyncio.create_task(send(http, token, thread_id, "first question"))
-        await asyncio.sleep(0.1)
-        second = await send(http, token, thread_id, "second question")
+        async with asyncio.timeout(10):
+            await model.started()  # the first turn is inside its model call, held there
+            waiting = asyncio.create_task(send(http, token, thread_id, "second question"))
+            await store.refused.wait()  # the second message found the first turn running
+        assert model.calls == 1
+        assert not first.done()
+        assert not waiting.done()
+        release.set()
+        second = await waiting
         first_events = await first
 
     assert reply_text(first_events) == "First answer."
@@ -210,22 +235,21 @@ async def test_a_client_that_leaves_mid_turn_does_not_lose_it(
     """Over real HTTP: the browser goes away after `run.started`; the turn still finishes, and
     the thread's history has the answer when the person comes back."""
     token = await _borrower_token(session, settings)
-    model = ScriptedChatModel(
-        script=[AIMessage(content="Here is the whole answer.")], delay_seconds=1.0
-    )
+    release = asyncio.Event()
+    model = ScriptedChatModel(script=[AIMessage(content="Here is the whole answer.")], hold=release)
     provider = ModelProvider(models=[model], pricing=ModelPricing(), breaker=ModelBreaker())
     app = create_app(settings, sessionmaker=sessionmaker, store=MemoryStore(), chat_model=provider)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    # A socket already listening: connections wait in its backlog until the server accepts
+    # them, so nothing has to wait for the server to have started.
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    port = listening.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     )
-    serving = asyncio.create_task(server.serve())
+    serving = asyncio.create_task(server.serve(sockets=[listening]))
     try:
-        async with asyncio.timeout(20):
-            while not server.started:
-                await asyncio.sleep(0.05)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
             thread_id = await _thread(http, token)
             async with http.stream(
@@ -239,18 +263,16 @@ async def test_a_client_that_leaves_mid_turn_does_not_lose_it(
                         break  # and the connection closes with the block, mid-turn
             early = await http.get(f"/api/v1/chat/threads/{thread_id}", headers=bearer(token))
             assert [m["role"] for m in early.json()["messages"]] == ["user"]  # still answering
+            turns = set(app.state.omnifin.background_tasks)
+            assert len(turns) == 1  # the turn goes on without its client
+            release.set()
             async with asyncio.timeout(10):
-                while True:
-                    detail = await http.get(
-                        f"/api/v1/chat/threads/{thread_id}", headers=bearer(token)
-                    )
-                    roles = [m["role"] for m in detail.json()["messages"]]
-                    if "assistant" in roles:
-                        break
-                    await asyncio.sleep(0.1)
+                await asyncio.gather(*turns)
+            detail = await http.get(f"/api/v1/chat/threads/{thread_id}", headers=bearer(token))
     finally:
         server.should_exit = True
         await serving
+        listening.close()
     messages = detail.json()["messages"]
     assert [(m["role"], m["content"]) for m in messages] == [
         ("user", "tell me everything"),

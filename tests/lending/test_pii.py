@@ -137,3 +137,13 @@ def test_spans_never_overlap_and_come_in_order() -> None:
 def test_a_label_on_the_line_above_says_nothing() -> None:
     assert _found("IDENTIFICATION CARD\nID No: 375798010")[0][0] == "SSN"
     assert _found("Card\n4111 1111 1111 1111")[0][0] == "ACCOUNT"  # by its length
+
+
+def test_identifiers_and_numbers_never_issued_are_not_ssns() -> None:
+    # A loan reference's digits ("LOAN-000002-017a") read as 000-00-2017 before: never issued.
+    assert _found("the loan LOAN-000002-017a was paid") == []
+    assert _found("reference LOAN-123456-7890 funded") == []
+    assert _found("000-12-3456 and 123-00-4567 and 123-45-0000") == []
+    # ...unless someone says it is their SSN, and ITIN-like 9xx numbers stay personal.
+    assert _found("ssn 000-12-3456")[0][0] == "SSN"
+    assert _found("912-70-1234")[0][0] == "SSN"
