@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from agents.guided.parser import CHINESE_DIGITS
 from agents.guided.vocabulary import Option, vocabulary
 from lending.logs import get_logger
 
@@ -33,19 +34,6 @@ SIMILARITY_TIMEOUT_SECONDS = 1.5
 # Switched off by tests that check the lexical fallback, and after the embedder fails to load.
 similarity_enabled = True
 
-_CHINESE_NUMERALS = {
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-    "十": 10,
-}
 _ORDINAL_WORDS = {
     "first": 1,
     "1st": 1,
@@ -116,7 +104,7 @@ def _chinese_number(token: str) -> int | None:
         return int(token)
     if token == "十":
         return 10
-    return _CHINESE_NUMERALS.get(token)
+    return CHINESE_DIGITS.get(token)
 
 
 def pick_by_position(text: str, count: int) -> int | None:

@@ -49,7 +49,7 @@ _SMALL_NUMBERS = {
     "ninety": 90,
     "hundred": 100,
 }
-_CHINESE_DIGITS = {
+CHINESE_DIGITS = {
     "一": 1,
     "二": 2,
     "两": 2,
@@ -172,8 +172,8 @@ def _chinese_number(token: str) -> int | None:
         return 10
     if "十" in token:
         tens, _, ones = token.partition("十")
-        return _CHINESE_DIGITS.get(tens, 1) * 10 + _CHINESE_DIGITS.get(ones, 0)
-    return _CHINESE_DIGITS.get(token)
+        return CHINESE_DIGITS.get(tens, 1) * 10 + CHINESE_DIGITS.get(ones, 0)
+    return CHINESE_DIGITS.get(token)
 
 
 def parse_term_months(text: str) -> int | None:
@@ -185,7 +185,7 @@ def parse_term_months(text: str) -> int | None:
         ):
             continue  # "85k a year" is a rate, "for a year" is a term
         value: Decimal | None
-        if token[0] in _CHINESE_DIGITS:
+        if token[0] in CHINESE_DIGITS:
             number = _chinese_number(token)
             value = Decimal(number) if number is not None else None
         else:
