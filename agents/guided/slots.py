@@ -433,7 +433,11 @@ def extract(
     if money_asked:
         loose = [a for a in _amounts(working) if not any(a[0] < e and s < a[1] for s, e in taken)]
         if not loose and not placed and len(money_asked) == 1:
-            reading = answer(money_asked[0], working, tuple(purposes))
+            # The rest of the message, without what was already read (a ZIP code is no value).
+            rest = "".join(
+                " " if any(a <= i < b for a, b in taken) else char for i, char in enumerate(working)
+            )
+            reading = answer(money_asked[0], rest, tuple(purposes)) if rest.strip() else None
             if reading is not None:
                 values[money_asked[0]] = reading
         elif not loose:

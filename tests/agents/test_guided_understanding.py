@@ -287,3 +287,25 @@ async def test_a_whole_conversation_in_chinese_and_switching_language(
 
 def _tools(events: list[tuple[str, dict[str, Any]]]) -> list[str]:
     return [data["tool"] for kind, data in events if kind == "tool.started"]
+
+
+def test_an_address_is_never_read_inside_a_vault_token_nor_its_zip_as_a_value() -> None:
+    fields = list(requirements().fields)
+    told = extract(
+        "Dana Whitfield, born [DOB-1], 44 Elm St, Springfield, IL 62704, (415) 555-0134",
+        fields=fields,
+        asked=["full_name", "date_of_birth", "home_address", "phone"],
+        purposes=(),
+    )
+    assert told.values["home_address"]["address_line1"] == "44 Elm St"
+    assert "address_line2" not in told.values["home_address"]
+    property_only = extract(
+        "7 Hill St, San Jose, CA 95112",
+        fields=fields,
+        asked=["property_address", "property_value"],
+        purposes=(),
+    )
+    assert property_only.values["property_address"]["slots"]["property_address"]["city"] == (
+        "San Jose"
+    )
+    assert "property_value" not in property_only.values  # 95112 is the ZIP code
