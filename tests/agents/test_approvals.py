@@ -35,6 +35,20 @@ from tests.identity.factories import bearer
 from tests.lending.factories import create_application
 
 
+def _withdraw(application_id: str, reason: str, call_id: str) -> AIMessage:
+    """A model message asking to withdraw one application (an irreversible call)."""
+    return AIMessage(
+        content="",
+        tool_calls=[
+            {
+                "name": "withdraw_application",
+                "args": {"application_id": application_id, "reason": reason},
+                "id": call_id,
+            }
+        ],
+    )
+
+
 def _withdraw_both(first: str, second: str) -> AIMessage:
     """One model message asking for two irreversible actions at once."""
     return AIMessage(
@@ -170,16 +184,7 @@ async def test_an_expired_approval_runs_nothing_and_is_asked_again_after_a_new_c
     await session.commit()
     model = ScriptedChatModel(
         script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "withdraw_application",
-                        "args": {"application_id": application, "reason": "no longer needed"},
-                        "id": "call_expiring",
-                    }
-                ],
-            ),
+            _withdraw(application, "no longer needed", "call_expiring"),
             AIMessage(content="Withdrawn."),
         ]
     )
@@ -226,16 +231,7 @@ async def test_only_the_person_asked_can_answer_and_only_in_that_conversation(
     await session.commit()
     model = ScriptedChatModel(
         script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "withdraw_application",
-                        "args": {"application_id": application, "reason": "done"},
-                        "id": "call_owned",
-                    }
-                ],
-            ),
+            _withdraw(application, "done", "call_owned"),
             AIMessage(content="Withdrawn."),
         ]
     )
@@ -272,19 +268,7 @@ async def test_openai_clients_get_the_question_and_the_approval_id_and_must_answ
     application = str((await create_application(session, borrower)).id)
     await session.commit()
     # A real model gives every call an id of its own: a refused call is never asked again.
-    withdraw = [
-        AIMessage(
-            content="",
-            tool_calls=[
-                {
-                    "name": "withdraw_application",
-                    "args": {"application_id": application, "reason": "not needed"},
-                    "id": f"call_v1_{attempt}",
-                }
-            ],
-        )
-        for attempt in (1, 2)
-    ]
+    withdraw = [_withdraw(application, "not needed", f"call_v1_{attempt}") for attempt in (1, 2)]
     model = ScriptedChatModel(
         script=[
             withdraw[0],
@@ -366,16 +350,7 @@ async def test_the_question_is_put_in_the_persons_language_and_a_chinese_refusal
     await session.commit()
     model = ScriptedChatModel(
         script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "withdraw_application",
-                        "args": {"application_id": application, "reason": "不需要了"},
-                        "id": "call_zh",
-                    }
-                ],
-            ),
+            _withdraw(application, "不需要了", "call_zh"),
             AIMessage(content="好的。"),
         ]
     )
@@ -405,16 +380,7 @@ async def test_a_question_while_an_approval_waits_is_answered_and_runs_nothing(
     await session.commit()
     model = ScriptedChatModel(
         script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "withdraw_application",
-                        "args": {"application_id": application, "reason": "fees"},
-                        "id": "call_question",
-                    }
-                ],
-            ),
+            _withdraw(application, "fees", "call_question"),
             AIMessage(content="Done."),
         ]
     )
