@@ -267,7 +267,8 @@ def parse_phone(text: str) -> str | None:
     return f"+1{match[2]}{match[3]}{match[4]}"
 
 
-_SSN = re.compile(r"(?<!\d)(\d{3})[- ]?(\d{2})[- ]?(\d{4})(?!\d)")
+# Not the digits of an identifier such as OMF-001123450 (the PII detector skips those too).
+_SSN = re.compile(r"(?<!\d)(?<![A-Za-z]-)(\d{3})[- ]?(\d{2})[- ]?(\d{4})(?!\d)")
 
 
 def parse_ssn(text: str) -> str | None:
