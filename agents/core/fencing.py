@@ -29,6 +29,17 @@ FENCE_RULE = (
 )
 
 
+# Letters only: the block sits inside a person's message, which the conversation vault reads for
+# personal data, and a hex nonce has a run of nine digits (an SSN to the detector) about 3% of the
+# time; the vault would swap it for a token and break the marker. 16 letters of 23 are 72 bits.
+_NONCE_LETTERS = "abcdefghjkmnpqrstuvwxyz"
+
+
+def new_nonce() -> str:
+    """A random block id with no digits, so no personal-data reader ever rewrites it."""
+    return "".join(secrets.choice(_NONCE_LETTERS) for _ in range(16))
+
+
 def fence(source: str, text: str, *, nonce: str | None = None) -> str:
     """`text` as a labelled data block: opening marker, the neutralised text, closing marker.
 
@@ -37,7 +48,7 @@ def fence(source: str, text: str, *, nonce: str | None = None) -> str:
     that closes its own block.
     """
     label = _SOURCE.sub("_", source.lower()).strip("_") or "untrusted"
-    nonce = nonce or secrets.token_hex(8)
+    nonce = nonce or new_nonce()
     return f"{OPEN} source={label} id={nonce}>>>\n{neutralise(text)}\n{CLOSE} id={nonce}>>>"
 
 

@@ -43,6 +43,7 @@ from lending.db import SessionMaker
 from lending.kv import MemoryStore
 from lending.models.documents import Document
 from lending.models.identity import Role, User
+from lending.pii import has_pii
 from tests.agents.sse import parse_sse
 from tests.api.lending_world import firm_offer
 from tests.commissions.factories import create_admin, create_loan, create_rule
@@ -608,7 +609,7 @@ async def test_a_hostile_file_name_reaches_the_model_fenced_and_changes_nothing(
     assert [(f["tool"], f["ok"]) for f in finished] == [("accept_offer", False)]
     assert await _snapshot(session) == before
     said = next(str(m.content) for m in model.seen[0] if isinstance(m, HumanMessage))
-    opened = re.findall(r"<<<DATA source=file_names id=([0-9a-f]{16})>>>", said)
+    opened = re.findall(r"<<<DATA source=file_names id=([a-z]{16})>>>", said)
     assert len(opened) == 1
     # One closing marker, the real one: the name's look-alike was flattened.
     assert re.findall(r"<<<END DATA[^\n]*", said) == [f"{CLOSE} id={opened[0]}>>>"]
@@ -699,6 +700,16 @@ def test_fence_labels_the_text_and_closes_with_its_own_nonce() -> None:
         f"{CLOSE} id=0123abcd>>>",
     ]
     assert fence("x", "a") != fence("x", "a")  # a new nonce at every call
+
+
+def test_no_fence_marker_is_ever_read_as_personal_data() -> None:
+    """A fence sits inside the person's message, which the vault reads for personal data: a
+    nonce with a run of digits (an SSN to the detector) would be swapped for a token and the
+    block's markers broken. Hex nonces did that about 3% of the time; no nonce may."""
+    for _ in range(3000):
+        block = fence("file_names", "#1: payslip.pdf")
+        assert not has_pii(block)
+        assert re.fullmatch(r"[a-z]{16}", block.splitlines()[-1].split("id=")[1][:-3])
 
 
 @pytest.mark.parametrize(
