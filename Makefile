@@ -83,9 +83,24 @@ test: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory evals-gate
 	cd $(WEB) && npm run typecheck
 	cd $(WEB) && npm test -- --run
 	cd $(WEB) && npm run check-client
+
+## make evals-gate: the guided and scripted eval suites, gated against the committed baseline
+# (part of make test). Its own state folder, so the demo's database is never touched; `evals run`
+# exits 1 when any scenario fails, which is the gate's to judge (a crash exits 2 and stops here).
+# After an intended change: `omnifin evals bless latest --export $(EVALS_BASELINE)` and commit it.
+EVALS_STATE := var/evals-gate
+EVALS_BASELINE := evals/baselines/offline.json
+.PHONY: evals-gate
+evals-gate: install
+	OMNIFIN_STATE_DIR=$(EVALS_STATE) $(BIN)/omnifin db upgrade
+	OMNIFIN_STATE_DIR=$(EVALS_STATE) $(BIN)/omnifin evals run --label make-test \
+		--report-dir $(EVALS_STATE)/report; test $$? -le 1
+	OMNIFIN_STATE_DIR=$(EVALS_STATE) $(BIN)/omnifin evals gate --run latest \
+		--baseline $(EVALS_BASELINE)
 
 # For maintainers after editing dependencies in pyproject.toml (not one of the two commands).
 lock: $(BIN)/uv

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agents.guided.meaning import wait_for_similarity
 from agents.models import ModelProvider, build_model_provider
 from agents.prompt_source import ASSISTANT_NAME
 from agents.prompts.service import prompt_service
@@ -109,6 +110,7 @@ async def run(
 ) -> Outcome:
     """Run `scenarios` on the server of `database_url`; save the run in that database."""
     scenario_settings = eval_settings(settings, options.model)
+    wait_for_similarity()  # deterministic readings: no time-boxed fallback under load
     databases = Databases(database_url, scenario_settings)
     await databases.ensure_template()
     engine = create_engine(settings, database_url)
