@@ -4,6 +4,7 @@ the gate) on their own."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -185,6 +186,23 @@ def test_every_seed_scenario_loads_and_ids_are_unique() -> None:
     scenarios = load()
     assert len(scenarios) >= 40
     assert len({s.id for s in scenarios}) == len(scenarios)
+
+
+def test_the_committed_baseline_is_for_the_committed_scenarios() -> None:
+    """make test gates against evals/baselines/offline.json: a scenario added or edited without
+    a new baseline would be judged against nothing (or against another text), so this fails
+    until `omnifin evals bless latest --export evals/baselines/offline.json` is re-run."""
+    baseline = json.loads(
+        (Path(__file__).parents[2] / "evals" / "baselines" / "offline.json").read_text("utf-8")
+    )
+    current = {
+        f"{s.id}[{mode}]": s.digest()
+        for s in load()
+        for mode in s.modes
+        if mode in ("guided", "scripted")
+    }
+    assert {case: row["scenario_hash"] for case, row in baseline.items()} == current
+    assert all(row["passed"] for row in baseline.values() if row["critical"])
 
 
 def test_a_bad_scenario_file_says_where(tmp_path: Path) -> None:
