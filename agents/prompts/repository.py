@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Self
+from datetime import datetime
+from typing import Any, Self
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,6 +178,24 @@ class PromptRepository:
         )
         return {(row[0], row[1]): row[2] for row in (await self.session.execute(statement)).all()}
 
+    async def arm_outcomes(
+        self, experiment_id: uuid.UUID, prompt_name: str, start: datetime, end: datetime
+    ) -> dict[str, dict[str, Any]]:
+        """Per arm (variant): its users, and what their turns rendered with this prompt and arm
+        between `start` and `end` recorded (runs, feedback, failed tool calls, cost), plus the
+        applications those users started or submitted in that window (as borrower or as the
+        broker who created them)."""
+        rows = await self.session.execute(
+            _ARM_OUTCOMES,
+            {
+                "experiment": experiment_id,
+                "prompt": prompt_name,
+                "start": start,
+                "end": end,
+            },
+        )
+        return {row["variant"]: dict(row) for row in rows.mappings()}
+
     async def record_assignment(
         self, experiment_id: uuid.UUID, user_id: uuid.UUID, *, variant: str, version_number: int
     ) -> None:
@@ -201,3 +220,57 @@ class PromptRepository:
     async def add(self, row: Prompt | PromptVersion | PromptLabel | PromptExperiment) -> None:
         self.session.add(row)
         await self.session.flush()
+
+
+# One pass per measure, each grouped by arm; runs count only when rendered with this prompt
+# (`prompt_versions ? :prompt`) under the arm's variant, inside the window.
+_ARM_OUTCOMES = text("""
+WITH arm_user AS (
+    SELECT variant, user_id FROM prompt_experiment_assignment WHERE experiment_id = :experiment
+), arm_run AS (
+    SELECT u.variant, r.id, r.status, r.input_tokens, r.output_tokens, r.cost
+    FROM arm_user u
+    JOIN chat_thread t ON t.user_id = u.user_id
+    JOIN chat_run r ON r.thread_id = t.id
+    WHERE r.variant = u.variant AND r.prompt_versions ? :prompt
+      AND r.started_at >= :start AND r.started_at < :end
+), runs AS (
+    SELECT variant, count(*) AS turns,
+           count(*) FILTER (WHERE status = 'failed') AS failed_turns,
+           coalesce(sum(input_tokens), 0) AS input_tokens,
+           coalesce(sum(output_tokens), 0) AS output_tokens,
+           coalesce(sum(cost), 0) AS cost
+    FROM arm_run GROUP BY variant
+), feedback AS (
+    SELECT a.variant, count(*) FILTER (WHERE f.rating > 0) AS thumbs_up,
+           count(*) FILTER (WHERE f.rating < 0) AS thumbs_down
+    FROM arm_run a JOIN chat_feedback f ON f.run_id = a.id GROUP BY a.variant
+), tool_errors AS (
+    SELECT a.variant, count(*) AS tool_errors
+    FROM arm_run a JOIN chat_message m ON m.run_id = a.id
+    WHERE m.role = 'tool' AND (m.tool ->> 'ok') = 'false' GROUP BY a.variant
+), applications AS (
+    SELECT u.variant,
+           count(DISTINCT l.id) FILTER (WHERE l.created_at >= :start AND l.created_at < :end)
+               AS applications_started,
+           count(DISTINCT l.id) FILTER (WHERE l.submitted_at >= :start AND l.submitted_at < :end)
+               AS applications_submitted
+    FROM arm_user u
+    JOIN loan_application l ON l.borrower_user_id = u.user_id OR l.created_by_user_id = u.user_id
+    GROUP BY u.variant
+)
+SELECT u.variant, count(*) AS users,
+       coalesce(max(r.turns), 0) AS turns, coalesce(max(r.failed_turns), 0) AS failed_turns,
+       coalesce(max(r.input_tokens), 0) AS input_tokens,
+       coalesce(max(r.output_tokens), 0) AS output_tokens, coalesce(max(r.cost), 0) AS cost,
+       coalesce(max(f.thumbs_up), 0) AS thumbs_up, coalesce(max(f.thumbs_down), 0) AS thumbs_down,
+       coalesce(max(e.tool_errors), 0) AS tool_errors,
+       coalesce(max(a.applications_started), 0) AS applications_started,
+       coalesce(max(a.applications_submitted), 0) AS applications_submitted
+FROM arm_user u
+LEFT JOIN runs r ON r.variant = u.variant
+LEFT JOIN feedback f ON f.variant = u.variant
+LEFT JOIN tool_errors e ON e.variant = u.variant
+LEFT JOIN applications a ON a.variant = u.variant
+GROUP BY u.variant
+""")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -145,6 +146,31 @@ class ExperimentRead(BaseModel):
     created_at: datetime
     started_at: datetime | None
     stopped_at: datetime | None
+
+
+class ArmOutcome(BaseModel):
+    """What one arm's users did while the experiment ran, from the recorded runs."""
+
+    variant: str
+    version_number: int
+    users: int = Field(description="People served this arm.")
+    turns: int = Field(description="Assistant turns rendered with this arm's prompt.")
+    applications_started: int
+    applications_submitted: int
+    thumbs_up: int
+    thumbs_down: int
+    tool_errors: int = Field(description="Tool calls that failed in this arm's turns.")
+    failed_turns: int
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal = Field(description="Model cost of the arm's turns, in US dollars.")
+
+
+class ExperimentResults(BaseModel):
+    experiment: ExperimentRead
+    window_start: datetime | None = Field(description="When it started (null: never started).")
+    window_end: datetime = Field(description="When it stopped, or now while it runs.")
+    arms: list[ArmOutcome]
 
 
 class PromptSummary(BaseModel):

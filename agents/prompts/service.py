@@ -12,6 +12,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,9 +30,11 @@ from agents.prompts.defaults import DEFAULT_PROMPTS, DEFAULTS_BY_NAME
 from agents.prompts.errors import PromptNotFound, PromptRenderError
 from agents.prompts.repository import PromptRepository
 from agents.prompts.schemas import (
+    ArmOutcome,
     ArmRead,
     ExperimentCreate,
     ExperimentRead,
+    ExperimentResults,
     LabelRead,
     PreviewRequest,
     PromptCreate,
@@ -457,6 +460,47 @@ class PromptService:
             details={"name": prompt.name, "label": experiment.label.value},
         )
         return await self._experiment_with_counts(repository, prompt, experiment)
+
+    async def experiment_results(
+        self, session: AsyncSession, actor: Actor, *, name: str, experiment_id: uuid.UUID
+    ) -> ExperimentResults:
+        """Per-arm outcomes of an experiment from the recorded runs: who was served each arm,
+        their turns, thumbs, failed tool calls, cost, and the applications they started and
+        submitted while it ran. Every arm is listed, served or not."""
+        actor.require(Scope.PROMPTS_READ)
+        repository = PromptRepository.from_session(session)
+        prompt = await self._prompt(repository, name)
+        experiment = await self._experiment(repository, prompt, experiment_id)
+        read = await self._experiment_with_counts(repository, prompt, experiment)
+        end = experiment.stopped_at or _now()
+        measured = (
+            await repository.arm_outcomes(experiment.id, prompt.name, experiment.started_at, end)
+            if experiment.started_at is not None
+            else {}
+        )
+        arms = []
+        for arm in experiment.arms:
+            row = measured.get(arm["name"], {})
+            arms.append(
+                ArmOutcome(
+                    variant=arm["name"],
+                    version_number=arm["version"],
+                    users=row.get("users", 0),
+                    turns=row.get("turns", 0),
+                    applications_started=row.get("applications_started", 0),
+                    applications_submitted=row.get("applications_submitted", 0),
+                    thumbs_up=row.get("thumbs_up", 0),
+                    thumbs_down=row.get("thumbs_down", 0),
+                    tool_errors=row.get("tool_errors", 0),
+                    failed_turns=row.get("failed_turns", 0),
+                    input_tokens=row.get("input_tokens", 0),
+                    output_tokens=row.get("output_tokens", 0),
+                    cost=Decimal(row.get("cost", 0)),
+                )
+            )
+        return ExperimentResults(
+            experiment=read, window_start=experiment.started_at, window_end=end, arms=arms
+        )
 
     async def stop_experiment(
         self,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Query, status
 from agents.prompts.schemas import (
     ExperimentCreate,
     ExperimentRead,
+    ExperimentResults,
     LabelMove,
     LabelRead,
     PreviewRequest,
@@ -173,6 +174,22 @@ async def start_experiment(
 ) -> ExperimentRead:
     return await prompt_service.start_experiment(
         session, actor, name=name, experiment_id=experiment_id, store=store, origin=origin
+    )
+
+
+@router.get(
+    "/{name}/experiments/{experiment_id}/results",
+    summary="Per-arm outcomes of an experiment",
+    description="For each arm: users served, turns, applications started and submitted, thumbs, "
+    "failed tool calls and turns, tokens and cost, counted from the recorded runs while the "
+    "experiment ran (until now while it runs).",
+    responses=error_responses(*_AUTH_ERRORS, NotFound),
+)
+async def experiment_results(
+    name: Name, experiment_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+) -> ExperimentResults:
+    return await prompt_service.experiment_results(
+        session, actor, name=name, experiment_id=experiment_id
     )
 
 

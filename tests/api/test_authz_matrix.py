@@ -460,12 +460,12 @@ async def _create_prompt(w: World, who: Who, where: Where) -> Call:
     return Call("POST", "/api/v1/prompts", json=body)
 
 
-def _on_experiment(action: str) -> Build:
+def _on_experiment(action: str, method: str = "POST") -> Build:
     async def build(w: World, who: Who, where: Where) -> Call:
         prompt = await create_prompt(w.session, versions=[GREETING, GREETING])
         experiment = await create_experiment(w.session, prompt)
         path = f"/api/v1/prompts/{prompt.name}/experiments/{experiment.id}/{action}"
-        return Call("POST", path)
+        return Call(method, path)
 
     return build
 
@@ -954,6 +954,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/v1/prompts/{name}/experiments/{experiment_id}/stop"): Entry(
         _on_experiment("stop"), only({"prompt_engineer": (200, 200)}), targeted=False
+    ),
+    ("GET", "/api/v1/prompts/{name}/experiments/{experiment_id}/results"): Entry(
+        _on_experiment("results", "GET"), only(_PROMPT_READERS), targeted=False
     ),
     # The assistant (chat over SSE, and its OpenAI-compatible face).
     ("POST", "/api/v1/chat/threads"): Entry(

@@ -1486,6 +1486,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/prompts/{name}/experiments/{experiment_id}/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-arm outcomes of an experiment
+         * @description For each arm: users served, turns, applications started and submitted, thumbs, failed tool calls and turns, tokens and cost, counted from the recorded runs while the experiment ran (until now while it runs).
+         */
+        get: operations["experiment_results_api_v1_prompts__name__experiments__experiment_id__results_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/prompts/{name}/experiments/{experiment_id}/start": {
         parameters: {
             query?: never;
@@ -2087,6 +2107,50 @@ export interface components {
              * @enum {string}
              */
             channel: "button" | "voice" | "api";
+        };
+        /**
+         * ArmOutcome
+         * @description What one arm's users did while the experiment ran, from the recorded runs.
+         */
+        ArmOutcome: {
+            /** Applications Started */
+            applications_started: number;
+            /** Applications Submitted */
+            applications_submitted: number;
+            /**
+             * Cost
+             * @description Model cost of the arm's turns, in US dollars.
+             */
+            cost: string;
+            /** Failed Turns */
+            failed_turns: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Thumbs Down */
+            thumbs_down: number;
+            /** Thumbs Up */
+            thumbs_up: number;
+            /**
+             * Tool Errors
+             * @description Tool calls that failed in this arm's turns.
+             */
+            tool_errors: number;
+            /**
+             * Turns
+             * @description Assistant turns rendered with this arm's prompt.
+             */
+            turns: number;
+            /**
+             * Users
+             * @description People served this arm.
+             */
+            users: number;
+            /** Variant */
+            variant: string;
+            /** Version Number */
+            version_number: number;
         };
         /** ArmRead */
         ArmRead: {
@@ -3003,6 +3067,23 @@ export interface components {
             status: components["schemas"]["ExperimentStatus"];
             /** Stopped At */
             stopped_at: string | null;
+        };
+        /** ExperimentResults */
+        ExperimentResults: {
+            /** Arms */
+            arms: components["schemas"]["ArmOutcome"][];
+            experiment: components["schemas"]["ExperimentRead"];
+            /**
+             * Window End
+             * Format: date-time
+             * @description When it stopped, or now while it runs.
+             */
+            window_end: string;
+            /**
+             * Window Start
+             * @description When it started (null: never started).
+             */
+            window_start: string | null;
         };
         /**
          * ExperimentStatus
@@ -11897,6 +11978,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExperimentRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    experiment_results_api_v1_prompts__name__experiments__experiment_id__results_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: string;
+                /** @description The prompt's name, e.g. borrower.system. */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExperimentResults"];
                 };
             };
             /** @description NotAuthenticated */

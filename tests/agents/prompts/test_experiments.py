@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.prompts.cache import CompiledArm, CompiledExperiment, CompiledVersion, PromptCache
 from agents.prompts.schemas import ArmSpec, ExperimentCreate
 from agents.prompts.service import PromptService, bucket_of, choose_arm
 from agents.prompts.template import compile_checked
-from lending.errors import Conflict, InvalidInput
+from lending.config import Settings
+from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.identity.actor import Actor
-from lending.models.identity import Role
+from lending.models.applications import Application
+from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
+from lending.models.identity import Role, User
 from lending.models.prompts import ExperimentStatus, PromptExperimentAssignment, PromptLabelName
 from tests.agents.prompts.factories import create_prompt
 from tests.identity.factories import actor_of, create_user
+from tests.lending.factories import create_application, create_borrower
 
 V1 = ("Formal: {user_name}.", ["user_name"])
 V2 = ("Casual: {user_name}!", ["user_name"])
@@ -210,3 +216,127 @@ async def test_one_experiment_runs_per_label_and_arms_need_existing_versions(
             "type": "value_error",
         }
     ]
+
+
+async def _turn(
+    session: AsyncSession,
+    user: User,
+    *,
+    prompt: str,
+    variant: str | None,
+    cost: str = "0.010000",
+    tool_ok: bool | None = None,
+    rating: int | None = None,
+    started_at: datetime | None = None,
+) -> None:
+    """One recorded assistant turn of `user`, as the runner writes it."""
+    thread = ChatThread(user_id=user.id, organization_id=user.organization_id, graph="borrower")
+    session.add(thread)
+    await session.flush()
+    run = ChatRun(
+        thread_id=thread.id,
+        mode="model",
+        status="completed",
+        input_tokens=100,
+        output_tokens=20,
+        cost=Decimal(cost),
+        prompt_versions={prompt: 1},
+        variant=variant,
+        # The test is one transaction, whose now() is before the experiment started.
+        started_at=started_at or datetime.now(UTC),
+    )
+    session.add(run)
+    await session.flush()
+    if tool_ok is not None:
+        session.add(
+            ChatMessage(thread_id=thread.id, run_id=run.id, role="tool", tool={"ok": tool_ok})
+        )
+    if rating is not None:
+        session.add(ChatFeedback(run_id=run.id, user_id=user.id, rating=rating))
+    await session.flush()
+
+
+async def test_experiment_results_count_each_arms_outcomes_from_the_recorded_runs(
+    session: AsyncSession, service: PromptService, engineer: Actor, settings: Settings
+) -> None:
+    prompt = await create_prompt(session, versions=[V1, V2])
+    data = ExperimentCreate(
+        name="Casual tone",
+        arms=[ArmSpec(name="control", version=1, weight=50), ArmSpec(version=2, weight=50)],
+    )
+    created = await service.create_experiment(session, engineer, name=prompt.name, data=data)
+    before_start = datetime.now(UTC) - timedelta(days=1)
+    await service.start_experiment(
+        session, engineer, name=prompt.name, experiment_id=created.id, store=None
+    )
+    # Borrowers until each arm has one; the hash decides who lands where.
+    people: dict[str, User] = {}
+    served: Counter[str] = Counter()
+    while len(people) < 2:
+        borrower = await create_borrower(session, settings, complete=False)
+        rendered = await service.render(
+            session, name=prompt.name, variables=VALUES, user_id=borrower.id
+        )
+        assert rendered.variant is not None
+        people.setdefault(rendered.variant, borrower)
+        served[rendered.variant] += 1
+    control, casual = people["control"], people["v2"]
+    await _turn(session, control, prompt=prompt.name, variant="control", tool_ok=False, rating=-1)
+    await _turn(session, control, prompt=prompt.name, variant="control", tool_ok=True)
+    await _turn(session, casual, prompt=prompt.name, variant="v2", cost="0.250000", rating=1)
+    # Not counted: another prompt's turn, a turn before the start, another arm's variant.
+    await _turn(session, casual, prompt="other.prompt", variant="v2", rating=1)
+    await _turn(session, casual, prompt=prompt.name, variant="v2", started_at=before_start)
+    await _turn(session, control, prompt=prompt.name, variant="v2")
+    application = await create_application(session, casual)
+    await create_application(session, control)
+    await session.execute(
+        update(Application)
+        .where(Application.borrower_user_id.in_([control.id, casual.id]))
+        .values(created_at=datetime.now(UTC))
+    )
+    await session.execute(
+        update(Application)
+        .where(Application.id == application.id)
+        .values(submitted_at=datetime.now(UTC))
+    )
+
+    results = await service.experiment_results(
+        session, engineer, name=prompt.name, experiment_id=created.id
+    )
+
+    arms = {arm.variant: arm for arm in results.arms}
+    assert set(arms) == {"control", "v2"}
+    assert (arms["control"].users, arms["v2"].users) == (served["control"], served["v2"])
+    assert (arms["control"].turns, arms["v2"].turns) == (2, 1)
+    assert (arms["control"].tool_errors, arms["v2"].tool_errors) == (1, 0)
+    assert (arms["control"].thumbs_down, arms["control"].thumbs_up) == (1, 0)
+    assert (arms["v2"].thumbs_up, arms["v2"].thumbs_down) == (1, 0)
+    assert arms["control"].cost == Decimal("0.020000")
+    assert arms["v2"].cost == Decimal("0.250000")
+    assert arms["control"].input_tokens == 200
+    assert (arms["control"].applications_started, arms["control"].applications_submitted) == (1, 0)
+    assert (arms["v2"].applications_started, arms["v2"].applications_submitted) == (1, 1)
+    assert results.window_start is not None
+    assert results.window_start > before_start
+
+
+async def test_experiment_results_need_prompt_read_access_and_list_unserved_arms(
+    session: AsyncSession, service: PromptService, engineer: Actor, settings: Settings
+) -> None:
+    prompt = await create_prompt(session, versions=[V1, V2])
+    data = ExperimentCreate(
+        name="Draft", arms=[ArmSpec(version=1, weight=50), ArmSpec(version=2, weight=50)]
+    )
+    created = await service.create_experiment(session, engineer, name=prompt.name, data=data)
+
+    results = await service.experiment_results(
+        session, engineer, name=prompt.name, experiment_id=created.id
+    )
+    assert [(a.variant, a.users, a.turns) for a in results.arms] == [("v1", 0, 0), ("v2", 0, 0)]
+    assert results.window_start is None
+    borrower = actor_of(await create_borrower(session, settings, complete=False))
+    with pytest.raises(PermissionDenied):
+        await service.experiment_results(
+            session, borrower, name=prompt.name, experiment_id=created.id
+        )
