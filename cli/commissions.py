@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from cli.common import database_url, fail, setup
+from cli.common import actor_by_email, database_url, fail, setup
 
 app = typer.Typer(
     help="Broker commissions: trail accrual, payout batches, exports.", no_args_is_help=True
@@ -44,16 +44,6 @@ async def _run(work: Any) -> Any:
             return await work(session)
     finally:
         await engine.dispose()
-
-
-async def _actor(session: Any, email: str) -> Any:
-    from lending.identity.actor import Actor
-    from lending.identity.repository import UserRepository
-
-    user = await UserRepository.from_session(session).get_by_email(email)
-    if user is None or not user.is_active:
-        fail(f"No active user {email}.")
-    return Actor.for_user(user.id, user.role, user.organization_id)
 
 
 @app.command("accrue-trail")
@@ -94,7 +84,9 @@ def batch(
         fail(f"Bad option: {exc}".replace("\n", " "))
 
     async def work(session: Any) -> Any:
-        return await commission.create_batch(session, await _actor(session, as_email), data=data)
+        return await commission.create_batch(
+            session, await actor_by_email(session, as_email), data=data
+        )
 
     try:
         created = asyncio.run(_run(work))
@@ -121,7 +113,7 @@ def export(
     folder.mkdir(parents=True, exist_ok=True)
 
     async def work(session: Any) -> list[Path]:
-        actor = await _actor(session, as_email)
+        actor = await actor_by_email(session, as_email)
         csv_text = await commission.export_csv(session, actor, batch_id=batch_uuid)
         written = [folder / f"payout-{batch_uuid}.csv"]
         written[0].write_text(csv_text)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
@@ -48,3 +48,14 @@ def database_url(settings: Settings) -> str:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+async def actor_by_email(session: Any, email: str) -> Any:
+    """The actor of the active user `email` (a CLI command's `--as`), or exit with a message."""
+    from lending.identity.actor import Actor
+    from lending.identity.repository import UserRepository
+
+    user = await UserRepository.from_session(session).get_by_email(email)
+    if user is None or not user.is_active:
+        fail(f"No active user {email}.")
+    return Actor.for_user(user.id, user.role, user.organization_id)

@@ -1,4 +1,5 @@
-"""`omnifin evals run|bless|compare|gate`: run scenario suites, keep baselines, gate changes."""
+"""`omnifin evals run|bless|compare|gate|capture`: run scenario suites, keep baselines, gate
+changes, turn a stored conversation into a scenario."""
 
 from __future__ import annotations
 
@@ -150,6 +151,44 @@ def gate(
     if reasons:
         raise typer.Exit(1)
     typer.echo("gate: passed")
+
+
+@app.command()
+def capture(
+    thread_id: str = typer.Argument(..., help="The conversation (chat thread id)."),
+    as_email: str = typer.Option(
+        ..., "--as", help="The prompt engineer or administrator reading it (audited)."
+    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Write the scenario here (default: print it).")
+    ] = None,
+    scenario_id: str | None = typer.Option(None, "--id", help="The scenario's id."),
+) -> None:
+    """Turn a stored conversation (redacted) into a scenario file to edit."""
+    import uuid
+
+    from cli.common import actor_by_email
+    from evals.capture import capture as capture_thread
+
+    try:
+        thread = uuid.UUID(thread_id)
+    except ValueError:
+        fail(f"Not a conversation id: {thread_id!r}.", code=2)
+    if out is not None and out.exists():
+        fail(f"{out} exists; choose another file.", code=2)
+
+    async def act(session: Any) -> Any:
+        return await capture_thread(
+            session, await actor_by_email(session, as_email), thread, scenario_id=scenario_id
+        )
+
+    captured = _with_session(act)
+    if out is None:
+        typer.echo(captured.text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(captured.text, encoding="utf-8")
+    typer.echo(f"Wrote {out} ({captured.turns} turns, id {captured.scenario_id}).")
 
 
 def _rate(value: float) -> str:
