@@ -31,11 +31,11 @@ def _env(state_dir: Path) -> dict[str, str]:
 
 def _omnifin(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [OMNIFIN, *args], env=env, capture_output=True, text=True, timeout=120, check=False
+        [OMNIFIN, *args], env=env, capture_output=True, text=True, timeout=240, check=False
     )
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[str], seconds: float = 60) -> None:
+def _wait_until_up(url: str, process: subprocess.Popen[str], seconds: float = 240) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if process.poll() is not None:

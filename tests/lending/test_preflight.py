@@ -36,7 +36,7 @@ def test_preflight_names_the_missing_extension_and_the_fix() -> None:
 def _run(args: list[str], database_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OMNIFIN_DATABASE_URL": database_url, "OMNIFIN_STATE_DIR": str(tmp_path)}
     return subprocess.run(
-        [OMNIFIN, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [OMNIFIN, *args], env=env, capture_output=True, text=True, timeout=240, check=False
     )
 
 
