@@ -244,7 +244,8 @@ async def _rows(
         for app in listed_apps.items:
             docs = await document_service.list_documents(session, actor, application_id=app.id)
             rows += [d.model_dump() for d in docs.items]
-        return rows
+        wanted_document = world.documents.get(predicate.document or "")
+        return [r for r in rows if predicate.document is None or r["id"] == wanted_document]
     if predicate.check == "offers":
         # Read-only: offer_service.get_offers may prequalify (write) when offers are stale.
         ids = [

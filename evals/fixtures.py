@@ -1,5 +1,6 @@
 """A scenario's starting state, built through the lending services (never raw inserts): the firm,
-the actor and other people, borrower profiles, consents and applications."""
+the actor and other people, borrower profiles, consents, applications and their documents
+(uploaded, extracted by the worker's own job body, and reviewed)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from lending.applications.schemas import ApplicationCreate, BorrowerProfileUpdat
 from lending.applications.service import application as application_service
 from lending.audit.schemas import Origin
 from lending.config import Settings
+from lending.db import SessionMaker, transaction
+from lending.documents.service import document_service
+from lending.documents.types import DocumentType
 from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository
 from lending.identity.schemas import OrganizationCreate
@@ -56,7 +60,9 @@ class World:
 
     users: dict[str, User] = field(default_factory=dict)
     applications: dict[str, uuid.UUID] = field(default_factory=dict)
+    documents: dict[str, uuid.UUID] = field(default_factory=dict)
     firm: Organization | None = None
+    reviewer: User | None = None  # the platform administrator who reviews documents
 
     def actor_of(self, key: str = ACTOR) -> Actor:
         user = self.users[key]
@@ -103,7 +109,42 @@ async def build(session: AsyncSession, settings: Settings, scenario: Scenario) -
         )
         await _profile(session, settings, world, person.key, person.profile, person.consent)
     await _applications(session, world, spec)
+    await _documents(session, settings, world, spec)
+    if any(item.review for item in spec.documents):
+        world.reviewer = await _user(
+            session, settings, "Eval Reviewer", Role.PLATFORM_ADMIN, platform
+        )
     return world
+
+
+async def settle(
+    sessionmaker: SessionMaker, settings: Settings, world: World, scenario: Scenario
+) -> None:
+    """What happens after the upload, once `build`'s transaction committed: each document's
+    extraction (the worker's own job body, run here), then the reviews the scenario gives."""
+    from lending.documents.tasks import run_extraction
+
+    for item in scenario.fixtures.documents:
+        await run_extraction(sessionmaker, settings, world.documents[item.key])
+    reviewed = [item for item in scenario.fixtures.documents if item.review]
+    if not reviewed:
+        return
+    assert world.reviewer is not None
+    reviewer = Actor.for_user(
+        world.reviewer.id, world.reviewer.role, world.reviewer.organization_id
+    )
+    async with transaction(sessionmaker) as session:
+        for item in reviewed:
+            document_id = world.documents[item.key]
+            if item.review == "verified":
+                await document_service.verify(
+                    session, reviewer, document_id=document_id, origin=ORIGIN
+                )
+            else:
+                assert item.reason is not None
+                await document_service.reject(
+                    session, reviewer, document_id=document_id, reason=item.reason, origin=ORIGIN
+                )
 
 
 async def _user(
@@ -160,6 +201,36 @@ async def _profile(
         await borrower_profile.record_consent(
             session, world.actor_of(key), data=ConsentCreate(), channel="web"
         )
+
+
+async def _documents(
+    session: AsyncSession, settings: Settings, world: World, spec: Fixtures
+) -> None:
+    """Each document uploaded by its application's borrower through the documents service."""
+    from lending.documents.synthetic import generate
+
+    borrowers = {item.key: item.borrower for item in spec.applications}
+    for number, item in enumerate(spec.documents):
+        owner = borrowers[item.application]
+        made = generate(
+            DocumentType(item.type),
+            seed=number,
+            today=date.today(),
+            applicant_name=world.users[owner].full_name,
+        )
+        receiver = document_service.receiver(settings)
+        await receiver.feed(made.data)
+        read = await document_service.register(
+            session,
+            world.actor_of(owner),
+            received=await receiver.finish(),
+            filename=f"{item.type}.pdf",
+            application_id=world.applications[item.application],
+            declared_type=DocumentType(item.type),
+            settings=settings,
+            origin=ORIGIN,
+        )
+        world.documents[item.key] = read.id
 
 
 async def _applications(session: AsyncSession, world: World, spec: Fixtures) -> None:

@@ -34,7 +34,7 @@ from agents.scripted import ScriptedChatModel
 from agents.threads import threads
 from evals import checks
 from evals.checks import Check, Observed, ToolCallRecord
-from evals.fixtures import World, build
+from evals.fixtures import World, build, settle
 from evals.isolation import Databases
 from evals.judges import Judge, Verdict
 from evals.schema import Answer, Mode, Say, Scenario
@@ -138,6 +138,7 @@ class Harness:
             sessionmaker = create_sessionmaker(engine)
             async with transaction(sessionmaker) as session:
                 world = await build(session, settings, scenario)
+            await settle(sessionmaker, settings, world, scenario)
             async with open_assistant(
                 settings,
                 database_url=url,

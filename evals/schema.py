@@ -63,6 +63,25 @@ class ApplicationFixture(_Strict):
     slots: dict[str, Any] = Field(default_factory=dict)
 
 
+class DocumentFixture(_Strict):
+    """A document uploaded to an application by its borrower: a synthetic file of that type
+    with the borrower's name on it, stored and extracted as the worker would. `review` is where
+    a reviewer left it (a platform administrator of the scenario); without it the document waits
+    for review or is already extracted, as the extraction decided."""
+
+    key: Key
+    application: Key
+    type: Literal["pay_stub", "bank_statement", "w2", "identification"]
+    review: Literal["verified", "rejected"] | None = None
+    reason: str | None = None  # why it was rejected (the borrower reads it)
+
+    @model_validator(mode="after")
+    def _reason_with_rejection(self) -> DocumentFixture:
+        if (self.review == "rejected") != (self.reason is not None):
+            raise ValueError("a rejected document needs a reason, and only a rejected one")
+        return self
+
+
 class Fixtures(_Strict):
     firm: Firm | None = None
     # The actor's own borrower profile: BorrowerProfileUpdate fields, or "complete".
@@ -70,6 +89,17 @@ class Fixtures(_Strict):
     consent: bool = False
     people: list[Person] = Field(default_factory=list)
     applications: list[ApplicationFixture] = Field(default_factory=list)
+    documents: list[DocumentFixture] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _documents_on_known_applications(self) -> Fixtures:
+        known = {item.key for item in self.applications}
+        for document in self.documents:
+            if document.application not in known:
+                raise ValueError(
+                    f"document {document.key!r}: no application {document.application!r}"
+                )
+        return self
 
 
 # The user.
@@ -194,6 +224,8 @@ class StatePredicate(_Strict):
     borrower: Key = ACTOR
     # applications: only this fixture's application (by its key).
     application: Key | None = None
+    # documents: only this fixture's document (by its key).
+    document: Key | None = None
     count: int | None = None
     min_count: int | None = None
     # Field matchers applied to the newest row (profile: the profile itself).

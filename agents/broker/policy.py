@@ -47,6 +47,7 @@ from agents.guided.texts import (
 )
 from agents.guided.texts import follow as follow_language
 from lending.applications.requirements import requirements
+from lending.documents.requirements import document_requirements
 from tools.approvals import money as zh_money
 from tools.base import ToolError
 
@@ -148,6 +149,23 @@ def _missing(data: dict[str, Any], lang: Lang) -> list[str]:
         field_label(m["name"], lang) if lang == "zh" else m["label"]
         for m in data.get("missing_fields") or []
     ]
+
+
+def _documents_line(data: dict[str, Any], lang: Lang) -> str:
+    """What the file still lacks in documents (a rejected one counts as not received), as a
+    sentence after the fields; nothing when the result does not say (an older payload)."""
+    names = data.get("missing_documents")
+    if names is None:
+        return ""
+    rules = document_requirements().requirements
+    labels = [
+        rules[name].label_zh if lang == "zh" else rules[name].label
+        for name in names
+        if name in rules
+    ]
+    if labels:
+        return " " + say_text("broker_documents_missing", lang, items=join(labels, lang))
+    return " " + say_text("broker_documents_complete", lang)
 
 
 def _lang(memory: dict[str, Any]) -> Lang:
@@ -358,7 +376,7 @@ class BrokerPolicy:
             if missing
             else say_text("broker_nothing_missing", lang)
         )
-        return say(text)
+        return say(text + _documents_line(data, lang))
 
     # Files by description: "my newest file", "Riley's application", "the auto loan for Jane".
 
@@ -611,7 +629,7 @@ class BrokerPolicy:
                 if missing
                 else say_text("broker_nothing_missing", lang)
             )
-            return say(text)
+            return say(text + _documents_line(data, lang))
         return self._pipeline(data, lang)
 
     def _expiring(self, data: dict[str, Any], lang: Lang) -> AIMessage:

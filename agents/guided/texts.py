@@ -343,6 +343,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Nothing is missing for submission.",
         "提交所需的信息已经齐全。",
     ),
+    "broker_documents_missing": ("Documents still needed: {items}.", "还需要的文件：{items}。"),
+    "broker_documents_complete": (
+        "Every required document is in.",
+        "所需文件都已收到。",
+    ),
     "broker_status": ("{reference} is {status}.", "{reference} 的状态：{status}。"),
     "broker_no_such_reference": (
         "I can't find {reference} among your clients' files.",

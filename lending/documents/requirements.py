@@ -20,6 +20,7 @@ class Requirement(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     label: str
+    label_zh: str = Field(min_length=1)  # what the assistant says in Chinese
     any_of: tuple[DocumentType, ...] = Field(min_length=1)
 
 

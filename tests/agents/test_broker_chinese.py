@@ -84,6 +84,9 @@ async def test_a_broker_starts_an_application_in_chinese_in_one_message_or_in_pi
     assert "一笔汽车贷款，金额 25,000.00 美元，期限 60 个月。" in started
     assert "还缺：" in started
     assert "Still missing" not in started
+    # A new file has no documents yet: which are needed, in Chinese.
+    assert "还需要的文件：政府签发的带照片身份证件、近期收入证明（工资单或W-2）" in started
+    assert "Documents" not in started
 
     # In pieces: who, then what; each question in Chinese, the menu with Chinese labels.
     which = reply_text(await send(client, token, thread_id, "给我的客户开一个新申请"))
@@ -146,7 +149,8 @@ async def test_a_broker_finds_files_and_what_is_missing_in_chinese(
 
     missing = reply_text(await send(client, token, thread_id, f"{rileys.reference}还缺什么？"))
     assert missing.startswith(f"{rileys.reference} 的状态：草稿。")
-    assert missing.endswith("提交所需的信息已经齐全。")
+    assert "提交所需的信息已经齐全。" in missing
+    assert missing.endswith("还需要的文件：政府签发的带照片身份证件、近期收入证明（工资单或W-2）。")
     assert reply_text(await send(client, token, thread_id, "Riley的申请状态怎么样")).startswith(
         f"{rileys.reference} 的状态"
     )

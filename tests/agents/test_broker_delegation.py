@@ -142,6 +142,7 @@ async def test_a_broker_starts_an_application_for_their_client_by_email(
     assert f"I started {application.reference} for Casey Client" in started
     assert ": an auto loan of $25,000.00 over 60 months." in started
     assert "Still missing:" in started  # an auto loan needs the vehicle, which nobody gave yet
+    assert "Documents still needed: Government-issued photo ID" in started
 
     # Another firm's client and an address nobody has get the same answer: nothing leaks.
     refusals = []
