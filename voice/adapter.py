@@ -70,7 +70,7 @@ class SpokenTurn:
     first_text_at: float | None = None
 
 
-class RunnerLLM(llm.LLM):
+class RunnerLLM(llm.LLM[Any]):
     """One per voice session: the person (resolved by the worker, never the client's word), the
     thread the room belongs to, and the app's language setting."""
 

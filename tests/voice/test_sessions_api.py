@@ -125,7 +125,7 @@ async def test_the_token_expires_after_its_lifetime(
     claims = jwt.decode(grant.token, SECRET, algorithms=["HS256"], issuer="APIvoicekey")
     assert claims["exp"] - claims["nbf"] == 300
     # Checked as if 299 seconds had passed: still valid; as if 301 had: expired.
-    options = {"require": ["exp"], "verify_nbf": False}
+    options: jwt.types.Options = {"require": ["exp"], "verify_nbf": False}
     jwt.decode(
         grant.token,
         SECRET,
