@@ -67,6 +67,7 @@ class SpokenTurn:
     run_id: str | None = None
     spoken: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    started_at: float = field(default_factory=time.perf_counter)
     first_text_at: float | None = None
 
 
