@@ -39,6 +39,9 @@ from voice.adapter import RunnerLLM
 
 log = get_logger(__name__)
 
+# Raw PCM from ElevenLabs: no MP3 decoding between the first byte and the first frame.
+TTS_ENCODING = "pcm_24000"
+
 INSTRUCTIONS = (
     "Omnifin's assistant. The conversation, its tools and its rules live in the turn runner; "
     "these instructions are not sent to any model."
@@ -64,6 +67,7 @@ def speech_components(settings: Settings) -> dict[str, Any]:
         api_key=settings.elevenlabs_api_key.get_secret_value(),
         voice_id=settings.elevenlabs_voice_id,
         model=settings.elevenlabs_model,
+        encoding=TTS_ENCODING,
         base_url=settings.elevenlabs_base_url or NOT_GIVEN,
     )
     stt_key = settings.voice_stt_api_key.get_secret_value() if settings.voice_stt_api_key else "-"
