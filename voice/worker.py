@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import sys
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Final
 
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, cli, inference
 from livekit.agents.types import NOT_GIVEN
@@ -40,7 +40,7 @@ from voice.adapter import RunnerLLM
 log = get_logger(__name__)
 
 # Raw PCM from ElevenLabs: no MP3 decoding between the first byte and the first frame.
-TTS_ENCODING = "pcm_24000"
+TTS_ENCODING: Final = "pcm_24000"
 
 INSTRUCTIONS = (
     "Omnifin's assistant. The conversation, its tools and its rules live in the turn runner; "

@@ -108,7 +108,7 @@ async def test_what_the_worker_sends_to_elevenlabs_and_the_audio_it_gets_back(
     assert connection["key"] == "el-secret"
     assert connection["query"]["model_id"] == "eleven_flash_v2_5"
     assert connection["query"]["output_format"] == TTS_ENCODING
-    texts = [message.get("text") for message in fake_elevenlabs.received if "text" in message]
+    texts = [str(message["text"]) for message in fake_elevenlabs.received if "text" in message]
     assert texts[0] == " "  # the context's opening packet
     assert "Your payment is 412 dollars a month." in "".join(texts)
     assert fake_elevenlabs.received[-1].get("close_context") is True
