@@ -319,7 +319,12 @@ class Settings(BaseSettings):
     # Voice (LiveKit worker, ElevenLabs speech, an OpenAI-compatible transcription endpoint).
     # Until the room, speech and transcription are all set, nothing offers voice: the API answers
     # 503 "not configured" and the web app's voice button says so (`voice_configured`).
-    livekit_url: str | None = Field(default=None, description="e.g. wss://livekit.example.com")
+    livekit_url: str | None = Field(
+        default=None, description="The LiveKit server browsers join, e.g. wss://livekit.example.com"
+    )
+    livekit_worker_url: str | None = Field(
+        default=None, description="Where the voice worker reaches LiveKit (default: livekit_url)."
+    )
     livekit_api_key: str | None = None
     livekit_api_secret: SecretStr | None = None
     voice_token_ttl_seconds: int = Field(
@@ -349,7 +354,7 @@ class Settings(BaseSettings):
 
     @property
     def voice_configured(self) -> bool:
-        speech = self.elevenlabs_api_key is not None
+        speech = bool(self.elevenlabs_api_key)  # an empty secret is no key
         transcription = bool(self.voice_stt_base_url or self.voice_stt_api_key)
         return self.voice_room_configured and speech and transcription
 

@@ -53,7 +53,7 @@ def not_configured(settings: Settings) -> list[str]:
     missing = []
     if not settings.voice_room_configured:
         missing.append("OMNIFIN_LIVEKIT_URL, OMNIFIN_LIVEKIT_API_KEY, OMNIFIN_LIVEKIT_API_SECRET")
-    if settings.elevenlabs_api_key is None:
+    if not settings.elevenlabs_api_key:
         missing.append("OMNIFIN_ELEVENLABS_API_KEY")
     if not (settings.voice_stt_base_url or settings.voice_stt_api_key):
         missing.append("OMNIFIN_VOICE_STT_BASE_URL or OMNIFIN_VOICE_STT_API_KEY")
@@ -148,7 +148,7 @@ async def entrypoint(ctx: JobContext) -> None:
 def build_server(settings: Settings) -> AgentServer:
     assert settings.livekit_api_secret is not None
     server = AgentServer(
-        ws_url=settings.livekit_url,
+        ws_url=settings.livekit_worker_url or settings.livekit_url,
         api_key=settings.livekit_api_key,
         api_secret=settings.livekit_api_secret.get_secret_value(),
     )
