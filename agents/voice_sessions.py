@@ -82,10 +82,10 @@ class VoiceSessions:
         thread_id: uuid.UUID,
     ) -> VoiceGrant:
         """A token to talk in the room of one of the caller's threads (404 for anyone else's)."""
-        if not settings.voice_configured:
-            raise ServiceUnavailable(NOT_CONFIGURED)
         actor.require(Scope.CHAT_USE)
         thread = await threads.get(session, actor, thread_id)
+        if not settings.voice_configured:
+            raise ServiceUnavailable(NOT_CONFIGURED)
         assert settings.livekit_url
         assert settings.livekit_api_key
         assert settings.livekit_api_secret
