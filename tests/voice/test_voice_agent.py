@@ -29,7 +29,7 @@ from agents.scripted import ScriptedChatModel
 from agents.threads import threads
 from lending.config import Settings
 from lending.models.applications import Application
-from lending.models.chat import ChatMessage
+from lending.models.chat import ChatMessage, ChatRun
 from lending.models.tools import ApprovalStatus, ToolApproval
 from tests.agents.sse import borrower_with_token
 from tests.identity.factories import actor_of
@@ -263,3 +263,42 @@ async def test_a_slow_tool_gets_one_short_spoken_phrase_and_a_fast_one_none(
     [spoken] = await _talk(fast, "find me lenders")
     assert "One moment" not in spoken
     assert "I found one lender." in spoken
+
+
+async def test_barge_in_stops_the_speech_but_the_turn_finishes_and_is_recorded(
+    with_turns: OpenTurns, session: AsyncSession, settings: Settings
+) -> None:
+    borrower, _ = await borrower_with_token(session, settings)
+    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    await session.commit()
+    hold = asyncio.Event()
+    model = ScriptedChatModel(script=[AIMessage(content="A long answer. It goes on.")], hold=hold)
+    turns: list[SpokenTurn] = []
+    async with with_turns(model) as dispatcher:
+        agent_llm = RunnerLLM(
+            turns=dispatcher, actor=actor_of(borrower), thread_id=thread.id, on_turn=turns.append
+        )
+        async with AgentSession(llm=agent_llm) as voice:
+            await voice.start(Agent(instructions="test"))
+            voice.generate_reply(user_input="tell me everything")
+            await model.started()
+            # The person speaks over the assistant: LiveKit stops the reply and closes our stream.
+            await voice.interrupt(force=True)
+            hold.set()  # the model answers anyway, after the speech was cut
+            await dispatcher.drain(timeout=10)
+    # Our stream was closed mid-turn: it saw the turn start, never its end, and sent nothing
+    # to speech.
+    [cut] = turns
+    assert cut.events == ["run.started"]
+    assert cut.spoken == []
+    # The turn itself was not cancelled: it finished and the thread records the whole reply.
+    run_status = await session.scalar(select(ChatRun.status).where(ChatRun.thread_id == thread.id))
+    assert run_status == "completed"
+    replies = (
+        await session.scalars(
+            select(ChatMessage.content).where(
+                ChatMessage.thread_id == thread.id, ChatMessage.role == "assistant"
+            )
+        )
+    ).all()
+    assert replies == ["A long answer. It goes on."]
