@@ -38,6 +38,7 @@ from api.routes import (
     prompts,
     tokens,
     users,
+    voice,
 )
 from api.state import AppState
 from api.web import mount_web_app
@@ -153,6 +154,7 @@ def create_app(
     app.include_router(prompts.router)
     app.include_router(chat.router)
     app.include_router(openai_compat.router)
+    app.include_router(voice.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,

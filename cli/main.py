@@ -19,6 +19,7 @@ from cli import (
     loan_math,
     seed,
     users,
+    voice,
 )
 from cli.common import database_url, fail, setup
 
@@ -39,6 +40,7 @@ app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(documents.app, name="documents")
 app.add_typer(commissions.app, name="commissions")
 app.add_typer(evals.app, name="evals")
+app.add_typer(voice.app, name="voice")
 
 # uvloop's event loop and httptools' parser: a chat turn cost a quarter less server CPU than on
 # asyncio + h11, side by side (docs/DECISIONS.md, "Turn cost").

@@ -316,15 +316,47 @@ class Settings(BaseSettings):
         description="How long a webhook event id is remembered as seen (lenders retry for days).",
     )
 
-    # Voice (LiveKit). The voice worker is its own issue; until all three are set, nothing offers
-    # voice (the web app shows its voice button only when `voice_configured`).
-    livekit_url: str | None = Field(default=None, description="e.g. wss://livekit.example.com")
+    # Voice (LiveKit worker, ElevenLabs speech, an OpenAI-compatible transcription endpoint).
+    # Until the room, speech and transcription are all set, nothing offers voice: the API answers
+    # 503 "not configured" and the web app's voice button says so (`voice_configured`).
+    livekit_url: str | None = Field(
+        default=None, description="The LiveKit server browsers join, e.g. wss://livekit.example.com"
+    )
+    livekit_worker_url: str | None = Field(
+        default=None, description="Where the voice worker reaches LiveKit (default: livekit_url)."
+    )
     livekit_api_key: str | None = None
     livekit_api_secret: SecretStr | None = None
+    voice_token_ttl_seconds: int = Field(
+        default=600, ge=60, le=3600, description="Lifetime of a voice room token (to join)."
+    )
+    voice_progress_after_seconds: float = Field(
+        default=1.5, gt=0, le=30, description="A tool running longer gets a spoken 'one moment'."
+    )
+    elevenlabs_api_key: SecretStr | None = None
+    elevenlabs_voice_id: str = Field(default="EXAVITQu4vr4xnSDxMaL", min_length=1)
+    elevenlabs_model: str = Field(
+        default="eleven_flash_v2_5", description="A multilingual model: English and Chinese."
+    )
+    elevenlabs_base_url: str | None = Field(
+        default=None, description="The ElevenLabs API base URL (None: the public service)."
+    )
+    voice_stt_base_url: str | None = Field(
+        default=None,
+        description="OpenAI-compatible transcription endpoint (e.g. a Whisper server).",
+    )
+    voice_stt_api_key: SecretStr | None = None
+    voice_stt_model: str = "whisper-1"
+
+    @property
+    def voice_room_configured(self) -> bool:
+        return bool(self.livekit_url and self.livekit_api_key and self.livekit_api_secret)
 
     @property
     def voice_configured(self) -> bool:
-        return bool(self.livekit_url and self.livekit_api_key and self.livekit_api_secret)
+        speech = bool(self.elevenlabs_api_key)  # an empty secret is no key
+        transcription = bool(self.voice_stt_base_url or self.voice_stt_api_key)
+        return self.voice_room_configured and speech and transcription
 
     @model_validator(mode="after")
     def _secrets_present_in_production(self) -> Settings:

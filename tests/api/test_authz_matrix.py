@@ -530,6 +530,11 @@ async def _thread_of(w: World, who: Who, where: Where) -> ChatThread:
     return thread
 
 
+async def _voice_session(w: World, who: Who, where: Where) -> Call:
+    thread = await _thread_of(w, who, where)
+    return Call("POST", "/api/v1/voice/sessions", json={"thread_id": str(thread.id)})
+
+
 def _on_thread(method: str, suffix: str = "", **kwargs: Any) -> Build:
     async def build(w: World, who: Who, where: Where) -> Call:
         thread = await _thread_of(w, who, where)
@@ -975,6 +980,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/v1/chat/threads/{thread_id}/runs/{run_id}/feedback"): Entry(
         _feedback, only({who: (201, 404) for who in _CHAT_USERS})
+    ),
+    # Voice: a room token for one's own thread; voice is not configured in these settings, so
+    # the owner gets 503 "not configured" (tests/voice covers the configured token).
+    ("POST", "/api/v1/voice/sessions"): Entry(
+        _voice_session, only({who: (503, 404) for who in _CHAT_USERS})
     ),
     ("GET", "/v1/models"): Entry(_call("GET", "/v1/models"), everyone(200), targeted=False),
     ("POST", "/v1/chat/completions"): Entry(_completion, everyone(200), targeted=False),

@@ -28,7 +28,7 @@ async def _voice_enabled(
     return enabled
 
 
-async def test_voice_is_offered_only_when_livekit_is_configured(
+async def test_voice_is_offered_only_when_room_speech_and_transcription_are_configured(
     session: AsyncSession,
     settings: Settings,
     sessionmaker: SessionMaker,
@@ -39,11 +39,19 @@ async def test_voice_is_offered_only_when_livekit_is_configured(
     assert not await _voice_enabled(settings, sessionmaker, memory_store, token)
     partly = settings.model_copy(update={"livekit_url": "wss://voice.example.com"})
     assert not await _voice_enabled(partly, sessionmaker, memory_store, token)
-    configured = settings.model_copy(
+    room_only = settings.model_copy(
         update={
             "livekit_url": "wss://voice.example.com",
             "livekit_api_key": "key",
             "livekit_api_secret": SecretStr("secret"),
+        }
+    )
+    # A room without speech and transcription is no voice (issue 18).
+    assert not await _voice_enabled(room_only, sessionmaker, memory_store, token)
+    configured = room_only.model_copy(
+        update={
+            "elevenlabs_api_key": SecretStr("el-key"),
+            "voice_stt_base_url": "http://127.0.0.1:9000/v1",
         }
     )
     assert await _voice_enabled(configured, sessionmaker, memory_store, token)

@@ -1683,6 +1683,27 @@ export interface paths {
         patch: operations["update_user_api_v1_users__user_id__patch"];
         trace?: never;
     };
+    "/api/v1/voice/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Voice Session
+         * @description Create or join the voice room of one of your conversations. 503 when voice is not
+         *     configured; 404 for a conversation that is not yours.
+         */
+        post: operations["create_voice_session_api_v1_voice_sessions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -5155,6 +5176,43 @@ export interface components {
              * @description Every placeholder the text uses, each once; the text must use all of them.
              */
             variables?: string[];
+        };
+        /** VoiceSessionCreate */
+        VoiceSessionCreate: {
+            /**
+             * Thread Id
+             * Format: uuid
+             * @description The conversation to talk in (one of yours).
+             */
+            thread_id: string;
+        };
+        /** VoiceSessionRead */
+        VoiceSessionRead: {
+            /**
+             * Expires At
+             * Format: date-time
+             * @description The token cannot be used to join after this.
+             */
+            expires_at: string;
+            /** Identity */
+            identity: string;
+            /** Room */
+            room: string;
+            /**
+             * Thread Id
+             * Format: uuid
+             */
+            thread_id: string;
+            /**
+             * Token
+             * @description LiveKit access token: this room, this identity, short-lived.
+             */
+            token: string;
+            /**
+             * Url
+             * @description The LiveKit server to connect to.
+             */
+            url: string;
         };
         /**
          * VolumeBonus
@@ -12859,6 +12917,84 @@ export interface operations {
             };
             /** @description RateLimited */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_voice_session_api_v1_voice_sessions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VoiceSessionCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceSessionRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ServiceUnavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -318,7 +318,7 @@ export const en = {
   voice: {
     button: "Voice",
     placeholder:
-      "Voice conversations are not available yet: this button is a placeholder until the voice feature is built.",
+      "Talking to the assistant from the web app is not available yet: the voice service is set up, but this app cannot connect to it yet.",
   },
   documents: {
     title: "Documents",

@@ -315,7 +315,7 @@ export const zh: Messages = {
   },
   voice: {
     button: "语音",
-    placeholder: "语音对话尚未开放：在语音功能完成之前，此按钮只是占位。",
+    placeholder: "网页版暂不支持语音对话：语音服务已就绪，但本应用还无法连接。",
   },
   documents: {
     title: "文件",

@@ -306,7 +306,7 @@ describe("<AssistantPage>", () => {
     expect(calls.filter((call) => call.method === "POST")).toHaveLength(1);
   });
 
-  it("shows the voice placeholder when the platform has voice configured", async () => {
+  it("says the web app cannot connect to voice yet when the platform has voice configured", async () => {
     stubApi((method, path) => {
       if (path === "/api/v1/me") return json(200, { ...ME, voice_enabled: true });
       if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
@@ -317,7 +317,7 @@ describe("<AssistantPage>", () => {
     renderPage();
     const button = await screen.findByRole("button", { name: "Voice" });
     await user.click(button);
-    expect(screen.getByText(/placeholder until the voice feature is built/)).toBeTruthy();
+    expect(screen.getByText(/this app cannot connect to it yet/)).toBeTruthy();
   });
 
   it("uploads attached files with progress, then sends them with the message", async () => {
