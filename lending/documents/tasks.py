@@ -116,6 +116,7 @@ async def run_extraction(
     """Extract one document (the job's body); returns the status it ends in, or None when
     there was nothing to do (gone, not waiting, or superseded by a newer run)."""
     from lending.documents.extraction import analyse
+    from lending.documents.extraction.limits import ReadLimits
 
     started = await _start(sessionmaker, settings, document_id)
     if started is None:
@@ -130,6 +131,7 @@ async def run_extraction(
             today=today or datetime.now(UTC).date(),
             model=model,
             tesseract_cmd=settings.documents_tesseract_cmd,
+            limits=ReadLimits.from_settings(settings),
         )
     except Exception as error:  # a bug or a hostile file: the document fails, the job does not
         log.exception("extraction failed", document_id=str(document_id))
