@@ -103,11 +103,12 @@ class Settings(BaseSettings):
         default=30, gt=0, description="How often a worker looks for jobs of dead workers."
     )
     job_max_recoveries: int = Field(
-        default=3,
-        ge=0,
+        default=6,
+        ge=1,
         le=20,
-        description="Times a job whose worker died is run again; after that it fails and what "
-        "it was working on is settled (a document `failed`, a submission `failed`).",
+        description="Runs of a job (retries included) after which a job whose worker died is "
+        "not run again: it fails and what it was working on is settled (a document or a "
+        "submission `failed`, with the reason).",
     )
 
     # Language model (any OpenAI-compatible server). Unset model: guided mode, no model calls.
