@@ -24,15 +24,16 @@ from lending.models.offers import Offer
 from lending.offers.service import offer as offer_service
 from tests.api.lending_world import firm_offer
 from tests.commissions.factories import create_admin, create_rule
-from tests.documents.processes import Processes, environment, one, poll, processes
+from tests.documents.processes import (
+    FAST_RECOVERY,
+    Processes,
+    environment,
+    one,
+    poll,
+    processes,
+)
 from tests.identity.factories import actor_of, create_organization, create_user
 from tests.lending.factories import create_borrower
-
-FAST_RECOVERY = {
-    "worker_heartbeat_seconds": "0.5",
-    "worker_stalled_seconds": "3",
-    "worker_recovery_interval_seconds": "0.5",
-}
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,12 @@ from tests.lending.factories import create_application, create_borrower
 
 OMNIFIN = str(Path(sys.executable).parent / "omnifin")
 DEADLINE_SECONDS = 180.0
+# Settings of workers in tests that kill one: a dead worker's jobs are taken up within seconds.
+FAST_RECOVERY = {
+    "worker_heartbeat_seconds": "0.5",
+    "worker_stalled_seconds": "3",
+    "worker_recovery_interval_seconds": "0.5",
+}
 
 
 def free_port() -> int:

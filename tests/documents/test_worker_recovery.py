@@ -4,15 +4,10 @@ finishes it exactly once. Progress is observed by polling the database, never by
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -24,10 +19,15 @@ from lending.db import create_engine, create_sessionmaker, libpq_url, transactio
 from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from tests.documents.factories import create_document
+from tests.documents.processes import (
+    FAST_RECOVERY,
+    Processes,
+    environment,
+    one,
+    poll,
+    processes,
+)
 from tests.lending.factories import create_application, create_borrower
-
-OMNIFIN = str(Path(sys.executable).parent / "omnifin")
-DEADLINE_SECONDS = 180.0
 
 
 @pytest.fixture(scope="module")
@@ -47,58 +47,15 @@ def recovery_settings(url: str, tmp_path: Path) -> Settings:
     )
 
 
-def _worker(settings: Settings) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
-    assert settings.database_url is not None
-    env.update(
-        OMNIFIN_ENVIRONMENT="test",
-        OMNIFIN_DATABASE_URL=settings.database_url.get_secret_value(),
-        OMNIFIN_STATE_DIR=str(settings.state_dir),
-        OMNIFIN_DOCUMENTS_DIR=str(settings.documents_dir),
-        OMNIFIN_WORKER_HEARTBEAT_SECONDS="0.5",
-        OMNIFIN_WORKER_STALLED_SECONDS="3",
-        OMNIFIN_WORKER_RECOVERY_INTERVAL_SECONDS="0.5",
-        OMNIFIN_LOG_LEVEL="WARNING",
-    )
-    return subprocess.Popen(
-        [OMNIFIN, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-
-
 @pytest.fixture
-def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
-    started: list[subprocess.Popen[bytes]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def _poll(check: Callable[[], Any], what: str) -> Any:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _one(url: str, query: str, *params: Any) -> Any:
-    with psycopg.connect(libpq_url(url), autocommit=True) as connection:
-        row = connection.execute(query, params).fetchone()
-    return row[0] if row else None
+def running() -> Iterator[Processes]:
+    yield from processes()
 
 
 def _blocked_on(url: str, table: str) -> bool:
     """A backend (the worker's) waits for a lock on `table`."""
     return bool(
-        _one(
+        one(
             url,
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
             "AND query ILIKE %s",
@@ -108,7 +65,7 @@ def _blocked_on(url: str, table: str) -> bool:
 
 
 async def test_an_extraction_whose_worker_is_killed_is_finished_once_by_another_worker(
-    url: str, recovery_settings: Settings, workers: list[subprocess.Popen[bytes]]
+    url: str, recovery_settings: Settings, running: Processes
 ) -> None:
     engine = create_engine(recovery_settings, url)
     sessionmaker = create_sessionmaker(engine)
@@ -126,23 +83,23 @@ async def test_an_extraction_whose_worker_is_killed_is_finished_once_by_another_
     # Writing the results waits on this lock, so the worker dies after reading, before writing.
     with psycopg.connect(libpq_url(url)) as holder:
         holder.execute("LOCK TABLE document_field IN SHARE MODE")
-        first = _worker(recovery_settings)
-        workers.append(first)
-        _poll(lambda: _blocked_on(url, "document_field"), "the worker to write the results")
-        assert _one(url, status, document_id) == "processing"
+        env = environment(recovery_settings, **FAST_RECOVERY)
+        first = running.start("worker", env=env)
+        poll(lambda: _blocked_on(url, "document_field"), "the worker to write the results")
+        assert one(url, status, document_id) == "processing"
         first.send_signal(signal.SIGKILL)
         first.wait()
         holder.rollback()
 
     # The dead worker's job is still `doing`: its lock would block the document forever.
-    assert _one(url, job, str(document_id)) == "doing"
-    workers.append(_worker(recovery_settings))
-    _poll(lambda: _one(url, job, str(document_id)) == "succeeded", "the job to succeed")
+    assert one(url, job, str(document_id)) == "doing"
+    running.start("worker", env=env)
+    poll(lambda: one(url, job, str(document_id)) == "succeeded", "the job to succeed")
 
-    assert _one(url, status, document_id) in ("extracted", "needs_review")
-    assert _one(url, "SELECT extraction_runs FROM document WHERE id = %s", document_id) == 1
+    assert one(url, status, document_id) in ("extracted", "needs_review")
+    assert one(url, "SELECT extraction_runs FROM document WHERE id = %s", document_id) == 1
     assert (
-        _one(
+        one(
             url,
             "SELECT count(*) FROM document_event WHERE document_id = %s AND to_status = 'processing'",
             document_id,
@@ -150,7 +107,7 @@ async def test_an_extraction_whose_worker_is_killed_is_finished_once_by_another_
         == 1
     )
     assert (
-        _one(
+        one(
             url,
             "SELECT count(*) FROM document_event WHERE document_id = %s "
             "AND to_status IN ('extracted', 'failed', 'needs_ocr')",
@@ -158,14 +115,14 @@ async def test_an_extraction_whose_worker_is_killed_is_finished_once_by_another_
         )
         == 1
     )
-    names = _one(
+    names = one(
         url,
         "SELECT count(*) - count(DISTINCT name) FROM document_field WHERE document_id = %s",
         document_id,
     )
     assert names == 0
     assert (
-        _one(
+        one(
             url,
             "SELECT value FROM document_field WHERE document_id = %s AND name = 'employer'",
             document_id,
