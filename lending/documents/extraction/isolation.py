@@ -4,8 +4,9 @@ caught in a loop) costs at most that child: the worker and the API carry on.
 
 One child per file, forked from a fork server that preloaded the readers (pdfminer, pdfium,
 Pillow, tesseract's wrapper, `unstructured`): a fresh address space each time, so limits are per
-file and nothing leaks from one file into the next, for about 25 ms a file once the server runs
-(`benchmarks/bench_extraction_isolation.py`; docs/DECISIONS.md "Hardening: files and jobs").
+file and nothing leaks from one file into the next, for a fork and a pipe per file once the
+server runs (`benchmarks/bench_extraction_isolation.py`; docs/DECISIONS.md "Hardening: files and
+jobs" has the figures).
 """
 
 from __future__ import annotations
