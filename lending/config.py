@@ -40,6 +40,15 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     database_max_overflow: int = Field(default=10, ge=0, le=200)
     database_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    database_idle_in_transaction_timeout_ms: int = Field(
+        default=60_000,
+        ge=0,
+        description="A session idle inside an open transaction this long is ended by the server "
+        "(0: never), so a stalled client cannot hold locks or a pooled connection.",
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=30, gt=0, description="How long a request waits for a pooled connection."
+    )
 
     # Redis. Unset: in-process cache, rate-limit counters and pub/sub (single instance only).
     redis_url: SecretStr | None = None
@@ -82,6 +91,25 @@ class Settings(BaseSettings):
 
     # Background jobs
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+    worker_heartbeat_seconds: float = Field(
+        default=10, gt=0, description="How often a worker records that it is alive."
+    )
+    worker_stalled_seconds: float = Field(
+        default=60,
+        gt=0,
+        description="A worker silent this long is dead: its running jobs are taken up again.",
+    )
+    worker_recovery_interval_seconds: float = Field(
+        default=30, gt=0, description="How often a worker looks for jobs of dead workers."
+    )
+    job_max_recoveries: int = Field(
+        default=6,
+        ge=1,
+        le=20,
+        description="Runs of a job (retries included) after which a job whose worker died is "
+        "not run again: it fails and what it was working on is settled (a document or a "
+        "submission `failed`, with the reason).",
+    )
 
     # Language model (any OpenAI-compatible server). Unset model: guided mode, no model calls.
     llm_model: str | None = None
@@ -256,6 +284,39 @@ class Settings(BaseSettings):
         ge=60,
         description="Unfinished uploads and stored files no document references are removed "
         "(hourly, or by `omnifin documents sweep`) once this much older than their last write.",
+    )
+    # Limits of reading one file (a hostile file ends `failed` with the limit it crossed). The
+    # reading runs in a child process of its own with the CPU, memory and wall-clock limits.
+    documents_extraction_cpu_seconds: int = Field(
+        default=60, ge=1, description="CPU time one file's reading may use (RLIMIT_CPU)."
+    )
+    documents_extraction_memory_bytes: int = Field(
+        default=1536 * 1_048_576,
+        ge=512 * 1_048_576,
+        description="Address space of the reading process (RLIMIT_AS), libraries included "
+        "(about 350 MiB of it before any file is read).",
+    )
+    documents_extraction_wall_seconds: float = Field(
+        default=120, gt=0, description="Wall-clock time one file's reading may take (OCR included)."
+    )
+    documents_max_pages: int = Field(
+        default=200, ge=1, description="Most pages a PDF may have to be read at all."
+    )
+    documents_max_decompressed_bytes: int = Field(
+        default=64 * 1_048_576,
+        ge=1_048_576,
+        description="Most bytes a file may inflate to: a Word file's zip members together, or "
+        "a PDF's compressed streams together.",
+    )
+    documents_max_compression_ratio: float = Field(
+        default=200,
+        ge=10,
+        description="Largest inflated/compressed ratio of one zip member or PDF stream over 1 MiB.",
+    )
+    documents_max_pixels: int = Field(
+        default=50_000_000,
+        ge=1_000_000,
+        description="Largest image (width x height) decoded, rendered or upscaled for OCR.",
     )
     documents_review_confidence: float = Field(
         default=0.6,

@@ -58,15 +58,32 @@ def describe(url: str | URL) -> str:
 def create_engine(settings: Settings, url: str | URL) -> AsyncEngine:
     """An async engine. No pre-ping: a checkout must not cost a round trip (see PERFORMANCE.md)."""
     connect_args: dict[str, object] = {}
-    if settings.database_statement_timeout_ms:
-        connect_args["options"] = f"-c statement_timeout={settings.database_statement_timeout_ms}"
+    options = session_options(settings)
+    if options:
+        connect_args["options"] = options
     return create_async_engine(
         sqlalchemy_url(str(url)) if isinstance(url, str) else url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
         pool_recycle=1800,
         connect_args=connect_args,
     )
+
+
+def session_options(settings: Settings) -> str:
+    """Server settings for every connection of ours (libpq `options`): the statement timeout,
+    and the idle-in-transaction timeout that ends a session a stalled client left holding a
+    transaction (and its locks, and a pooled connection)."""
+    options = []
+    if settings.database_statement_timeout_ms:
+        options.append(f"-c statement_timeout={settings.database_statement_timeout_ms}")
+    if settings.database_idle_in_transaction_timeout_ms:
+        options.append(
+            "-c idle_in_transaction_session_timeout="
+            f"{settings.database_idle_in_transaction_timeout_ms}"
+        )
+    return " ".join(options)
 
 
 def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:

@@ -89,15 +89,15 @@ async def upload_document(
     request: Request,
     response: Response,
     actor: CurrentActor,
-    session: SessionDep,
     state: StateDep,
     origin: OriginDep,
 ) -> DocumentRead:
-    """The file streams to encrypted storage as it arrives (never whole in memory); its type is
-    read from its content. The same file already on the application is not stored again: the
-    existing document comes back with `duplicate: true`."""
+    """The file streams to encrypted storage as it arrives (never whole in memory, no database
+    connection held meanwhile); its type is read from its content. The same file already on the
+    application is not stored again: the existing document comes back with `duplicate: true`."""
+    assert state.sessionmaker is not None, "lifespan not started"
     document = await document_service.upload(
-        session, actor, form_events(request), settings=state.settings, origin=origin
+        state.sessionmaker, actor, form_events(request), settings=state.settings, origin=origin
     )
     if document.duplicate:
         response.status_code = status.HTTP_200_OK

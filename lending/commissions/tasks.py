@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from procrastinate import RetryStrategy
+
 from lending.commissions.service import (
     ACCRUE_FUNDED_TASK,
     CLAWBACK_TASK,
@@ -22,6 +24,10 @@ from lending.jobs.runtime import job_sessionmaker
 from lending.logs import get_logger
 
 log = get_logger(__name__)
+
+# A failure (the database away for a moment) is tried again after 2, 4, 8, 16 s; each job is
+# one idempotent transaction, so a run after a crash writes nothing twice.
+_RETRY = RetryStrategy(max_attempts=5, exponential_wait=2)
 
 
 def previous_month(today: date) -> date:
@@ -49,18 +55,18 @@ async def accrue_trail(sessionmaker: SessionMaker, *, month: date) -> int:
     return run.entries_written
 
 
-@queue.task(name=ACCRUE_FUNDED_TASK, retry=5, pass_context=False)
+@queue.task(name=ACCRUE_FUNDED_TASK, retry=_RETRY, pass_context=False)
 async def accrue_funded_job(application_id: str) -> None:
     await accrue_funded(job_sessionmaker(), application_id=uuid.UUID(application_id))
 
 
-@queue.task(name=CLAWBACK_TASK, retry=5, pass_context=False)
+@queue.task(name=CLAWBACK_TASK, retry=_RETRY, pass_context=False)
 async def claw_back_job(servicing_event_id: int) -> None:
     await claw_back(job_sessionmaker(), servicing_event_id=servicing_event_id)
 
 
 @queue.periodic(cron="0 2 1 * *", periodic_id="monthly")
-@queue.task(name=TRAIL_TASK, queue="maintenance", retry=5, pass_context=False)
+@queue.task(name=TRAIL_TASK, queue="maintenance", retry=_RETRY, pass_context=False)
 async def accrue_trail_job(timestamp: int) -> None:
     # The run on the 1st accrues the month that just ended.
     month = previous_month(datetime.fromtimestamp(timestamp, UTC).date())

@@ -25,6 +25,7 @@ from lending.applications.repository import ApplicationRepository
 from lending.audit.schemas import Origin
 from lending.audit.service import audit
 from lending.config import Settings
+from lending.db import SessionMaker, transaction
 from lending.documents.repository import READ_SCOPES, WRITE_SCOPES, DocumentRepository
 from lending.documents.requirements import completeness
 from lending.documents.schemas import (
@@ -157,12 +158,13 @@ class DocumentService:
         return Receiver(settings, store or blob_store(settings))
 
     async def check_upload_target(
-        self, session: AsyncSession, actor: Actor, application_id: uuid.UUID | None
+        self, session: AsyncSession | None, actor: Actor, application_id: uuid.UUID | None
     ) -> Application | None:
         """Refuse early (before the bytes) an upload to an application out of reach."""
         actor.require_any(*WRITE_SCOPES)
         if application_id is None:
             return None
+        assert session is not None, "an application is looked up in a session"
         application = await ApplicationRepository.from_session(session).get_scoped(
             actor, application_id, WRITE_SCOPES
         )
@@ -172,7 +174,7 @@ class DocumentService:
 
     async def upload(
         self,
-        session: AsyncSession,
+        sessionmaker: SessionMaker,
         actor: Actor,
         parts: AsyncIterable[FormPart],
         *,
@@ -181,8 +183,14 @@ class DocumentService:
     ) -> DocumentRead:
         """Receive one streamed form upload (fields `application_id` and `document_type`, then
         the `file`) and register it. The target is checked before any byte is stored, and again
-        once `application_id` is known; a file that does not end up registered is deleted."""
-        await self.check_upload_target(session, actor, None)
+        once `application_id` is known; a file that does not end up registered is deleted.
+
+        A slow body must not hold a database connection (25 slow uploads would take the pool):
+        this owns its units of work, like a stream. The target is checked in a short read that
+        ends before the file streams; the file streams into storage with no session open; the
+        rows are written (and the extraction job queued) in one short transaction at the end.
+        """
+        await self.check_upload_target(None, actor, None)
         fields: dict[str, str] = {}
         receiver: Receiver | None = None
         received: ReceivedFile | None = None
@@ -195,7 +203,9 @@ class DocumentService:
                     if part.name != "file" or receiver is not None:
                         raise InvalidInput("Send exactly one file, in the form field `file`.")
                     application_id = _form_field(fields, "application_id", _UUID)
-                    await self.check_upload_target(session, actor, application_id)
+                    if application_id is not None:
+                        async with sessionmaker() as session:
+                            await self.check_upload_target(session, actor, application_id)
                     receiver = self.receiver(settings)
                     filename = part.filename
                 elif isinstance(part, FileData):
@@ -206,16 +216,17 @@ class DocumentService:
                     received = await receiver.finish()
             if received is None:
                 raise InvalidInput([{"loc": ["body", "file"], "msg": "a file is required"}])
-            return await self.register(
-                session,
-                actor,
-                received=received,
-                filename=filename,
-                application_id=_form_field(fields, "application_id", _UUID),
-                declared_type=_form_field(fields, "document_type", _TYPE),
-                settings=settings,
-                origin=origin,
-            )
+            async with transaction(sessionmaker) as session:
+                return await self.register(
+                    session,
+                    actor,
+                    received=received,
+                    filename=filename,
+                    application_id=_form_field(fields, "application_id", _UUID),
+                    declared_type=_form_field(fields, "document_type", _TYPE),
+                    settings=settings,
+                    origin=origin,
+                )
         except BaseException:
             if receiver is not None:
                 await receiver.abort()

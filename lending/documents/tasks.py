@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from procrastinate import JobContext, RetryStrategy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import crypto
@@ -44,6 +45,7 @@ from lending.documents.service import (
 )
 from lending.documents.storage import blob_store, open_sealed, unwrap_data_key
 from lending.jobs import queue
+from lending.jobs.recovery import settle, settles
 from lending.jobs.runtime import job_sessionmaker, job_settings
 from lending.logs import get_logger
 from lending.models.applications import Application
@@ -94,14 +96,53 @@ async def sweep_storage(timestamp: int) -> None:
     )
 
 
-@queue.task(name=EXTRACT_TASK)
-async def extract(document_id: str) -> None:
+# A failure outside the reading (the database or the store away for a moment) is tried again
+# after 2, 4, 8 s; after the last attempt the document is settled as failed (`give_up`).
+EXTRACT_RETRY = RetryStrategy(max_attempts=3, exponential_wait=2)
+
+
+@queue.task(name=EXTRACT_TASK, retry=EXTRACT_RETRY, pass_context=True)
+async def extract(context: JobContext, document_id: str) -> None:
     settings = job_settings()
-    await run_extraction(
-        job_sessionmaker(settings),
-        settings,
-        uuid.UUID(document_id),
-        model=extraction_model(settings),
+    try:
+        await run_extraction(
+            job_sessionmaker(settings),
+            settings,
+            uuid.UUID(document_id),
+            model=extraction_model(settings),
+        )
+    except Exception as error:
+        assert context.job is not None
+        if context.job.attempts >= (EXTRACT_RETRY.max_attempts or 0):
+            await settle(
+                job_sessionmaker(settings),
+                EXTRACT_TASK,
+                {"document_id": document_id},
+                f"Extraction failed {context.job.attempts + 1} times ({type(error).__name__}).",
+            )
+        raise
+
+
+@settles(EXTRACT_TASK)
+async def give_up(sessionmaker: SessionMaker, args: dict[str, Any], reason: str) -> None:
+    """An extraction that will not run again: its document ends `failed` (then goes to review)
+    with the reason, never left `uploaded` or `processing`."""
+    from lending.documents.extraction import Analysis
+
+    document_id = uuid.UUID(str(args["document_id"]))
+    async with transaction(sessionmaker) as session:
+        document = await DocumentRepository.from_session(session).get(document_id, for_update=True)
+        if document is None or document.status not in (
+            DocumentStatus.UPLOADED,
+            DocumentStatus.PROCESSING,
+        ):
+            return
+        if document.status is DocumentStatus.UPLOADED:
+            await document_service.move(session, document, DocumentStatus.PROCESSING)
+            document.extraction_runs += 1
+        run = document.extraction_runs
+    await _finish(
+        sessionmaker, job_settings(), document_id, run, Analysis(status="failed", error=reason)
     )
 
 
@@ -116,6 +157,7 @@ async def run_extraction(
     """Extract one document (the job's body); returns the status it ends in, or None when
     there was nothing to do (gone, not waiting, or superseded by a newer run)."""
     from lending.documents.extraction import analyse
+    from lending.documents.extraction.limits import ReadLimits
 
     started = await _start(sessionmaker, settings, document_id)
     if started is None:
@@ -130,6 +172,7 @@ async def run_extraction(
             today=today or datetime.now(UTC).date(),
             model=model,
             tesseract_cmd=settings.documents_tesseract_cmd,
+            limits=ReadLimits.from_settings(settings),
         )
     except Exception as error:  # a bug or a hostile file: the document fails, the job does not
         log.exception("extraction failed", document_id=str(document_id))

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from procrastinate import RetryStrategy
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +34,7 @@ from lending.applications.requirements import credit_band_for
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.jobs import enqueue, queue
+from lending.jobs.recovery import settles
 from lending.jobs.runtime import job_sessionmaker, job_settings
 from lending.kv import MemoryStore
 from lending.lenders.integration.errors import LenderError, LenderUnavailable
@@ -259,7 +262,22 @@ async def _retry_later(
     return status
 
 
-@queue.task(name=SUBMIT_TASK, retry=5, pass_context=False)
+@settles(SUBMIT_TASK)
+async def give_up(sessionmaker: SessionMaker, args: dict[str, Any], reason: str) -> None:
+    """A delivery that will not run again: a submission still queued or pending ends `failed`
+    with the reason (one the lender already decided keeps its decision)."""
+    await _finish(
+        sessionmaker,
+        uuid.UUID(str(args["submission_id"])),
+        status=SubmissionStatus.FAILED,
+        reason=reason,
+    )
+
+
+# Failures other than the lender's (the database away for a moment): tried again after 2, 4, 8 s.
+@queue.task(
+    name=SUBMIT_TASK, retry=RetryStrategy(max_attempts=5, exponential_wait=2), pass_context=False
+)
 async def submit_application_job(submission_id: str, attempt: int = 1) -> None:
     settings = job_settings()
     await submit_application(

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import lending.documents.tasks  # noqa: F401 - registers the job's task, as the worker does
 from lending.config import Settings, get_settings
 from lending.db import create_sessionmaker, transaction
 from lending.documents.synthetic import generate

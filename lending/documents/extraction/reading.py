@@ -1,7 +1,9 @@
 """Reads the text of an uploaded file: a PDF's text layer (pdfminer.six) and its metadata, a
 Word file through `unstructured`, and images or image-only PDFs through tesseract OCR.
 
-Synchronous and CPU-bound: `analyse` runs it in a worker thread. Text keeps the page's rows: the
+Synchronous and CPU-bound: `analyse` runs it in a child process (`isolation`) within
+`ReadLimits`: pages, inflated bytes, compression ratio and pixels are checked here (a file over
+one raises `LimitExceeded`), CPU time, memory and wall-clock time by the child's limits. Text keeps the page's rows: the
 pieces of one printed row are joined on one line (two spaces between columns), which is what
 the label/value extractors and the transaction parser read.
 """
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from lending.documents.extraction.limits import LimitExceeded, ReadLimits
 from lending.documents.extraction.schemas import PdfMetadata
 
 PDF = "application/pdf"
@@ -92,21 +95,25 @@ def resolve_tesseract(tesseract_cmd: str | None) -> str | None:
     return shutil.which(tesseract_cmd)
 
 
-def read_document(data: bytes, media_type: str, *, tesseract: str | None) -> DocumentText:
+def read_document(
+    data: bytes, media_type: str, *, tesseract: str | None, limits: ReadLimits | None = None
+) -> DocumentText:
     """The text of `data`, read according to its (sniffed) media type.
 
     Raises:
         NeedsOcr: an image, or a PDF without a text layer, while `tesseract` is None.
         Unreadable: damaged or unsupported content, or no text at all.
+        LimitExceeded: more pages, inflated bytes or pixels than `limits` allow.
     """
+    limits = limits or ReadLimits()
     if not data:
         raise Unreadable("The file is empty.")
     if media_type == PDF:
-        return _read_pdf(data, tesseract)
+        return _read_pdf(data, tesseract, limits)
     if media_type == DOCX:
-        return _read_docx(data)
+        return _read_docx(data, limits)
     if media_type in IMAGE_TYPES:
-        return _read_image(data, media_type, tesseract)
+        return _read_image(data, media_type, tesseract, limits)
     raise Unreadable(f"Files of type {media_type} cannot be read.")
 
 
@@ -117,12 +124,29 @@ def has_letters(text: str) -> bool:
 # --- PDF -----------------------------------------------------------------------------------
 
 
-def _read_pdf(data: bytes, tesseract: str | None) -> DocumentText:
+def _count_pdf_pages(data: bytes, limits: ReadLimits) -> None:
+    """Refuse a PDF with more pages than the limit, counting (not reading) at most one more."""
+    from pdfminer.pdfdocument import PDFDocument
+    from pdfminer.pdfpage import PDFPage
+    from pdfminer.pdfparser import PDFParser
+
+    count = 0
+    for _ in PDFPage.create_pages(PDFDocument(PDFParser(io.BytesIO(data)))):
+        count += 1
+        if count > limits.max_pages:
+            raise LimitExceeded(
+                f"The PDF has more than {limits.max_pages} pages, the most that are read; "
+                "upload only the pages the application needs."
+            )
+
+
+def _read_pdf(data: bytes, tesseract: str | None, limits: ReadLimits) -> DocumentText:
     from pdfminer.high_level import extract_pages
     from pdfminer.pdfparser import PDFSyntaxError
 
     try:
         metadata = pdf_metadata(data)
+        _count_pdf_pages(data, limits)
         pages = [
             _page_rows(page) for page in extract_pages(io.BytesIO(data), laparams=_layout_params())
         ]
@@ -150,7 +174,7 @@ def _read_pdf(data: bytes, tesseract: str | None) -> DocumentText:
             "The PDF has no text layer (it looks like a scan) and OCR is not available on this "
             "server (tesseract is not installed or is switched off), so its text cannot be read."
         )
-    result = _render_and_ocr(data, tesseract)
+    result = _render_and_ocr(data, tesseract, limits)
     result.metadata = metadata
     return result
 
@@ -250,7 +274,16 @@ def _iso_pdf_date(value: str | None) -> str | None:
     return parsed.isoformat() if parsed else value
 
 
-def _render_and_ocr(data: bytes, tesseract: str) -> DocumentText:
+def _render_scale(width_pt: float, height_pt: float, limits: ReadLimits) -> float:
+    """OCR_DPI, or less when a page that large would render to more pixels than the limit."""
+    scale = OCR_DPI / 72
+    pixels = width_pt * height_pt * scale * scale
+    if pixels > limits.max_pixels:
+        scale *= (limits.max_pixels / pixels) ** 0.5
+    return scale
+
+
+def _render_and_ocr(data: bytes, tesseract: str, limits: ReadLimits) -> DocumentText:
     try:
         import pypdfium2  # type: ignore[import-untyped]
     except ImportError as exc:  # pragma: no cover - installed with unstructured's client
@@ -265,23 +298,51 @@ def _render_and_ocr(data: bytes, tesseract: str) -> DocumentText:
     try:
         total = len(document)
         # One page rendered at a time: a long scan never sits in memory as images all at once.
+        if total > limits.max_pages:
+            raise LimitExceeded(
+                f"The PDF has {total} pages, more than the {limits.max_pages} that are read; "
+                "upload only the pages the application needs."
+            )
         pages = (
-            document[index].render(scale=OCR_DPI / 72, grayscale=True).to_pil()
-            for index in range(min(total, MAX_OCR_PAGES))
+            _render_page(document[index], limits) for index in range(min(total, MAX_OCR_PAGES))
         )
-        return _ocr_pages(pages, total, tesseract)
+        return _ocr_pages(pages, total, tesseract, limits)
     finally:
         document.close()
+
+
+def _render_page(page: Any, limits: ReadLimits) -> Any:
+    width, height = page.get_size()
+    return page.render(scale=_render_scale(width, height, limits), grayscale=True).to_pil()
+
+
+def _check_zip_members(archive: zipfile.ZipFile, limits: ReadLimits) -> None:
+    """Refuse a zip whose members would inflate past the limits. zipfile never returns more
+    than a member's declared size (and checks its CRC), so the declared sizes bound what any
+    reader of the archive (python-docx, inside `unstructured`) can inflate."""
+    from lending.documents.extraction.limits import RATIO_FLOOR_BYTES
+
+    total = 0
+    for member in archive.infolist():
+        total += member.file_size
+        if total > limits.max_decompressed_bytes:
+            raise limits.inflation_exceeded(total)
+        if (
+            member.file_size > RATIO_FLOOR_BYTES
+            and member.file_size > limits.max_compression_ratio * max(member.compress_size, 1)
+        ):
+            raise limits.ratio_exceeded(member.file_size, member.compress_size)
 
 
 # --- Word ----------------------------------------------------------------------------------
 
 
-def _read_docx(data: bytes) -> DocumentText:
+def _read_docx(data: bytes, limits: ReadLimits) -> DocumentText:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if "word/document.xml" not in archive.namelist():
                 raise Unreadable("The file is not a Word document (no word/document.xml inside).")
+            _check_zip_members(archive, limits)
             body = archive.read("word/document.xml")
     except (zipfile.BadZipFile, OSError) as exc:
         raise Unreadable("The Word document could not be opened; it may be damaged.") from exc
@@ -340,13 +401,17 @@ def _register_heif() -> None:
     pillow_heif.register_heif_opener()
 
 
-def _read_image(data: bytes, media_type: str, tesseract: str | None) -> DocumentText:
+def _read_image(
+    data: bytes, media_type: str, tesseract: str | None, limits: ReadLimits
+) -> DocumentText:
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
     if media_type in ("image/heic", "image/heif"):
         _register_heif()
     try:
         image = Image.open(io.BytesIO(data))
+        # The header's size, before a pixel is decoded.
+        limits.check_pixels(image.width, image.height, "image")
         image.load()
     except Image.DecompressionBombError as exc:
         raise Unreadable("The image is too large to read; upload a smaller scan.") from exc
@@ -363,15 +428,24 @@ def _read_image(data: bytes, media_type: str, tesseract: str | None) -> Document
             "not installed or is switched off), so its text cannot be read."
         )
     total = getattr(image, "n_frames", 1)
-    frames = (
-        frame.copy()
-        for index, frame in enumerate(ImageSequence.Iterator(image))
-        if index < MAX_OCR_PAGES
-    )
-    return _ocr_pages(frames, total, tesseract)
+    if total > limits.max_pages:
+        raise LimitExceeded(
+            f"The image has {total} pages, more than the {limits.max_pages} that are read."
+        )
+
+    def frames() -> Iterable[Any]:
+        for index, frame in enumerate(ImageSequence.Iterator(image)):
+            if index >= MAX_OCR_PAGES:
+                return
+            limits.check_pixels(frame.width, frame.height, f"image's page {index + 1}")
+            yield frame.copy()
+
+    return _ocr_pages(frames(), total, tesseract, limits)
 
 
-def _ocr_pages(images: Iterable[Any], total: int, tesseract: str) -> DocumentText:
+def _ocr_pages(
+    images: Iterable[Any], total: int, tesseract: str, limits: ReadLimits
+) -> DocumentText:
     """OCR of up to MAX_OCR_PAGES pages; a longer document says which pages were read."""
     import pytesseract  # type: ignore[import-untyped]
     from PIL import Image
@@ -384,10 +458,15 @@ def _ocr_pages(images: Iterable[Any], total: int, tesseract: str) -> DocumentTex
         count += 1
         page = image.convert("L")
         if page.width < _MIN_OCR_WIDTH:
+            # Upscaled for tesseract, but never past the pixel limit (a thin, tall strip would
+            # otherwise grow without bound).
             factor = _MIN_OCR_WIDTH / page.width
-            page = page.resize(
-                (_MIN_OCR_WIDTH, round(page.height * factor)), Image.Resampling.LANCZOS
-            )
+            factor = min(factor, (limits.max_pixels / (page.width * page.height)) ** 0.5)
+            if factor > 1:
+                page = page.resize(
+                    (round(page.width * factor), round(page.height * factor)),
+                    Image.Resampling.LANCZOS,
+                )
         with _ocr_lock:
             # pytesseract reads the executable from a module global.
             pytesseract.pytesseract.tesseract_cmd = tesseract

@@ -1,6 +1,7 @@
 """`analyse`: one uploaded file in, its text, suggested type, typed fields and signals out.
 
-Reading and the deterministic extractors are CPU-bound and run in a worker thread; the model
+Reading runs in a child process within `ReadLimits` (`isolation`; in-process with
+`isolated=False`), the deterministic extractors in a worker thread; the model
 call, when a model is given, is awaited. Nothing here touches the database or storage: the
 caller (the extraction job) stores the `Analysis`.
 """
@@ -17,6 +18,8 @@ from langchain_core.language_models import BaseChatModel
 from lending.documents.extraction import classify as classification
 from lending.documents.extraction import fields as deterministic
 from lending.documents.extraction import llm, signals
+from lending.documents.extraction.isolation import NeedsOcrWithMetadata, read_isolated
+from lending.documents.extraction.limits import LimitExceeded, ReadLimits
 from lending.documents.extraction.parsing import locate
 from lending.documents.extraction.reading import (
     PDF,
@@ -61,6 +64,8 @@ async def analyse(
     today: date,
     model: BaseChatModel | None = None,
     tesseract_cmd: str | None = DEFAULT_TESSERACT,
+    limits: ReadLimits | None = None,
+    isolated: bool = True,
 ) -> Analysis:
     """Read, classify, extract and check one file.
 
@@ -74,12 +79,24 @@ async def analyse(
         model: a chat model for structured-output extraction; deterministic without one.
         tesseract_cmd: the tesseract executable (name or path); None, or one that is not
             installed, means no OCR: images and scanned PDFs come back "needs_ocr".
+        limits: pages, inflated bytes, compression ratio, pixels, CPU time, memory and wall
+            time of the reading (defaults: `ReadLimits()`); a file over one is "failed".
+        isolated: read in a child process (the limits on CPU, memory and time need one);
+            False reads in a thread of this process (trusted files: fixtures, benchmarks).
     """
     tesseract = resolve_tesseract(tesseract_cmd)
+    limits = limits or ReadLimits()
+    reader = read_isolated if isolated else read_document
     try:
-        document = await asyncio.to_thread(read_document, data, media_type, tesseract=tesseract)
+        document = await asyncio.to_thread(
+            reader, data, media_type, tesseract=tesseract, limits=limits
+        )
     except NeedsOcr as exc:
-        metadata = await asyncio.to_thread(_metadata_only, data, media_type)
+        metadata = (
+            exc.metadata
+            if isinstance(exc, NeedsOcrWithMetadata)
+            else await asyncio.to_thread(_metadata_only, data, media_type)
+        )
         return Analysis(
             status="needs_ocr",
             error=str(exc),
@@ -94,7 +111,7 @@ async def analyse(
                 text="",
             ),
         )
-    except Unreadable as exc:
+    except (Unreadable, LimitExceeded) as exc:
         return Analysis(status="failed", error=str(exc))
     except Exception as exc:
         log.exception("document_read_failed", media_type=media_type)
