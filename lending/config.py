@@ -54,7 +54,17 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024)
-    trust_proxy_headers: bool = False
+    trust_proxy_headers: bool = Field(
+        default=False,
+        description="Take the client's address from X-Forwarded-For (per-address limits) when "
+        "the request comes from one of `forwarded_allow_ips`; set it only behind a proxy.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated proxy addresses or networks trusted for X-Forwarded-For "
+        "when trust_proxy_headers is set ('*' trusts every peer: only when nothing else can "
+        "reach the API).",
+    )
 
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -144,10 +154,19 @@ class Settings(BaseSettings):
         description="Staff roles that must use TOTP, unless an organization sets its own list.",
     )
     mfa_issuer: str = "Omnifin"
-    login_max_failures_per_account: int = Field(default=5, ge=1)
+    # Sign-in throttling (lending/identity/throttle.py): the (account, address) pair locks first;
+    # the account everywhere only past a much higher count, for a bounded time.
+    login_max_failures_per_account_and_ip: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=50, ge=1)
+    login_max_failures_per_account: int = Field(
+        default=100,
+        ge=1,
+        description="Failures from any address that lock the account everywhere (an admin can "
+        "unlock it: POST /api/v1/users/{id}/sign-in-unlock).",
+    )
     login_failure_window_seconds: float = Field(default=900, gt=0)
-    login_lockout_seconds: float = Field(default=900, gt=0)
+    login_lockout_seconds: float = Field(default=900, gt=0, le=86_400)
+    login_account_lockout_seconds: float = Field(default=900, gt=0, le=3_600)
     rate_limit_window_seconds: float = Field(default=60, gt=0)
     rate_limits: dict[str, dict[str, int]] = Field(
         default_factory=lambda: {
