@@ -171,6 +171,8 @@ class Settings(BaseSettings):
     rate_limits: dict[str, dict[str, int]] = Field(
         default_factory=lambda: {
             "auth": {"anonymous": 30},
+            # Per caller address: a lender's deliveries, and whoever forges them.
+            "lender_webhooks": {"anonymous": 600},
             "default": {
                 "borrower": 120,
                 "broker": 300,
@@ -293,13 +295,24 @@ class Settings(BaseSettings):
     )
     lender_request_secret: SecretStr | None = Field(
         default=None,
-        description="Signs our requests to every lender (one shared secret, as the simulator "
-        "uses). Unset outside production: the simulator's public development secret.",
+        description="Signs our requests to every lender. Unset: nothing is sent, except with "
+        "lender_simulator (the simulator's public development secret).",
     )
     lender_webhook_secret: SecretStr | None = Field(
         default=None,
-        description="Verifies every lender's webhooks (one shared secret). Unset outside "
-        "production: the simulator's public development secret.",
+        description="The simulator's webhook secret, shared by every simulated lender: used only "
+        "with lender_simulator. Real lenders each have their own (lender_webhook_secrets).",
+    )
+    lender_webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Each lender's webhook secret by catalog slug (JSON). A lender with an API "
+        "URL and no secret here is not reached and its webhooks are refused, except with "
+        "lender_simulator.",
+    )
+    lender_simulator: bool = Field(
+        default=False,
+        description="The lenders are `omnifin lender-sim` (make run, tests): they share the "
+        "simulator's secrets, public by default. Refused in production.",
     )
     lender_connect_timeout_seconds: float = Field(default=3, gt=0)
     lender_request_timeout_seconds: float = Field(
@@ -354,6 +367,11 @@ class Settings(BaseSettings):
             if missing:
                 names = ", ".join(f"OMNIFIN_{name.upper()}" for name in missing)
                 raise ValueError(f"production needs these settings: {names}")
+            if self.lender_simulator:
+                raise ValueError(
+                    "OMNIFIN_LENDER_SIMULATOR is for development against `omnifin lender-sim`; "
+                    "production gives each lender its own OMNIFIN_LENDER_WEBHOOK_SECRETS entry"
+                )
         return self
 
     def secret(self, name: Literal["secret_key", "encryption_key"]) -> SecretStr:

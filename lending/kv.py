@@ -61,8 +61,9 @@ class MemoryStore:
         self._sweep_interval = sweep_interval_seconds
         self._last_sweep = time.monotonic()
 
-    def __len__(self) -> int:
-        """How many values and rate windows are held (expired ones until the next sweep)."""
+    def size(self) -> int:
+        """How many values and rate windows are held (expired ones until the next sweep). Not
+        `__len__`: an empty store must stay truthy (`store or MemoryStore()`)."""
         return len(self._values) + len(self._windows)
 
     def sweep(self) -> None:
@@ -73,7 +74,7 @@ class MemoryStore:
             del self._values[key]
         for key in [k for k, (hits, w) in self._windows.items() if not hits or hits[-1] <= now - w]:
             del self._windows[key]
-        excess = len(self) - self._max_keys
+        excess = self.size() - self._max_keys
         if excess > 0:
             # Rate windows end at their last hit + window; values at their expiry (none: last).
             ends = [(hits[-1] + w, "w", k) for k, (hits, w) in self._windows.items()]
@@ -86,7 +87,7 @@ class MemoryStore:
 
     def _maybe_sweep(self) -> None:
         if (
-            len(self) > self._max_keys
+            self.size() > self._max_keys
             or time.monotonic() - self._last_sweep >= self._sweep_interval
         ):
             self.sweep()

@@ -79,12 +79,12 @@ async def test_the_memory_store_drops_what_expired_and_stays_under_its_cap() -> 
     for n in range(200):
         await store.set(f"short:{n}", b"x", ttl_seconds=0.05)
         await store.hit(f"window:{n}", limit=5, window_seconds=0.05)
-    assert len(store) <= 51  # over the cap, the soonest to expire went first
+    assert store.size() <= 51  # over the cap, the soonest to expire went first
 
     await asyncio.sleep(0.1)
     await store.set("kept", b"y")  # a write after the sweep interval sweeps
 
-    assert len(store) == 1
+    assert store.size() == 1
     assert await store.get("kept") == b"y"
 
 
@@ -94,6 +94,6 @@ async def test_past_the_cap_a_key_without_expiry_outlives_expiring_ones() -> Non
     for n in range(30):
         await store.set(f"lease:{n}", b"x", ttl_seconds=600 + n)
 
-    assert len(store) <= 10
+    assert store.size() <= 10
     assert await store.get("lasting") == b"1"
     assert await store.get("lease:29") == b"x"  # the latest to expire is kept
