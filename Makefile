@@ -73,6 +73,7 @@ run: install
 	trap 'kill $$sim 2>/dev/null' EXIT; \
 	echo "Lender simulator on http://127.0.0.1:$(LENDER_SIM_PORT) (log: var/lender-sim.log)"; \
 	OMNIFIN_LENDER_API_BASE_URL=$${OMNIFIN_LENDER_API_BASE_URL:-http://127.0.0.1:$(LENDER_SIM_PORT)} \
+	OMNIFIN_LENDER_SIMULATOR=$${OMNIFIN_LENDER_SIMULATOR:-true} \
 	$(BIN)/omnifin serve
 
 ## make test: install, then ruff, mypy strict, pytest, and the web app's typecheck, Vitest and client check

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.turns import TurnDispatcher
 from api.state import AppState
+from lending.db import discard_after_commit, run_after_commit
 from lending.errors import ServiceUnavailable
 from lending.kv import Store
 
@@ -31,9 +32,11 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
             yield session
         except Exception:
             await session.rollback()
+            discard_after_commit(session)
             raise
         else:
             await session.commit()
+            await run_after_commit(session)
 
 
 # scope="function": the commit runs before the response is sent, so a client never hears

@@ -8,6 +8,8 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -15,6 +17,7 @@ from lending import errors
 from lending.logs import get_logger
 
 log = get_logger(__name__)
+STORE_RETRY_AFTER_SECONDS = 5
 
 _HTTP_ERROR_NAMES = {
     400: "BadRequest",
@@ -80,6 +83,19 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     return envelope(422, "ValidationError", detail, _request_id(request))
 
 
+async def _store_unavailable(request: Request, exc: Exception) -> Response:
+    # Redis (the shared store) is down: whatever needed it (authentication, rate limits, the
+    # sign-in throttle, webhook replay) refuses rather than goes on without it (fail closed).
+    log.error("shared store unavailable", path=request.url.path, error=type(exc).__name__)
+    return envelope(
+        503,
+        "StoreUnavailable",
+        "A service this request needs is unavailable; try again shortly.",
+        _request_id(request),
+        {"Retry-After": str(STORE_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return envelope(500, "InternalError", errors.OmnifinError.message, _request_id(request))
@@ -89,6 +105,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.OmnifinError, _omnifin_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(RedisConnectionError, _store_unavailable)
+    app.add_exception_handler(RedisTimeoutError, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from types import FrameType
+from typing import Any
 
 import typer
 
@@ -22,6 +23,7 @@ from cli import (
     voice,
 )
 from cli.common import database_url, fail, setup
+from lending.config import Settings
 
 app = typer.Typer(
     name="omnifin",
@@ -85,11 +87,21 @@ def serve(
         host=bind_host,
         port=bind_port,
         log_config=None,
-        proxy_headers=settings.trust_proxy_headers,
+        **proxy_options(settings),
         server_header=False,
         loop=loop,
         http=http,
     )
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: the client address comes from `X-Forwarded-For`/`-Proto` only
+    when OMNIFIN_TRUST_PROXY_HEADERS is set, and then only from the proxies listed in
+    OMNIFIN_FORWARDED_ALLOW_IPS. Otherwise the peer's address is the client's: per-address
+    limits (sign-in, webhooks) cannot be dodged by writing a header."""
+    if not settings.trust_proxy_headers:
+        return {"proxy_headers": False, "forwarded_allow_ips": "127.0.0.1"}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
 
 
 @app.command()

@@ -63,7 +63,17 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
     max_request_body_bytes: int = Field(default=1_048_576, ge=1024)
     max_upload_bytes: int = Field(default=20 * 1_048_576, ge=1024)
-    trust_proxy_headers: bool = False
+    trust_proxy_headers: bool = Field(
+        default=False,
+        description="Take the client's address from X-Forwarded-For (per-address limits) when "
+        "the request comes from one of `forwarded_allow_ips`; set it only behind a proxy.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Comma-separated proxy addresses or networks trusted for X-Forwarded-For "
+        "when trust_proxy_headers is set ('*' trusts every peer: only when nothing else can "
+        "reach the API).",
+    )
 
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -172,14 +182,25 @@ class Settings(BaseSettings):
         description="Staff roles that must use TOTP, unless an organization sets its own list.",
     )
     mfa_issuer: str = "Omnifin"
-    login_max_failures_per_account: int = Field(default=5, ge=1)
+    # Sign-in throttling (lending/identity/throttle.py): the (account, address) pair locks first;
+    # the account everywhere only past a much higher count, for a bounded time.
+    login_max_failures_per_account_and_ip: int = Field(default=5, ge=1)
     login_max_failures_per_ip: int = Field(default=50, ge=1)
+    login_max_failures_per_account: int = Field(
+        default=100,
+        ge=1,
+        description="Failures from any address that lock the account everywhere (an admin can "
+        "unlock it: POST /api/v1/users/{id}/sign-in-unlock).",
+    )
     login_failure_window_seconds: float = Field(default=900, gt=0)
-    login_lockout_seconds: float = Field(default=900, gt=0)
+    login_lockout_seconds: float = Field(default=900, gt=0, le=86_400)
+    login_account_lockout_seconds: float = Field(default=900, gt=0, le=3_600)
     rate_limit_window_seconds: float = Field(default=60, gt=0)
     rate_limits: dict[str, dict[str, int]] = Field(
         default_factory=lambda: {
             "auth": {"anonymous": 30},
+            # Per caller address: a lender's deliveries, and whoever forges them.
+            "lender_webhooks": {"anonymous": 600},
             "default": {
                 "borrower": 120,
                 "broker": 300,
@@ -335,13 +356,24 @@ class Settings(BaseSettings):
     )
     lender_request_secret: SecretStr | None = Field(
         default=None,
-        description="Signs our requests to every lender (one shared secret, as the simulator "
-        "uses). Unset outside production: the simulator's public development secret.",
+        description="Signs our requests to every lender. Unset: nothing is sent, except with "
+        "lender_simulator (the simulator's public development secret).",
     )
     lender_webhook_secret: SecretStr | None = Field(
         default=None,
-        description="Verifies every lender's webhooks (one shared secret). Unset outside "
-        "production: the simulator's public development secret.",
+        description="The simulator's webhook secret, shared by every simulated lender: used only "
+        "with lender_simulator. Real lenders each have their own (lender_webhook_secrets).",
+    )
+    lender_webhook_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Each lender's webhook secret by catalog slug (JSON). A lender with an API "
+        "URL and no secret here is not reached and its webhooks are refused, except with "
+        "lender_simulator.",
+    )
+    lender_simulator: bool = Field(
+        default=False,
+        description="The lenders are `omnifin lender-sim` (make run, tests): they share the "
+        "simulator's secrets, public by default. Refused in production.",
     )
     lender_connect_timeout_seconds: float = Field(default=3, gt=0)
     lender_request_timeout_seconds: float = Field(
@@ -428,6 +460,11 @@ class Settings(BaseSettings):
             if missing:
                 names = ", ".join(f"OMNIFIN_{name.upper()}" for name in missing)
                 raise ValueError(f"production needs these settings: {names}")
+            if self.lender_simulator:
+                raise ValueError(
+                    "OMNIFIN_LENDER_SIMULATOR is for development against `omnifin lender-sim`; "
+                    "production gives each lender its own OMNIFIN_LENDER_WEBHOOK_SECRETS entry"
+                )
         return self
 
     def secret(self, name: Literal["secret_key", "encryption_key"]) -> SecretStr:

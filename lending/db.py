@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import psycopg
@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from lending.config import Settings
+from lending.logs import get_logger
 
 SessionMaker = async_sessionmaker[AsyncSession]
+_log = get_logger(__name__)
 
 
 class DatabaseUnavailableError(Exception):
@@ -92,9 +94,40 @@ def create_sessionmaker(engine: AsyncEngine) -> SessionMaker:
 
 @contextlib.asynccontextmanager
 async def transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """One unit of work outside a request (a job, a tool call, a CLI command): commit or roll back."""
-    async with sessionmaker() as session, session.begin():
-        yield session
+    """One unit of work outside a request (a job, a tool call, a CLI command): commit or roll back.
+    What was registered with `after_commit` runs once the commit succeeded."""
+    async with sessionmaker() as session:
+        async with session.begin():
+            yield session
+        await run_after_commit(session)
+
+
+_AFTER_COMMIT = "omnifin.after_commit"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Run `action` after this session's unit of work commits (`transaction`, the request's
+    session). Dropped when it rolls back. For effects outside the database that must not be seen
+    before the data is, e.g. forgetting a cached token: forgotten before the commit, a concurrent
+    request could cache the old row again."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    """Run (and clear) what `after_commit` registered. A failing action is logged, not raised:
+    the data is committed, and an error answer would say otherwise."""
+    actions: list[Callable[[], Awaitable[None]]] = session.info.pop(_AFTER_COMMIT, [])
+    for action in actions:
+        try:
+            await action()
+        except Exception as exc:
+            _log.error(
+                "after_commit_failed", action=getattr(action, "__name__", "?"), error=repr(exc)
+            )
+
+
+def discard_after_commit(session: AsyncSession) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 @dataclass(frozen=True)

@@ -44,14 +44,53 @@ class Store(Protocol):
 
 
 class MemoryStore:
-    """In-process store for a single process; same semantics as RedisStore."""
+    """In-process store for a single process; same semantics as RedisStore.
+
+    Memory is bounded: expired values and rate windows whose hits are all older than their
+    window are swept (at most every `sweep_interval_seconds`, on writes), and past `max_keys`
+    the entries closest to expiry (values without a TTL last) are evicted, as Redis does under
+    `volatile-ttl`. A sign-in failure counter evicted early only forgets failures."""
 
     backend = "memory"
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_keys: int = 100_000, sweep_interval_seconds: float = 30.0) -> None:
         self._values: dict[str, tuple[bytes, float | None]] = {}
-        self._windows: dict[str, deque[float]] = {}
+        self._windows: dict[str, tuple[deque[float], float]] = {}
         self._subscribers: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self._max_keys = max_keys
+        self._sweep_interval = sweep_interval_seconds
+        self._last_sweep = time.monotonic()
+
+    def size(self) -> int:
+        """How many values and rate windows are held (expired ones until the next sweep). Not
+        `__len__`: an empty store must stay truthy (`store or MemoryStore()`)."""
+        return len(self._values) + len(self._windows)
+
+    def sweep(self) -> None:
+        """Drop what has expired; then, while over `max_keys`, what expires soonest."""
+        now = time.monotonic()
+        self._last_sweep = now
+        for key in [k for k, (_, exp) in self._values.items() if exp is not None and exp <= now]:
+            del self._values[key]
+        for key in [k for k, (hits, w) in self._windows.items() if not hits or hits[-1] <= now - w]:
+            del self._windows[key]
+        excess = self.size() - self._max_keys
+        if excess > 0:
+            # Rate windows end at their last hit + window; values at their expiry (none: last).
+            ends = [(hits[-1] + w, "w", k) for k, (hits, w) in self._windows.items()]
+            ends += [
+                (exp if exp is not None else math.inf, "v", k)
+                for k, (_, exp) in self._values.items()
+            ]
+            for _, kind, key in sorted(ends)[:excess]:
+                (self._windows if kind == "w" else self._values).pop(key, None)
+
+    def _maybe_sweep(self) -> None:
+        if (
+            self.size() > self._max_keys
+            or time.monotonic() - self._last_sweep >= self._sweep_interval
+        ):
+            self.sweep()
 
     async def get(self, key: str) -> bytes | None:
         item = self._values.get(key)
@@ -66,19 +105,22 @@ class MemoryStore:
     async def set(self, key: str, value: bytes, ttl_seconds: float | None = None) -> None:
         expires_at = time.monotonic() + ttl_seconds if ttl_seconds else None
         self._values[key] = (value, expires_at)
+        self._maybe_sweep()
 
     async def delete(self, key: str) -> None:
         self._values.pop(key, None)
 
     async def hit(self, key: str, limit: int, window_seconds: float) -> RateDecision:
         now = time.monotonic()
-        window = self._windows.setdefault(key, deque())
+        window, _ = self._windows.setdefault(key, (deque(), window_seconds))
+        self._windows[key] = (window, window_seconds)
         while window and window[0] <= now - window_seconds:
             window.popleft()
         if len(window) >= limit:
             retry = max(1, math.ceil(window[0] + window_seconds - now))
             return RateDecision(False, limit, 0, retry)
         window.append(now)
+        self._maybe_sweep()
         return RateDecision(True, limit, limit - len(window), 0)
 
     async def reset(self, key: str) -> None:

@@ -1,10 +1,13 @@
 """Lenders' webhooks: `POST /api/v1/lenders/webhooks/{lender_code}`.
 
 Called by lenders, not users: no bearer token, the HMAC signature is the authentication (see
-`lending.lenders.integration`). A bad or missing signature, or a lender we cannot verify (no
-lender API configured, an unknown code), is a 401 and logged; a duplicate delivery is a 200 and
-nothing is done again. What a verified event means (a decision, a loan's servicing report) is
-`lending.lenders.webhooks`; a reference that is not a loan this lender funded is a 404.
+`lending.lenders.integration`), checked with that lender's own secret (`LenderSecrets.secret_for`)
+before anything else is made or read: no adapter, no JSON parsing, no database for an unsigned
+request. A bad or missing signature, or a lender we cannot verify (no secret for it, no lender API
+configured), is a 401 and logged; a duplicate delivery is a 200 and nothing is done again. Callers
+are rate-limited per address (`rate_limits["lender_webhooks"]`). What a verified event means (a
+decision, a loan's servicing report) is `lending.lenders.webhooks`; a reference that is not a
+loan this lender funded is a 404.
 
 If processing fails the event's replay key is released before the error answer, so the lender's
 re-delivery is processed.
@@ -12,18 +15,23 @@ re-delivery is processed.
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Literal
 
+import httpx
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from api.auth import app_state
 from api.errors import error_responses
+from api.ratelimit import rate_limit_anonymous
 from api.state import AppState
-from lending.errors import Conflict, InvalidInput, NotFound
+from lending.errors import Conflict, InvalidInput, NotFound, RateLimited
 from lending.lenders.integration.errors import DuplicateWebhook, InvalidWebhook, WebhookRejected
-from lending.lenders.integration.registry import LenderAdapters
+from lending.lenders.integration.registry import LenderAdapters, callback_url
 from lending.lenders.integration.replay import StoreReplayGuard
+from lending.lenders.integration.signing import SIGNATURE_HEADER, SignatureError, verify
 from lending.lenders.webhooks import record_lender_event
 from lending.logs import get_logger
 
@@ -32,6 +40,8 @@ log = get_logger(__name__)
 router = APIRouter(prefix="/api/v1/lenders/webhooks", tags=["lenders"])
 
 _ADAPTERS_KEY = "lender_adapters"
+# A catalog slug, as LenderEndpoint accepts it; anything else has no secret to look up.
+_LENDER_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
 class WebhookAnswer(BaseModel):
@@ -48,15 +58,47 @@ def lender_adapters(state: AppState) -> LenderAdapters:
     return adapters
 
 
+def _check_signature(
+    state: AppState, adapters: LenderAdapters, lender_code: str, request: Request, body: bytes
+) -> None:
+    """Refuse (401) unless the request is signed with this lender's own secret, for this path."""
+    reason = ""
+    secret = adapters.secrets.secret_for(lender_code) if _LENDER_CODE.match(lender_code) else None
+    if secret is None:
+        reason = "no webhook secret for this lender code"
+    else:
+        path = httpx.URL(callback_url(state.settings, lender_code)).raw_path.decode("ascii")
+        try:
+            verify(
+                secret,
+                request.headers.get(SIGNATURE_HEADER),
+                "POST",
+                path,
+                body,
+                now=time.time(),
+                tolerance_seconds=state.settings.lender_signature_tolerance_seconds,
+            )
+        except SignatureError as exc:
+            reason = str(exc)
+    if reason:
+        log.warning("lender_webhook_rejected", lender_code=lender_code[:64], reason=reason)
+        raise WebhookRejected(lender_code[:64], reason)
+
+
 @router.post(
     "/{lender_code}",
     summary="A lender's webhook: decisions and loan servicing events (HMAC-signed)",
-    responses=error_responses(WebhookRejected, InvalidWebhook, NotFound, Conflict, InvalidInput),
+    dependencies=[rate_limit_anonymous("lender_webhooks")],
+    responses=error_responses(
+        WebhookRejected, InvalidWebhook, NotFound, Conflict, InvalidInput, RateLimited
+    ),
 )
 async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookAnswer:
     state = app_state(request)
     body = await request.body()
-    adapter, reason = lender_adapters(state).get(lender_code)
+    adapters = lender_adapters(state)
+    _check_signature(state, adapters, lender_code, request, body)
+    adapter, reason = adapters.get(lender_code)
     if adapter is None:
         log.warning("lender_webhook_rejected", lender_code=lender_code[:64], reason=reason)
         raise WebhookRejected(lender_code, reason)

@@ -90,12 +90,22 @@ async def disable(
     "/recovery-codes",
     summary="Replace your recovery codes (needs a current TOTP code)",
     responses=error_responses(
-        NotAuthenticated, MfaEnrollmentRequired, Conflict, InvalidInput, RateLimited
+        NotAuthenticated,
+        MfaEnrollmentRequired,
+        Conflict,
+        InvalidInput,
+        TooManyLoginAttempts,
+        RateLimited,
     ),
 )
 async def regenerate_recovery_codes(
-    body: MfaCode, actor: CurrentActor, session: SessionDep, state: StateDep, origin: OriginDep
+    body: MfaCode,
+    actor: CurrentActor,
+    session: SessionDep,
+    store: StoreDep,
+    state: StateDep,
+    origin: OriginDep,
 ) -> RecoveryCodes:
     return await mfa_service.regenerate_recovery_codes(
-        session, actor, settings=state.settings, code=body.code, origin=origin
+        session, actor, store=store, settings=state.settings, code=body.code, origin=origin
     )

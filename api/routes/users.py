@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, status
 
 from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StoreDep
@@ -14,6 +14,7 @@ from api.ratelimit import rate_limit
 from lending.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.identity.schemas import UserRead, UserUpdate
+from lending.identity.service import auth as auth_service
 from lending.identity.service import user as user_service
 from lending.models.identity import Role
 
@@ -66,3 +67,15 @@ async def update_user(
         session, actor, store=store, user_id=user_id, data=body, origin=origin
     )
     return UserRead.model_validate(updated)
+
+
+@router.post(
+    "/{user_id}/sign-in-unlock",
+    summary="Lift a user's sign-in lockout (platform administrators)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=error_responses(*_AUTH_ERRORS, PermissionDenied, NotFound),
+)
+async def unlock_sign_in(
+    user_id: uuid.UUID, actor: CurrentActor, session: SessionDep, store: StoreDep, origin: OriginDep
+) -> None:
+    await auth_service.unlock_sign_in(session, actor, store=store, user_id=user_id, origin=origin)

@@ -83,6 +83,8 @@ from lending.models.identity import (
 REFERRING_ROLES = frozenset({Role.BROKER, Role.BROKER_MANAGER})
 # What a broker manager may invite into their firm; everything else takes a platform admin.
 FIRM_INVITABLE_ROLES = frozenset({Role.BROKER, Role.BORROWER})
+# Roles whose deactivation of a user only their like can undo.
+_PLATFORM_DEACTIVATORS = frozenset({Role.PLATFORM_ADMIN.value})
 _MAX_TOKEN_LENGTH = 200
 _INVALID_TOKEN = "The access token is not valid, has expired or was revoked."
 
@@ -236,7 +238,7 @@ class TokenService:
         repository = TokenRepository.from_session(session)
         if await repository.get_live_own(actor, token_id, _now()) is None:
             raise NotFound("No such token.")
-        await forget(store, await repository.revoke(_now(), token_ids=[token_id]))
+        await forget(store, await repository.revoke(_now(), token_ids=[token_id]), session=session)
         await audit.record(
             session,
             actor,
@@ -253,7 +255,9 @@ class TokenService:
         if actor.token_id is None:
             return
         repository = TokenRepository.from_session(session)
-        await forget(store, await repository.revoke(_now(), token_ids=[actor.token_id]))
+        await forget(
+            store, await repository.revoke(_now(), token_ids=[actor.token_id]), session=session
+        )
         await audit.record(
             session,
             actor,
@@ -276,7 +280,7 @@ class TokenService:
         hashes = await TokenRepository.from_session(session).revoke(
             _now(), user_ids=[user_id], except_id=except_id, purpose=purpose
         )
-        await forget(store, hashes)
+        await forget(store, hashes, session=session)
         return len(hashes)
 
 
@@ -328,7 +332,7 @@ class AuthService:
                     session, store, settings, email, origin, user, "wrong_otp", InvalidOtp()
                 )
 
-        await throttle.record_success(store, email=email)
+        await throttle.record_success(store, email=email, ip=origin.ip)
         if passwords.needs_rehash(settings, user.password_hash):
             user.password_hash = await passwords.hash_password(settings, password)
         must_enrol = not user.mfa_enabled and user.role in mfa_required_roles(
@@ -373,6 +377,30 @@ class AuthService:
             details={"reason": reason, "locked": locked},
         )
         raise error or InvalidCredentials()
+
+    async def unlock_sign_in(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        store: Store,
+        user_id: uuid.UUID,
+        origin: Origin | None = None,
+    ) -> None:
+        """Lift a user's sign-in lockout (the account-wide one and every address's), for a
+        platform administrator. Locks on an address stay: they are about the address."""
+        actor.require(Scope.USERS_MANAGE_ALL)
+        user = await _users.get(session, actor, user_id=user_id)
+        await throttle.unlock_account(store, email=user.email)
+        await audit.record(
+            session,
+            actor,
+            action="auth.sign_in_unlocked",
+            origin=origin,
+            organization_id=user.organization_id,
+            subject_type="user",
+            subject_id=user.id,
+        )
 
     async def register(
         self,
@@ -517,6 +545,32 @@ async def verify_own_password(
         )
 
 
+async def check_own_code(
+    session: AsyncSession,
+    user: User,
+    *,
+    store: Store,
+    settings: Settings,
+    code: str,
+    origin: Origin,
+    totp_only: bool = False,
+) -> Literal["totp", "recovery_code"]:
+    """Check a signed-in user's second factor before a sensitive change, throttled like
+    sign-in (the same counters): a stolen token cannot be used to guess codes."""
+    await throttle.ensure_allowed(store, email=user.email, ip=origin.ip)
+    if totp_only:
+        ok = await _mfa._check_totp(session, user, settings=settings, code=code)
+        found: Literal["totp", "recovery_code"] | None = "totp" if ok else None
+    else:
+        found = await _mfa.check_second_factor(session, user, settings=settings, code=code)
+    if found is None:
+        await throttle.record_failure(store, settings, email=user.email, ip=origin.ip)
+        raise InvalidInput(
+            [{"loc": ["body", "code"], "msg": "The code is not valid.", "type": "otp"}]
+        )
+    return found
+
+
 class MfaService:
     async def status(self, session: AsyncSession, actor: Actor, *, settings: Settings) -> MfaStatus:
         user = await _users.own(session, actor)
@@ -627,10 +681,9 @@ class MfaService:
             origin=origin,
             field="password",
         )
-        if await self.check_second_factor(session, user, settings=settings, code=code) is None:
-            raise InvalidInput(
-                [{"loc": ["body", "code"], "msg": "The code is not valid.", "type": "otp"}]
-            )
+        await check_own_code(
+            session, user, store=store, settings=settings, code=code, origin=origin
+        )
         user.mfa_secret_encrypted = None
         user.mfa_enabled_at = None
         user.mfa_last_used_step = None
@@ -649,18 +702,25 @@ class MfaService:
         session: AsyncSession,
         actor: Actor,
         *,
+        store: Store,
         settings: Settings,
         code: str,
         origin: Origin | None = None,
     ) -> RecoveryCodes:
         """Replace every recovery code (after one was used, or lost); needs a current TOTP code."""
+        origin = origin or Origin()
         user = await _users.own(session, actor)
         if not user.mfa_enabled:
             raise Conflict("Two-factor authentication is not on.")
-        if not await self._check_totp(session, user, settings=settings, code=code):
-            raise InvalidInput(
-                [{"loc": ["body", "code"], "msg": "The code is not valid.", "type": "otp"}]
-            )
+        await check_own_code(
+            session,
+            user,
+            store=store,
+            settings=settings,
+            code=code,
+            origin=origin,
+            totp_only=True,
+        )
         codes = await self._new_recovery_codes(session, user, settings)
         await audit.record(
             session,
@@ -794,7 +854,9 @@ class OrganizationService:
         if "status" in changes:
             # Suspension takes effect on the next request, not when cached entries expire.
             await forget(
-                store, await token_repository.live_hashes_in_organization(organization.id, _now())
+                store,
+                await token_repository.live_hashes_in_organization(organization.id, _now()),
+                session=session,
             )
         newly_required = mfa_required_roles(organization, settings) - before
         if newly_required:
@@ -904,6 +966,15 @@ class UserService:
             raise PermissionDenied("Only a platform administrator changes roles and organizations.")
         if user.role is Role.BROKER_MANAGER and not actor.has(Scope.USERS_MANAGE_ALL):
             raise PermissionDenied("Only a platform administrator changes a broker manager.")
+        if (
+            changes.get("is_active") is True
+            and not user.is_active
+            and user.deactivated_by_role in _PLATFORM_DEACTIVATORS
+            and not actor.has(Scope.USERS_MANAGE_ALL)
+        ):
+            raise PermissionDenied(
+                "A platform administrator deactivated this user; only one can re-activate them."
+            )
 
         before = {"role": user.role.value, "organization_id": str(user.organization_id)}
         if granting:
@@ -919,8 +990,9 @@ class UserService:
                 user.referral_code = new_referral_code()
         if "full_name" in changes:
             user.full_name = changes["full_name"]
-        if "is_active" in changes:
+        if "is_active" in changes and changes["is_active"] != user.is_active:
             user.is_active = changes["is_active"]
+            user.deactivated_by_role = None if user.is_active else actor.role.value
         await session.flush()
 
         after = {"role": user.role.value, "organization_id": str(user.organization_id)}

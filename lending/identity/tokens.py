@@ -14,7 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.db import after_commit
 from lending.kv import Store
 from lending.models.identity import Role, TokenPurpose
 
@@ -82,7 +84,19 @@ def cache_key(token_hash: bytes) -> str:
     return "auth:token:" + token_hash.hex()
 
 
-async def forget(store: Store, token_hashes: Iterable[bytes]) -> None:
-    """Drop cached resolutions, so that a revoked token or a changed role takes effect now."""
-    for token_hash in token_hashes:
-        await store.delete(cache_key(token_hash))
+async def forget(store: Store, token_hashes: Iterable[bytes], *, session: AsyncSession) -> None:
+    """Drop cached resolutions, so that a revoked token or a changed role takes effect now.
+
+    Dropped now and again after the session commits: between the two, a concurrent request
+    still reads the old committed row and may cache it again; the second drop removes that.
+    (Outside `transaction`/the request's session nothing runs the second: the cache entry then
+    lives at most `token_cache_seconds`.)"""
+    hashes = list(token_hashes)
+
+    async def forget_tokens() -> None:
+        for token_hash in hashes:
+            await store.delete(cache_key(token_hash))
+
+    await forget_tokens()
+    if hashes:
+        after_commit(session, forget_tokens)

@@ -122,6 +122,8 @@ class User(TimestampMixin, Base):
         ForeignKey("organization.id", ondelete="RESTRICT"), index=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # The role of whoever deactivated the user; a broker manager cannot undo a platform admin's.
+    deactivated_by_role: Mapped[str | None] = mapped_column(String(32))
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

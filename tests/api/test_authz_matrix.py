@@ -298,6 +298,10 @@ async def _update_user(w: World, who: Who, where: Where) -> Call:
     return Call("PATCH", f"/api/v1/users/{target.id}", json={"full_name": "Renamed Person"})
 
 
+async def _unlock_user(w: World, who: Who, where: Where) -> Call:
+    return Call("POST", f"/api/v1/users/{w.target_user(who, where).id}/sign-in-unlock")
+
+
 async def _revoke_token(w: World, who: Who, where: Where) -> Call:
     """Own: another token of the caller's. Other: a token of a user in the other firm."""
     owner = w.user("borrower" if who == "anonymous" else who)
@@ -838,6 +842,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/users"): Entry(_list_users, scoped(200)),
     ("GET", "/api/v1/users/{user_id}"): Entry(_read_user, scoped(200)),
     ("PATCH", "/api/v1/users/{user_id}"): Entry(_update_user, scoped(200)),
+    ("POST", "/api/v1/users/{user_id}/sign-in-unlock"): Entry(
+        _unlock_user, only({"platform_admin": (204, 204)})
+    ),
     # The audit log: platform admins only.
     ("GET", "/api/v1/audit/events"): Entry(
         _call("GET", "/api/v1/audit/events"), only({"platform_admin": (200, 200)}), targeted=False

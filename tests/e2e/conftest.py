@@ -117,6 +117,7 @@ def live_server(
         # Brokers must use MFA here, so a newly invited broker meets the enrolment-only sign-in.
         OMNIFIN_MFA_REQUIRED_ROLES='["platform_admin", "broker"]',
         OMNIFIN_LENDER_API_BASE_URL=f"http://127.0.0.1:{simulator_port}",
+        OMNIFIN_LENDER_SIMULATOR="true",  # the simulated lenders share its public secrets
     )
     # The CLI migrates and seeds as `make run` does (and keeps alembic's asyncio.run() out of
     # this process, where pytest-asyncio's loop may be running).

@@ -187,3 +187,19 @@ async def api_client(
         ) as http,
     ):
         yield http
+
+
+@contextlib.asynccontextmanager
+async def api_clients(
+    settings: Settings, sessionmaker: SessionMaker, store: Store, *ips: str
+) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    """One app, and a client for each address (as the app sees the peer), by address."""
+    app = create_app(settings, sessionmaker=sessionmaker, store=store)
+    async with app.router.lifespan_context(app), contextlib.AsyncExitStack() as stack:
+        clients: dict[str, httpx.AsyncClient] = {}
+        for ip in ips:
+            transport = httpx.ASGITransport(app=app, client=(ip, 40_000))
+            clients[ip] = await stack.enter_async_context(
+                httpx.AsyncClient(transport=transport, base_url="http://testserver")
+            )
+        yield clients

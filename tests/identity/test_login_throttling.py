@@ -1,4 +1,5 @@
-"""Brute force: a generic refusal, per-account and per-IP lockout, and its release (both stores)."""
+"""Brute force: a generic refusal, per-(account, address) and per-address lockout, and its
+release (both stores). The account-wide lock: test_sign_in_abuse.py."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ LOCKOUT_SECONDS = 1.0
 
 def _strict(settings: Settings, **overrides: object) -> Settings:
     values: dict[str, object] = {
-        "login_max_failures_per_account": 3,
+        "login_max_failures_per_account_and_ip": 3,
+        "login_max_failures_per_account": 100,
         "login_max_failures_per_ip": 100,
         "login_failure_window_seconds": 60,
         "login_lockout_seconds": LOCKOUT_SECONDS,

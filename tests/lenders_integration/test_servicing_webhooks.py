@@ -55,6 +55,7 @@ def lender_settings(
             "lender_api_base_url": simulator.url,
             "lender_request_secret": simulator.request_secret,
             "lender_webhook_secret": simulator.webhook_secret,
+            "lender_simulator": True,
             "public_url": recorder.url,
         }
     )

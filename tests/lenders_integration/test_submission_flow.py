@@ -122,6 +122,7 @@ def lender_settings(
             "lender_api_base_url": simulator.url,
             "lender_request_secret": simulator.request_secret,
             "lender_webhook_secret": simulator.webhook_secret,
+            "lender_simulator": True,
             "public_url": recorder.url,
         }
     )
@@ -372,6 +373,7 @@ async def test_the_real_server_receives_the_simulators_webhooks(
             "lender_api_base_url": simulator.url,
             "lender_request_secret": simulator.request_secret,
             "lender_webhook_secret": simulator.webhook_secret,
+            "lender_simulator": True,
             "public_url": public_url,
         }
     )

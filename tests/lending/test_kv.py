@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from lending.kv import Store
+from lending.kv import MemoryStore, Store
 
 
 async def test_values_round_trip_and_expire(store: Store) -> None:
@@ -72,3 +72,28 @@ async def test_a_lease_is_held_by_one_caller_until_released_or_expired(store: St
     assert await store.acquire("thread:1:run", ttl_seconds=0.05)
     await asyncio.sleep(0.2)
     assert await store.acquire("thread:1:run", ttl_seconds=5)
+
+
+async def test_the_memory_store_drops_what_expired_and_stays_under_its_cap() -> None:
+    store = MemoryStore(max_keys=50, sweep_interval_seconds=0.05)
+    for n in range(200):
+        await store.set(f"short:{n}", b"x", ttl_seconds=0.05)
+        await store.hit(f"window:{n}", limit=5, window_seconds=0.05)
+    assert store.size() <= 51  # over the cap, the soonest to expire went first
+
+    await asyncio.sleep(0.1)
+    await store.set("kept", b"y")  # a write after the sweep interval sweeps
+
+    assert store.size() == 1
+    assert await store.get("kept") == b"y"
+
+
+async def test_past_the_cap_a_key_without_expiry_outlives_expiring_ones() -> None:
+    store = MemoryStore(max_keys=10, sweep_interval_seconds=3600)
+    await store.set("lasting", b"1")
+    for n in range(30):
+        await store.set(f"lease:{n}", b"x", ttl_seconds=600 + n)
+
+    assert store.size() <= 10
+    assert await store.get("lasting") == b"1"
+    assert await store.get("lease:29") == b"x"  # the latest to expire is kept

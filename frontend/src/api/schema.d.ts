@@ -809,9 +809,9 @@ export interface paths {
         put?: never;
         /**
          * Upload a document (multipart: application_id, file, optional document_type)
-         * @description The file streams to encrypted storage as it arrives (never whole in memory); its type is
-         *     read from its content. The same file already on the application is not stored again: the
-         *     existing document comes back with `duplicate: true`.
+         * @description The file streams to encrypted storage as it arrives (never whole in memory, no database
+         *     connection held meanwhile); its type is read from its content. The same file already on the
+         *     application is not stored again: the existing document comes back with `duplicate: true`.
          */
         post: operations["upload_document_api_v1_documents_post"];
         delete?: never;
@@ -1681,6 +1681,23 @@ export interface paths {
         head?: never;
         /** Rename, deactivate or reactivate a user; grant a role (platform administrators) */
         patch: operations["update_user_api_v1_users__user_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/users/{user_id}/sign-in-unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Lift a user's sign-in lockout (platform administrators) */
+        post: operations["unlock_sign_in_api_v1_users__user_id__sign_in_unlock_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/voice/sessions": {
@@ -10518,6 +10535,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
         };
     };
     read_me_api_v1_me_get: {
@@ -10971,7 +10997,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelope"];
                 };
             };
-            /** @description RateLimited */
+            /** @description TooManyLoginAttempts or RateLimited */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -12878,6 +12904,71 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["UserRead"];
                 };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unlock_sign_in_api_v1_users__user_id__sign_in_unlock_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description NotAuthenticated */
             401: {

@@ -7,20 +7,18 @@ for a lender's API today):
   is `slug` is served at `{base}/lenders/{slug}`, which is the layout of `omnifin lender-sim`.
   Unset (the default), no lender is reachable: `get` answers None, the submission job leaves
   submissions `pending` and logs why, and the webhook route refuses every delivery (401).
-- `OMNIFIN_LENDER_REQUEST_SECRET` signs our requests and `OMNIFIN_LENDER_WEBHOOK_SECRET` verifies
-  lenders' webhooks; one pair is shared by every lender, as the simulator's defaults are. Outside
-  production an unset secret is the simulator's public development secret, so `make run` works
-  against the simulator without configuration; production must set both (else nothing is sent).
+- Secrets come from `LenderSecrets` (lending/lenders/integration/secrets.py): each lender's own
+  webhook secret (`OMNIFIN_LENDER_WEBHOOK_SECRETS`), required whenever the lender has a URL,
+  except against the simulator (`OMNIFIN_LENDER_SIMULATOR`), whose lenders share its secrets.
 - The callback URL each lender is given is `{OMNIFIN_PUBLIC_URL}/api/v1/lenders/webhooks/{slug}`.
 
-Real lenders will need an API URL and secrets of their own (a catalog column and a secrets
-store); this registry is the one place that would read them.
+Real lenders will need an API URL of their own (a catalog column); this registry is the one
+place that would read it.
 """
 
 from __future__ import annotations
 
 import httpx
-from pydantic import SecretStr
 
 from lending.config import Settings
 from lending.lenders.integration.http_adapter import (
@@ -29,12 +27,9 @@ from lending.lenders.integration.http_adapter import (
     LenderHttpPolicy,
 )
 from lending.lenders.integration.replay import WebhookReplayGuard
+from lending.lenders.integration.secrets import LenderSecrets, SettingsLenderSecrets
 
 WEBHOOK_PATH = "/api/v1/lenders/webhooks/{lender_code}"
-
-# The simulator's public development secrets (simulators/lender/config.py); never used in production.
-_DEV_REQUEST_SECRET = SecretStr("lender-sim-request-secret")
-_DEV_WEBHOOK_SECRET = SecretStr("lender-sim-webhook-secret")
 
 
 def callback_url(settings: Settings, lender_code: str) -> str:
@@ -42,22 +37,26 @@ def callback_url(settings: Settings, lender_code: str) -> str:
     return settings.public_url.rstrip("/") + WEBHOOK_PATH.format(lender_code=lender_code)
 
 
-def lender_endpoint(settings: Settings, lender_code: str) -> tuple[LenderEndpoint | None, str]:
+def lender_endpoint(
+    settings: Settings, lender_code: str, secrets: LenderSecrets | None = None
+) -> tuple[LenderEndpoint | None, str]:
     """The lender's endpoint from the settings, or None and the reason it cannot be reached."""
     if settings.lender_api_base_url is None:
         return None, "OMNIFIN_LENDER_API_BASE_URL is not set"
-    production = settings.environment == "production"
-    request_secret = settings.lender_request_secret
-    webhook_secret = settings.lender_webhook_secret
-    if production and (request_secret is None or webhook_secret is None):
-        return None, "OMNIFIN_LENDER_REQUEST_SECRET and OMNIFIN_LENDER_WEBHOOK_SECRET must be set"
+    secrets = secrets or SettingsLenderSecrets(settings)
+    request_secret = secrets.request_secret_for(lender_code)
+    webhook_secret = secrets.secret_for(lender_code)
+    if request_secret is None:
+        return None, "OMNIFIN_LENDER_REQUEST_SECRET is not set"
+    if webhook_secret is None:
+        return None, "the lender has no webhook secret (OMNIFIN_LENDER_WEBHOOK_SECRETS)"
     try:
         endpoint = LenderEndpoint(
             lender_code=lender_code,
             base_url=f"{settings.lender_api_base_url.rstrip('/')}/lenders/{lender_code}",
             callback_url=callback_url(settings, lender_code),
-            request_secret=request_secret or _DEV_REQUEST_SECRET,
-            webhook_secret=webhook_secret or _DEV_WEBHOOK_SECRET,
+            request_secret=request_secret,
+            webhook_secret=webhook_secret,
         )
     except ValueError as exc:  # a slug or URL the endpoint refuses
         return None, f"the lender's endpoint is not valid ({type(exc).__name__})"
@@ -74,8 +73,10 @@ class LenderAdapters:
         *,
         replay_guard: WebhookReplayGuard,
         policy: LenderHttpPolicy | None = None,
+        secrets: LenderSecrets | None = None,
     ) -> None:
         self._settings = settings
+        self.secrets: LenderSecrets = secrets or SettingsLenderSecrets(settings)
         self._replay_guard = replay_guard
         self._policy = policy or LenderHttpPolicy.from_settings(settings)
         self._adapters: dict[str, HttpLenderAdapter] = {}
@@ -86,7 +87,7 @@ class LenderAdapters:
         adapter = self._adapters.get(lender_code)
         if adapter is not None:
             return adapter, ""
-        endpoint, reason = lender_endpoint(self._settings, lender_code)
+        endpoint, reason = lender_endpoint(self._settings, lender_code, self.secrets)
         if endpoint is None:
             return None, reason
         if self._client is None:
@@ -96,6 +97,10 @@ class LenderAdapters:
         )
         self._adapters[lender_code] = adapter
         return adapter, ""
+
+    def count(self) -> int:
+        """How many adapters were made (one per lender reached or verified)."""
+        return len(self._adapters)
 
     async def aclose(self) -> None:
         self._adapters.clear()
