@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tarfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from alembic.script import ScriptDirectory
 from pydantic import SecretStr
 from sqlalchemy import select, text
 
-from devtools.databases import drop_database, recreate_database
+from devtools.databases import recreate_database
 from lending import migrations
 from lending.audit.service import verify_chain
 from lending.backups.archive import BackupError, check_archive, create_backup, restore_backup
@@ -29,24 +28,9 @@ from lending.models.applications import Application
 from lending.models.chat import ChatMessage
 from lending.models.commissions import CommissionEntry
 from tests.identity.factories import actor_of
+from tests.privacy.conftest import LIVE
+from tests.privacy.conftest import live_url as _url
 from tests.privacy.world import World, build_world
-
-LIVE = "omnifin_backup_live"
-
-
-@pytest.fixture
-def live(server_url: str, settings: Settings, tmp_path: Path) -> Iterator[Settings]:
-    url = recreate_database(server_url, LIVE)
-    migrations.upgrade(url)
-    yield settings.model_copy(
-        update={"database_url": SecretStr(url), "documents_dir": tmp_path / "documents"}
-    )
-    drop_database(server_url, LIVE)
-    with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:
-        for (name,) in conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE %s", (f"{LIVE}_%",)
-        ).fetchall():
-            drop_database(server_url, name)
 
 
 def _before(revision: str | None) -> str:
@@ -55,11 +39,6 @@ def _before(revision: str | None) -> str:
     down = script.get_revision(revision).down_revision
     assert isinstance(down, str)
     return down
-
-
-def _url(settings: Settings) -> str:
-    assert settings.database_url is not None
-    return settings.database_url.get_secret_value()
 
 
 async def _populate(settings: Settings) -> World:
