@@ -29,6 +29,8 @@ from lending.documents.storage import blob_store, open_sealed, unwrap_data_key
 from lending.errors import Conflict, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
+from lending.identity.service import token as token_service
+from lending.kv import Store
 from lending.models.documents import Document
 from lending.models.identity import User
 from lending.models.privacy import ErasureRequest, ErasureStatus
@@ -148,6 +150,21 @@ class PrivacyService:
         )
         return export
 
+    async def summary(
+        self, session: AsyncSession, actor: Actor, *, user_id: uuid.UUID | None = None
+    ) -> dict[str, int]:
+        """How many rows of each kind an export would hold (the same permission checks)."""
+        subject = _subject_for(actor, user_id)
+        if await session.get(User, subject) is None:
+            raise NotFound("No such person.")
+        repository = PrivacyRepository.from_session(session)
+        counts = {
+            rule.table: await repository.count_of(rule, subject)
+            for rule in RULES.values()
+            if rule.export
+        }
+        return {table: count for table, count in counts.items() if count}
+
     async def _write_document(
         self, archive: zipfile.ZipFile, name: str, document: Document, settings: Settings
     ) -> None:
@@ -226,9 +243,12 @@ class PrivacyService:
         request_id: uuid.UUID,
         data: ErasureReview,
         settings: Settings,
+        store: Store,
         origin: Origin | None = None,
     ) -> ErasureRequest:
-        """Approve (and carry out) or reject a pending request: never the requester's own."""
+        """Approve (and carry out) or reject a pending request: never the requester's own.
+
+        `store` is where signed-in sessions are cached: the person's end now, not at expiry."""
         actor.require(Scope.PRIVACY_MANAGE)
         repository = PrivacyRepository.from_session(session)
         request = await repository.get_request(request_id, lock=True)
@@ -254,6 +274,7 @@ class PrivacyService:
                 subject_id=request.id,
             )
             return request
+        await token_service.revoke_user(session, store=store, user_id=request.subject_user_id)
         request.pseudonym = "erased-" + secrets.token_hex(6)
         request.report = await self._erase(
             session, request.subject_user_id, request.pseudonym, settings

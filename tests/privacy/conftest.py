@@ -14,7 +14,8 @@ from devtools.databases import drop_database, recreate_database
 from lending import migrations
 from lending.config import Settings
 from lending.db import libpq_url
-from tests.documents.conftest import doc_settings as doc_settings  # noqa: F401 - a fixture
+from tests.documents.conftest import doc_client as doc_client  # noqa: F401 - fixtures
+from tests.documents.conftest import doc_settings as doc_settings  # noqa: F401
 
 LIVE = "omnifin_backup_live"
 

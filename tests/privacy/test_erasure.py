@@ -18,6 +18,7 @@ from lending.backups.archive import pg_program
 from lending.config import Settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, libpq_url, transaction
 from lending.errors import Conflict, PermissionDenied
+from lending.kv import MemoryStore
 from lending.models.applications import Application
 from lending.models.commissions import CommissionEntry, FundedLoan
 from lending.models.identity import Role, User
@@ -84,6 +85,7 @@ async def test_erasure_leaves_no_personal_value_and_the_chain_verifies(live: Set
                     request_id=request.id,
                     data=ErasureReview(approve=True),
                     settings=live,
+                    store=MemoryStore(),
                 )
         async with transaction(sessionmaker) as session:
             done = await privacy.review(
@@ -92,6 +94,7 @@ async def test_erasure_leaves_no_personal_value_and_the_chain_verifies(live: Set
                 request_id=request.id,
                 data=ErasureReview(approve=True, note="no legal hold beyond the decision"),
                 settings=live,
+                store=MemoryStore(),
             )
         assert done.status == "completed"
         assert done.report["kept"]["loan_application"]["rows"] == 1
@@ -151,6 +154,7 @@ async def test_requests_and_reviews_follow_the_rules(
             request_id=request.id,
             data=ErasureReview(approve=True),
             settings=doc_settings,
+            store=MemoryStore(),
         )
     rejected = await privacy.review(
         session,
@@ -158,6 +162,7 @@ async def test_requests_and_reviews_follow_the_rules(
         request_id=request.id,
         data=ErasureReview(approve=False, note="open loan dispute"),
         settings=doc_settings,
+        store=MemoryStore(),
     )
     assert rejected.status == "rejected"
     still = await session.get(User, world.borrower.id)
@@ -170,4 +175,5 @@ async def test_requests_and_reviews_follow_the_rules(
             request_id=request.id,
             data=ErasureReview(approve=True),
             settings=doc_settings,
+            store=MemoryStore(),
         )
