@@ -19,6 +19,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lending.lenders.tasks",
     "lending.documents.tasks",
     "lending.commissions.tasks",
+    "lending.privacy.tasks",
     "agents.tasks",
 )
 
