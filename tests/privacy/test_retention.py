@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import ColumnElement, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
@@ -18,7 +18,7 @@ from tests.lending.factories import create_application
 from tests.privacy.world import build_world
 
 
-async def _count(session: AsyncSession, model: type, *where: object) -> int:
+async def _count(session: AsyncSession, model: type, *where: ColumnElement[bool]) -> int:
     return int(await session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
 
 
