@@ -119,7 +119,9 @@ def _key_ids(conn: psycopg.Connection[Any]) -> list[str]:
     for table, column in columns:
         query = sql.SQL(
             "SELECT DISTINCT encode(substring({c} from 4 for 8), 'hex') FROM {t} "
-            "WHERE substring({c} from 1 for 2) = '\\x4f46'::bytea"
+            # The sealed-value header: magic "OF", version 1, then the key id; shorter values
+            # (a random salt) cannot be sealed values, whatever their first bytes.
+            "WHERE substring({c} from 1 for 3) = '\\x4f4601'::bytea AND length({c}) >= 99"
         ).format(c=sql.Identifier(column), t=sql.Identifier(table))
         found.update(row[0] for row in conn.execute(query))
     return sorted(found)
