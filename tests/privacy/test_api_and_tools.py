@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.models.identity import Role
+from lending.privacy.repository import PrivacyRepository
 from tests.commissions.factories import create_admin
 from tests.identity.factories import bearer, create_user, issue_token
 from tests.privacy.world import build_world
@@ -86,7 +87,8 @@ async def test_the_tools_give_a_copy_and_ask_before_requesting_erasure(
 
     with pytest.raises(ToolError) as unapproved:
         await registry.execute("request_my_erasure", {"reason": "forget me"}, context)
-    assert unapproved.value.status in (403, 409)
+    assert unapproved.value.kind == "ApprovalRequired"
+    assert await PrivacyRepository.from_session(session).pending_for(world.borrower.id) is None
     done = await registry.execute(
         "request_my_erasure", {"reason": "forget me"}, context, approved=True
     )
