@@ -34,6 +34,7 @@ from api.routes import (
     offers,
     openai_compat,
     organizations,
+    privacy,
     profile,
     prompts,
     tokens,
@@ -151,6 +152,7 @@ def create_app(
     app.include_router(lenders.router)
     app.include_router(lender_webhooks.router)
     app.include_router(profile.router)
+    app.include_router(privacy.router)
     app.include_router(prompts.router)
     app.include_router(chat.router)
     app.include_router(openai_compat.router)

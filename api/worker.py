@@ -26,6 +26,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lending.lenders.tasks",
     "lending.documents.tasks",
     "lending.commissions.tasks",
+    "lending.privacy.tasks",
     "agents.tasks",
 )
 

@@ -11,6 +11,7 @@ import typer
 
 from cli import (
     audit,
+    backup,
     commissions,
     db,
     documents,
@@ -38,6 +39,7 @@ app.add_typer(loan_math.app, name="loan-math")
 app.command(name="lender-sim")(lender_sim.lender_sim)
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(backup.app, name="backup")
 app.add_typer(knowledge.app, name="knowledge")
 app.add_typer(documents.app, name="documents")
 app.add_typer(commissions.app, name="commissions")

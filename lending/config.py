@@ -409,6 +409,37 @@ class Settings(BaseSettings):
         description="How long a webhook event id is remembered as seen (lenders retry for days).",
     )
 
+    # Data safety and privacy (lending/backups, lending/privacy).
+    backup_dir: Path | None = Field(
+        default=None,
+        description="Where `omnifin backup create` and the nightly backup job write archives "
+        "(unset: the job does nothing; the command writes to <state_dir>/backups).",
+    )
+    backup_keep: int = Field(
+        default=7, ge=1, description="Archives the nightly job keeps in backup_dir (oldest go)."
+    )
+    retention_draft_days: int = Field(
+        default=180,
+        ge=1,
+        description="A draft application untouched this long is abandoned: the job deletes it.",
+    )
+    retention_conversation_days: int = Field(
+        default=730,
+        ge=1,
+        description="Chat threads with no activity this long are deleted with their messages.",
+    )
+    retention_declined_documents_days: int = Field(
+        default=365,
+        ge=1,
+        description="Documents of applications declined or withdrawn this long ago: their data "
+        "keys and files are destroyed (the decision itself is kept).",
+    )
+    retention_checkpoint_days: int = Field(
+        default=90,
+        ge=1,
+        description="Assistant checkpoints (LangGraph state) of threads idle this long are deleted.",
+    )
+
     # Voice (LiveKit worker, ElevenLabs speech, an OpenAI-compatible transcription endpoint).
     # Until the room, speech and transcription are all set, nothing offers voice: the API answers
     # 503 "not configured" and the web app's voice button says so (`voice_configured`).

@@ -35,6 +35,12 @@ def head_revision() -> str | None:
     return script.get_current_head()
 
 
+def known_revisions() -> set[str]:
+    """Every revision this code's migrations know (an archive's revision must be one of them)."""
+    script = ScriptDirectory.from_config(alembic_config(""))
+    return {revision.revision for revision in script.walk_revisions()}
+
+
 def current_revision(database_url: str) -> str | None:
     url = sqlalchemy_url(libpq_url(database_url)).set(drivername="postgresql+psycopg")
     engine = create_engine(url)

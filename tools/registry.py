@@ -307,8 +307,11 @@ def _default_registry() -> ToolRegistry:
     from tools.documents import DOCUMENT_TOOLS
     from tools.knowledge import KNOWLEDGE_TOOLS
     from tools.lending import LENDING_TOOLS
+    from tools.privacy import PRIVACY_TOOLS
 
-    return ToolRegistry([*LENDING_TOOLS, *DOCUMENT_TOOLS, *KNOWLEDGE_TOOLS, *COMMISSION_TOOLS])
+    return ToolRegistry(
+        [*LENDING_TOOLS, *DOCUMENT_TOOLS, *KNOWLEDGE_TOOLS, *COMMISSION_TOOLS, *PRIVACY_TOOLS]
+    )
 
 
 registry = _default_registry()

@@ -9,6 +9,7 @@ leaves a shorter valid chain: keep the head hash `omnifin audit verify` prints s
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from lending.audit.repository import AuditRepository
 from lending.audit.schemas import ChainReport, Origin
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
-from lending.models.audit import GENESIS_HASH, AuditEvent
+from lending.models.audit import GENESIS_HASH, AuditEvent, AuditEventPersonal
 
 
 def canonical_content(event: AuditEvent) -> bytes:
@@ -34,10 +35,13 @@ def canonical_content(event: AuditEvent) -> bytes:
         "organization_id": str(event.organization_id) if event.organization_id else None,
         "subject_type": event.subject_type,
         "subject_id": event.subject_id,
-        "ip": event.ip,
+        "ip": event.stored_ip,
         "request_id": event.request_id,
         "details": event.details,
     }
+    # Added by migration 0015, and only when set, so that older events hash as they always did.
+    if event.ip_digest is not None:
+        content["ip_digest"] = event.ip_digest
     return orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
 
 
@@ -76,11 +80,17 @@ class AuditService:
             organization_id=organization_id or (actor.organization_id if actor else None),
             subject_type=subject_type,
             subject_id=str(subject_id) if subject_id is not None else None,
-            ip=origin.ip,
             request_id=origin.request_id,
             # Through JSON once, so the hashed details are exactly what jsonb gives back.
             details=orjson.loads(orjson.dumps(payload, default=str)),
         )
+        if origin.ip is not None:
+            # The IP goes apart from the chain, which hashes only its salted digest (erasable).
+            salt = os.urandom(16)
+            event.ip_digest = hashlib.sha256(salt + origin.ip.encode()).hexdigest()
+            event.personal = AuditEventPersonal(ip=origin.ip, salt=salt)
+        else:
+            event.personal = None
         await repository.lock_chain()
         event.prev_hash = await repository.head_hash() or GENESIS_HASH
         event.hash = chain_hash(event.prev_hash, event)

@@ -63,6 +63,10 @@ class Scope(StrEnum):
     USERS_MANAGE_ALL = "users:manage:all"
     ORGS_MANAGE = "orgs:manage"
     AUDIT_READ = "audit:read"
+    # A person's rights (lending.privacy): a copy of one's own data, asking to be erased.
+    PRIVACY_OWN = "privacy:own"
+    # Staff: export a person's data, file and review erasure requests (maker-checker).
+    PRIVACY_MANAGE = "privacy:manage"
 
 
 _BORROWER = frozenset(
@@ -77,6 +81,7 @@ _BORROWER = frozenset(
         Scope.OFFERS_ACCEPT,
         Scope.KNOWLEDGE_READ,
         Scope.CHAT_USE,
+        Scope.PRIVACY_OWN,
     }
 )
 
@@ -95,6 +100,7 @@ _BROKER = frozenset(
         Scope.REFERRALS_SHARE,
         Scope.KNOWLEDGE_READ,
         Scope.CHAT_USE,
+        Scope.PRIVACY_OWN,
     }
 )
 
@@ -128,6 +134,8 @@ _PLATFORM_ADMIN = frozenset(
         Scope.USERS_MANAGE_ALL,
         Scope.ORGS_MANAGE,
         Scope.AUDIT_READ,
+        Scope.PRIVACY_OWN,
+        Scope.PRIVACY_MANAGE,
     }
 )
 
@@ -140,6 +148,7 @@ _PROMPT_ENGINEER = frozenset(
         Scope.KNOWLEDGE_MANAGE,
         Scope.LENDERS_READ,
         Scope.CHAT_USE,
+        Scope.PRIVACY_OWN,
     }
 )
 

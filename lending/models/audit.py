@@ -6,9 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String
+from sqlalchemy import BigInteger, DateTime, Identity, Index, LargeBinary, String
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lending.models.base import Base
 
@@ -20,6 +20,11 @@ class AuditEvent(Base):
 
     `hash` is sha256(prev_hash + canonical JSON of the row's content); the chain is ordered by
     `id`, which appends take under an advisory lock so that two transactions never fork it.
+
+    Since migration 0015 the client's IP address is not in the row: it is in
+    `AuditEventPersonal`, and the row (and so the hash) holds `ip_digest`, sha256(salt + ip).
+    Erasing a person deletes their personal rows, salt included; the digest then says nothing
+    and the chain still verifies. Rows written before 0015 keep `ip` in the hashed content.
     """
 
     __tablename__ = "audit_event"
@@ -37,9 +42,33 @@ class AuditEvent(Base):
     organization_id: Mapped[uuid.UUID | None]
     subject_type: Mapped[str | None] = mapped_column(String(64))
     subject_id: Mapped[str | None] = mapped_column(String(64))
-    ip: Mapped[str | None] = mapped_column(String(45))
+    # The IP in clear, only on events written before migration 0015 (it is hashed content).
+    stored_ip: Mapped[str | None] = mapped_column("ip", String(45))
+    ip_digest: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(128))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
     # Unique: two events claiming the same predecessor would be a fork of the chain.
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64))
+    personal: Mapped[AuditEventPersonal | None] = relationship(
+        primaryjoin="foreign(AuditEventPersonal.event_id) == AuditEvent.id",
+        lazy="selectin",
+    )
+
+    @property
+    def ip(self) -> str | None:
+        """The client's IP address, while it has not been erased."""
+        if self.stored_ip is not None:
+            return self.stored_ip
+        return self.personal.ip if self.personal is not None else None
+
+
+class AuditEventPersonal(Base):
+    """The erasable part of an audit event: the IP address and the salt of its digest."""
+
+    __tablename__ = "audit_event_personal"
+
+    # No foreign key, like the log's own columns.
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ip: Mapped[str | None] = mapped_column(String(45))
+    salt: Mapped[bytes] = mapped_column(LargeBinary)

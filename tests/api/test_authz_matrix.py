@@ -217,6 +217,33 @@ def _call(method: str, path: str, **kwargs: Any) -> Build:
     return build
 
 
+async def _erasure_review(w: World, who: Who, where: Where) -> Call:
+    """A pending erasure of a borrower, asked by an administrator other than any caller."""
+    from lending.privacy.repository import PrivacyRepository
+    from lending.privacy.schemas import ErasureRequestCreate
+    from lending.privacy.service import privacy
+
+    target = w.target_user(who, where)
+    # One pending request per person: callers before this one may have left it pending.
+    request = await PrivacyRepository.from_session(w.session).pending_for(target.id)
+    if request is None:
+        asker = await create_user(w.session, role=Role.PLATFORM_ADMIN)
+        request = await privacy.request_erasure(
+            w.session,
+            actor_of(asker),
+            data=ErasureRequestCreate(user_id=target.id, reason="matrix"),
+        )
+    return Call(
+        "POST",
+        f"/api/v1/privacy/erasure-requests/{request.id}/review",
+        json={"approve": False, "note": "matrix"},
+    )
+
+
+async def _person_export(w: World, who: Who, where: Where) -> Call:
+    return Call("GET", f"/api/v1/privacy/export/{w.target_user(who, where).id}")
+
+
 # Builders of the routes that need one.
 
 
@@ -848,6 +875,26 @@ MATRIX: dict[tuple[str, str], Entry] = {
     # The audit log: platform admins only.
     ("GET", "/api/v1/audit/events"): Entry(
         _call("GET", "/api/v1/audit/events"), only({"platform_admin": (200, 200)}), targeted=False
+    ),
+    # A person's rights: everyone their own; staff for a person (issue 22).
+    ("GET", "/api/v1/privacy/export"): Entry(
+        _call("GET", "/api/v1/privacy/export"), everyone(200), targeted=False
+    ),
+    ("GET", "/api/v1/privacy/export/{user_id}"): Entry(
+        # A borrower's "own" target is themselves: their own export by id.
+        _person_export,
+        only({"platform_admin": (200, 200), "borrower": (200, 403)}),
+    ),
+    ("POST", "/api/v1/privacy/erasure-requests"): Entry(
+        _call("POST", "/api/v1/privacy/erasure-requests", json={"reason": "forget me"}),
+        everyone(201),
+        targeted=False,
+    ),
+    ("GET", "/api/v1/privacy/erasure-requests"): Entry(
+        _call("GET", "/api/v1/privacy/erasure-requests"), everyone(200), targeted=False
+    ),
+    ("POST", "/api/v1/privacy/erasure-requests/{request_id}/review"): Entry(
+        _erasure_review, only({"platform_admin": (200, 200)})
     ),
     ("GET", "/api/v1/audit/verify"): Entry(
         _call("GET", "/api/v1/audit/verify"), only({"platform_admin": (200, 200)}), targeted=False

@@ -30,7 +30,12 @@ async def test_only_the_actors_tools_are_offered(
 ) -> None:
     prompts = await create_user(session, role=Role.PROMPT_ENGINEER)
     offered = langchain_tools(context_for(prompts, sessionmaker, settings))
-    assert [item.name for item in offered] == ["compute_payment", "search_knowledge"]
+    assert [item.name for item in offered] == [
+        "compute_payment",
+        "search_knowledge",
+        "get_my_data_copy",
+        "request_my_erasure",
+    ]
     schema = convert_to_openai_tool(offered[0])
     assert {"amount", "term_months"} <= set(schema["function"]["parameters"]["properties"])
     assert "actor" not in json.dumps(schema)

@@ -70,9 +70,11 @@ def test_every_tool_documents_its_arguments_for_the_model() -> None:
 
 def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     prompt_engineer = {item.name for item in registry.for_actor(actor(Role.PROMPT_ENGINEER))}
-    assert prompt_engineer == {"compute_payment", "search_knowledge"}
+    # Everyone may have a copy of their own data and ask to be erased (issue 22).
+    own_data = {"get_my_data_copy", "request_my_erasure"}
+    assert prompt_engineer == {"compute_payment", "search_knowledge"} | own_data
     borrower = {item.name for item in registry.for_actor(actor(Role.BORROWER))}
-    assert borrower == CONTRACT | DOCUMENTS | {"search_knowledge"}
+    assert borrower == CONTRACT | DOCUMENTS | {"search_knowledge"} | own_data
     admin = {item.name for item in registry.for_actor(actor(Role.PLATFORM_ADMIN))}
     assert "submit_application" not in admin
     assert "accept_offer" not in admin
@@ -89,7 +91,11 @@ def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     assert not book & borrower
     assert REVIEW <= admin
     schemas = registry.json_schemas(actor(Role.PROMPT_ENGINEER))
-    assert [s["function"]["name"] for s in schemas] == ["compute_payment", "search_knowledge"]
+    assert [s["function"]["name"] for s in schemas] == [
+        "compute_payment",
+        "search_knowledge",
+        *sorted(own_data),
+    ]
 
 
 def test_docstring_args_are_parsed_google_style() -> None:

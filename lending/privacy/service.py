@@ -1,0 +1,386 @@
+"""A person's rights: a copy of everything held about them, and erasure after review.
+
+Export walks the registry (lending.privacy.registry): every table with an export rule gives the
+person's rows as JSON, and their documents go in as the original files, decrypted. Erasure is
+asked by one person and approved by another (maker-checker, also a database constraint); it
+deletes what nothing requires, anonymises what the ledger or the law keeps (under a random
+pseudonym), crypto-shreds documents, and erases the IP addresses of the person's audit events
+(the hash chain covers only their salted digests, so it still verifies). Both are audited.
+"""
+
+from __future__ import annotations
+
+import secrets
+import tempfile
+import uuid
+import zipfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.applications.profile import borrower_profile
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
+from lending.config import Settings
+from lending.documents.storage import blob_store, open_sealed, unwrap_data_key
+from lending.errors import Conflict, NotFound, PermissionDenied
+from lending.identity.actor import Actor
+from lending.identity.scopes import Scope
+from lending.identity.service import token as token_service
+from lending.kv import Store
+from lending.models.documents import Document
+from lending.models.identity import User
+from lending.models.privacy import ErasureRequest, ErasureStatus
+from lending.privacy.registry import RULES, Erasure
+from lending.privacy.repository import PrivacyRepository
+from lending.privacy.schemas import DataExport, ErasureRequestCreate, ErasureReview
+
+_README = """A copy of the personal data Omnifin holds about you, made {made}.
+
+data/<table>.json   your rows of each table that holds personal data (see manifest.json)
+documents/          the files you or your broker uploaded, as they were uploaded
+manifest.json       what is in this archive, and what is not and why
+
+Not included: passwords and security codes (only their one-way hashes are held), the full
+SSN (only its last four digits are shown here; the full number is held encrypted and sent only to
+lenders you chose), and notifications (Omnifin sends none yet).
+"""
+
+
+def _subject_for(actor: Actor, user_id: uuid.UUID | None) -> uuid.UUID:
+    """The person concerned: oneself (privacy:own) or anyone (privacy:manage)."""
+    if user_id is None or user_id == actor.user_id:
+        actor.require(Scope.PRIVACY_OWN)
+        return actor.user_id
+    actor.require(Scope.PRIVACY_MANAGE)
+    return user_id
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
+
+
+def _safe_name(filename: str) -> str:
+    kept = "".join(c if c.isalnum() or c in "._-" else "_" for c in filename)
+    return kept.strip("._")[:100] or "file"
+
+
+class PrivacyService:
+    # Export
+
+    async def export(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        settings: Settings,
+        user_id: uuid.UUID | None = None,
+        origin: Origin | None = None,
+    ) -> DataExport:
+        subject = _subject_for(actor, user_id)
+        if await session.get(User, subject) is None:
+            raise NotFound("No such person.")
+        repository = PrivacyRepository.from_session(session)
+        made = datetime.now(UTC)
+        handle = tempfile.NamedTemporaryFile(prefix="omnifin-export-", suffix=".zip", delete=False)
+        handle.close()
+        export = DataExport(
+            path=Path(handle.name), filename=f"omnifin-data-{made:%Y%m%d}-{subject.hex[:8]}.zip"
+        )
+        try:
+            with zipfile.ZipFile(export.path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for rule in RULES.values():
+                    if not rule.export:
+                        continue
+                    rows = [
+                        {
+                            key: value
+                            for key, value in row.items()
+                            if key not in rule.omit and not isinstance(value, bytes | memoryview)
+                        }
+                        for row in await repository.rows_of(rule, subject)
+                    ]
+                    if rule.table == "borrower_profile" and rows:
+                        birth = await borrower_profile.reveal_date_of_birth(
+                            session, user_id=subject, settings=settings
+                        )
+                        rows[0]["date_of_birth"] = birth
+                    export.rows[rule.table] = len(rows)
+                    archive.writestr(f"data/{rule.table}.json", _json(rows))
+                for document_id, _ in await repository.documents_of(subject):
+                    document = await session.get(Document, document_id)
+                    assert document is not None
+                    name = f"documents/{document.id}-{_safe_name(document.filename)}"
+                    await self._write_document(archive, name, document, settings)
+                    export.documents += 1
+                archive.writestr(
+                    "manifest.json",
+                    _json(
+                        {
+                            "person": str(subject),
+                            "made_at": made,
+                            "rows": export.rows,
+                            "documents": export.documents,
+                            "notifications": "none: the platform sends no notifications yet",
+                            "tables": {
+                                rule.table: rule.reason for rule in RULES.values() if rule.export
+                            },
+                        }
+                    ),
+                )
+                archive.writestr("README.txt", _README.format(made=made.isoformat()))
+        except BaseException:
+            export.path.unlink(missing_ok=True)
+            raise
+        await audit.record(
+            session,
+            actor,
+            action="privacy.exported",
+            origin=origin,
+            subject_type="user",
+            subject_id=subject,
+            details={
+                "by_staff": subject != actor.user_id,
+                "rows": export.rows,
+                "documents": export.documents,
+            },
+        )
+        return export
+
+    async def summary(
+        self, session: AsyncSession, actor: Actor, *, user_id: uuid.UUID | None = None
+    ) -> dict[str, int]:
+        """How many rows of each kind an export would hold (the same permission checks)."""
+        subject = _subject_for(actor, user_id)
+        if await session.get(User, subject) is None:
+            raise NotFound("No such person.")
+        repository = PrivacyRepository.from_session(session)
+        counts = {
+            rule.table: await repository.count_of(rule, subject)
+            for rule in RULES.values()
+            if rule.export
+        }
+        return {table: count for table, count in counts.items() if count}
+
+    async def _write_document(
+        self, archive: zipfile.ZipFile, name: str, document: Document, settings: Settings
+    ) -> None:
+        data_key = unwrap_data_key(settings, document.id, document.wrapped_key)
+        stream = open_sealed(
+            blob_store(settings).read(document.storage_key),
+            data_key,
+            document.id,
+            size_bytes=document.size_bytes,
+            chunk_bytes=document.chunk_bytes,
+        )
+        with archive.open(name, "w") as out:
+            async for chunk in stream:
+                out.write(chunk)
+
+    # Erasure
+
+    async def request_erasure(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        data: ErasureRequestCreate,
+        origin: Origin | None = None,
+    ) -> ErasureRequest:
+        subject = _subject_for(actor, data.user_id)
+        if await session.get(User, subject) is None:
+            raise NotFound("No such person.")
+        repository = PrivacyRepository.from_session(session)
+        if await repository.pending_for(subject) is not None:
+            raise Conflict("An erasure request for this person is already waiting for review.")
+        request = await repository.add(
+            ErasureRequest(
+                subject_user_id=subject,
+                requested_by_user_id=actor.user_id,
+                reason=data.reason,
+                status=ErasureStatus.PENDING.value,
+            )
+        )
+        await audit.record(
+            session,
+            actor,
+            action="privacy.erasure_requested",
+            origin=origin,
+            subject_type="erasure_request",
+            subject_id=request.id,
+            details={"subject_user_id": str(subject)},
+        )
+        return request
+
+    async def list_requests(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        status: ErasureStatus | None = None,
+        limit: int = 100,
+    ) -> list[ErasureRequest]:
+        """Staff see every request; anyone else their own."""
+        repository = PrivacyRepository.from_session(session)
+        if actor.has(Scope.PRIVACY_MANAGE):
+            subject = None
+        else:
+            actor.require(Scope.PRIVACY_OWN)
+            subject = actor.user_id
+        rows = await repository.list_requests(
+            status=status.value if status else None, subject_user_id=subject, limit=limit
+        )
+        return list(rows)
+
+    async def review(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        request_id: uuid.UUID,
+        data: ErasureReview,
+        settings: Settings,
+        store: Store,
+        origin: Origin | None = None,
+    ) -> ErasureRequest:
+        """Approve (and carry out) or reject a pending request: never the requester's own.
+
+        `store` is where signed-in sessions are cached: the person's end now, not at expiry."""
+        actor.require(Scope.PRIVACY_MANAGE)
+        repository = PrivacyRepository.from_session(session)
+        request = await repository.get_request(request_id, lock=True)
+        if request is None:
+            raise NotFound("No such erasure request.")
+        if request.status != ErasureStatus.PENDING.value:
+            raise Conflict(f"This request is already {request.status}.")
+        if actor.user_id in (request.requested_by_user_id, request.subject_user_id):
+            raise PermissionDenied(
+                "An erasure is approved by someone other than who asked for it (maker-checker)."
+            )
+        request.reviewed_by_user_id, request.reviewed_at = actor.user_id, datetime.now(UTC)
+        request.review_note = data.note
+        if not data.approve:
+            request.status = ErasureStatus.REJECTED.value
+            await session.flush()
+            await audit.record(
+                session,
+                actor,
+                action="privacy.erasure_rejected",
+                origin=origin,
+                subject_type="erasure_request",
+                subject_id=request.id,
+            )
+            return request
+        await token_service.revoke_user(session, store=store, user_id=request.subject_user_id)
+        request.pseudonym = "erased-" + secrets.token_hex(6)
+        request.report = await self._erase(
+            session, request.subject_user_id, request.pseudonym, settings
+        )
+        request.status, request.completed_at = ErasureStatus.COMPLETED.value, datetime.now(UTC)
+        await session.flush()
+        await audit.record(
+            session,
+            actor,
+            action="privacy.erased",
+            origin=origin,
+            subject_type="erasure_request",
+            subject_id=request.id,
+            details={"subject_user_id": str(request.subject_user_id), **request.report},
+        )
+        return request
+
+    async def _erase(
+        self, session: AsyncSession, user_id: uuid.UUID, pseudonym: str, settings: Settings
+    ) -> dict[str, Any]:
+        """Remove or anonymise one person's data; return counts per table and what was kept."""
+        repository = PrivacyRepository.from_session(session)
+        removed: dict[str, int] = {}
+        anonymised: dict[str, int] = {}
+        kept: dict[str, dict[str, Any]] = {}
+        for rule in RULES.values():
+            if rule.erasure is Erasure.KEEP:
+                count = await repository.count_of(rule, user_id)
+                if count:
+                    kept[rule.table] = {"rows": count, "why": rule.reason}
+        documents = await repository.documents_of(user_id)
+        threads = await repository.threads_of(user_id)
+        removed["checkpoints"] = await repository.delete_checkpoints(threads)
+        for table in (
+            "tool_approval",
+            "tool_call",
+            "chat_feedback",
+            "chat_message",
+            "chat_run",
+            "chat_thread",
+            "document_field",
+            "document_signal",
+            "document_event",
+            "document",
+            "borrower_profile",
+            "access_token",
+            "mfa_recovery_code",
+            "audit_event_personal",
+            "prompt_experiment_assignment",
+        ):
+            removed[table] = await repository.delete_owned(table, user_id)
+        # Drafts go; an application that reached a decision is kept without its intake answers.
+        removed["loan_application"] = await repository.execute(
+            "DELETE FROM loan_application WHERE borrower_user_id = :user_id "
+            "AND status = 'draft' AND submitted_at IS NULL AND decided_at IS NULL",
+            user_id=user_id,
+        )
+        anonymised["loan_application"] = await repository.execute(
+            "UPDATE loan_application SET slots = '{}'::jsonb WHERE borrower_user_id = :user_id",
+            user_id=user_id,
+        )
+        if anonymised["loan_application"]:
+            kept["loan_application"] = {
+                "rows": anonymised["loan_application"],
+                "why": RULES["loan_application"].reason,
+            }
+        anonymised["lender_statement_line"] = await repository.execute(
+            "UPDATE lender_statement_line SET borrower_name = :name "
+            f"WHERE {RULES['lender_statement_line'].owner}",
+            user_id=user_id,
+            name=pseudonym,
+        )
+        anonymised["funded_loan"] = await repository.execute(
+            "UPDATE funded_loan SET borrower_name = :name WHERE borrower_user_id = :user_id",
+            user_id=user_id,
+            name=pseudonym,
+        )
+        user = await session.get(User, user_id)
+        assert user is not None
+        anonymised["invitation"] = await repository.execute(
+            "UPDATE invitation SET email = NULL "
+            "WHERE used_by_user_id = :user_id OR lower(email) = lower(:email)",
+            user_id=user_id,
+            email=user.email,
+        )
+        user.email = f"{pseudonym}@erased.invalid"
+        user.full_name = pseudonym
+        user.is_active = False
+        user.password_hash = "!erased"
+        user.mfa_secret_encrypted = None
+        user.mfa_enabled_at = None
+        user.referral_code = None
+        user.last_login_at = None
+        anonymised["user_account"] = 1
+        await session.flush()
+        # Crypto-shredding: the data keys went with the rows; the files go now. Were the
+        # transaction to roll back, the request stays pending and approving it again finishes.
+        store = blob_store(settings)
+        for _, storage_key in documents:
+            await store.delete(storage_key)
+        return {
+            "removed": {k: v for k, v in removed.items() if v},
+            "anonymised": {k: v for k, v in anonymised.items() if v},
+            "kept": kept,
+            "document_files_destroyed": len(documents),
+        }
+
+
+privacy = PrivacyService()
