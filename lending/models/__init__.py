@@ -52,9 +52,13 @@ from lending.models.identity import (
 )
 from lending.models.lenders import (
     CreditBand,
+    IntegrationAdapter,
     Lender,
     LenderProduct,
+    LenderProductVersion,
     LenderSubmission,
+    LenderVersion,
+    LenderWebhookSecret,
     SubmissionStatus,
 )
 from lending.models.offers import Offer, OfferKind, OfferStatus, Prequalification
@@ -86,8 +90,12 @@ __all__ = [
     "DocumentStatus",
     "SignalSeverity",
     "Lender",
+    "IntegrationAdapter",
     "LenderProduct",
+    "LenderProductVersion",
     "LenderSubmission",
+    "LenderVersion",
+    "LenderWebhookSecret",
     "Offer",
     "OfferKind",
     "OfferStatus",
