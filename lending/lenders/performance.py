@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.requirements import field_error
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -46,15 +45,10 @@ class PerformanceService:
         until = until or datetime.now(UTC).date()
         since = since or until - DEFAULT_WINDOW
         if until < since:
-            raise InvalidInput([field_error(["query", "until"], "is before since")])
+            raise InvalidInput([_problem("until", "is before since")])
         if until - since > MAX_WINDOW:
-            raise InvalidInput(
-                [
-                    field_error(
-                        ["query", "since"], f"the window is longer than {MAX_WINDOW.days} days"
-                    )
-                ]
-            )
+            longest = f"the window is longer than {MAX_WINDOW.days} days"
+            raise InvalidInput([_problem("since", longest)])
         rows = await LenderRepository.from_session(session).performance(
             start=datetime.combine(since, time.min, UTC),
             end=datetime.combine(until + timedelta(days=1), time.min, UTC),
@@ -65,6 +59,10 @@ class PerformanceService:
         if lender_id is not None and not found:
             raise NotFound("No such lender.")
         return found
+
+
+def _problem(name: str, message: str) -> dict[str, Any]:
+    return {"loc": ["query", name], "msg": message, "type": "value_error"}
 
 
 def _figures(row: Any, since: date, until: date) -> LenderPerformance:
