@@ -24,6 +24,7 @@ from lending.errors import Conflict, InvalidInput, NotFound
 from lending.lenders.integration.errors import DuplicateWebhook, InvalidWebhook, WebhookRejected
 from lending.lenders.integration.registry import LenderAdapters
 from lending.lenders.integration.replay import StoreReplayGuard
+from lending.lenders.integration_service import integration as lender_integration
 from lending.lenders.webhooks import record_lender_event
 from lending.logs import get_logger
 
@@ -56,7 +57,12 @@ def lender_adapters(state: AppState) -> LenderAdapters:
 async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookAnswer:
     state = app_state(request)
     body = await request.body()
-    adapter, reason = lender_adapters(state).get(lender_code)
+    assert state.sessionmaker is not None, "lifespan not started"
+    async with state.sessionmaker() as session:  # the lender's own secrets, if it has any
+        integration = await lender_integration.integration_for(
+            session, settings=state.settings, lender_code=lender_code
+        )
+    adapter, reason = lender_adapters(state).get(lender_code, integration)
     if adapter is None:
         log.warning("lender_webhook_rejected", lender_code=lender_code[:64], reason=reason)
         raise WebhookRejected(lender_code, reason)
