@@ -50,6 +50,11 @@ from tests.lending.factories import (
 )
 
 
+def _edit(**fields: Any) -> ProductEdit:
+    """An edit from plain JSON-like values, as a request body gives them."""
+    return ProductEdit.model_validate(fields)
+
+
 async def _admin(session: AsyncSession) -> User:
     return await create_user(session, role=Role.PLATFORM_ADMIN)
 
@@ -93,7 +98,7 @@ async def test_an_edit_is_a_new_version_from_its_day_and_the_old_one_stays(
         session,
         actor_of(admin),
         product_id=product.id,
-        data=ProductEdit(
+        data=_edit(
             effective_from=tomorrow,
             note="Rates up a point.",
             rate_table={"excellent": "8.9900", "good": "12.4900", "fair": "16.4900"},
@@ -132,7 +137,7 @@ async def test_an_edit_effective_today_changes_matching_at_once(session: AsyncSe
     before = await catalog_terms(session)
 
     await catalog.edit_product(
-        session, actor_of(admin), product_id=product.id, data=ProductEdit(max_amount="60000.00")
+        session, actor_of(admin), product_id=product.id, data=_edit(max_amount="60000.00")
     )
 
     after = await catalog_terms(session)
@@ -163,7 +168,7 @@ async def test_retiring_ends_effectivity_and_deletes_nothing(session: AsyncSessi
     # A retired product is not edited back to life by accident.
     with pytest.raises(RetiredError):
         await catalog.edit_product(
-            session, actor_of(admin), product_id=product.id, data=ProductEdit(max_dti="41.0000")
+            session, actor_of(admin), product_id=product.id, data=_edit(max_dti="41.0000")
         )
 
     # Retiring the lender takes its other products out of matching as well.
@@ -199,7 +204,7 @@ async def test_each_change_is_audited_in_the_same_transaction(session: AsyncSess
 
     savepoint = await session.begin_nested()
     await catalog.edit_product(
-        session, actor_of(admin), product_id=product_id, data=ProductEdit(max_dti="42.0000")
+        session, actor_of(admin), product_id=product_id, data=_edit(max_dti="42.0000")
     )
     events = await _audits(session, product_id)
     edit = [e for e in events if e.action == "lender_product.version_created"]
@@ -229,18 +234,20 @@ async def test_creating_a_lender_and_a_product_audits_both(session: AsyncSession
         session,
         actor_of(admin),
         lender_id=created.lender_id,
-        data=ProductCreate(
-            code="cove-personal",
-            name="Cove Personal Loan",
-            product_type="personal",
-            min_amount="2000.00",
-            max_amount="20000.00",
-            min_term_months=12,
-            max_term_months=48,
-            rate_table={"good": "9.9900", "excellent": "7.9900"},
-            min_credit_band="good",
-            max_dti="45.0000",
-            allowed_states=["ca", "NV"],
+        data=ProductCreate.model_validate(
+            dict(
+                code="cove-personal",
+                name="Cove Personal Loan",
+                product_type="personal",
+                min_amount="2000.00",
+                max_amount="20000.00",
+                min_term_months=12,
+                max_term_months=48,
+                rate_table={"good": "9.9900", "excellent": "7.9900"},
+                min_credit_band="good",
+                max_dti="45.0000",
+                allowed_states=["ca", "NV"],
+            )
         ),
     )
 
@@ -265,9 +272,7 @@ async def test_only_platform_admins_change_the_catalog(session: AsyncSession, ro
         catalog.create_lender(session, actor, data=LenderCreate(slug="nope-bank", name="Nope")),
         catalog.edit_lender(session, actor, lender_id=lender.id, data=LenderEdit(name="Renamed")),
         catalog.retire_lender(session, actor, lender_id=lender.id, data=Retirement(note="x")),
-        catalog.edit_product(
-            session, actor, product_id=product.id, data=ProductEdit(max_dti="41.0000")
-        ),
+        catalog.edit_product(session, actor, product_id=product.id, data=_edit(max_dti="41.0000")),
         catalog.retire_product(session, actor, product_id=product.id, data=Retirement(note="x")),
         catalog.list_lenders(session, actor),
         catalog.product_history(session, actor, product_id=product.id),
@@ -300,7 +305,7 @@ async def test_terms_that_do_not_hold_together_are_refused_and_change_nothing(
 
     with pytest.raises(InvalidInput) as refused:
         await catalog.edit_product(
-            session, actor_of(admin), product_id=product.id, data=ProductEdit(**change)
+            session, actor_of(admin), product_id=product.id, data=_edit(**change)
         )
 
     assert field in str(refused.value.detail)
@@ -311,6 +316,7 @@ async def test_terms_that_do_not_hold_together_are_refused_and_change_nothing(
 async def test_out_of_bounds_values_are_refused_before_the_service(
     session: AsyncSession,
 ) -> None:
+    bad: dict[str, Any]
     for bad in (
         {"max_dti": "140.0000"},
         {"min_amount": "-5.00"},
@@ -319,7 +325,7 @@ async def test_out_of_bounds_values_are_refused_before_the_service(
         {"rate_table": {}},
     ):
         with pytest.raises(ValueError, match="validation error"):
-            ProductEdit.model_validate(bad)
+            _edit(**bad)
 
 
 async def test_a_change_cannot_take_effect_in_the_past_or_before_a_scheduled_one(
@@ -340,14 +346,14 @@ async def test_a_change_cannot_take_effect_in_the_past_or_before_a_scheduled_one
         session,
         actor_of(admin),
         product_id=product.id,
-        data=ProductEdit(max_dti="41.0000", effective_from=today() + timedelta(days=10)),
+        data=_edit(max_dti="41.0000", effective_from=today() + timedelta(days=10)),
     )
     with pytest.raises(EffectiveDateError):
         await catalog.edit_product(
             session,
             actor_of(admin),
             product_id=product.id,
-            data=ProductEdit(max_dti="42.0000", effective_from=today() + timedelta(days=5)),
+            data=_edit(max_dti="42.0000", effective_from=today() + timedelta(days=5)),
         )
     assert len(await LenderRepository(session).lender_history(lender.id)) == 1
     assert len(await LenderRepository(session).product_history(product.id)) == 2
@@ -386,7 +392,10 @@ async def test_repeats_are_idempotent(session: AsyncSession) -> None:
         await catalog.create_lender(
             session, actor_of(admin), data=LenderCreate(slug="echo-bank", name="Other")
         )
-    assert conflict.value.detail["slug"] == "echo-bank"
+    assert conflict.value.detail == {
+        "message": "A lender already has this slug.",
+        "slug": "echo-bank",
+    }
     with pytest.raises(NotFound):
         await catalog.edit_lender(
             session, actor_of(admin), lender_id=uuid.uuid4(), data=LenderEdit(name="Ghost")
@@ -415,7 +424,7 @@ async def test_offers_are_priced_with_the_version_in_effect_and_keep_it(
         session,
         actor_of(admin),
         product_id=product.id,
-        data=ProductEdit(
+        data=_edit(
             rate_table={"excellent": "5.0000", "good": "5.0000", "fair": "5.0000"},
             effective_from=today() + timedelta(days=1),
         ),
@@ -450,7 +459,7 @@ async def test_an_edit_today_reprices_a_draft_with_the_new_version(
         session,
         actor_of(admin),
         product_id=product.id,
-        data=ProductEdit(rate_table={"excellent": "4.0000", "good": "4.0000", "fair": "4.0000"}),
+        data=_edit(rate_table={"excellent": "4.0000", "good": "4.0000", "fair": "4.0000"}),
     )
     repriced = await offer_service.get_offers(
         session, actor_of(borrower), application_id=application.id, refresh=True
