@@ -21,6 +21,7 @@ from api.routes import (
     applications,
     audit,
     auth,
+    catalog,
     chat,
     commissions,
     documents,
@@ -150,6 +151,7 @@ def create_app(
     app.include_router(documents.router)
     app.include_router(commissions.router)
     app.include_router(lenders.router)
+    app.include_router(catalog.router)
     app.include_router(lender_webhooks.router)
     app.include_router(profile.router)
     app.include_router(privacy.router)

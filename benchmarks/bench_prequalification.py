@@ -26,7 +26,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from devtools.databases import drop_database, recreate_database
@@ -52,7 +51,7 @@ from lending.lenders.demo import load_catalog, load_into
 from lending.lenders.schemas import CatalogSpec, FeeSpec, LenderSpec, ProductSpec, RiskyFeature
 from lending.models.applications import EmploymentStatus, ProductType
 from lending.models.identity import Role, User
-from lending.models.lenders import CreditBand, Lender
+from lending.models.lenders import CreditBand
 from lending.offers.prequalification import prequalify
 from lending.offers.service import borrower_facts, catalog_terms
 from lending.offers.service import offer as offer_service
@@ -241,7 +240,16 @@ async def run(settings: Settings) -> dict[str, Any]:
                 actor, application = await _borrower_application(session, settings)
             demo = await _catalog_case(sessionmaker, actor, application.id, "demo")
             async with transaction(sessionmaker) as session:
-                await session.execute(update(Lender).values(active=False))
+                # Retire the demo lenders (matching reads the catalog's versions).
+                demo_retired = load_catalog().model_copy(
+                    update={
+                        "lenders": tuple(
+                            lender.model_copy(update={"active": False})
+                            for lender in load_catalog().lenders
+                        )
+                    }
+                )
+                await load_into(session, demo_retired)
                 await load_into(session, synthetic_catalog())
             synthetic = await _catalog_case(
                 sessionmaker, actor, application.id, "synthetic 50 lenders x 5 products"

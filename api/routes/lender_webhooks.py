@@ -21,7 +21,7 @@ from typing import Literal
 
 import httpx
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from api.auth import app_state
 from api.errors import error_responses
@@ -29,9 +29,10 @@ from api.ratelimit import rate_limit_anonymous
 from api.state import AppState
 from lending.errors import Conflict, InvalidInput, NotFound, RateLimited
 from lending.lenders.integration.errors import DuplicateWebhook, InvalidWebhook, WebhookRejected
-from lending.lenders.integration.registry import LenderAdapters, callback_url
+from lending.lenders.integration.registry import LenderAdapters, LenderIntegration, callback_url
 from lending.lenders.integration.replay import StoreReplayGuard
 from lending.lenders.integration.signing import SIGNATURE_HEADER, SignatureError, verify
+from lending.lenders.integration_service import integration as lender_integration
 from lending.lenders.webhooks import record_lender_event
 from lending.logs import get_logger
 
@@ -59,15 +60,27 @@ def lender_adapters(state: AppState) -> LenderAdapters:
 
 
 def _check_signature(
-    state: AppState, adapters: LenderAdapters, lender_code: str, request: Request, body: bytes
+    state: AppState,
+    adapters: LenderAdapters,
+    lender_code: str,
+    request: Request,
+    body: bytes,
+    integration: LenderIntegration | None,
 ) -> None:
-    """Refuse (401) unless the request is signed with this lender's own secret, for this path."""
+    """Refuse (401) unless the request is signed with this lender's own secret, for this path:
+    the catalog's secrets (the current one, then any still in its grace period after a rotation)
+    when the lender has its own, else what `LenderSecrets` gives."""
     reason = ""
-    secret = adapters.secrets.secret_for(lender_code) if _LENDER_CODE.match(lender_code) else None
-    if secret is None:
+    secrets: tuple[SecretStr, ...] = ()
+    if _LENDER_CODE.match(lender_code):
+        if integration is not None and integration.webhook_secrets:
+            secrets = integration.webhook_secrets
+        elif (shared := adapters.secrets.secret_for(lender_code)) is not None:
+            secrets = (shared,)
+    if not secrets:
         reason = "no webhook secret for this lender code"
-    else:
-        path = httpx.URL(callback_url(state.settings, lender_code)).raw_path.decode("ascii")
+    path = httpx.URL(callback_url(state.settings, lender_code)).raw_path.decode("ascii")
+    for secret in secrets:
         try:
             verify(
                 secret,
@@ -80,6 +93,9 @@ def _check_signature(
             )
         except SignatureError as exc:
             reason = str(exc)
+        else:
+            reason = ""
+            break
     if reason:
         log.warning("lender_webhook_rejected", lender_code=lender_code[:64], reason=reason)
         raise WebhookRejected(lender_code[:64], reason)
@@ -97,8 +113,15 @@ async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookA
     state = app_state(request)
     body = await request.body()
     adapters = lender_adapters(state)
-    _check_signature(state, adapters, lender_code, request, body)
-    adapter, reason = adapters.get(lender_code)
+    integration = None
+    if _LENDER_CODE.match(lender_code):
+        assert state.sessionmaker is not None, "lifespan not started"
+        async with state.sessionmaker() as session:  # the lender's own secrets, if it has any
+            integration = await lender_integration.integration_for(
+                session, settings=state.settings, lender_code=lender_code
+            )
+    _check_signature(state, adapters, lender_code, request, body, integration)
+    adapter, reason = adapters.get(lender_code, integration)
     if adapter is None:
         log.warning("lender_webhook_rejected", lender_code=lender_code[:64], reason=reason)
         raise WebhookRejected(lender_code, reason)

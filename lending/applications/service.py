@@ -63,7 +63,7 @@ from lending.models.applications import (
     ProductType,
 )
 from lending.models.identity import Role, User
-from lending.models.lenders import LenderProduct, SubmissionStatus
+from lending.models.lenders import LenderProductVersion, SubmissionStatus
 
 
 class ConsentRequired(Conflict):
@@ -681,16 +681,18 @@ class ApplicationService:
     ) -> None:
         if product_id is None:
             return
-        product = await LenderRepository.from_session(session).get_active_product(product_id)
-        if product is None:
+        offered = await LenderRepository.from_session(session).offered_product_on(
+            product_id, datetime.now(UTC).date()
+        )
+        if offered is None:
             raise InvalidInput(
                 [field_error(["requested_product_id"], "no such product is offered", "unknown")]
             )
-        _check_against_product(product, product_type, amount, term_months)
+        _check_against_product(offered[0], product_type, amount, term_months)
 
 
 def _check_against_product(
-    product: LenderProduct,
+    product: LenderProductVersion,
     product_type: ProductType,
     amount: Decimal | None,
     term: int | None,

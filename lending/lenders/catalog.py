@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from lending.models.applications import ProductType
-from lending.models.lenders import CreditBand, Lender, LenderProduct
+from lending.models.lenders import CreditBand, LenderProductVersion, LenderVersion
 from lending.offers.math import DayCount, RoundingMode
 
 BAND_RANK: dict[CreditBand, int] = {
@@ -76,20 +76,33 @@ class ProductTerms:
     rounding: RoundingMode = RoundingMode.half_up
     day_count: DayCount = DayCount.thirty_360
     offer_validity_days: int = 30
+    # The catalog version these terms are (lender_product_version.id); offers keep it.
+    version_id: uuid.UUID | None = None
 
     @classmethod
-    def from_rows(cls, product: LenderProduct, lender: Lender) -> ProductTerms:
-        return cls._build(product, lender.slug, lender.name)
+    def from_version(
+        cls, product: LenderProductVersion, lender_slug: str, lender: LenderVersion
+    ) -> ProductTerms:
+        """A product's version with its lender's version (the ones in effect on one day)."""
+        return cls._build(product, product.product_id, product.id, lender_slug, lender.name)
 
     @classmethod
     def from_catalog_row(cls, row: Any) -> ProductTerms:
-        """From a row of LenderRepository.active_catalog: product columns + lender_slug/name."""
-        return cls._build(row, row.lender_slug, row.lender_name)
+        """From a row of LenderRepository.catalog_on: version columns + lender_slug/name."""
+        return cls._build(row, row.id, row.version_id, row.lender_slug, row.lender_name)
 
     @classmethod
-    def _build(cls, product: Any, lender_slug: str, lender_name: str) -> ProductTerms:
+    def _build(
+        cls,
+        product: Any,
+        product_id: uuid.UUID,
+        version_id: uuid.UUID,
+        lender_slug: str,
+        lender_name: str,
+    ) -> ProductTerms:
         return cls(
-            id=product.id,
+            id=product_id,
+            version_id=version_id,
             lender_id=product.lender_id,
             lender_slug=lender_slug,
             lender_name=lender_name,

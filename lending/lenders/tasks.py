@@ -41,6 +41,7 @@ from lending.lenders.integration.errors import LenderError, LenderUnavailable
 from lending.lenders.integration.protocol import ApplicationPayload, CreditScoreBand
 from lending.lenders.integration.registry import LenderAdapters
 from lending.lenders.integration.replay import StoreReplayGuard
+from lending.lenders.integration_service import integration as lender_integration
 from lending.lenders.repository import SubmissionRepository
 from lending.lenders.service import SUBMIT_TASK
 from lending.lenders.service import submission as submission_service
@@ -163,8 +164,13 @@ async def submit_application(
             # Sent or decided already (a job run again): nothing more to do.
             return row.status.value
     payload, lender_code, problem = await _payload(sessionmaker, submission_id)
+    async with sessionmaker() as session:
+        # Where the catalog says the lender is reached (no webhook secrets: jobs only send).
+        integration = await lender_integration.integration_for(
+            session, settings=None, lender_code=lender_code
+        )
     adapter, reason = (
-        adapters.get(lender_code)
+        adapters.get(lender_code, integration)
         if adapters is not None and lender_code
         else (None, "no lender adapters in this process")
     )
@@ -286,3 +292,19 @@ async def submit_application_job(submission_id: str, attempt: int = 1) -> None:
         adapters=_job_adapters(settings),
         attempt=attempt,
     )
+
+
+APPLY_VERSIONS_TASK = "lenders.apply_due_versions"
+
+
+@queue.periodic(cron="1 * * * *", periodic_id="hourly")
+@queue.task(name=APPLY_VERSIONS_TASK, queue="maintenance")
+async def apply_due_versions(timestamp: int) -> None:
+    """Copy catalog versions that took effect (scheduled ones, at 00:00 UTC) into the lender and
+    product rows that show names; prices never wait for this, matching reads the versions."""
+    from lending.lenders.catalog_service import catalog
+
+    async with transaction(job_sessionmaker(job_settings())) as session:
+        changed = await catalog.apply_due_versions(session)
+    if changed:
+        log.info("catalog versions applied", rows=changed)

@@ -53,9 +53,13 @@ from lending.models.identity import (
 )
 from lending.models.lenders import (
     CreditBand,
+    IntegrationAdapter,
     Lender,
     LenderProduct,
+    LenderProductVersion,
     LenderSubmission,
+    LenderVersion,
+    LenderWebhookSecret,
     SubmissionStatus,
 )
 from lending.models.offers import Offer, OfferKind, OfferStatus, Prequalification
@@ -87,8 +91,12 @@ __all__ = [
     "DocumentStatus",
     "SignalSeverity",
     "Lender",
+    "IntegrationAdapter",
     "LenderProduct",
+    "LenderProductVersion",
     "LenderSubmission",
+    "LenderVersion",
+    "LenderWebhookSecret",
     "Offer",
     "OfferKind",
     "OfferStatus",

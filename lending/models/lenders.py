@@ -1,9 +1,10 @@
-"""Lender catalog tables (lenders, products) and submissions of applications to lenders."""
+"""Lender catalog tables (lenders, products, their versions, webhook secrets) and submissions of
+applications to lenders."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -13,13 +14,17 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -57,11 +62,23 @@ class SubmissionStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-class Lender(TimestampMixin, Base):
-    __tablename__ = "lender"
+class IntegrationAdapter(StrEnum):
+    """How a lender is reached (lending.lenders.integration.registry).
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    `simulator`: the shared lender API base of the settings (`OMNIFIN_LENDER_API_BASE_URL`),
+    the layout `omnifin lender-sim` serves; what every lender used before issue 17.
+    `http`: the lender's own API at `integration_base_url`. `none`: not connected; submissions
+    wait as `pending` and webhooks are refused.
+    """
+
+    SIMULATOR = "simulator"
+    HTTP = "http"
+    NONE = "none"
+
+
+class _LenderDetails:
+    """A lender's versioned details (the head row holds the version in effect today)."""
+
     name: Mapped[str] = mapped_column(String(200))
     nmls_id: Mapped[str | None] = mapped_column(String(16))
     website: Mapped[str | None] = mapped_column(String(200))
@@ -69,17 +86,58 @@ class Lender(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
 
 
-class LenderProduct(TimestampMixin, Base):
-    """A loan product and its eligibility and pricing rules.
+class Lender(TimestampMixin, _LenderDetails, Base):
+    """A lender: its identity (slug), the details in effect today and how it is reached.
 
-    `rate_table` maps a credit band to the note rate in percent (a band missing from it is not
-    offered); `fees` is a list of {code, name, kind: fixed|percent, amount, finance_charge}
-    where finance-charge fees are prepaid at closing and lower the amount financed.
+    The details are versioned in `lender_version`; the columns here mirror the version in
+    effect today (written by the catalog service, and by its hourly job when a scheduled version
+    comes into effect). Prices never read them: matching reads the versions.
     """
 
-    __tablename__ = "lender_product"
+    __tablename__ = "lender"
     __table_args__ = (
-        UniqueConstraint("lender_id", "code"),
+        CheckConstraint(one_of("integration_adapter", IntegrationAdapter), name="integration"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    integration_adapter: Mapped[IntegrationAdapter] = mapped_column(
+        text_enum(IntegrationAdapter, "integration_adapter"),
+        default=IntegrationAdapter.SIMULATOR,
+        server_default=IntegrationAdapter.SIMULATOR.value,
+    )
+    # The lender's API base for the `http` adapter (None otherwise).
+    integration_base_url: Mapped[str | None] = mapped_column(String(500))
+    # The number of the version the details above were copied from.
+    current_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class LenderVersion(_LenderDetails, Base):
+    """A lender's details from `effective_from` (a UTC date) until a later version; never updated.
+
+    The version in effect on a day is the one with the latest `effective_from` on or before it
+    (the highest `version` among equals). `active` false retires the lender from that day.
+    """
+
+    __tablename__ = "lender_version"
+    __table_args__ = (
+        UniqueConstraint("lender_id", "version"),
+        Index("ix_lender_version_lender_id_effective_from", "lender_id", "effective_from"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    lender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lender.id", ondelete="RESTRICT"))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+def _product_checks() -> tuple[CheckConstraint, ...]:
+    return (
         CheckConstraint(one_of("product_type", ProductType), name="product_type"),
         CheckConstraint(one_of("min_credit_band", CreditBand), name="min_credit_band"),
         CheckConstraint(one_of("rounding", RoundingMode), name="rounding"),
@@ -91,11 +149,15 @@ class LenderProduct(TimestampMixin, Base):
         CheckConstraint("offer_validity_days > 0", name="offer_validity_days"),
     )
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    lender_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("lender.id", ondelete="CASCADE"), index=True
-    )
-    code: Mapped[str] = mapped_column(String(64))
+
+class _ProductTerms:
+    """A product's versioned terms: eligibility and pricing rules.
+
+    `rate_table` maps a credit band to the note rate in percent (a band missing from it is not
+    offered); `fees` is a list of {code, name, kind: fixed|percent, amount, finance_charge}
+    where finance-charge fees are prepaid at closing and lower the amount financed.
+    """
+
     name: Mapped[str] = mapped_column(String(200))
     product_type: Mapped[ProductType] = mapped_column(text_enum(ProductType, "product_type"))
     min_amount: Mapped[Decimal] = mapped_column(Money)
@@ -131,6 +193,81 @@ class LenderProduct(TimestampMixin, Base):
     )
     offer_validity_days: Mapped[int] = mapped_column(Integer, default=30)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+
+
+class LenderProduct(TimestampMixin, _ProductTerms, Base):
+    """A loan product: its identity (lender and code) and the terms in effect today.
+
+    The terms are versioned in `lender_product_version`; these columns mirror the version in
+    effect today, as `Lender`'s do. Matching, pricing and what-ifs read the versions.
+    """
+
+    __tablename__ = "lender_product"
+    __table_args__ = (UniqueConstraint("lender_id", "code"), *_product_checks())
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    lender_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lender.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
+    # The number of the version the terms above were copied from.
+    current_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class LenderProductVersion(_ProductTerms, Base):
+    """A product's terms from `effective_from` (a UTC date) until a later version; never updated.
+
+    The version in effect on a day is chosen as for `LenderVersion`; `active` false retires the
+    product from that day. `lender_id` and `code` repeat the product's (they never change) so
+    that matching reads one table. Offers keep the id of the version that priced them.
+    """
+
+    __tablename__ = "lender_product_version"
+    __table_args__ = (
+        UniqueConstraint("product_id", "version"),
+        Index(
+            "ix_lender_product_version_product_id_effective_from", "product_id", "effective_from"
+        ),
+        *_product_checks(),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    product_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("lender_product.id", ondelete="RESTRICT")
+    )
+    lender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lender.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class LenderWebhookSecret(Base):
+    """A lender's webhook signing secret, encrypted (lending.crypto, bound to the row's id).
+
+    The newest row is the current secret; a rotation gives the previous one an `expires_at`
+    (a grace period while the lender switches), after which it verifies nothing.
+    """
+
+    __tablename__ = "lender_webhook_secret"
+    __table_args__ = (
+        Index("ix_lender_webhook_secret_lender_id_created_at", "lender_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    lender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lender.id", ondelete="CASCADE"))
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # The last characters of the secret, so a person can tell which one a lender holds.
+    hint: Mapped[str] = mapped_column(String(8))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class LenderSubmission(TimestampMixin, Base):

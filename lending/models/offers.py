@@ -97,6 +97,11 @@ class Offer(Base):
     product_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("lender_product.id", ondelete="SET NULL")
     )
+    # The version of the product's terms that priced the offer (None for older offers and for
+    # firm offers on no catalog product).
+    product_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("lender_product_version.id", ondelete="RESTRICT")
+    )
     kind: Mapped[OfferKind] = mapped_column(text_enum(OfferKind, "offer_kind"))
     status: Mapped[OfferStatus] = mapped_column(
         text_enum(OfferStatus, "offer_status"), default=OfferStatus.ACTIVE

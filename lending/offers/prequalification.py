@@ -33,6 +33,7 @@ def price_match(match: MatchResult, facts: BorrowerFacts, *, now: datetime) -> P
         lender_id=product.lender_id,
         lender_name=product.lender_name,
         product_id=product.id,
+        product_version_id=product.version_id,
         product_name=product.name,
         amount=facts.amount,
         term_months=facts.term_months,

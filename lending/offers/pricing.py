@@ -76,6 +76,8 @@ class PricedOffer:
     day_count: DayCount
     expires_at: datetime
     dti: Ratio | None = None
+    # The catalog version of the product's terms that priced it.
+    product_version_id: uuid.UUID | None = None
 
 
 def fee_lines(
@@ -103,6 +105,7 @@ def price_offer(
     product_id: uuid.UUID | None,
     product_name: str,
     amount: Decimal,
+    product_version_id: uuid.UUID | None = None,
     term_months: int,
     note_rate: Decimal,
     fees: tuple[FeeLine, ...],
@@ -159,4 +162,5 @@ def price_offer(
         day_count=day_count,
         expires_at=now + timedelta(days=validity_days),
         dti=dti,
+        product_version_id=product_version_id,
     )

@@ -255,17 +255,21 @@ class OfferService:
         profile = await _profile(session, application)
         product = None
         now = datetime.now(UTC)
+        catalog = LenderRepository.from_session(session)
         rows = []
         for terms in offers:
             product_id = terms.product_id or submission_product_id
             if product_id is not None:
-                product = await session.get(LenderProduct, product_id)
+                # The product's terms in effect today (its rounding and day count price the
+                # lender's offer), retired or not: the lender approved on it.
+                product = await catalog.product_version_on(product_id, now.date())
             fees = tuple(FeeLine(code, name, amount, fc) for code, name, amount, fc in terms.fees)
             try:
                 priced = price_offer(
                     lender_id=lender.id,
                     lender_name=lender.name,
                     product_id=product_id,
+                    product_version_id=product.id if product else None,
                     product_name=product.name if product else lender.name,
                     amount=terms.amount,
                     term_months=terms.term_months,
@@ -300,16 +304,17 @@ class OfferService:
         prepaid = question.prepaid_finance_charges
         product_name = None
         if question.product_id is not None:
-            product = await LenderRepository.from_session(session).get_active_product(
-                question.product_id
+            repository = LenderRepository.from_session(session)
+            offered = await repository.offered_product_on(
+                question.product_id, datetime.now(UTC).date()
             )
-            if product is None:
+            if offered is None:
                 raise InvalidInput(
                     [field_error(["product_id"], "no such product is offered", "unknown")]
                 )
-            lender = await session.get(Lender, product.lender_id)
-            assert lender is not None
-            terms = ProductTerms.from_rows(product, lender)
+            head = await repository.get_lender(offered[0].lender_id)
+            assert head is not None
+            terms = ProductTerms.from_version(offered[0], head.slug, offered[1])
             _check_range(terms, question.amount, question.term_months)
             band = question.credit_band or max(terms.rate_table, key=lambda b: BAND_RANK[b])
             if band not in terms.rate_table:
@@ -591,21 +596,24 @@ async def _profile(session: AsyncSession, application: Application) -> BorrowerP
     return await BorrowerRepository.from_session(session).get_profile(application.borrower_user_id)
 
 
-# The catalog as terms, per database, with the fingerprint it was read at. Prequalification
-# reads every product each time; rebuilding a few hundred products from their JSON columns
-# cost more than the matching itself, and the catalog rarely changes.
+# The catalog as terms, per database and day, with the fingerprint it was read at.
+# Prequalification reads every product each time; rebuilding a few hundred products from their
+# JSON columns cost more than the matching itself, and the catalog rarely changes. Versions are
+# only ever added and take effect by the day, so (day, fingerprint) identifies the catalog.
 _catalog_cache: dict[str, tuple[tuple[Any, ...], list[ProductTerms]]] = {}
 
 
-async def catalog_terms(session: AsyncSession) -> list[ProductTerms]:
-    """Every active product of every active lender, as terms for matching and pricing."""
+async def catalog_terms(session: AsyncSession, on: date | None = None) -> list[ProductTerms]:
+    """Every product offered on `on` (default: today, UTC): the versions then in effect of the
+    active products of active lenders, as terms for matching and pricing."""
+    on = on or datetime.now(UTC).date()
     repository = LenderRepository.from_session(session)
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
-    fingerprint = await repository.catalog_fingerprint()
+    fingerprint = (on, *await repository.catalog_fingerprint())
     cached = _catalog_cache.get(database)
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
-    terms = [ProductTerms.from_catalog_row(row) for row in await repository.active_catalog()]
+    terms = [ProductTerms.from_catalog_row(row) for row in await repository.catalog_on(on)]
     _catalog_cache[database] = (fingerprint, terms)
     return terms
 
@@ -718,6 +726,7 @@ def _offer_values(
         prequalification_id=prequalification_id,
         lender_id=priced.lender_id,
         product_id=priced.product_id,
+        product_version_id=priced.product_version_id,
         kind=kind,
         status=OfferStatus.ACTIVE,
         amount=priced.amount,

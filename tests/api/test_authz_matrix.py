@@ -42,6 +42,7 @@ from lending.config import Settings
 from lending.identity.service import mfa as mfa_service
 from lending.identity.tokens import digest
 from lending.kv import MemoryStore, Store
+from lending.lenders.repository import LenderRepository
 from lending.models.chat import ChatRun, ChatThread
 from lending.models.documents import DocumentStatus
 from lending.models.identity import AccessToken, Organization, Role, TokenPurpose, User
@@ -459,6 +460,37 @@ async def _read_lender(w: World, who: Who, where: Where) -> Call:
     return Call("GET", f"/api/v1/lenders/{lenders['harbor-bank'].id}")
 
 
+def _catalog_call(method: str, suffix: str, json: Any = None, *, product: bool = False) -> Build:
+    """A catalog management call on the demo catalog's Harbor bank (or its personal loan)."""
+
+    async def build(w: World, who: Who, where: Where) -> Call:
+        lenders = await create_catalog(w.session)
+        lender = lenders["harbor-bank"]
+        if product:
+            found = await LenderRepository.from_session(w.session).get_product_by_code(
+                lender.id, "harbor-personal"
+            )
+            assert found is not None
+            return Call(method, f"/api/v1/catalog/products/{found.id}{suffix}", json=json)
+        return Call(method, f"/api/v1/catalog/lenders/{lender.id}{suffix}", json=json)
+
+    return build
+
+
+_NEW_PRODUCT = {
+    "code": "harbor-matrix",
+    "name": "Harbor Matrix Loan",
+    "product_type": "personal",
+    "min_amount": "1000.00",
+    "max_amount": "9000.00",
+    "min_term_months": 12,
+    "max_term_months": 36,
+    "rate_table": {"good": "9.5000"},
+    "min_credit_band": "good",
+    "max_dti": "40.0000",
+}
+
+
 async def _read_borrower_profile(w: World, who: Who, where: Where) -> Call:
     borrower = await _lending_borrower(w, who, where)
     return Call("GET", f"/api/v1/borrowers/{borrower.id}/profile")
@@ -527,6 +559,13 @@ _APPLICANTS: dict[Who, tuple[int, int]] = {
     "broker_manager": (200, 200),
     "platform_admin": (200, 200),
 }
+
+
+def _admin_only(status: int) -> dict[Who, tuple[int, int]]:
+    """Platform administrators alone (managing the lender catalog)."""
+    return {"platform_admin": (status, status)}
+
+
 _CATALOG_READERS: dict[Who, tuple[int, int]] = {
     "broker": (200, 200),
     "broker_manager": (200, 200),
@@ -946,6 +985,62 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("GET", "/api/v1/lenders/{lender_id}"): Entry(
         _read_lender, only(_CATALOG_READERS), targeted=False
+    ),
+    # Managing the catalog (issue 17): platform administrators alone.
+    ("GET", "/api/v1/catalog/lenders"): Entry(
+        _call("GET", "/api/v1/catalog/lenders"), only(_admin_only(200)), targeted=False
+    ),
+    ("POST", "/api/v1/catalog/lenders"): Entry(
+        _call("POST", "/api/v1/catalog/lenders", json={"slug": "matrix-bank", "name": "Matrix"}),
+        only(_admin_only(201)),
+        targeted=False,
+    ),
+    ("GET", "/api/v1/catalog/lenders/{lender_id}"): Entry(
+        _catalog_call("GET", ""), only(_admin_only(200)), targeted=False
+    ),
+    ("GET", "/api/v1/catalog/lenders/{lender_id}/versions"): Entry(
+        _catalog_call("GET", "/versions"), only(_admin_only(200)), targeted=False
+    ),
+    ("POST", "/api/v1/catalog/lenders/{lender_id}/versions"): Entry(
+        _catalog_call("POST", "/versions", {"description": "Edited."}),
+        only(_admin_only(201)),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/catalog/lenders/{lender_id}/retirement"): Entry(
+        _catalog_call("POST", "/retirement", {"note": "Closed."}),
+        only(_admin_only(200)),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/catalog/lenders/{lender_id}/products"): Entry(
+        _catalog_call("POST", "/products", _NEW_PRODUCT),
+        only(_admin_only(201)),
+        targeted=False,
+    ),
+    ("PUT", "/api/v1/catalog/lenders/{lender_id}/integration"): Entry(
+        _catalog_call("PUT", "/integration", {"adapter": "none"}),
+        only(_admin_only(200)),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/catalog/lenders/{lender_id}/webhook-secret"): Entry(
+        _catalog_call("POST", "/webhook-secret"), only(_admin_only(201)), targeted=False
+    ),
+    ("GET", "/api/v1/catalog/products/{product_id}/versions"): Entry(
+        _catalog_call("GET", "/versions", product=True),
+        only(_admin_only(200)),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/catalog/products/{product_id}/versions"): Entry(
+        _catalog_call("POST", "/versions", {"max_dti": "41.0000"}, product=True),
+        only(_admin_only(201)),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/catalog/products/{product_id}/retirement"): Entry(
+        _catalog_call("POST", "/retirement", {"note": "Withdrawn."}, product=True),
+        only(_admin_only(200)),
+        targeted=False,
+    ),
+    ("GET", "/api/v1/catalog/performance"): Entry(
+        _call("GET", "/api/v1/catalog/performance"), only(_admin_only(200)), targeted=False
     ),
     # Lenders' decision webhooks: authenticated by the lender's signature, never by a bearer
     # token; an unsigned delivery is refused whoever sends it.

@@ -299,6 +299,179 @@ export interface paths {
         patch: operations["update_borrower_profile_api_v1_borrowers__user_id__profile_patch"];
         trace?: never;
     };
+    "/api/v1/catalog/lenders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every lender with its products, as of a day (default today) */
+        get: operations["list_catalog_api_v1_catalog_lenders_get"];
+        put?: never;
+        /** Create a lender (version 1, effective from a day) */
+        post: operations["create_lender_api_v1_catalog_lenders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/lenders/{lender_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One lender with its products, as of a day (default today) */
+        get: operations["read_catalog_lender_api_v1_catalog_lenders__lender_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/lenders/{lender_id}/integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** How the platform reaches a lender: the simulator, its own API, or not at all */
+        put: operations["set_integration_api_v1_catalog_lenders__lender_id__integration_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/lenders/{lender_id}/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Create a product of a lender (version 1, effective from a day) */
+        post: operations["create_product_api_v1_catalog_lenders__lender_id__products_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/lenders/{lender_id}/retirement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retire a lender from a day (nothing is deleted) */
+        post: operations["retire_lender_api_v1_catalog_lenders__lender_id__retirement_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/lenders/{lender_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of a lender's details, oldest first */
+        get: operations["lender_versions_api_v1_catalog_lenders__lender_id__versions_get"];
+        put?: never;
+        /** Edit a lender: a new version of its details, effective from a day */
+        post: operations["edit_lender_api_v1_catalog_lenders__lender_id__versions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/lenders/{lender_id}/webhook-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Rotate a lender's webhook secret: the new one is shown this once */
+        post: operations["rotate_webhook_secret_api_v1_catalog_lenders__lender_id__webhook_secret_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/performance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lenders' approval rate, time to decision and funded volume over days */
+        get: operations["lender_performance_api_v1_catalog_performance_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/products/{product_id}/retirement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Retire a product from a day (nothing is deleted) */
+        post: operations["retire_product_api_v1_catalog_products__product_id__retirement_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog/products/{product_id}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every version of a product's terms, oldest first */
+        get: operations["product_versions_api_v1_catalog_products__product_id__versions_get"];
+        put?: never;
+        /** Edit a product: a new version of its terms, effective from a day */
+        post: operations["edit_product_api_v1_catalog_products__product_id__versions_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/chat/threads": {
         parameters: {
             query?: never;
@@ -2604,6 +2777,53 @@ export interface components {
             state?: string | null;
         };
         /**
+         * CatalogLender
+         * @description A lender as of a day, for catalog managers: its versions in effect and scheduled, its
+         *     products, and how it is reached.
+         */
+        CatalogLender: {
+            /**
+             * As Of
+             * Format: date
+             */
+            as_of: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            in_effect: components["schemas"]["LenderVersionRead"] | null;
+            integration: components["schemas"]["IntegrationRead"];
+            /** Products */
+            products: components["schemas"]["CatalogProduct"][];
+            /** Scheduled */
+            scheduled: components["schemas"]["LenderVersionRead"][];
+            /** Slug */
+            slug: string;
+        };
+        /**
+         * CatalogProduct
+         * @description A product as of a day: the version in effect then (None before its first version took
+         *     effect) and the versions scheduled after it.
+         */
+        CatalogProduct: {
+            /** Code */
+            code: string;
+            in_effect: components["schemas"]["ProductVersionRead"] | null;
+            /**
+             * Offered
+             * @description In effect and active on the day, with its lender.
+             */
+            offered: boolean;
+            /**
+             * Product Id
+             * Format: uuid
+             */
+            product_id: string;
+            /** Scheduled */
+            scheduled: components["schemas"]["ProductVersionRead"][];
+        };
+        /**
          * ChainReport
          * @description The result of walking the chain from the first event.
          */
@@ -3334,6 +3554,33 @@ export interface components {
             name: string;
         };
         /**
+         * FeeSpec
+         * @description A fee: a fixed amount or a percent of the loan amount, possibly varying by credit band.
+         *
+         *     `finance_charge` fees (origination, points, underwriting) are prepaid at closing: they are
+         *     in the finance charge, lower the amount financed and so raise the APR. Other fees
+         *     (appraisal, title, recording) count in the total cost but not in the APR.
+         */
+        FeeSpec: {
+            /** Amount */
+            amount?: number | string | null;
+            /** By Band */
+            by_band?: {
+                [key: string]: number | string;
+            } | null;
+            /** Code */
+            code: string;
+            /** Finance Charge */
+            finance_charge: boolean;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "fixed" | "percent";
+            /** Name */
+            name: string;
+        };
+        /**
          * FieldRead
          * @description One extracted value. A sensitive value (an ID's document number) is never shown in full:
          *     `value` is its last four characters behind asterisks.
@@ -3390,6 +3637,40 @@ export interface components {
              * Format: uuid
              */
             version_id: string;
+        };
+        /**
+         * IntegrationAdapter
+         * @description How a lender is reached (lending.lenders.integration.registry).
+         *
+         *     `simulator`: the shared lender API base of the settings (`OMNIFIN_LENDER_API_BASE_URL`),
+         *     the layout `omnifin lender-sim` serves; what every lender used before issue 17.
+         *     `http`: the lender's own API at `integration_base_url`. `none`: not connected; submissions
+         *     wait as `pending` and webhooks are refused.
+         * @enum {string}
+         */
+        IntegrationAdapter: "simulator" | "http" | "none";
+        /** IntegrationRead */
+        IntegrationRead: {
+            adapter: components["schemas"]["IntegrationAdapter"];
+            /** Base Url */
+            base_url: string | null;
+            /**
+             * Webhook Secrets
+             * @description The secrets that verify webhooks now, current first (none: the settings').
+             */
+            webhook_secrets: components["schemas"]["WebhookSecretStatus"][];
+        };
+        /**
+         * IntegrationUpdate
+         * @description How the platform reaches a lender (see IntegrationAdapter).
+         */
+        IntegrationUpdate: {
+            adapter: components["schemas"]["IntegrationAdapter"];
+            /**
+             * Base Url
+             * @description The lender's API base; required for `http` only.
+             */
+            base_url?: string | null;
         };
         /** InvitationCreate */
         InvitationCreate: {
@@ -3625,6 +3906,56 @@ export interface components {
             version: number;
         };
         /**
+         * LenderCreate
+         * @description A new lender (version 1). Its slug names it for good: in webhooks and to the lender.
+         */
+        LenderCreate: {
+            /** Description */
+            description?: string | null;
+            /**
+             * Effective From
+             * @description The first day (UTC) the change is in effect: today or later; default today.
+             */
+            effective_from?: string | null;
+            /** Name */
+            name: string;
+            /** Nmls Id */
+            nmls_id?: string | null;
+            /**
+             * Note
+             * @description Why, kept with the version.
+             */
+            note?: string | null;
+            /** Slug */
+            slug: string;
+            /** Website */
+            website?: string | null;
+        };
+        /**
+         * LenderEdit
+         * @description A new version of a lender's details: the fields given, the rest as the latest version.
+         */
+        LenderEdit: {
+            /** Description */
+            description?: string | null;
+            /**
+             * Effective From
+             * @description The first day (UTC) the change is in effect: today or later; default today.
+             */
+            effective_from?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Nmls Id */
+            nmls_id?: string | null;
+            /**
+             * Note
+             * @description Why, kept with the version.
+             */
+            note?: string | null;
+            /** Website */
+            website?: string | null;
+        };
+        /**
          * LenderMatches
          * @description Which products fit the application and, for every other product, why not.
          */
@@ -3639,6 +3970,94 @@ export interface components {
             eligible: components["schemas"]["EligibleProduct"][];
             /** Excluded */
             excluded: components["schemas"]["ExcludedProduct"][];
+        };
+        /**
+         * LenderPerformance
+         * @description A lender's submissions created in [since, until] and loans funded in it.
+         *
+         *     approval_rate = (approved + funded) / (approved + funded + declined), None with no decision;
+         *     time to decision is from submission to an approval or decline still standing (a funded
+         *     submission's decision time is its funding, so it is left out).
+         */
+        LenderPerformance: {
+            /** Approval Rate */
+            approval_rate: string | null;
+            /** Approved */
+            approved: number;
+            /** Declined */
+            declined: number;
+            /** Funded */
+            funded: number;
+            /** Funded Loans */
+            funded_loans: number;
+            /** Funded Volume */
+            funded_volume: string;
+            /**
+             * Lender Id
+             * Format: uuid
+             */
+            lender_id: string;
+            /** Lender Name */
+            lender_name: string;
+            /** Mean Hours To Decision */
+            mean_hours_to_decision: string | null;
+            /** Median Hours To Decision */
+            median_hours_to_decision: string | null;
+            /** Pending */
+            pending: number;
+            /** Referred */
+            referred: number;
+            /**
+             * Since
+             * Format: date
+             */
+            since: string;
+            /** Submissions */
+            submissions: number;
+            /**
+             * Until
+             * Format: date
+             */
+            until: string;
+        };
+        /** LenderVersionRead */
+        LenderVersionRead: {
+            /** Active */
+            active: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By User Id */
+            created_by_user_id: string | null;
+            /** Description */
+            description: string | null;
+            /**
+             * Effective From
+             * Format: date
+             */
+            effective_from: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Lender Id
+             * Format: uuid
+             */
+            lender_id: string;
+            /** Name */
+            name: string;
+            /** Nmls Id */
+            nmls_id: string | null;
+            /** Note */
+            note: string | null;
+            /** Version */
+            version: number;
+            /** Website */
+            website: string | null;
         };
         /** LenderWithProducts */
         LenderWithProducts: {
@@ -4275,6 +4694,143 @@ export interface components {
              */
             version?: number | null;
         };
+        /**
+         * ProductConditions
+         * @description Eligibility rules beyond the standard ones; each is optional.
+         */
+        ProductConditions: {
+            /** Max Vehicle Age Years */
+            max_vehicle_age_years?: number | null;
+            /** Max Vehicle Mileage */
+            max_vehicle_mileage?: number | null;
+            /** Min Annual Income */
+            min_annual_income?: number | string | null;
+            /** Min Business Annual Revenue */
+            min_business_annual_revenue?: number | string | null;
+            /** Min Years In Business */
+            min_years_in_business?: number | null;
+        };
+        /**
+         * ProductCreate
+         * @description A new product of a lender (version 1). Its code names it for good.
+         */
+        ProductCreate: {
+            /**
+             * Allowed Purposes
+             * @default []
+             */
+            allowed_purposes: string[];
+            /**
+             * Allowed States
+             * @default []
+             */
+            allowed_states: string[];
+            /** Code */
+            code: string;
+            /** @default {} */
+            conditions: components["schemas"]["ProductConditions"];
+            /** @default thirty_360 */
+            day_count: components["schemas"]["DayCount"];
+            /**
+             * Effective From
+             * @description The first day (UTC) the change is in effect: today or later; default today.
+             */
+            effective_from?: string | null;
+            /**
+             * Fees
+             * @default []
+             */
+            fees: components["schemas"]["FeeSpec"][];
+            /** Max Amount */
+            max_amount: number | string;
+            /** Max Dti */
+            max_dti: number | string;
+            /** Max Ltv */
+            max_ltv?: number | string | null;
+            /** Max Term Months */
+            max_term_months: number;
+            /** Min Amount */
+            min_amount: number | string;
+            min_credit_band: components["schemas"]["CreditBand"];
+            /** Min Term Months */
+            min_term_months: number;
+            /** Name */
+            name: string;
+            /**
+             * Note
+             * @description Why, kept with the version.
+             */
+            note?: string | null;
+            /**
+             * Offer Validity Days
+             * @default 30
+             */
+            offer_validity_days: number;
+            product_type: components["schemas"]["ProductType"];
+            /** Rate Table */
+            rate_table: {
+                [key: string]: number | string;
+            };
+            /**
+             * Risky Features
+             * @default []
+             */
+            risky_features: components["schemas"]["RiskyFeature"][];
+            /** @default half_up */
+            rounding: components["schemas"]["RoundingMode"];
+        };
+        /**
+         * ProductEdit
+         * @description A new version of a product's terms: the fields given, the rest as the latest version.
+         *
+         *     The merged terms are validated as a whole (so a new `min_amount` above the old
+         *     `max_amount` is refused).
+         */
+        ProductEdit: {
+            /** Allowed Purposes */
+            allowed_purposes?: string[] | null;
+            /** Allowed States */
+            allowed_states?: string[] | null;
+            conditions?: components["schemas"]["ProductConditions"] | null;
+            day_count?: components["schemas"]["DayCount"] | null;
+            /**
+             * Effective From
+             * @description The first day (UTC) the change is in effect: today or later; default today.
+             */
+            effective_from?: string | null;
+            /** Fees */
+            fees?: components["schemas"]["FeeSpec"][] | null;
+            /** Max Amount */
+            max_amount?: number | string | null;
+            /** Max Dti */
+            max_dti?: number | string | null;
+            /** Max Ltv */
+            max_ltv?: number | string | null;
+            /** Max Term Months */
+            max_term_months?: number | null;
+            /** Min Amount */
+            min_amount?: number | string | null;
+            min_credit_band?: components["schemas"]["CreditBand"] | null;
+            /** Min Term Months */
+            min_term_months?: number | null;
+            /** Name */
+            name?: string | null;
+            /**
+             * Note
+             * @description Why, kept with the version.
+             */
+            note?: string | null;
+            /** Offer Validity Days */
+            offer_validity_days?: number | null;
+            product_type?: components["schemas"]["ProductType"] | null;
+            /** Rate Table */
+            rate_table?: {
+                [key: string]: number | string;
+            } | null;
+            /** Risky Features */
+            risky_features?: components["schemas"]["RiskyFeature"][] | null;
+            rounding?: components["schemas"]["RoundingMode"] | null;
+        };
         /** ProductRead */
         ProductRead: {
             /** Active */
@@ -4333,6 +4889,83 @@ export interface components {
          * @enum {string}
          */
         ProductType: "personal" | "auto" | "mortgage" | "home_equity" | "business" | "debt_consolidation" | "student_refinance";
+        /**
+         * ProductVersionRead
+         * @description One version of a product's terms (`id` is the version's; offers keep it).
+         */
+        ProductVersionRead: {
+            /** Active */
+            active: boolean;
+            /** Allowed Purposes */
+            allowed_purposes: string[];
+            /** Allowed States */
+            allowed_states: string[];
+            /** Code */
+            code: string;
+            /** Conditions */
+            conditions: {
+                [key: string]: unknown;
+            };
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By User Id */
+            created_by_user_id: string | null;
+            day_count: components["schemas"]["DayCount"];
+            /**
+             * Effective From
+             * Format: date
+             */
+            effective_from: string;
+            /** Fees */
+            fees: components["schemas"]["FeeRead"][];
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Lender Id
+             * Format: uuid
+             */
+            lender_id: string;
+            /** Max Amount */
+            max_amount: string;
+            /** Max Dti */
+            max_dti: string;
+            /** Max Ltv */
+            max_ltv: string | null;
+            /** Max Term Months */
+            max_term_months: number;
+            /** Min Amount */
+            min_amount: string;
+            min_credit_band: components["schemas"]["CreditBand"];
+            /** Min Term Months */
+            min_term_months: number;
+            /** Name */
+            name: string;
+            /** Note */
+            note: string | null;
+            /** Offer Validity Days */
+            offer_validity_days: number;
+            /**
+             * Product Id
+             * Format: uuid
+             */
+            product_id: string;
+            product_type: components["schemas"]["ProductType"];
+            /** Rate Table */
+            rate_table: {
+                [key: string]: string;
+            };
+            /** Risky Features */
+            risky_features: string[];
+            rounding: components["schemas"]["RoundingMode"];
+            /** Version */
+            version: number;
+        };
         /**
          * PromptCategory
          * @enum {string}
@@ -4610,16 +5243,63 @@ export interface components {
             /** Verified */
             verified: string[];
         };
+        /**
+         * Retirement
+         * @description Retire a lender or product from a day: a last version, inactive. Nothing is deleted.
+         */
+        Retirement: {
+            /**
+             * Effective From
+             * @description The first day (UTC) the change is in effect: today or later; default today.
+             */
+            effective_from?: string | null;
+            /**
+             * Note
+             * @description Why it is retired, kept with the version.
+             */
+            note: string;
+        };
         /** ReversalCreate */
         ReversalCreate: {
             /** Reason */
             reason: string;
         };
         /**
+         * RiskyFeature
+         * @description The loan features Reg Z § 1026.36(e)(3)(i)(B) sets apart for the anti-steering set.
+         * @enum {string}
+         */
+        RiskyFeature: "prepayment_penalty" | "balloon_payment" | "interest_only" | "negative_amortization" | "demand_feature" | "shared_equity";
+        /**
          * Role
          * @enum {string}
          */
         Role: "borrower" | "broker" | "broker_manager" | "platform_admin" | "prompt_engineer";
+        /**
+         * RotatedWebhookSecret
+         * @description A new webhook secret, shown this once: give it to the lender.
+         */
+        RotatedWebhookSecret: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Hint */
+            hint: string;
+            /**
+             * Lender Id
+             * Format: uuid
+             */
+            lender_id: string;
+            /**
+             * Previous Expires At
+             * @description Until when the previous secret still verifies (None: there was none).
+             */
+            previous_expires_at: string | null;
+            /** Secret */
+            secret: string;
+        };
         /**
          * RoundingMode
          * @description How a product rounds interest and payments to the cent.
@@ -5391,6 +6071,21 @@ export interface components {
              * @enum {string}
              */
             status: "processed" | "duplicate";
+        };
+        /** WebhookSecretStatus */
+        WebhookSecretStatus: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /**
+             * Hint
+             * @description The secret's last characters, to tell which one a lender has.
+             */
+            hint: string;
         };
         /** WithdrawRequest */
         WithdrawRequest: {
@@ -6733,6 +7428,952 @@ export interface operations {
             };
             /** @description NotFound */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    list_catalog_api_v1_catalog_lenders_get: {
+        parameters: {
+            query?: {
+                on?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogLender"][];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_lender_api_v1_catalog_lenders_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LenderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LenderVersionRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict or EffectiveDateError */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    read_catalog_lender_api_v1_catalog_lenders__lender_id__get: {
+        parameters: {
+            query?: {
+                on?: string | null;
+            };
+            header?: never;
+            path: {
+                lender_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogLender"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    set_integration_api_v1_catalog_lenders__lender_id__integration_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lender_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IntegrationUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntegrationRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    create_product_api_v1_catalog_lenders__lender_id__products_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lender_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductVersionRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict or RetiredError or EffectiveDateError */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    retire_lender_api_v1_catalog_lenders__lender_id__retirement_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lender_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Retirement"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LenderVersionRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EffectiveDateError */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    lender_versions_api_v1_catalog_lenders__lender_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lender_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LenderVersionRead"][];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    edit_lender_api_v1_catalog_lenders__lender_id__versions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lender_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LenderEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LenderVersionRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RetiredError or EffectiveDateError */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    rotate_webhook_secret_api_v1_catalog_lenders__lender_id__webhook_secret_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lender_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RotatedWebhookSecret"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    lender_performance_api_v1_catalog_performance_get: {
+        parameters: {
+            query?: {
+                lender_id?: string | null;
+                since?: string | null;
+                until?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LenderPerformance"][];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    retire_product_api_v1_catalog_products__product_id__retirement_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Retirement"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductVersionRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description EffectiveDateError */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    product_versions_api_v1_catalog_products__product_id__versions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductVersionRead"][];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    edit_product_api_v1_catalog_products__product_id__versions_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProductEdit"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProductVersionRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RetiredError or EffectiveDateError */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

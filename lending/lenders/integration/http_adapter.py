@@ -83,6 +83,10 @@ class LenderEndpoint(BaseModel):
     callback_url: str = Field(description="Our webhook route for this lender, as it reaches us.")
     request_secret: SecretStr = Field(description="Signs our requests to the lender.")
     webhook_secret: SecretStr = Field(description="Signs the lender's webhooks to us.")
+    previous_webhook_secrets: tuple[SecretStr, ...] = Field(
+        default=(),
+        description="Secrets a rotation replaced that still verify webhooks (a grace period).",
+    )
 
     _check_urls = field_validator("base_url", "callback_url")(_http_url)
 
@@ -253,19 +257,29 @@ class HttpLenderAdapter:
         header = next(
             (v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER.lower()), None
         )
-        try:
-            verify(
-                self.endpoint.webhook_secret,
-                header,
-                "POST",
-                self._callback_path,
-                body,
-                now=self._wall_clock(),
-                tolerance_seconds=self.policy.signature_tolerance_seconds,
+        now = self._wall_clock()
+        problem: SignatureError | None = None
+        for secret in (self.endpoint.webhook_secret, *self.endpoint.previous_webhook_secrets):
+            try:
+                verify(
+                    secret,
+                    header,
+                    "POST",
+                    self._callback_path,
+                    body,
+                    now=now,
+                    tolerance_seconds=self.policy.signature_tolerance_seconds,
+                )
+            except SignatureError as exc:
+                problem = problem or exc
+            else:
+                problem = None
+                break
+        if problem is not None:
+            log.warning(
+                "lender_webhook_rejected", lender_code=self.lender_code, reason=str(problem)
             )
-        except SignatureError as exc:
-            log.warning("lender_webhook_rejected", lender_code=self.lender_code, reason=str(exc))
-            raise WebhookRejected(self.lender_code, str(exc)) from None
+            raise WebhookRejected(self.lender_code, str(problem)) from None
         try:
             data = orjson.loads(body)
             if not isinstance(data, dict):

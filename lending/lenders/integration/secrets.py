@@ -9,8 +9,9 @@ The simulator's environment is `OMNIFIN_LENDER_SIMULATOR=true` (`make run`, the 
 `omnifin lender-sim`): every simulated lender then shares `OMNIFIN_LENDER_WEBHOOK_SECRET`, or the
 simulator's public development secret when that is unset. Production refuses that setting.
 
-Settings are the source today; the lender catalog can back `LenderSecrets` with its own storage
-(and rotation) later without the webhook route or the adapters changing.
+A lender with its own secrets in the catalog (rotated there, lending/lenders/integration_service.py)
+is verified with those instead (`LenderIntegration.webhook_secrets`); these settings are the
+fallback for a lender that has none.
 """
 
 from __future__ import annotations
