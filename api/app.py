@@ -18,6 +18,7 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.routes import (
+    analytics,
     applications,
     audit,
     auth,
@@ -40,8 +41,10 @@ from api.routes import (
     users,
 )
 from api.state import AppState
+from api.tracing import instrument_app
 from api.web import mount_web_app
 from api.worker import run_job_worker
+from lending import tracing
 from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve_database_url
 from lending.jobs import open_queue
@@ -72,6 +75,7 @@ def create_app(
         chat_model: the assistant's model chain instead of the configured one (tests script it).
     """
     settings = settings or get_settings()
+    tracing.configure_tracing(service_name="omnifin-api")  # off unless OTEL_* ask (issue 20)
     state = AppState(settings=settings, metrics=Metrics(), sessionmaker=sessionmaker, store=store)
 
     @contextlib.asynccontextmanager
@@ -87,6 +91,8 @@ def create_app(
                 stack.push_async_callback(state.engine.dispose)
                 state.sessionmaker = create_sessionmaker(state.engine)
             state.metrics.watch_engine(state.engine)
+            tracing.instrument_engine(state.engine)
+            stack.callback(tracing.flush)
             if state.store is None:
                 state.store = create_store(settings)
                 stack.push_async_callback(state.store.close)
@@ -153,6 +159,7 @@ def create_app(
     app.include_router(prompts.router)
     app.include_router(chat.router)
     app.include_router(openai_compat.router)
+    app.include_router(analytics.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -170,6 +177,7 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     mount_web_app(app)
+    instrument_app(app)
     return app
 
 

@@ -11,7 +11,9 @@ import importlib
 
 import procrastinate
 
+from lending import tracing
 from lending.jobs.runtime import dispose_job_engines
+from lending.jobs.traces import trace_job
 
 # Modules whose import registers tasks (and periodic tasks) on `lending.jobs.queue`.
 TASK_MODULES: tuple[str, ...] = (
@@ -19,6 +21,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lending.lenders.tasks",
     "lending.documents.tasks",
     "lending.commissions.tasks",
+    "lending.analytics.tasks",
     "agents.tasks",
 )
 
@@ -34,9 +37,13 @@ async def run_job_worker(
 ) -> None:
     """Run a worker on an open job app until it is stopped, then close the tasks' engines."""
     register_tasks()
+    tracing.configure_tracing(service_name="omnifin-worker")  # a no-op when already on or off
     try:
         await app.run_worker_async(
-            concurrency=concurrency, install_signal_handlers=install_signal_handlers
+            concurrency=concurrency,
+            install_signal_handlers=install_signal_handlers,
+            worker_middleware=[trace_job] if tracing.enabled() else [],
         )
     finally:
+        tracing.flush()
         await dispose_job_engines()
