@@ -93,6 +93,7 @@ def configure_tracing(
     service_name: str = "omnifin-api",
     exporter: SpanExporter | None = None,
     environ: Mapping[str, str] | None = None,
+    batch: bool = False,
 ) -> bool:
     """Turn tracing on when the environment (or a given exporter, for tests) asks; True when on.
 
@@ -100,6 +101,8 @@ def configure_tracing(
         service_name: the resource's service name unless `OTEL_SERVICE_NAME` gives one.
         exporter: export to this, synchronously (tests pass an in-memory exporter).
         environ: the variables to read instead of the process environment.
+        batch: export `exporter`'s spans in batches from a thread, as production does
+            (the benchmark), instead of synchronously.
 
     Raises:
         TracingConfigError: an exporter or protocol this installation does not have.
@@ -119,7 +122,9 @@ def configure_tracing(
         attributes["service.name"] = service_name
     provider = TracerProvider(resource=Resource.create(attributes))
     if exporter is not None:
-        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        provider.add_span_processor(
+            BatchSpanProcessor(exporter) if batch else SimpleSpanProcessor(exporter)
+        )
     else:
         for each in _exporters(env):
             provider.add_span_processor(BatchSpanProcessor(each))
