@@ -255,6 +255,7 @@ class TurnRunner:
                 "omnifin.graph": thread.graph,
                 "omnifin.mode": final_mode,
                 "omnifin.status": status.value,
+                "omnifin.fell_back": mode == "llm" and final_mode == "guided",
                 "gen_ai.usage.input_tokens": usage["input"],
                 "gen_ai.usage.output_tokens": usage["output"],
             },

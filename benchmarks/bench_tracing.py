@@ -39,6 +39,7 @@ from devtools.databases import recreate_database
 from lending import migrations, tracing
 from lending.config import Settings
 from lending.kv import MemoryStore
+from lending.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "tracing.json"
@@ -61,7 +62,11 @@ async def _round(database_url: str, token: str, turns: int, *, traced: bool) -> 
     exporter = CountingExporter()
     if traced:
         tracing.configure_tracing(exporter=exporter, batch=True, environ={})
-    settings = Settings(environment="test", database_url=database_url)  # type: ignore[arg-type]
+    settings = Settings(
+        environment="test",
+        database_url=database_url,  # type: ignore[arg-type]
+        rate_limits={"default": {}},  # as bench_agent_turn: no limit on the load generator
+    )
     app = create_app(settings, store=MemoryStore(), chat_model=provider())
     try:
         async with (
@@ -107,6 +112,7 @@ def _span_site_off_ns() -> float:
 
 
 async def main() -> None:
+    configure_logging(level="WARNING", json=True)  # as the served app: no line per request
     rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
     turns = int(os.environ.get("BENCH_TURNS", "150"))
     database_url = recreate_database(_server_url(), "omnifin_bench_tracing")
