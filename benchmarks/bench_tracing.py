@@ -78,6 +78,8 @@ async def _round(database_url: str, token: str, turns: int, *, traced: bool) -> 
             thread = await _thread(http, token)
             for _ in range(20):  # warm up
                 await _turn(http, token, thread)
+            tracing.flush()
+            exporter.spans = 0
             latencies = []
             cpu_started = time.process_time()
             for index in range(turns):
@@ -134,9 +136,9 @@ async def main() -> None:
         }
 
     off, on = summary(results[False]), summary(results[True])
+    # Spans per turn (a new conversation's two requests every ten turns included). When off, a
+    # turn passes at most this many span sites (fewer: request and SQL spans do not exist then).
     spans_per_turn = statistics.median(r["spans_exported"] for r in results[True]) / turns
-    # Span sites a turn passes when off: the spans it would have made, less the instrumented
-    # ones (request, SQL) that do not exist at all when off; counted as an upper bound.
     result = {
         "benchmark": "bench_tracing",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
