@@ -129,7 +129,7 @@ SEED = [
         amount_financed, prepaid_finance_charges, other_fees, points_and_fees, total_cost,
         fees, risky_features, anti_steering, expires_at, accepted_at, created_at)
     SELECT gen_random_uuid(), application_id, lenders[1 + i %% %(lenders)s], 'firm',
-           CASE WHEN fate < 0.25 THEN 'accepted' ELSE 'expired' END,
+           CASE WHEN fate < 0.25 THEN 'accepted' ELSE 'declined' END,
            20000, 36, 7.5, 7.9, 7.9, 622.12, 22396.32, 2396.32, 20000, 0, 0, 0, 22396.32,
            '[]', '{}', '{}', started_at + interval '30 days',
            CASE WHEN fate < 0.25 THEN started_at + interval '30 hours' END,
