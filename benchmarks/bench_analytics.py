@@ -139,12 +139,11 @@ SEED = [
     """
     INSERT INTO funded_loan (id, application_id, reference, borrower_user_id, borrower_name,
         organization_id, lender_id, product_type, jurisdiction, currency, funded_amount,
-        offset_balance, outstanding_balance, term_months, funded_on, status,
-        created_at, updated_at)
+        offset_balance, outstanding_balance, term_months, funded_on, status, created_at)
     SELECT gen_random_uuid(), application_id, 'BENCH-L-' || i, gen_random_uuid(), 'Bench',
            organization_id, lenders[1 + i %% %(lenders)s], product, 'US', 'USD',
            10000 + (i %% 90) * 1000, 0, 10000 + (i %% 90) * 1000, 36,
-           (started_at + interval '74 hours')::date, 'active', now(), now()
+           (started_at + interval '74 hours')::date, 'active', now()
     FROM journey WHERE fate < 0.18
     """,
     """
@@ -261,10 +260,12 @@ async def main() -> None:
     rng = random.Random(20)
     admin = Actor.for_user(uuid.uuid4(), Role.PLATFORM_ADMIN, uuid.uuid4())
     try:
-        started = time.perf_counter()
-        async with transaction(sessionmaker) as session:
-            await analytics_service.refresh(session)
-        refresh_seconds = round(time.perf_counter() - started, 2)
+        refresh_seconds = []  # the first refresh (plain), then the periodic one (concurrent)
+        for _ in range(2):
+            started = time.perf_counter()
+            async with transaction(sessionmaker) as session:
+                await analytics_service.refresh(session)
+            refresh_seconds.append(round(time.perf_counter() - started, 2))
 
         def window(days: int) -> AnalyticsFilter:
             end = today.date() - dt.timedelta(days=rng.randrange(0, 270))
@@ -306,7 +307,7 @@ async def main() -> None:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "rows": seeded["counts"],
         "seed_seconds": seeded["seconds"],
-        "rollup_refresh_seconds": refresh_seconds,
+        "rollup_refresh_seconds": {"first": refresh_seconds[0], "periodic": refresh_seconds[1]},
         "queries_per_case": times,
         "target_p95_ms": TARGET_P95_MS,
         "worst_p95_ms": worst,
