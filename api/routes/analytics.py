@@ -14,6 +14,7 @@ from api.ratelimit import rate_limit
 from lending.analytics.schemas import (
     AgentMetrics,
     AnalyticsFilter,
+    Breakdown,
     DropOff,
     Funnel,
     LenderPerformance,
@@ -32,11 +33,13 @@ FilterQuery = Annotated[AnalyticsFilter, Query()]
 
 @router.get(
     "/funnel",
-    summary="Applications reaching each funnel step, by day, product, channel and mode",
+    summary="Applications reaching each funnel step by day (split by product, channel or mode)",
     responses=error_responses(*_ERRORS),
 )
-async def analytics_funnel(actor: CurrentActor, session: SessionDep, f: FilterQuery) -> Funnel:
-    return await analytics_service.funnel(session, actor, f)
+async def analytics_funnel(
+    actor: CurrentActor, session: SessionDep, f: FilterQuery, breakdown: Breakdown | None = None
+) -> Funnel:
+    return await analytics_service.funnel(session, actor, f, breakdown=breakdown)
 
 
 @router.get(

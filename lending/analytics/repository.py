@@ -1,7 +1,8 @@
-"""The dashboards' queries. Funnel, drop-off and step times read the rollups (materialised views
-of `analytics_event`, migration 0018); agent metrics read the run tables; lender performance
-reads submissions, offers and funded loans. Every query takes the organizations the actor may
-see (None: all), so a caller only ever reads its own rows."""
+"""The dashboards' queries, all on the rollups (materialised views, migration 0018, refreshed by
+the `analytics.refresh` job): funnel, drop-off and step times from `analytics_event`; agent
+metrics from the run tables; lender performance from submissions, offers and funded loans.
+Every query takes the organizations the actor may see (None: all), so a caller only ever reads
+its own rows."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.analytics.schemas import AnalyticsFilter
 
-_MATERIALISED_VIEWS = ("analytics_daily", "analytics_journey")
+_MATERIALISED_VIEWS = (
+    "analytics_daily",
+    "analytics_journey",
+    "analytics_agent_daily",
+    "analytics_lender_daily",
+)
 
 
 def _where(f: AnalyticsFilter, orgs: list[uuid.UUID] | None, *, prefix: str = "") -> str:
@@ -80,18 +86,25 @@ class AnalyticsRepository:
         )
 
     async def funnel(
-        self, f: AnalyticsFilter, orgs: list[uuid.UUID] | None, steps: tuple[str, ...]
-    ) -> list[tuple[date, str, str, str, str, int]]:
+        self,
+        f: AnalyticsFilter,
+        orgs: list[uuid.UUID] | None,
+        steps: tuple[str, ...],
+        breakdown: str | None,
+    ) -> list[tuple[date, str, str | None, int]]:
+        """(day, step, the breakdown's value or None, applications), by day and step order."""
+        group = {"product": "product", "channel": "channel", "mode": "mode"}.get(breakdown or "")
+        column = group or "NULL::text"
         rows = await self.session.execute(
             text(
-                "SELECT day, product, channel, mode, name, sum(applications)::bigint "
+                f"SELECT day, name, {column}, sum(applications)::bigint "
                 "FROM analytics_daily WHERE day BETWEEN :date_from AND :date_to "
-                "AND name = ANY(:steps)" + _where(f, orgs) + " GROUP BY 1, 2, 3, 4, 5 "
-                "ORDER BY 1, 2, 3, 4, array_position(:steps, name::text)"
+                "AND name = ANY(:steps)" + _where(f, orgs) + " GROUP BY 1, 2, 3 "
+                "ORDER BY 1, array_position(:steps, name::text), 3"
             ),
             {**_params(f, orgs), "steps": list(steps)},
         )
-        return [(r[0], r[1], r[2], r[3], r[4], int(r[5])) for r in rows]
+        return [(r[0], r[1], r[2], int(r[3])) for r in rows]
 
     async def journey_counts(self, f: AnalyticsFilter, orgs: list[uuid.UUID] | None) -> list[int]:
         """Applications started in the range, and how many of them reached each later step."""
@@ -140,58 +153,26 @@ class AnalyticsRepository:
     async def agent_metrics(
         self, f: AnalyticsFilter, orgs: list[uuid.UUID] | None
     ) -> list[dict[str, Any]]:
-        org_clause = " AND t.organization_id = ANY(:orgs)" if orgs is not None else ""
-        mode_clause = " AND r.mode = :mode" if f.mode is not None else ""
+        org_clause = " AND organization_id = ANY(:orgs)" if orgs is not None else ""
+        mode_clause = " AND mode = :mode" if f.mode is not None else ""
         rows = await self.session.execute(
             text(
                 """
-                WITH runs AS (
-                    SELECT r.id, r.thread_id, r.prompt_versions, r.model, r.status, r.mode,
-                           r.fell_back, r.input_tokens, r.output_tokens, r.cost, r.started_at,
-                           coalesce(r.finished_at, r.started_at) AS finished_at
-                    FROM chat_run AS r JOIN chat_thread AS t ON t.id = r.thread_id
-                    WHERE r.started_at >= :start AND r.started_at < :end"""
+                SELECT prompt_versions, nullif(model, '') AS model, sum(turns) AS turns,
+                       sum(failed_turns) AS failed_turns, sum(tool_calls) AS tool_calls,
+                       sum(tool_errors) AS tool_errors, sum(approvals_asked) AS approvals_asked,
+                       sum(approvals_granted) AS approvals_granted,
+                       sum(fallbacks_to_guided) AS fallbacks_to_guided,
+                       coalesce(sum(turns) FILTER (WHERE mode = 'guided'), 0) AS guided_turns,
+                       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+                       sum(cost) AS cost, sum(thumbs_up) AS thumbs_up,
+                       sum(thumbs_down) AS thumbs_down
+                FROM analytics_agent_daily
+                WHERE day BETWEEN :date_from AND :date_to"""
                 + org_clause
                 + mode_clause
                 + """
-                ), tools AS (
-                    SELECT m.run_id, count(*) AS calls,
-                           count(*) FILTER (WHERE m.tool ->> 'ok' = 'false') AS errors
-                    FROM chat_message AS m JOIN runs ON runs.id = m.run_id
-                    WHERE m.role = 'tool'
-                    GROUP BY m.run_id
-                ), asked AS (
-                    SELECT runs.id AS run_id, count(*) AS asked,
-                           count(*) FILTER (WHERE a.status IN ('approved', 'executed'))
-                               AS granted
-                    FROM runs JOIN tool_approval AS a
-                      ON a.thread_id = runs.thread_id
-                     AND a.created_at BETWEEN runs.started_at AND runs.finished_at
-                    GROUP BY runs.id
-                ), thumbs AS (
-                    SELECT f.run_id, count(*) FILTER (WHERE f.rating = 1) AS up,
-                           count(*) FILTER (WHERE f.rating = -1) AS down
-                    FROM chat_feedback AS f JOIN runs ON runs.id = f.run_id
-                    GROUP BY f.run_id
-                )
-                SELECT runs.prompt_versions, runs.model, count(*) AS turns,
-                       count(*) FILTER (WHERE runs.status = 'failed') AS failed_turns,
-                       coalesce(sum(tools.calls), 0) AS tool_calls,
-                       coalesce(sum(tools.errors), 0) AS tool_errors,
-                       coalesce(sum(asked.asked), 0) AS approvals_asked,
-                       coalesce(sum(asked.granted), 0) AS approvals_granted,
-                       count(*) FILTER (WHERE runs.fell_back) AS fallbacks_to_guided,
-                       count(*) FILTER (WHERE runs.mode = 'guided') AS guided_turns,
-                       coalesce(sum(runs.input_tokens), 0) AS input_tokens,
-                       coalesce(sum(runs.output_tokens), 0) AS output_tokens,
-                       coalesce(sum(runs.cost), 0) AS cost,
-                       coalesce(sum(thumbs.up), 0) AS thumbs_up,
-                       coalesce(sum(thumbs.down), 0) AS thumbs_down
-                FROM runs
-                LEFT JOIN tools ON tools.run_id = runs.id
-                LEFT JOIN asked ON asked.run_id = runs.id
-                LEFT JOIN thumbs ON thumbs.run_id = runs.id
-                GROUP BY runs.prompt_versions, runs.model
+                GROUP BY prompt_versions, model
                 ORDER BY turns DESC
                 LIMIT 200
                 """
@@ -203,58 +184,23 @@ class AnalyticsRepository:
     async def lender_performance(
         self, f: AnalyticsFilter, orgs: list[uuid.UUID] | None
     ) -> list[dict[str, Any]]:
-        org_clause = " AND a.organization_id = ANY(:orgs)" if orgs is not None else ""
-        product_clause = " AND a.product_type = :product" if f.product is not None else ""
+        org_clause = " AND d.organization_id = ANY(:orgs)" if orgs is not None else ""
+        product_clause = " AND d.product = :product" if f.product is not None else ""
         rows = await self.session.execute(
             text(
                 """
-                WITH subs AS (
-                    SELECT s.lender_id, count(*) AS submissions,
-                           count(s.decided_at) AS decided,
-                           count(*) FILTER (WHERE s.status IN ('approved', 'funded')) AS approved,
-                           percentile_cont(0.5) WITHIN GROUP (
-                               ORDER BY extract(epoch FROM s.decided_at - s.created_at) / 3600
-                           ) FILTER (WHERE s.decided_at IS NOT NULL) AS median_hours
-                    FROM lender_submission AS s
-                    JOIN loan_application AS a ON a.id = s.application_id
-                    WHERE s.created_at >= :start AND s.created_at < :end"""
-                + org_clause
-                + product_clause
-                + """
-                    GROUP BY s.lender_id
-                ), accepted AS (
-                    SELECT o.lender_id, count(*) AS offers_accepted
-                    FROM offer AS o JOIN loan_application AS a ON a.id = o.application_id
-                    WHERE o.status = 'accepted' AND o.accepted_at >= :start
-                      AND o.accepted_at < :end"""
-                + org_clause
-                + product_clause
-                + """
-                    GROUP BY o.lender_id
-                ), funded AS (
-                    SELECT a.lender_id, count(*) AS funded_loans,
-                           sum(a.funded_amount) AS funded_volume
-                    FROM funded_loan AS a
-                    WHERE a.funded_on BETWEEN :date_from AND :date_to"""
-                + org_clause
-                + product_clause
-                + """
-                    GROUP BY a.lender_id
-                )
                 SELECT l.id AS lender_id, l.name AS lender_name,
-                       coalesce(subs.submissions, 0) AS submissions,
-                       coalesce(subs.decided, 0) AS decided,
-                       coalesce(subs.approved, 0) AS approved,
-                       subs.median_hours,
-                       coalesce(accepted.offers_accepted, 0) AS offers_accepted,
-                       coalesce(funded.funded_loans, 0) AS funded_loans,
-                       coalesce(funded.funded_volume, 0) AS funded_volume
-                FROM lender AS l
-                LEFT JOIN subs ON subs.lender_id = l.id
-                LEFT JOIN accepted ON accepted.lender_id = l.id
-                LEFT JOIN funded ON funded.lender_id = l.id
-                WHERE subs.lender_id IS NOT NULL OR accepted.lender_id IS NOT NULL
-                   OR funded.lender_id IS NOT NULL
+                       sum(d.submissions) AS submissions, sum(d.decided) AS decided,
+                       sum(d.approved) AS approved, sum(d.decision_hours) AS decision_hours,
+                       sum(d.offers_accepted) AS offers_accepted,
+                       sum(d.funded_loans) AS funded_loans,
+                       sum(d.funded_volume) AS funded_volume
+                FROM analytics_lender_daily AS d JOIN lender AS l ON l.id = d.lender_id
+                WHERE d.day BETWEEN :date_from AND :date_to"""
+                + org_clause
+                + product_clause
+                + """
+                GROUP BY l.id, l.name
                 ORDER BY funded_volume DESC, submissions DESC, l.name
                 """
             ),

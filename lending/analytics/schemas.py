@@ -52,12 +52,16 @@ class AnalyticsFilter(BaseModel):
         return self
 
 
+Breakdown = Literal["product", "channel", "mode"]
+
+
 class FunnelRow(BaseModel):
     day: date
-    product: str
-    channel: str
-    mode: str
     step: FunnelStep
+    group: str | None = Field(
+        description="The breakdown's value (a product, channel or mode; '' when unknown), or "
+        "None without a breakdown."
+    )
     applications: int
 
 
@@ -67,7 +71,8 @@ class FunnelTotal(BaseModel):
 
 
 class Funnel(BaseModel):
-    as_of: datetime | None = Field(description="When the rollup was last refreshed.")
+    as_of: datetime | None = Field(description="When the rollups were last refreshed.")
+    breakdown: Breakdown | None
     rows: list[FunnelRow]
     totals: list[FunnelTotal]
 
@@ -118,6 +123,7 @@ class AgentMetricsRow(BaseModel):
 
 
 class AgentMetrics(BaseModel):
+    as_of: datetime | None
     rows: list[AgentMetricsRow]
 
 
@@ -127,12 +133,13 @@ class LenderPerformanceRow(BaseModel):
     submissions: int
     decided: int
     approved: int
-    approval_rate: Decimal | None
-    median_hours_to_decision: Decimal | None
+    approval_rate: Decimal | None = Field(description="Approved of decided (0 to 1).")
+    mean_hours_to_decision: Decimal | None
     offers_accepted: int
     funded_loans: int
     funded_volume: Decimal
 
 
 class LenderPerformance(BaseModel):
+    as_of: datetime | None
     rows: list[LenderPerformanceRow]

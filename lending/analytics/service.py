@@ -18,6 +18,7 @@ from lending.analytics.schemas import (
     AgentMetrics,
     AgentMetricsRow,
     AnalyticsFilter,
+    Breakdown,
     DropOff,
     DropOffStep,
     Funnel,
@@ -64,21 +65,29 @@ class AnalyticsService:
             "Analytics are for platform admins and for broker managers (their own firm)."
         )
 
-    async def funnel(self, session: AsyncSession, actor: Actor, f: AnalyticsFilter) -> Funnel:
+    async def funnel(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        f: AnalyticsFilter,
+        *,
+        breakdown: Breakdown | None = None,
+    ) -> Funnel:
+        """Applications reaching each step per day, optionally split by product, channel or
+        mode (filters narrow any of them)."""
         orgs = self.scope(actor, f.organization_id)
         repository = AnalyticsRepository.from_session(session)
-        found = await repository.funnel(f, orgs, FUNNEL_STEPS)
+        found = await repository.funnel(f, orgs, FUNNEL_STEPS, breakdown)
         rows = [
-            FunnelRow.model_validate(
-                {"day": d, "product": p, "channel": c, "mode": m, "step": s, "applications": n}
-            )
-            for d, p, c, m, s, n in found
+            FunnelRow.model_validate({"day": d, "step": s, "group": g, "applications": n})
+            for d, s, g, n in found
         ]
-        totals = {step: 0 for step in FUNNEL_STEPS}
+        totals = dict.fromkeys(FUNNEL_STEPS, 0)
         for row in rows:
             totals[row.step] += row.applications
         return Funnel(
             as_of=await repository.refreshed_at(),
+            breakdown=breakdown,
             rows=rows,
             totals=[FunnelTotal(step=step, applications=n) for step, n in totals.items()],
         )
@@ -136,24 +145,45 @@ class AnalyticsService:
     async def agent_metrics(
         self, session: AsyncSession, actor: Actor, f: AnalyticsFilter
     ) -> AgentMetrics:
+        """The assistant by prompt versions and model over the range (`mode` filters turns by
+        the mode they ended in)."""
         orgs = self.scope(actor, f.organization_id)
-        rows = await AnalyticsRepository.from_session(session).agent_metrics(f, orgs)
-        return AgentMetrics(rows=[AgentMetricsRow.model_validate(row) for row in rows])
+        repository = AnalyticsRepository.from_session(session)
+        rows = await repository.agent_metrics(f, orgs)
+        return AgentMetrics(
+            as_of=await repository.refreshed_at(),
+            rows=[AgentMetricsRow.model_validate(row) for row in rows],
+        )
 
     async def lender_performance(
         self, session: AsyncSession, actor: Actor, f: AnalyticsFilter
     ) -> LenderPerformance:
+        """Per lender over the range: submissions and decisions (by submission day), offers
+        accepted, loans funded. Time to decision is a mean: a median does not roll up by day."""
         orgs = self.scope(actor, f.organization_id)
-        rows = await AnalyticsRepository.from_session(session).lender_performance(f, orgs)
+        repository = AnalyticsRepository.from_session(session)
+        rows = await repository.lender_performance(f, orgs)
         return LenderPerformance(
+            as_of=await repository.refreshed_at(),
             rows=[
                 LenderPerformanceRow(
-                    **{key: row[key] for key in row if key != "median_hours"},
+                    lender_id=row["lender_id"],
+                    lender_name=row["lender_name"],
+                    submissions=int(row["submissions"]),
+                    decided=int(row["decided"]),
+                    approved=int(row["approved"]),
                     approval_rate=_ratio(int(row["approved"]), int(row["decided"])),
-                    median_hours_to_decision=_hours(row["median_hours"]),
+                    mean_hours_to_decision=(
+                        _hours(Decimal(str(row["decision_hours"])) / int(row["decided"]))
+                        if int(row["decided"])
+                        else None
+                    ),
+                    offers_accepted=int(row["offers_accepted"]),
+                    funded_loans=int(row["funded_loans"]),
+                    funded_volume=Decimal(str(row["funded_volume"] or 0)),
                 )
                 for row in rows
-            ]
+            ],
         )
 
     async def refresh(self, session: AsyncSession) -> None:

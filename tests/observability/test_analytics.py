@@ -167,7 +167,14 @@ async def test_dashboards_by_role(
         "offer_accepted": 1,
         "funded": 1,
     }
-    assert {row["channel"] for row in funnel["rows"]} == {"chat"}
+    assert {row["group"] for row in funnel["rows"]} == {None}
+    by_channel = (await get(manager_token, "funnel", breakdown="channel")).json()
+    assert {row["group"] for row in by_channel["rows"]} == {"chat"}
+    first_day = [row for row in by_channel["rows"] if row["day"] == "2026-11-02"]
+    assert [row["step"] for row in first_day][:2] == [
+        "application_started",
+        "application_submitted",
+    ]
     assert funnel["as_of"] is not None
 
     times = (await get(manager_token, "step-times")).json()["intervals"]
@@ -225,6 +232,7 @@ async def test_agent_metrics_count_turns_tools_and_fallbacks(
         ),
         {"t": uuid.UUID(thread_id)},
     )
+    await analytics_service.refresh(session)
     today = datetime.now(UTC).date()
     metrics = await analytics_service.agent_metrics(
         session, actor_of(admin), AnalyticsFilter(date_from=today, date_to=today)
