@@ -45,7 +45,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Applications reaching each funnel step, by day, product, channel and mode */
+        /** Applications reaching each funnel step by day (split by product, channel or mode) */
         get: operations["analytics_funnel_api_v1_analytics_funnel_get"];
         put?: never;
         post?: never;
@@ -1896,6 +1896,8 @@ export interface components {
         };
         /** AgentMetrics */
         AgentMetrics: {
+            /** As Of */
+            as_of: string | null;
             /** Rows */
             rows: components["schemas"]["AgentMetricsRow"][];
         };
@@ -3274,9 +3276,11 @@ export interface components {
         Funnel: {
             /**
              * As Of
-             * @description When the rollup was last refreshed.
+             * @description When the rollups were last refreshed.
              */
             as_of: string | null;
+            /** Breakdown */
+            breakdown: ("product" | "channel" | "mode") | null;
             /** Rows */
             rows: components["schemas"]["FunnelRow"][];
             /** Totals */
@@ -3286,17 +3290,16 @@ export interface components {
         FunnelRow: {
             /** Applications */
             applications: number;
-            /** Channel */
-            channel: string;
             /**
              * Day
              * Format: date
              */
             day: string;
-            /** Mode */
-            mode: string;
-            /** Product */
-            product: string;
+            /**
+             * Group
+             * @description The breakdown's value (a product, channel or mode; '' when unknown), or None without a breakdown.
+             */
+            group: string | null;
             /**
              * Step
              * @enum {string}
@@ -3602,12 +3605,17 @@ export interface components {
         };
         /** LenderPerformance */
         LenderPerformance: {
+            /** As Of */
+            as_of: string | null;
             /** Rows */
             rows: components["schemas"]["LenderPerformanceRow"][];
         };
         /** LenderPerformanceRow */
         LenderPerformanceRow: {
-            /** Approval Rate */
+            /**
+             * Approval Rate
+             * @description Approved of decided (0 to 1).
+             */
             approval_rate: string | null;
             /** Approved */
             approved: number;
@@ -3624,8 +3632,8 @@ export interface components {
             lender_id: string;
             /** Lender Name */
             lender_name: string;
-            /** Median Hours To Decision */
-            median_hours_to_decision: string | null;
+            /** Mean Hours To Decision */
+            mean_hours_to_decision: string | null;
             /** Offers Accepted */
             offers_accepted: number;
             /** Submissions */
@@ -5517,6 +5525,7 @@ export interface operations {
     analytics_funnel_api_v1_analytics_funnel_get: {
         parameters: {
             query: {
+                breakdown?: ("product" | "channel" | "mode") | null;
                 channel?: ("chat" | "voice" | "api" | "system") | null;
                 date_from: string;
                 date_to: string;
