@@ -22,6 +22,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command, Durability, Interrupt
+from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.approvals import TurnApprover, approval_card
@@ -48,6 +49,8 @@ from agents.models import ModelProvider
 from agents.pii import PiiVault, has_pii, redact
 from agents.threads import TranscriptEntry, TurnThread, threads
 from knowledge.language import Language, detect_language
+from lending import tracing
+from lending.analytics.recorder import conversation
 from lending.audit.schemas import Origin
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
@@ -130,6 +133,17 @@ class TurnRunner:
 
     async def run(self, request: TurnRequest) -> AsyncIterator[Event]:
         """Run one turn and yield its events; the last is `run.completed` or `error`."""
+        with (
+            tracing.span(
+                "chat.turn",
+                {"omnifin.thread_id": str(request.thread_id), "omnifin.channel": request.channel},
+            ) as turn_span,
+            conversation(request.channel, self.mode()),
+        ):
+            async for event in self._run(request, turn_span):
+                yield event
+
+    async def _run(self, request: TurnRequest, turn_span: Span | None) -> AsyncIterator[Event]:
         started = time.perf_counter()
         mode = self.mode()
         transcript: list[TranscriptEntry] = []
@@ -147,6 +161,8 @@ class TurnRunner:
                 prompt_versions=prompt.versions,
                 variant=prompt.variant,
                 user_text=user_text,
+                trace_id=tracing.current_trace_id(),
+                model=self._model_name() if mode == "llm" else None,
             )
         previous_status = thread.last_run_status
         yield RunStarted(
@@ -230,7 +246,22 @@ class TurnRunner:
                 cost=cost if cost is not None else _ZERO,
                 transcript=transcript,
                 error=error,
+                fell_back=mode == "llm" and final_mode == "guided",
             )
+        tracing.set_attributes(
+            turn_span,
+            {
+                "omnifin.run_id": str(run_id),
+                "omnifin.graph": thread.graph,
+                "omnifin.mode": final_mode,
+                "omnifin.status": status.value,
+                "omnifin.fell_back": mode == "llm" and final_mode == "guided",
+                "gen_ai.usage.input_tokens": usage["input"],
+                "gen_ai.usage.output_tokens": usage["output"],
+            },
+        )
+        if error is not None:
+            tracing.mark_error(turn_span, error)
         if status is not RunStatus.FAILED:
             yield RunCompleted(
                 latency_ms=round(latency_ms, 3),
@@ -238,6 +269,14 @@ class TurnRunner:
                 cost=cost if cost is not None else _ZERO,
                 status="interrupted" if status is RunStatus.INTERRUPTED else "completed",
             )
+
+    def _model_name(self) -> str | None:
+        """The first model of the chain, as the agent metrics group runs by it."""
+        if self.model is None or not self.model.models:
+            return None
+        first = self.model.models[0]
+        name = getattr(first, "model_name", None) or getattr(first, "model", None)
+        return str(name) if isinstance(name, str) and name else type(first).__name__
 
     async def _answer(
         self,
@@ -382,15 +421,17 @@ class TurnRunner:
         context.emit = queue.put_nowait
 
         async def pump() -> None:
+            # One span per graph run; the nodes' own spans (agents/core/nodes.py) nest in it.
             try:
-                async for update in graph.astream(
-                    graph_input,
-                    config,
-                    context=context,
-                    stream_mode="updates",
-                    durability=self.durability,
-                ):
-                    queue.put_nowait(_Update(update))
+                with tracing.span("langgraph.run", {"langgraph.graph": graph.name}):
+                    async for update in graph.astream(
+                        graph_input,
+                        config,
+                        context=context,
+                        stream_mode="updates",
+                        durability=self.durability,
+                    ):
+                        queue.put_nowait(_Update(update))
             finally:
                 queue.put_nowait(_DONE)
 

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.approvals import approval_card
+from lending.analytics.recorder import analytics
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
+from lending.models.analytics import EventName
 from lending.models.chat import ChatFeedback, ChatGraph, ChatMessage, ChatRun, ChatThread, RunStatus
 from lending.models.identity import Role
 from tools.approvals import approvals
@@ -62,9 +64,9 @@ _OPEN_TURN = """
 _START_RUN = """
     WITH run AS (
         INSERT INTO chat_run (id, thread_id, status, mode, started_at, input_tokens,
-                              output_tokens, cost, prompt_versions, variant)
+                              output_tokens, cost, prompt_versions, variant, trace_id, model)
         VALUES (%(run_id)s, %(thread_id)s, 'running', %(mode)s, %(started)s, 0, 0, 0,
-                %(versions)s::jsonb, %(variant)s)
+                %(versions)s::jsonb, %(variant)s, %(trace_id)s, %(model)s)
         RETURNING id, thread_id
     )
     INSERT INTO chat_message (thread_id, run_id, role, content)
@@ -74,6 +76,7 @@ _FINISH_RUN = """
     WITH run AS (
         UPDATE chat_run
         SET status = %(status)s, mode = %(mode)s, finished_at = %(finished)s,
+            fell_back = %(fell_back)s,
             latency_ms = %(latency_ms)s, input_tokens = %(input_tokens)s,
             output_tokens = %(output_tokens)s, cost = %(cost)s, error = %(error)s
         WHERE id = %(run_id)s
@@ -135,6 +138,13 @@ class ThreadService:
             external_id=external_id,
         )
         session.add(thread)
+        analytics.record(
+            session,
+            EventName.CONVERSATION_STARTED,
+            organization_id=actor.organization_id,
+            user_id=actor.user_id,
+            properties={"graph": chosen.value, "thread_channel": channel},
+        )
         await session.flush()
         return thread
 
@@ -214,6 +224,8 @@ class ThreadService:
         prompt_versions: dict[str, Any],
         variant: str | None,
         user_text: str | None,
+        trace_id: str | None = None,
+        model: str | None = None,
     ) -> uuid.UUID:
         """The turn's run row (running) and the person's message, in one statement."""
         run_id = uuid.uuid4()
@@ -229,6 +241,8 @@ class ThreadService:
                 "versions": orjson.dumps(prompt_versions).decode(),
                 "variant": variant,
                 "user_text": user_text,
+                "trace_id": trace_id,
+                "model": model,
             },
         )
         return run_id
@@ -247,6 +261,7 @@ class ThreadService:
         cost: Decimal,
         transcript: list[TranscriptEntry],
         error: str | None = None,
+        fell_back: bool = False,
     ) -> None:
         """The run's outcome and the turn's transcript (in order), in one statement."""
         connection = await session.connection()
@@ -257,6 +272,7 @@ class ThreadService:
                 "thread_id": thread_id,
                 "status": status.value,
                 "mode": mode,
+                "fell_back": fell_back,
                 "finished": now(),
                 "latency_ms": round(latency_ms, 3),
                 "input_tokens": input_tokens,

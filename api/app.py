@@ -18,6 +18,7 @@ from api.errors import install_error_handlers
 from api.metrics import Metrics
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.routes import (
+    analytics,
     applications,
     audit,
     auth,
@@ -43,8 +44,10 @@ from api.routes import (
     voice,
 )
 from api.state import AppState
+from api.tracing import instrument_app
 from api.web import mount_web_app
 from api.worker import run_job_worker
+from lending import tracing
 from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve_database_url
 from lending.jobs import open_queue
@@ -75,6 +78,7 @@ def create_app(
         chat_model: the assistant's model chain instead of the configured one (tests script it).
     """
     settings = settings or get_settings()
+    tracing.configure_tracing(service_name="omnifin-api")  # off unless OTEL_* ask (issue 20)
     state = AppState(settings=settings, metrics=Metrics(), sessionmaker=sessionmaker, store=store)
 
     @contextlib.asynccontextmanager
@@ -90,6 +94,8 @@ def create_app(
                 stack.push_async_callback(state.engine.dispose)
                 state.sessionmaker = create_sessionmaker(state.engine)
             state.metrics.watch_engine(state.engine)
+            tracing.instrument_engine(state.engine)
+            stack.callback(tracing.flush)
             if state.store is None:
                 state.store = create_store(settings)
                 stack.push_async_callback(state.store.close)
@@ -159,6 +165,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(openai_compat.router)
     app.include_router(voice.router)
+    app.include_router(analytics.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,
@@ -176,6 +183,7 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
         )
     mount_web_app(app)
+    instrument_app(app)
     return app
 
 

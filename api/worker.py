@@ -13,9 +13,11 @@ import importlib
 
 import procrastinate
 
+from lending import tracing
 from lending.config import Settings
 from lending.jobs.recovery import recover_stalled_jobs
 from lending.jobs.runtime import dispose_job_engines, job_sessionmaker, job_settings
+from lending.jobs.traces import trace_job
 from lending.logs import get_logger
 
 log = get_logger(__name__)
@@ -27,6 +29,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lending.documents.tasks",
     "lending.commissions.tasks",
     "lending.privacy.tasks",
+    "lending.analytics.tasks",
     "agents.tasks",
 )
 
@@ -69,14 +72,17 @@ async def run_job_worker(
         asyncio.create_task(recover_periodically(settings), name="omnifin-job-recovery"),
         asyncio.create_task(asyncio.to_thread(_warm_up_extraction), name="omnifin-warm-up"),
     ]
+    tracing.configure_tracing(service_name="omnifin-worker")  # a no-op when already on or off
     try:
         await app.run_worker_async(
             concurrency=concurrency,
             install_signal_handlers=install_signal_handlers,
             update_heartbeat_interval=settings.worker_heartbeat_seconds,
             stalled_worker_timeout=settings.worker_stalled_seconds,
+            worker_middleware=[trace_job] if tracing.enabled() else [],
         )
     finally:
+        tracing.flush()
         for helper in helpers:
             helper.cancel()
         for helper in helpers:

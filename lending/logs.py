@@ -11,6 +11,7 @@ import orjson
 import structlog
 
 from lending.pii import REDACTED, mask_pii
+from lending.tracing import add_trace_ids
 
 
 class PiiScrubber:
@@ -64,6 +65,7 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        add_trace_ids,  # trace_id / span_id while a span is open (tracing on)
         structlog.processors.format_exc_info,
         PiiScrubber(redacted_fields),
     ]

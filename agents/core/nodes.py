@@ -17,6 +17,7 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.messages.utils import message_chunk_to_message
+from langgraph.errors import GraphInterrupt
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
@@ -25,6 +26,8 @@ from agents.core.fencing import fence
 from agents.core.state import AgentState
 from agents.guided.yesno import Answer, consent_answer
 from agents.pii import PiiVault, redact
+from lending import tracing
+from lending.analytics.recorder import set_mode
 from lending.logs import get_logger
 from tools.approvals import ApprovalPending
 from tools.base import ToolError
@@ -38,12 +41,29 @@ MODEL_UNAVAILABLE = (
 
 
 async def assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    with tracing.span("agent.node assistant", {"langgraph.node": "assistant"}) as node_span:
+        update = await _assistant(state, runtime)
+        tracing.set_attributes(node_span, {"omnifin.mode": update["mode"]})
+        return update
+
+
+async def _assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     context = runtime.context
     write = context.emit or runtime.stream_writer
     provider = context.model
     if provider is not None and provider.breaker.allows_call():
         try:
-            message = await _call_model(state, context, write)
+            with tracing.span("agent.model", {"gen_ai.operation.name": "chat"}) as model_span:
+                before = dict(context.usage)
+                message = await _call_model(state, context, write)
+                tracing.set_attributes(
+                    model_span,
+                    {
+                        "gen_ai.usage.input_tokens": context.usage["input"] - before["input"],
+                        "gen_ai.usage.output_tokens": context.usage["output"] - before["output"],
+                        "omnifin.tool_calls": len(getattr(message, "tool_calls", []) or []),
+                    },
+                )
         except Exception as error:  # any provider failure hands the turn to guided mode
             provider.breaker.record_failure()
             log.warning("model failed; guided mode", error=type(error).__name__)
@@ -55,7 +75,8 @@ async def assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[s
             return {"messages": [message], "mode": "llm"}
     elif provider is not None and state.get("mode") != "guided":
         write({"type": "mode.changed", "mode": "guided", "reason": MODEL_UNAVAILABLE})
-    reply = await context.policy.respond(state, context)
+    with tracing.span("agent.guided"):
+        reply = await context.policy.respond(state, context)
     if reply.message.content:
         write({"type": "token", "text": str(reply.message.content)})
     return {"messages": [reply.message], "mode": "guided", "guided": reply.memory}
@@ -98,6 +119,20 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
     while questions remain. Decisions are read from the approval objects, never from the
     position of a resume value.
     """
+    # interrupt() pauses the node by raising: a pause, not an error, on this span.
+    with tracing.span(
+        "agent.node tools", {"langgraph.node": "tools"}, exceptions_are_errors=False
+    ) as node_span:
+        try:
+            return await _tools(state, runtime)
+        except GraphInterrupt:
+            tracing.set_attributes(node_span, {"omnifin.outcome": "waiting_for_approval"})
+            raise
+
+
+async def _tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    # What the tools change was asked by the model or by the guided flow (analytics' mode).
+    set_mode(state.get("mode") or "llm")
     context = runtime.context
     write = context.emit or runtime.stream_writer
     last = state["messages"][-1]
@@ -149,13 +184,33 @@ async def _run_calls(
             )
         key = f"{context.tools.thread_id}:{call_id}"
         try:
-            _check_consent(call, consent_reply)
-            output = await context.registry.execute(
-                call["name"],
-                vault.restore(call["args"], context.registry.get(call["name"]).pii_fields),
-                context.tools,
-                idempotency_key=key,
-            )
+            with tracing.span(
+                f"agent.tool {call['name']}",
+                {"gen_ai.tool.name": call["name"], "gen_ai.tool.call.id": call_id},
+                exceptions_are_errors=False,
+            ) as tool_span:
+                try:
+                    _check_consent(call, consent_reply)
+                    output = await context.registry.execute(
+                        call["name"],
+                        vault.restore(call["args"], context.registry.get(call["name"]).pii_fields),
+                        context.tools,
+                        idempotency_key=key,
+                    )
+                except ApprovalPending:
+                    tracing.set_attributes(tool_span, {"omnifin.outcome": "approval_pending"})
+                    raise
+                except ToolError as failure:
+                    tracing.set_attributes(
+                        tool_span, {"omnifin.outcome": "error", "omnifin.error": failure.kind}
+                    )
+                    tracing.mark_error(tool_span, failure.kind)
+                    raise
+                except Exception as failure:
+                    tracing.set_attributes(tool_span, {"omnifin.outcome": "failed"})
+                    tracing.mark_error(tool_span, type(failure).__name__)
+                    raise
+                tracing.set_attributes(tool_span, {"omnifin.outcome": "ok"})
         except ApprovalPending as pending:
             if pending.approval is not None:
                 waiting.append(pending.approval)

@@ -26,6 +26,9 @@ const ApplicationPage = lazy(() =>
 const CommissionsPage = lazy(() =>
   import("./commissions/CommissionsPage").then((m) => ({ default: m.CommissionsPage })),
 );
+const DashboardPage = lazy(() =>
+  import("./analytics/DashboardPage").then((m) => ({ default: m.DashboardPage })),
+);
 const PipelinePage = lazy(() => import("./pages/PipelinePage").then((m) => ({ default: m.PipelinePage })));
 
 function signedIn(page: ReactNode, allowEnrollmentOnly = false) {
@@ -63,6 +66,7 @@ export function App() {
           <Route path="/applications" element={signedIn(<ApplicationsPage />)} />
           <Route path="/applications/:applicationId" element={signedIn(<ApplicationPage />)} />
           <Route path="/pipeline" element={signedIn(<PipelinePage />)} />
+          <Route path="/dashboard" element={signedIn(<DashboardPage />)} />
           <Route path="/commissions" element={signedIn(<CommissionsPage />)} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>

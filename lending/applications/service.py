@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.analytics.recorder import analytics
 from lending.applications import hmda, transitions
 from lending.applications.hmda import DenialReason
 from lending.applications.profile import borrower_profile
@@ -55,6 +56,7 @@ from lending.jobs import enqueue
 from lending.lenders.repository import LenderRepository
 from lending.lenders.schemas import SubmissionRead
 from lending.lenders.service import submission as submission_service
+from lending.models.analytics import EventName
 from lending.models.applications import (
     Application,
     ApplicationEvent,
@@ -270,6 +272,16 @@ class ApplicationService:
                 reason="Application started.",
                 details={"product_type": data.product_type.value},
             )
+        )
+        analytics.record(
+            session,
+            EventName.APPLICATION_STARTED,
+            origin=origin,
+            organization_id=application.organization_id,
+            application_id=application.id,
+            user_id=actor.user_id,
+            product=application.product_type.value,
+            amount=application.amount,
         )
         started = await self.describe(session, application)
         await _audit(session, actor, "application.started", application.id, origin)
@@ -614,6 +626,17 @@ class ApplicationService:
         if outcome is not None:
             application.hmda_action_taken = int(outcome)
         await repository.flush()
+        if to_status in _MILESTONES:
+            analytics.record(
+                session,
+                _MILESTONES[to_status],
+                organization_id=application.organization_id,
+                application_id=application.id,
+                user_id=actor.user_id if actor else None,
+                lender_id=lender_id,
+                product=application.product_type.value,
+                amount=application.amount,
+            )
         if to_status is ApplicationStatus.FUNDED:
             # Commissions accrue in a job written in this transaction: no funding without it.
             from lending.commissions.service import ACCRUE_FUNDED_TASK
@@ -801,6 +824,14 @@ def collateral_ratio(application: Application) -> Ratio | None:
             amount=application.amount, value=slot_money(application, "vehicle_value")
         )
     return None
+
+
+# Status changes that are funnel steps (analytics, issue 20).
+_MILESTONES = {
+    ApplicationStatus.SUBMITTED: EventName.APPLICATION_SUBMITTED,
+    ApplicationStatus.OFFER_ACCEPTED: EventName.OFFER_ACCEPTED,
+    ApplicationStatus.FUNDED: EventName.FUNDED,
+}
 
 
 async def _audit(

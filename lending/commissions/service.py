@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, and_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.analytics.recorder import analytics
 from lending.audit.schemas import Origin
 from lending.audit.service import audit
 from lending.commissions import exports, ledger
@@ -54,6 +55,7 @@ from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository
 from lending.identity.scopes import Scope
 from lending.jobs import enqueue
+from lending.models.analytics import EventName
 from lending.models.applications import ApplicationStatus
 from lending.models.commissions import (
     BatchStatus,
@@ -380,6 +382,16 @@ class CommissionService:
             session, platform_id=await self._platform_id(session), loan_ids=[loan.id]
         )
         written += await self._late_clawbacks(session)
+        analytics.record(
+            session,
+            EventName.COMMISSION_ACCRUED,
+            organization_id=loan.organization_id,
+            application_id=loan.application_id,
+            lender_id=loan.lender_id,
+            product=loan.product_type,
+            amount=loan.funded_amount,
+            properties={"entries": written, "component": "upfront"},
+        )
         return AccrualRun(loans=1, entries_written=written)
 
     async def accrue_pending(self, session: AsyncSession) -> AccrualRun:
@@ -1003,6 +1015,14 @@ class CommissionService:
         batch.status = BatchStatus.PAID
         batch.paid_at = now
         batch.payment_reference = reference
+        analytics.record(
+            session,
+            EventName.COMMISSION_PAID,
+            origin=origin,
+            user_id=actor.user_id,
+            amount=batch.total_amount,
+            properties={"batch_id": str(batch.id), "payees": batch.payee_count},
+        )
         await repository.flush()
         paid = await self._batch_read(repository, batch)
         await _audit(

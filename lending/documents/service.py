@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import crypto
+from lending.analytics.recorder import analytics
 from lending.applications.repository import ApplicationRepository
 from lending.audit.schemas import Origin
 from lending.audit.service import audit
@@ -60,6 +61,7 @@ from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from lending.jobs import enqueue
+from lending.models.analytics import EventName
 from lending.models.applications import Application
 from lending.models.documents import Document, DocumentEvent, DocumentField, DocumentStatus
 
@@ -315,6 +317,14 @@ class DocumentService:
             to_status=DocumentStatus.UPLOADED,
             details={"media_type": received.media_type, "size_bytes": received.size_bytes},
         )
+        analytics.record(
+            session,
+            EventName.DOCUMENT_UPLOADED,
+            organization_id=document.organization_id,
+            application_id=document.application_id,
+            user_id=actor.user_id,
+            properties={"document_type": document.document_type.value},
+        )
         if application is not None:
             await self._queue_extraction(session, document)
         return await self._read(session, document)
@@ -523,6 +533,15 @@ class DocumentService:
         )
         document.reviewed_by_user_id = actor.user_id
         document.reviewed_at = datetime.now(UTC)
+        analytics.record(
+            session,
+            EventName.DOCUMENT_VERIFIED,
+            origin=origin,
+            organization_id=document.organization_id,
+            application_id=document.application_id,
+            user_id=actor.user_id,
+            properties={"document_type": document.document_type.value},
+        )
         verified = await self._read(session, document)
         await _audit(session, actor, "document.verified", document.id, origin)
         return verified

@@ -19,6 +19,7 @@ import procrastinate
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending import tracing
 from lending.db import libpq_url
 
 # The tasks register themselves on this app when their module is imported (by the worker).
@@ -78,6 +79,10 @@ async def enqueue(
         },
     )
     job_id: int = result.scalar_one()
+    if tracing.enabled():  # the job continues this trace (lending.jobs.traces)
+        from lending.jobs.traces import record_enqueued
+
+        await record_enqueued(session, job_id)
     return job_id
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from lending import tracing
 from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve_database_url
 
@@ -27,6 +28,7 @@ def job_sessionmaker(settings: Settings | None = None) -> SessionMaker:
     url = resolve_database_url(settings)
     if url not in _engines:
         engine = create_engine(settings, url)
+        tracing.instrument_engine(engine)  # a no-op unless tracing is on
         _engines[url] = (engine, create_sessionmaker(engine))
     return _engines[url][1]
 

@@ -4,6 +4,7 @@ Domain packages import their models from here; each domain's models live in a mo
 package named after the domain, imported below so that `Base.metadata` is complete.
 """
 
+from lending.models import analytics as analytics  # analytics events, job traces (issue 20)
 from lending.models import evals as evals  # eval runs and results (issue 16)
 from lending.models import knowledge as knowledge  # the knowledge base's tables (issue 7)
 from lending.models import privacy as privacy  # erasure requests (issue 22)

@@ -15,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
     Identity,
+    Index,
     Integer,
     Numeric,
     SmallInteger,
@@ -26,6 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -88,11 +91,18 @@ class ChatRun(Base):
     prompt_versions: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     variant: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
+    # The OpenTelemetry trace of the turn (when tracing is on), to follow it across services.
+    trace_id: Mapped[str | None] = mapped_column(String(32))
+    # The language model that answered (None in guided mode), for the agent metrics.
+    model: Mapped[str | None] = mapped_column(String(200))
+    # The turn began with the model and ended in guided mode (a provider failure or outage).
+    fell_back: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
 
     __table_args__ = (
         CheckConstraint(
             "status IN ('running', 'completed', 'interrupted', 'failed')", name="status"
         ),
+        Index("ix_chat_run_started_at", "started_at"),
     )
 
 
@@ -113,6 +123,7 @@ class ChatMessage(Base):
 
     __table_args__ = (
         CheckConstraint("role IN ('user', 'assistant', 'tool', 'approval')", name="role"),
+        Index("ix_chat_message_run_id_tool", "run_id", postgresql_where=text("role = 'tool'")),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.analytics.recorder import analytics
 from lending.applications.profile import borrower_profile
 from lending.applications.ratios import Ratio, debt_to_income
 from lending.applications.repository import (
@@ -37,6 +38,7 @@ from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from lending.lenders.catalog import BAND_RANK, ProductTerms
 from lending.lenders.repository import LenderRepository
+from lending.models.analytics import EventName
 from lending.models.applications import Application, ApplicationStatus, BorrowerProfile, ProductType
 from lending.models.base import new_id
 from lending.models.lenders import Lender, LenderProduct
@@ -292,6 +294,16 @@ class OfferService:
             )
             rows.append(_offer_row(priced, application.id, None, OfferKind.FIRM, [], dti))
         await OfferRepository.from_session(session).add_all(rows)
+        analytics.record(
+            session,
+            EventName.OFFER_PRESENTED,
+            organization_id=application.organization_id,
+            application_id=application.id,
+            lender_id=lender.id,
+            product=application.product_type.value,
+            amount=min((row.amount for row in rows), default=None),
+            properties={"offers": len(rows)},
+        )
         return rows
 
     async def compute_payment(

@@ -247,6 +247,8 @@ async def _person_export(w: World, who: Who, where: Where) -> Call:
 
 # Builders of the routes that need one.
 
+_ANALYTICS_RANGE = {"date_from": "2026-11-01", "date_to": "2026-12-31"}
+
 
 async def _token(w: World, who: Who, where: Where) -> Call:
     email = "nobody@example.com" if who == "anonymous" else w.user(who).email
@@ -938,6 +940,16 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/audit/verify"): Entry(
         _call("GET", "/api/v1/audit/verify"), only({"platform_admin": (200, 200)}), targeted=False
     ),
+    # Analytics (issue 20): the platform's admins, and broker managers (their firm's rows only,
+    # whatever organization they name: tests/observability/test_analytics.py).
+    **{
+        ("GET", f"/api/v1/analytics/{name}"): Entry(
+            _call("GET", f"/api/v1/analytics/{name}", params=_ANALYTICS_RANGE),
+            only({"platform_admin": (200, 200), "broker_manager": (200, 200)}),
+            targeted=False,
+        )
+        for name in ("funnel", "drop-off", "step-times", "agents", "lenders")
+    },
     # Applications: a borrower's own, a broker's clients', a manager's firm's, the platform's all.
     ("POST", "/api/v1/applications"): Entry(_start_application, reach(201)),
     ("GET", "/api/v1/applications"): Entry(

@@ -4,6 +4,91 @@
  */
 
 export interface paths {
+    "/api/v1/analytics/agents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The assistant by prompt versions and model: turns, tools, approvals, tokens, cost */
+        get: operations["analytics_agents_api_v1_analytics_agents_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/drop-off": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Of the applications started in the range, how many reached and left each step */
+        get: operations["analytics_drop_off_api_v1_analytics_drop_off_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/funnel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Applications reaching each funnel step by day (split by product, channel or mode) */
+        get: operations["analytics_funnel_api_v1_analytics_funnel_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/lenders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lender performance: approval rate, time to decision, offers accepted, funded volume */
+        get: operations["analytics_lenders_api_v1_analytics_lenders_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/step-times": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Median and p90 hours between funnel steps */
+        get: operations["analytics_step_times_api_v1_analytics_step_times_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/applications": {
         parameters: {
             query?: never;
@@ -2109,6 +2194,48 @@ export interface components {
             /** Reason */
             reason: string;
         };
+        /** AgentMetrics */
+        AgentMetrics: {
+            /** As Of */
+            as_of: string | null;
+            /** Rows */
+            rows: components["schemas"]["AgentMetricsRow"][];
+        };
+        /** AgentMetricsRow */
+        AgentMetricsRow: {
+            /** Approvals Asked */
+            approvals_asked: number;
+            /** Approvals Granted */
+            approvals_granted: number;
+            /** Cost */
+            cost: string;
+            /** Failed Turns */
+            failed_turns: number;
+            /** Fallbacks To Guided */
+            fallbacks_to_guided: number;
+            /** Guided Turns */
+            guided_turns: number;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Model */
+            model: string | null;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Prompt Versions */
+            prompt_versions: {
+                [key: string]: number | string;
+            };
+            /** Thumbs Down */
+            thumbs_down: number;
+            /** Thumbs Up */
+            thumbs_up: number;
+            /** Tool Calls */
+            tool_calls: number;
+            /** Tool Errors */
+            tool_errors: number;
+            /** Turns */
+            turns: number;
+        };
         /** VersionRead */
         agents__prompts__schemas__VersionRead: {
             /** Author User Id */
@@ -3176,6 +3303,43 @@ export interface components {
          * @enum {string}
          */
         DocumentType: "identification" | "pay_stub" | "bank_statement" | "w2" | "tax_return" | "proof_of_address" | "business_licence" | "other";
+        /** DropOff */
+        DropOff: {
+            /** As Of */
+            as_of: string | null;
+            /**
+             * Started From
+             * Format: date
+             */
+            started_from: string;
+            /**
+             * Started To
+             * Format: date
+             */
+            started_to: string;
+            /** Steps */
+            steps: components["schemas"]["DropOffStep"][];
+        };
+        /** DropOffStep */
+        DropOffStep: {
+            /**
+             * Conversion
+             * @description Share reaching the next step (0 to 1).
+             */
+            conversion: string | null;
+            /**
+             * Dropped
+             * @description Reached this step but not the next (none for the last).
+             */
+            dropped: number;
+            /** Reached */
+            reached: number;
+            /**
+             * Step
+             * @enum {string}
+             */
+            step: "application_started" | "application_submitted" | "offer_presented" | "offer_accepted" | "funded";
+        };
         /** EligibleProduct */
         EligibleProduct: {
             debt_to_income: components["schemas"]["Ratio"] | null;
@@ -3600,6 +3764,50 @@ export interface components {
             /** Value */
             value: unknown;
         };
+        /** Funnel */
+        Funnel: {
+            /**
+             * As Of
+             * @description When the rollups were last refreshed.
+             */
+            as_of: string | null;
+            /** Breakdown */
+            breakdown: ("product" | "channel" | "mode") | null;
+            /** Rows */
+            rows: components["schemas"]["FunnelRow"][];
+            /** Totals */
+            totals: components["schemas"]["FunnelTotal"][];
+        };
+        /** FunnelRow */
+        FunnelRow: {
+            /** Applications */
+            applications: number;
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /**
+             * Group
+             * @description The breakdown's value (a product, channel or mode; '' when unknown), or None without a breakdown.
+             */
+            group: string | null;
+            /**
+             * Step
+             * @enum {string}
+             */
+            step: "application_started" | "application_submitted" | "offer_presented" | "offer_accepted" | "funded";
+        };
+        /** FunnelTotal */
+        FunnelTotal: {
+            /** Applications */
+            applications: number;
+            /**
+             * Step
+             * @enum {string}
+             */
+            step: "application_started" | "application_submitted" | "offer_presented" | "offer_accepted" | "funded";
+        };
         /** IngestResult */
         IngestResult: {
             /** Chunk Count */
@@ -3971,23 +4179,17 @@ export interface components {
             /** Excluded */
             excluded: components["schemas"]["ExcludedProduct"][];
         };
-        /**
-         * LenderPerformance
-         * @description A lender's submissions created in [since, until] and loans funded in it.
-         *
-         *     approval_rate = (approved + funded) / (approved + funded + declined), None with no decision;
-         *     time to decision is from submission to an approval or decline still standing (a funded
-         *     submission's decision time is its funding, so it is left out).
-         */
-        LenderPerformance: {
-            /** Approval Rate */
+        /** LenderPerformanceRow */
+        LenderPerformanceRow: {
+            /**
+             * Approval Rate
+             * @description Approved of decided (0 to 1).
+             */
             approval_rate: string | null;
             /** Approved */
             approved: number;
-            /** Declined */
-            declined: number;
-            /** Funded */
-            funded: number;
+            /** Decided */
+            decided: number;
             /** Funded Loans */
             funded_loans: number;
             /** Funded Volume */
@@ -4001,24 +4203,10 @@ export interface components {
             lender_name: string;
             /** Mean Hours To Decision */
             mean_hours_to_decision: string | null;
-            /** Median Hours To Decision */
-            median_hours_to_decision: string | null;
-            /** Pending */
-            pending: number;
-            /** Referred */
-            referred: number;
-            /**
-             * Since
-             * Format: date
-             */
-            since: string;
+            /** Offers Accepted */
+            offers_accepted: number;
             /** Submissions */
             submissions: number;
-            /**
-             * Until
-             * Format: date
-             */
-            until: string;
         };
         /** LenderVersionRead */
         LenderVersionRead: {
@@ -4080,6 +4268,13 @@ export interface components {
             slug: string;
             /** Website */
             website: string | null;
+        };
+        /** LenderPerformance */
+        lending__analytics__schemas__LenderPerformance: {
+            /** As Of */
+            as_of: string | null;
+            /** Rows */
+            rows: components["schemas"]["LenderPerformanceRow"][];
         };
         /** EventRead */
         lending__applications__schemas__EventRead: {
@@ -4189,6 +4384,55 @@ export interface components {
             reason: string | null;
             /** To Status */
             to_status: string | null;
+        };
+        /**
+         * LenderPerformance
+         * @description A lender's submissions created in [since, until] and loans funded in it.
+         *
+         *     approval_rate = (approved + funded) / (approved + funded + declined), None with no decision;
+         *     time to decision is from submission to an approval or decline still standing (a funded
+         *     submission's decision time is its funding, so it is left out).
+         */
+        lending__lenders__schemas__LenderPerformance: {
+            /** Approval Rate */
+            approval_rate: string | null;
+            /** Approved */
+            approved: number;
+            /** Declined */
+            declined: number;
+            /** Funded */
+            funded: number;
+            /** Funded Loans */
+            funded_loans: number;
+            /** Funded Volume */
+            funded_volume: string;
+            /**
+             * Lender Id
+             * Format: uuid
+             */
+            lender_id: string;
+            /** Lender Name */
+            lender_name: string;
+            /** Mean Hours To Decision */
+            mean_hours_to_decision: string | null;
+            /** Median Hours To Decision */
+            median_hours_to_decision: string | null;
+            /** Pending */
+            pending: number;
+            /** Referred */
+            referred: number;
+            /**
+             * Since
+             * Format: date
+             */
+            since: string;
+            /** Submissions */
+            submissions: number;
+            /**
+             * Until
+             * Format: date
+             */
+            until: string;
         };
         /** LineResolve */
         LineResolve: {
@@ -5721,6 +5965,32 @@ export interface components {
             resolved_by_user_id: string | null;
             status: components["schemas"]["LineStatus"];
         };
+        /** StepInterval */
+        StepInterval: {
+            /** Applications */
+            applications: number;
+            /**
+             * From Step
+             * @enum {string}
+             */
+            from_step: "application_started" | "application_submitted" | "offer_presented" | "offer_accepted" | "funded";
+            /** Median Hours */
+            median_hours: string | null;
+            /** P90 Hours */
+            p90_hours: string | null;
+            /**
+             * To Step
+             * @enum {string}
+             */
+            to_step: "application_started" | "application_submitted" | "offer_presented" | "offer_accepted" | "funded";
+        };
+        /** StepTimes */
+        StepTimes: {
+            /** As Of */
+            as_of: string | null;
+            /** Intervals */
+            intervals: components["schemas"]["StepInterval"][];
+        };
         /** SubmissionRead */
         SubmissionRead: {
             /**
@@ -6103,6 +6373,322 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    analytics_agents_api_v1_analytics_agents_get: {
+        parameters: {
+            query: {
+                channel?: ("chat" | "voice" | "api" | "system") | null;
+                date_from: string;
+                date_to: string;
+                mode?: ("llm" | "guided") | null;
+                organization_id?: string | null;
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AgentMetrics"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    analytics_drop_off_api_v1_analytics_drop_off_get: {
+        parameters: {
+            query: {
+                channel?: ("chat" | "voice" | "api" | "system") | null;
+                date_from: string;
+                date_to: string;
+                mode?: ("llm" | "guided") | null;
+                organization_id?: string | null;
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DropOff"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    analytics_funnel_api_v1_analytics_funnel_get: {
+        parameters: {
+            query: {
+                breakdown?: ("product" | "channel" | "mode") | null;
+                channel?: ("chat" | "voice" | "api" | "system") | null;
+                date_from: string;
+                date_to: string;
+                mode?: ("llm" | "guided") | null;
+                organization_id?: string | null;
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Funnel"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    analytics_lenders_api_v1_analytics_lenders_get: {
+        parameters: {
+            query: {
+                channel?: ("chat" | "voice" | "api" | "system") | null;
+                date_from: string;
+                date_to: string;
+                mode?: ("llm" | "guided") | null;
+                organization_id?: string | null;
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["lending__analytics__schemas__LenderPerformance"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    analytics_step_times_api_v1_analytics_step_times_get: {
+        parameters: {
+            query: {
+                channel?: ("chat" | "voice" | "api" | "system") | null;
+                date_from: string;
+                date_to: string;
+                mode?: ("llm" | "guided") | null;
+                organization_id?: string | null;
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StepTimes"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     list_applications_api_v1_applications_get: {
         parameters: {
             query?: {
@@ -8124,7 +8710,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LenderPerformance"][];
+                    "application/json": components["schemas"]["lending__lenders__schemas__LenderPerformance"][];
                 };
             };
             /** @description NotAuthenticated */

@@ -62,6 +62,11 @@ function Navigation() {
               <NavLink to="/pipeline">{t("nav.pipeline")}</NavLink>
             </li>
           ) : null}
+          {me.data?.role === "broker_manager" || me.data?.role === "platform_admin" ? (
+            <li>
+              <NavLink to="/dashboard">{t("nav.dashboard")}</NavLink>
+            </li>
+          ) : null}
           {["commissions:read:own", "commissions:read:firm", "commissions:read:all"].some((scope) =>
             hasScope(me.data, scope),
           ) ? (

@@ -18,6 +18,7 @@ export const en = {
     requestId: "Reference: {{id}}",
   },
   nav: {
+    dashboard: "Dashboard",
     commissions: "Commissions",
     applications: "My applications",
     pipeline: "Pipeline",
@@ -280,6 +281,25 @@ export const en = {
     business: "Business",
     debt_consolidation: "Debt consolidation",
     student_refinance: "Student refinance",
+  },
+  dashboard: {
+    title: "Dashboard",
+    intro: "Your firm's applications started from {{from}} to {{to}} (UTC), step by step.",
+    funnel: "Funnel",
+    chartLabel: "Applications reaching each step",
+    step: "Step",
+    reached: "Reached",
+    dropped: "Stopped here",
+    conversion: "Went on",
+    asOf: "Figures as of {{time}}.",
+    empty: "No applications were started in these 30 days.",
+    steps: {
+      application_started: "Started",
+      application_submitted: "Submitted",
+      offer_presented: "Offer presented",
+      offer_accepted: "Offer accepted",
+      funded: "Funded",
+    },
   },
   pipeline: {
     title: "Pipeline",

@@ -20,6 +20,7 @@ export const zh: Messages = {
     requestId: "参考编号：{{id}}",
   },
   nav: {
+    dashboard: "数据看板",
     commissions: "佣金",
     applications: "我的申请",
     pipeline: "业务管道",
@@ -278,6 +279,25 @@ export const zh: Messages = {
     business: "商业贷款",
     debt_consolidation: "债务整合",
     student_refinance: "学生贷款再融资",
+  },
+  dashboard: {
+    title: "数据看板",
+    intro: "贵公司在 {{from}} 至 {{to}}（UTC）期间开始的申请，逐步统计。",
+    funnel: "转化漏斗",
+    chartLabel: "到达各步骤的申请数",
+    step: "步骤",
+    reached: "到达",
+    dropped: "在此停止",
+    conversion: "继续",
+    asOf: "数据截至 {{time}}。",
+    empty: "这 30 天内没有开始的申请。",
+    steps: {
+      application_started: "已开始",
+      application_submitted: "已提交",
+      offer_presented: "已收到报价",
+      offer_accepted: "已接受报价",
+      funded: "已放款",
+    },
   },
   pipeline: {
     title: "业务管道",

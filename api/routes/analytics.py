@@ -1,0 +1,84 @@
+"""Analytics for the back office and the broker dashboard: platform admins see every firm,
+broker managers their own; each route is one service call."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.auth import CurrentActor
+from api.deps import SessionDep
+from api.errors import error_responses
+from api.ratelimit import rate_limit
+from lending.analytics.schemas import (
+    AgentMetrics,
+    AnalyticsFilter,
+    Breakdown,
+    DropOff,
+    Funnel,
+    LenderPerformance,
+    StepTimes,
+)
+from lending.analytics.service import analytics_service
+from lending.errors import InvalidInput, NotAuthenticated, PermissionDenied, RateLimited
+from lending.identity.errors import MfaEnrollmentRequired
+
+router = APIRouter(
+    prefix="/api/v1/analytics", tags=["analytics"], dependencies=[rate_limit("default")]
+)
+_ERRORS = (NotAuthenticated, MfaEnrollmentRequired, PermissionDenied, InvalidInput, RateLimited)
+FilterQuery = Annotated[AnalyticsFilter, Query()]
+
+
+@router.get(
+    "/funnel",
+    summary="Applications reaching each funnel step by day (split by product, channel or mode)",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_funnel(
+    actor: CurrentActor, session: SessionDep, f: FilterQuery, breakdown: Breakdown | None = None
+) -> Funnel:
+    return await analytics_service.funnel(session, actor, f, breakdown=breakdown)
+
+
+@router.get(
+    "/drop-off",
+    summary="Of the applications started in the range, how many reached and left each step",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_drop_off(actor: CurrentActor, session: SessionDep, f: FilterQuery) -> DropOff:
+    return await analytics_service.drop_off(session, actor, f)
+
+
+@router.get(
+    "/step-times",
+    summary="Median and p90 hours between funnel steps",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_step_times(
+    actor: CurrentActor, session: SessionDep, f: FilterQuery
+) -> StepTimes:
+    return await analytics_service.step_times(session, actor, f)
+
+
+@router.get(
+    "/agents",
+    summary="The assistant by prompt versions and model: turns, tools, approvals, tokens, cost",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_agents(
+    actor: CurrentActor, session: SessionDep, f: FilterQuery
+) -> AgentMetrics:
+    return await analytics_service.agent_metrics(session, actor, f)
+
+
+@router.get(
+    "/lenders",
+    summary="Lender performance: approval rate, time to decision, offers accepted, funded volume",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_lenders(
+    actor: CurrentActor, session: SessionDep, f: FilterQuery
+) -> LenderPerformance:
+    return await analytics_service.lender_performance(session, actor, f)

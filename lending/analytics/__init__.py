@@ -1,0 +1,1 @@
+"""Analytics (issue 20): domain events recorded with each change, and the dashboards' queries."""

@@ -1,0 +1,145 @@
+"""What the dashboards read: the funnel, drop-off, time between steps, agent and lender metrics."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+# The funnel's steps, in order.
+FunnelStep = Literal[
+    "application_started",
+    "application_submitted",
+    "offer_presented",
+    "offer_accepted",
+    "funded",
+]
+FUNNEL_STEPS: tuple[FunnelStep, ...] = (
+    "application_started",
+    "application_submitted",
+    "offer_presented",
+    "offer_accepted",
+    "funded",
+)
+Channel = Literal["chat", "voice", "api", "system"]
+Mode = Literal["llm", "guided"]
+MAX_RANGE_DAYS = 400
+
+
+class AnalyticsFilter(BaseModel):
+    """Which slice of the data: a day range (inclusive) and optional product, channel, mode.
+
+    `organization_id` narrows a platform admin's view to one firm; a broker manager always sees
+    their own firm only, whatever this says.
+    """
+
+    date_from: date
+    date_to: date
+    product: str | None = Field(default=None, max_length=32)
+    channel: Channel | None = None
+    mode: Mode | None = None
+    organization_id: uuid.UUID | None = None
+
+    @model_validator(mode="after")
+    def _range(self) -> AnalyticsFilter:
+        if self.date_to < self.date_from:
+            raise ValueError("date_to is before date_from")
+        if (self.date_to - self.date_from).days > MAX_RANGE_DAYS:
+            raise ValueError(f"a range is at most {MAX_RANGE_DAYS} days")
+        return self
+
+
+Breakdown = Literal["product", "channel", "mode"]
+
+
+class FunnelRow(BaseModel):
+    day: date
+    step: FunnelStep
+    group: str | None = Field(
+        description="The breakdown's value (a product, channel or mode; '' when unknown), or "
+        "None without a breakdown."
+    )
+    applications: int
+
+
+class FunnelTotal(BaseModel):
+    step: FunnelStep
+    applications: int
+
+
+class Funnel(BaseModel):
+    as_of: datetime | None = Field(description="When the rollups were last refreshed.")
+    breakdown: Breakdown | None
+    rows: list[FunnelRow]
+    totals: list[FunnelTotal]
+
+
+class DropOffStep(BaseModel):
+    step: FunnelStep
+    reached: int
+    dropped: int = Field(description="Reached this step but not the next (none for the last).")
+    conversion: Decimal | None = Field(description="Share reaching the next step (0 to 1).")
+
+
+class DropOff(BaseModel):
+    as_of: datetime | None
+    started_from: date
+    started_to: date
+    steps: list[DropOffStep]
+
+
+class StepInterval(BaseModel):
+    from_step: FunnelStep
+    to_step: FunnelStep
+    applications: int
+    median_hours: Decimal | None
+    p90_hours: Decimal | None
+
+
+class StepTimes(BaseModel):
+    as_of: datetime | None
+    intervals: list[StepInterval]
+
+
+class AgentMetricsRow(BaseModel):
+    prompt_versions: dict[str, int | str]
+    model: str | None
+    turns: int
+    failed_turns: int
+    tool_calls: int
+    tool_errors: int
+    approvals_asked: int
+    approvals_granted: int
+    fallbacks_to_guided: int
+    guided_turns: int
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal
+    thumbs_up: int
+    thumbs_down: int
+
+
+class AgentMetrics(BaseModel):
+    as_of: datetime | None
+    rows: list[AgentMetricsRow]
+
+
+class LenderPerformanceRow(BaseModel):
+    lender_id: uuid.UUID
+    lender_name: str
+    submissions: int
+    decided: int
+    approved: int
+    approval_rate: Decimal | None = Field(description="Approved of decided (0 to 1).")
+    mean_hours_to_decision: Decimal | None
+    offers_accepted: int
+    funded_loans: int
+    funded_volume: Decimal
+
+
+class LenderPerformance(BaseModel):
+    as_of: datetime | None
+    rows: list[LenderPerformanceRow]

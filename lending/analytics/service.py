@@ -1,0 +1,194 @@
+"""The dashboards: funnel, drop-off, time between steps, agent metrics, lender performance.
+
+A platform admin sees every firm (or one, by `organization_id`); a broker manager sees their own
+firm only, whatever the filter asks; nobody else reads analytics.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.analytics.repository import AnalyticsRepository
+from lending.analytics.schemas import (
+    FUNNEL_STEPS,
+    AgentMetrics,
+    AgentMetricsRow,
+    AnalyticsFilter,
+    Breakdown,
+    DropOff,
+    DropOffStep,
+    Funnel,
+    FunnelRow,
+    FunnelTotal,
+    LenderPerformance,
+    LenderPerformanceRow,
+    StepInterval,
+    StepTimes,
+)
+from lending.errors import PermissionDenied
+from lending.identity.actor import Actor
+from lending.models.identity import Role
+
+REFRESH_TASK = "analytics.refresh"
+_RATIO = Decimal("0.0001")
+_HOURS = Decimal("0.01")
+
+
+def _ratio(part: int, whole: int) -> Decimal | None:
+    if whole == 0:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(_RATIO, rounding=ROUND_HALF_EVEN)
+
+
+def _hours(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    return Decimal(str(value)).quantize(_HOURS, rounding=ROUND_HALF_EVEN)
+
+
+class AnalyticsService:
+    def scope(self, actor: Actor, requested: uuid.UUID | None) -> list[uuid.UUID] | None:
+        """The organizations the actor may read (None: all).
+
+        Raises:
+            PermissionDenied: the actor is neither a platform admin nor a broker manager.
+        """
+        if actor.role is Role.PLATFORM_ADMIN:
+            return [requested] if requested is not None else None
+        if actor.role is Role.BROKER_MANAGER:
+            return [actor.organization_id]
+        raise PermissionDenied(
+            "Analytics are for platform admins and for broker managers (their own firm)."
+        )
+
+    async def funnel(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        f: AnalyticsFilter,
+        *,
+        breakdown: Breakdown | None = None,
+    ) -> Funnel:
+        """Applications reaching each step per day, optionally split by product, channel or
+        mode (filters narrow any of them)."""
+        orgs = self.scope(actor, f.organization_id)
+        repository = AnalyticsRepository.from_session(session)
+        found = await repository.funnel(f, orgs, FUNNEL_STEPS, breakdown)
+        rows = [
+            FunnelRow.model_validate({"day": d, "step": s, "group": g, "applications": n})
+            for d, s, g, n in found
+        ]
+        totals = dict.fromkeys(FUNNEL_STEPS, 0)
+        for row in rows:
+            totals[row.step] += row.applications
+        return Funnel(
+            as_of=await repository.refreshed_at(),
+            breakdown=breakdown,
+            rows=rows,
+            totals=[FunnelTotal(step=step, applications=n) for step, n in totals.items()],
+        )
+
+    async def drop_off(self, session: AsyncSession, actor: Actor, f: AnalyticsFilter) -> DropOff:
+        """Of the applications started in the range: how many reached each step, and how many
+        stopped there (reached it, not the next)."""
+        orgs = self.scope(actor, f.organization_id)
+        repository = AnalyticsRepository.from_session(session)
+        counts = await repository.journey_counts(f, orgs)
+        steps = []
+        for index, step in enumerate(FUNNEL_STEPS):
+            reached = counts[index]
+            following = counts[index + 1] if index + 1 < len(counts) else None
+            steps.append(
+                DropOffStep(
+                    step=step,
+                    reached=reached,
+                    dropped=max(reached - following, 0) if following is not None else 0,
+                    conversion=_ratio(following, reached) if following is not None else None,
+                )
+            )
+        return DropOff(
+            as_of=await repository.refreshed_at(),
+            started_from=f.date_from,
+            started_to=f.date_to,
+            steps=steps,
+        )
+
+    async def step_times(
+        self, session: AsyncSession, actor: Actor, f: AnalyticsFilter
+    ) -> StepTimes:
+        """Median and 90th-percentile hours between consecutive steps (and start to funded)."""
+        orgs = self.scope(actor, f.organization_id)
+        repository = AnalyticsRepository.from_session(session)
+        names = [step.removeprefix("application_") for step in FUNNEL_STEPS]
+        pairs = [*zip(names, names[1:], strict=False), (names[0], names[-1])]
+        steps = [*zip(FUNNEL_STEPS, FUNNEL_STEPS[1:], strict=False)]
+        steps.append((FUNNEL_STEPS[0], FUNNEL_STEPS[-1]))
+        measured = await repository.step_times(f, orgs, pairs)
+        return StepTimes(
+            as_of=await repository.refreshed_at(),
+            intervals=[
+                StepInterval(
+                    from_step=first,
+                    to_step=second,
+                    applications=count,
+                    median_hours=_hours(median),
+                    p90_hours=_hours(p90),
+                )
+                for (first, second), (count, median, p90) in zip(steps, measured, strict=True)
+            ],
+        )
+
+    async def agent_metrics(
+        self, session: AsyncSession, actor: Actor, f: AnalyticsFilter
+    ) -> AgentMetrics:
+        """The assistant by prompt versions and model over the range (`mode` filters turns by
+        the mode they ended in)."""
+        orgs = self.scope(actor, f.organization_id)
+        repository = AnalyticsRepository.from_session(session)
+        rows = await repository.agent_metrics(f, orgs)
+        return AgentMetrics(
+            as_of=await repository.refreshed_at(),
+            rows=[AgentMetricsRow.model_validate(row) for row in rows],
+        )
+
+    async def lender_performance(
+        self, session: AsyncSession, actor: Actor, f: AnalyticsFilter
+    ) -> LenderPerformance:
+        """Per lender over the range: submissions and decisions (by submission day), offers
+        accepted, loans funded. Time to decision is a mean: a median does not roll up by day."""
+        orgs = self.scope(actor, f.organization_id)
+        repository = AnalyticsRepository.from_session(session)
+        rows = await repository.lender_performance(f, orgs)
+        return LenderPerformance(
+            as_of=await repository.refreshed_at(),
+            rows=[
+                LenderPerformanceRow(
+                    lender_id=row["lender_id"],
+                    lender_name=row["lender_name"],
+                    submissions=int(row["submissions"]),
+                    decided=int(row["decided"]),
+                    approved=int(row["approved"]),
+                    approval_rate=_ratio(int(row["approved"]), int(row["decided"])),
+                    mean_hours_to_decision=(
+                        _hours(Decimal(str(row["decision_hours"])) / int(row["decided"]))
+                        if int(row["decided"])
+                        else None
+                    ),
+                    offers_accepted=int(row["offers_accepted"]),
+                    funded_loans=int(row["funded_loans"]),
+                    funded_volume=Decimal(str(row["funded_volume"] or 0)),
+                )
+                for row in rows
+            ],
+        )
+
+    async def refresh(self, session: AsyncSession) -> None:
+        """Recompute the rollups (the periodic job; also `omnifin`-free for tests and benchmarks)."""
+        await AnalyticsRepository.from_session(session).refresh()
+
+
+analytics_service = AnalyticsService()
