@@ -35,7 +35,15 @@ from agents.guided.questions import (
     wants_remaining,
 )
 from agents.guided.slots import extract, is_correction, name_answer
-from agents.guided.texts import Lang, field_label, field_question, menu, option_label, say_text
+from agents.guided.texts import (
+    Lang,
+    field_label,
+    field_question,
+    menu,
+    option_label,
+    say_error,
+    say_text,
+)
 from agents.guided.vocabulary import vocabulary
 from lending.applications.requirements import requirements
 from lending.audit.service import audit
@@ -101,6 +109,10 @@ def _money(value: Any) -> str:
 
 def _error_message(message: ToolMessage) -> str:
     return tool_error(message)[1]
+
+
+def _error_body(message: ToolMessage) -> dict[str, Any]:
+    return message.artifact if isinstance(message.artifact, dict) else {}
 
 
 def _product_fields(product_type: str | None) -> tuple[str, ...]:
@@ -455,7 +467,7 @@ class BorrowerIntakePolicy:
                 return say(
                     self._flush(
                         memory,
-                        say_text("tool_failed", lang, message=message)
+                        say_text("tool_failed", lang, message=say_error(_error_body(result), lang))
                         + " "
                         + await self._current_question(memory, context),
                     )
@@ -522,8 +534,9 @@ class BorrowerIntakePolicy:
                 "get_application", {"application_id": memory["application_id"]}, context.tools
             )
         except ToolError as error:
+            lang = memory.get("lang", "en")
             return say_text(
-                "read_application_failed", memory.get("lang", "en"), message=error.message
+                "read_application_failed", lang, message=say_error(error.payload(), lang)
             )
         application: dict[str, Any] = output.model_dump(mode="json")
         return application

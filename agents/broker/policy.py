@@ -42,6 +42,7 @@ from agents.guided.texts import (
     offer_kind,
     only_a_language_request,
     option_label,
+    say_error,
     say_text,
     status_words,
 )
@@ -578,10 +579,11 @@ class BrokerPolicy:
         failed = [item for item in results if item.status == "error"]
         if failed:
             memory.pop("task", None)
-            kind, message = tool_error(failed[0])
+            kind, _ = tool_error(failed[0])
             if kind == "NotApproved":
                 return say(say_text("not_approved", lang))
-            return say(say_text("tool_failed", lang, message=message))
+            body = failed[0].artifact if isinstance(failed[0].artifact, dict) else {}
+            return say(say_text("tool_failed", lang, message=say_error(body, lang)))
         if result.name == "start_application" and task.get("kind") == "start":
             memory.pop("task", None)
             return self._after_start(data, task, lang)

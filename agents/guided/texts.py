@@ -9,6 +9,7 @@ from typing import Any
 
 from agents.guided.vocabulary import vocabulary
 from lending.applications.requirements import requirements
+from tools.messages import identify, render
 
 Lang = str  # "en" or "zh"
 
@@ -492,3 +493,69 @@ def menu(codes: list[str] | tuple[str, ...], lang: Lang, *, product: bool = Fals
 
 def join(items: list[str], lang: Lang) -> str:
     return ("、" if lang == "zh" else ", ").join(items)
+
+
+# Tool errors in the conversation's language. A tool's error is English (what the API, the logs
+# and a model read) with a message key (tools/error_messages.json); in Chinese the key's Chinese
+# template is said, with the values in it put into Chinese where they are words we know
+# (statuses, field names, products). Field-level problems are listed field by field.
+_STATUS_PARAMS = frozenset({"status", "requested", "expected", "state"})
+
+
+def _zh_param(name: str, value: str, detail: Any) -> str:
+    if name in _STATUS_PARAMS:
+        return status_words(value, "zh")
+    if name == "allowed":
+        return "、".join(status_words(part.strip(), "zh") for part in value.split(","))
+    if name == "fields" and isinstance(detail, dict):
+        missing = detail.get("missing_fields")
+        if isinstance(missing, list) and missing:
+            return "、".join(
+                field_label(str(item.get("name")), "zh")
+                for item in missing
+                if isinstance(item, dict)
+            )
+    if name in ("product", "actual", "requested") and value in vocabulary().products:
+        return option_label(value, "zh", product=True)
+    return value
+
+
+def _problem_text(problem: dict[str, Any], lang: Lang) -> str:
+    loc = [str(part) for part in problem.get("loc") or [] if not isinstance(part, int)]
+    names = [part for part in loc if part not in ("body", "query", "slots", "arguments")]
+    field = names[-1] if names else ""
+    msg = str(problem.get("msg") or "")
+    if lang != "zh":
+        return f"{field_label(field, lang).lower()}: {msg}" if field else msg
+    found = identify(msg)
+    said = (
+        render(found.key, {k: _zh_param(k, v, None) for k, v in found.params.items()}, "zh")
+        if found is not None and found.key.startswith("field.")
+        else "取值无效"
+    )
+    return f"{field_label(field, 'zh')}：{said}" if field else said
+
+
+def say_error(body: dict[str, Any], lang: Lang) -> str:
+    """What a failed tool call says, in `lang`; `body` is the error's payload (kind, message,
+    key, detail)."""
+    message = str(body.get("message") or "")
+    detail = body.get("detail")
+    if lang != "zh":
+        return message or render("error.internal", {}, "en")
+    found = identify(message)
+    if found is not None:
+        text = render(
+            found.key, {k: _zh_param(k, v, detail) for k, v in found.params.items()}, "zh"
+        )
+    else:
+        text = render(str(body.get("key") or "error.internal"), {}, "zh")
+    problems = (
+        [item for item in detail if isinstance(item, dict)] if isinstance(detail, list) else []
+    )
+    if problems and found is not None and found.key == "tool.invalid_arguments":
+        text = render("tool.invalid_arguments", {"summary": ""}, "zh")
+    if problems:
+        listed = "；".join(_problem_text(item, "zh") for item in problems[:5])
+        text = text.rstrip("。：: ") + "：" + listed + "。"
+    return text
