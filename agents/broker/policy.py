@@ -38,6 +38,7 @@ from agents.guided.texts import (
     entry_kind,
     field_label,
     join,
+    ledger_steps,
     menu,
     offer_kind,
     only_a_language_request,
@@ -540,15 +541,8 @@ class BrokerPolicy:
             )
             for number, explanation in enumerate(explanations, start=1):
                 entry = explanation["entry"]
-                # The arithmetic comes from the ledger, written in English there; in Chinese
-                # the facts around it (loan, rule, version) are said in Chinese first.
-                facts = say_text(
-                    "broker_why_facts",
-                    lang,
-                    loan=explanation.get("loan_reference") or "—",
-                    rule=explanation.get("rule_name") or "—",
-                    version=explanation.get("rule_version") or "—",
-                )
+                # The ledger gives its steps as keys and values: said in the conversation's
+                # language with the ledger's own figures.
                 parts.append(
                     say_text(
                         "broker_why_line",
@@ -557,8 +551,8 @@ class BrokerPolicy:
                         amount=_money(entry["total_amount"], entry["currency"], lang),
                         kind=entry_kind(str(entry["kind"]), lang),
                         date=entry["effective_on"],
-                        facts=facts,
-                        text=explanation["text"],
+                        text=ledger_steps(explanation.get("parts") or [], lang)
+                        or explanation["text"],
                     )
                 )
         return say("\n".join(parts))
