@@ -52,9 +52,19 @@ from tools.base import ToolError
 
 _STATUS = re.compile(r"\b(status|progress|where is|update on|what'?s happening)\b|进度|状态", re.I)
 _OFFERS = re.compile(r"\b(offers?|quotes?)\b|报价", re.I)
+# Instructions aimed at the assistant rather than answers: refused whole, so that nothing in the
+# message (not even the slot asked) is taken. Checked by tests/agents/test_guided_hostile.py.
 _INJECTION = re.compile(
-    r"ignore (all |your |previous )*instructions|approve (my|the) (loan|application)|"
-    r"you are now|system prompt|act as (an? )?(admin|administrator)|another (borrower|user)",
+    r"\b(ignore|disregard|forget|override|bypass)\b[^.。]{0,40}\b(instructions?|rules|prompts?|"
+    r"guidelines|restrictions|polic(y|ies)|everything)\b|\bnew instructions\b|"
+    r"\bapprove (me|my|the|this)\b|\bmark [^.]{0,30}\b(approved|funded|accepted)\b|"
+    r"\byou are now\b|\byou'?re now\b|\bpretend\b|\bact as\b|system prompt|"
+    r"developer mode|jailbreak|(^|\n|[.;]\s*)\s*(system|assistant|developer)\s*:|"
+    r"</?\s*(system|assistant|developer|user)\s*>|<\|im_(start|end)\|>|"
+    r"#{2,}\s*(system|instructions?)|\[\s*(system|inst)\s*\]|another (borrower|user)|"
+    r"\bas (the|your) (developer|admin|administrator|system)\b|"
+    r"(忽略|无视|忘掉|忘记)[^。]{0,12}(指令|指示|规则|提示|设定)|系统提示|系统指令|新的指令|你现在是|"
+    r"假装|扮演|(直接)?批准(我|这|该)|标记为(已)?批准|管理员(模式|权限|身份)|开发者模式",
     re.I,
 )
 _CHEAPEST = re.compile(r"\b(cheapest|lowest|best rate|lowest apr|lowest rate)\b|最便宜|最低", re.I)
