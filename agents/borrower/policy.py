@@ -760,6 +760,7 @@ class BorrowerIntakePolicy:
             "collateral_value": "reason_ltv",
             "years_in_business": "reason_business",
             "business_revenue": "reason_business",
+            "pricing": "reason_pricing",
         }
         for code in dict.fromkeys(codes):
             key = simple.get(code)

@@ -244,7 +244,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "the business is too young or its revenue too low for these lenders",
         "企业经营年限或营收未达到这些贷款机构的要求",
     ),
-    "reason_other": ("{message}", "{message}"),
+    "reason_pricing": (
+        "the lenders can't price a loan on these terms",
+        "贷款机构无法按这些条件给出定价",
+    ),
+    # The lender's own words are English; in Chinese they are not quoted.
+    "reason_other": ("{message}", "您的信息不符合这些贷款机构的条件"),
     "kb_answer": ("{answer} (Source: {citation})", "{answer}（来源：{citation}）"),
     "kb_none": (
         "I don't have an answer to that in Omnifin's knowledge base. A person can help: say "

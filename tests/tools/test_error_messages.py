@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.borrower.policy import BorrowerIntakePolicy
 from agents.guided.texts import say_error
 from lending.applications.service import IncompleteApplication
 from lending.config import Settings
@@ -150,3 +152,22 @@ async def test_field_problems_are_listed_in_chinese(
     said = say_error(bad_slot.value.payload(), "zh")
     assert "必须是整数" in said, said
     assert not re.search(r"[a-z]{4,}", said.replace("vehicle_year", "")), said
+
+
+def test_a_lenders_english_reason_is_not_quoted_in_chinese() -> None:
+    policy = BorrowerIntakePolicy()
+    pricing = {"reasons": [{"code": "pricing", "message": "Acme cannot be priced: early."}]}
+    unknown = {"reasons": [{"code": "something_new", "message": "Acme needs a blue moon."}]}
+
+    def said(excluded: list[dict[str, Any]], lang: str) -> str:
+        return policy._no_offers(
+            {"excluded": excluded, "inputs": {"amount": "5000"}},
+            {"lang": lang, "product_type": "personal"},
+        )
+
+    assert "贷款机构无法按这些条件给出定价" in said([pricing], "zh")
+    assert "priced" not in said([pricing], "zh")
+    assert "the lenders can't price a loan on these terms" in said([pricing], "en")
+    assert "您的信息不符合这些贷款机构的条件" in said([unknown], "zh")
+    assert "blue moon" not in said([unknown], "zh")
+    assert "Acme needs a blue moon." in said([unknown], "en")
