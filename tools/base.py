@@ -20,6 +20,7 @@ from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from tools.approvals import Confirmation
 from tools.context import ToolContext
+from tools.messages import key_of
 
 InputT = TypeVar("InputT", bound=BaseModel)
 OutputT = TypeVar("OutputT", bound=BaseModel)
@@ -28,7 +29,9 @@ OutputT = TypeVar("OutputT", bound=BaseModel)
 class ToolError(Exception):
     """A failure the model should read and can act on: wrong arguments, a refused action, a
     state conflict. `kind` names it (the service error's class name, or InvalidInput,
-    PermissionDenied, ApprovalRequired, InternalError); `detail` carries field-level problems.
+    PermissionDenied, ApprovalRequired, InternalError); `detail` carries field-level problems;
+    `key` is its message key in tools/error_messages.json, by which guided mode says it in the
+    conversation's language (`message` stays English: what the API, logs and a model read).
     """
 
     def __init__(self, kind: str, message: str, *, detail: Any = None, status: int = 400) -> None:
@@ -37,6 +40,7 @@ class ToolError(Exception):
         self.message = message
         self.detail = detail
         self.status = status
+        self.key = key_of(kind, message)
 
     @classmethod
     def from_service(cls, error: OmnifinError) -> ToolError:
@@ -61,7 +65,7 @@ class ToolError(Exception):
         )
 
     def payload(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.kind, "message": self.message}
+        body: dict[str, Any] = {"error": self.kind, "message": self.message, "key": self.key}
         if self.detail is not None:
             body["detail"] = self.detail
         return body

@@ -35,7 +35,15 @@ from agents.guided.questions import (
     wants_remaining,
 )
 from agents.guided.slots import extract, is_correction, name_answer
-from agents.guided.texts import Lang, field_label, field_question, menu, option_label, say_text
+from agents.guided.texts import (
+    Lang,
+    field_label,
+    field_question,
+    menu,
+    option_label,
+    say_error,
+    say_text,
+)
 from agents.guided.vocabulary import vocabulary
 from lending.applications.requirements import requirements
 from lending.audit.service import audit
@@ -44,9 +52,19 @@ from tools.base import ToolError
 
 _STATUS = re.compile(r"\b(status|progress|where is|update on|what'?s happening)\b|进度|状态", re.I)
 _OFFERS = re.compile(r"\b(offers?|quotes?)\b|报价", re.I)
+# Instructions aimed at the assistant rather than answers: refused whole, so that nothing in the
+# message (not even the slot asked) is taken. Checked by tests/agents/test_guided_hostile.py.
 _INJECTION = re.compile(
-    r"ignore (all |your |previous )*instructions|approve (my|the) (loan|application)|"
-    r"you are now|system prompt|act as (an? )?(admin|administrator)|another (borrower|user)",
+    r"\b(ignore|disregard|forget|override|bypass)\b[^.。]{0,40}\b(instructions?|rules|prompts?|"
+    r"guidelines|restrictions|polic(y|ies)|everything)\b|\bnew instructions\b|"
+    r"\bapprove (me|my|the|this)\b|\bmark [^.]{0,30}\b(approved|funded|accepted)\b|"
+    r"\byou are now\b|\byou'?re now\b|\bpretend\b|\bact as\b|system prompt|"
+    r"developer mode|jailbreak|(^|\n|[.;]\s*)\s*(system|assistant|developer)\s*:|"
+    r"</?\s*(system|assistant|developer|user)\s*>|<\|im_(start|end)\|>|"
+    r"#{2,}\s*(system|instructions?)|\[\s*(system|inst)\s*\]|another (borrower|user)|"
+    r"\bas (the|your) (developer|admin|administrator|system)\b|"
+    r"(忽略|无视|忘掉|忘记)[^。]{0,12}(指令|指示|规则|提示|设定)|系统提示|系统指令|新的指令|你现在是|"
+    r"假装|扮演|(直接)?批准(我|这|该)|标记为(已)?批准|管理员(模式|权限|身份)|开发者模式",
     re.I,
 )
 _CHEAPEST = re.compile(r"\b(cheapest|lowest|best rate|lowest apr|lowest rate)\b|最便宜|最低", re.I)
@@ -101,6 +119,10 @@ def _money(value: Any) -> str:
 
 def _error_message(message: ToolMessage) -> str:
     return tool_error(message)[1]
+
+
+def _error_body(message: ToolMessage) -> dict[str, Any]:
+    return message.artifact if isinstance(message.artifact, dict) else {}
 
 
 def _product_fields(product_type: str | None) -> tuple[str, ...]:
@@ -455,7 +477,7 @@ class BorrowerIntakePolicy:
                 return say(
                     self._flush(
                         memory,
-                        say_text("tool_failed", lang, message=message)
+                        say_text("tool_failed", lang, message=say_error(_error_body(result), lang))
                         + " "
                         + await self._current_question(memory, context),
                     )
@@ -522,8 +544,9 @@ class BorrowerIntakePolicy:
                 "get_application", {"application_id": memory["application_id"]}, context.tools
             )
         except ToolError as error:
+            lang = memory.get("lang", "en")
             return say_text(
-                "read_application_failed", memory.get("lang", "en"), message=error.message
+                "read_application_failed", lang, message=say_error(error.payload(), lang)
             )
         application: dict[str, Any] = output.model_dump(mode="json")
         return application
@@ -737,6 +760,7 @@ class BorrowerIntakePolicy:
             "collateral_value": "reason_ltv",
             "years_in_business": "reason_business",
             "business_revenue": "reason_business",
+            "pricing": "reason_pricing",
         }
         for code in dict.fromkeys(codes):
             key = simple.get(code)

@@ -38,10 +38,12 @@ from agents.guided.texts import (
     entry_kind,
     field_label,
     join,
+    ledger_steps,
     menu,
     offer_kind,
     only_a_language_request,
     option_label,
+    say_error,
     say_text,
     status_words,
 )
@@ -557,15 +559,8 @@ class BrokerPolicy:
             )
             for number, explanation in enumerate(explanations, start=1):
                 entry = explanation["entry"]
-                # The arithmetic comes from the ledger, written in English there; in Chinese
-                # the facts around it (loan, rule, version) are said in Chinese first.
-                facts = say_text(
-                    "broker_why_facts",
-                    lang,
-                    loan=explanation.get("loan_reference") or "—",
-                    rule=explanation.get("rule_name") or "—",
-                    version=explanation.get("rule_version") or "—",
-                )
+                # The ledger gives its steps as keys and values: said in the conversation's
+                # language with the ledger's own figures.
                 parts.append(
                     say_text(
                         "broker_why_line",
@@ -574,8 +569,8 @@ class BrokerPolicy:
                         amount=_money(entry["total_amount"], entry["currency"], lang),
                         kind=entry_kind(str(entry["kind"]), lang),
                         date=entry["effective_on"],
-                        facts=facts,
-                        text=explanation["text"],
+                        text=ledger_steps(explanation.get("parts") or [], lang)
+                        or explanation["text"],
                     )
                 )
         return say("\n".join(parts))
@@ -596,10 +591,11 @@ class BrokerPolicy:
         failed = [item for item in results if item.status == "error"]
         if failed:
             memory.pop("task", None)
-            kind, message = tool_error(failed[0])
+            kind, _ = tool_error(failed[0])
             if kind == "NotApproved":
                 return say(say_text("not_approved", lang))
-            return say(say_text("tool_failed", lang, message=message))
+            body = failed[0].artifact if isinstance(failed[0].artifact, dict) else {}
+            return say(say_text("tool_failed", lang, message=say_error(body, lang)))
         if result.name == "start_application" and task.get("kind") == "start":
             memory.pop("task", None)
             return self._after_start(data, task, lang)

@@ -150,15 +150,23 @@ def _normal(text: str) -> str:
 
 def by_words(text: str, options: Sequence[Option]) -> tuple[list[str], int]:
     """The options whose label or everyday words the text contains, best first, and how many
-    share the best score (more than one: ambiguous)."""
+    share the best score (more than one: ambiguous). A decisive phrase outweighs labels and
+    words; a misspelt key word ("hosue", "borow") is read as the word it is one slip from."""
+    text = correct_typos(text)
     cleaned = _normal(text)
     scored: list[tuple[int, int, str]] = []
     for option in options:
+        decisive = [m for p in option.decisive if (m := p.search(text)) and _affirmed(text, m)]
+        if decisive:
+            scored.append(
+                (2000 + len(decisive), sum(len(m.group(0)) for m in decisive), option.code)
+            )
+            continue
         labels = {_normal(option.en), option.zh}
         if any(label and label in cleaned for label in labels):
             scored.append((1000 + len(max(labels, key=len)), 1, option.code))
             continue
-        hits = [m for pattern in option.words if (m := pattern.search(text))]
+        hits = [m for p in option.words if (m := p.search(text)) and _affirmed(text, m)]
         if hits:
             scored.append((len(hits), sum(len(m.group(0)) for m in hits), option.code))
     if not scored:
@@ -167,6 +175,79 @@ def by_words(text: str, options: Sequence[Option]) -> tuple[list[str], int]:
     best = scored[0][:2]
     ties = sum(1 for item in scored if item[:2] == best)
     return [code for *_, code in scored], ties
+
+
+# A phrase said as what the person does not want ("I'm against buying a house", "not a car loan",
+# "我不想用房子抵押") does not choose its option.
+_NEGATED = re.compile(
+    r"(?:\b(?:not|don'?t|do not|no|never|instead of|rather than)\s+(?:\w+\s+){0,3}"
+    r"|(?:不是|不要|不想|不用|没有|不)[^，。,；]{0,2})$",
+    re.IGNORECASE,
+)
+
+
+_AGAINST_DOING = re.compile(r"\bagainst\s+$", re.IGNORECASE)
+
+
+def _affirmed(text: str, match: re.Match[str]) -> bool:
+    before = text[max(0, match.start() - 40) : match.start()]
+    if _AGAINST_DOING.search(before) and re.match(r"\w+ing\b", match.group(0)):
+        return False  # "against buying a house"; "against my car" is what secures the loan
+    return _NEGATED.search(before) is None
+
+
+# Words people misspell in what they want a loan for. A word of five letters or more that is one
+# swapped, missing or extra letter away from exactly one of them is read as it; a changed letter
+# is not (so "horse" stays a horse, never a "house").
+_KEY_WORDS = (
+    "borrow",
+    "against",
+    "house",
+    "home",
+    "mortgage",
+    "equity",
+    "property",
+    "collateral",
+    "secured",
+    "vehicle",
+    "business",
+    "consolidate",
+    "refinance",
+    "personal",
+    "student",
+    "purchase",
+    "renovate",
+    "wedding",
+    "medical",
+)
+_WORD = re.compile(r"[A-Za-z]{5,}")
+
+
+def _one_slip(word: str, target: str) -> bool:
+    if abs(len(word) - len(target)) > 1 or word == target:
+        return False
+    if len(word) == len(target):
+        diff = [i for i in range(len(word)) if word[i] != target[i]]
+        return (
+            len(diff) == 2
+            and diff[1] == diff[0] + 1
+            and word[diff[0]] == target[diff[1]]
+            and word[diff[1]] == target[diff[0]]
+        )
+    short, long = (word, target) if len(word) < len(target) else (target, word)
+    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+def correct_typos(text: str) -> str:
+    def fix(match: re.Match[str]) -> str:
+        word = match.group(0)
+        lower = word.lower()
+        if lower in _KEY_WORDS:
+            return word
+        near = [target for target in _KEY_WORDS if _one_slip(lower, target)]
+        return near[0] if len(near) == 1 else word
+
+    return _WORD.sub(fix, text)
 
 
 class _Similarity:

@@ -91,6 +91,46 @@ _AMOUNT = re.compile(
 )
 
 
+_UNITS = {word: value for word, value in _SMALL_NUMBERS.items() if value < 20 and len(word) > 2}
+_TENS = {word: value for word, value in _SMALL_NUMBERS.items() if 20 <= value < 100}
+_MULTIPLIERS = {"hundred": 100, "thousand": 1_000, "million": 1_000_000}
+_SPELLED = re.compile(
+    r"\b(?:" + "|".join(sorted([*_UNITS, *_TENS, *_MULTIPLIERS], key=len, reverse=True)) + r")"
+    r"(?:(?:\s+and\s+|[\s-]+)(?:"
+    + "|".join(sorted([*_UNITS, *_TENS, *_MULTIPLIERS], key=len, reverse=True))
+    + r"))+\b",
+    re.IGNORECASE,
+)
+
+
+def spelled_numbers(text: str) -> str:
+    """Numbers written in words, in digits: "twenty five thousand" → "25000", "thirty-six" → "36",
+    "fifteen hundred" → "1500". One word alone stays (the parsers read "five years" already),
+    and digits read out one by one ("five five five one") are left alone."""
+
+    def value(match: re.Match[str]) -> str:
+        words = [w for w in re.split(r"[\s-]+", match.group(0).lower()) if w != "and"]
+        total, current, previous = 0, 0, ""
+        for word in words:
+            if word in _UNITS:
+                if previous in _UNITS:
+                    return match.group(0)  # "five five five": digits read out, not a number
+                current += _UNITS[word]
+            elif word in _TENS:
+                if previous in _UNITS or previous in _TENS:
+                    return match.group(0)
+                current += _TENS[word]
+            elif word == "hundred":
+                current = (current or 1) * 100
+            else:
+                total += (current or 1) * _MULTIPLIERS[word]
+                current = 0
+            previous = word
+        return str(total + current)
+
+    return _SPELLED.sub(value, text)
+
+
 def _number_value(token: str) -> Decimal | None:
     token = token.lower().replace(",", "")
     if token in _SMALL_NUMBERS:
@@ -107,6 +147,7 @@ def parse_amount(text: str) -> Decimal | None:
     A bare small number ("5") without a currency sign or scale is not taken as an amount, so that
     "5 years" is never read as five dollars.
     """
+    text = spelled_numbers(text)
     for match in _AMOUNT.finditer(text):
         value = _number_value(match["number"])
         if value is None:
@@ -178,12 +219,16 @@ def _chinese_number(token: str) -> int | None:
 
 def parse_term_months(text: str) -> int | None:
     """A loan term in months: "5 years" → 60, "60 months" → 60, "18mo" → 18, "5年" → 60."""
+    text = spelled_numbers(text)
     for match in _TERM.finditer(text):
         token = match["number"].lower()
         if token in {"a", "an"} and not re.search(
             r"\b(for|over|within|in|about)\s*$", text[: match.start()], re.I
         ):
             continue  # "85k a year" is a rate, "for a year" is a term
+        if token.isalpha() and token.isascii() and match["unit"].lower() in ("y", "m", "mo"):
+            if not text[match.end("number") : match.start("unit")]:
+                continue  # "eighty", "sixty", "tenmo…": a word, not "eight y(ears)"
         value: Decimal | None
         if token[0] in CHINESE_DIGITS:
             number = _chinese_number(token)

@@ -22,6 +22,7 @@ from agents.guided.parser import (
     parse_phone,
     parse_ssn,
     parse_term_months,
+    spelled_numbers,
 )
 
 _TOKEN = re.compile(r"\[(SSN|DOB)-\d+\]")
@@ -202,7 +203,9 @@ def _digit(token: str) -> int:
 
 
 def chinese_amounts(text: str) -> str:
-    """Chinese amounts in digits: "两万五" → "25000", "9万6千" → "96000", "八千" → "8000"."""
+    """Amounts in digits: Chinese ("两万五" → "25000", "9万6千" → "96000", "八千" → "8000",
+    "2.5万" → "25000") and English words ("twenty five thousand" → "25000")."""
+    text = spelled_numbers(text)
 
     def wan(match: re.Match[str]) -> str:
         value = _cn_value(match.group(1)) * 10000

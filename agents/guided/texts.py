@@ -9,6 +9,8 @@ from typing import Any
 
 from agents.guided.vocabulary import vocabulary
 from lending.applications.requirements import requirements
+from lending.commissions.explanation import STEP_TEXTS
+from tools.messages import identify, render
 
 Lang = str  # "en" or "zh"
 
@@ -242,7 +244,12 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "the business is too young or its revenue too low for these lenders",
         "企业经营年限或营收未达到这些贷款机构的要求",
     ),
-    "reason_other": ("{message}", "{message}"),
+    "reason_pricing": (
+        "the lenders can't price a loan on these terms",
+        "贷款机构无法按这些条件给出定价",
+    ),
+    # The lender's own words are English; in Chinese they are not quoted.
+    "reason_other": ("{message}", "您的信息不符合这些贷款机构的条件"),
     "kb_answer": ("{answer} (Source: {citation})", "{answer}（来源：{citation}）"),
     "kb_none": (
         "I don't have an answer to that in Omnifin's knowledge base. A person can help: say "
@@ -409,10 +416,70 @@ _TEXTS: dict[str, tuple[str, str]] = {
     ),
     "broker_why_line": (
         "{n}. {amount} ({kind}, {date}): {text}",
-        "{n}. {amount}（{kind}，{date}）：{facts}账本明细（英文原文）：{text}",
+        "{n}. {amount}（{kind}，{date}）：{text}",
     ),
-    "broker_why_facts": ("", "贷款 {loan}，规则“{rule}”第 {version} 版。"),
 }
+
+# The ledger's explanation steps in Chinese, one per key of lending/commissions/explanation.py
+# (STEP_TEXTS), with the same values: the figures are the ledger's own strings, never recomputed.
+LEDGER_STEPS_ZH: dict[str, str] = {
+    "loan": "贷款 {reference}（{borrower}），于 {funded_on} 放款 {amount} {currency}。",
+    "rule": (
+        "规则“{name}”（{scope}级，{jurisdiction}）第 {version} 版，自 {effective_from} 起生效："
+        "这是事件发生当天适用的最具体的规则。"
+    ),
+    "upfront": "前期佣金：{basis_kind} {basis} 的 {percent}% = {part}（四舍五入到分）。",
+    "upfront_flat": (
+        "前期佣金：{basis_kind} {basis} 的 {percent}% = {part}（四舍五入到分），加固定金额 {flat}"
+        " = {before}。"
+    ),
+    "upfront_bonus": (
+        "前期佣金：{basis_kind} {basis} 的 {percent}% = {part}（四舍五入到分），加业绩奖金 {bonus}"
+        "（经纪人当月第 {loan_in_month} 笔贷款）= {before}。"
+    ),
+    "upfront_flat_bonus": (
+        "前期佣金：{basis_kind} {basis} 的 {percent}% = {part}（四舍五入到分），加固定金额 {flat}，"
+        "再加业绩奖金 {bonus}（经纪人当月第 {loan_in_month} 笔贷款）= {before}。"
+    ),
+    "cap_floor": "按上限 {cap} / 下限 {floor} 调整后：{total}。",
+    "trail": (
+        "{month} 的持续佣金：未偿余额 {basis} 的年费率 {percent}% ÷ 12（四舍五入到分）= {total}。"
+    ),
+    "trail_net": (
+        "{month} 的持续佣金：扣除抵消账户后的未偿余额 {basis} 的年费率 {percent}% ÷ 12"
+        "（四舍五入到分）= {total}。"
+    ),
+    "split": "分成：{party}（{payee}）获得 {total} 的 {percent}% = {amount}（最大余数法）。",
+    "split_remainder": (
+        "分成：{party}（{payee}）获得 {total} 的 {percent}% = {amount}（含一分余数，最大余数法）。"
+    ),
+    "clawback": (
+        "追回：该贷款在第 {loan_month} 个贷款月{reason}；按规则的追回表，退回前期佣金账目 #{entry}"
+        "（{accrued}）的 {percent}% = {amount}。"
+    ),
+    "payout": "已在批次 {batch} 中支付给{payee}（付款编号 {payment_reference}），结清 {entries} 条账目。",
+    "adjustment": "为{payee}调整：{reason}。",
+    "reversal": "为{payee}冲销：{reason}。",
+    "tax": "税 {rate}%：{tax}；合计 {total} {currency}。",
+    "tax_unrated": "税：{tax}；合计 {total} {currency}。",
+    "total": "合计 {total} {currency}。",
+}
+# Words inside the steps that are the ledger's codes, in Chinese.
+_LEDGER_WORDS_ZH = {
+    "funded_amount": "放款金额",
+    "drawn_net_of_offset": "扣除抵消账户后的已提款金额",
+    "outstanding_balance": "未偿余额",
+    "platform": "平台",
+    "firm": "经纪公司",
+    "broker": "经纪人",
+    "referrer": "推荐人",
+    "lender": "贷款机构",
+    "product": "产品",
+    "discharged": "已结清",
+    "refinanced": "已再融资",
+    "USD": "美元",
+}
+_LEDGER_CODES = frozenset({"basis_kind", "party", "scope", "reason", "currency"})
 
 # Words the broker's replies use for ledger entry kinds and offer kinds, in Chinese.
 _ENTRY_KIND_ZH = {
@@ -423,6 +490,20 @@ _ENTRY_KIND_ZH = {
     "payout": "支付",
 }
 _OFFER_KIND_ZH = {"prequalified": "预审报价", "firm": "正式报价"}
+
+
+def ledger_steps(parts: list[dict[str, Any]], lang: Lang) -> str:
+    """An explanation's steps in `lang`, from its keys and values (figures as the ledger wrote)."""
+    if lang != "zh":
+        return " ".join(STEP_TEXTS[part["key"]].format(**part["values"]) for part in parts)
+    said = []
+    for part in parts:
+        values = {
+            name: _LEDGER_WORDS_ZH.get(value, value) if name in _LEDGER_CODES else value
+            for name, value in part["values"].items()
+        }
+        said.append(LEDGER_STEPS_ZH[part["key"]].format(**values))
+    return "".join(said)
 
 
 def entry_kind(kind: str, lang: Lang) -> str:
@@ -497,3 +578,69 @@ def menu(codes: list[str] | tuple[str, ...], lang: Lang, *, product: bool = Fals
 
 def join(items: list[str], lang: Lang) -> str:
     return ("、" if lang == "zh" else ", ").join(items)
+
+
+# Tool errors in the conversation's language. A tool's error is English (what the API, the logs
+# and a model read) with a message key (tools/error_messages.json); in Chinese the key's Chinese
+# template is said, with the values in it put into Chinese where they are words we know
+# (statuses, field names, products). Field-level problems are listed field by field.
+_STATUS_PARAMS = frozenset({"status", "requested", "expected", "state"})
+
+
+def _zh_param(name: str, value: str, detail: Any) -> str:
+    if name in _STATUS_PARAMS:
+        return status_words(value, "zh")
+    if name == "allowed":
+        return "、".join(status_words(part.strip(), "zh") for part in value.split(","))
+    if name == "fields" and isinstance(detail, dict):
+        missing = detail.get("missing_fields")
+        if isinstance(missing, list) and missing:
+            return "、".join(
+                field_label(str(item.get("name")), "zh")
+                for item in missing
+                if isinstance(item, dict)
+            )
+    if name in ("product", "actual", "requested") and value in vocabulary().products:
+        return option_label(value, "zh", product=True)
+    return value
+
+
+def _problem_text(problem: dict[str, Any], lang: Lang) -> str:
+    loc = [str(part) for part in problem.get("loc") or [] if not isinstance(part, int)]
+    names = [part for part in loc if part not in ("body", "query", "slots", "arguments")]
+    field = names[-1] if names else ""
+    msg = str(problem.get("msg") or "")
+    if lang != "zh":
+        return f"{field_label(field, lang).lower()}: {msg}" if field else msg
+    found = identify(msg)
+    said = (
+        render(found.key, {k: _zh_param(k, v, None) for k, v in found.params.items()}, "zh")
+        if found is not None and found.key.startswith("field.")
+        else "取值无效"
+    )
+    return f"{field_label(field, 'zh')}：{said}" if field else said
+
+
+def say_error(body: dict[str, Any], lang: Lang) -> str:
+    """What a failed tool call says, in `lang`; `body` is the error's payload (kind, message,
+    key, detail)."""
+    message = str(body.get("message") or "")
+    detail = body.get("detail")
+    if lang != "zh":
+        return message or render("error.internal", {}, "en")
+    found = identify(message)
+    if found is not None:
+        text = render(
+            found.key, {k: _zh_param(k, v, detail) for k, v in found.params.items()}, "zh"
+        )
+    else:
+        text = render(str(body.get("key") or "error.internal"), {}, "zh")
+    problems = (
+        [item for item in detail if isinstance(item, dict)] if isinstance(detail, list) else []
+    )
+    if problems and found is not None and found.key == "tool.invalid_arguments":
+        text = render("tool.invalid_arguments", {"summary": ""}, "zh")
+    if problems:
+        listed = "；".join(_problem_text(item, "zh") for item in problems[:5])
+        text = text.rstrip("。：: ") + "：" + listed + "。"
+    return text

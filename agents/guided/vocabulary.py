@@ -19,6 +19,10 @@ class Option:
     en: str
     zh: str
     words: tuple[re.Pattern[str], ...]
+    # Phrases that settle the choice whatever else the message says: what secures the loan or
+    # what it buys ("borrow against her home", "buy a house") outweighs a purpose said beside it
+    # ("… to redo the kitchen") and another option's label inside it ("second mortgage").
+    decisive: tuple[re.Pattern[str], ...] = ()
 
     def label(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
@@ -53,6 +57,7 @@ def _options(raw: dict[str, Any]) -> dict[str, Option]:
             item["en"],
             item["zh"],
             tuple(re.compile(word, re.IGNORECASE) for word in item.get("words", [])),
+            tuple(re.compile(word, re.IGNORECASE) for word in item.get("decisive", [])),
         )
         for code, item in raw.items()
     }

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from lending.commissions.explanation import ExplanationStep
 from lending.models.commissions import (
     Basis,
     BatchStatus,
@@ -250,6 +251,9 @@ class Explanation(BaseModel):
     rule_effective_from: date | None
     loan_reference: str | None
     steps: list[str]
+    # The same steps as keys and values (lending/commissions/explanation.py), so another
+    # language can say them with the very figures of `steps`.
+    parts: list[ExplanationStep]
     text: str
 
 

@@ -24,6 +24,7 @@ from lending.analytics.recorder import analytics
 from lending.audit.schemas import Origin
 from lending.audit.service import audit
 from lending.commissions import exports, ledger
+from lending.commissions.explanation import ExplanationStep, step
 from lending.commissions.repository import READ_SCOPES, CommissionRepository
 from lending.commissions.rules import CENT, guard_violations, money
 from lending.commissions.schemas import (
@@ -609,7 +610,8 @@ class CommissionService:
         version = await repository.version(entry.rule_version_id) if entry.rule_version_id else None
         loan = await repository.loan(entry.loan_id) if entry.loan_id else None
         payee = await repository.name_of(entry.payee_kind, entry.payee_id)
-        steps = _steps(entry, rule, version, loan, payee)
+        parts = _steps(entry, rule, version, loan, payee)
+        steps = [part.english() for part in parts]
         return Explanation(
             entry=_entry_read(entry, loan.reference if loan else None),
             rule_name=rule.name if rule else None,
@@ -617,6 +619,7 @@ class CommissionService:
             rule_effective_from=version.effective_from if version else None,
             loan_reference=loan.reference if loan else None,
             steps=steps,
+            parts=parts,
             text=" ".join(steps),
         )
 
@@ -1122,95 +1125,132 @@ def _steps(
     version: CommissionRuleVersion | None,
     loan: FundedLoan | None,
     payee: str,
-) -> list[str]:
+) -> list[ExplanationStep]:
     d = entry.details
     currency = entry.currency
-    steps: list[str] = []
+    steps: list[ExplanationStep] = []
     if loan is not None:
         steps.append(
-            f"Loan {loan.reference} ({loan.borrower_name}), funded {loan.funded_on} for "
-            f"{_money(loan.funded_amount)} {loan.currency}."
+            step(
+                "loan",
+                reference=loan.reference,
+                borrower=loan.borrower_name,
+                funded_on=loan.funded_on,
+                amount=_money(loan.funded_amount),
+                currency=loan.currency,
+            )
         )
     if rule is not None and version is not None:
         steps.append(
-            f"Rule '{rule.name}' ({rule.scope.value} scope, {rule.jurisdiction}) version "
-            f"{version.version}, effective from {version.effective_from}: the most specific rule "
-            "active on the event's date."
+            step(
+                "rule",
+                name=rule.name,
+                scope=rule.scope.value,
+                jurisdiction=rule.jurisdiction,
+                version=version.version,
+                effective_from=version.effective_from,
+            )
         )
     if entry.kind is EntryKind.ACCRUAL and version is not None:
         steps.extend(_accrual_steps(entry, version, payee))
     if entry.kind is EntryKind.CLAWBACK:
         steps.append(
-            f"Clawback: the loan was {d.get('reason')} in loan month {d.get('loan_month')}; the "
-            f"rule's schedule gives back {d.get('percent')}% of upfront entry "
-            f"#{d.get('clawback_of_entry')} ({d.get('accrued')}) = {_money(entry.total_amount)}."
+            step(
+                "clawback",
+                reason=d.get("reason"),
+                loan_month=d.get("loan_month"),
+                percent=d.get("percent"),
+                entry=d.get("clawback_of_entry"),
+                accrued=d.get("accrued"),
+                amount=_money(entry.total_amount),
+            )
         )
     if entry.kind is EntryKind.PAYOUT:
         steps.append(
-            f"Paid to {payee} in batch {d.get('batch_id')} (reference "
-            f"{d.get('payment_reference')}), settling {d.get('entries')} entries."
+            step(
+                "payout",
+                payee=payee,
+                batch=d.get("batch_id"),
+                payment_reference=d.get("payment_reference"),
+                entries=d.get("entries"),
+            )
         )
     if entry.kind in (EntryKind.ADJUSTMENT, EntryKind.REVERSAL):
-        steps.append(f"{entry.kind.value.capitalize()} for {payee}: {d.get('reason')}.")
+        steps.append(step(entry.kind.value, payee=payee, reason=d.get("reason")))
     if entry.tax_amount:
-        rate = f" {version.tax_percent.normalize():f}%" if version is not None else ""
-        steps.append(
-            f"Tax{rate}: {_money(entry.tax_amount)}; total {_money(entry.total_amount)} {currency}."
-        )
+        tax = _money(entry.tax_amount)
+        total = _money(entry.total_amount)
+        if version is not None:
+            rate = f"{version.tax_percent.normalize():f}"
+            steps.append(step("tax", rate=rate, tax=tax, total=total, currency=currency))
+        else:
+            steps.append(step("tax_unrated", tax=tax, total=total, currency=currency))
     else:
-        steps.append(f"Total {_money(entry.total_amount)} {currency}.")
+        steps.append(step("total", total=_money(entry.total_amount), currency=currency))
     return steps
 
 
-def _accrual_steps(entry: CommissionEntry, version: CommissionRuleVersion, payee: str) -> list[str]:
+def _accrual_steps(
+    entry: CommissionEntry, version: CommissionRuleVersion, payee: str
+) -> list[ExplanationStep]:
     """The arithmetic of an accrual, from its recorded basis and the (immutable) version."""
     d = entry.details
     basis = entry.basis_amount or Decimal(0)
     total = entry.commission_total or Decimal(0)
-    steps: list[str] = []
+    steps: list[ExplanationStep] = []
     if entry.component is Component.UPFRONT:
         percent = version.upfront_percent or Decimal(0)
         percent_part = money(basis * percent / 100)
         flat = version.upfront_flat or Decimal(0)
         bonus = Decimal(d.get("volume_bonus") or 0)
         before = percent_part + flat + bonus
-        line = (
-            f"Upfront: {percent:f}% of the {version.basis.value} {_money(basis)} = "
-            f"{_money(percent_part)} (half up to the cent)"
-        )
-        if flat:
-            line += f", plus a flat {_money(flat)}"
-        if bonus:
-            line += (
-                f", plus a volume bonus {_money(bonus)} (loan {d.get('loan_in_month')} of the "
-                "broker's month)"
+        key = "upfront" + ("_flat" if flat else "") + ("_bonus" if bonus else "")
+        steps.append(
+            step(
+                key,
+                percent=f"{percent:f}",
+                basis_kind=version.basis.value,
+                basis=_money(basis),
+                part=_money(percent_part),
+                **({"flat": _money(flat)} if flat else {}),
+                **(
+                    {"bonus": _money(bonus), "loan_in_month": d.get("loan_in_month")}
+                    if bonus
+                    else {}
+                ),
+                **({"before": _money(before)} if flat or bonus else {}),
             )
-        steps.append(f"{line} = {_money(before)}." if flat or bonus else f"{line}.")
+        )
         if total != before:
             steps.append(
-                f"Cap {_money(version.upfront_cap)} / floor {_money(version.upfront_floor)} "
-                f"applied: {_money(total)}."
+                step(
+                    "cap_floor",
+                    cap=_money(version.upfront_cap),
+                    floor=_money(version.upfront_floor),
+                    total=_money(total),
+                )
             )
     else:
-        basis_name = (
-            "outstanding balance net of offset"
-            if version.basis.value == "drawn_net_of_offset"
-            else "outstanding balance"
-        )
         steps.append(
-            f"Trail for {entry.effective_on:%Y-%m}: {(version.trail_percent or 0):f}% a year of "
-            f"the {basis_name} {_money(basis)} ÷ 12 (half up to the cent) = {_money(total)}."
+            step(
+                "trail_net" if version.basis.value == "drawn_net_of_offset" else "trail",
+                month=f"{entry.effective_on:%Y-%m}",
+                percent=f"{(version.trail_percent or 0):f}",
+                basis=_money(basis),
+                total=_money(total),
+            )
         )
     split_percent = entry.split_percent or Decimal(0)
     rounded_down = (total * split_percent / 100).quantize(CENT, rounding=ROUND_DOWN)
-    remainder = (
-        " (including a remainder cent, largest-remainder rule)"
-        if entry.amount != rounded_down
-        else " (largest-remainder rule)"
-    )
     steps.append(
-        f"Split: {entry.party.value} ({payee}) gets {split_percent.normalize():f}% of "
-        f"{_money(total)} = {_money(entry.amount)}{remainder}."
+        step(
+            "split_remainder" if entry.amount != rounded_down else "split",
+            party=entry.party.value,
+            payee=payee,
+            percent=f"{split_percent.normalize():f}",
+            total=_money(total),
+            amount=_money(entry.amount),
+        )
     )
     return steps
 

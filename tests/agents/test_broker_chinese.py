@@ -5,6 +5,7 @@ for a month work as they do in English."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -14,9 +15,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.guided.parser import parse_period
+from agents.guided.texts import LEDGER_STEPS_ZH, ledger_steps
+from lending.commissions.explanation import STEP_TEXTS, step
 from lending.commissions.service import commission
 from lending.config import Settings
 from lending.models.applications import Application, ProductType
+from lending.models.commissions import CommissionEntry
 from lending.models.identity import Role, User
 from lending.models.offers import Offer
 from lending.offers.service import offer as offer_service
@@ -30,6 +34,7 @@ from tests.lending.factories import (
     create_catalog,
     give_consent,
 )
+from tools.messages import placeholders
 
 
 async def _count(session: AsyncSession, borrower: User) -> int:
@@ -222,10 +227,51 @@ async def test_a_broker_asks_in_chinese_about_expiring_offers_and_commission(
     assert "共 1 条账目记录。" in answer
     assert "原因（按金额从大到小）：" in answer
     assert (
-        f"1. 1,300.00 美元（应计，{october.start.isoformat()}）：贷款 {loan.reference}，" in answer
+        f"1. 1,300.00 美元（应计，{october.start.isoformat()}）：贷款 {loan.reference}（" in answer
     )
-    assert "账本明细（英文原文）：" in answer
-    assert "0.650000% of the funded_amount 200,000.00 = 1,300.00" in answer
+    # The ledger's arithmetic in Chinese, with the ledger's own figures.
+    assert "前期佣金：放款金额 200,000.00 的 0.650000% = 1,300.00（四舍五入到分）。" in answer
+    assert "分成：经纪人" in answer
+    entry_id = await session.scalar(
+        select(CommissionEntry.id).where(CommissionEntry.payee_id == broker.id)
+    )
+    assert entry_id is not None
+    english = (await commission.explain(session, actor_of(broker), entry_id=entry_id)).text
+    figures = re.findall(r"\d[\d,]*\.\d+", english)
+    assert figures
+    line = next(text for text in answer.splitlines() if text.startswith("1. "))
+    steps = line.split("）：", 1)[1]
+    assert sorted(re.findall(r"\d[\d,]*\.\d+", steps)) == sorted(figures)
+    for english_word in ("Upfront", "Split", "half up", "Total", "Rule '"):
+        assert english_word not in answer
     nothing = reply_text(await send(client, token, thread_id, "去年的佣金呢"))
     last_year = now.year - 1
     assert nothing == f"您在 {last_year}-01-01 至 {last_year}-12-31 期间没有佣金。"
+
+
+def test_every_ledger_step_has_chinese_with_the_same_values() -> None:
+    assert set(LEDGER_STEPS_ZH) == set(STEP_TEXTS)
+    for key, english in STEP_TEXTS.items():
+        assert placeholders(LEDGER_STEPS_ZH[key]) == placeholders(english), key
+
+
+def test_a_clawback_with_tax_is_explained_in_chinese_with_the_same_figures() -> None:
+    parts = [
+        step(
+            "clawback",
+            reason="discharged",
+            loan_month=4,
+            percent="50",
+            entry=17,
+            accrued="1,300.00",
+            amount="-650.00",
+        ),
+        step("tax", rate="10", tax="-65.00", total="-715.00", currency="USD"),
+    ]
+    said = ledger_steps([part.model_dump() for part in parts], "zh")
+    assert said == (
+        "追回：该贷款在第 4 个贷款月已结清；按规则的追回表，退回前期佣金账目 #17（1,300.00）的 50% = "
+        "-650.00。税 10%：-65.00；合计 -715.00 美元。"
+    )
+    english = ledger_steps([part.model_dump() for part in parts], "en")
+    assert english == " ".join(part.english() for part in parts)

@@ -3647,6 +3647,8 @@ export interface components {
             entry: components["schemas"]["lending__commissions__schemas__EntryRead"];
             /** Loan Reference */
             loan_reference: string | null;
+            /** Parts */
+            parts: components["schemas"]["ExplanationStep"][];
             /** Rule Effective From */
             rule_effective_from: string | null;
             /** Rule Name */
@@ -3657,6 +3659,18 @@ export interface components {
             steps: string[];
             /** Text */
             text: string;
+        };
+        /**
+         * ExplanationStep
+         * @description One step: its key in STEP_TEXTS and the values (figures formatted once) it says.
+         */
+        ExplanationStep: {
+            /** Key */
+            key: string;
+            /** Values */
+            values: {
+                [key: string]: string;
+            };
         };
         /** FeeAmount */
         FeeAmount: {
