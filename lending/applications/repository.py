@@ -27,6 +27,7 @@ from lending.models.applications import (
 )
 from lending.models.identity import Role, User
 from lending.models.lenders import LenderSubmission
+from lending.pagination import Page, fetch_page
 
 
 class StaleVersion(Conflict):
@@ -159,6 +160,28 @@ class ApplicationRepository(_Repository):
     ) -> tuple[Sequence[Application], int]:
         """One page of the applications `actor` may see that match `filters`, and how many
         match in all (one count query over the same conditions)."""
+        statement = self._filtered(actor, filters)
+        total = await self.session.scalar(
+            select(func.count()).select_from(statement.order_by(None).subquery())
+        )
+        page = statement.order_by(*_ORDERS[filters.order])
+        rows = (await self.session.execute(page.limit(limit).offset(offset))).scalars().all()
+        return rows, total or 0
+
+    async def page_scoped(
+        self, actor: Actor, filters: ApplicationFilters, *, cursor: str | None, limit: int
+    ) -> Page[Application]:
+        """A keyset page of the same list, newest first (no total: counting 100,000 rows on
+        every page is what keyset paging avoids)."""
+        return await fetch_page(
+            self.session,
+            self._filtered(actor, filters),
+            [Application.created_at, Application.id],
+            cursor=cursor,
+            limit=limit,
+        )
+
+    def _filtered(self, actor: Actor, filters: ApplicationFilters) -> Select[Any]:
         statement = self.scoped(actor)
         if filters.statuses:
             statement = statement.where(Application.status.in_(filters.statuses))
@@ -180,12 +203,7 @@ class ApplicationRepository(_Repository):
                     Application.borrower_user_id.in_(borrowers),
                 )
             )
-        total = await self.session.scalar(
-            select(func.count()).select_from(statement.order_by(None).subquery())
-        )
-        page = statement.order_by(*_ORDERS[filters.order])
-        rows = (await self.session.execute(page.limit(limit).offset(offset))).scalars().all()
-        return rows, total or 0
+        return statement
 
     async def next_reference_number(self) -> int:
         number = await self.session.scalar(select(application_reference_seq.next_value()))

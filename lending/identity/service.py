@@ -78,6 +78,7 @@ from lending.models.identity import (
     TokenPurpose,
     User,
 )
+from lending.pagination import Page
 
 # Roles whose referral link attributes a new borrower to them.
 REFERRING_ROLES = frozenset({Role.BROKER, Role.BROKER_MANAGER})
@@ -873,6 +874,51 @@ class UserService:
         return await UserRepository.from_session(session).list_readable(
             actor, organization_id=organization_id, role=role, limit=limit, offset=offset
         )
+
+    async def page(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        role: Role | None = None,
+        search: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[User]:
+        """A keyset page of the users `actor` manages, newest first, by role and name/email."""
+        actor.require_any(Scope.USERS_MANAGE_FIRM, Scope.USERS_MANAGE_ALL)
+        return await UserRepository.from_session(session).page_readable(
+            actor,
+            role=role.value if role else None,
+            search=search,
+            cursor=cursor,
+            limit=limit,
+        )
+
+    async def unlock(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        store: Store,
+        user_id: uuid.UUID,
+        origin: Origin | None = None,
+    ) -> bool:
+        """Lift a user's sign-in lockout (too many failed attempts) before it expires; whether
+        one was in force. Audited either way: an administrator looked."""
+        user = await self.get(session, actor, user_id=user_id)
+        was_locked = await throttle.unlock_account(store, email=user.email)
+        await audit.record(
+            session,
+            actor,
+            action="user.unlocked",
+            origin=origin,
+            organization_id=user.organization_id,
+            subject_type="user",
+            subject_id=user.id,
+            details={"was_locked": was_locked},
+        )
+        return was_locked
 
     async def get(self, session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:
         actor.require_any(Scope.USERS_MANAGE_FIRM, Scope.USERS_MANAGE_ALL)

@@ -65,3 +65,18 @@ async def record_success(store: Store, *, email: str) -> None:
     """A successful sign-in clears the account's failures (not the IP's: one success from an IP
     must not wash away an attack on other accounts from it)."""
     await store.reset(f"login:fail:{_account(email)}")
+
+
+async def is_locked(store: Store, *, email: str) -> bool:
+    """Whether the account (not an IP) is locked out of signing in now."""
+    return await store.get(f"login:lock:{_account(email)}") is not None
+
+
+async def unlock_account(store: Store, *, email: str) -> bool:
+    """Lift an account's lockout and forget its failures (an administrator's decision); whether
+    it was locked."""
+    subject = _account(email)
+    was_locked = await store.get(f"login:lock:{subject}") is not None
+    await store.delete(f"login:lock:{subject}")
+    await store.reset(f"login:fail:{subject}")
+    return was_locked
