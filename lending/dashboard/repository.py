@@ -58,13 +58,20 @@ class DashboardRepository:
 
     async def job_counts(self, since: datetime) -> tuple[int, int, int, float | None]:
         """Waiting, running, failed since `since`, and the oldest waiting job's age."""
+        # Waiting: due now (a job scheduled for later is not late). Its age: since it was due,
+        # or since it was deferred when it had no schedule.
         row = (
             await self.session.execute(
                 text(
-                    "SELECT count(*) FILTER (WHERE status = 'todo'),"
-                    " count(*) FILTER (WHERE status = 'doing'),"
-                    " extract(epoch FROM now() - min(scheduled_at) FILTER (WHERE status = 'todo'))"
-                    " FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
+                    "SELECT count(*) FILTER (WHERE j.status = 'todo'),"
+                    " count(*) FILTER (WHERE j.status = 'doing'),"
+                    " extract(epoch FROM now() - min(coalesce(j.scheduled_at, ("
+                    "   SELECT min(e.at) FROM procrastinate_events AS e"
+                    "   WHERE e.job_id = j.id AND e.type = 'deferred'"
+                    " ))) FILTER (WHERE j.status = 'todo'))"
+                    " FROM procrastinate_jobs AS j"
+                    " WHERE j.status = 'doing'"
+                    " OR (j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now()))"
                 )
             )
         ).one()

@@ -10,16 +10,21 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.prompts.schemas import PromptCreate, VersionCreate
+from agents.prompts.service import prompt_service
 from lending.commissions.service import commission
 from lending.config import Settings
 from lending.models.applications import Application, ApplicationStatus
 from lending.models.audit import AuditEvent
 from lending.models.commissions import BatchStatus, PayoutBatch
+from lending.models.documents import Document, DocumentStatus
 from lending.models.identity import Role, User
+from lending.models.prompts import PromptCategory, PromptLabelName
 from tests.admin.conftest import Signed, browser, create_staff, csrf_of, sign_in, signed_in
 from tests.api.lending_world import submitted_application
 from tests.commissions.factories import create_loan, create_rule
-from tests.identity.factories import create_organization, create_user
+from tests.documents.factories import create_document
+from tests.identity.factories import actor_of, create_organization, create_user
 from tests.lending.factories import create_application, create_borrower
 
 
@@ -359,3 +364,77 @@ async def test_unknown_rows_are_a_404_page(
     answer = await admin.http.get(f"/admin/applications/{uuid.uuid4()}")
     assert answer.status_code == 404
     assert "Not found" in answer.text
+
+
+async def test_a_reviewer_verifies_one_document_and_rejects_another_with_a_reason(
+    admin_app: httpx.ASGITransport, session: AsyncSession, settings: Settings
+) -> None:
+    admin = await signed_in(admin_app, session, settings, Role.PLATFORM_ADMIN)
+    borrower = await create_borrower(session, settings)
+    application = await create_application(session, borrower)
+    good = await create_document(
+        session, settings, borrower, application.id, status=DocumentStatus.EXTRACTED
+    )
+    bad = await create_document(
+        session, settings, borrower, application.id, status=DocumentStatus.NEEDS_REVIEW
+    )
+
+    queue = await admin.http.get("/admin/documents")
+    assert f"/admin/documents/{good}" in queue.text
+    assert f"/admin/documents/{bad}" in queue.text
+    no_reason = await admin.post(f"/admin/documents/{bad}/reject", {"reason": "  "})
+    verified = await admin.post(f"/admin/documents/{good}/verify")
+    rejected = await admin.post(f"/admin/documents/{bad}/reject", {"reason": "Blurred scan"})
+    twice = await admin.post(f"/admin/documents/{good}/verify")
+
+    assert no_reason.status_code == 422
+    assert verified.status_code == rejected.status_code == 303
+    assert twice.status_code == 409  # a verified document is final
+    statuses = {
+        row.id: (row.status, row.status_reason)
+        for row in (
+            await session.execute(select(Document).where(Document.id.in_([good, bad])))
+        ).scalars()
+    }
+    assert statuses[good][0] is DocumentStatus.VERIFIED
+    assert statuses[bad] == (DocumentStatus.REJECTED, "Blurred scan")
+    assert (await _audit_actions(session, good))[-1] == "document.verified"
+    assert (await _audit_actions(session, good)).count("document.verified") == 1
+    assert "document.rejected" in await _audit_actions(session, bad)
+    after = await admin.http.get("/admin/documents")
+    assert f"/admin/documents/{good}" not in after.text
+
+
+async def test_a_prompt_label_is_moved_from_the_page_by_a_prompt_engineer_only(
+    admin_app: httpx.ASGITransport, session: AsyncSession, settings: Settings
+) -> None:
+    engineer = await signed_in(admin_app, session, settings, Role.PROMPT_ENGINEER)
+    admin = await signed_in(admin_app, session, settings, Role.PLATFORM_ADMIN)
+    name = "admin_tests.label_move"
+    await prompt_service.create_prompt(
+        session,
+        actor_of(engineer.user),
+        data=PromptCreate(
+            name=name, category=PromptCategory.SYSTEM, description="test", text="One"
+        ),
+    )
+    await prompt_service.create_version(
+        session, actor_of(engineer.user), name=name, data=VersionCreate(text="Two")
+    )
+
+    diff = await engineer.http.get(f"/admin/prompts/{name}", params={"from": 1, "to": 2})
+    assert "-One" in diff.text
+    assert "+Two" in diff.text
+    refused = await admin.post(
+        f"/admin/prompts/{name}/labels", {"label": "production", "version": "2"}
+    )
+    assert refused.status_code == 403  # an administrator reads prompts, does not publish them
+    published = await engineer.post(
+        f"/admin/prompts/{name}/labels", {"label": "production", "version": "2"}
+    )
+    rolled_back = await engineer.post(
+        f"/admin/prompts/{name}/labels", {"label": "production", "version": "1"}
+    )
+    assert published.status_code == rolled_back.status_code == 303
+    detail = await prompt_service.get(session, actor_of(engineer.user), name=name)
+    assert detail.labels[PromptLabelName.PRODUCTION] == 1
