@@ -10,7 +10,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from admin.pages import applications, audit, commissions, dashboard, documents, people, prompts
+from admin.pages import (
+    applications,
+    audit,
+    commissions,
+    dashboard,
+    documents,
+    evals,
+    people,
+    prompts,
+)
 from admin.sections import MFA_ROLES, STAFF_ROLES
 from admin.web import (
     COOKIE_PATH,
@@ -165,7 +174,16 @@ def create_admin_app(host: Backing) -> FastAPI:
         )
         return response
 
-    for module in (dashboard, applications, documents, commissions, people, audit, prompts):
+    for module in (
+        dashboard,
+        applications,
+        documents,
+        commissions,
+        people,
+        audit,
+        prompts,
+        evals,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(SignInRequired)

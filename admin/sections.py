@@ -31,6 +31,7 @@ SECTIONS = (
     Section("people", "People", "/admin/people", ADMIN),
     Section("audit", "Audit log", "/admin/audit", ADMIN),
     Section("prompts", "Prompts", "/admin/prompts", PROMPTS),
+    Section("evals", "Evals", "/admin/evals", PROMPTS),
 )
 BY_KEY = {section.key: section for section in SECTIONS}
 

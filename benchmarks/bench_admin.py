@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from sqlalchemy import select, text
 
 from api.app import create_app
@@ -109,7 +110,7 @@ _SETUP = [
         (event_key, kind, component, party, payee_kind, payee_id, organization_id, amount,
          currency, effective_on)
     SELECT 'bench:' || n, 'accrual', 'upfront', 'broker', 'user', b.id, b.organization_id,
-           round((10 + (n * 7919) % 2000)::numeric, 2), 'USD',
+           round((10 + (n::bigint * 7919) % 2000)::numeric, 2), 'USD',
            DATE '2025-01-01' + (n % 730)
     FROM generate_series(1, :entries) AS n
     JOIN (
@@ -132,7 +133,9 @@ _SETUP = [
 
 
 async def _build(settings: Settings) -> None:
-    engine = create_engine(settings, str(settings.database_url))
+    # The set-up's statements run for minutes: no statement timeout for them.
+    unlimited = settings.model_copy(update={"database_statement_timeout_ms": 0})
+    engine = create_engine(unlimited, resolve_database_url(settings))
     maker = create_sessionmaker(engine)
     params = {
         "firms": FIRMS,
@@ -179,7 +182,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
     started = time.perf_counter()
     await _build(settings)
     build_seconds = time.perf_counter() - started
-    engine = create_engine(settings, str(settings.database_url))
+    engine = create_engine(settings, resolve_database_url(settings))
     maker = create_sessionmaker(engine)
     async with transaction(maker) as session:
         admins = (
@@ -261,7 +264,7 @@ def main() -> None:
     database_url = recreate_database(server_url, DATABASE)
     try:
         migrations.upgrade(database_url)
-        settings = base.model_copy(update={"database_url": database_url})
+        settings = base.model_copy(update={"database_url": SecretStr(database_url)})
         measured = asyncio.run(_run(settings))
     finally:
         drop_database(server_url, DATABASE)

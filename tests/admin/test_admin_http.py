@@ -197,6 +197,7 @@ async def test_an_admin_sees_every_section(
         "/admin/people",
         "/admin/audit",
         "/admin/prompts",
+        "/admin/evals",
     ):
         answer = await admin.http.get(path)
         assert answer.status_code == 200, (path, answer.text[:500])

@@ -285,6 +285,10 @@ def test_a_prompt_engineer_sees_prompts_only_and_is_refused_admin_pages(
     page.get_by_role("button", name="Point the label at this version").click()
     expect(page.get_by_role("status").first).to_contain_text("The label was moved")
 
+    _nav(web, "Evals")
+    expect(page.get_by_role("heading", name="Eval runs")).to_be_visible()
+    web.check("engineer-evals")
+
     web.allow_console_error("403")
     for path in ("/admin/people", "/admin/dashboard", "/admin/commissions/batches"):
         answer = page.goto(path)
