@@ -89,22 +89,22 @@ def _draft_application(url: str) -> None:
 
 
 def _unpaid_commission(url: str, admin_token: str) -> None:
-    """A manual commission adjustment for the demo broker, through the REST API: something for
-    a payout batch to pay."""
-    brokers = httpx.get(
-        f"{url}/api/v1/users",
-        params={"role": "broker"},
-        headers={"Authorization": f"Bearer {admin_token}"},
-        timeout=15,
+    """A manual commission adjustment for a firm of its own, through the REST API: something for
+    a payout batch to pay, away from the demo firm whose ledger other tests read."""
+    firm = _post(
+        url,
+        "/api/v1/organizations",
+        {"name": "Back Office Test Brokers", "slug": "back-office-test"},
+        admin_token,
     )
-    broker = next(u for u in brokers.json() if u["email"] == "broker@harbor.demo")
+    assert firm.status_code == 201, firm.text
     adjusted = _post(
         url,
         "/api/v1/commissions/adjustments",
         {
-            "payee_kind": "user",
-            "payee_id": broker["id"],
-            "party": "broker",
+            "payee_kind": "organization",
+            "payee_id": firm.json()["id"],
+            "party": "firm",
             "amount": "750.00",
             "effective_on": time.strftime("%Y-%m-%d", time.gmtime()),
             "reason": "Back office test: a bonus to pay out",
@@ -189,6 +189,8 @@ def test_an_administrator_walks_every_page_and_acts_once(web: Web, staff: Staff)
     _nav(web, "Applications")
     expect(page.get_by_role("heading", name="Applications", exact=True)).to_be_visible()
     web.check("applications")
+    # The fixture's draft (the demo's direct borrower), whatever other tests left.
+    page.get_by_label("Reference, borrower name or email").fill("direct@omnifin.demo")
     page.get_by_label("Status").select_option("draft")  # htmx swaps the results in place
     expect(page).to_have_url(re.compile(r"status=draft"))
     page.locator("#results tbody tr a").first.click()
