@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from admin.app import create_admin_app
 from agents.assistant import open_assistant
 from agents.models import ModelProvider
 from agents.prompts.service import prompt_cache
@@ -182,6 +183,8 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-Request-ID", "Idempotency-Key"],
             expose_headers=["X-Request-ID", "Retry-After"],
         )
+    # The back office reads the same state (sessions, store, settings) once the lifespan set it.
+    app.mount("/admin", create_admin_app(state))
     mount_web_app(app)
     instrument_app(app)
     return app

@@ -66,6 +66,7 @@ from lending.models.applications import (
 )
 from lending.models.identity import Role, User
 from lending.models.lenders import LenderProductVersion, SubmissionStatus
+from lending.pagination import Page
 
 
 class ConsentRequired(Conflict):
@@ -158,13 +159,7 @@ class ApplicationService:
         rows, total = await ApplicationRepository.from_session(session).list_scoped(
             actor, filters or ApplicationFilters(), limit=limit, offset=offset
         )
-        borrower_ids = {row.borrower_user_id for row in rows}
-        names: dict[uuid.UUID, str] = {}
-        if borrower_ids:
-            found = await session.execute(
-                select(User.id, User.full_name).where(User.id.in_(borrower_ids))
-            )
-            names = {user_id: name for user_id, name in found}
+        names = await self._borrower_names(session, {row.borrower_user_id for row in rows})
         return ApplicationList(
             items=[
                 ApplicationListItem(
@@ -177,6 +172,43 @@ class ApplicationService:
             offset=offset,
             total=total,
         )
+
+    async def page_applications(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        filters: ApplicationFilters | None = None,
+        *,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[ApplicationListItem]:
+        """A keyset page (newest first) of the applications `actor` may see, for long lists
+        such as the back office's: `cursor` is the previous page's `next_cursor`."""
+        actor.require_any(*READ_SCOPES)
+        page = await ApplicationRepository.from_session(session).page_scoped(
+            actor, filters or ApplicationFilters(), cursor=cursor, limit=limit
+        )
+        names = await self._borrower_names(session, {row.borrower_user_id for row in page.items})
+        return Page(
+            [
+                ApplicationListItem(
+                    **ApplicationSummary.model_validate(row).model_dump(),
+                    borrower_name=names.get(row.borrower_user_id),
+                )
+                for row in page.items
+            ],
+            page.next_cursor,
+        )
+
+    async def _borrower_names(
+        self, session: AsyncSession, borrower_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, str]:
+        if not borrower_ids:
+            return {}
+        found = await session.execute(
+            select(User.id, User.full_name).where(User.id.in_(borrower_ids))
+        )
+        return {user_id: name for user_id, name in found}
 
     async def events(
         self, session: AsyncSession, actor: Actor, *, application_id: uuid.UUID

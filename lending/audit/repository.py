@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,8 +55,20 @@ class AuditRepository:
         action: str | None = None,
         actor_user_id: uuid.UUID | None = None,
         organization_id: uuid.UUID | None = None,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
     ) -> Select[AuditEvent]:
         statement = select(AuditEvent).order_by(AuditEvent.id.desc())
+        if subject_type is not None:
+            statement = statement.where(AuditEvent.subject_type == subject_type)
+        if subject_id is not None:
+            statement = statement.where(AuditEvent.subject_id == subject_id)
+        if since is not None:
+            statement = statement.where(AuditEvent.occurred_at >= since)
+        if until is not None:
+            statement = statement.where(AuditEvent.occurred_at < until)
         if before_id is not None:
             statement = statement.where(AuditEvent.id < before_id)
         if action is not None:

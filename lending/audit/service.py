@@ -133,8 +133,14 @@ class AuditService:
         action: str | None = None,
         actor_user_id: uuid.UUID | None = None,
         organization_id: uuid.UUID | None = None,
+        subject_type: str | None = None,
+        subject_id: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
         limit: int = 50,
     ) -> Sequence[AuditEvent]:
+        """Events newest first, before `before_id` (the keyset cursor: the last id shown),
+        narrowed by actor, action, subject (object) and a time range [since, until)."""
         actor.require(Scope.AUDIT_READ)
         repository = AuditRepository.from_session(session)
         statement = repository.listing(
@@ -142,6 +148,10 @@ class AuditService:
             action=action,
             actor_user_id=actor_user_id,
             organization_id=organization_id,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            since=since,
+            until=until,
         )
         return await repository.list(statement, limit)
 

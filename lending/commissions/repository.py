@@ -33,6 +33,7 @@ from lending.models.applications import (
     BorrowerProfile,
 )
 from lending.models.commissions import (
+    BatchStatus,
     CommissionEntry,
     CommissionJurisdiction,
     CommissionRule,
@@ -49,6 +50,7 @@ from lending.models.commissions import (
 )
 from lending.models.identity import Organization, User
 from lending.models.offers import Offer, OfferStatus
+from lending.pagination import Page, fetch_page
 
 READ_SCOPES = (
     Scope.COMMISSIONS_READ_ALL,
@@ -353,6 +355,21 @@ class CommissionRepository:
         return name or str(payee_id)
 
     # Batches
+
+    async def batches(
+        self, *, status: BatchStatus | None, cursor: str | None, limit: int
+    ) -> Page[PayoutBatch]:
+        """Payout batches, newest first, optionally of one status."""
+        statement = select(PayoutBatch)
+        if status is not None:
+            statement = statement.where(PayoutBatch.status == status)
+        return await fetch_page(
+            self.session,
+            statement,
+            [PayoutBatch.created_at, PayoutBatch.id],
+            cursor=cursor,
+            limit=limit,
+        )
 
     async def batch(self, batch_id: uuid.UUID, *, for_update: bool = False) -> PayoutBatch | None:
         return await self.session.get(PayoutBatch, batch_id, with_for_update=for_update)

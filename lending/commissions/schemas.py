@@ -305,6 +305,22 @@ class BatchPayee(BaseModel):
     entries: int
 
 
+class BatchSummary(BaseModel):
+    """A payout batch without its payees (a row of the batches list)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    status: BatchStatus
+    currency: str
+    cutoff_on: date
+    total_amount: Decimal
+    payee_count: int
+    created_by_user_id: uuid.UUID
+    approved_by_user_id: uuid.UUID | None
+    created_at: datetime
+
+
 class BatchRead(BaseModel):
     id: uuid.UUID
     status: BatchStatus

@@ -33,6 +33,7 @@ from lending.commissions.schemas import (
     BatchCreate,
     BatchPayee,
     BatchRead,
+    BatchSummary,
     CommissionSummary,
     EntryList,
     EntryRead,
@@ -74,6 +75,7 @@ from lending.models.commissions import (
     ServicingEventKind,
 )
 from lending.models.identity import Organization, User
+from lending.pagination import Page, map_page
 
 ACCRUE_FUNDED_TASK = "commissions.accrue_funded"
 CLAWBACK_TASK = "commissions.claw_back"
@@ -906,6 +908,22 @@ class CommissionService:
             session, actor, "commission.batch_created", origin, "payout_batch", batch.id, data
         )
         return created
+
+    async def list_batches(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        status: BatchStatus | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[BatchSummary]:
+        """Payout batches, newest first (the back office's list; payees are on the detail)."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        page = await CommissionRepository.from_session(session).batches(
+            status=status, cursor=cursor, limit=limit
+        )
+        return map_page(page, BatchSummary.model_validate)
 
     async def get_batch(
         self, session: AsyncSession, actor: Actor, *, batch_id: uuid.UUID

@@ -15,10 +15,21 @@ from lending.applications.repository import application_reach
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from lending.models.applications import Application
-from lending.models.documents import Document, DocumentEvent, DocumentField, DocumentSignal
+from lending.models.documents import (
+    Document,
+    DocumentEvent,
+    DocumentField,
+    DocumentSignal,
+    DocumentStatus,
+)
+from lending.pagination import Page, fetch_page
 
 READ_SCOPES = (Scope.DOCUMENTS_READ_ALL, Scope.DOCUMENTS_READ_FIRM, Scope.DOCUMENTS_READ_OWN)
 WRITE_SCOPES = (Scope.DOCUMENTS_WRITE_ALL, Scope.DOCUMENTS_WRITE_FIRM, Scope.DOCUMENTS_WRITE_OWN)
+
+
+# What a reviewer may verify or reject (extraction finished, or it asked for a person).
+REVIEWABLE_STATUSES = (DocumentStatus.EXTRACTED, DocumentStatus.NEEDS_REVIEW)
 
 
 def unattached_reach(actor: Actor, scopes: tuple[Scope, Scope, Scope]) -> ColumnElement[bool]:
@@ -77,6 +88,21 @@ class DocumentRepository:
             .order_by(Document.created_at, Document.id)
         )
         return (await self.session.execute(statement)).scalars().all()
+
+    async def review_queue(self, actor: Actor, *, cursor: str | None, limit: int) -> Page[Document]:
+        """Attached documents waiting for a reviewer's decision, oldest first."""
+        statement = self.scoped(actor, READ_SCOPES).where(
+            Document.application_id.is_not(None),
+            Document.status.in_(REVIEWABLE_STATUSES),
+        )
+        return await fetch_page(
+            self.session,
+            statement,
+            [Document.created_at, Document.id],
+            cursor=cursor,
+            limit=limit,
+            descending=False,
+        )
 
     async def unattached(self, actor: Actor) -> Sequence[Document]:
         statement = (

@@ -64,6 +64,7 @@ from lending.jobs import enqueue
 from lending.models.analytics import EventName
 from lending.models.applications import Application
 from lending.models.documents import Document, DocumentEvent, DocumentField, DocumentStatus
+from lending.pagination import Page, map_page
 
 EXTRACT_TASK = "documents.extract"
 
@@ -432,6 +433,16 @@ class DocumentService:
             application = await self._application(session, actor, application_id)
             rows = await repository.for_application(application.id)
         return DocumentList(items=[DocumentSummary.model_validate(row) for row in rows])
+
+    async def review_queue(
+        self, session: AsyncSession, actor: Actor, *, cursor: str | None = None, limit: int = 50
+    ) -> Page[DocumentSummary]:
+        """The documents waiting for a reviewer, within the reviewer's reach, oldest first."""
+        actor.require(Scope.DOCUMENTS_REVIEW)
+        page = await DocumentRepository.from_session(session).review_queue(
+            actor, cursor=cursor, limit=limit
+        )
+        return map_page(page, DocumentSummary.model_validate)
 
     async def application_documents(
         self, session: AsyncSession, actor: Actor, *, application_id: uuid.UUID

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Self
 
-from sqlalchemy import Select, delete, false, func, select, update
+from sqlalchemy import Select, delete, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.identity.actor import Actor
@@ -22,6 +22,7 @@ from lending.models.identity import (
     TokenPurpose,
     User,
 )
+from lending.pagination import Page, fetch_page
 
 
 class _Repository:
@@ -96,6 +97,32 @@ class UserRepository(_Repository):
             statement = statement.where(User.role == role)
         statement = statement.limit(limit).offset(offset)
         return (await self.session.execute(statement)).scalars().all()
+
+    async def page_readable(
+        self,
+        actor: Actor,
+        *,
+        role: str | None,
+        search: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[User]:
+        """Users `actor` may manage, newest first, by role and name or email (any case)."""
+        statement = self.readable(actor)
+        if role is not None:
+            statement = statement.where(User.role == role)
+        if search:
+            escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            statement = statement.where(
+                or_(
+                    User.full_name.ilike(pattern, escape="\\"),
+                    User.email.ilike(pattern, escape="\\"),
+                )
+            )
+        return await fetch_page(
+            self.session, statement, [User.created_at, User.id], cursor=cursor, limit=limit
+        )
 
     async def get(self, user_id: uuid.UUID) -> User | None:
         return await self.session.get(User, user_id)

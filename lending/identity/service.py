@@ -78,6 +78,7 @@ from lending.models.identity import (
     TokenPurpose,
     User,
 )
+from lending.pagination import Page
 
 # Roles whose referral link attributes a new borrower to them.
 REFERRING_ROLES = frozenset({Role.BROKER, Role.BROKER_MANAGER})
@@ -386,12 +387,13 @@ class AuthService:
         store: Store,
         user_id: uuid.UUID,
         origin: Origin | None = None,
-    ) -> None:
+    ) -> bool:
         """Lift a user's sign-in lockout (the account-wide one and every address's), for a
-        platform administrator. Locks on an address stay: they are about the address."""
+        platform administrator; whether the account was locked. Audited either way (an
+        administrator acted). Locks on an address stay: they are about the address."""
         actor.require(Scope.USERS_MANAGE_ALL)
         user = await _users.get(session, actor, user_id=user_id)
-        await throttle.unlock_account(store, email=user.email)
+        was_locked = await throttle.unlock_account(store, email=user.email)
         await audit.record(
             session,
             actor,
@@ -400,7 +402,9 @@ class AuthService:
             organization_id=user.organization_id,
             subject_type="user",
             subject_id=user.id,
+            details={"was_locked": was_locked},
         )
+        return was_locked
 
     async def register(
         self,
@@ -934,6 +938,26 @@ class UserService:
             await _organizations.get(session, actor, organization_id=organization_id)
         return await UserRepository.from_session(session).list_readable(
             actor, organization_id=organization_id, role=role, limit=limit, offset=offset
+        )
+
+    async def page(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        role: Role | None = None,
+        search: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[User]:
+        """A keyset page of the users `actor` manages, newest first, by role and name/email."""
+        actor.require_any(Scope.USERS_MANAGE_FIRM, Scope.USERS_MANAGE_ALL)
+        return await UserRepository.from_session(session).page_readable(
+            actor,
+            role=role.value if role else None,
+            search=search,
+            cursor=cursor,
+            limit=limit,
         )
 
     async def get(self, session: AsyncSession, actor: Actor, *, user_id: uuid.UUID) -> User:

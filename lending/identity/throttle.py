@@ -96,11 +96,18 @@ async def record_success(store: Store, *, email: str, ip: str | None) -> None:
     await store.reset(f"login:fail:{await _pair(store, _account(email), ip)}")
 
 
-async def unlock_account(store: Store, *, email: str) -> None:
-    """An administrator's unlock: the account-wide lock and count, and every pair's, are cleared.
-    Address locks stay: they are about the address, not this account."""
+async def is_locked(store: Store, *, email: str) -> bool:
+    """Whether the account itself (not an address) is locked out of signing in now."""
+    return await store.get(f"login:lock:{_account(email)}") is not None
+
+
+async def unlock_account(store: Store, *, email: str) -> bool:
+    """An administrator's unlock: the account-wide lock and count, and every pair's, are cleared;
+    whether the account was locked. Address locks stay: they are about the address."""
     account = _account(email)
+    was_locked = await store.get(f"login:lock:{account}") is not None
     await store.delete(f"login:lock:{account}")
     await store.reset(f"login:fail:{account}")
     # No expiry: one small key per account an administrator ever unlocked.
     await store.set(_epoch_key(account), repr(time.time()).encode())
+    return was_locked

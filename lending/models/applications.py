@@ -182,6 +182,15 @@ class Application(TimestampMixin, Base):
         CheckConstraint("term_months > 0", name="term_positive"),
         CheckConstraint("hmda_action_taken BETWEEN 1 AND 8", name="hmda_action_taken"),
         Index("ix_loan_application_organization_id_created_at", "organization_id", "created_at"),
+        # The back office's keyset list over every firm, all statuses or one.
+        Index("ix_loan_application_created_at_id", "created_at", "id"),
+        Index("ix_loan_application_status_created_at_id", "status", "created_at", "id"),
+        Index(
+            "ix_loan_application_reference_trgm",
+            "reference",
+            postgresql_using="gin",
+            postgresql_ops={"reference": "gin_trgm_ops"},
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

@@ -31,6 +31,8 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_event_actor_user_id_id", "actor_user_id", "id"),
         Index("ix_audit_event_organization_id_id", "organization_id", "id"),
+        # The back office's search by object.
+        Index("ix_audit_event_subject_type_subject_id_id", "subject_type", "subject_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

@@ -77,6 +77,15 @@ class Document(TimestampMixin, Base):
         Index("ix_document_application_id_created_at", "application_id", "created_at"),
         Index("ix_document_uploaded_by_user_id", "uploaded_by_user_id"),
         Index("ix_document_key_id", "key_id"),
+        # The review queue: attached documents waiting for a person, oldest first.
+        Index(
+            "ix_document_review_queue",
+            "created_at",
+            "id",
+            postgresql_where=text(
+                "application_id IS NOT NULL AND status IN ('extracted', 'needs_review')"
+            ),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)

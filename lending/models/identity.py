@@ -112,7 +112,23 @@ class User(TimestampMixin, Base):
     """A person who signs in. The table is `user_account`: `user` is reserved in SQL."""
 
     __tablename__ = "user_account"
-    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+    __table_args__ = (
+        CheckConstraint(_one_of("role", Role), name="role"),
+        # The back office's people list (keyset, newest first) and its search.
+        Index("ix_user_account_created_at_id", "created_at", "id"),
+        Index(
+            "ix_user_account_email_trgm",
+            "email",
+            postgresql_using="gin",
+            postgresql_ops={"email": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_user_account_full_name_trgm",
+            "full_name",
+            postgresql_using="gin",
+            postgresql_ops={"full_name": "gin_trgm_ops"},
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     email: Mapped[str] = mapped_column(String(320))

@@ -1,0 +1,1 @@
+"""One module per back-office section: thin handlers, one service call each."""

@@ -1,0 +1,138 @@
+"""Documents: the review queue, and verifying or rejecting one (through the service)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from admin.listing import ListQuery, ListQueryDep
+from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from lending.documents.service import document_service
+from lending.errors import Conflict, InvalidInput, PermissionDenied
+
+router = APIRouter(prefix="/documents", dependencies=[require_section("documents")])
+
+_DONE = {"verified": "The document was verified.", "rejected": "The document was rejected."}
+
+
+@router.get("")
+async def queue(
+    request: Request,
+    staff: StaffDep,
+    session: SessionDep,
+    query: ListQueryDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    return await _queue(request, session, staff, query, notice=_DONE.get(done or ""))
+
+
+@router.get("/{document_id}")
+async def detail(
+    request: Request, document_id: uuid.UUID, staff: StaffDep, session: SessionDep
+) -> HTMLResponse:
+    return await _detail(request, session, staff, document_id)
+
+
+@router.post("/{document_id}/verify")
+async def verify(
+    request: Request,
+    document_id: uuid.UUID,
+    staff: StaffDep,
+    session: SessionDep,
+    origin: OriginDep,
+) -> Response:
+    try:
+        await document_service.verify(session, staff.actor, document_id=document_id, origin=origin)
+    except (Conflict, InvalidInput, PermissionDenied) as refused:
+        await session.rollback()
+        return await _detail(
+            request,
+            session,
+            staff,
+            document_id,
+            error=error_message(refused),
+            status_code=refused.status_code,
+        )
+    return RedirectResponse("/admin/documents?done=verified", status_code=303)
+
+
+@router.post("/{document_id}/reject")
+async def reject(
+    request: Request,
+    document_id: uuid.UUID,
+    staff: StaffDep,
+    session: SessionDep,
+    origin: OriginDep,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    try:
+        if not reason.strip():
+            raise InvalidInput("Say why the document is rejected: the borrower sees the reason.")
+        await document_service.reject(
+            session, staff.actor, document_id=document_id, reason=reason.strip(), origin=origin
+        )
+    except (Conflict, InvalidInput, PermissionDenied) as refused:
+        await session.rollback()
+        return await _detail(
+            request,
+            session,
+            staff,
+            document_id,
+            error=error_message(refused),
+            status_code=refused.status_code,
+        )
+    return RedirectResponse("/admin/documents?done=rejected", status_code=303)
+
+
+async def _queue(
+    request: Request,
+    session: AsyncSession,
+    staff: Staff,
+    query: ListQuery,
+    *,
+    notice: str | None = None,
+) -> HTMLResponse:
+    page = await document_service.review_queue(
+        session, staff.actor, cursor=query.cursor, limit=query.limit
+    )
+    return render(
+        request,
+        "documents/queue.html",
+        {
+            "staff": staff,
+            "current": "documents",
+            "title": "Documents to review",
+            "page": page,
+            "notice": notice,
+            "next_url": query.next_url(request, page.next_cursor),
+            "first_url": query.first_url(request),
+        },
+    )
+
+
+async def _detail(
+    request: Request,
+    session: AsyncSession,
+    staff: Staff,
+    document_id: uuid.UUID,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    document = await document_service.get(session, staff.actor, document_id=document_id)
+    return render(
+        request,
+        "documents/detail.html",
+        {
+            "staff": staff,
+            "current": "documents",
+            "title": f"Document {document.filename}",
+            "doc": document,
+            "error": error,
+        },
+        status_code=status_code,
+    )

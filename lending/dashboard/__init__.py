@@ -1,0 +1,1 @@
+"""The operations dashboard: today's funnel and what waits for someone (read-only counts)."""

@@ -1,0 +1,300 @@
+"""The back office in a real browser against the real server: each role signs in with its second
+factor and walks its pages (axe on each), performs each action once, a maker-checker pair with two
+administrators, and a prompt engineer refused an administrator's page by its address."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import httpx
+import pyotp
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, Web
+
+STAFF_PASSWORD = "lantern harbour quiet maple"
+
+
+@dataclass
+class StaffLogin:
+    email: str
+    password: str
+    totp: pyotp.TOTP
+    last_step: int  # the last TOTP step used: a code is good once
+
+    def next_code(self) -> str:
+        """A code of a step after the last one used (the server accepts the next step too)."""
+        step = max(self.last_step + 1, int(time.time() // 30) - 1)
+        if step > int(time.time() // 30) + 1:
+            time.sleep(30)  # pragma: no cover - three sign-ins in one 30 s window
+        self.last_step = step
+        return self.totp.at(step * 30)
+
+
+def _post(url: str, path: str, body: dict[str, object], token: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.post(f"{url}{path}", json=body, headers=headers, timeout=15)
+
+
+def _enrol(url: str, token: str) -> tuple[pyotp.TOTP, int]:
+    """Turn on TOTP through the API, as the web app's security page does."""
+    enrolled = _post(url, "/api/v1/mfa/enroll", {}, token)
+    assert enrolled.status_code == 200, enrolled.text
+    totp = pyotp.TOTP(enrolled.json()["secret"])
+    step = int(time.time() // 30) - 1
+    confirmed = _post(url, "/api/v1/mfa/confirm", {"code": totp.at(step * 30)}, token)
+    assert confirmed.status_code == 200, confirmed.text
+    return totp, step
+
+
+def _invited_admin(url: str, admin_token: str, email: str) -> StaffLogin:
+    invitation = _post(
+        url, "/api/v1/invitations", {"role": "platform_admin", "email": email}, admin_token
+    )
+    assert invitation.status_code == 201, invitation.text
+    registered = _post(
+        url,
+        "/api/v1/auth/register",
+        {
+            "email": email,
+            "password": STAFF_PASSWORD,
+            "full_name": email.split("@")[0].title(),
+            "invitation_code": invitation.json()["code"],
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    # MFA is required for administrators: this token only enrols.
+    enrolling = _post(url, "/api/v1/auth/token", {"email": email, "password": STAFF_PASSWORD})
+    assert enrolling.json()["mfa_enrollment_required"] is True
+    totp, step = _enrol(url, enrolling.json()["access_token"])
+    return StaffLogin(email, STAFF_PASSWORD, totp, step)
+
+
+def _draft_application(url: str) -> None:
+    """A draft by the demo's direct borrower, through the REST API (the demo seeds none)."""
+    token = _post(
+        url, "/api/v1/auth/token", {"email": "direct@omnifin.demo", "password": DEMO_PASSWORD}
+    )
+    assert token.status_code == 200, token.text
+    started = _post(
+        url,
+        "/api/v1/applications",
+        {"product_type": "personal", "amount": "12000.00", "term_months": 36},
+        token.json()["access_token"],
+    )
+    assert started.status_code == 201, started.text
+
+
+def _unpaid_commission(url: str, admin_token: str) -> None:
+    """A manual commission adjustment for a firm of its own, through the REST API: something for
+    a payout batch to pay, away from the demo firm whose ledger other tests read."""
+    firm = _post(
+        url,
+        "/api/v1/organizations",
+        {"name": "Back Office Test Brokers", "slug": "back-office-test"},
+        admin_token,
+    )
+    assert firm.status_code == 201, firm.text
+    adjusted = _post(
+        url,
+        "/api/v1/commissions/adjustments",
+        {
+            "payee_kind": "organization",
+            "payee_id": firm.json()["id"],
+            "party": "firm",
+            "amount": "750.00",
+            "effective_on": time.strftime("%Y-%m-%d", time.gmtime()),
+            "reason": "Back office test: a bonus to pay out",
+        },
+        admin_token,
+    )
+    assert adjusted.status_code == 201, adjusted.text
+
+
+@dataclass
+class Staff:
+    maker: StaffLogin
+    checker: StaffLogin
+    engineer: StaffLogin
+
+
+@pytest.fixture(scope="module")
+def staff(live_server: LiveServer) -> Staff:
+    """Two administrators invited by the demo one, and the demo prompt engineer with TOTP turned
+    on (this server requires MFA of administrators and brokers only; the back office requires it
+    of prompt engineers whatever an organization says)."""
+    url = live_server.url
+    demo_admin = pyotp.TOTP(live_server.admin_totp_secret)
+    token = _post(
+        url,
+        "/api/v1/auth/token",
+        {
+            "email": "admin@omnifin.demo",
+            "password": DEMO_PASSWORD,
+            "otp": demo_admin.at(time.time() - 30),
+        },
+    )
+    assert token.status_code == 200, token.text
+    admin_token = token.json()["access_token"]
+    maker = _invited_admin(url, admin_token, "maker@omnifin.demo")
+    checker = _invited_admin(url, admin_token, "checker@omnifin.demo")
+    _unpaid_commission(url, admin_token)
+    _draft_application(url)
+    engineer_token = _post(
+        url, "/api/v1/auth/token", {"email": "prompts@omnifin.demo", "password": DEMO_PASSWORD}
+    )
+    assert engineer_token.status_code == 200, engineer_token.text
+    totp, step = _enrol(url, engineer_token.json()["access_token"])
+    engineer = StaffLogin("prompts@omnifin.demo", DEMO_PASSWORD, totp, step)
+    return Staff(maker, checker, engineer)
+
+
+def _sign_in(web: Web, login: StaffLogin) -> None:
+    page = web.page
+    page.goto("/admin/")
+    expect(page).to_have_url(re.compile(r"/admin/login"))
+    page.get_by_label("Email").fill(login.email)
+    page.get_by_label("Password").fill(login.password)
+    page.get_by_label("One-time code").fill(login.next_code())
+    page.get_by_role("button", name="Sign in").click()
+
+
+def _nav(web: Web, name: str) -> None:
+    web.page.get_by_role("navigation", name="Back office").get_by_role("link", name=name).click()
+
+
+def test_sign_in_page_is_accessible_and_refuses_a_missing_code(web: Web, staff: Staff) -> None:
+    page = web.page
+    page.goto("/admin/login")
+    expect(page.get_by_role("heading", name="Sign in to the back office")).to_be_visible()
+    web.check("sign-in")
+    page.get_by_label("Email").fill(staff.checker.email)
+    page.get_by_label("Password").fill(staff.checker.password)
+    web.allow_console_error("401")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("alert")).to_contain_text("six-digit code")
+    web.check("sign-in-code-asked")
+
+
+def test_an_administrator_walks_every_page_and_acts_once(web: Web, staff: Staff) -> None:
+    page = web.page
+    _sign_in(web, staff.checker)
+    expect(page).to_have_url(re.compile(r"/admin/dashboard$"))
+    expect(page.get_by_role("heading", name="Today's funnel")).to_be_visible()
+    web.check("dashboard")
+
+    _nav(web, "Applications")
+    expect(page.get_by_role("heading", name="Applications", exact=True)).to_be_visible()
+    web.check("applications")
+    # The fixture's draft (the demo's direct borrower), whatever other tests left.
+    page.get_by_label("Reference, borrower name or email").fill("direct@omnifin.demo")
+    page.get_by_label("Status").select_option("draft")  # htmx swaps the results in place
+    expect(page).to_have_url(re.compile(r"status=draft"))
+    page.locator("#results tbody tr a").first.click()
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    web.check("application")
+    page.get_by_label("New status").select_option("withdrawn")
+    page.get_by_label("Reason").fill("Withdrawn from the back office test")
+    page.get_by_role("button", name="Move the application").click()
+    expect(page.get_by_role("status").first).to_contain_text("The application was moved.")
+    expect(page.get_by_role("cell", name="Withdrawn from the back office test")).to_be_visible()
+    web.check("application-moved")
+
+    _nav(web, "Documents")
+    expect(page.get_by_role("heading", name="Documents to review")).to_be_visible()
+    web.check("documents")
+
+    _nav(web, "People")
+    page.get_by_label("Name or email").fill("broker@harbor.demo")
+    page.get_by_role("button", name="Search").click()
+    page.locator("#results").get_by_role("link", name="Blake Broker").click()
+    expect(page.get_by_role("heading", name="Blake Broker")).to_be_visible()
+    web.check("person")
+    page.get_by_role("button", name="Deactivate").click()
+    expect(page.get_by_role("status").first).to_contain_text("deactivated")
+    page.get_by_role("button", name="Reactivate").click()
+    expect(page.get_by_role("status").first).to_contain_text("reactivated")
+    page.get_by_role("button", name="Unlock sign-in").click()
+    expect(page.get_by_role("status").first).to_contain_text("unlocked")
+
+    _nav(web, "Audit log")
+    page.get_by_role("button", name="Verify the chain").click()
+    expect(page.get_by_text("The chain is intact")).to_be_visible()
+    page.get_by_label("Action").fill("user.deactivated")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator("#results").get_by_role("cell", name="user.deactivated")).to_be_visible()
+    web.check("audit")
+
+    _nav(web, "Prompts")
+    expect(page.get_by_role("heading", name="Prompts")).to_be_visible()
+    web.check("prompts")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page).to_have_url(re.compile(r"/admin/login\?signed_out=1$"))
+    page.goto("/admin/people")
+    expect(page).to_have_url(re.compile(r"/admin/login"))
+
+
+def test_maker_checker_with_two_administrators(web: Web, staff: Staff) -> None:
+    page = web.page
+    _sign_in(web, staff.maker)
+    _nav(web, "Payouts")
+    expect(page.get_by_role("heading", name="Payout batches")).to_be_visible()
+    web.check("batches")
+    page.get_by_text("Draft a new batch").click()
+    page.get_by_label("Cut-off date").fill("2030-12-31")
+    page.get_by_role("button", name="Draft the batch").click()
+    drafted = page.get_by_role("status").first
+    expect(drafted).to_contain_text("Another administrator must approve it")
+    batch_url = page.url.split("?")[0]
+    web.allow_console_error("403")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("alert")).to_contain_text("Maker-checker")
+    web.check("batch-maker-refused")
+    page.get_by_role("button", name="Sign out").click()
+
+    _sign_in(web, staff.checker)
+    page.goto(batch_url)
+    page.get_by_role("button", name="Approve").click()
+    expect(page.get_by_role("status").first).to_contain_text("approved")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export the payment CSV").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    page.goto(batch_url)
+    page.get_by_label("Bank payment reference").fill("BANK-RUN-1")
+    page.get_by_role("button", name="Mark paid").click()
+    expect(page.get_by_role("status").first).to_contain_text("paid")
+    web.check("batch-paid")
+
+
+def test_a_prompt_engineer_sees_prompts_only_and_is_refused_admin_pages(
+    web: Web, staff: Staff
+) -> None:
+    page = web.page
+    _sign_in(web, staff.engineer)
+    expect(page).to_have_url(re.compile(r"/admin/prompts$"))
+    nav = page.get_by_role("navigation", name="Back office")
+    expect(nav.get_by_role("link", name="Prompts")).to_be_visible()
+    expect(nav.get_by_role("link", name="People")).to_have_count(0)
+    web.check("engineer-prompts")
+    page.locator("#results tbody tr a").first.click()  # the demo seeds the assistant's prompts
+    expect(page.get_by_role("heading", name="Compare versions")).to_be_visible()
+    page.get_by_role("button", name="Show the diff").click()
+    web.check("engineer-prompt")
+    page.get_by_role("button", name="Point the label at this version").click()
+    expect(page.get_by_role("status").first).to_contain_text("The label was moved")
+
+    _nav(web, "Evals")
+    expect(page.get_by_role("heading", name="Eval runs")).to_be_visible()
+    web.check("engineer-evals")
+
+    web.allow_console_error("403")
+    for path in ("/admin/people", "/admin/dashboard", "/admin/commissions/batches"):
+        answer = page.goto(path)
+        assert answer is not None
+        assert answer.status == 403, path
+        expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
+    web.check("engineer-refused")
