@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
@@ -147,7 +148,15 @@ class CatalogService:
         lender = Lender(id=uuid.uuid4(), slug=data.slug, current_version=0)
         _copy(details.model_dump(), lender)
         lender.active = False  # until its first version is in effect
-        await repository.add(lender)
+        try:
+            # A savepoint: the same slug created at the same moment by another request fails
+            # here, on the unique index, and is the same Conflict as when it was seen above.
+            async with session.begin_nested():
+                await repository.add(lender)
+        except IntegrityError:
+            raise Conflict(
+                {"message": "A lender already has this slug.", "slug": data.slug}
+            ) from None
         version = await self._new_lender_version(
             session, lender, details, True, effective_from, data.note, actor.user_id
         )

@@ -470,3 +470,29 @@ async def test_an_edit_today_reprices_a_draft_with_the_new_version(
     stored = await session.get(Offer, harbor.id)
     assert stored is not None
     assert stored.product_version_id == version.id
+
+
+async def test_a_slug_taken_between_the_check_and_the_insert_is_a_conflict(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests creating the same lender at once: the second passes the slug check before
+    the first's row exists and meets the unique index, which is a 409 like the check's, not a
+    500, and leaves the transaction usable."""
+    admin = await _admin(session)
+    await catalog.create_lender(
+        session, actor_of(admin), data=LenderCreate(slug="twin-bank", name="Twin Bank")
+    )
+    real = LenderRepository.get_lender_by_slug
+
+    async def not_yet(self: LenderRepository, slug: str) -> Any:
+        return None  # what the racing request saw
+
+    monkeypatch.setattr(LenderRepository, "get_lender_by_slug", not_yet)
+    with pytest.raises(Conflict):
+        await catalog.create_lender(
+            session, actor_of(admin), data=LenderCreate(slug="twin-bank", name="Twin Again")
+        )
+    monkeypatch.setattr(LenderRepository, "get_lender_by_slug", real)
+    found = await LenderRepository.from_session(session).get_lender_by_slug("twin-bank")
+    assert found is not None
+    assert found.name == "Twin Bank"
