@@ -1,6 +1,6 @@
 """A scenario's starting state, built through the lending services (never raw inserts): the firm,
-the actor and other people, borrower profiles, consents, applications and their documents
-(uploaded, extracted by the worker's own job body, and reviewed)."""
+the actor and other people, borrower profiles, consents, applications with their prequalified
+offers, and their documents (uploaded, extracted by the worker's own job body, and reviewed)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from lending.identity.service import organization as organization_service
 from lending.identity.service import user as user_service
 from lending.models.applications import ProductType
 from lending.models.identity import Organization, Role, User
+from lending.offers.service import offer as offer_service
 
 # Every scenario user has this password; nobody signs in during an eval (the runner is given the
 # actor), it only has to pass the password policy.
@@ -251,3 +252,7 @@ async def _applications(session: AsyncSession, world: World, spec: Fixtures) -> 
             ),
         )
         world.applications[item.key] = read.id
+        if item.offers:
+            await offer_service.get_offers(
+                session, world.actor_of(item.borrower), application_id=read.id
+            )

@@ -61,6 +61,9 @@ class ApplicationFixture(_Strict):
     amount: Decimal | None = None
     term_months: int | None = None
     slots: dict[str, Any] = Field(default_factory=dict)
+    # Prequalified offers for it, as the borrower's own "show me my offers" makes them (the
+    # borrower needs a complete profile and a credit-check consent).
+    offers: bool = False
 
 
 class DocumentFixture(_Strict):

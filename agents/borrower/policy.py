@@ -23,7 +23,7 @@ from agents.core.context import AgentContext
 from agents.core.state import AgentState
 from agents.guided import texts
 from agents.guided.answers import answer, choices_for
-from agents.guided.meaning import Reading, understand
+from agents.guided.meaning import Reading, pick_by_position, understand
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedReply, call_tool, say, tool_error
 from agents.guided.questions import (
@@ -43,6 +43,7 @@ from agents.guided.texts import (
     option_label,
     say_error,
     say_text,
+    status_words,
 )
 from agents.guided.vocabulary import vocabulary
 from lending.applications.requirements import requirements
@@ -52,6 +53,8 @@ from tools.base import ToolError
 
 _STATUS = re.compile(r"\b(status|progress|where is|update on|what'?s happening)\b|进度|状态", re.I)
 _OFFERS = re.compile(r"\b(offers?|quotes?)\b|报价", re.I)
+# Applications a new conversation can take up ("what offers do I have?").
+_OPEN_STATUSES = ["draft", "submitted", "under_review", "approved", "referred", "offer_accepted"]
 # Instructions aimed at the assistant rather than answers: refused whole, so that nothing in the
 # message (not even the slot asked) is taken. Checked by tests/agents/test_guided_hostile.py.
 _INJECTION = re.compile(
@@ -201,6 +204,18 @@ class BorrowerIntakePolicy:
                 + " "
                 + await self._current_question(memory, context)
             )
+        if application_id is None and awaiting == "which_application":
+            taken = self._pick_application(text, memory)
+            if taken is not None:
+                return taken
+        if application_id is None and "looked_up" not in memory and not is_correction(text):
+            intent = (
+                "offers" if _OFFERS.search(text) else "status" if _STATUS.search(text) else None
+            )
+            if intent is not None:
+                # A new conversation about an application they already have: find it first.
+                memory["looked_up"] = {"intent": intent, "text": text}
+                return call_tool("list_applications", {"statuses": _OPEN_STATUSES, "limit": 10})
         if application_id is None:
             return await self._start(text, memory, context)
         if awaiting == "consent":
@@ -521,6 +536,8 @@ class BorrowerIntakePolicy:
                 case "accept_offer":
                     memory["awaiting"] = None
                     return say(say_text("accepted", lang))
+                case "list_applications":
+                    return await self._found_applications(data, memory, context)
                 case "get_application":
                     return say(
                         self._status(data, memory)
@@ -531,6 +548,75 @@ class BorrowerIntakePolicy:
             items = texts.join([item[1] for item in memory.pop("took")], lang)
             notes.append(say_text(memory.pop("took_kind", "took"), lang, items=items))
         return await self._next_step(memory, context)
+
+    async def _found_applications(
+        self, data: dict[str, Any], memory: dict[str, Any], context: AgentContext
+    ) -> AIMessage:
+        """The person's open applications, looked up because a new conversation asked about
+        offers or status: one is taken up; several are listed to choose from; none, and the
+        message is read as the start of a new application (or a question)."""
+        lang: Lang = memory["lang"]
+        lookup = memory.get("looked_up") or {}
+        rows = [
+            {
+                "id": item["id"],
+                "reference": item["reference"],
+                "product_type": item["product_type"],
+                "status": item["status"],
+            }
+            for item in data.get("items", [])
+        ]
+        if not rows:
+            return await self._start(str(lookup.get("text", "")), memory, context)
+        if len(rows) == 1:
+            return self._take_up(rows[0], memory)
+        memory["awaiting"] = "which_application"
+        memory["application_rows"] = rows
+        lines = [
+            say_text(
+                "application_line",
+                lang,
+                number=number,
+                reference=row["reference"],
+                product=option_label(row["product_type"], lang, product=True),
+                status=status_words(row["status"], lang),
+            )
+            for number, row in enumerate(rows, start=1)
+        ]
+        return say(
+            say_text("your_applications", lang, count=len(rows))
+            + "\n"
+            + "\n".join(lines)
+            + "\n"
+            + say_text("which_application", lang)
+        )
+
+    def _pick_application(self, text: str, memory: dict[str, Any]) -> AIMessage | None:
+        """The file chosen from the list, by reference or by its number; None: not a choice."""
+        rows: list[dict[str, Any]] = memory.get("application_rows") or []
+        upper = text.upper()
+        for row in rows:
+            if row["reference"] in upper:
+                return self._take_up(row, memory)
+        number = pick_by_position(text, len(rows))
+        if number is not None:
+            return self._take_up(rows[number], memory)
+        return None
+
+    def _take_up(self, row: dict[str, Any], memory: dict[str, Any]) -> AIMessage:
+        """Continue with an application the person already has, for what they asked."""
+        product_type = row["product_type"]
+        memory.pop("application_rows", None)
+        memory["application_id"] = row["id"]
+        memory["product_type"] = product_type
+        memory["purposes"] = list(requirements().product_types[product_type].purposes)
+        memory["awaiting"] = None
+        memory["asked"] = []
+        memory["history"] = []
+        intent = (memory.get("looked_up") or {}).get("intent")
+        if intent == "offers":
+            return call_tool("get_offers", {"application_id": row["id"]})
+        return call_tool("get_application", {"application_id": row["id"]})
 
     def _flush(self, memory: dict[str, Any], text: str) -> str:
         notes = memory.pop("notes", None) or []

@@ -351,6 +351,15 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "提交所需的信息已经齐全。",
     ),
     "broker_documents_missing": ("Documents still needed: {items}.", "还需要的文件：{items}。"),
+    "your_applications": ("You have {count} applications open:", "您有 {count} 份进行中的申请："),
+    "application_line": (
+        "{number}. {reference}: {product}, {status}",
+        "{number}. {reference}：{product}，{status}",
+    ),
+    "which_application": (
+        "Which one do you mean? Say its reference or its number.",
+        "您指的是哪一份？请说编号或序号。",
+    ),
     "broker_documents_complete": (
         "Every required document is in.",
         "所需文件都已收到。",
