@@ -66,8 +66,22 @@ async def _omnifin_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# FastAPI's answer to a body it cannot decode at all (e.g. JSON that is not UTF-8): a 400 no
+# route documents. Malformed input is a 422 everywhere else; so is this (found by the fuzzer).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        detail = [
+            {
+                "loc": ["body"],
+                "msg": "The body could not be read (not UTF-8, or not the declared content type).",
+                "type": "body_unparsable",
+            }
+        ]
+        return envelope(422, "ValidationError", detail, _request_id(request))
     name = _HTTP_ERROR_NAMES.get(exc.status_code, "HTTPError")
     return envelope(
         exc.status_code, name, exc.detail, _request_id(request), dict(exc.headers or {})

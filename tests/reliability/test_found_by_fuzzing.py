@@ -54,3 +54,29 @@ async def test_a_tools_offset_past_bigint_is_bad_input(
         await registry.execute(tool, {"offset": HUGE}, context_for(admin, sessionmaker, settings))
 
     assert raised.value.kind == "InvalidInput"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/v1/chat/threads"),
+        ("POST", "/api/v1/applications"),
+        ("POST", "/api/v1/mfa/disable"),
+    ],
+)
+async def test_a_body_that_is_not_utf8_is_a_validation_error(
+    method: str, path: str, client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    user = await create_user(session)
+    token = await issue_token(session, user, settings=settings)
+
+    response = await client.request(
+        method,
+        path,
+        content=b'{"purpose": "\xff\xfe"}',
+        headers={**bearer(token), "content-type": "application/json"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "ValidationError"
+    assert response.json()["detail"][0]["loc"] == ["body"]
