@@ -80,3 +80,20 @@ async def test_a_body_that_is_not_utf8_is_a_validation_error(
     assert response.status_code == 422, response.text
     assert response.json()["error"] == "ValidationError"
     assert response.json()["detail"][0]["loc"] == ["body"]
+
+
+async def test_a_nul_character_the_database_refuses_is_bad_input(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    user = await create_user(session)
+
+    response = await client.post(
+        "/api/v1/auth/token", json={"email": "m\u0086\u0000", "password": "whatever-it-is"}
+    )
+    other = await client.post(
+        "/api/v1/auth/token", json={"email": user.email, "password": "x" * 12}
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["error"] == "InvalidInput"
+    assert other.status_code == 401  # the session was rolled back, the app goes on
