@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DataError as DBAPIDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -66,8 +67,22 @@ async def _omnifin_error(request: Request, exc: Exception) -> Response:
     )
 
 
+# FastAPI's answer to a body it cannot decode at all (e.g. JSON that is not UTF-8): a 400 no
+# route documents. Malformed input is a 422 everywhere else; so is this (found by the fuzzer).
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == _UNPARSABLE_BODY:
+        detail = [
+            {
+                "loc": ["body"],
+                "msg": "The body could not be read (not UTF-8, or not the declared content type).",
+                "type": "body_unparsable",
+            }
+        ]
+        return envelope(422, "ValidationError", detail, _request_id(request))
     name = _HTTP_ERROR_NAMES.get(exc.status_code, "HTTPError")
     return envelope(
         exc.status_code, name, exc.detail, _request_id(request), dict(exc.headers or {})
@@ -96,6 +111,14 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _data_error(request: Request, exc: Exception) -> Response:
+    # A value PostgreSQL refuses as data (a NUL in text, a number past its type): bad input, and
+    # the request's transaction is rolled back (found by the fuzzer: it was a 500).
+    log.info("value refused by the database", path=request.url.path, error=type(exc).__name__)
+    detail = "A value in the request cannot be stored (a NUL character, or a number too large)."
+    return envelope(422, "InvalidInput", detail, _request_id(request))
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", path=request.url.path)
     return envelope(500, "InternalError", errors.OmnifinError.message, _request_id(request))
@@ -105,6 +128,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(errors.OmnifinError, _omnifin_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(DBAPIDataError, _data_error)
     app.add_exception_handler(RedisConnectionError, _store_unavailable)
     app.add_exception_handler(RedisTimeoutError, _store_unavailable)
     app.add_exception_handler(Exception, _unexpected_error)

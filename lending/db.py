@@ -19,6 +19,9 @@ from lending.config import Settings
 from lending.logs import get_logger
 
 SessionMaker = async_sessionmaker[AsyncSession]
+# The largest `offset` a paged list accepts: past PostgreSQL's bigint the query itself fails (the
+# fuzzer found it); a billion rows deep is past any page a person reads.
+MAX_OFFSET = 1_000_000_000
 _log = get_logger(__name__)
 
 

@@ -22,6 +22,7 @@ from lending.commissions.schemas import (
     StatementImport,
 )
 from lending.commissions.service import commission
+from lending.db import MAX_OFFSET
 from lending.identity.scopes import Scope
 from lending.lenders.service import lender as lender_service
 from lending.models.commissions import EntryKind
@@ -48,7 +49,7 @@ class ListEntriesInput(_Input):
     period_start: date | None = None
     period_end: date | None = None
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
 
 
 class BatchRef(_Input):

@@ -28,6 +28,7 @@ from lending.applications.schemas import (
     Version,
 )
 from lending.applications.service import application as application_service
+from lending.db import MAX_OFFSET
 from lending.identity.scopes import Scope
 from lending.lenders.service import lender as lender_service
 from lending.models.applications import ApplicationStatus, ProductType
@@ -76,7 +77,7 @@ class ListApplicationsInput(_Input):
     ) = None
     order: ApplicationOrder = ApplicationOrder.NEWEST
     limit: Annotated[int, Field(ge=1, le=100)] = 20
-    offset: Annotated[int, Field(ge=0)] = 0
+    offset: Annotated[int, Field(ge=0, le=MAX_OFFSET)] = 0
 
 
 class SubmitApplicationInput(_Input):

@@ -30,6 +30,7 @@ from lending.applications.schemas import (
     WithdrawRequest,
 )
 from lending.applications.service import application as application_service
+from lending.db import MAX_OFFSET
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -86,7 +87,7 @@ async def list_applications(
     order: ApplicationOrder = ApplicationOrder.NEWEST,
     borrower_user_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> ApplicationList:
     search = q.strip() if q else None
     return await application_service.list_applications(

@@ -45,6 +45,7 @@ from lending.commissions.schemas import (
     TrailRun,
 )
 from lending.commissions.service import GuardRejected, MakerCheckerRefused, commission
+from lending.db import MAX_OFFSET
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -92,7 +93,7 @@ async def list_entries(
     period_start: date | None = None,
     period_end: date | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> EntryList:
     return await commission.list_entries(
         session,

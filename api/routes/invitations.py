@@ -11,6 +11,7 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
+from lending.db import MAX_OFFSET
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -39,7 +40,7 @@ async def list_invitations(
     session: SessionDep,
     organization_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[InvitationRead]:
     found = await invitation_service.list(
         session, actor, organization_id=organization_id, limit=limit, offset=offset

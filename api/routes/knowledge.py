@@ -28,6 +28,7 @@ from knowledge.schemas import (
     Slug,
 )
 from knowledge.service import knowledge_service
+from lending.db import MAX_OFFSET
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -105,7 +106,7 @@ async def list_entries(
     entry_status: Annotated[EntryStatus | None, Query(alias="status")] = None,
     lender: Slug | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> EntryPage:
     return await knowledge_service.list_entries(
         session,

@@ -11,6 +11,7 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StoreDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
+from lending.db import MAX_OFFSET
 from lending.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.identity.schemas import UserRead, UserUpdate
@@ -33,7 +34,7 @@ async def list_users(
     organization_id: uuid.UUID | None = None,
     role: Role | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[UserRead]:
     found = await user_service.list(
         session, actor, organization_id=organization_id, role=role, limit=limit, offset=offset
