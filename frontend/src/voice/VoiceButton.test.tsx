@@ -34,7 +34,11 @@ class FakeRoom {
     for (const listener of this.listeners.get(event) ?? []) listener(...args);
   }
   async connect(url: string, token: string) {
-    if (this.connectError) throw this.connectError;
+    if (this.connectError) {
+      // As LiveKit does: a failed connect also emits "disconnected" before it rejects.
+      this.emit("disconnected");
+      throw this.connectError;
+    }
     this.connected = { url, token };
   }
   async disconnect() {

@@ -150,8 +150,10 @@ export function VoiceButton({
     joined.on("trackSubscribed", (track: { kind: string; attach: () => HTMLMediaElement }, _pub: TrackPublication) => {
       if (track.kind === "audio") audio.current?.append(track.attach());
     });
+    // LiveKit also emits "disconnected" when connecting fails: that is the connect's error.
+    let established = false;
     joined.on("disconnected", () => {
-      if (room.current !== joined) return;
+      if (room.current !== joined || !established) return;
       room.current = null;
       if (hangingUp.current) return;
       setProblem("ended");
@@ -165,6 +167,7 @@ export function VoiceButton({
       return;
     }
     if (room.current !== joined) return;
+    established = true;
     setStatus((before) => (before === "connecting" ? "waiting" : before));
     try {
       await joined.localParticipant.setMicrophoneEnabled(true);
