@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from typing import Any, Final
 
 from livekit.agents import AgentSession, llm
@@ -37,15 +38,42 @@ STAGES: Final = (
 TURN_WAIT_SECONDS: Final = 120.0
 
 
+def stage_metrics(item: llm.ChatMessage) -> dict[str, float]:
+    """The stages of a message's MetricsReport that are stored with the run (seconds): the
+    user's message carries the end of turn and transcription delays, the reply the rest."""
+    report: dict[str, Any] = dict(item.metrics)
+    return {
+        stage: round(float(report[stage]), 6)
+        for stage in STAGES
+        if isinstance(report.get(stage), int | float)
+    }
+
+
+def turn_metrics(history: Sequence[llm.ChatItem], reply: llm.ChatMessage) -> dict[str, float]:
+    """A turn's stages: the user's side (end of turn, transcription) is on the last user message
+    of the session's history, the rest on the reply."""
+    asked = next(
+        (
+            item
+            for item in reversed(history)
+            if isinstance(item, llm.ChatMessage) and item.role == "user"
+        ),
+        None,
+    )
+    return {**(stage_metrics(asked) if asked is not None else {}), **stage_metrics(reply)}
+
+
 class VoiceRecorder:
     def __init__(self, sessionmaker: SessionMaker) -> None:
         self.sessionmaker = sessionmaker
         self.llm: RunnerLLM | None = None
+        self.session: AgentSession[Any] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     def follow(self, agent_llm: RunnerLLM, session: AgentSession[Any]) -> None:
         """Record the turns of `agent_llm` as `session` plays them (pass `on_turn` to the LLM)."""
         self.llm = agent_llm
+        self.session = session
         session.on("conversation_item_added", self._on_item)
 
     def on_turn(self, turn: SpokenTurn) -> None:
@@ -60,12 +88,8 @@ class VoiceRecorder:
         turn = self.llm.last_turn if self.llm is not None else None
         if turn is None:
             return
-        report: dict[str, Any] = dict(item.metrics)
-        metrics = {
-            stage: round(float(report[stage]), 6)
-            for stage in STAGES
-            if isinstance(report.get(stage), int | float)
-        }
+        history = self.session.history.items if self.session is not None else []
+        metrics = turn_metrics(history, item)
         heard = (item.text_content or "") if item.interrupted else None
         self._spawn(turn, heard=heard, metrics=metrics)
 

@@ -63,7 +63,11 @@ async def test_a_played_reply_stores_livekits_stage_metrics_with_the_run(
             recorder.follow(agent_llm, voice)
             voice.on(
                 "conversation_item_added",
-                lambda event: items.append(event.item) if event.item.role == "assistant" else None,
+                lambda event: (
+                    items.append(event.item)
+                    if isinstance(event.item, llm.ChatMessage) and event.item.role == "assistant"
+                    else None
+                ),
             )
             await voice.start(Agent(instructions="test"))
             await voice.run(user_input="what is my rate?")
