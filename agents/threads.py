@@ -19,6 +19,7 @@ from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.models.chat import ChatFeedback, ChatGraph, ChatMessage, ChatRun, ChatThread, RunStatus
 from lending.models.identity import Role
+from lending.pii import VAULT_KINDS, mask_pii
 from tools.approvals import approvals
 
 # Which assistant each role talks to by default, and which it may choose.
@@ -314,7 +315,9 @@ class ThreadService:
             if reply is not None:
                 voice["interrupted"] = True
                 voice["unspoken_chars"] = max(len(reply.content) - len(heard.strip()), 0)
-                reply.content = cut_off(heard, reply.content)
+                # The heard text comes from the model's reply (which never holds PII in clear);
+                # masked anyway, as everything stored from outside the runner is.
+                reply.content = cut_off(mask_pii(heard, kinds=VAULT_KINDS), reply.content)
         run.voice = voice
         await session.flush()
 

@@ -144,3 +144,25 @@ def test_the_cut_off_marker_follows_the_replys_language() -> None:
 async def test_recording_a_run_that_does_not_exist_is_refused(session: AsyncSession) -> None:
     with pytest.raises(NotFound):
         await threads.record_voice(session, run_id=uuid.uuid4(), metrics={"e2e_latency": 1.0})
+
+
+async def test_what_was_heard_is_stored_with_personal_numbers_masked(
+    with_turns: OpenTurns, session: AsyncSession, settings: Settings
+) -> None:
+    borrower, _ = await borrower_with_token(session, settings)
+    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    await session.commit()
+    model = ScriptedChatModel(script=[AIMessage(content="I have your details. Next step.")])
+    async with with_turns(model) as dispatcher:
+        agent_llm = RunnerLLM(turns=dispatcher, actor=actor_of(borrower), thread_id=thread.id)
+        async with AgentSession(llm=agent_llm) as voice:
+            await voice.start(Agent(instructions="test"))
+            await voice.run(user_input="go on")
+    run = await _run_of(session, thread.id)
+    await threads.record_voice(
+        session, run_id=run.id, metrics={}, heard="Your SSN is 123-45-6789 and"
+    )
+    await session.commit()
+    [reply] = await _replies(session, thread.id)
+    assert "123-45-6789" not in reply
+    assert reply.endswith("… [interrupted]")
