@@ -14,12 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.approvals import approval_card
+from knowledge.language import detect_language
 from lending.analytics.recorder import analytics
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.models.analytics import EventName
 from lending.models.chat import ChatFeedback, ChatGraph, ChatMessage, ChatRun, ChatThread, RunStatus
 from lending.models.identity import Role
+from lending.pii import VAULT_KINDS, mask_pii
 from tools.approvals import approvals
 
 # Which assistant each role talks to by default, and which it may choose.
@@ -112,6 +114,20 @@ class TranscriptEntry:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+CUT_OFF_EN = "[interrupted]"
+CUT_OFF_ZH = "［被打断］"
+
+
+def cut_off(heard: str, reply: str) -> str:
+    """A reply the person interrupted, as the thread keeps it: what was spoken, then a marker."""
+    zh = detect_language(reply) == "zh"
+    marker = CUT_OFF_ZH if zh else CUT_OFF_EN
+    spoken = heard.strip()
+    if not spoken:
+        return marker
+    return f"{spoken}……{marker}" if zh else f"{spoken} … {marker}"
 
 
 class ThreadService:
@@ -287,6 +303,39 @@ class ThreadService:
                 ],
             },
         )
+
+    async def record_voice(
+        self,
+        session: AsyncSession,
+        *,
+        run_id: uuid.UUID,
+        metrics: dict[str, float],
+        heard: str | None = None,
+    ) -> None:
+        """What a finished voice turn measured (LiveKit's per-stage metrics, seconds) and, when
+        the person spoke over the reply (`heard` is what was played before the cut), the reply
+        as far as it was spoken, marked as cut off, in place of the whole one."""
+        run = await session.get(ChatRun, run_id, with_for_update=True)
+        if run is None:
+            raise NotFound("No such run.")
+        voice: dict[str, Any] = dict(run.voice or {})
+        if metrics:
+            voice["metrics"] = {**voice.get("metrics", {}), **metrics}
+        if heard is not None and not voice.get("interrupted"):
+            reply = await session.scalar(
+                select(ChatMessage)
+                .where(ChatMessage.run_id == run_id, ChatMessage.role == "assistant")
+                .order_by(ChatMessage.id.desc())
+                .limit(1)
+            )
+            if reply is not None:
+                voice["interrupted"] = True
+                voice["unspoken_chars"] = max(len(reply.content) - len(heard.strip()), 0)
+                # The heard text comes from the model's reply (which never holds PII in clear);
+                # masked anyway, as everything stored from outside the runner is.
+                reply.content = cut_off(mask_pii(heard, kinds=VAULT_KINDS), reply.content)
+        run.voice = voice
+        await session.flush()
 
     async def feedback(
         self,

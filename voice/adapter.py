@@ -69,6 +69,10 @@ class SpokenTurn:
     events: list[str] = field(default_factory=list)
     started_at: float = field(default_factory=time.perf_counter)
     first_text_at: float | None = None
+    # The person spoke over it: LiveKit closed this stream before the turn's events ended.
+    cut: bool = False
+    # Set when the turn's events have ended (the run and its transcript are then stored).
+    done: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class RunnerLLM(llm.LLM[Any]):
@@ -94,6 +98,8 @@ class RunnerLLM(llm.LLM[Any]):
         self.progress_after = progress_after
         self.origin = origin
         self.on_turn = on_turn
+        self.last_turn: SpokenTurn | None = None  # the turn whose reply is being spoken
+        self._following: set[asyncio.Task[None]] = set()
 
     @property
     def model(self) -> str:
@@ -124,7 +130,9 @@ class RunnerStream(llm.LLMStream):
         runner_llm = self._llm
         text = _last_user_text(self._chat_ctx)
         turn = SpokenTurn()
+        runner_llm.last_turn = turn
         if not text:
+            turn.done.set()
             return
         language: Language = (
             "zh" if detect_language(text) == "zh" else (runner_llm.language or "en")
@@ -149,6 +157,8 @@ class RunnerStream(llm.LLMStream):
             log.exception("voice turn failed")
             self._say(turn, _FAILED[language])
         finally:
+            if not turn.cut:
+                turn.done.set()
             if runner_llm.on_turn is not None:
                 runner_llm.on_turn(turn)
 
@@ -229,10 +239,12 @@ class RunnerStream(llm.LLMStream):
                 self._say(turn, sentence)
         finally:
             if not pumping.done():
-                # Barge-in: this stream stops, the turn itself goes on and is recorded.
-                pumping.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pumping
+                # Barge-in: this stream stops, the turn itself goes on and is recorded; its
+                # events are followed to the end (done) so what was heard can replace the reply.
+                turn.cut = True
+                following = asyncio.create_task(_follow(pumping, incoming, turn))
+                self._llm._following.add(following)
+                following.add_done_callback(self._llm._following.discard)
 
     def _say(self, turn: SpokenTurn, text: str) -> None:
         if not text:
@@ -246,6 +258,21 @@ class RunnerStream(llm.LLMStream):
                 delta=llm.ChoiceDelta(role="assistant", content=text + " "),
             )
         )
+
+
+async def _follow(
+    pumping: asyncio.Task[None], incoming: asyncio.Queue[Event | None], turn: SpokenTurn
+) -> None:
+    """The rest of a cut turn's events, unspoken: its run id, then done."""
+    try:
+        with contextlib.suppress(Exception):
+            await pumping
+        while not incoming.empty():
+            event = incoming.get_nowait()
+            if isinstance(event, RunStarted) and turn.run_id is None:
+                turn.run_id = event.run_id
+    finally:
+        turn.done.set()
 
 
 def _last_user_text(chat_ctx: llm.ChatContext) -> str:

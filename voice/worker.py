@@ -36,6 +36,7 @@ from lending.errors import OmnifinError
 from lending.kv import create_store
 from lending.logs import get_logger
 from voice.adapter import RunnerLLM
+from voice.recorder import VoiceRecorder
 
 log = get_logger(__name__)
 
@@ -129,20 +130,25 @@ async def entrypoint(ctx: JobContext) -> None:
             log.warning("voice participant refused", room=ctx.room.name, error=type(exc).__name__)
             ctx.shutdown(reason="participant refused")
             return
+        recorder = VoiceRecorder(turns.runner.sessionmaker)
         agent_llm = RunnerLLM(
             turns=turns,
             actor=actor,
             thread_id=thread_id,
             progress_after=settings.voice_progress_after_seconds,
+            on_turn=recorder.on_turn,
         )
         voice_session: AgentSession[Any] = AgentSession(
             llm=agent_llm, **speech_components(settings)
         )
+        # What was heard (barge-in) and the per-stage metrics, stored with each run.
+        recorder.follow(agent_llm, voice_session)
         closed = asyncio.Event()
         voice_session.on("close", lambda _event: closed.set())
         await voice_session.start(Agent(instructions=INSTRUCTIONS), room=ctx.room)
         # The turn runner's database and store stay open until the session ends.
         await closed.wait()
+        await recorder.drain()
 
 
 def build_server(settings: Settings) -> AgentServer:

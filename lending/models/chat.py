@@ -89,6 +89,8 @@ class ChatRun(Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[Decimal] = mapped_column(Numeric(14, 6), default=Decimal("0"))
     prompt_versions: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # Voice turns only: LiveKit's per-stage metrics (seconds) and whether the reply was cut off.
+    voice: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     variant: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(Text)
     # The OpenTelemetry trace of the turn (when tracing is on), to follow it across services.

@@ -44,6 +44,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A microphone without a device or a permission prompt (the voice button's test).
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
 ]
 DEMO_PASSWORD = "demo-passphrase-2026"
 DESKTOP = ViewportSize(width=1280, height=900)
@@ -104,7 +107,34 @@ def live_server(
     """`omnifin serve` as `make run` runs it, on its own database with the demo data: its job
     worker in-process and the lender simulator beside it (submissions are delivered to it over
     signed HTTP; its decisions come back by webhook)."""
-    database_url = recreate_database(server_url, E2E_DATABASE)
+    yield from _serve(server_url, tmp_path_factory, E2E_DATABASE, "server", {})
+
+
+@pytest.fixture(scope="package")
+def voice_server(
+    server_url: str, web_dist: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The same with voice configured, its LiveKit server at a port where nothing listens (no
+    LiveKit server exists here): tokens are issued, rooms cannot be reached."""
+    nowhere = _free_port()
+    voice = {
+        "OMNIFIN_LIVEKIT_URL": f"ws://127.0.0.1:{nowhere}",
+        "OMNIFIN_LIVEKIT_API_KEY": "e2e-key",
+        "OMNIFIN_LIVEKIT_API_SECRET": "e2e-secret-that-is-long-enough-for-hs256",
+        "OMNIFIN_ELEVENLABS_API_KEY": "e2e-elevenlabs",
+        "OMNIFIN_VOICE_STT_BASE_URL": f"http://127.0.0.1:{nowhere}/v1",
+    }
+    yield from _serve(server_url, tmp_path_factory, f"{E2E_DATABASE}_voice", "voice-server", voice)
+
+
+def _serve(
+    server_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    database: str,
+    name: str,
+    extra_env: dict[str, str],
+) -> Iterator[LiveServer]:
+    database_url = recreate_database(server_url, database)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -112,13 +142,14 @@ def live_server(
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
     env.update(
         OMNIFIN_DATABASE_URL=database_url,
-        OMNIFIN_STATE_DIR=str(tmp_path_factory.mktemp("e2e-state")),
+        OMNIFIN_STATE_DIR=str(tmp_path_factory.mktemp(f"e2e-state-{name}")),
         OMNIFIN_PUBLIC_URL=url,  # invitation links point at this server
         # Brokers must use MFA here, so a newly invited broker meets the enrolment-only sign-in.
         OMNIFIN_MFA_REQUIRED_ROLES='["platform_admin", "broker"]',
         OMNIFIN_LENDER_API_BASE_URL=f"http://127.0.0.1:{simulator_port}",
         OMNIFIN_LENDER_SIMULATOR="true",  # the simulated lenders share its public secrets
     )
+    env.update(extra_env)
     # The CLI migrates and seeds as `make run` does (and keeps alembic's asyncio.run() out of
     # this process, where pytest-asyncio's loop may be running).
     upgraded = subprocess.run(
@@ -134,14 +165,15 @@ def live_server(
 
     simulator_env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
     simulator_env["OMNIFIN_LENDER_SIM_DECISION_DELAY_MS"] = "200"
-    simulator_log = (ARTIFACTS / "lender-sim.log").open("w")
+    simulator_log = (ARTIFACTS / f"lender-sim-{name}.log").open("w")
     simulator = subprocess.Popen(
         [OMNIFIN, "lender-sim", "--port", str(simulator_port)],
         env=simulator_env,
         stdout=simulator_log,
         stderr=subprocess.STDOUT,
     )
-    with (ARTIFACTS / "server.log").open("w") as log:
+    log_path = ARTIFACTS / f"{name}.log"
+    with log_path.open("w") as log:
         server = subprocess.Popen(
             [OMNIFIN, "serve", "--port", str(port)],
             env=env,
@@ -149,8 +181,8 @@ def live_server(
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_until_ready(f"{url}/readyz", server)
-            _wait_until_ready(f"http://127.0.0.1:{simulator_port}/healthz", simulator)
+            _wait_until_ready(f"{url}/readyz", server, log_path)
+            _wait_until_ready(f"http://127.0.0.1:{simulator_port}/healthz", simulator, log_path)
             yield LiveServer(url=url, admin_totp_secret=secret.group(1))
         finally:
             for process in (server, simulator):
@@ -163,11 +195,13 @@ def live_server(
             simulator_log.close()
 
 
-def _wait_until_ready(url: str, server: subprocess.Popen[bytes], seconds: float = 90) -> None:
+def _wait_until_ready(
+    url: str, server: subprocess.Popen[bytes], log_path: Path, seconds: float = 90
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            log = (ARTIFACTS / "server.log").read_text()[-3000:]
+            log = log_path.read_text()[-3000:]
             raise AssertionError(f"the server exited early:\n{log}")
         try:
             if httpx.get(url, timeout=2).status_code == 200:
@@ -282,6 +316,14 @@ def web(
     browser: Browser, live_server: LiveServer, axe: Axe, request: pytest.FixtureRequest
 ) -> Iterator[Web]:
     yield from _open_web(browser, live_server, axe, _test_name(request), DESKTOP)
+
+
+@pytest.fixture
+def voice_web(
+    browser: Browser, voice_server: LiveServer, axe: Axe, request: pytest.FixtureRequest
+) -> Iterator[Web]:
+    """A tab on the server with voice configured."""
+    yield from _open_web(browser, voice_server, axe, _test_name(request), DESKTOP)
 
 
 @pytest.fixture

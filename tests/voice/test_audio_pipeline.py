@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from livekit import rtc
-from livekit.agents import Agent, AgentSession
+from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.voice import io
 from livekit.plugins import silero
 
@@ -26,6 +26,7 @@ from devtools.voice_fakes import FakeTTS, RecordingAudioOutput, ScriptedSTT
 from lending.identity.actor import Actor
 from lending.models.identity import Role
 from voice.adapter import RunnerLLM
+from voice.recorder import turn_metrics
 
 FRAME_MS = 20
 
@@ -123,6 +124,15 @@ async def test_speech_is_heard_transcribed_answered_and_spoken_in_order(tmp_path
     session.on("user_state_changed", note("user"))
     session.on("agent_state_changed", note("agent"))
     session.on("user_input_transcribed", note("transcribed"))
+    replies: list[llm.ChatMessage] = []
+    session.on(
+        "conversation_item_added",
+        lambda event: (
+            replies.append(event.item)
+            if isinstance(event.item, llm.ChatMessage) and event.item.role == "assistant"
+            else None
+        ),
+    )
     session.input.audio = microphone
     session.output.audio = sink
     await session.start(Agent(instructions="test"))
@@ -155,6 +165,12 @@ async def test_speech_is_heard_transcribed_answered_and_spoken_in_order(tmp_path
     assert "412 dollars and 50 cents" in spoken
     assert "**" not in spoken
     assert "$" not in spoken
+    # LiveKit measured every stage of this turn, as the recorder stores them with the run.
+    [reply] = replies
+    metrics = turn_metrics(session.history.items, reply)
+    assert {"end_of_turn_delay", "llm_node_ttft", "tts_node_ttfb", "e2e_latency"} <= set(metrics)
+    assert all(value >= 0 for value in metrics.values())
+    assert metrics["e2e_latency"] >= metrics["llm_node_ttft"]
 
 
 def _state(event: Any) -> str:

@@ -36,6 +36,7 @@ from tests.identity.factories import actor_of
 from tests.lending.factories import create_application
 from tests.voice.conftest import OpenTurns
 from voice.adapter import RunnerLLM, SpokenTurn
+from voice.recorder import VoiceRecorder
 from voice.speakable import speakable
 
 
@@ -265,7 +266,7 @@ async def test_a_slow_tool_gets_one_short_spoken_phrase_and_a_fast_one_none(
     assert "I found one lender." in spoken
 
 
-async def test_barge_in_stops_the_speech_but_the_turn_finishes_and_is_recorded(
+async def test_barge_in_stops_the_speech_and_the_thread_keeps_only_what_was_heard(
     with_turns: OpenTurns, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
@@ -275,10 +276,17 @@ async def test_barge_in_stops_the_speech_but_the_turn_finishes_and_is_recorded(
     model = ScriptedChatModel(script=[AIMessage(content="A long answer. It goes on.")], hold=hold)
     turns: list[SpokenTurn] = []
     async with with_turns(model) as dispatcher:
+        recorder = VoiceRecorder(dispatcher.runner.sessionmaker)
+
+        def on_turn(turn: SpokenTurn) -> None:
+            turns.append(turn)
+            recorder.on_turn(turn)
+
         agent_llm = RunnerLLM(
-            turns=dispatcher, actor=actor_of(borrower), thread_id=thread.id, on_turn=turns.append
+            turns=dispatcher, actor=actor_of(borrower), thread_id=thread.id, on_turn=on_turn
         )
         async with AgentSession(llm=agent_llm) as voice:
+            recorder.follow(agent_llm, voice)
             await voice.start(Agent(instructions="test"))
             voice.generate_reply(user_input="tell me everything")
             await model.started()
@@ -286,14 +294,22 @@ async def test_barge_in_stops_the_speech_but_the_turn_finishes_and_is_recorded(
             await voice.interrupt(force=True)
             hold.set()  # the model answers anyway, after the speech was cut
             await dispatcher.drain(timeout=10)
-    # Our stream was closed mid-turn: it saw the turn start, never its end, and sent nothing
-    # to speech.
+            await recorder.drain()
+    # Our stream was closed mid-turn: nothing went to speech; the rest of the turn was followed
+    # (unspoken) to its end.
     [cut] = turns
-    assert cut.events == ["run.started"]
+    assert cut.cut
     assert cut.spoken == []
-    # The turn itself was not cancelled: it finished and the thread records the whole reply.
-    run_status = await session.scalar(select(ChatRun.status).where(ChatRun.thread_id == thread.id))
-    assert run_status == "completed"
+    assert cut.done.is_set()
+    assert cut.run_id is not None
+    # The turn itself was not cancelled: it finished, and the thread keeps what was heard
+    # (nothing) with the cut-off marker in place of the whole reply.
+    run = await session.scalar(select(ChatRun).where(ChatRun.thread_id == thread.id))
+    assert run is not None
+    await session.refresh(run)
+    assert run.status == "completed"
+    assert str(run.id) == cut.run_id
+    assert run.voice == {"interrupted": True, "unspoken_chars": len("A long answer. It goes on.")}
     replies = (
         await session.scalars(
             select(ChatMessage.content).where(
@@ -301,4 +317,4 @@ async def test_barge_in_stops_the_speech_but_the_turn_finishes_and_is_recorded(
             )
         )
     ).all()
-    assert replies == ["A long answer. It goes on."]
+    assert replies == ["[interrupted]"]

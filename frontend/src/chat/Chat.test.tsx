@@ -109,11 +109,16 @@ describe("<Chat>", () => {
     expect(screen.getByText(/Could not finish: list documents/)).toBeTruthy();
   });
 
-  it("has no voice button unless voice is configured", () => {
+  it("shows the voice controls it is given, and none otherwise", () => {
     const { view } = renderChat();
     expect(screen.queryByRole("button", { name: "Voice" })).toBeNull();
     view.rerender(
-      <Chat state={initialChatState} onSend={vi.fn()} onAnswer={vi.fn()} voiceEnabled />,
+      <Chat
+        state={initialChatState}
+        onSend={vi.fn()}
+        onAnswer={vi.fn()}
+        voice={<button type="button">Voice</button>}
+      />,
     );
     expect(screen.getByRole("button", { name: "Voice" })).toBeTruthy();
   });

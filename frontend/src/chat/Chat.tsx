@@ -9,6 +9,7 @@ import {
   useState,
   type FormEvent,
   type KeyboardEvent,
+  type ReactNode,
   type Ref,
 } from "react";
 import { useTranslation } from "react-i18next";
@@ -30,8 +31,8 @@ export interface ChatProps {
   /** The person's thumbs on turns, by run id; with onRate, each turn's last reply gets thumbs. */
   ratings?: Readonly<Record<string, number>>;
   onRate?: (runId: string, rating: 1 | -1) => void;
-  /** Voice is configured on the platform: show the voice button (a placeholder for now). */
-  voiceEnabled?: boolean;
+  /** The voice controls (VoiceButton), shown beside Send when voice is configured. */
+  voice?: ReactNode;
 }
 
 /** The ids of the replies that end each finished turn: where thumbs go (one rating per turn). */
@@ -99,28 +100,6 @@ function Thumbs({
         <ThumbIcon down />
       </button>
     </div>
-  );
-}
-
-function VoiceButton() {
-  const { t } = useTranslation();
-  const [open, setOpen] = useState(false);
-  const noteId = useId();
-  return (
-    <>
-      <button
-        type="button"
-        className="button button--secondary"
-        aria-expanded={open}
-        aria-controls={noteId}
-        onClick={() => setOpen(!open)}
-      >
-        {t("voice.button")}
-      </button>
-      <p id={noteId} className="voice-note" role="status" hidden={!open}>
-        {open ? t("voice.placeholder") : ""}
-      </p>
-    </>
   );
 }
 
@@ -252,7 +231,7 @@ export function Chat({
   allowAttachments = false,
   ratings = {},
   onRate,
-  voiceEnabled = false,
+  voice = null,
 }: ChatProps) {
   const { t } = useTranslation();
   const [text, setText] = useState("");
@@ -378,7 +357,7 @@ export function Chat({
               </label>
             </>
           ) : null}
-          {voiceEnabled ? <VoiceButton /> : null}
+          {voice}
           <button type="submit" className="button" disabled={!canSend}>
             {t("assistant.send")}
           </button>

@@ -337,8 +337,24 @@ export const en = {
   },
   voice: {
     button: "Voice",
-    placeholder:
-      "Talking to the assistant from the web app is not available yet: the voice service is set up, but this app cannot connect to it yet.",
+    notConfigured: "Voice is not configured on this platform.",
+    mute: "Mute",
+    unmute: "Unmute",
+    hangUp: "Hang up",
+    state: {
+      starting: "Starting voice…",
+      connecting: "Connecting to the voice service…",
+      waiting: "Connected. Waiting for the assistant…",
+      listening: "Listening",
+      thinking: "Thinking",
+      speaking: "Speaking",
+    },
+    problem: {
+      unreachable: "Could not reach the voice service. Please try again later.",
+      microphone: "The microphone is not available: allow it in your browser to talk.",
+      request: "Voice could not be started. Please try again.",
+      ended: "The voice call ended.",
+    },
   },
   documents: {
     title: "Documents",

@@ -335,7 +335,24 @@ export const zh: Messages = {
   },
   voice: {
     button: "语音",
-    placeholder: "网页版暂不支持语音对话：语音服务已就绪，但本应用还无法连接。",
+    notConfigured: "本平台尚未配置语音。",
+    mute: "静音",
+    unmute: "取消静音",
+    hangUp: "挂断",
+    state: {
+      starting: "正在启动语音…",
+      connecting: "正在连接语音服务…",
+      waiting: "已连接，正在等待助手…",
+      listening: "正在聆听",
+      thinking: "正在思考",
+      speaking: "正在说话",
+    },
+    problem: {
+      unreachable: "无法连接语音服务，请稍后再试。",
+      microphone: "无法使用麦克风：请在浏览器中允许麦克风后再说话。",
+      request: "无法启动语音，请重试。",
+      ended: "语音通话已结束。",
+    },
   },
   documents: {
     title: "文件",

@@ -306,18 +306,24 @@ describe("<AssistantPage>", () => {
     expect(calls.filter((call) => call.method === "POST")).toHaveLength(1);
   });
 
-  it("says the web app cannot connect to voice yet when the platform has voice configured", async () => {
-    stubApi((method, path) => {
+  it("asks for a voice session for this thread and says when voice is not configured", async () => {
+    const calls = stubApi((method, path) => {
       if (path === "/api/v1/me") return json(200, { ...ME, voice_enabled: true });
       if (method === "GET" && path === "/api/v1/chat/threads") return json(200, [THREAD]);
       if (method === "GET") return json(200, { ...THREAD, messages: [] });
+      if (method === "POST" && path === "/api/v1/voice/sessions") {
+        return json(503, { error: "ServiceUnavailable", detail: "Voice is not configured" });
+      }
       return json(404, { error: "NotFound", detail: "Not found." });
     });
     const user = userEvent.setup();
     renderPage();
     const button = await screen.findByRole("button", { name: "Voice" });
     await user.click(button);
-    expect(screen.getByText(/this app cannot connect to it yet/)).toBeTruthy();
+    expect(await screen.findByText("Voice is not configured on this platform.")).toBeTruthy();
+    expect((button as HTMLButtonElement).disabled).toBe(true);
+    const asked = calls.filter((call) => call.path === "/api/v1/voice/sessions");
+    expect(asked.map((call) => [call.method, call.body])).toEqual([["POST", { thread_id: THREAD.id }]]);
   });
 
   it("uploads attached files with progress, then sends them with the message", async () => {

@@ -20,6 +20,7 @@ import { ErrorMessage, QueryState, useErrorText, usePageTitle } from "../compone
 import { appLanguage } from "../i18n";
 import { formatDateTime, intlLocale } from "../lib/format";
 import { uploadFile } from "../lib/upload";
+import { VoiceButton } from "../voice/VoiceButton";
 
 type ThreadDetail = Schemas["ThreadDetail"];
 type ThreadRead = Schemas["ThreadRead"];
@@ -217,6 +218,15 @@ function ChatThread({ thread }: { thread: ThreadDetail }) {
     [send],
   );
 
+  /** A voice turn was heard or answered (the worker writes it to this thread): show it. A text
+   * turn streaming here is left alone; its own stream brings it. */
+  const refresh = useCallback(() => {
+    if (stateRef.current.status === "running" && aborter.current && !aborter.current.signal.aborted) return;
+    readThread(thread.id)
+      .then((detail) => dispatch({ type: "local.loaded", state: stateFromHistory(detail, stateRef.current) }))
+      .catch(() => undefined);
+  }, [thread.id]);
+
   const onAnswer = useCallback(
     (approvalId: string, approved: boolean) => {
       dispatch({ type: "local.answering", approvalId, approved });
@@ -238,7 +248,9 @@ function ChatThread({ thread }: { thread: ThreadDetail }) {
         onRate={onRate}
         allowAttachments={ATTACHMENTS}
         uploads={uploads}
-        voiceEnabled={me.data?.voice_enabled ?? false}
+        voice={
+          me.data?.voice_enabled ? <VoiceButton threadId={thread.id} onActivity={refresh} /> : null
+        }
       />
       {feedbackError ? <ErrorMessage error={feedbackError} /> : null}
     </>
