@@ -31,5 +31,8 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}"],
     environment: "node",
     restoreMocks: true,
+    // A hang guard, not a speed check: on a loaded 2-core machine a page test that renders,
+    // pages and re-renders took over the 5 s default.
+    testTimeout: 20_000,
   },
 });
