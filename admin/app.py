@@ -17,6 +17,7 @@ from admin.pages import (
     dashboard,
     documents,
     evals,
+    lenders,
     people,
     prompts,
 )
@@ -179,6 +180,7 @@ def create_admin_app(host: Backing) -> FastAPI:
         applications,
         documents,
         commissions,
+        lenders,
         people,
         audit,
         prompts,

@@ -194,6 +194,8 @@ async def test_an_admin_sees_every_section(
         "/admin/applications",
         "/admin/documents",
         "/admin/commissions/batches",
+        "/admin/lenders",
+        "/admin/lenders/performance",
         "/admin/people",
         "/admin/audit",
         "/admin/prompts",
