@@ -14,6 +14,7 @@ from admin.pages import (
     applications,
     audit,
     commissions,
+    conversations,
     dashboard,
     documents,
     evals,
@@ -185,6 +186,7 @@ def create_admin_app(host: Backing) -> FastAPI:
         audit,
         prompts,
         evals,
+        conversations,
     ):
         app.include_router(module.router)
 

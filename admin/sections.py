@@ -33,6 +33,7 @@ SECTIONS = (
     Section("audit", "Audit log", "/admin/audit", ADMIN),
     Section("prompts", "Prompts", "/admin/prompts", PROMPTS),
     Section("evals", "Evals", "/admin/evals", PROMPTS),
+    Section("conversations", "Conversations", "/admin/conversations", PROMPTS),
 )
 BY_KEY = {section.key: section for section in SECTIONS}
 
