@@ -18,6 +18,7 @@ from admin.pages import (
     dashboard,
     documents,
     evals,
+    experiments,
     lenders,
     people,
     prompts,
@@ -185,6 +186,7 @@ def create_admin_app(host: Backing) -> FastAPI:
         people,
         audit,
         prompts,
+        experiments,
         evals,
         conversations,
     ):
