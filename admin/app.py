@@ -19,6 +19,7 @@ from admin.pages import (
     documents,
     evals,
     experiments,
+    knowledge,
     lenders,
     people,
     prompts,
@@ -189,6 +190,7 @@ def create_admin_app(host: Backing) -> FastAPI:
         experiments,
         evals,
         conversations,
+        knowledge,
     ):
         app.include_router(module.router)
 

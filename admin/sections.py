@@ -34,6 +34,7 @@ SECTIONS = (
     Section("prompts", "Prompts", "/admin/prompts", PROMPTS),
     Section("evals", "Evals", "/admin/evals", PROMPTS),
     Section("conversations", "Conversations", "/admin/conversations", PROMPTS),
+    Section("knowledge", "Knowledge", "/admin/knowledge", PROMPTS),
 )
 BY_KEY = {section.key: section for section in SECTIONS}
 
