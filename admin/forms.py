@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -38,3 +39,13 @@ def json_object(text: str, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInput(f"The {name} must be a JSON object.")
     return value
+
+
+def optional_day(value: str | None, name: str) -> date | None:
+    """A day from a date field in a GET form: empty means not given (the browser sends "")."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput([{"loc": [name], "msg": "is not a date (YYYY-MM-DD)"}]) from None

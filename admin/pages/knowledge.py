@@ -43,14 +43,15 @@ async def entries(
     request: Request,
     staff: StaffDep,
     session: SessionDep,
-    language: Annotated[Language | None, Query()] = None,
+    language: Annotated[str | None, Query(max_length=10)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> HTMLResponse:
     if status and status not in _STATUSES:
         raise InvalidInput(f"Unknown status: {status}.")
+    chosen = _language(language)
     page = await knowledge_service.list_entries(
-        session, staff.actor, language=language, status=status or None, limit=_PAGE, offset=offset
+        session, staff.actor, language=chosen, status=status or None, limit=_PAGE, offset=offset
     )
     following = offset + _PAGE
     return render(
@@ -61,7 +62,7 @@ async def entries(
             "current": "knowledge",
             "title": "Knowledge base",
             "page": page,
-            "language": language or "",
+            "language": chosen or "",
             "status": status or "",
             "languages": LANGUAGES,
             "statuses": _STATUSES,
@@ -79,9 +80,10 @@ async def search_preview(
     staff: StaffDep,
     session: SessionDep,
     query: Annotated[str, Query(max_length=10_000)] = "",
-    language: Annotated[Language | None, Query()] = None,
+    language: Annotated[str | None, Query(max_length=10)] = None,
     k: Annotated[int, Query(ge=1, le=50)] = 5,
 ) -> HTMLResponse:
+    chosen = _language(language)
     result = None
     if query.strip():
         result = await knowledge_service.search(
@@ -89,7 +91,7 @@ async def search_preview(
             staff.actor,
             query=query,
             k=k,
-            language=language,
+            language=chosen,
             settings=settings_of(request),
         )
     return render(
@@ -100,7 +102,7 @@ async def search_preview(
             "current": "knowledge",
             "title": "Search preview",
             "query": query,
-            "language": language or "",
+            "language": chosen or "",
             "languages": LANGUAGES,
             "k": k,
             "result": result,
@@ -178,6 +180,16 @@ async def _detail(
         },
         status_code=status_code,
     )
+
+
+def _language(value: str | None) -> Language | None:
+    """A language chosen from a select: empty means any; anything else must be one we index."""
+    if not value:
+        return None
+    for language in LANGUAGES:
+        if value == language:
+            return language
+    raise InvalidInput(f"Unknown language: {value}.")
 
 
 def _with_offset(request: Request, offset: int) -> str:

@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from admin.forms import json_object, validated
+from admin.forms import json_object, optional_day, validated
 from admin.web import (
     OriginDep,
     SessionDep,
@@ -66,10 +66,11 @@ async def lenders(
     request: Request,
     staff: StaffDep,
     session: SessionDep,
-    on: Annotated[date | None, Query()] = None,
+    on: Annotated[str | None, Query(max_length=10)] = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    return await _list(request, session, staff, on, notice=_DONE.get(done or ""))
+    day = optional_day(on, "on")
+    return await _list(request, session, staff, day, notice=_DONE.get(done or ""))
 
 
 @router.post("")
@@ -118,10 +119,11 @@ async def lender_performance(
     request: Request,
     staff: StaffDep,
     session: SessionDep,
-    since: Annotated[date | None, Query()] = None,
-    until: Annotated[date | None, Query()] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
-    figures = await performance.lenders(session, staff.actor, since=since, until=until)
+    first, last = optional_day(since, "since"), optional_day(until, "until")
+    figures = await performance.lenders(session, staff.actor, since=first, until=last)
     return render(
         request,
         "lenders/performance.html",
@@ -130,8 +132,8 @@ async def lender_performance(
             "current": "lenders",
             "title": "Lender performance",
             "figures": figures,
-            "since": figures[0].since if figures else since,
-            "until": figures[0].until if figures else until,
+            "since": figures[0].since if figures else first,
+            "until": figures[0].until if figures else last,
         },
     )
 

@@ -64,6 +64,10 @@ async def test_entries_by_language_rollback_and_archive_are_audited(
     fees = await _fees_twice(session, fake_embedder)
     engineer = await signed_in(knowledge_app, session, fake_embedder, Role.PROMPT_ENGINEER)
 
+    everything = await engineer.http.get("/admin/knowledge", params={"language": ""})
+    assert everything.status_code == 200  # the select's "any language"
+    assert "Test Bank fees" in everything.text
+    assert "软查询与硬查询" in everything.text
     english = await engineer.http.get("/admin/knowledge", params={"language": "en"})
     assert english.status_code == 200
     assert "Test Bank fees" in english.text
@@ -85,7 +89,7 @@ async def test_entries_by_language_rollback_and_archive_are_audited(
     rolled_back = await engineer.post(f"/admin/knowledge/{fees}/versions/1/publish")
     assert rolled_back.status_code == 303
     preview = await engineer.http.get(
-        "/admin/knowledge/search", params={"query": "late fee", "k": "1"}
+        "/admin/knowledge/search", params={"query": "late fee", "language": "", "k": "1"}
     )
     assert preview.status_code == 200
     assert "Test Bank fees › Late payment (v1)" in html.unescape(preview.text)

@@ -171,8 +171,13 @@ async def test_performance_and_prompt_engineers_refused(
 ) -> None:
     await create_catalog(session)
     admin = await signed_in(admin_app, session, settings, Role.PLATFORM_ADMIN)
-    figures = await admin.http.get("/admin/lenders/performance")
-    assert figures.status_code == 200
+    figures = await admin.http.get("/admin/lenders/performance", params={"since": "", "until": ""})
+    assert figures.status_code == 200  # the form's empty fields: the default window
+    as_of = await admin.http.get("/admin/lenders", params={"on": ""})
+    assert as_of.status_code == 200
+    assert "Harbor Community Bank" in as_of.text
+    not_a_day = await admin.http.get("/admin/lenders", params={"on": "31/12/2026"})
+    assert not_a_day.status_code == 422
     assert "Harbor" in figures.text
     backwards = await admin.http.get(
         "/admin/lenders/performance", params={"since": "2026-06-01", "until": "2026-05-01"}
