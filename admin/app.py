@@ -14,9 +14,13 @@ from admin.pages import (
     applications,
     audit,
     commissions,
+    conversations,
     dashboard,
     documents,
     evals,
+    experiments,
+    knowledge,
+    lenders,
     people,
     prompts,
 )
@@ -179,10 +183,14 @@ def create_admin_app(host: Backing) -> FastAPI:
         applications,
         documents,
         commissions,
+        lenders,
         people,
         audit,
         prompts,
+        experiments,
         evals,
+        conversations,
+        knowledge,
     ):
         app.include_router(module.router)
 

@@ -28,10 +28,13 @@ SECTIONS = (
     Section("applications", "Applications", "/admin/applications", ADMIN),
     Section("documents", "Documents", "/admin/documents", ADMIN),
     Section("commissions", "Payouts", "/admin/commissions/batches", ADMIN),
+    Section("lenders", "Lenders", "/admin/lenders", ADMIN),
     Section("people", "People", "/admin/people", ADMIN),
     Section("audit", "Audit log", "/admin/audit", ADMIN),
     Section("prompts", "Prompts", "/admin/prompts", PROMPTS),
     Section("evals", "Evals", "/admin/evals", PROMPTS),
+    Section("conversations", "Conversations", "/admin/conversations", PROMPTS),
+    Section("knowledge", "Knowledge", "/admin/knowledge", PROMPTS),
 )
 BY_KEY = {section.key: section for section in SECTIONS}
 

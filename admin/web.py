@@ -248,4 +248,6 @@ def error_message(error: OmnifinError) -> str:
             else:
                 parts.append(str(item))
         return "; ".join(parts)
+    if isinstance(detail, dict) and isinstance(detail.get("message"), str):
+        return str(detail["message"])
     return error.message

@@ -7,20 +7,24 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.approvals import approval_card
 from knowledge.language import detect_language
 from lending.analytics.recorder import analytics
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
+from lending.identity.scopes import Scope
 from lending.models.analytics import EventName
 from lending.models.chat import ChatFeedback, ChatGraph, ChatMessage, ChatRun, ChatThread, RunStatus
-from lending.models.identity import Role
+from lending.models.identity import Role, User
+from lending.pagination import Page, fetch_page
 from lending.pii import VAULT_KINDS, mask_pii
 from tools.approvals import approvals
 
@@ -110,6 +114,31 @@ class TranscriptEntry:
     role: str
     content: str = ""
     tool: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StaffThreadRow:
+    """A conversation in the staff list: no title or text (those are the person's words), only
+    what tells which one to open."""
+
+    id: uuid.UUID
+    graph: str
+    channel: str
+    owner_role: Role
+    created_at: datetime
+    last_message_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StaffTranscript:
+    """A conversation as staff read it: every run (mode, outcome, cost), every stored message
+    (redacted when stored), and everyone's thumbs by run."""
+
+    thread: ChatThread
+    owner_role: Role
+    runs: list[ChatRun]
+    messages: list[ChatMessage]
+    ratings: dict[uuid.UUID, list[ChatFeedback]]
 
 
 def now() -> datetime:
@@ -382,4 +411,118 @@ class ThreadService:
         return {run_id: rating for run_id, rating in rows}
 
 
+class StaffThreadReads:
+    """Reading other people's conversations: staff with `conversations:read` (platform
+    administrators and prompt engineers, in the back office). The list shows no words of
+    theirs; opening one transcript is audited (`chat.thread_read_by_staff`) in the caller's
+    transaction."""
+
+    async def page(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        thumbs_down: bool = False,
+        errors: bool = False,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[StaffThreadRow]:
+        """Every conversation, newest first; `thumbs_down`: a turn rated -1; `errors`: a run
+        that failed or recorded an error (both: either)."""
+        actor.require(Scope.CONVERSATIONS_READ)
+        # fetch_page takes one-entity statements' type; this one pairs the thread and its owner.
+        statement = cast(
+            "Select[Any]", select(ChatThread, User.role).join(User, User.id == ChatThread.user_id)
+        )
+        wanted = []
+        if thumbs_down:
+            wanted.append(
+                exists()
+                .where(ChatRun.thread_id == ChatThread.id, ChatFeedback.run_id == ChatRun.id)
+                .where(ChatFeedback.rating < 0)
+            )
+        if errors:
+            wanted.append(
+                exists().where(
+                    ChatRun.thread_id == ChatThread.id,
+                    or_(ChatRun.status == RunStatus.FAILED.value, ChatRun.error.is_not(None)),
+                )
+            )
+        if wanted:
+            statement = statement.where(or_(*wanted))
+        found = await fetch_page(
+            session,
+            statement,
+            [ChatThread.created_at, ChatThread.id],
+            cursor=cursor,
+            limit=limit,
+            scalars=False,
+        )
+        return Page(
+            [
+                StaffThreadRow(
+                    id=thread.id,
+                    graph=thread.graph,
+                    channel=thread.channel,
+                    owner_role=role,
+                    created_at=thread.created_at,
+                    last_message_at=thread.last_message_at,
+                )
+                for thread, role in found.items
+            ],
+            found.next_cursor,
+        )
+
+    async def transcript(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        thread_id: uuid.UUID,
+        origin: Origin | None = None,
+    ) -> StaffTranscript:
+        """One conversation's runs and messages, oldest first; the read is audited."""
+        actor.require(Scope.CONVERSATIONS_READ)
+        thread = await session.get(ChatThread, thread_id)
+        if thread is None:
+            raise NotFound("No such conversation.")
+        owner_role = await session.scalar(select(User.role).where(User.id == thread.user_id))
+        assert owner_role is not None  # chat_thread.user_id references user_account
+        runs = list(
+            await session.scalars(
+                select(ChatRun)
+                .where(ChatRun.thread_id == thread_id)
+                .order_by(ChatRun.started_at, ChatRun.id)
+            )
+        )
+        messages = list(
+            await session.scalars(
+                select(ChatMessage)
+                .where(ChatMessage.thread_id == thread_id)
+                .order_by(ChatMessage.id)
+            )
+        )
+        ratings: dict[uuid.UUID, list[ChatFeedback]] = {}
+        for feedback in await session.scalars(
+            select(ChatFeedback)
+            .join(ChatRun, ChatRun.id == ChatFeedback.run_id)
+            .where(ChatRun.thread_id == thread_id)
+            .order_by(ChatFeedback.created_at)
+        ):
+            ratings.setdefault(feedback.run_id, []).append(feedback)
+        if thread.user_id != actor.user_id:
+            await audit.record(
+                session,
+                actor,
+                action="chat.thread_read_by_staff",
+                origin=origin,
+                organization_id=thread.organization_id,
+                subject_type="chat_thread",
+                subject_id=thread.id,
+                details={"runs": len(runs), "messages": len(messages)},
+            )
+        return StaffTranscript(thread, owner_role, runs, messages, ratings)
+
+
 threads = ThreadService()
+staff_threads = StaffThreadReads()

@@ -50,6 +50,8 @@ from knowledge.schemas import (
     SearchResult,
     VersionRead,
 )
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
 from lending.config import Settings, get_settings
 from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
@@ -490,8 +492,10 @@ class KnowledgeService:
         *,
         entry_id: uuid.UUID,
         version: int,
+        origin: Origin | None = None,
     ) -> EntryDetail:
-        """Make `version` the one searched, atomically (also a rollback to an older version).
+        """Make `version` the one searched, atomically (also a rollback to an older version);
+        audited (`knowledge.version_published`) when it changes what is searched.
 
         Raises:
             NotFound: no such entry or version.
@@ -513,13 +517,33 @@ class KnowledgeService:
                 + "."
             )
         if entry.published_version_id != target.id or entry.status != "published":
+            previous = entry.published_version_id
             await self._publish(repository, entry, target)
+            await audit.record(
+                session,
+                actor,
+                action="knowledge.version_published",
+                origin=origin,
+                subject_type="knowledge_entry",
+                subject_id=entry.id,
+                details={
+                    "key": entry.key,
+                    "version": version,
+                    "previous_version_id": str(previous) if previous else None,
+                },
+            )
         return await self.get_entry(session, actor, entry_id=entry_id)
 
     async def archive_entry(
-        self, session: AsyncSession, actor: Actor | None, *, entry_id: uuid.UUID
+        self,
+        session: AsyncSession,
+        actor: Actor | None,
+        *,
+        entry_id: uuid.UUID,
+        origin: Origin | None = None,
     ) -> EntryDetail:
-        """Take an entry out of search; publishing one of its versions brings it back."""
+        """Take an entry out of search; publishing one of its versions brings it back.
+        Audited (`knowledge.entry_archived`) unless it was archived already."""
         _require(actor, Scope.KNOWLEDGE_MANAGE)
         repository = KnowledgeRepository.from_session(session)
         entry = await repository.entry(entry_id, lock=True)
@@ -530,9 +554,20 @@ class KnowledgeService:
             if current is not None:
                 current.status = "archived"
         await repository.set_entry_unsearchable(entry.id)
+        was = entry.status
         entry.published_version_id = None
         entry.status = "archived"
         entry.updated_at = utcnow()
+        if was != "archived":
+            await audit.record(
+                session,
+                actor,
+                action="knowledge.entry_archived",
+                origin=origin,
+                subject_type="knowledge_entry",
+                subject_id=entry.id,
+                details={"key": entry.key},
+            )
         return await self.get_entry(session, actor, entry_id=entry_id)
 
     # --- embedding model changes ----------------------------------------------------------

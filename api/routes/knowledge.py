@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from pydantic import ValidationError
 
-from api.auth import CurrentActor
+from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
@@ -215,10 +215,10 @@ async def upload_version(
     responses=error_responses(*_AUTH_ERRORS, NotFound, Conflict),
 )
 async def publish_version(
-    entry_id: uuid.UUID, version: int, actor: CurrentActor, session: SessionDep
+    entry_id: uuid.UUID, version: int, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> EntryDetail:
     return await knowledge_service.publish_version(
-        session, actor, entry_id=entry_id, version=version
+        session, actor, entry_id=entry_id, version=version, origin=origin
     )
 
 
@@ -228,9 +228,9 @@ async def publish_version(
     responses=error_responses(*_AUTH_ERRORS, NotFound),
 )
 async def archive_entry(
-    entry_id: uuid.UUID, actor: CurrentActor, session: SessionDep
+    entry_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> EntryDetail:
-    return await knowledge_service.archive_entry(session, actor, entry_id=entry_id)
+    return await knowledge_service.archive_entry(session, actor, entry_id=entry_id, origin=origin)
 
 
 @router.get(

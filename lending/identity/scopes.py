@@ -58,6 +58,8 @@ class Scope(StrEnum):
     PROMPTS_READ = "prompts:read"
     PROMPTS_MANAGE = "prompts:manage"
     EVALS_RUN = "evals:run"
+    # Staff: read anyone's assistant conversations (the back office; audited on each read).
+    CONVERSATIONS_READ = "conversations:read"
 
     USERS_MANAGE_FIRM = "users:manage:firm"
     USERS_MANAGE_ALL = "users:manage:all"
@@ -130,6 +132,7 @@ _PLATFORM_ADMIN = frozenset(
         Scope.KNOWLEDGE_READ,
         Scope.KNOWLEDGE_MANAGE,
         Scope.PROMPTS_READ,
+        Scope.CONVERSATIONS_READ,
         Scope.CHAT_USE,
         Scope.USERS_MANAGE_ALL,
         Scope.ORGS_MANAGE,
@@ -144,6 +147,7 @@ _PROMPT_ENGINEER = frozenset(
         Scope.PROMPTS_READ,
         Scope.PROMPTS_MANAGE,
         Scope.EVALS_RUN,
+        Scope.CONVERSATIONS_READ,
         Scope.KNOWLEDGE_READ,
         Scope.KNOWLEDGE_MANAGE,
         Scope.LENDERS_READ,

@@ -194,10 +194,15 @@ async def test_an_admin_sees_every_section(
         "/admin/applications",
         "/admin/documents",
         "/admin/commissions/batches",
+        "/admin/lenders",
+        "/admin/lenders/performance",
         "/admin/people",
         "/admin/audit",
         "/admin/prompts",
         "/admin/evals",
+        "/admin/conversations",
+        "/admin/knowledge",
+        "/admin/knowledge/search",
     ):
         answer = await admin.http.get(path)
         assert answer.status_code == 200, (path, answer.text[:500])

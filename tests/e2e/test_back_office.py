@@ -228,9 +228,27 @@ def test_an_administrator_walks_every_page_and_acts_once(web: Web, staff: Staff)
     expect(page.locator("#results").get_by_role("cell", name="user.deactivated")).to_be_visible()
     web.check("audit")
 
+    _nav(web, "Lenders")
+    expect(page.get_by_role("heading", name="Lenders", exact=True)).to_be_visible()
+    web.check("lenders")
+    page.get_by_label("Slug").fill("back-office-test-lender")
+    page.get_by_label("Name", exact=True).fill("Back Office Test Lender")
+    page.get_by_label("Note").fill("Created by the back office test")
+    page.get_by_role("button", name="Create the lender").click()
+    expect(page.get_by_role("status").first).to_contain_text("The lender was created.")
+    expect(page.get_by_role("heading", name="Back Office Test Lender")).to_be_visible()
+    web.check("lender")
+    page.goto("/admin/lenders/performance")
+    expect(page.get_by_role("heading", name="Lender performance")).to_be_visible()
+    web.check("lender-performance")
+
     _nav(web, "Prompts")
     expect(page.get_by_role("heading", name="Prompts")).to_be_visible()
     web.check("prompts")
+
+    _nav(web, "Knowledge")
+    expect(page.get_by_role("heading", name="Knowledge base")).to_be_visible()
+    web.check("knowledge")
 
     page.get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(re.compile(r"/admin/login\?signed_out=1$"))
@@ -291,8 +309,24 @@ def test_a_prompt_engineer_sees_prompts_only_and_is_refused_admin_pages(
     expect(page.get_by_role("heading", name="Eval runs")).to_be_visible()
     web.check("engineer-evals")
 
+    _nav(web, "Conversations")
+    expect(page.get_by_role("heading", name="Conversations")).to_be_visible()
+    web.check("engineer-conversations")
+
+    _nav(web, "Knowledge")
+    page.get_by_role("link", name="Search preview").click()
+    page.get_by_label("Question").fill("What is a soft credit pull?")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("Question language: en")).to_be_visible()
+    web.check("engineer-knowledge-search")
+
     web.allow_console_error("403")
-    for path in ("/admin/people", "/admin/dashboard", "/admin/commissions/batches"):
+    for path in (
+        "/admin/people",
+        "/admin/dashboard",
+        "/admin/commissions/batches",
+        "/admin/lenders",
+    ):
         answer = page.goto(path)
         assert answer is not None
         assert answer.status == 403, path

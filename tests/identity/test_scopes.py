@@ -30,6 +30,7 @@ def test_administration_belongs_to_the_right_roles() -> None:
     assert holders[Scope.COMMISSIONS_APPROVE] == {Role.PLATFORM_ADMIN}
     assert holders[Scope.USERS_MANAGE_FIRM] == {Role.BROKER_MANAGER}
     assert holders[Scope.PROMPTS_MANAGE] == {Role.PROMPT_ENGINEER}
+    assert holders[Scope.CONVERSATIONS_READ] == {Role.PLATFORM_ADMIN, Role.PROMPT_ENGINEER}
     assert holders[Scope.OFFERS_ACCEPT] == {Role.BORROWER}
     assert ROLE_SCOPES[Role.BROKER] < ROLE_SCOPES[Role.BROKER_MANAGER]
 

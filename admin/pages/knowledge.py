@@ -1,0 +1,197 @@
+"""The knowledge base: entries by language and status, an entry's versions, publishing one (also
+a rollback) or archiving the entry, and a search preview with passages and citations - all
+`knowledge.service.knowledge_service` calls (`knowledge:manage` to manage, `knowledge:read` to
+search; publishing and archiving audited)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, get_args
+
+from fastapi import APIRouter, Query, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from admin.web import (
+    OriginDep,
+    SessionDep,
+    Staff,
+    StaffDep,
+    error_message,
+    render,
+    require_section,
+    settings_of,
+)
+from knowledge.language import LANGUAGES, Language
+from knowledge.schemas import EntryStatus
+from knowledge.service import knowledge_service
+from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+router = APIRouter(prefix="/knowledge", dependencies=[require_section("knowledge")])
+
+_REFUSALS = (Conflict, InvalidInput, NotFound, PermissionDenied)
+_PAGE = 50
+_STATUSES: tuple[str, ...] = get_args(EntryStatus)
+_DONE = {
+    "published": "The version is the one searched now.",
+    "archived": "The entry is out of search; publishing one of its versions brings it back.",
+}
+
+
+@router.get("")
+async def entries(
+    request: Request,
+    staff: StaffDep,
+    session: SessionDep,
+    language: Annotated[str | None, Query(max_length=10)] = None,
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> HTMLResponse:
+    if status and status not in _STATUSES:
+        raise InvalidInput(f"Unknown status: {status}.")
+    chosen = _language(language)
+    page = await knowledge_service.list_entries(
+        session, staff.actor, language=chosen, status=status or None, limit=_PAGE, offset=offset
+    )
+    following = offset + _PAGE
+    return render(
+        request,
+        "knowledge/list.html",
+        {
+            "staff": staff,
+            "current": "knowledge",
+            "title": "Knowledge base",
+            "page": page,
+            "language": chosen or "",
+            "status": status or "",
+            "languages": LANGUAGES,
+            "statuses": _STATUSES,
+            "offset": offset,
+            "next_url": _with_offset(request, following) if following < page.total else None,
+            "first_url": _with_offset(request, 0) if offset else None,
+        },
+        block="results",
+    )
+
+
+@router.get("/search")
+async def search_preview(
+    request: Request,
+    staff: StaffDep,
+    session: SessionDep,
+    query: Annotated[str, Query(max_length=10_000)] = "",
+    language: Annotated[str | None, Query(max_length=10)] = None,
+    k: Annotated[int, Query(ge=1, le=50)] = 5,
+) -> HTMLResponse:
+    chosen = _language(language)
+    result = None
+    if query.strip():
+        result = await knowledge_service.search(
+            session,
+            staff.actor,
+            query=query,
+            k=k,
+            language=chosen,
+            settings=settings_of(request),
+        )
+    return render(
+        request,
+        "knowledge/search.html",
+        {
+            "staff": staff,
+            "current": "knowledge",
+            "title": "Search preview",
+            "query": query,
+            "language": chosen or "",
+            "languages": LANGUAGES,
+            "k": k,
+            "result": result,
+        },
+        block="passages",
+    )
+
+
+@router.get("/{entry_id}")
+async def entry(
+    request: Request,
+    entry_id: uuid.UUID,
+    staff: StaffDep,
+    session: SessionDep,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+) -> HTMLResponse:
+    return await _detail(request, session, staff, entry_id, notice=_DONE.get(done or ""))
+
+
+@router.post("/{entry_id}/versions/{version}/publish")
+async def publish(
+    request: Request,
+    entry_id: uuid.UUID,
+    version: int,
+    staff: StaffDep,
+    session: SessionDep,
+    origin: OriginDep,
+) -> Response:
+    try:
+        await knowledge_service.publish_version(
+            session, staff.actor, entry_id=entry_id, version=version, origin=origin
+        )
+    except _REFUSALS as refused:
+        await session.rollback()
+        return await _detail(
+            request,
+            session,
+            staff,
+            entry_id,
+            error=error_message(refused),
+            status_code=refused.status_code,
+        )
+    return RedirectResponse(f"/admin/knowledge/{entry_id}?done=published", status_code=303)
+
+
+@router.post("/{entry_id}/archive")
+async def archive(
+    entry_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
+) -> Response:
+    await knowledge_service.archive_entry(session, staff.actor, entry_id=entry_id, origin=origin)
+    return RedirectResponse(f"/admin/knowledge/{entry_id}?done=archived", status_code=303)
+
+
+async def _detail(
+    request: Request,
+    session: AsyncSession,
+    staff: Staff,
+    entry_id: uuid.UUID,
+    *,
+    notice: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    found = await knowledge_service.get_entry(session, staff.actor, entry_id=entry_id)
+    return render(
+        request,
+        "knowledge/entry.html",
+        {
+            "staff": staff,
+            "current": "knowledge",
+            "title": found.title,
+            "entry": found,
+            "notice": notice,
+            "error": error,
+        },
+        status_code=status_code,
+    )
+
+
+def _language(value: str | None) -> Language | None:
+    """A language chosen from a select: empty means any; anything else must be one we index."""
+    if not value:
+        return None
+    for language in LANGUAGES:
+        if value == language:
+            return language
+    raise InvalidInput(f"Unknown language: {value}.")
+
+
+def _with_offset(request: Request, offset: int) -> str:
+    url = request.url.include_query_params(offset=offset)
+    return f"{url.path}?{url.query}"
