@@ -212,11 +212,13 @@ async def test_other_roles_are_refused_and_change_nothing(
 async def webhook_client(
     settings: Settings, sessionmaker: SessionMaker, memory_store: MemoryStore
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Settings]]:
-    """The app with a lender API configured (never called here) and a shared webhook secret."""
+    """The app with a lender API configured (never called here) and the lender's webhook secret
+    in the settings (what verifies it until the catalog holds one of its own)."""
     configured = settings.model_copy(
         update={
             "lender_api_base_url": "http://127.0.0.1:9",
-            "lender_webhook_secret": SecretStr("the-shared-webhook-secret"),
+            "lender_request_secret": SecretStr("the-request-secret"),
+            "lender_webhook_secrets": {"harbor-bank": SecretStr("the-settings-webhook-secret")},
         }
     )
     app = create_app(configured, sessionmaker=sessionmaker, store=memory_store)
@@ -260,8 +262,8 @@ async def test_a_rotated_secret_is_shown_once_and_verifies_the_lenders_webhooks(
             headers={SIGNATURE_HEADER: header, "content-type": "application/json"},
         )
 
-    # Before any rotation the shared secret verifies (the reference is unknown: 404, not 401).
-    assert (await deliver("the-shared-webhook-secret")).status_code == 404
+    # Before any rotation the settings' secret verifies (the reference is unknown: 404, not 401).
+    assert (await deliver("the-settings-webhook-secret")).status_code == 404
 
     rotated = await client.post(
         f"/api/v1/catalog/lenders/{lender_id}/webhook-secret", headers=admin
@@ -274,7 +276,7 @@ async def test_a_rotated_secret_is_shown_once_and_verifies_the_lenders_webhooks(
     assert shown.json()["integration"]["webhook_secrets"][0]["hint"] == secret[-4:]
 
     assert (await deliver(secret)).status_code == 404
-    refused = await deliver("the-shared-webhook-secret")
+    refused = await deliver("the-settings-webhook-secret")  # the catalog's secret replaces it
     assert refused.status_code == 401, refused.text
 
     # After another rotation the previous secret still verifies during its grace period.

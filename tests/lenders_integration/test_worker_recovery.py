@@ -100,6 +100,7 @@ async def test_a_delivery_whose_worker_is_killed_reaches_the_lender_once(
         settings,
         **FAST_RECOVERY,
         lender_api_base_url=simulator.url,
+        lender_simulator="true",  # the simulated lenders share its secrets
         lender_request_secret=simulator.request_secret.get_secret_value(),
         lender_webhook_secret=simulator.webhook_secret.get_secret_value(),
         public_url=public.url,

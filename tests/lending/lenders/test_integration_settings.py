@@ -116,7 +116,10 @@ async def test_integration_settings_choose_the_endpoint(
     lenders = await create_catalog(session)
     lender = lenders["harbor-bank"]
     admin = actor_of(await create_user(session, role=Role.PLATFORM_ADMIN))
-    shared = settings.model_copy(update={"lender_api_base_url": "http://sim.test"})
+    # The simulator's environment: its lenders share its secrets (secrets.py).
+    shared = settings.model_copy(
+        update={"lender_api_base_url": "http://sim.test", "lender_simulator": True}
+    )
 
     default = await integration.integration_for(session, settings=None, lender_code="harbor-bank")
     assert default is not None
@@ -157,7 +160,11 @@ async def test_integration_settings_choose_the_endpoint(
 
 def test_the_lenders_own_secret_replaces_the_shared_one(settings: Settings) -> None:
     shared = settings.model_copy(
-        update={"lender_api_base_url": "http://sim.test", "lender_webhook_secret": SecretStr("s")}
+        update={
+            "lender_api_base_url": "http://sim.test",
+            "lender_simulator": True,
+            "lender_webhook_secret": SecretStr("s"),
+        }
     )
     own = LenderIntegration(
         adapter=IntegrationAdapter.SIMULATOR,
