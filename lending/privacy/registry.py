@@ -241,6 +241,26 @@ RULES: dict[str, Rule] = {
         Rule("prompt_experiment", "created_by_user_id = :user_id", False, Erasure.KEEP, _STAFF),
         Rule("knowledge_entry", "created_by = :user_id", False, Erasure.KEEP, _STAFF),
         Rule("knowledge_version", "author_id = :user_id", False, Erasure.KEEP, _STAFF),
+        Rule(
+            "analytics_event",
+            "user_id = :user_id",
+            True,
+            Erasure.DELETE,
+            "what the person did, by id (funnel and agent metrics): erased with them; the "
+            "rollups lose their counts at the next refresh",
+        ),
+        Rule("lender_version", "created_by_user_id = :user_id", False, Erasure.KEEP, _STAFF),
+        Rule(
+            "lender_product_version", "created_by_user_id = :user_id", False, Erasure.KEEP, _STAFF
+        ),
+        Rule(
+            "lender_webhook_secret",
+            "created_by_user_id = :user_id",
+            False,
+            Erasure.KEEP,
+            _STAFF,
+            omit=("secret_encrypted",),
+        ),
     )
 }
 
@@ -258,4 +278,6 @@ NOT_PERSONAL: dict[str, str] = {
     "lender": "the lender catalogue",
     "lender_product": "the lender catalogue",
     "organization": "a broker firm (a business, not a person)",
+    "analytics_refresh": "when the analytics rollups were last refreshed",
+    "job_trace": "a background job's trace id",
 }

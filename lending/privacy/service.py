@@ -324,6 +324,7 @@ class PrivacyService:
             "mfa_recovery_code",
             "audit_event_personal",
             "prompt_experiment_assignment",
+            "analytics_event",
         ):
             removed[table] = await repository.delete_owned(table, user_id)
         # Drafts go; an application that reached a decision is kept without its intake answers.
