@@ -26,6 +26,7 @@ from api.routes import (
     catalog,
     chat,
     commissions,
+    dev,
     documents,
     health,
     invitations,
@@ -167,6 +168,7 @@ def create_app(
     app.include_router(openai_compat.router)
     app.include_router(voice.router)
     app.include_router(analytics.router)
+    app.include_router(dev.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,

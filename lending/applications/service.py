@@ -52,6 +52,7 @@ from lending.audit.service import audit
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
+from lending.identity.verification import email_verification
 from lending.jobs import enqueue
 from lending.lenders.repository import LenderRepository
 from lending.lenders.schemas import SubmissionRead
@@ -407,6 +408,9 @@ class ApplicationService:
             session, application.borrower_user_id
         ):
             raise ConsentRequired()
+        await email_verification.require_verified(
+            session, actor_user_id=actor.user_id, borrower_id=application.borrower_user_id
+        )
         chosen = await submission_service.choose(
             session, application=application, lender_ids=lender_ids
         )

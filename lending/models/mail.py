@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from lending.models.base import Base, new_id
+from lending.models.base import Base, new_id, utcnow
 
 
 class MailStatus(StrEnum):
@@ -52,5 +52,8 @@ class MailMessage(Base):
     status: Mapped[str] = mapped_column(String(16), default=MailStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # The clock, not the transaction's start: messages of one transaction keep their order.
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
