@@ -35,6 +35,7 @@ from api.routes import (
     lenders,
     me,
     mfa,
+    notifications,
     offers,
     openai_compat,
     organizations,
@@ -169,6 +170,7 @@ def create_app(
     app.include_router(voice.router)
     app.include_router(analytics.router)
     app.include_router(dev.router)
+    app.include_router(notifications.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,

@@ -1,6 +1,7 @@
-"""Accounts and mail (issue 19): the mail outbox, single-use e-mail link tokens (password reset,
-e-mail verification), and a user's verified-at and mail language. Every existing account counts
-as verified (the column's default backfills them).
+"""Accounts, mail and notifications (issue 19): the mail outbox, in-app notifications,
+single-use e-mail link tokens (password reset, e-mail verification), and a user's verified-at
+and mail language. Every existing account counts as verified (the column's default backfills
+them).
 
 Revision ID: 0021
 Revises: 0019
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision: str = "0021"
 down_revision: str | None = "0019"
@@ -77,8 +79,37 @@ def upgrade() -> None:
     op.create_index("ix_mail_message_user_id", "mail_message", ["user_id"])
     op.create_index("ix_mail_message_status_created_at", "mail_message", ["status", "created_at"])
 
+    op.create_table(
+        "notification",
+        sa.Column("id", sa.Uuid(), primary_key=True),
+        sa.Column(
+            "user_id",
+            sa.Uuid(),
+            sa.ForeignKey("user_account.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column(
+            "application_id", sa.Uuid(), sa.ForeignKey("loan_application.id", ondelete="CASCADE")
+        ),
+        sa.Column("document_id", sa.Uuid(), sa.ForeignKey("document.id", ondelete="CASCADE")),
+        sa.Column("data", postgresql.JSONB(), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True)),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+    )
+    op.create_index("ix_notification_user_id_created_at", "notification", ["user_id", "created_at"])
+    op.create_index(
+        "ix_notification_unread",
+        "notification",
+        ["user_id"],
+        postgresql_where=sa.text("read_at IS NULL"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("notification")
     op.drop_table("mail_message")
     op.drop_table("email_link_token")
     op.drop_column("user_account", "language")
