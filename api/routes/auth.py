@@ -185,7 +185,9 @@ async def confirm_email(
     summary="Mail yourself a new e-mail confirmation link",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[rate_limit("default")],
-    responses=error_responses(NotAuthenticated, Conflict, TooManyMailRequests, RateLimited),
+    responses=error_responses(
+        NotAuthenticated, MfaEnrollmentRequired, Conflict, TooManyMailRequests, RateLimited
+    ),
 )
 async def resend_confirmation(
     actor: CurrentActor, session: SessionDep, store: StoreDep, state: StateDep, origin: OriginDep

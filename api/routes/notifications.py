@@ -12,6 +12,7 @@ from api.deps import SessionDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
 from lending.errors import NotAuthenticated, NotFound, RateLimited
+from lending.identity.errors import MfaEnrollmentRequired
 from lending.notifications.schemas import MarkedRead, NotificationList
 from lending.notifications.service import notification as notification_service
 
@@ -25,7 +26,7 @@ router = APIRouter(
 @router.get(
     "",
     summary="Your notifications, newest first, with how many are unread",
-    responses=error_responses(NotAuthenticated, RateLimited),
+    responses=error_responses(NotAuthenticated, MfaEnrollmentRequired, RateLimited),
 )
 async def list_notifications(
     actor: CurrentActor,
@@ -39,7 +40,7 @@ async def list_notifications(
 @router.post(
     "/{notification_id}/read",
     summary="Mark one of your notifications read",
-    responses=error_responses(NotAuthenticated, NotFound, RateLimited),
+    responses=error_responses(NotAuthenticated, MfaEnrollmentRequired, NotFound, RateLimited),
 )
 async def mark_read(
     notification_id: uuid.UUID, actor: CurrentActor, session: SessionDep
@@ -50,7 +51,7 @@ async def mark_read(
 @router.post(
     "/read-all",
     summary="Mark all your notifications read",
-    responses=error_responses(NotAuthenticated, RateLimited),
+    responses=error_responses(NotAuthenticated, MfaEnrollmentRequired, RateLimited),
 )
 async def mark_all_read(actor: CurrentActor, session: SessionDep) -> MarkedRead:
     return await notification_service.mark_read(session, actor)
