@@ -26,6 +26,7 @@ from api.routes import (
     catalog,
     chat,
     commissions,
+    dev,
     documents,
     health,
     invitations,
@@ -34,6 +35,7 @@ from api.routes import (
     lenders,
     me,
     mfa,
+    notifications,
     offers,
     openai_compat,
     organizations,
@@ -167,6 +169,8 @@ def create_app(
     app.include_router(openai_compat.router)
     app.include_router(voice.router)
     app.include_router(analytics.router)
+    app.include_router(dev.router)
+    app.include_router(notifications.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,

@@ -30,6 +30,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lending.commissions.tasks",
     "lending.privacy.tasks",
     "lending.analytics.tasks",
+    "lending.mail.tasks",
     "agents.tasks",
 )
 

@@ -195,6 +195,32 @@ class Settings(BaseSettings):
     login_failure_window_seconds: float = Field(default=900, gt=0)
     login_lockout_seconds: float = Field(default=900, gt=0, le=86_400)
     login_account_lockout_seconds: float = Field(default=900, gt=0, le=3_600)
+    # Password reset and e-mail verification (issue 19): single-use links sent by mail.
+    password_reset_ttl_seconds: int = Field(default=1800, ge=60, le=86_400)
+    password_reset_max_per_window: int = Field(
+        default=5,
+        ge=1,
+        description="Reset requests per typed address, and (x10) per client address, within "
+        "login_failure_window_seconds; past it: 429 with Retry-After.",
+    )
+    email_verification_ttl_seconds: int = Field(default=3 * 86_400, ge=300)
+
+    # Mail (issue 19): the outbox is delivered by the `mail.deliver` job over SMTP. Without an
+    # SMTP host, development keeps mail in the dev mailbox (GET /api/v1/dev/mailbox).
+    smtp_host: str | None = Field(default=None, description="SMTP server; unset: no real mail.")
+    smtp_port: int = Field(default=587, ge=1, le=65_535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (port 587), tls (implicit TLS, port 465) or none (a local relay).",
+    )
+    smtp_timeout_seconds: float = Field(default=20, gt=0)
+    mail_from: str = Field(default="Omnifin <no-reply@omnifin.local>")
+    mail_max_attempts: int = Field(default=6, ge=1, le=20)
+    mail_retry_first_delay_seconds: float = Field(default=30, gt=0)
+    mail_retry_max_delay_seconds: float = Field(default=3600, gt=0)
+
     rate_limit_window_seconds: float = Field(default=60, gt=0)
     rate_limits: dict[str, dict[str, int]] = Field(
         default_factory=lambda: {

@@ -16,9 +16,15 @@ from lending.identity.errors import (
     MfaEnrollmentRequired,
     OtpRequired,
     TooManyLoginAttempts,
+    TooManyMailRequests,
 )
+from lending.identity.password_reset import password_reset as password_reset_service
 from lending.identity.schemas import (
+    Accepted,
+    EmailVerificationConfirm,
     PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
     RegisterRequest,
     TokenRequest,
     TokenResponse,
@@ -26,6 +32,7 @@ from lending.identity.schemas import (
 )
 from lending.identity.service import auth as auth_service
 from lending.identity.service import token as token_service
+from lending.identity.verification import email_verification as verification_service
 from lending.models.identity import User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -113,3 +120,79 @@ async def change_password(
         new_password=body.new_password,
         origin=origin,
     )
+
+
+@router.post(
+    "/password-reset",
+    summary="Mail a single-use password reset link (the same answer whether or not the "
+    "address has an account)",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[rate_limit_anonymous("auth")],
+    responses=error_responses(TooManyMailRequests, RateLimited),
+)
+async def request_password_reset(
+    body: PasswordResetRequest,
+    session: SessionDep,
+    store: StoreDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> Accepted:
+    detail = await password_reset_service.request(
+        session, store=store, settings=state.settings, email=body.email, origin=origin
+    )
+    return Accepted(detail=detail)
+
+
+@router.post(
+    "/password-reset/confirm",
+    summary="Set a new password with a reset link's token (signs out every session)",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[rate_limit_anonymous("auth")],
+    responses=error_responses(InvalidInput, RateLimited),
+)
+async def confirm_password_reset(
+    body: PasswordResetConfirm,
+    session: SessionDep,
+    store: StoreDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> None:
+    await password_reset_service.confirm(
+        session,
+        store=store,
+        settings=state.settings,
+        token=body.token,
+        new_password=body.new_password,
+        origin=origin,
+    )
+
+
+@router.post(
+    "/verify-email/confirm",
+    summary="Confirm your e-mail address with the link's token",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[rate_limit_anonymous("auth")],
+    responses=error_responses(InvalidInput, RateLimited),
+)
+async def confirm_email(
+    body: EmailVerificationConfirm, session: SessionDep, origin: OriginDep
+) -> None:
+    await verification_service.confirm(session, token=body.token, origin=origin)
+
+
+@router.post(
+    "/verify-email/resend",
+    summary="Mail yourself a new e-mail confirmation link",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[rate_limit("default")],
+    responses=error_responses(
+        NotAuthenticated, MfaEnrollmentRequired, Conflict, TooManyMailRequests, RateLimited
+    ),
+)
+async def resend_confirmation(
+    actor: CurrentActor, session: SessionDep, store: StoreDep, state: StateDep, origin: OriginDep
+) -> Accepted:
+    detail = await verification_service.resend(
+        session, actor, store=store, settings=state.settings, origin=origin
+    )
+    return Accepted(detail=detail)

@@ -11,6 +11,12 @@ import { LoginPage } from "./pages/LoginPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 
 const RegisterPage = lazy(() => import("./pages/RegisterPage").then((m) => ({ default: m.RegisterPage })));
+const ResetPasswordPage = lazy(() =>
+  import("./pages/AccountLinkPages").then((m) => ({ default: m.ResetPasswordPage })),
+);
+const VerifyEmailPage = lazy(() =>
+  import("./pages/AccountLinkPages").then((m) => ({ default: m.VerifyEmailPage })),
+);
 const MePage = lazy(() => import("./pages/MePage").then((m) => ({ default: m.MePage })));
 const SecurityPage = lazy(() => import("./pages/SecurityPage").then((m) => ({ default: m.SecurityPage })));
 const FirmPage = lazy(() => import("./pages/FirmPage").then((m) => ({ default: m.FirmPage })));
@@ -58,6 +64,8 @@ export function App() {
               </RedirectIfSignedIn>
             }
           />
+          <Route path="/reset-password" element={<ResetPasswordPage />} />
+          <Route path="/verify-email" element={<VerifyEmailPage />} />
           <Route path="/me" element={signedIn(<MePage />)} />
           <Route path="/security" element={signedIn(<SecurityPage />, true)} />
           <Route path="/firm" element={signedIn(<FirmPage />)} />

@@ -52,6 +52,7 @@ from lending.audit.service import audit
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
+from lending.identity.verification import email_verification
 from lending.jobs import enqueue
 from lending.lenders.repository import LenderRepository
 from lending.lenders.schemas import SubmissionRead
@@ -66,6 +67,7 @@ from lending.models.applications import (
 )
 from lending.models.identity import Role, User
 from lending.models.lenders import LenderProductVersion, SubmissionStatus
+from lending.notifications.service import notification as notification_service
 from lending.pagination import Page
 
 
@@ -407,6 +409,9 @@ class ApplicationService:
             session, application.borrower_user_id
         ):
             raise ConsentRequired()
+        await email_verification.require_verified(
+            session, actor_user_id=actor.user_id, borrower_id=application.borrower_user_id
+        )
         chosen = await submission_service.choose(
             session, application=application, lender_ids=lender_ids
         )
@@ -669,6 +674,16 @@ class ApplicationService:
                 product=application.product_type.value,
                 amount=application.amount,
             )
+        notification_service.application_status_changed(
+            session,
+            application_id=application.id,
+            reference=application.reference,
+            borrower_id=application.borrower_user_id,
+            broker_id=application.broker_user_id,
+            from_status=from_status.value,
+            to_status=to_status.value,
+            caused_by=actor.user_id if actor else None,
+        )
         if to_status is ApplicationStatus.FUNDED:
             # Commissions accrue in a job written in this transaction: no funding without it.
             from lending.commissions.service import ACCRUE_FUNDED_TASK

@@ -64,6 +64,7 @@ from lending.jobs import enqueue
 from lending.models.analytics import EventName
 from lending.models.applications import Application
 from lending.models.documents import Document, DocumentEvent, DocumentField, DocumentStatus
+from lending.notifications.service import notification as notification_service
 from lending.pagination import Page, map_page
 
 EXTRACT_TASK = "documents.extract"
@@ -689,6 +690,32 @@ class DocumentService:
             to_status=to_status,
             reason=reason,
             details=details,
+        )
+        if to_status is DocumentStatus.REJECTED:
+            await self._notify_rejected(repository.session, document, actor)
+
+    async def _notify_rejected(
+        self, session: AsyncSession, document: Document, actor: Actor | None
+    ) -> None:
+        """Tell the borrower (and their broker, and whoever uploaded it) that a document was
+        refused, in the same transaction; not the reviewer who refused it."""
+        application = (
+            await ApplicationRepository.from_session(session).get(document.application_id)
+            if document.application_id is not None
+            else None
+        )
+        notification_service.document_rejected(
+            session,
+            document_id=document.id,
+            document_type=document.document_type.value,
+            application_id=document.application_id,
+            reference=application.reference if application else None,
+            recipients=(
+                document.uploaded_by_user_id,
+                application.borrower_user_id if application else None,
+                application.broker_user_id if application else None,
+            ),
+            caused_by=actor.user_id if actor else None,
         )
 
     async def _event(

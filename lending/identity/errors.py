@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lending.errors import NotAuthenticated, PermissionDenied, RateLimited
+from lending.errors import Conflict, NotAuthenticated, PermissionDenied, RateLimited
 
 
 class LoginFailed(NotAuthenticated):
@@ -33,4 +33,15 @@ class MfaEnrollmentRequired(PermissionDenied):
     message = (
         "Your organization requires two-factor authentication for your role: enrol with "
         "POST /api/v1/mfa/enroll, confirm with POST /api/v1/mfa/confirm, then sign in again."
+    )
+
+
+class TooManyMailRequests(RateLimited):
+    message = "Too many requests for this address; try again later."
+
+
+class EmailNotVerified(Conflict):
+    message = (
+        "Confirm your e-mail address before submitting an application: open the link we sent "
+        "you, or ask for a new one."
     )

@@ -20,6 +20,8 @@ Password = Annotated[str, Field(min_length=1, max_length=4096)]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+MailLanguage = Literal["en", "zh"]
+LinkToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128)]
 
 
 class _Request(BaseModel):
@@ -58,11 +60,32 @@ class RegisterRequest(_Request):
     full_name: FullName
     invitation_code: Code | None = None
     referral_code: Code | None = Field(default=None, description="From a broker's referral link.")
+    language: MailLanguage = Field(default="en", description="The language of the mail we send.")
 
 
 class PasswordChange(_Request):
     current_password: Password
     new_password: Password
+
+
+class PasswordResetRequest(_Request):
+    # Not EmailStr: a malformed address gets the same answer as an unknown one.
+    email: Annotated[str, Field(min_length=1, max_length=320)]
+
+
+class PasswordResetConfirm(_Request):
+    token: LinkToken = Field(description="The token from the reset link.")
+    new_password: Password
+
+
+class EmailVerificationConfirm(_Request):
+    token: LinkToken = Field(description="The token from the verification link.")
+
+
+class Accepted(BaseModel):
+    """An answer that says what happens next, and nothing about whether an account exists."""
+
+    detail: str
 
 
 # Organizations
@@ -116,6 +139,7 @@ class UserRead(_Response):
     referred_by_user_id: uuid.UUID | None
     created_at: datetime
     last_login_at: datetime | None
+    email_verified_at: datetime | None = None
 
 
 class Me(UserRead):

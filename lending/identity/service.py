@@ -64,6 +64,7 @@ from lending.identity.tokens import (
     new_invitation_code,
     new_referral_code,
 )
+from lending.identity.verification import email_verification
 from lending.kv import Store
 from lending.models.identity import (
     FIRM_ONLY_ROLES,
@@ -456,6 +457,9 @@ class AuthService:
             organization=organization,
             referred_by_user_id=referred_by,
         )
+        user.language = data.language
+        # Unverified until the mailed link is opened (lending/identity/verification.py).
+        await email_verification.start(session, user, settings=settings)
         if invitation is not None:
             if not await InvitationRepository.from_session(session).claim(
                 invitation.id, user.id, _now()

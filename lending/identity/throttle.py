@@ -23,7 +23,7 @@ import math
 import time
 
 from lending.config import Settings
-from lending.identity.errors import TooManyLoginAttempts
+from lending.identity.errors import TooManyLoginAttempts, TooManyMailRequests
 from lending.kv import Store
 
 
@@ -111,3 +111,24 @@ async def unlock_account(store: Store, *, email: str) -> bool:
     # No expiry: one small key per account an administrator ever unlocked.
     await store.set(_epoch_key(account), repr(time.time()).encode())
     return was_locked
+
+
+async def count_mail_request(
+    store: Store, settings: Settings, *, kind: str, email: str, ip: str | None
+) -> None:
+    """Count a request that mails a link to a typed address (a password reset): at most
+    `password_reset_max_per_window` per address and ten times that per client address within
+    `login_failure_window_seconds`, keyed like sign-in (a hash of the address as typed, whether or
+    not an account uses it), so the answer tells nothing about which addresses exist.
+
+    Raises:
+        TooManyMailRequests: past either limit (429, Retry-After).
+    """
+    limit, window = settings.password_reset_max_per_window, settings.login_failure_window_seconds
+    subjects = [(f"mail:{kind}:{_account(email)}", limit)]
+    if ip:
+        subjects.append((f"mail:{kind}:ip:{ip}", limit * 10))
+    for key, subject_limit in subjects:
+        decision = await store.hit(key, subject_limit, window)
+        if not decision.allowed:
+            raise TooManyMailRequests(max(1, decision.retry_after_seconds))

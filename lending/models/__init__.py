@@ -7,6 +7,8 @@ package named after the domain, imported below so that `Base.metadata` is comple
 from lending.models import analytics as analytics  # analytics events, job traces (issue 20)
 from lending.models import evals as evals  # eval runs and results (issue 16)
 from lending.models import knowledge as knowledge  # the knowledge base's tables (issue 7)
+from lending.models import mail as mail  # the mail outbox (issue 19)
+from lending.models import notifications as notifications  # in-app notifications (issue 19)
 from lending.models import privacy as privacy  # erasure requests (issue 22)
 from lending.models import prompts as prompts  # the prompt registry's tables (issue 6)
 from lending.models.applications import (

@@ -156,6 +156,15 @@ class User(TimestampMixin, Base):
     mfa_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # The last TOTP time step accepted, so a code (or an older one) is never accepted twice.
     mfa_last_used_step: Mapped[int | None] = mapped_column(BigInteger)
+    # When the person proved the address is theirs (issue 19); accounts made before that
+    # feature, and those made by an administrator or the demo seed, count as verified (the
+    # default). Unverified: chat, but no submitting.
+    # Registration sets it to None and sends a verification mail (lending/identity/verification.py).
+    email_verified_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), default=utcnow, server_default=func.now()
+    )
+    # The language of the mail sent to this person ("en" or "zh").
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     organization: Mapped[Organization] = relationship(lazy="raise")
 
@@ -235,4 +244,26 @@ class MfaRecoveryCode(Base):
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     code_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EmailLinkPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"
+    EMAIL_VERIFICATION = "email_verification"
+
+
+class EmailLinkToken(Base):
+    """A single-use, expiring secret sent by e-mail in a link; stored as the SHA-256 of its value."""
+
+    __tablename__ = "email_link_token"
+    __table_args__ = (CheckConstraint(_one_of("purpose", EmailLinkPurpose), name="purpose"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(32))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -269,6 +269,12 @@ async def _password(w: World, who: Who, where: Where) -> Call:
     return Call("POST", "/api/v1/auth/password", json=body, token=await w.fresh_token(who))
 
 
+async def _password_reset(w: World, who: Who, where: Where) -> Call:
+    # One address per caller: the requests per address are throttled.
+    email = "nobody@example.com" if who == "anonymous" else w.user(who).email
+    return Call("POST", "/api/v1/auth/password-reset", json={"email": email})
+
+
 async def _mfa_confirm(w: World, who: Who, where: Where) -> Call:
     code = "123456"
     if who != "anonymous":
@@ -851,6 +857,44 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ),
     ("POST", "/api/v1/auth/logout"): Entry(_logout, everyone(204, mfa_pending=204), targeted=False),
     ("POST", "/api/v1/auth/password"): Entry(_password, everyone(204), targeted=False),
+    # Password reset and e-mail confirmation (issue 19): the link's token is the credential.
+    ("POST", "/api/v1/auth/password-reset"): Entry(
+        _password_reset, everyone(202, mfa_pending=202, anonymous=202), targeted=False
+    ),
+    ("POST", "/api/v1/auth/password-reset/confirm"): Entry(
+        _call(
+            "POST",
+            "/api/v1/auth/password-reset/confirm",
+            json={"token": "not-a-real-link", "new_password": "quartz-meadow-lantern-9"},
+        ),
+        everyone(422, mfa_pending=422, anonymous=422),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/auth/verify-email/confirm"): Entry(
+        _call("POST", "/api/v1/auth/verify-email/confirm", json={"token": "not-a-real-link"}),
+        everyone(422, mfa_pending=422, anonymous=422),
+        targeted=False,
+    ),
+    # Every matrix user is confirmed already (made by a factory, not registration).
+    ("POST", "/api/v1/auth/verify-email/resend"): Entry(
+        _call("POST", "/api/v1/auth/verify-email/resend"), everyone(409), targeted=False
+    ),
+    # The dev mailbox exists only in development; the matrix runs in test.
+    ("GET", "/api/v1/dev/mailbox"): Entry(
+        _call("GET", "/api/v1/dev/mailbox"),
+        everyone(404, mfa_pending=404, anonymous=404),
+        targeted=False,
+    ),
+    # One's own notifications; another's (or none) is not found.
+    ("GET", "/api/v1/notifications"): Entry(
+        _call("GET", "/api/v1/notifications"), everyone(200), targeted=False
+    ),
+    ("POST", "/api/v1/notifications/read-all"): Entry(
+        _call("POST", "/api/v1/notifications/read-all"), everyone(200), targeted=False
+    ),
+    ("POST", "/api/v1/notifications/{notification_id}/read"): Entry(
+        _call("POST", f"/api/v1/notifications/{uuid.uuid4()}/read"), everyone(404), targeted=False
+    ),
     # One's own profile, MFA and tokens.
     ("GET", "/api/v1/me"): Entry(
         _call("GET", "/api/v1/me"), everyone(200, mfa_pending=200), targeted=False

@@ -130,6 +130,9 @@ export function LoginPage() {
       <p className="aside">
         {t("login.noAccount")} <Link to="/register">{t("login.createAccount")}</Link>
       </p>
+      <p className="aside">
+        <Link to="/reset-password">{t("login.forgot")}</Link>
+      </p>
     </div>
   );
 }

@@ -27,7 +27,7 @@ export function codesFromLink(params: URLSearchParams): {
 }
 
 export function RegisterPage() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   usePageTitle(t("register.title"));
   const { signIn } = useAuth();
   const [params] = useSearchParams();
@@ -50,7 +50,9 @@ export function RegisterPage() {
       invitation_code?: string;
       referral_code?: string;
     }) => {
-      await unwrap(api.POST("/api/v1/auth/register", { body }));
+      // Mail (the confirmation link, later a reset) comes in the language the page is shown in.
+      const language = i18n.language.startsWith("zh") ? "zh" : "en";
+      await unwrap(api.POST("/api/v1/auth/register", { body: { ...body, language } }));
       // Signed in straight away with the same credentials.
       return unwrap(
         api.POST("/api/v1/auth/token", { body: { email: body.email, password: body.password } }),

@@ -1,0 +1,31 @@
+"""What a person sees of their notifications."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class NotificationRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    kind: str = Field(description="application.status_changed or document.rejected")
+    message: str = Field(description="What happened, in English.")
+    application_id: uuid.UUID | None
+    document_id: uuid.UUID | None
+    data: dict[str, Any]
+    read_at: datetime | None
+    created_at: datetime
+
+
+class NotificationList(BaseModel):
+    items: list[NotificationRead]
+    unread_count: int
+
+
+class MarkedRead(BaseModel):
+    marked: int
