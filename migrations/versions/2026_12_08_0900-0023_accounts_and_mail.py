@@ -3,8 +3,8 @@ single-use e-mail link tokens (password reset, e-mail verification), and a user'
 and mail language. Every existing account counts as verified (the column's default backfills
 them).
 
-Revision ID: 0021
-Revises: 0019
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-08 08:00:00+00:00
 """
 
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0021"
-down_revision: str | None = "0019"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
