@@ -249,6 +249,29 @@ RULES: dict[str, Rule] = {
             "what the person did, by id (funnel and agent metrics): erased with them; the "
             "rollups lose their counts at the next refresh",
         ),
+        Rule(
+            "mail_message",
+            "user_id = :user_id",
+            True,
+            Erasure.DELETE,
+            "mail sent to the person (address in clear, content sealed): erased with them",
+            omit=("content_sealed",),
+        ),
+        Rule(
+            "email_link_token",
+            "user_id = :user_id",
+            False,
+            Erasure.DELETE,
+            "single-use reset and verification links (hashes only): erased with the person",
+            omit=("token_hash",),
+        ),
+        Rule(
+            "notification",
+            "user_id = :user_id",
+            True,
+            Erasure.DELETE,
+            "what the person was told in the app: erased with them",
+        ),
         Rule("lender_version", "created_by_user_id = :user_id", False, Erasure.KEEP, _STAFF),
         Rule(
             "lender_product_version", "created_by_user_id = :user_id", False, Erasure.KEEP, _STAFF

@@ -325,6 +325,9 @@ class PrivacyService:
             "audit_event_personal",
             "prompt_experiment_assignment",
             "analytics_event",
+            "mail_message",
+            "email_link_token",
+            "notification",
         ):
             removed[table] = await repository.delete_owned(table, user_id)
         # Drafts go; an application that reached a decision is kept without its intake answers.
