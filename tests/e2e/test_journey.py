@@ -107,6 +107,20 @@ def _send(page: Page, text: str, *, reply: bool = True) -> str:
     return replies.last.inner_text()
 
 
+def _verification_link(server_url: str, email: str) -> str:
+    """The confirmation link of the newest verification mail to `email` in the dev mailbox."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        mails = httpx.get(f"{server_url}/api/v1/dev/mailbox", timeout=10).json()
+        for mail in mails:
+            if mail["to_address"] == email and "verify-email" in mail["text"]:
+                found = re.search(r"https?://\S*/verify-email\?token=[\w-]+", mail["text"])
+                assert found, mail["text"]
+                return found.group(0)
+        time.sleep(0.2)
+    raise AssertionError(f"no verification mail to {email}")
+
+
 def _fits(page: Page) -> None:
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
@@ -126,6 +140,12 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_text("Harbor Brokers")).to_be_visible()  # the referral's firm
     web.check("signed-up-with-referral")
+
+    # Submitting needs a confirmed e-mail address: the link comes by mail, which `make run`
+    # keeps in the development mailbox (no SMTP server).
+    page.goto(_verification_link(web.server.url, "jules@example.com"))
+    expect(page.get_by_text("your e-mail address is confirmed")).to_be_visible()
+    page.get_by_role("link", name="Continue").click()
 
     # No application yet: the page says so and points at the assistant.
     page.get_by_role("link", name="My applications").click()
