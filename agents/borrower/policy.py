@@ -23,6 +23,7 @@ from agents.core.context import AgentContext
 from agents.core.state import AgentState
 from agents.guided import texts
 from agents.guided.answers import answer, choices_for
+from agents.guided.hostile import BORROWER_INSTRUCTIONS
 from agents.guided.meaning import Reading, pick_by_position, understand
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedReply, call_tool, say, tool_error
@@ -55,21 +56,6 @@ _STATUS = re.compile(r"\b(status|progress|where is|update on|what'?s happening)\
 _OFFERS = re.compile(r"\b(offers?|quotes?)\b|报价", re.I)
 # Applications a new conversation can take up ("what offers do I have?").
 _OPEN_STATUSES = ["draft", "submitted", "under_review", "approved", "referred", "offer_accepted"]
-# Instructions aimed at the assistant rather than answers: refused whole, so that nothing in the
-# message (not even the slot asked) is taken. Checked by tests/agents/test_guided_hostile.py.
-_INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override|bypass)\b[^.。]{0,40}\b(instructions?|rules|prompts?|"
-    r"guidelines|restrictions|polic(y|ies)|everything)\b|\bnew instructions\b|"
-    r"\bapprove (me|my|the|this)\b|\bmark [^.]{0,30}\b(approved|funded|accepted)\b|"
-    r"\byou are now\b|\byou'?re now\b|\bpretend\b|\bact as\b|system prompt|"
-    r"developer mode|jailbreak|(^|\n|[.;]\s*)\s*(system|assistant|developer)\s*:|"
-    r"</?\s*(system|assistant|developer|user)\s*>|<\|im_(start|end)\|>|"
-    r"#{2,}\s*(system|instructions?)|\[\s*(system|inst)\s*\]|another (borrower|user)|"
-    r"\bas (the|your) (developer|admin|administrator|system)\b|"
-    r"(忽略|无视|忘掉|忘记)[^。]{0,12}(指令|指示|规则|提示|设定)|系统提示|系统指令|新的指令|你现在是|"
-    r"假装|扮演|(直接)?批准(我|这|该)|标记为(已)?批准|管理员(模式|权限|身份)|开发者模式",
-    re.I,
-)
 _CHEAPEST = re.compile(r"\b(cheapest|lowest|best rate|lowest apr|lowest rate)\b|最便宜|最低", re.I)
 _CHOICE_FIELDS = {"purpose", "employment_status", "occupancy", "highest_degree"}
 _TEXT_SLOTS = {"vehicle_make", "vehicle_model", "business_name"}
@@ -172,7 +158,7 @@ class BorrowerIntakePolicy:
             return say(
                 say_text("switched", lang) + " " + await self._current_question(memory, context)
             )
-        if _INJECTION.search(text):
+        if BORROWER_INSTRUCTIONS.search(text):
             return say(
                 say_text("injection", lang) + " " + await self._current_question(memory, context)
             )

@@ -114,6 +114,11 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "application, within what you've asked for.",
         "我不能这样做。所有信贷决定都由贷款机构做出，我只会在您要求的范围内处理您自己的申请。",
     ),
+    "broker_injection": (
+        "I can't do that. Lenders make every credit decision, and I act only for your own "
+        "clients, within what you've asked for.",
+        "我不能这样做。所有信贷决定都由贷款机构做出，我只会在您要求的范围内为您自己的客户办理。",
+    ),
     "consent_question": (
         'To show you offers I need your consent: "{text}" Do you agree? (yes or no)',
         "为了向您展示报价，我需要您的同意。同意书内容（中文译文）：“{translation}” 英文原文（版本 {version}）："
