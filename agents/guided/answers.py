@@ -12,6 +12,7 @@ from typing import Any
 
 from agents.guided.parser import (
     parse_amount,
+    parse_count,
     parse_date,
     parse_income,
     parse_menu_choice,
@@ -161,8 +162,7 @@ def answer(field: str, text: str, product_purposes: tuple[str, ...]) -> dict[str
             value = money(text, allow_zero=spec.type == "money_or_zero")
             value = str(value) if value is not None else None
         case "integer":
-            found = re.search(r"\d[\d,]*", text)
-            value = int(found.group(0).replace(",", "")) if found else None
+            value = parse_count(field, text)
         case "choice":
             value = choice(text, spec.choices)
         case "address":
