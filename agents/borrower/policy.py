@@ -35,7 +35,7 @@ from agents.guided.questions import (
     wants_person,
     wants_remaining,
 )
-from agents.guided.slots import extract, is_correction, name_answer
+from agents.guided.slots import extract, is_correction, lone_amount, name_answer
 from agents.guided.texts import (
     Lang,
     field_label,
@@ -171,6 +171,14 @@ class BorrowerIntakePolicy:
         if application_id and _STATUS.search(text) and not is_correction(text):
             return call_tool("get_application", {"application_id": application_id})
         awaiting = memory.get("awaiting")
+        amount_check = memory.pop("amount_check", None)
+        memory.pop("amount_declined", None)
+        if amount_check is not None and application_id:
+            if parse_yes_no(text) is True:
+                return self._updates({"amount": {"amount": amount_check}}, memory, correction=False)
+            # Anything but a clear yes leaves the amount untaken, and the message is read on its
+            # own ("no, that's my income"); if nothing in it is usable, the reply says so.
+            memory["amount_declined"] = True
         suggestion = memory.pop("suggest", None)
         if suggestion and awaiting not in ("consent",):
             picked = await self._settle_suggestion(text, suggestion, memory)
@@ -257,6 +265,18 @@ class BorrowerIntakePolicy:
             if reading_args is not None:
                 values[field] = reading_args
         if not values:
+            lone = lone_amount(text) if "amount" in memory.get("missing", ()) else None
+            if lone is not None and "amount" in fields:
+                # "$15,000" while the name is asked: most likely the loan amount, but nothing
+                # in it says so. Asked, not guessed; the question asked before waits.
+                memory["amount_check"] = str(lone)
+                return say(say_text("amount_check", lang, amount=_money(lone)))
+            if memory.pop("amount_declined", False):
+                return say(
+                    say_text("amount_not_taken", lang)
+                    + " "
+                    + await self._current_question(memory, context)
+                )
             stuck = memory.get("awaiting") == "no_offers"
             if stuck and not (question_like and len(text.split()) >= 3):
                 return say(self._still_no_offers(memory))
@@ -629,6 +649,7 @@ class BorrowerIntakePolicy:
         if isinstance(application, str):
             return say(self._flush(memory, application))
         missing = [m["name"] for m in application.get("missing_fields") or []]
+        memory["missing"] = missing
         redo = memory.get("redo")
         if redo:
             return say(self._flush(memory, self._ask(list(redo), memory)))

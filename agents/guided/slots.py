@@ -249,6 +249,24 @@ def _amounts(text: str) -> list[tuple[int, int, Decimal]]:
     return found
 
 
+def lone_amount(text: str) -> Decimal | None:
+    """The amount of a message that is an amount and little else ("$15,000", "around 18 grand",
+    "大概八万块"): the person may mean the loan amount, but nothing in it says which field."""
+    text = chinese_amounts(text)
+    found = _amounts(text)
+    if len(found) != 1:
+        return None
+    start, end, value = found[0]
+    rest = re.sub(
+        r"\b(about|around|roughly|approximately|approx|maybe|like|say|just|only|probably|"
+        r"i think|i guess|dollars?|bucks|usd|please|ish)\b|大概|大约|左右|差不多|可能|吧|块|元|钱|美元",
+        " ",
+        text[:start] + " " + text[end:],
+        flags=re.I,
+    )
+    return value if not re.search(r"\w", rest) else None
+
+
 def _place_amounts(
     text: str, fields: Sequence[str], taken: set[tuple[int, int]]
 ) -> dict[str, tuple[Decimal, int, int]]:
@@ -502,10 +520,18 @@ def _text_segments(text: str, asked: Sequence[str], values: dict[str, Any], want
         values[field] = {"slots": {field: _ZH_MAKE.get(part, part)}}
 
 
+# Two-character family names (复姓): "欧阳娜娜" is 欧阳 + 娜娜, not 欧 + 阳娜娜.
+_COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 诸葛 上官 东方 皇甫 令狐 慕容 公孙 夏侯 尉迟 长孙 宇文 司徒 端木 轩辕 独孤 南宫 "
+    "西门 申屠 太史 万俟 闻人 澹台 公冶 宗政 濮阳 淳于 单于 呼延 赫连 钟离 百里 东郭 拓跋".split()
+)
+
+
 def _name_args(name: str) -> dict[str, str]:
     name = name.strip()
     if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", name):
-        return {"legal_first_name": name[1:], "legal_last_name": name[0]}
+        split = 2 if name[:2] in _COMPOUND_SURNAMES and len(name) > 2 else 1
+        return {"legal_first_name": name[split:], "legal_last_name": name[:split]}
     words = name.split()
     return {"legal_first_name": words[0], "legal_last_name": " ".join(words[1:])}
 
@@ -516,6 +542,8 @@ def name_answer(text: str) -> dict[str, str] | None:
         r"^(my name is|i'?m|i am|it'?s|name:?|我叫|我是|名字是)\s*", "", text.strip(), flags=re.I
     ).strip(" .。!！")
     if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", cleaned):
+        if _NOT_A_CHINESE_NAME.search(cleaned):
+            return None  # "三年", "八万块", "是的", "不知道": an answer, not a name
         return _name_args(cleaned)
     words = cleaned.split()
     if "?" in text or "？" in text or any(w.lower() in _NOT_NAMES for w in words):
@@ -525,6 +553,12 @@ def name_answer(text: str) -> dict[str, str] | None:
     return None
 
 
+# A count with its unit (a term, an amount, an age, a date), or a character that names are not
+# made of but everyday answers are ("是的", "不知道", "好吧", "谢谢", "我的").
+_NOT_A_CHINESE_NAME = re.compile(
+    r"[零一二两三四五六七八九十百千][十百千万]?[年月日号岁块元万千个]|"
+    r"[的了吗呢吧啊呀嗯不没是好谢请我你您他她它们这那要想在什么]"
+)
 # Everyday words that are not parts of a name (questions, requests, answers).
 _NOT_NAMES = frozenset(
     "what whats how why where when who which is are was the a can could would should does "

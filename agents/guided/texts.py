@@ -114,6 +114,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "application, within what you've asked for.",
         "我不能这样做。所有信贷决定都由贷款机构做出，我只会在您要求的范围内处理您自己的申请。",
     ),
+    "amount_check": (
+        "Is {amount} the amount you'd like to borrow? (yes or no)",
+        "{amount} 是您想借的金额吗？（请回答“是”或“不是”）",
+    ),
+    "amount_not_taken": (
+        "Understood, I haven't used it as the loan amount.",
+        "明白，我没有把它当作贷款金额。",
+    ),
     "broker_injection": (
         "I can't do that. Lenders make every credit decision, and I act only for your own "
         "clients, within what you've asked for.",

@@ -1,0 +1,123 @@
+"""Answers people give before they are asked, in guided mode: a lone amount while the name is
+asked is checked, not guessed ("Is $18,000.00 the amount you'd like to borrow?"), and only a
+clear yes takes it; a duration is never taken as a Chinese name; two-character family names
+are kept whole."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agents.guided.slots import lone_amount, name_answer
+from lending.applications.profile import borrower_profile
+from lending.config import Settings
+from lending.identity.actor import Actor
+from lending.models.applications import Application
+from lending.models.identity import Role
+from tests.agents.sse import reply_text, send
+from tests.identity.factories import actor_of, bearer, create_user, issue_token
+from tests.lending.factories import create_catalog
+
+
+async def _conversation(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> tuple[Actor, str, str]:
+    await create_catalog(session)
+    borrower = await create_user(session, role=Role.BORROWER, full_name="Jane Doe")
+    token = await issue_token(session, borrower, settings=settings)
+    actor = actor_of(borrower)
+    await session.commit()
+    created = await client.post("/api/v1/chat/threads", json={}, headers=bearer(token))
+    assert created.status_code == 201, created.text
+    return actor, token, created.json()["id"]
+
+
+async def _amount(session: AsyncSession, borrower: Actor) -> Decimal | None:
+    session.expire_all()  # the chat wrote in its own transactions
+    application = await session.scalar(
+        select(Application).where(Application.borrower_user_id == borrower.user_id)
+    )
+    assert application is not None
+    return application.amount
+
+
+@pytest.mark.parametrize(
+    ("opening", "volunteered", "answer", "taken"),
+    [
+        ("I need money to buy a used car", "around 18 grand", "yes", Decimal("18000.00")),
+        ("I need money to buy a used car", "18k", "yeah, that's right", Decimal("18000.00")),
+        ("a personal loan for my wedding", "$15,000", "no, that's my income", None),
+        ("a personal loan for my wedding", "$15,000", "not sure yet", None),
+        ("a personal loan for my wedding", "15000?", "maybe", None),
+        ("我想贷款买一辆二手车", "大概八万块", "是的", Decimal("80000.00")),
+        ("我想贷款买一辆二手车", "大概八万块", "不是", None),
+    ],
+)
+async def test_a_lone_amount_is_checked_and_only_a_clear_yes_takes_it(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    opening: str,
+    volunteered: str,
+    answer: str,
+    taken: Decimal | None,
+) -> None:
+    borrower, token, thread_id = await _conversation(client, session, settings)
+    await send(client, token, thread_id, opening)
+    events = await send(client, token, thread_id, volunteered)
+    assert [kind for kind, _ in events if kind == "tool.started"] == []
+    check = reply_text(events)
+    assert "amount you'd like to borrow" in check or "是您想借的金额吗" in check, check
+    assert await _amount(session, borrower) is None
+    reply = reply_text(await send(client, token, thread_id, answer))
+    assert await _amount(session, borrower) == taken
+    # Either way the question asked before is put again.
+    assert "full legal name" in reply or "法定全名" in reply, reply
+
+
+async def test_a_duration_is_not_taken_as_a_chinese_name(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    borrower, token, thread_id = await _conversation(client, session, settings)
+    await send(client, token, thread_id, "我想贷款买一辆二手车")
+    reply = reply_text(await send(client, token, thread_id, "三年"))
+    assert "法定全名" in reply  # still asked
+    actor = borrower
+    profile = await borrower_profile.get(session, actor)
+    assert profile.legal_last_name is None
+    reply = reply_text(await send(client, token, thread_id, "欧阳娜娜"))
+    assert "欧阳娜娜" in reply
+    session.expire_all()
+    profile = await borrower_profile.get(session, actor)
+    assert (profile.legal_last_name, profile.legal_first_name) == ("欧阳", "娜娜")
+
+
+@pytest.mark.parametrize(
+    "text", ["三年", "五年", "八万块", "三十岁", "是的", "不知道", "好的", "谢谢", "三月", "两年半"]
+)
+def test_everyday_chinese_answers_are_not_names(text: str) -> None:
+    assert name_answer(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "last", "first"),
+    [
+        ("王芳", "王", "芳"),
+        ("李明月", "李", "明月"),
+        ("万芳", "万", "芳"),
+        ("司马光", "司马", "光"),
+    ],
+)
+def test_chinese_names(text: str, last: str, first: str) -> None:
+    assert name_answer(text) == {"legal_first_name": first, "legal_last_name": last}
+
+
+@pytest.mark.parametrize(
+    "text", ["I earn 90k", "I owe about 12,000 across 3 cards", "5 years", "2019", "15k and 20k"]
+)
+def test_an_amount_with_other_words_is_not_lone(text: str) -> None:
+    assert lone_amount(text) is None
