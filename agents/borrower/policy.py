@@ -251,6 +251,13 @@ class BorrowerIntakePolicy:
                 reading = await understand(text, codes, similarity=False)
                 if reading.how != "words":
                     continue
+                # Not asked: "no other debts" is not the purpose "other", and a purpose given
+                # already changes only when the person says they are correcting it.
+                known = memory.get("missing")
+                if reading.code == "other" or (
+                    known is not None and field not in known and not is_correction(text)
+                ):
+                    continue
             else:
                 continue
             if reading.code is not None:
@@ -286,8 +293,20 @@ class BorrowerIntakePolicy:
                 say_text("didnt_read", lang) + " " + await self._current_question(memory, context)
             )
         return self._updates(
-            values, memory, correction=found.correction or not set(values) & set(asked)
+            values,
+            memory,
+            correction=found.correction or self._changes_answers(values, asked, memory),
         )
+
+    @staticmethod
+    def _changes_answers(
+        values: dict[str, dict[str, Any]], asked: list[str], memory: dict[str, Any]
+    ) -> bool:
+        """Whether the reply should say "Changed" rather than "Got it": a field given before."""
+        known = memory.get("missing")
+        if known is None:  # a conversation from before missing fields were remembered
+            return not set(values) & set(asked)
+        return any(field not in known for field in values)
 
     def _whole_answer(
         self, field: str, text: str, purposes: tuple[str, ...]

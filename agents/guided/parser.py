@@ -156,7 +156,9 @@ def parse_amount(text: str) -> Decimal | None:
         if not (match["currency"] or scale or match["suffix"]) and value < 100:
             continue
         following = text[match.end() :].lstrip().lower()
-        if not scale and re.match(r"(years?|yrs?|months?|mos?|年|个月|%|percent)", following):
+        if not scale and re.match(
+            r"(years?\b|yrs?\b|months?\b|mos?\b|年|个月|%|percent)", following
+        ):
             continue
         if scale:
             value *= _SCALES[scale.lower()]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agents.guided.answers import address, answer
+from agents.guided.answers import answer, find_address
 from agents.guided.meaning import by_words, options_for
 from agents.guided.parser import (
     _AMOUNT,
@@ -40,6 +40,9 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "annual_income",
         re.compile(
             r"\b(earn|earning|make|making|made|income|salary|paid|gross|bring (in|home)|take home)\b"
+            # "self-employed, about 6k a month": what a job brings in, said with the job.
+            r"|\b((self[- ]?)?employed|freelanc\w*|my job|work(ing)? (as|at|for)|full[- ]time|"
+            r"part[- ]time)\b"
             r"|收入|年薪|月薪|工资|挣|赚",
             re.I,
         ),
@@ -47,7 +50,11 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "monthly_housing_payment",
         re.compile(
-            r"\b(rent|renting|housing|mortgage (payment|is)|my mortgage)\b|房租|租金|房贷|月供",
+            r"\b(rent|renting|housing|mortgage (payment|is)|my mortgage)\b|房租|租金|房贷|月供|"
+            # "mortgage 2100 monthly": a mortgage with a monthly amount is a payment, while
+            # "a mortgage for 300k" is the loan asked for.
+            r"\bmortgage(?=\s*(of|is|:)?\s*\$?\s*\d[\d,.]*\s*k?\s*(a month|per month|/\s*mo|"
+            r"monthly|each month|every month))",
             re.I,
         ),
     ),
@@ -100,6 +107,13 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 _MONEY_FIELDS = {field for field, _ in _MONEY_CUES}
+_NO_DEBTS = re.compile(
+    r"\b(no|zero|not any|don'?t have any|do not have any|haven'?t got any|without any)\s+"
+    r"(other\s+|monthly\s+)?(debts?|loans?|credit card debt|debt payments?)\b|"
+    r"\bdebt[- ]free\b|\bi (don'?t|do not) (have|owe) (any )?(other )?(debts?|anything)\b|"
+    r"没有(其他的?|别的)?(负债|债务|欠款|贷款)|无(负债|债务)|不欠",
+    re.I,
+)
 _SCORE = re.compile(
     r"(score|credit(?! ?cards?)|fico|信用分|信用评分|信用(?!卡))\D{0,20}?(?<!\d)(\d{3})(?!\d)|"
     r"(?<!\d)(\d{3})\s*(credit score|fico)",
@@ -108,11 +122,6 @@ _SCORE = re.compile(
 _PHONE_CUE = re.compile(r"\b(phone|call|cell|mobile|number|reach me)\b|电话|手机", re.I)
 _SSN_CUE = re.compile(r"\b(ssn|social)\b|社会安全|社安号", re.I)
 _BIRTH_CUE = re.compile(r"\b(born|birth|dob|birthday)\b|生日|出生", re.I)
-# The street number starts a word: never the digits of a vault token ("[DOB-1]") or of a date.
-_ADDRESS_ANYWHERE = re.compile(
-    r"(?<![\w\[\]/.-])\d+[^,\n\]]*?,\s*(?:[^,\n]+?,\s*)?[^,\n]+?,\s*[A-Za-z]{2}\s*,?\s*"
-    r"\d{5}(?:-\d{4})?"
-)
 _NAME = re.compile(
     r"\b(?i:i'?m|i am|my name is|name'?s|this is|it'?s|call me)\s+"
     r"([A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){1,3})"
@@ -243,7 +252,9 @@ def _amounts(text: str) -> list[tuple[int, int, Decimal]]:
         if re.fullmatch(r"\s*(19\d\d|20[0-3]\d)\s*", match.group(0)):
             continue  # a bare 1900-2039 is a year ("a 2025 Honda"), not dollars
         following = text[match.end() : match.end() + 12].lower()
-        if re.match(r"\s*(miles|mi\b|英里|公里|years?|yrs?|months?|年|个月|%)", following):
+        if re.match(
+            r"\s*(miles\b|mi\b|英里|公里|years?\b|yrs?\b|months?\b|mos?\b|年|个月|%)", following
+        ):
             continue
         found.append((match.start(), match.end(), value))
     return found
@@ -352,9 +363,9 @@ def extract(
         working,
     ):
         taken.add(match.span())
-    located = _ADDRESS_ANYWHERE.search(working)
+    located = find_address(working)
     if located:
-        parts = address(located.group(0))
+        span, parts = located
         # The address asked for: a property's address is never taken as the person's home.
         if "property_address" in asked or not want("home_address"):
             target = "property_address"
@@ -371,7 +382,7 @@ def extract(
                 }
             else:
                 values[target] = {"slots": {target: parts}}
-        taken.add(located.span())
+        taken.add(span)
     if want("phone") and ("phone" in asked or _PHONE_CUE.search(working)):
         phone = parse_phone(working)
         if phone:
@@ -470,6 +481,10 @@ def extract(
         # Bare amounts answer the asked money questions in the order they were asked.
         for field, (start, end, value) in zip(money_asked, loose, strict=False):
             values[field] = _money_args(field, value, working, start, end)
+    if want("monthly_debt_payments") and "monthly_debt_payments" not in values:
+        # "no other debts", "I don't have any debts", "debt-free", "没有负债": none to pay.
+        if _NO_DEBTS.search(working):
+            values["monthly_debt_payments"] = {"monthly_debt_payments": "0.00"}
     del term_match
     if want("full_name"):
         named = _NAME.search(text) or _CHINESE_NAME.search(text)

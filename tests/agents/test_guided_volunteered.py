@@ -6,13 +6,14 @@ are kept whole."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.guided.slots import lone_amount, name_answer
+from agents.guided.slots import extract, lone_amount, name_answer
 from lending.applications.profile import borrower_profile
 from lending.config import Settings
 from lending.identity.actor import Actor
@@ -121,3 +122,85 @@ def test_chinese_names(text: str, last: str, first: str) -> None:
 )
 def test_an_amount_with_other_words_is_not_lone(text: str) -> None:
     assert lone_amount(text) is None
+
+
+PERSONAL = (
+    "full_name",
+    "date_of_birth",
+    "home_address",
+    "phone",
+    "ssn",
+    "employment_status",
+    "annual_income",
+    "monthly_housing_payment",
+    "monthly_debt_payments",
+    "estimated_credit_score",
+    "purpose",
+    "amount",
+    "term_months",
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "lives at 9 Pine Rd, Seattle WA 98101, phone 206 555 0199",
+            {"home_address": ("9 Pine Rd", "Seattle", "WA", "98101"), "phone": "+12065550199"},
+        ),
+        ("9 Pine Rd Seattle WA 98101", {"home_address": ("9 Pine Rd", "Seattle", "WA", "98101")}),
+        (
+            "100 Main Street Springfield, IL 62701",
+            {"home_address": ("100 Main Street", "Springfield", "IL", "62701")},
+        ),
+        ("mortgage 2100 monthly", {"monthly_housing_payment": "2100.00"}),
+        ("I pay 2100 monthly in rent", {"monthly_housing_payment": "2100.00"}),
+        ("no other debts", {"monthly_debt_payments": "0.00"}),
+        ("I don't have any debts", {"monthly_debt_payments": "0.00"}),
+        ("debt-free!", {"monthly_debt_payments": "0.00"}),
+        ("我没有其他负债", {"monthly_debt_payments": "0.00"}),
+        (
+            "no other loans, my car payment is 300 a month",
+            {"monthly_debt_payments": "300.00"},
+        ),
+        ("self-employed, about 6k per month", {"annual_income": "72000.00"}),
+    ],
+)
+def test_volunteered_answers_land_in_their_fields(text: str, expected: dict[str, Any]) -> None:
+    values = extract(text, fields=PERSONAL, asked=["ssn"]).values
+    for field, wanted in expected.items():
+        got = values.get(field)
+        assert got is not None, (text, field, values)
+        if field == "home_address":
+            parts = (got["address_line1"], got["city"], got["state"], got["postal_code"])
+            assert parts == wanted
+        else:
+            assert got[field] == wanted, (text, field, got)
+
+
+@pytest.mark.parametrize(
+    "text", ["I want a mortgage for 300k", "5 Main Rd, Paris, ZZ 12345", "my rent is due monthly"]
+)
+def test_what_is_not_a_housing_payment_or_an_address(text: str) -> None:
+    values = extract(text, fields=PERSONAL, asked=["ssn"]).values
+    assert "monthly_housing_payment" not in values
+    assert "home_address" not in values
+
+
+async def test_no_other_debts_is_not_the_purpose_other(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    borrower, token, thread_id = await _conversation(client, session, settings)
+    await send(client, token, thread_id, "a personal loan for my wedding, 8k over 2 years")
+    reply = reply_text(
+        await send(client, token, thread_id, "mortgage 2100 monthly, no other debts")
+    )
+    # First given, so "Got it", not "Changed"; and the purpose stays the wedding.
+    assert reply.startswith("Got it: monthly housing payment $2,100.00 a month"), reply
+    assert "purpose" not in reply
+    session.expire_all()
+    application = await session.scalar(
+        select(Application).where(Application.borrower_user_id == borrower.user_id)
+    )
+    assert application is not None
+    assert application.purpose == "wedding"
