@@ -57,6 +57,15 @@ _OFFERS = re.compile(r"\b(offers?|quotes?)\b|报价", re.I)
 # Applications a new conversation can take up ("what offers do I have?").
 _OPEN_STATUSES = ["draft", "submitted", "under_review", "approved", "referred", "offer_accepted"]
 _CHEAPEST = re.compile(r"\b(cheapest|lowest|best rate|lowest apr|lowest rate)\b|最便宜|最低", re.I)
+_LOWEST_PAYMENT = re.compile(
+    r"\b(lowest|smallest|cheapest|least)\b[^.?]{0,20}\b(monthly|payments?|a month)\b|月供最低|每月.{0,4}最少",
+    re.I,
+)
+# Words that make a question a choice ("can I go with the first one?").
+_CHOICE_VERB = re.compile(
+    r"\b(go with|take|choose|pick|apply (to|with)|select|i'?ll have|let'?s do|want)\b|选|我要|申请",
+    re.I,
+)
 _CHOICE_FIELDS = {"purpose", "employment_status", "occupancy", "highest_degree"}
 _TEXT_SLOTS = {"vehicle_make", "vehicle_model", "business_name"}
 _MARKS_ZH = {
@@ -464,9 +473,10 @@ class BorrowerIntakePolicy:
             first, last = args["legal_first_name"], args["legal_last_name"]
             shown = f"{last}{first}" if re.match(r"[\u4e00-\u9fff]", last) else f"{first} {last}"
         elif field == "home_address":
-            shown = (
-                f"{args['address_line1']}, {args['city']}, {args['state']} {args['postal_code']}"
+            street = ", ".join(
+                part for part in (args["address_line1"], args.get("address_line2")) if part
             )
+            shown = f"{street}, {args['city']}, {args['state']} {args['postal_code']}"
         elif field == "annual_income":
             shown = f"{_money(value)} {say_text('a_year', lang)}"
         elif field in ("monthly_housing_payment", "monthly_debt_payments"):
@@ -928,6 +938,12 @@ class BorrowerIntakePolicy:
         from agents.guided.meaning import pick_by_position
 
         options: list[dict[str, Any]] = memory.get("options", [])
+        if is_question(text) and not _CHOICE_VERB.search(text):
+            # "Which one is the cheapest?", "what's the APR of the second one?": a question
+            # about the offers is answered, never taken as the choice that leads to sending.
+            if options and (_CHEAPEST.search(text) or _LOWEST_PAYMENT.search(text)):
+                return say(self._lowest(text, memory))
+            return None
         index = pick_by_position(text, len(options))
         if index is None:
             named = [i for i, o in enumerate(options) if o["label"].lower() in text.lower()]
@@ -956,6 +972,28 @@ class BorrowerIntakePolicy:
                 {"application_id": memory["application_id"], "lender_ids": [picked["lender_id"]]},
             )
         return call_tool("accept_offer", {"offer_id": picked["offer_id"]})
+
+    def _lowest(self, text: str, memory: dict[str, Any]) -> str:
+        """Which shown offer is lowest: by monthly payment when that is asked, else by APR."""
+        lang: Lang = memory.get("lang", "en")
+        rows: list[dict[str, Any]] = memory.get("offer_rows", [])
+        by_payment = bool(_LOWEST_PAYMENT.search(text))
+
+        def key(row: dict[str, Any]) -> Decimal:
+            shown = str(row["payment"] if by_payment else row["apr"])
+            return Decimal(re.sub(r"[^\d.]", "", shown) or "0")
+
+        number, row = min(enumerate(rows, start=1), key=lambda item: key(item[1]))
+        answer = say_text(
+            "lowest_payment" if by_payment else "lowest_apr",
+            lang,
+            n=number,
+            lender=row["lender"],
+            apr=row["apr"],
+            payment=row["payment"],
+        )
+        ask = say_text("offers_firm" if memory.get("offers_firm") else "offers_prequalified", lang)
+        return answer + " " + ask
 
     # Things a person can say at any point.
 

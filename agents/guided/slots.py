@@ -107,6 +107,14 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 _MONEY_FIELDS = {field for field, _ in _MONEY_CUES}
+_NO_HOUSING = re.compile(
+    r"\b(no|zero|don'?t (have|pay) (a|any)|do not (have|pay) (a|any))\s+(rent|mortgage)\b|"
+    r"\b(own|owns|owned)\s+(my|our|the)\s+(home|house|place|condo|apartment)\s+"
+    r"(outright|free and clear|fully)|\b(home|house|mortgage) is paid off\b|\bpaid off (my|our|the) "
+    r"(home|house|mortgage)\b|\blive with (my )?(parents|family|folks)\b|\brent[- ]free\b|"
+    r"没有房贷|不用(交|付)?房租|房子是自己的|房贷(已经)?还清|和父母(一起)?住|跟父母住",
+    re.I,
+)
 _NO_DEBTS = re.compile(
     r"\b(no|zero|not any|don'?t have any|do not have any|haven'?t got any|without any)\s+"
     r"(other\s+|monthly\s+)?(debts?|loans?|credit card debt|debt payments?)\b|"
@@ -481,6 +489,10 @@ def extract(
         # Bare amounts answer the asked money questions in the order they were asked.
         for field, (start, end, value) in zip(money_asked, loose, strict=False):
             values[field] = _money_args(field, value, working, start, end)
+    if want("monthly_housing_payment") and "monthly_housing_payment" not in values:
+        # "I own my home outright", "no mortgage", "I live with my parents": nothing a month.
+        if _NO_HOUSING.search(working):
+            values["monthly_housing_payment"] = {"monthly_housing_payment": "0.00"}
     if want("monthly_debt_payments") and "monthly_debt_payments" not in values:
         # "no other debts", "I don't have any debts", "debt-free", "没有负债": none to pay.
         if _NO_DEBTS.search(working):

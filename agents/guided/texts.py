@@ -150,6 +150,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "{n}. {lender}：{amount}，期限 {term} 个月，年化利率（APR）{apr}%（票面利率 {rate}%），"
         "每月还款 {payment}，总成本 {total}，费用 {fees}{marks}",
     ),
+    "lowest_apr": (
+        "The lowest APR is option {n}, {lender}: APR {apr}%, {payment} a month.",
+        "年利率（APR）最低的是第 {n} 个，{lender}：APR {apr}%，每月 {payment}。",
+    ),
+    "lowest_payment": (
+        "The lowest monthly payment is option {n}, {lender}: {payment} a month (APR {apr}%).",
+        "月供最低的是第 {n} 个，{lender}：每月 {payment}（APR {apr}%）。",
+    ),
     "offers_firm": (
         "These are firm offers. Which one would you like to accept? (number)",
         "这些是正式报价。您想接受哪一个？（请回答编号）",

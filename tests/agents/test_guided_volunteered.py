@@ -204,3 +204,68 @@ async def test_no_other_debts_is_not_the_purpose_other(
     )
     assert application is not None
     assert application.purpose == "wedding"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I own my home outright, no mortgage",
+        "no rent, I live with my parents",
+        "our house is paid off",
+        "我没有房贷",
+        "房子是自己的，不用交房租",
+    ],
+)
+def test_no_housing_payment_is_zero(text: str) -> None:
+    values = extract(text, fields=PERSONAL, asked=["ssn"]).values
+    assert values.get("monthly_housing_payment") == {"monthly_housing_payment": "0.00"}, values
+
+
+@pytest.mark.parametrize(
+    "text", ["I want a mortgage", "my rent is 1500 a month", "I rent an apartment downtown"]
+)
+def test_housing_is_not_zero_without_saying_so(text: str) -> None:
+    values = extract(text, fields=PERSONAL, asked=["ssn"]).values
+    assert values.get("monthly_housing_payment") != {"monthly_housing_payment": "0.00"}
+
+
+OFFERS_SCRIPT = (
+    "I want to borrow 10000 for a wedding over 3 years",
+    "Sam Rivera, born 07/14/1990",
+    "42 Oak Street, Denver, CO 80202, cell 303-555-0142",
+    "123-45-6789",
+    "I work full time and make 85k a year",
+    "rent 1500, car payment 300 a month",
+    "about 720",
+    "ok fine, yes I consent",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [
+        ("which one is the cheapest?", "The lowest APR is option 1"),
+        ("which has the lowest monthly payment?", "The lowest monthly payment is option 1"),
+        ("what's the APR of the second one?", "Here are your offers"),
+        ("哪个最便宜？", "年利率（APR）最低的是第 1 个"),
+    ],
+)
+async def test_a_question_about_the_offers_is_answered_not_taken_as_a_choice(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    question: str,
+    answer: str,
+) -> None:
+    _, token, thread_id = await _conversation(client, session, settings)
+    for text in OFFERS_SCRIPT:
+        events = await send(client, token, thread_id, text)
+    assert "Here are your offers" in reply_text(events)
+    events = await send(client, token, thread_id, question)
+    assert [data for kind, data in events if kind == "interrupt.requested"] == []
+    assert [data for kind, data in events if kind == "tool.started"] == []
+    assert answer in reply_text(events), reply_text(events)
+    # The choice is still open, and made as before: it waits for approval.
+    events = await send(client, token, thread_id, "I'll go with the first one")
+    [pending] = [data for kind, data in events if kind == "interrupt.requested"]
+    assert pending["tool"] == "submit_application"
