@@ -198,10 +198,11 @@ def test_the_committed_baseline_is_for_the_committed_scenarios() -> None:
         (Path(__file__).parents[2] / "evals" / "baselines" / "offline.json").read_text("utf-8")
     )
     current = {
-        f"{s.id}[{mode}]": s.digest()
+        f"{s.id}[{mode if channel == 'chat' else f'{mode}:voice'}]": s.digest()
         for s in load()
         for mode in s.modes
         if mode in ("guided", "scripted")
+        for channel in s.channels
     }
     assert {case: row["scenario_hash"] for case, row in baseline.items()} == current
     assert all(row["passed"] for row in baseline.values() if row["critical"])
