@@ -74,7 +74,7 @@ async def test_a_prompt_engineer_starts_a_run_the_worker_runs_it_and_it_is_bless
                 assert found is not None
                 request_id = uuid.UUID(found.group(1))
                 waiting = await http.get(started.headers["location"])
-                assert "Status: <strong>queued</strong>. 0 of 4 scenario runs done" in waiting.text
+                assert "Status: <strong>queued</strong>. 0 of 5 scenario runs done" in waiting.text
                 assert 'hx-trigger="every 2s"' in waiting.text  # the page follows the run
 
                 # The worker's process settings, as a deployed worker reads them.
@@ -97,14 +97,14 @@ async def test_a_prompt_engineer_starts_a_run_the_worker_runs_it_and_it_is_bless
                 )
                 assert progress.text.lstrip().startswith('<section id="progress"')
                 assert (
-                    "Status: <strong>finished</strong>. 4 of 4 scenario runs done." in progress.text
+                    "Status: <strong>finished</strong>. 5 of 5 scenario runs done." in progress.text
                 )
                 assert "every 2s" not in progress.text  # finished: no more polling
                 async with sessionmaker() as session:
                     asked = await session.get(EvalRequest, request_id)
                     assert asked is not None
                     assert asked.status is EvalRequestStatus.FINISHED
-                    assert (asked.done, asked.failed, asked.total) == (4, 0, 4)
+                    assert (asked.done, asked.failed, asked.total) == (5, 0, 5)
                     assert asked.run_id is not None
                     run_id = asked.run_id
                     job = await session.scalar(
@@ -119,12 +119,13 @@ async def test_a_prompt_engineer_starts_a_run_the_worker_runs_it_and_it_is_bless
 
                 report = await http.get(f"/admin/evals/{run_id}")
                 assert report.status_code == 200
-                # The ledger scenarios, typed and spoken, all passed in the worker.
+                # The ledger scenarios, typed, spoken and scripted, all passed in the worker.
                 for case in [
                     "broker-why-this-commission[guided]",
                     "broker-earned-this-month[guided]",
                     "broker-commission-chinese[guided]",
                     "voice-broker-commission[guided:voice]",
+                    "scripted-broker-cannot-pay-out[scripted]",
                 ]:
                     assert f"<td>{case}" in report.text
                 assert "Passed every trial</th><td>100 %" in report.text
