@@ -67,7 +67,9 @@ _START = re.compile(
     # "Riley的申请" (a file by description).
     r"新建|创建|发起|新开|开立|开(?:一|个|张|份|笔)|办(?:一|个|理|张|份|笔)|"
     r"申请(?:一|个|笔|份|张)|申请.{0,4}?贷|(?:给|替|为)[^的]{0,40}?申请(?![的状进还缺])|"
-    r"(?<![最])新的?申请",
+    r"(?<![最])新的?申请|"
+    # "start a new one for her", "open another one for him".
+    r"\b(start|open|create|begin|set up)\b.{0,20}\b(new one|another one|another)\b",
     re.I,
 )
 _NEWEST = re.compile(
@@ -106,7 +108,26 @@ _SKIP = re.compile(
     re.I,
 )
 _EXPIRING = re.compile(r"\bexpir|过期|到期|失效", re.I)
-_COMMISSION = re.compile(r"\bcommissions?\b|\b(earn|earned|earnings|payouts?)\b|佣金|提成|赚", re.I)
+_COMMISSION = re.compile(
+    r"\bcommissions?\b|\b(earn|earned|earnings|payouts?)\b|佣金|提成|赚|"
+    r"\bhow much (did|have|do|will) i (make|made|get|got)\b|\bwhat did i (make|get)\b",
+    re.I,
+)
+# A follow-up about the file just discussed: "what's missing on it?", "where is she at?".
+_ABOUT_FILE = re.compile(
+    r"\b(missing|status|need|needed|needs|left|outstanding|going on|update|progress|stand|at)\b|"
+    r"缺|状态|进展|还需要|怎么样",
+    re.I,
+)
+_THE_ONE_DISCUSSED = re.compile(
+    r"\b(it|its|this|that|her|his|their|them|she|he|the same client|this one|that one)\b|"
+    r"它|这个|那个|这份|那份|她|他",
+    re.I,
+)
+_FOR_THE_CLIENT_DISCUSSED = re.compile(
+    r"\bfor (her|him|them|the same client|this client|that client)\b|给(她|他)|为(她|他)|替(她|他)",
+    re.I,
+)
 _HELP_WORDS = re.compile(r"^\s*(help|帮助|你能做什么|能做什么)\s*[?？!！.。]?\s*$", re.I)
 _SUMMARY_FIELDS = ("accrued", "clawed_back", "adjusted", "paid")
 _PAGE = 100  # commission entries read per call (the tool's maximum)
@@ -241,6 +262,14 @@ class BrokerPolicy:
             if application_id is None:
                 return say(say_text("broker_no_such_reference", lang, reference=found))
             return call_tool("get_application", {"application_id": application_id})
+        focus = memory.get("focus")
+        if (
+            focus
+            and _ABOUT_FILE.search(text)
+            and _THE_ONE_DISCUSSED.search(text)
+            and not (_START.search(text) or _COMMISSION.search(text) or _LIST.search(text))
+        ):
+            return call_tool("get_application", {"application_id": focus["id"]})
         if _HELP_WORDS.search(text):
             return say(say_text("broker_help", lang))
         if _COMMISSION.search(text):
@@ -266,6 +295,12 @@ class BrokerPolicy:
 
     async def _start(self, text: str, memory: dict[str, Any]) -> AIMessage:
         draft: dict[str, Any] = {}
+        focus = memory.get("focus")
+        if focus and _FOR_THE_CLIENT_DISCUSSED.search(text) and parse_email(text) is None:
+            # "Start a new one for her": the client of the file just discussed.
+            draft["email"] = focus.get("client_name") or focus["reference"]
+            draft["client_id"] = focus["client_id"]
+            draft["client_name"] = focus.get("client_name")
         await self._fill_draft(text, draft)
         memory["draft"] = draft
         return self._next_for_draft(draft, memory)
@@ -611,6 +646,12 @@ class BrokerPolicy:
             return say(say_text("tool_failed", lang, message=say_error(body, lang)))
         if result.name == "start_application" and task.get("kind") == "start":
             memory.pop("task", None)
+            memory["focus"] = {
+                "id": data.get("id"),
+                "reference": data.get("reference"),
+                "client_id": data.get("borrower_user_id"),
+                "client_name": task.get("client_name"),
+            }
             return self._after_start(data, task, lang)
         if result.name == "get_commission_summary" and task.get("kind") == "commission":
             return self._after_summary(data, task)
@@ -622,10 +663,23 @@ class BrokerPolicy:
             return self._commission_answer(task, explanations, lang, str(context.actor.user_id))
         if result.name == "list_applications" and task.get("kind") == "describe":
             memory.pop("task", None)
+            items = data.get("items", [])
+            if items and (task.get("one") or len(items) == 1):
+                memory["focus_name"] = items[0].get("borrower_name")
             return self._after_describe(data, task, lang)
         if result.name == "list_expiring_offers":
             return self._expiring(data, lang)
         if result.name == "get_application":
+            previous = memory.get("focus") or {}
+            name = memory.pop("focus_name", None)
+            if name is None and previous.get("client_id") == data.get("borrower_user_id"):
+                name = previous.get("client_name")
+            memory["focus"] = {  # what "it" and "her" mean in the next request
+                "id": data.get("id"),
+                "reference": data.get("reference"),
+                "client_id": data.get("borrower_user_id"),
+                "client_name": name,
+            }
             missing = _missing(data, lang)
             text = say_text(
                 "broker_status",
