@@ -151,6 +151,8 @@ class TurnRunner:
             thread = await threads.open_turn(session, request.actor, request.thread_id)
             # An answer to a pending approval is recorded before anything runs: a refusal here
             # (not theirs, answered already) refuses the whole turn and records nothing.
+            if thread.last_run_status == RunStatus.RUNNING.value:
+                await threads.fail_cut_off_runs(session, thread.id)
             step = await self._answer(session, thread, request, transcript)
             prompt = await self.prompts(session, thread.graph, request.actor, mode)
             user_text = redact(request.message) if request.message is not None else None

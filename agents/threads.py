@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.approvals import approval_card
@@ -58,6 +58,8 @@ class TurnThread:
 
 # A turn's records are written with plain SQL, one statement per phase: the ORM's unit of work
 # cost more CPU than the rest of the turn's bookkeeping (docs/DECISIONS.md, issue 6).
+# The error of a run whose process stopped before it ended (killed, crashed, the machine lost).
+CUT_OFF_ERROR = "ProcessStopped"
 _OPEN_TURN = """
     SELECT t.id, t.graph,
            (SELECT r.status FROM chat_run AS r WHERE r.thread_id = t.id
@@ -258,6 +260,17 @@ class ThreadService:
             raise NotFound("No such conversation.")
         return TurnThread(
             id=row[0], graph=row[1], last_run_status=row[2], pending_approval_ids=list(row[3] or [])
+        )
+
+    async def fail_cut_off_runs(self, session: AsyncSession, thread_id: uuid.UUID) -> None:
+        """Runs of the thread still `running` when a new turn begins (which holds the thread's
+        lease, so none is live): a process stopped mid-turn. They are `failed`, not left
+        running for ever; what they left undone is finished from the checkpoint by the new
+        turn (TurnRunner._unfinished)."""
+        await session.execute(
+            update(ChatRun)
+            .where(ChatRun.thread_id == thread_id, ChatRun.status == RunStatus.RUNNING.value)
+            .values(status=RunStatus.FAILED.value, error=CUT_OFF_ERROR, finished_at=now())
         )
 
     async def start_run(

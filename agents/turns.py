@@ -14,15 +14,22 @@ from typing import Any, Literal
 
 from agents.events import Event, RunError
 from agents.runner import TurnRequest, TurnRunner
-from lending.errors import Conflict
+from lending.errors import Conflict, ServiceUnavailable
 from lending.kv import Store
 
-_LEASE_SECONDS = 300.0
 _QUEUE_WAIT_SECONDS = 60.0
+_RETRY_AFTER_SECONDS = 5
 
 
 class TurnDispatcher:
-    """Starts turns for one process and lets them finish at shutdown."""
+    """Starts turns for one process and lets them finish at shutdown.
+
+    At most `max_concurrent` turns run at once in the process; more wait for a place, in the
+    order they came, holding nothing (no database connection, no pool slot). Without that
+    bound, 50 turns at once on a loaded 2-core machine held the connection pools long enough
+    that other requests waited out the 30 s pool timeout (benchmarks/bench_load.py): turns
+    failed half-way and dashboard reads were 500s.
+    """
 
     def __init__(
         self,
@@ -31,11 +38,17 @@ class TurnDispatcher:
         *,
         double_texting: Literal["reject", "queue"],
         tasks: set[asyncio.Task[Any]],
+        max_concurrent: int = 8,
+        wait_seconds: float = 120.0,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.runner = runner
         self.store = store
         self.double_texting = double_texting
         self.tasks = tasks
+        self.places = asyncio.Semaphore(max_concurrent)
+        self.wait_seconds = wait_seconds
+        self.lease_seconds = lease_seconds
 
     async def start(self, request: TurnRequest) -> TurnEvents:
         """Start a turn in its own task and return its events as they come.
@@ -44,16 +57,32 @@ class TurnDispatcher:
         or waits its turn when `OMNIFIN_CHAT_DOUBLE_TEXTING=queue`. A refusal before the turn
         began (unknown thread, an approval that is not the caller's) is raised here, so it
         becomes the request's error response rather than an event in a 200 stream.
+
+        The thread's lease is short and renewed while the turn runs: a process killed mid-turn
+        leaves it to expire within `lease_seconds`, and the thread takes messages again.
         """
         lease = f"chat:thread:{request.thread_id}:turn"
-        if not await self.store.acquire(lease, _LEASE_SECONDS):
+        if not await self.store.acquire(lease, self.lease_seconds):
             if self.double_texting == "reject":
                 raise Conflict(
                     "The assistant is still answering your previous message; wait for it to finish."
                 )
             async with asyncio.timeout(_QUEUE_WAIT_SECONDS):
-                while not await self.store.acquire(lease, _LEASE_SECONDS):
+                while not await self.store.acquire(lease, self.lease_seconds):
                     await asyncio.sleep(0.05)
+        renewal = asyncio.create_task(self._renew(lease), name=f"lease-{request.thread_id}")
+        try:
+            async with asyncio.timeout(self.wait_seconds):
+                await self.places.acquire()
+        except BaseException as exc:
+            await _stop(renewal)
+            await self.store.delete(lease)
+            if isinstance(exc, TimeoutError):
+                raise ServiceUnavailable(
+                    "The assistant is busy; try again shortly.",
+                    headers={"Retry-After": str(_RETRY_AFTER_SECONDS)},
+                ) from None
+            raise
         queue: asyncio.Queue[Event | Exception | None] = asyncio.Queue()
 
         async def produce() -> None:
@@ -63,6 +92,8 @@ class TurnDispatcher:
             except Exception as exc:  # refused before the turn began
                 queue.put_nowait(exc)
             finally:
+                self.places.release()
+                await _stop(renewal)  # before the delete: a late renewal must not set it again
                 await self.store.delete(lease)
                 queue.put_nowait(None)
 
@@ -74,6 +105,13 @@ class TurnDispatcher:
             raise first
         return TurnEvents(first, queue)
 
+    async def _renew(self, lease: str) -> None:
+        """Keep the thread's lease while its turn runs (cancelled when the turn ends)."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            with contextlib.suppress(Exception):  # a store hiccup: the next renewal may do
+                await self.store.set(lease, b"1", self.lease_seconds)
+
     async def drain(self, timeout: float = 10) -> None:
         """Let running turns finish (bounded), then cancel what is left."""
         if not self.tasks:
@@ -83,6 +121,12 @@ class TurnDispatcher:
                 await asyncio.gather(*self.tasks, return_exceptions=True)
         for task in list(self.tasks):
             task.cancel()
+
+
+async def _stop(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 class TurnEvents:

@@ -129,6 +129,9 @@ def create_app(
                 state.store,
                 double_texting=settings.chat_double_texting,
                 tasks=state.background_tasks,
+                max_concurrent=settings.chat_max_concurrent_turns,
+                wait_seconds=settings.chat_turn_wait_seconds,
+                lease_seconds=settings.chat_turn_lease_seconds,
             )
             stack.push_async_callback(state.turns.drain)
             if freeze_heap:

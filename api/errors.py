@@ -7,10 +7,12 @@ from typing import Any
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DataError as DBAPIDataError
+from sqlalchemy.exc import TimeoutError as ConnectionPoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -19,6 +21,7 @@ from lending.logs import get_logger
 
 log = get_logger(__name__)
 STORE_RETRY_AFTER_SECONDS = 5
+BUSY_RETRY_AFTER_SECONDS = 2
 
 _HTTP_ERROR_NAMES = {
     400: "BadRequest",
@@ -111,6 +114,22 @@ async def _store_unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _pool_exhausted(request: Request, exc: Exception) -> Response:
+    # Every database connection stayed busy for the whole pool timeout: overload, not a fault.
+    # A 503 with Retry-After through this handler, not the catch-all: an exception that
+    # reaches the server after its response makes uvicorn close the connection, and a client
+    # that was reusing it (keep-alive) then fails a request it had already sent (found by
+    # benchmarks/bench_load.py: 500s, then read errors on other routes).
+    log.warning("database connections exhausted", path=request.url.path, error=type(exc).__name__)
+    return envelope(
+        503,
+        "ServiceUnavailable",
+        "The service is busy; try again shortly.",
+        _request_id(request),
+        {"Retry-After": str(BUSY_RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _data_error(request: Request, exc: Exception) -> Response:
     # A value PostgreSQL refuses as data (a NUL in text, a number past its type): bad input, and
     # the request's transaction is rolled back (found by the fuzzer: it was a 500).
@@ -131,6 +150,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIDataError, _data_error)
     app.add_exception_handler(RedisConnectionError, _store_unavailable)
     app.add_exception_handler(RedisTimeoutError, _store_unavailable)
+    app.add_exception_handler(ConnectionPoolTimeout, _pool_exhausted)
+    app.add_exception_handler(PoolTimeout, _pool_exhausted)
     app.add_exception_handler(Exception, _unexpected_error)
 
 

@@ -59,6 +59,7 @@ from lending.models.identity import Role
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "load.json"
 STATE_DIR = ROOT / "var" / "bench" / "load"
+SERVER_LOG = STATE_DIR / "server.log"  # kept after the run: the tracebacks of any 5xx
 SECRET_KEY = "bench-load-secret-key-000000001"
 ENCRYPTION_KEY = "bench-load-encryption-key-000001"
 PASSWORD = "bench-orbit-velvet-42"
@@ -276,11 +277,19 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
         OMNIFIN_RATE_LIMITS='{"default": {}}',
         OMNIFIN_MAX_UPLOAD_BYTES=str(args.upload_mb * 1_048_576 + 1_048_576),
     )
+    # Squeezed resources (a small pool, short waits) bring out in seconds what a loaded machine
+    # brings out in minutes, e.g. `--server-setting database_pool_size=2`.
+    for setting in args.server_setting:
+        name, _, value = setting.partition("=")
+        env[f"OMNIFIN_{name.strip().upper()}"] = value
+    STATE_DIR.mkdir(parents=True, exist_ok=True)
+    log = SERVER_LOG.open("wb")
     server = subprocess.Popen(
         [str(ROOT / ".venv" / "bin" / "omnifin"), "serve", "--port", str(port)],
         env=env,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     tally = Tally()
     limits = httpx.Limits(max_connections=args.conversations + args.uploads + args.dashboards + 8)
@@ -318,6 +327,7 @@ async def run(args: argparse.Namespace, database_url: str) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(timeout=60)
+        log.close()
     routes = {
         route: {
             "requests": len(values),
@@ -361,6 +371,13 @@ def main() -> None:
     parser.add_argument("--uploads", type=int, default=10, help="concurrent uploaders")
     parser.add_argument("--upload-mb", type=int, default=5)
     parser.add_argument("--dashboards", type=int, default=4, help="concurrent dashboard readers")
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an OMNIFIN_ setting of the server (repeatable), e.g. database_pool_size=2",
+    )
     database_url = recreate_database(_server_url(), "omnifin_bench_load")
     migrations.upgrade(database_url)  # alembic runs its own event loop: before ours
     results = asyncio.run(run(parser.parse_args(), database_url))

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["development", "test", "production"]
@@ -17,6 +17,15 @@ Environment = Literal["development", "test", "production"]
 # Secrets that production must be given explicitly; development generates each once into the
 # state folder (never committed) and reuses it, so tokens and encrypted data survive restarts.
 _GENERATED_SECRETS = ("secret_key", "encryption_key")
+
+
+class PreviousSecret(BaseModel):
+    """A secret a rotation replaced, still used until `until` (the rotation's overlap window)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    secret: SecretStr
+    until: AwareDatetime
 
 
 class Settings(BaseSettings):
@@ -138,6 +147,25 @@ class Settings(BaseSettings):
 
     # Chat: a message arriving while the thread's previous turn runs is refused (409) or queued.
     chat_double_texting: Literal["reject", "queue"] = "reject"
+    chat_max_concurrent_turns: int = Field(
+        default=8,
+        ge=1,
+        description="Turns one API process runs at once; more wait their turn (first come, "
+        "first served) without holding a database connection. Keep it below the pool "
+        "(database_pool_size + database_max_overflow) and the checkpointer's 10 connections, "
+        "so an overloaded process slows down instead of failing requests on pool timeouts.",
+    )
+    chat_turn_wait_seconds: float = Field(
+        default=120,
+        gt=0,
+        description="How long a turn may wait for one of those places before a 503 Retry-After.",
+    )
+    chat_turn_lease_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="The lease that keeps one turn at a time per thread; the running turn renews "
+        "it (every third of it), so a process killed mid-turn frees its threads within this.",
+    )
     # LangGraph checkpoint durability per turn (PERFORMANCE.md): "sync", "async" or "exit".
     agent_durability: Literal["sync", "async", "exit"] = "async"
     # How long a person has to answer an approval before it must be asked again (rehearsed anew).
@@ -382,8 +410,21 @@ class Settings(BaseSettings):
     )
     lender_request_secret: SecretStr | None = Field(
         default=None,
-        description="Signs our requests to every lender. Unset: nothing is sent, except with "
-        "lender_simulator (the simulator's public development secret).",
+        description="The simulator's request secret, shared by every simulated lender: used only "
+        "with lender_simulator (unset: the simulator's public development secret). Real lenders "
+        "each have their own (lender_request_secrets); set without lender_simulator, it is refused.",
+    )
+    lender_request_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="The secret our requests to each lender are signed with, by catalog slug "
+        "(JSON). A lender with an API URL and no secret here is not sent anything (the "
+        "submission waits, and the reason names this setting), except with lender_simulator.",
+    )
+    lender_previous_request_secrets: dict[str, PreviousSecret] = Field(
+        default_factory=dict,
+        description="A rotation's overlap window, by catalog slug (JSON: {slug: {secret, until}}): "
+        "until `until`, requests carry a signature with this previous secret besides the one "
+        "with the lender's current secret, so the lender may switch at any time in the window.",
     )
     lender_webhook_secret: SecretStr | None = Field(
         default=None,
@@ -522,6 +563,24 @@ class Settings(BaseSettings):
                     "OMNIFIN_LENDER_SIMULATOR is for development against `omnifin lender-sim`; "
                     "production gives each lender its own OMNIFIN_LENDER_WEBHOOK_SECRETS entry"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _lender_request_secrets_are_per_lender(self) -> Settings:
+        if self.lender_request_secret is not None and not self.lender_simulator:
+            raise ValueError(
+                "OMNIFIN_LENDER_REQUEST_SECRET is the lender simulator's shared secret and is "
+                "used only with OMNIFIN_LENDER_SIMULATOR=true; give each lender its own in "
+                'OMNIFIN_LENDER_REQUEST_SECRETS (JSON: {"lender-slug": "secret"})'
+            )
+        orphans = sorted(
+            set(self.lender_previous_request_secrets) - set(self.lender_request_secrets)
+        )
+        if orphans and not self.lender_simulator:
+            raise ValueError(
+                "OMNIFIN_LENDER_PREVIOUS_REQUEST_SECRETS names lenders without a current secret "
+                f"in OMNIFIN_LENDER_REQUEST_SECRETS: {', '.join(orphans)}"
+            )
         return self
 
     def secret(self, name: Literal["secret_key", "encryption_key"]) -> SecretStr:

@@ -200,13 +200,21 @@ class LenderSimulator:
         return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
 
     def authentic(self, lender: SimulatedLender, request: Request, body: bytes) -> bool:
-        return _signature_valid(
-            lender.request_secret or self.config.request_secret,
-            request.headers.get("Omnifin-Signature"),
-            request.method,
-            _request_path(request),
-            body,
-            self.config.signature_tolerance_seconds,
+        """Signed with this lender's own secret (or, in a rotation's overlap window, its
+        previous one); a lender without one of its own shares the simulator's."""
+        secrets = [lender.request_secret or self.config.request_secret]
+        if lender.previous_request_secret is not None:
+            secrets.append(lender.previous_request_secret)
+        return any(
+            _signature_valid(
+                secret,
+                request.headers.get("Omnifin-Signature"),
+                request.method,
+                _request_path(request),
+                body,
+                self.config.signature_tolerance_seconds,
+            )
+            for secret in secrets
         )
 
     async def misbehave(
@@ -478,14 +486,17 @@ def create_simulator_app(config: SimulatorConfig) -> FastAPI:
             return {
                 **simulator.state(lender_code).counters(),
                 "behaviour": lender.model_dump(
-                    mode="json", exclude={"request_secret", "webhook_secret"}
+                    mode="json",
+                    exclude={"request_secret", "previous_request_secret", "webhook_secret"},
                 ),
             }
 
         @app.patch("/_simulator/lenders/{lender_code}")
         async def change_lender(lender_code: str, change: LenderPatch) -> dict[str, Any]:
             updated = simulator.patch(lender_code, change)
-            return updated.model_dump(mode="json", exclude={"request_secret", "webhook_secret"})
+            return updated.model_dump(
+                mode="json", exclude={"request_secret", "previous_request_secret", "webhook_secret"}
+            )
 
         @app.post("/_simulator/lenders/{lender_code}/servicing")
         async def report_servicing(lender_code: str, report: ServicingReport) -> dict[str, Any]:

@@ -55,6 +55,11 @@ class SimulatedLender(BaseModel):
         description="Deliver every webhook event twice, as at-least-once senders sometimes do.",
     )
     request_secret: SecretStr | None = None
+    previous_request_secret: SecretStr | None = Field(
+        default=None,
+        description="The lender's side of a rotation's overlap window: a request signed with "
+        "this secret is accepted as well as one signed with `request_secret`.",
+    )
     webhook_secret: SecretStr | None = None
 
 

@@ -217,7 +217,7 @@ async def webhook_client(
     configured = settings.model_copy(
         update={
             "lender_api_base_url": "http://127.0.0.1:9",
-            "lender_request_secret": SecretStr("the-request-secret"),
+            "lender_request_secrets": {"harbor-bank": SecretStr("the-request-secret")},
             "lender_webhook_secrets": {"harbor-bank": SecretStr("the-settings-webhook-secret")},
         }
     )

@@ -142,7 +142,7 @@ class RunningSimulator:
 
 
 def _start_simulator(
-    log_path: Path, *args: str
+    log_path: Path, *args: str, env_extra: dict[str, str] | None = None
 ) -> tuple[subprocess.Popen[bytes], RunningSimulator]:
     port = free_port()
     simulator = RunningSimulator(
@@ -157,6 +157,7 @@ def _start_simulator(
         "OMNIFIN_LENDER_SIM_DECISION_DELAY_MS": "10",
         "OMNIFIN_LENDER_SIM_WEBHOOK_RETRY_BASE_MS": "20",
     }
+    env |= env_extra or {}
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             [OMNIFIN, "lender-sim", "--port", str(port), *args],

@@ -26,7 +26,9 @@ UNREACHABLE = "http://127.0.0.1:9"  # nothing is sent in these tests
 def _lenders(settings: Settings, **changes: object) -> Settings:
     values: dict[str, object] = {
         "lender_api_base_url": UNREACHABLE,
-        "lender_request_secret": SecretStr("request-secret-abcdef"),
+        "lender_request_secrets": {
+            code: SecretStr(f"request-secret-{code}") for code in ("alpha", "beta", "harbor-bank")
+        },
         "lender_webhook_secret": None,
         "lender_webhook_secrets": {},
         "lender_simulator": False,

@@ -27,13 +27,22 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Self
 from urllib.parse import quote, urlsplit
 
 import httpx
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from lending.config import Settings
 from lending.lenders.integration.circuit_breaker import CircuitBreaker, CircuitState
@@ -53,6 +62,7 @@ from lending.lenders.integration.protocol import (
     SubmissionReceipt,
 )
 from lending.lenders.integration.replay import WebhookReplayGuard
+from lending.lenders.integration.secrets import RequestSecrets
 from lending.lenders.integration.signing import (
     IDEMPOTENCY_HEADER,
     REPLAYED_HEADER,
@@ -82,6 +92,12 @@ class LenderEndpoint(BaseModel):
     base_url: str = Field(description="Prefix of the lender's API, e.g. https://api.lender/v1.")
     callback_url: str = Field(description="Our webhook route for this lender, as it reaches us.")
     request_secret: SecretStr = Field(description="Signs our requests to the lender.")
+    previous_request_secret: SecretStr | None = Field(
+        default=None,
+        description="A rotation's previous request secret: until `previous_request_secret_until` "
+        "requests carry a signature with it too, so the lender may switch at any moment then.",
+    )
+    previous_request_secret_until: AwareDatetime | None = None
     webhook_secret: SecretStr = Field(description="Signs the lender's webhooks to us.")
     previous_webhook_secrets: tuple[SecretStr, ...] = Field(
         default=(),
@@ -345,6 +361,7 @@ class HttpLenderAdapter:
                 method,
                 request.url.raw_path.decode("ascii"),
                 body,
+                also=self._previous_request_secrets(),
             )
             try:
                 response = await self._client.send(request)
@@ -396,6 +413,16 @@ class HttpLenderAdapter:
             f"Lender {self.lender_code} {problem} ({attempt} attempt{'s' if attempt > 1 else ''}).",
             retry_after_seconds=retry_after,
         )
+
+    def _previous_request_secrets(self) -> tuple[SecretStr, ...]:
+        """The rotation's previous secret while its overlap window lasts (read at each signing:
+        an adapter lives as long as the process)."""
+        secrets = RequestSecrets(
+            self.endpoint.request_secret,
+            self.endpoint.previous_request_secret,
+            self.endpoint.previous_request_secret_until,
+        )
+        return secrets.signing(datetime.fromtimestamp(self._wall_clock(), UTC))[1:]
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(

@@ -8,8 +8,10 @@ for a lender's API today):
   Unset (the default), no lender is reachable: `get` answers None, the submission job leaves
   submissions `pending` and logs why, and the webhook route refuses every delivery (401).
 - Secrets come from `LenderSecrets` (lending/lenders/integration/secrets.py): each lender's own
-  webhook secret (`OMNIFIN_LENDER_WEBHOOK_SECRETS`), required whenever the lender has a URL,
-  except against the simulator (`OMNIFIN_LENDER_SIMULATOR`), whose lenders share its secrets.
+  webhook secret (`OMNIFIN_LENDER_WEBHOOK_SECRETS`) and request-signing secret
+  (`OMNIFIN_LENDER_REQUEST_SECRETS`, rotated with an overlap window), both required whenever the
+  lender has a URL, except against the simulator (`OMNIFIN_LENDER_SIMULATOR`), whose lenders
+  share its secrets.
 - The callback URL each lender is given is `{OMNIFIN_PUBLIC_URL}/api/v1/lenders/webhooks/{slug}`.
 
 Per lender (issue 17), the catalog's integration settings override this: a `LenderIntegration`
@@ -33,7 +35,11 @@ from lending.lenders.integration.http_adapter import (
     LenderHttpPolicy,
 )
 from lending.lenders.integration.replay import WebhookReplayGuard
-from lending.lenders.integration.secrets import LenderSecrets, SettingsLenderSecrets
+from lending.lenders.integration.secrets import (
+    LenderSecretMissing,
+    LenderSecrets,
+    SettingsLenderSecrets,
+)
 from lending.models.lenders import IntegrationAdapter
 
 WEBHOOK_PATH = "/api/v1/lenders/webhooks/{lender_code}"
@@ -73,10 +79,11 @@ def lender_endpoint(
         base_url = f"{settings.lender_api_base_url.rstrip('/')}/lenders/{lender_code}"
     secrets = secrets or SettingsLenderSecrets(settings)
     own = integration.webhook_secrets if integration else ()
-    request_secret = secrets.request_secret_for(lender_code)
+    try:
+        request_secrets = secrets.request_secrets_for(lender_code)
+    except LenderSecretMissing as exc:
+        return None, str(exc)
     webhook_secret = own[0] if own else secrets.secret_for(lender_code)
-    if request_secret is None:
-        return None, "OMNIFIN_LENDER_REQUEST_SECRET is not set"
     if webhook_secret is None:
         return None, "the lender has no webhook secret (OMNIFIN_LENDER_WEBHOOK_SECRETS)"
     try:
@@ -84,7 +91,9 @@ def lender_endpoint(
             lender_code=lender_code,
             base_url=base_url,
             callback_url=callback_url(settings, lender_code),
-            request_secret=request_secret,
+            request_secret=request_secrets.current,
+            previous_request_secret=request_secrets.previous,
+            previous_request_secret_until=request_secrets.previous_until,
             webhook_secret=webhook_secret,
             previous_webhook_secrets=own[1:],
         )

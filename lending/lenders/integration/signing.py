@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 from pydantic import SecretStr
 
@@ -32,9 +33,19 @@ def signature(secret: SecretStr, timestamp: int, method: str, path: str, body: b
     return hmac.new(secret.get_secret_value().encode(), message, hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: SecretStr, timestamp: int, method: str, path: str, body: bytes) -> str:
-    """The value of the `Omnifin-Signature` header for one request."""
-    return f"t={timestamp},v1={signature(secret, timestamp, method, path, body)}"
+def signature_header(
+    secret: SecretStr,
+    timestamp: int,
+    method: str,
+    path: str,
+    body: bytes,
+    *,
+    also: Sequence[SecretStr] = (),
+) -> str:
+    """The value of the `Omnifin-Signature` header for one request: one `v1=` with `secret`,
+    then one with each of `also` (a rotation's previous secret, during its overlap window)."""
+    signed = [signature(item, timestamp, method, path, body) for item in (secret, *also)]
+    return f"t={timestamp}," + ",".join(f"v1={value}" for value in signed)
 
 
 def verify(
