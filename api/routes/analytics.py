@@ -19,6 +19,8 @@ from lending.analytics.schemas import (
     Funnel,
     LenderPerformance,
     StepTimes,
+    VoiceFilter,
+    VoiceMetrics,
 )
 from lending.analytics.service import analytics_service
 from lending.errors import InvalidInput, NotAuthenticated, PermissionDenied, RateLimited
@@ -29,6 +31,7 @@ router = APIRouter(
 )
 _ERRORS = (NotAuthenticated, MfaEnrollmentRequired, PermissionDenied, InvalidInput, RateLimited)
 FilterQuery = Annotated[AnalyticsFilter, Query()]
+VoiceFilterQuery = Annotated[VoiceFilter, Query()]
 
 
 @router.get(
@@ -82,3 +85,17 @@ async def analytics_lenders(
     actor: CurrentActor, session: SessionDep, f: FilterQuery
 ) -> LenderPerformance:
     return await analytics_service.lender_performance(session, actor, f)
+
+
+@router.get(
+    "/voice",
+    summary="Voice turns: p50/p95 of each stage, interruptions, per day and prompt and model",
+    description="For platform admins and prompt engineers. Stages are LiveKit's per-turn "
+    "metrics stored with each voice run: end of turn delay, transcription delay, the "
+    "assistant's time to first token, speech's time to first byte, end to end (milliseconds).",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_voice(
+    actor: CurrentActor, session: SessionDep, f: VoiceFilterQuery
+) -> VoiceMetrics:
+    return await analytics_service.voice_metrics(session, actor, f)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.analytics.schemas import AnalyticsFilter
+from lending.analytics.schemas import VOICE_STAGES, AnalyticsFilter, DayRange
 
 _MATERIALISED_VIEWS = (
     "analytics_daily",
@@ -205,5 +205,57 @@ class AnalyticsRepository:
                 """
             ),
             _params(f, orgs),
+        )
+        return [dict(row._mapping) for row in rows]
+
+    async def voice_turns(
+        self, days: DayRange, orgs: list[uuid.UUID] | None
+    ) -> list[dict[str, Any]]:
+        """Voice turns (runs with stored stage metrics) started in the range, grouped three ways
+        in one statement: overall (`level` 'total'), per UTC day ('day') and per prompt versions
+        and model ('prompt_model'). Each stage gives its count and [p50, p95] in seconds.
+
+        Read from chat_run directly (a partial index holds only voice runs, migration 0026):
+        voice turns are a small share of runs, and a fresh figure is worth more here than a
+        rollup's."""
+        join = " JOIN chat_thread AS t ON t.id = r.thread_id" if orgs is not None else ""
+        org_clause = " AND t.organization_id = ANY(:orgs)" if orgs is not None else ""
+        stages = ", ".join(
+            f"(r.voice -> 'metrics' ->> '{stage}')::float8 AS {stage}" for stage in VOICE_STAGES
+        )
+        measured = ", ".join(
+            f"count({stage}) AS {stage}_n, "
+            f"percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY {stage}) AS {stage}_p"
+            for stage in VOICE_STAGES
+        )
+        rows = await self.session.execute(
+            text(
+                f"""
+                WITH turns AS (
+                    SELECT (r.started_at AT TIME ZONE 'UTC')::date AS day, r.prompt_versions,
+                           coalesce(r.model, '') AS model, r.status,
+                           coalesce((r.voice ->> 'interrupted')::boolean, false) AS interrupted,
+                           {stages}
+                    FROM chat_run AS r{join}
+                    WHERE r.voice IS NOT NULL AND r.started_at >= :start AND r.started_at < :end
+                    {org_clause}
+                )
+                SELECT CASE WHEN GROUPING(day) = 0 THEN 'day'
+                            WHEN GROUPING(model) = 0 THEN 'prompt_model'
+                            ELSE 'total' END AS level,
+                       day, prompt_versions, nullif(model, '') AS model,
+                       count(*) AS turns, count(*) FILTER (WHERE interrupted) AS interrupted,
+                       count(*) FILTER (WHERE status = 'failed') AS failed,
+                       {measured}
+                FROM turns
+                GROUP BY GROUPING SETS ((), (day), (prompt_versions, model))
+                ORDER BY level, day, turns DESC
+                """
+            ),
+            {
+                "start": datetime.combine(days.date_from, datetime.min.time()),
+                "end": datetime.combine(days.date_to + timedelta(days=1), datetime.min.time()),
+                "orgs": orgs,
+            },
         )
         return [dict(row._mapping) for row in rows]

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.analytics.repository import AnalyticsRepository
 from lending.analytics.schemas import (
     FUNNEL_STEPS,
+    VOICE_STAGES,
     AgentMetrics,
     AgentMetricsRow,
     AnalyticsFilter,
@@ -26,8 +27,14 @@ from lending.analytics.schemas import (
     FunnelTotal,
     LenderPerformance,
     LenderPerformanceRow,
+    StageLatency,
     StepInterval,
     StepTimes,
+    VoiceDay,
+    VoiceFilter,
+    VoiceMetrics,
+    VoiceMetricsRow,
+    VoicePromptModel,
 )
 from lending.errors import PermissionDenied
 from lending.identity.actor import Actor
@@ -36,12 +43,38 @@ from lending.models.identity import Role
 REFRESH_TASK = "analytics.refresh"
 _RATIO = Decimal("0.0001")
 _HOURS = Decimal("0.01")
+_MS = Decimal("0.1")
+# Who reads voice latency: the people who run the platform and those who tune its prompts.
+_VOICE_READERS = frozenset({Role.PLATFORM_ADMIN, Role.PROMPT_ENGINEER})
 
 
 def _ratio(part: int, whole: int) -> Decimal | None:
     if whole == 0:
         return None
     return (Decimal(part) / Decimal(whole)).quantize(_RATIO, rounding=ROUND_HALF_EVEN)
+
+
+def _ms(seconds: Any) -> Decimal | None:
+    if seconds is None:
+        return None
+    return (Decimal(str(seconds)) * 1000).quantize(_MS, rounding=ROUND_HALF_EVEN)
+
+
+def _voice_row(row: dict[str, Any]) -> dict[str, Any]:
+    stages = []
+    for stage in VOICE_STAGES:
+        p50, p95 = (row[f"{stage}_p"] or [None, None])[:2]
+        stages.append(
+            StageLatency(
+                stage=stage, turns=int(row[f"{stage}_n"]), p50_ms=_ms(p50), p95_ms=_ms(p95)
+            )
+        )
+    return {
+        "turns": int(row["turns"]),
+        "interrupted": int(row["interrupted"]),
+        "failed": int(row["failed"]),
+        "stages": stages,
+    }
 
 
 def _hours(value: Any) -> Decimal | None:
@@ -183,6 +216,47 @@ class AnalyticsService:
                     funded_volume=Decimal(str(row["funded_volume"] or 0)),
                 )
                 for row in rows
+            ],
+        )
+
+    async def voice_metrics(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        f: VoiceFilter,
+    ) -> VoiceMetrics:
+        """Voice turns in the range: the p50 and p95 of each stage LiveKit measured (end of
+        turn, transcription, the runner's first token, speech's first byte, end to end) and
+        how many replies were spoken over, overall, per day and per prompt versions and model.
+
+        Raises:
+            PermissionDenied: the actor is neither a platform admin nor a prompt engineer.
+        """
+        if actor.role not in _VOICE_READERS:
+            raise PermissionDenied("Voice metrics are for platform admins and prompt engineers.")
+        orgs = [f.organization_id] if f.organization_id is not None else None
+        rows = await AnalyticsRepository.from_session(session).voice_turns(f, orgs)
+        # GROUPING SETS always yield the () row, with zero turns over an empty range.
+        total = next(row for row in rows if row["level"] == "total")
+        return VoiceMetrics(
+            date_from=f.date_from,
+            date_to=f.date_to,
+            total=VoiceMetricsRow.model_validate(_voice_row(total)),
+            days=[
+                VoiceDay.model_validate({"day": row["day"], **_voice_row(row)})
+                for row in rows
+                if row["level"] == "day"
+            ],
+            prompt_models=[
+                VoicePromptModel.model_validate(
+                    {
+                        "prompt_versions": row["prompt_versions"],
+                        "model": row["model"],
+                        **_voice_row(row),
+                    }
+                )
+                for row in rows
+                if row["level"] == "prompt_model"
             ],
         )
 

@@ -994,6 +994,12 @@ MATRIX: dict[tuple[str, str], Entry] = {
         )
         for name in ("funnel", "drop-off", "step-times", "agents", "lenders")
     },
+    # Voice latency (issue 18): the platform's admins and prompt engineers.
+    ("GET", "/api/v1/analytics/voice"): Entry(
+        _call("GET", "/api/v1/analytics/voice", params=_ANALYTICS_RANGE),
+        only({"platform_admin": (200, 200), "prompt_engineer": (200, 200)}),
+        targeted=False,
+    ),
     # Applications: a borrower's own, a broker's clients', a manager's firm's, the platform's all.
     ("POST", "/api/v1/applications"): Entry(_start_application, reach(201)),
     ("GET", "/api/v1/applications"): Entry(
