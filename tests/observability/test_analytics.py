@@ -56,8 +56,11 @@ async def test_a_rest_start_is_recorded_with_its_channel_and_a_refused_one_is_no
 
     events = await _events(session, user_id=borrower.id)
     assert [(e.name, e.channel, e.mode, e.product) for e in events] == [
-        ("application_started", "api", None, "personal")
+        ("application_started", "api", None, "personal"),
+        ("intake_progress", "api", None, "personal"),
     ]
+    # The intake now waits for the first required field still missing, in asking order.
+    assert events[1].properties["next_field"] == response.json()["missing_fields"][0]["name"]
     assert events[0].application_id == uuid.UUID(response.json()["id"])
     assert events[0].organization_id == borrower.organization_id
     assert events[0].amount == Decimal("15000.00")
@@ -90,6 +93,7 @@ async def test_a_chat_turn_records_the_conversation_and_the_models_start(
     assert [(e.name, e.channel, e.mode) for e in events] == [
         ("conversation_started", None, None),
         ("application_started", "chat", "llm"),
+        ("intake_progress", "chat", "llm"),
     ]
     assert events[0].properties["graph"] == "borrower"
 

@@ -26,7 +26,7 @@ from devtools.voice_fakes import FakeTTS, RecordingAudioOutput, ScriptedSTT
 from lending.identity.actor import Actor
 from lending.models.identity import Role
 from voice.adapter import RunnerLLM
-from voice.recorder import turn_metrics
+from voice.metrics import turn_metrics
 
 FRAME_MS = 20
 
