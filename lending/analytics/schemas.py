@@ -96,6 +96,31 @@ class DropOff(BaseModel):
     steps: list[DropOffStep]
 
 
+class IntakeStop(BaseModel):
+    mode: str = Field(
+        description="The mode the application started in: llm, guided, or '' "
+        "(started outside a conversation)."
+    )
+    field: str | None = Field(
+        description="The required field the intake was waiting for when it last changed (a "
+        "requirements field name, as in an application's `missing_fields`): '' when nothing "
+        "was missing, None when not recorded (applications from before intake was tracked)."
+    )
+    started: int = Field(description="Applications of this mode and field started in the range.")
+    stopped: int = Field(description="Of those, how many were never submitted.")
+    share: Decimal | None = Field(
+        description="Stopped here, of all applications started in this mode (0 to 1)."
+    )
+
+
+class IntakeDropOff(BaseModel):
+    as_of: datetime | None
+    started_from: date
+    started_to: date
+    started_by_mode: dict[str, int]
+    stops: list[IntakeStop] = Field(description="Most stopped first.")
+
+
 class StepInterval(BaseModel):
     from_step: FunnelStep
     to_step: FunnelStep

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.analytics.repository import AnalyticsRepository
+from lending.analytics.repository import AnalyticsRepository, Reach
 from lending.analytics.schemas import (
     FUNNEL_STEPS,
     VOICE_STAGES,
@@ -25,6 +25,8 @@ from lending.analytics.schemas import (
     Funnel,
     FunnelRow,
     FunnelTotal,
+    IntakeDropOff,
+    IntakeStop,
     LenderPerformance,
     LenderPerformanceRow,
     StageLatency,
@@ -84,19 +86,37 @@ def _hours(value: Any) -> Decimal | None:
 
 
 class AnalyticsService:
-    def scope(self, actor: Actor, requested: uuid.UUID | None) -> list[uuid.UUID] | None:
-        """The organizations the actor may read (None: all).
+    def scope(self, actor: Actor, requested: uuid.UUID | None) -> Reach:
+        """What the actor may count: a platform admin every firm (or the one requested), a
+        broker manager their firm, a broker the applications they work in their firm.
+
+        Raises:
+            PermissionDenied: the actor is none of these.
+        """
+        if actor.role is Role.PLATFORM_ADMIN:
+            return Reach([requested] if requested is not None else None)
+        if actor.role is Role.BROKER_MANAGER:
+            return Reach([actor.organization_id])
+        if actor.role is Role.BROKER:
+            return Reach([actor.organization_id], broker_id=actor.user_id)
+        raise PermissionDenied(
+            "Analytics are for platform admins, broker managers (their firm) and brokers "
+            "(their own applications)."
+        )
+
+    def firm_scope(self, actor: Actor, requested: uuid.UUID | None) -> list[uuid.UUID] | None:
+        """The organizations a firm-wide view may read (None: all): the assistant's and the
+        lenders' figures are not per broker.
 
         Raises:
             PermissionDenied: the actor is neither a platform admin nor a broker manager.
         """
-        if actor.role is Role.PLATFORM_ADMIN:
-            return [requested] if requested is not None else None
-        if actor.role is Role.BROKER_MANAGER:
-            return [actor.organization_id]
-        raise PermissionDenied(
-            "Analytics are for platform admins and for broker managers (their own firm)."
-        )
+        reach = self.scope(actor, requested)
+        if reach.broker_id is not None:
+            raise PermissionDenied(
+                "This view is for platform admins and for broker managers (their own firm)."
+            )
+        return reach.orgs
 
     async def funnel(
         self,
@@ -108,9 +128,9 @@ class AnalyticsService:
     ) -> Funnel:
         """Applications reaching each step per day, optionally split by product, channel or
         mode (filters narrow any of them)."""
-        orgs = self.scope(actor, f.organization_id)
+        reach = self.scope(actor, f.organization_id)
         repository = AnalyticsRepository.from_session(session)
-        found = await repository.funnel(f, orgs, FUNNEL_STEPS, breakdown)
+        found = await repository.funnel(f, reach, FUNNEL_STEPS, breakdown)
         rows = [
             FunnelRow.model_validate({"day": d, "step": s, "group": g, "applications": n})
             for d, s, g, n in found
@@ -128,9 +148,9 @@ class AnalyticsService:
     async def drop_off(self, session: AsyncSession, actor: Actor, f: AnalyticsFilter) -> DropOff:
         """Of the applications started in the range: how many reached each step, and how many
         stopped there (reached it, not the next)."""
-        orgs = self.scope(actor, f.organization_id)
+        reach = self.scope(actor, f.organization_id)
         repository = AnalyticsRepository.from_session(session)
-        counts = await repository.journey_counts(f, orgs)
+        counts = await repository.journey_counts(f, reach)
         steps = []
         for index, step in enumerate(FUNNEL_STEPS):
             reached = counts[index]
@@ -150,17 +170,47 @@ class AnalyticsService:
             steps=steps,
         )
 
+    async def intake_drop_off(
+        self, session: AsyncSession, actor: Actor, f: AnalyticsFilter
+    ) -> IntakeDropOff:
+        """Of the applications started in the range, by the mode they started in: which intake
+        question (the first required field still missing when the intake last moved) those
+        never submitted stopped at."""
+        reach = self.scope(actor, f.organization_id)
+        repository = AnalyticsRepository.from_session(session)
+        found = await repository.intake_stops(f, reach)
+        started: dict[str, int] = {}
+        for mode, _, count, _ in found:
+            started[mode] = started.get(mode, 0) + count
+        return IntakeDropOff(
+            as_of=await repository.refreshed_at(),
+            started_from=f.date_from,
+            started_to=f.date_to,
+            started_by_mode=started,
+            stops=[
+                IntakeStop(
+                    mode=mode,
+                    field=field,
+                    started=count,
+                    stopped=stopped,
+                    share=_ratio(stopped, started[mode]),
+                )
+                for mode, field, count, stopped in found
+                if stopped
+            ],
+        )
+
     async def step_times(
         self, session: AsyncSession, actor: Actor, f: AnalyticsFilter
     ) -> StepTimes:
         """Median and 90th-percentile hours between consecutive steps (and start to funded)."""
-        orgs = self.scope(actor, f.organization_id)
+        reach = self.scope(actor, f.organization_id)
         repository = AnalyticsRepository.from_session(session)
         names = [step.removeprefix("application_") for step in FUNNEL_STEPS]
         pairs = [*zip(names, names[1:], strict=False), (names[0], names[-1])]
         steps = [*zip(FUNNEL_STEPS, FUNNEL_STEPS[1:], strict=False)]
         steps.append((FUNNEL_STEPS[0], FUNNEL_STEPS[-1]))
-        measured = await repository.step_times(f, orgs, pairs)
+        measured = await repository.step_times(f, reach, pairs)
         return StepTimes(
             as_of=await repository.refreshed_at(),
             intervals=[
@@ -180,7 +230,7 @@ class AnalyticsService:
     ) -> AgentMetrics:
         """The assistant by prompt versions and model over the range (`mode` filters turns by
         the mode they ended in)."""
-        orgs = self.scope(actor, f.organization_id)
+        orgs = self.firm_scope(actor, f.organization_id)
         repository = AnalyticsRepository.from_session(session)
         rows = await repository.agent_metrics(f, orgs)
         return AgentMetrics(
@@ -193,7 +243,7 @@ class AnalyticsService:
     ) -> LenderPerformance:
         """Per lender over the range: submissions and decisions (by submission day), offers
         accepted, loans funded. Time to decision is a mean: a median does not roll up by day."""
-        orgs = self.scope(actor, f.organization_id)
+        orgs = self.firm_scope(actor, f.organization_id)
         repository = AnalyticsRepository.from_session(session)
         rows = await repository.lender_performance(f, orgs)
         return LenderPerformance(

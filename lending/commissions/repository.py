@@ -11,9 +11,12 @@ from typing import Any, Self
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
+    DateTime,
     Select,
     and_,
     case,
+    cast,
     false,
     func,
     or_,
@@ -293,6 +296,38 @@ class CommissionRepository:
         statement = statement.group_by(
             CommissionEntry.payee_kind, CommissionEntry.payee_id, CommissionEntry.currency
         ).order_by(CommissionEntry.currency, CommissionEntry.payee_id)
+        return (await self.session.execute(statement)).all()
+
+    async def trend(
+        self, actor: Actor, *, period: str, date_from: date, date_to: date
+    ) -> Sequence[Any]:
+        """Per period (date_trunc's unit) and currency: accrued, clawed back, adjusted and paid,
+        over the entries the actor may see, effective in [date_from, date_to]."""
+        kind = CommissionEntry.kind
+        total = CommissionEntry.total_amount
+
+        def of(*kinds: EntryKind) -> Any:
+            return func.coalesce(func.sum(total).filter(kind.in_(kinds)), 0)
+
+        day = cast(CommissionEntry.effective_on, DateTime())
+        start = cast(func.date_trunc(period, day), Date).label("period_start")
+        statement = (
+            select(
+                start,
+                CommissionEntry.currency,
+                of(EntryKind.ACCRUAL).label("accrued"),
+                of(EntryKind.CLAWBACK).label("clawed_back"),
+                of(EntryKind.ADJUSTMENT, EntryKind.REVERSAL).label("adjusted"),
+                of(EntryKind.PAYOUT).label("paid"),
+            )
+            .where(
+                entry_reach(actor),
+                CommissionEntry.effective_on >= date_from,
+                CommissionEntry.effective_on <= date_to,
+            )
+            .group_by(start, CommissionEntry.currency)
+            .order_by(start, CommissionEntry.currency)
+        )
         return (await self.session.execute(statement)).all()
 
     async def statement_rows(

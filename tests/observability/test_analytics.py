@@ -190,12 +190,16 @@ async def test_dashboards_by_role(
     )
     assert whole["median_hours"] == "74.00"
 
-    # The admin sees a firm they name; a broker sees nothing.
+    # The admin sees a firm they name; a broker sees only the applications they work (none
+    # here: tests/observability/test_analytics_brokers.py).
     admin_token = await issue_token(session, admin, settings=settings)
     other_view = await get(admin_token, "drop-off", organization_id=str(other.id))
     assert [s["reached"] for s in other_view.json()["steps"]][:2] == [1, 1]
     broker_token = await issue_token(session, broker, settings=settings)
-    assert (await get(broker_token, "funnel")).status_code == 403
+    broker_funnel = await get(broker_token, "funnel")
+    assert broker_funnel.status_code == 200
+    assert {row["applications"] for row in broker_funnel.json()["totals"]} == {0}
+    assert (await get(broker_token, "agents")).status_code == 403
 
     # A range ending before it starts is refused.
     bad = await client.get(
