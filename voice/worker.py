@@ -33,6 +33,7 @@ from agents.voice_sessions import AGENT_NAME, voice_sessions
 from lending import tracing
 from lending.config import Settings, get_settings
 from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
+from lending.error_reporting import configure_error_reporting
 from lending.errors import OmnifinError
 from lending.kv import create_store
 from lending.logs import get_logger
@@ -123,6 +124,7 @@ async def entrypoint(ctx: JobContext) -> None:
     settings = get_settings()
     # Off unless the OTEL_* variables ask: a voice.turn span per turn (voice.spans).
     tracing.configure_tracing(service_name="omnifin-voice")
+    configure_error_reporting(settings, service_name="omnifin-voice")  # off without a DSN
     await ctx.connect()
     participant = await ctx.wait_for_participant()
     async with open_turns(settings) as turns:
