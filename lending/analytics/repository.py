@@ -21,6 +21,7 @@ _MATERIALISED_VIEWS = (
     "analytics_journey",
     "analytics_agent_daily",
     "analytics_lender_daily",
+    "analytics_commission_daily",  # read by lending.commissions.trend
 )
 
 

@@ -11,16 +11,14 @@ from typing import Any, Self
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
-    DateTime,
     Select,
     and_,
     case,
-    cast,
     false,
     func,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -300,35 +298,48 @@ class CommissionRepository:
 
     async def trend(
         self, actor: Actor, *, period: str, date_from: date, date_to: date
-    ) -> Sequence[Any]:
+    ) -> tuple[Sequence[Any], datetime | None]:
         """Per period (date_trunc's unit) and currency: accrued, clawed back, adjusted and paid,
-        over the entries the actor may see, effective in [date_from, date_to]."""
-        kind = CommissionEntry.kind
-        total = CommissionEntry.total_amount
+        over the entries the actor may see, effective in [date_from, date_to]; and as of when.
 
-        def of(*kinds: EntryKind) -> Any:
-            return func.coalesce(func.sum(total).filter(kind.in_(kinds)), 0)
-
-        day = cast(CommissionEntry.effective_on, DateTime())
-        start = cast(func.date_trunc(period, day), Date).label("period_start")
-        statement = (
-            select(
-                start,
-                CommissionEntry.currency,
-                of(EntryKind.ACCRUAL).label("accrued"),
-                of(EntryKind.CLAWBACK).label("clawed_back"),
-                of(EntryKind.ADJUSTMENT, EntryKind.REVERSAL).label("adjusted"),
-                of(EntryKind.PAYOUT).label("paid"),
+        A platform admin or a broker manager reads the daily rollup of the ledger (by firm and
+        party, refreshed with the analytics rollups: `as_of` says when); a broker reads their
+        own entries from the ledger itself (`as_of` None: now)."""
+        firm_wide = actor.has(Scope.COMMISSIONS_READ_ALL) or actor.has(Scope.COMMISSIONS_READ_FIRM)
+        params: dict[str, Any] = {"period": period, "date_from": date_from, "date_to": date_to}
+        if firm_wide:
+            reach = ""
+            if not actor.has(Scope.COMMISSIONS_READ_ALL):
+                reach = " AND organization_id = :org AND party <> 'platform'"
+                params["org"] = actor.organization_id
+            source, amount = "analytics_commission_daily", "amount"
+            as_of = await self.session.scalar(
+                text("SELECT refreshed_at FROM analytics_refresh WHERE id = 1")
             )
-            .where(
-                entry_reach(actor),
-                CommissionEntry.effective_on >= date_from,
-                CommissionEntry.effective_on <= date_to,
-            )
-            .group_by(start, CommissionEntry.currency)
-            .order_by(start, CommissionEntry.currency)
+        else:
+            reach, source, amount = " AND payee_id = :payee", "commission_entry", "total_amount"
+            params["payee"] = actor.user_id
+            as_of = None
+        kinds = {
+            "accrued": "('accrual')",
+            "clawed_back": "('clawback')",
+            "adjusted": "('adjustment', 'reversal')",
+            "paid": "('payout')",
+        }
+        sums = ", ".join(
+            f"coalesce(sum({amount}) FILTER (WHERE kind IN {kinds_}), 0) AS {name}"
+            for name, kinds_ in kinds.items()
         )
-        return (await self.session.execute(statement)).all()
+        day = "day" if firm_wide else "effective_on"
+        rows = await self.session.execute(
+            text(
+                f"SELECT date_trunc(:period, {day}::timestamp)::date AS period_start, currency, "
+                f"{sums} FROM {source} WHERE {day} BETWEEN :date_from AND :date_to{reach} "
+                "GROUP BY 1, 2 ORDER BY 1, 2"
+            ),
+            params,
+        )
+        return rows.all(), as_of if isinstance(as_of, datetime) else None
 
     async def statement_rows(
         self,

@@ -294,6 +294,10 @@ class CommissionTrend(BaseModel):
     broker their own, a broker manager their firm's (without the platform's share), a
     platform admin all."""
 
+    as_of: datetime | None = Field(
+        description="For a firm's or the platform's trend, when the ledger's rollup was last "
+        "refreshed (None: never); None for a broker's own, read from the ledger directly."
+    )
     period: TrendPeriod
     date_from: date
     date_to: date

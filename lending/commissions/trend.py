@@ -36,16 +36,18 @@ class CommissionTrendService:
     async def trend(
         self, session: AsyncSession, actor: Actor, asked: TrendRange
     ) -> CommissionTrend:
-        """Per period and currency, from the ledger (ordered by period).
+        """Per period and currency (ordered by period): a broker's own entries from the ledger
+        as they stand; a firm's or the platform's from the ledger's daily rollup (`as_of`).
 
         Raises:
             PermissionDenied: the actor may read no commissions (a borrower).
         """
         actor.require_any(*READ_SCOPES)
-        rows = await CommissionRepository.from_session(session).trend(
+        rows, as_of = await CommissionRepository.from_session(session).trend(
             actor, period=asked.period, date_from=asked.date_from, date_to=asked.date_to
         )
         return CommissionTrend(
+            as_of=as_of,
             period=asked.period,
             date_from=asked.date_from,
             date_to=asked.date_to,

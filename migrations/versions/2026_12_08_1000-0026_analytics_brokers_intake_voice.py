@@ -1,5 +1,6 @@
 """Analytics events carry the broker; the intake's next question; the journey rollup keeps both;
-offer-accepted events get their lender; an index of voice runs (issues 18 and 20).
+offer-accepted events get their lender; an index of voice runs; a daily rollup of the
+commission ledger (issues 18 and 20).
 
 Revision ID: 0026
 Revises: 0023
@@ -76,6 +77,16 @@ WHERE application_id IS NOT NULL
 GROUP BY application_id
 """
 
+# The ledger per day, firm, party, currency and kind: the commissions trend of a firm or of
+# the platform (a broker's own reads the ledger by payee).
+COMMISSION_VIEW = """
+CREATE MATERIALIZED VIEW analytics_commission_daily AS
+SELECT effective_on AS day, organization_id, party, currency, kind,
+       sum(total_amount) AS amount, count(*)::bigint AS entries
+FROM commission_entry
+GROUP BY 1, 2, 3, 4, 5
+"""
+
 JOURNEY_INDEXES = (
     "CREATE UNIQUE INDEX ux_analytics_journey ON analytics_journey (application_id)",
     "CREATE INDEX ix_analytics_journey_organization_id_started_at "
@@ -116,16 +127,25 @@ def upgrade() -> None:
         "CREATE INDEX ix_analytics_journey_broker_id_started_at "
         "ON analytics_journey (broker_id, started_at)"
     )
-    # Voice metrics read voice runs by start; they are a small share of all runs.
+    # Voice metrics read voice runs by start; they are a small share of all runs, scattered
+    # through the table, so the index carries what the query reads (an index-only scan).
     op.create_index(
         "ix_chat_run_started_at_voice",
         "chat_run",
         ["started_at"],
         postgresql_where=sa.text("voice IS NOT NULL"),
+        postgresql_include=["prompt_versions", "model", "status", "voice", "thread_id"],
     )
+    op.execute(COMMISSION_VIEW)
+    op.execute(
+        "CREATE UNIQUE INDEX ux_analytics_commission_daily ON analytics_commission_daily "
+        "(organization_id, day, party, currency, kind)"
+    )
+    op.execute("CREATE INDEX ix_analytics_commission_daily_day ON analytics_commission_daily (day)")
 
 
 def downgrade() -> None:
+    op.execute("DROP MATERIALIZED VIEW analytics_commission_daily")
     op.drop_index("ix_chat_run_started_at_voice", table_name="chat_run")
     op.execute("DROP MATERIALIZED VIEW analytics_journey")
     op.execute(OLD_JOURNEY_VIEW)

@@ -223,6 +223,7 @@ async def test_the_commissions_trend_per_month_for_each_reader(session: AsyncSes
         session, firm, broker=colleague, amount="100000.00", funded_on=date(2026, 2, 11)
     )
     await commission.accrue_pending(session)
+    await analytics_service.refresh(session)  # firms and the platform read the ledger's rollup
     asked = TrendRange(date_from=date(2026, 1, 1), date_to=date(2026, 3, 31))
 
     def accrued(points: list[CommissionTrendPoint]) -> list[tuple[str, str, str]]:
@@ -235,7 +236,9 @@ async def test_the_commissions_trend_per_month_for_each_reader(session: AsyncSes
         ("2026-02-01", "910.00", "910.00"),
     ]
     assert {p.paid for p in own.points} == {Decimal("0")}
+    assert own.as_of is None  # the ledger as it stands
     firm_view = await commission_trend.trend(session, actor_of(manager), asked)
+    assert firm_view.as_of is not None  # the rollup, as of its refresh
     # The firm's brokers and the firm's own 10 %, never the platform's share.
     assert accrued(firm_view.points) == [
         ("2026-01-01", "2600.00", "2600.00"),
@@ -265,6 +268,7 @@ async def test_the_commissions_trend_over_rest_refuses_a_bad_range(
     )
     assert ok.status_code == 200, ok.text
     assert ok.json() == {
+        "as_of": None,  # a broker's own, from the ledger itself
         "period": "week",
         "date_from": "2026-01-01",
         "date_to": "2026-03-31",

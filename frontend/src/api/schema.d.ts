@@ -3283,6 +3283,11 @@ export interface components {
          */
         CommissionTrend: {
             /**
+             * As Of
+             * @description For a firm's or the platform's trend, when the ledger's rollup was last refreshed (None: never); None for a broker's own, read from the ledger directly.
+             */
+            as_of: string | null;
+            /**
              * Date From
              * Format: date
              */
