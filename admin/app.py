@@ -23,6 +23,7 @@ from admin.pages import (
     lenders,
     people,
     prompts,
+    voice,
 )
 from admin.sections import MFA_ROLES, STAFF_ROLES
 from admin.web import (
@@ -191,6 +192,7 @@ def create_admin_app(host: Backing) -> FastAPI:
         evals,
         conversations,
         knowledge,
+        voice,
     ):
         app.include_router(module.router)
 

@@ -35,6 +35,7 @@ SECTIONS = (
     Section("evals", "Evals", "/admin/evals", PROMPTS),
     Section("conversations", "Conversations", "/admin/conversations", PROMPTS),
     Section("knowledge", "Knowledge", "/admin/knowledge", PROMPTS),
+    Section("voice", "Voice", "/admin/voice", PROMPTS),
 )
 BY_KEY = {section.key: section for section in SECTIONS}
 

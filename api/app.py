@@ -53,6 +53,7 @@ from api.worker import run_job_worker
 from lending import tracing
 from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve_database_url
+from lending.error_reporting import configure_error_reporting
 from lending.jobs import open_queue
 from lending.kv import Store, create_store
 from lending.logs import get_logger
@@ -82,6 +83,7 @@ def create_app(
     """
     settings = settings or get_settings()
     tracing.configure_tracing(service_name="omnifin-api")  # off unless OTEL_* ask (issue 20)
+    configure_error_reporting(settings, service_name="omnifin-api")  # off without a DSN
     state = AppState(settings=settings, metrics=Metrics(), sessionmaker=sessionmaker, store=store)
 
     @contextlib.asynccontextmanager

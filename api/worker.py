@@ -15,6 +15,7 @@ import procrastinate
 
 from lending import tracing
 from lending.config import Settings
+from lending.error_reporting import configure_error_reporting
 from lending.jobs.recovery import recover_stalled_jobs
 from lending.jobs.runtime import dispose_job_engines, job_sessionmaker, job_settings
 from lending.jobs.traces import trace_job
@@ -75,6 +76,7 @@ async def run_job_worker(
         asyncio.create_task(asyncio.to_thread(_warm_up_extraction), name="omnifin-warm-up"),
     ]
     tracing.configure_tracing(service_name="omnifin-worker")  # a no-op when already on or off
+    configure_error_reporting(settings, service_name="omnifin-worker")  # off without a DSN
     try:
         await app.run_worker_async(
             concurrency=concurrency,

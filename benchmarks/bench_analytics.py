@@ -10,7 +10,9 @@ commissions up to 1,000,000 events; lender submissions, offers and funded loans 
 200,000 chat runs with tool results, approvals and thumbs. It then refreshes the rollups (the
 periodic job's work, timed) and calls each dashboard through the service, as the REST routes do,
 BENCH_QUERIES times (default 40) with varied ranges and firms: a platform admin over 90 days of
-every firm, and a broker manager over 30 days of their own firm.
+every firm, and a broker manager over 30 days of their own firm; then the queries added later:
+a plain broker's own funnel, drop-off and step times, drop-off per intake question, voice
+metrics over 20,000 voice runs, and the commissions trend over about 940,000 ledger entries.
 
 Run from the repository root: `.venv/bin/python -m benchmarks.bench_analytics`.
 Results go to benchmarks/results/analytics.json and to stdout.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import json
 import os
 import random
@@ -35,8 +38,9 @@ import psycopg
 from benchmarks.bench_agent_turn import _server_url
 from devtools.databases import recreate_database
 from lending import migrations
-from lending.analytics.schemas import AnalyticsFilter
+from lending.analytics.schemas import AnalyticsFilter, VoiceFilter
 from lending.analytics.service import analytics_service
+from lending.commissions.trend import TrendRange, commission_trend
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
 from lending.identity.actor import Actor
@@ -49,6 +53,7 @@ APPLICATIONS = 100_000
 FIRMS = 50
 LENDERS = 12
 RUNS = 200_000
+BROKERS_PER_FIRM = 10
 TARGET_P95_MS = 200.0
 
 # One statement per table; :today is the last day of the year of activity.
@@ -72,7 +77,10 @@ SEED = [
            (ARRAY['llm', 'llm', 'guided'])[1 + (a.i / 3) %% 3] AS mode,
            %(today)s::timestamptz - (random() * 365) * interval '1 day' AS started_at,
            random() AS fate,
-           (SELECT array_agg(id ORDER BY slug) FROM lender) AS lenders
+           (SELECT array_agg(id ORDER BY slug) FROM lender) AS lenders,
+           CASE WHEN a.i %% 5 <> 0 THEN md5('broker-' || (a.i %% %(firms)s) || '-'
+                                            || ((a.i / %(firms)s) %% %(brokers)s))::uuid
+           END AS broker_id
     FROM generate_series(0, %(applications)s - 1) AS a(i)
     """,
     """
@@ -90,15 +98,26 @@ SEED = [
     # The funnel's events: each step a subset of the one before, hours apart.
     """
     INSERT INTO analytics_event (occurred_at, name, organization_id, application_id, product,
-                                 channel, mode, amount)
+                                 channel, mode, amount, broker_id)
     SELECT started_at + step.hours * interval '1 hour', step.name, organization_id,
-           application_id, product, channel, mode, 10000 + (i %% 90) * 1000
+           application_id, product, channel, mode, 10000 + (i %% 90) * 1000, broker_id
     FROM journey JOIN (VALUES ('application_started', 0.0, 1.0),
                               ('application_submitted', 2.0, 0.6),
                               ('offer_presented', 26.0, 0.45),
                               ('offer_accepted', 30.0, 0.25),
                               ('funded', 74.0, 0.18)) AS step(name, hours, share)
       ON journey.fate < step.share
+    """,
+    # Where each intake stands: the submitted ones complete, the drafts waiting for a field.
+    """
+    INSERT INTO analytics_event (occurred_at, name, organization_id, application_id, product,
+                                 channel, mode, broker_id, properties)
+    SELECT started_at + interval '10 minutes', 'intake_progress', organization_id,
+           application_id, product, channel, mode, broker_id,
+           jsonb_build_object('next_field', CASE WHEN fate < 0.6 THEN '' ELSE
+               (ARRAY['amount', 'annual_income', 'employment_status', 'term_months',
+                      'credit_score_band'])[1 + i %% 5] END)
+    FROM journey
     """,
     # The rest of the million: conversations, documents, commissions.
     """
@@ -165,13 +184,22 @@ SEED = [
     """,
     """
     INSERT INTO chat_run (id, thread_id, status, mode, started_at, finished_at, latency_ms,
-        input_tokens, output_tokens, cost, prompt_versions, model, fell_back)
+        input_tokens, output_tokens, cost, prompt_versions, model, fell_back, voice)
     SELECT id, thread_id, CASE WHEN (i + k) %% 50 = 0 THEN 'failed' ELSE 'completed' END,
            CASE WHEN (i + k) %% 10 = 0 THEN 'guided' ELSE 'llm' END,
            started_at, started_at + interval '2 seconds', 2000,
            900 + (i %% 300), 120 + (i %% 80), 0.0021,
            jsonb_build_object('borrower.system', 1 + i %% 4),
-           (ARRAY['gpt-4.1-mini', 'gpt-4.1'])[1 + i %% 2], (i + k) %% 10 = 0
+           (ARRAY['gpt-4.1-mini', 'gpt-4.1'])[1 + i %% 2], (i + k) %% 10 = 0,
+           -- One run in ten was spoken: LiveKit's stage metrics (seconds), some cut short.
+           CASE WHEN (i + k) %% 10 = 3 THEN jsonb_build_object(
+               'metrics', jsonb_build_object(
+                   'end_of_turn_delay', 0.2 + random() * 0.4,
+                   'transcription_delay', 0.1 + random() * 0.3,
+                   'llm_node_ttft', 0.01 + random() * 0.05,
+                   'tts_node_ttfb', 0.08 + random() * 0.2,
+                   'e2e_latency', 0.5 + random() * 0.8),
+               'interrupted', i %% 7 = 0) END
     FROM bench_run
     """,
     """
@@ -191,6 +219,30 @@ SEED = [
            started_at + interval '1 second', started_at + interval '1 day'
     FROM bench_run WHERE k = 2 AND i %% 5 = 0
     """,
+    # The commission ledger: for every funded loan an upfront accrual to its broker, firm and
+    # the platform, twelve monthly trail accruals, and a monthly payout to the broker.
+    """
+    INSERT INTO commission_entry (event_key, kind, component, loan_id, party, payee_kind,
+        payee_id, organization_id, amount, currency, effective_on)
+    SELECT 'bench:' || l.id || ':' || m || ':' || p.party,
+           CASE WHEN p.party = 'payout' THEN 'payout' ELSE 'accrual' END,
+           CASE WHEN p.party = 'payout' THEN 'payout' WHEN m = 0 THEN 'upfront'
+                ELSE 'trail' END,
+           l.id, CASE WHEN p.party = 'payout' THEN 'broker' ELSE p.party END,
+           CASE WHEN p.party = 'firm' OR p.party = 'platform' THEN 'organization'
+                ELSE 'user' END,
+           CASE WHEN p.party = 'firm' THEN l.organization_id
+                WHEN p.party = 'platform' THEN '00000000-0000-0000-0000-00000000000f'::uuid
+                ELSE coalesce(j.broker_id, l.organization_id) END,
+           l.organization_id,
+           CASE WHEN p.party = 'payout' THEN -p.share ELSE p.share END
+               * l.funded_amount * CASE WHEN m = 0 THEN 0.0065 ELSE 0.0002 END,
+           'USD', l.funded_on + m * interval '1 month'
+    FROM funded_loan AS l JOIN journey AS j ON j.application_id = l.application_id
+    CROSS JOIN generate_series(0, 12) AS m
+    CROSS JOIN (VALUES ('broker', 0.7), ('firm', 0.1), ('platform', 0.2), ('payout', 0.7))
+        AS p(party, share)
+    """,
     """
     INSERT INTO chat_feedback (id, run_id, user_id, rating, created_at)
     SELECT gen_random_uuid(), id, gen_random_uuid(), CASE WHEN i %% 4 = 0 THEN -1 ELSE 1 END,
@@ -207,6 +259,7 @@ def _seed(database_url: str, today: dt.datetime) -> dict[str, Any]:
         "applications": APPLICATIONS,
         "events": EVENTS,
         "runs": RUNS,
+        "brokers": BROKERS_PER_FIRM,
         "today": today,
     }
     started = time.perf_counter()
@@ -215,6 +268,11 @@ def _seed(database_url: str, today: dt.datetime) -> dict[str, Any]:
         for statement in SEED:
             conn.execute(statement, params)
         firms = [row[0] for row in conn.execute("SELECT id FROM firm ORDER BY i")]
+        counts_extra = {
+            "voice_runs": conn.execute(
+                "SELECT count(*) FROM chat_run WHERE voice IS NOT NULL"
+            ).fetchone()[0],  # type: ignore[index]
+        }
         counts = {
             table: conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
             for table in (
@@ -225,11 +283,13 @@ def _seed(database_url: str, today: dt.datetime) -> dict[str, Any]:
                 "funded_loan",
                 "chat_run",
                 "chat_message",
+                "commission_entry",
             )
         }
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
+    counts.update(counts_extra)
     return {"firms": firms, "counts": counts, "seconds": round(time.perf_counter() - started, 1)}
 
 
@@ -297,6 +357,60 @@ async def main() -> None:
                         return await query(session, actor_of(), window(days))
 
                 measured[f"{name}.{who}"] = await _timed(call, times)
+
+        def broker() -> Actor:
+            firm = rng.randrange(FIRMS)
+            user = uuid.UUID(
+                hashlib.md5(f"broker-{firm}-{rng.randrange(BROKERS_PER_FIRM)}".encode()).hexdigest()
+            )
+            return Actor.for_user(user, Role.BROKER, seeded["firms"][firm])
+
+        def year() -> TrendRange:
+            end = today.date() - dt.timedelta(days=rng.randrange(0, 30))
+            return TrendRange(date_from=end - dt.timedelta(days=364), date_to=end)
+
+        def voice_window(days: int) -> VoiceFilter:
+            f = window(days)
+            return VoiceFilter(date_from=f.date_from, date_to=f.date_to)
+
+        engineer = Actor.for_user(uuid.uuid4(), Role.PROMPT_ENGINEER, uuid.uuid4())
+        added: dict[str, Callable[[Any], Awaitable[Any]]] = {
+            # Added with the broker funnel, the intake drop-off, voice and the trend.
+            "funnel.broker_own_30_days": lambda s: analytics_service.funnel(
+                s, broker(), window(30)
+            ),
+            "drop_off.broker_own_30_days": lambda s: analytics_service.drop_off(
+                s, broker(), window(30)
+            ),
+            "step_times.broker_own_90_days": lambda s: analytics_service.step_times(
+                s, broker(), window(90)
+            ),
+            "intake_drop_off.admin_all_firms_90_days": lambda s: analytics_service.intake_drop_off(
+                s, admin, window(90)
+            ),
+            "intake_drop_off.manager_own_firm_30_days": lambda s: analytics_service.intake_drop_off(
+                s, manager(), window(30)
+            ),
+            "voice_metrics.engineer_all_90_days": lambda s: analytics_service.voice_metrics(
+                s, engineer, voice_window(90)
+            ),
+            "commission_trend.admin_all_monthly_year": lambda s: commission_trend.trend(
+                s, admin, year()
+            ),
+            "commission_trend.manager_firm_monthly_year": lambda s: commission_trend.trend(
+                s, manager(), year()
+            ),
+            "commission_trend.broker_own_monthly_year": lambda s: commission_trend.trend(
+                s, broker(), year()
+            ),
+        }
+        for name, run in added.items():
+
+            async def call_added(run: Callable[[Any], Awaitable[Any]] = run) -> Any:
+                async with sessionmaker() as session:
+                    return await run(session)
+
+            measured[name] = await _timed(call_added, times)
     finally:
         await engine.dispose()
     worst = max(result["p95_ms"] for result in measured.values())

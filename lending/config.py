@@ -84,6 +84,13 @@ class Settings(BaseSettings):
         "reach the API).",
     )
 
+    # Error reporting (issue 20): a Sentry (or compatible) DSN; unset, nothing is reported.
+    sentry_dsn: SecretStr | None = Field(
+        default=None,
+        description="Where unexpected errors are reported (Sentry's DSN format); events are "
+        "scrubbed of personal data before they leave (lending.error_reporting).",
+    )
+
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True

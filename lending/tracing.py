@@ -9,7 +9,8 @@ When off, nothing is instrumented and `span()` returns one shared no-op context 
 pays one global read per span site (benchmarks/bench_tracing.py measures it).
 
 Spans this platform makes: the HTTP request (api/), every SQLAlchemy statement, every httpx call
-(lender adapters, model calls), the chat turn, the graph run, each node, each model call (with its
+(lender adapters, model calls), the voice turn with its speech-to-text, runner and speech
+phases (voice.spans), the chat turn, the graph run, each node, each model call (with its
 token counts) and each tool call (with its outcome), and each background job. The graph gets our
 own spans rather than a LangChain auto-instrumentation, so nothing is recorded twice.
 """
@@ -209,6 +210,43 @@ def span(
         record_exception=exceptions_are_errors,
         set_status_on_exception=exceptions_are_errors,
     )
+
+
+def open_span(
+    name: str,
+    attributes: Mapping[str, Any] | None = None,
+    *,
+    parent: Span | None = None,
+    start_time: float | None = None,
+) -> Span | None:
+    """A span that is not made current and not ended here (None when tracing is off): for a
+    stage that began before we heard of it (`start_time`, epoch seconds) or that ends in
+    another callback (the caller ends it with `end_span`). `parent` None: the current span."""
+    if _tracer is None:
+        return None
+    return _tracer.start_span(
+        name,
+        context=trace.set_span_in_context(parent) if parent is not None else None,
+        attributes=attributes,
+        start_time=_ns(start_time) if start_time is not None else None,
+    )
+
+
+def end_span(current: Span | None, *, end_time: float | None = None) -> None:
+    if current is not None and current.is_recording():
+        current.end(end_time=_ns(end_time) if end_time is not None else None)
+
+
+def using(current: Span | None) -> contextlib.AbstractContextManager[Any]:
+    """Make an open span current for a block (spans started inside are its children) without
+    ending it; a no-op for None."""
+    if current is None:
+        return _NOOP
+    return trace.use_span(current, end_on_exit=False)
+
+
+def _ns(seconds: float) -> int:
+    return int(seconds * 1_000_000_000)
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from livekit.agents import llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
+from opentelemetry.trace import Span
 
 from agents.events import (
     Event,
@@ -43,10 +44,12 @@ from agents.events import (
 )
 from agents.runner import TurnRequest
 from knowledge.language import Language, detect_language
+from lending import tracing
 from lending.audit.schemas import Origin
 from lending.errors import OmnifinError
 from lending.identity.actor import Actor
 from lending.logs import get_logger
+from voice import spans
 from voice.speakable import SpeakableStream, speakable
 
 log = get_logger(__name__)
@@ -69,6 +72,10 @@ class SpokenTurn:
     events: list[str] = field(default_factory=list)
     started_at: float = field(default_factory=time.perf_counter)
     first_text_at: float | None = None
+    first_text_wall: float | None = None  # the same moment, epoch seconds (for spans)
+    # The turn's `voice.turn` span (None when tracing is off) and the person's MetricsReport.
+    span: Span | None = None
+    user_report: dict[str, Any] = field(default_factory=dict)
     # The person spoke over it: LiveKit closed this stream before the turn's events ended.
     cut: bool = False
     # Set when the turn's events have ended (the run and its transcript are then stored).
@@ -99,6 +106,9 @@ class RunnerLLM(llm.LLM[Any]):
         self.origin = origin
         self.on_turn = on_turn
         self.last_turn: SpokenTurn | None = None  # the turn whose reply is being spoken
+        # Set by the recorder that follows the session: it ends each turn's span once the
+        # reply has played (with LiveKit's timings); otherwise the stream's end ends it.
+        self.playout_ends_spans = False
         self._following: set[asyncio.Task[None]] = set()
 
     @property
@@ -145,9 +155,42 @@ class RunnerStream(llm.LLMStream):
             origin=runner_llm.origin,
             language=runner_llm.language,
         )
+        turn.user_report = _last_user_report(self._chat_ctx)
+        turn.span = spans.begin_turn(runner_llm.thread_id, turn.user_report)
+        try:
+            # The runner's turn starts its task in here, so its spans are this one's children.
+            with tracing.using(turn.span), tracing.span("voice.llm") as llm_span:
+                try:
+                    await self._run_turn(request, turn, language)
+                finally:
+                    tracing.set_attributes(
+                        llm_span,
+                        {
+                            "omnifin.run_id": turn.run_id or "",
+                            "omnifin.voice.sentences": len(turn.spoken),
+                            "omnifin.voice.cut": turn.cut,
+                        },
+                    )
+        finally:
+            if not turn.cut:
+                turn.done.set()
+            if not (turn.spoken and runner_llm.playout_ends_spans):  # nothing will be played
+                spans.end_turn(
+                    turn.span,
+                    stages={},
+                    user_report=turn.user_report,
+                    reply_report={},
+                    first_text_at=turn.first_text_wall,
+                    run_id=turn.run_id,
+                    interrupted=turn.cut,
+                )
+            if runner_llm.on_turn is not None:
+                runner_llm.on_turn(turn)
+
+    async def _run_turn(self, request: TurnRequest, turn: SpokenTurn, language: Language) -> None:
         try:
             try:
-                events = await runner_llm.turns.start(request)
+                events = await self._llm.turns.start(request)
             except OmnifinError as exc:  # refused before the turn began (busy, gone, not theirs)
                 log.info("voice turn refused", error=type(exc).__name__)
                 self._say(turn, _REFUSED[language])
@@ -156,11 +199,6 @@ class RunnerStream(llm.LLMStream):
         except Exception:  # never a retryable error: a retry could run a tool twice
             log.exception("voice turn failed")
             self._say(turn, _FAILED[language])
-        finally:
-            if not turn.cut:
-                turn.done.set()
-            if runner_llm.on_turn is not None:
-                runner_llm.on_turn(turn)
 
     async def _speak_events(self, events: Any, turn: SpokenTurn, language: Language) -> None:
         reply = SpeakableStream(language)
@@ -251,6 +289,7 @@ class RunnerStream(llm.LLMStream):
             return
         if turn.first_text_at is None:
             turn.first_text_at = time.perf_counter()
+            turn.first_text_wall = time.time()
         turn.spoken.append(text)
         self._event_ch.send_nowait(
             llm.ChatChunk(
@@ -273,6 +312,14 @@ async def _follow(
                 turn.run_id = event.run_id
     finally:
         turn.done.set()
+
+
+def _last_user_report(chat_ctx: llm.ChatContext) -> dict[str, Any]:
+    """LiveKit's MetricsReport of what the person just said (when they stopped speaking...)."""
+    for item in reversed(chat_ctx.items):
+        if isinstance(item, llm.ChatMessage) and item.role == "user":
+            return dict(item.metrics)
+    return {}
 
 
 def _last_user_text(chat_ctx: llm.ChatContext) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from typing import Any, Final
 
 from livekit.agents import AgentSession, llm
@@ -22,45 +21,12 @@ from agents.threads import threads
 from lending.db import SessionMaker, transaction
 from lending.logs import get_logger
 from voice.adapter import RunnerLLM, SpokenTurn
+from voice.metrics import turn_metrics
 
 log = get_logger(__name__)
 
-# LiveKit's MetricsReport keys stored with the run (seconds): end of user speech to the end of
-# turn decision, our runner's time to first token, the TTS's time to first byte, and end to end.
-STAGES: Final = (
-    "end_of_turn_delay",
-    "transcription_delay",
-    "llm_node_ttft",
-    "tts_node_ttfb",
-    "e2e_latency",
-)
 # How long a cut turn may still run (its tools) before the recorder gives up on it.
 TURN_WAIT_SECONDS: Final = 120.0
-
-
-def stage_metrics(item: llm.ChatMessage) -> dict[str, float]:
-    """The stages of a message's MetricsReport that are stored with the run (seconds): the
-    user's message carries the end of turn and transcription delays, the reply the rest."""
-    report: dict[str, Any] = dict(item.metrics)
-    return {
-        stage: round(float(report[stage]), 6)
-        for stage in STAGES
-        if isinstance(report.get(stage), int | float)
-    }
-
-
-def turn_metrics(history: Sequence[llm.ChatItem], reply: llm.ChatMessage) -> dict[str, float]:
-    """A turn's stages: the user's side (end of turn, transcription) is on the last user message
-    of the session's history, the rest on the reply."""
-    asked = next(
-        (
-            item
-            for item in reversed(history)
-            if isinstance(item, llm.ChatMessage) and item.role == "user"
-        ),
-        None,
-    )
-    return {**(stage_metrics(asked) if asked is not None else {}), **stage_metrics(reply)}
 
 
 class VoiceRecorder:

@@ -30,11 +30,14 @@ from agents.assistant import open_assistant
 from agents.prompts.service import prompt_cache
 from agents.turns import TurnDispatcher
 from agents.voice_sessions import AGENT_NAME, voice_sessions
+from lending import tracing
 from lending.config import Settings, get_settings
 from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
+from lending.error_reporting import configure_error_reporting
 from lending.errors import OmnifinError
 from lending.kv import create_store
 from lending.logs import get_logger
+from voice import spans
 from voice.adapter import RunnerLLM
 from voice.recorder import VoiceRecorder
 
@@ -96,6 +99,7 @@ async def open_turns(settings: Settings) -> AsyncIterator[TurnDispatcher]:
     prompts); a second utterance while a turn runs waits its turn (never refused)."""
     database_url = resolve_database_url(settings)
     engine = create_engine(settings, database_url)
+    tracing.instrument_engine(engine)  # when tracing is on
     store = create_store(settings)
     try:
         sessionmaker = create_sessionmaker(engine)
@@ -118,6 +122,9 @@ async def open_turns(settings: Settings) -> AsyncIterator[TurnDispatcher]:
 
 async def entrypoint(ctx: JobContext) -> None:
     settings = get_settings()
+    # Off unless the OTEL_* variables ask: a voice.turn span per turn (voice.spans).
+    tracing.configure_tracing(service_name="omnifin-voice")
+    configure_error_reporting(settings, service_name="omnifin-voice")  # off without a DSN
     await ctx.connect()
     participant = await ctx.wait_for_participant()
     async with open_turns(settings) as turns:
@@ -143,12 +150,14 @@ async def entrypoint(ctx: JobContext) -> None:
         )
         # What was heard (barge-in) and the per-stage metrics, stored with each run.
         recorder.follow(agent_llm, voice_session)
+        spans.follow(agent_llm, voice_session)  # a voice.turn span per turn, when tracing is on
         closed = asyncio.Event()
         voice_session.on("close", lambda _event: closed.set())
         await voice_session.start(Agent(instructions=INSTRUCTIONS), room=ctx.room)
         # The turn runner's database and store stay open until the session ends.
         await closed.wait()
         await recorder.drain()
+        tracing.flush()
 
 
 def build_server(settings: Settings) -> AgentServer:

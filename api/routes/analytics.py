@@ -1,5 +1,6 @@
 """Analytics for the back office and the broker dashboard: platform admins see every firm,
-broker managers their own; each route is one service call."""
+broker managers their own, brokers their own applications (funnel, drop-off, step times,
+intake) and commissions; each route is one service call."""
 
 from __future__ import annotations
 
@@ -17,10 +18,15 @@ from lending.analytics.schemas import (
     Breakdown,
     DropOff,
     Funnel,
+    IntakeDropOff,
     LenderPerformance,
     StepTimes,
+    VoiceFilter,
+    VoiceMetrics,
 )
 from lending.analytics.service import analytics_service
+from lending.commissions.schemas import CommissionTrend
+from lending.commissions.trend import TrendRange, commission_trend
 from lending.errors import InvalidInput, NotAuthenticated, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 
@@ -29,6 +35,7 @@ router = APIRouter(
 )
 _ERRORS = (NotAuthenticated, MfaEnrollmentRequired, PermissionDenied, InvalidInput, RateLimited)
 FilterQuery = Annotated[AnalyticsFilter, Query()]
+VoiceFilterQuery = Annotated[VoiceFilter, Query()]
 
 
 @router.get(
@@ -49,6 +56,19 @@ async def analytics_funnel(
 )
 async def analytics_drop_off(actor: CurrentActor, session: SessionDep, f: FilterQuery) -> DropOff:
     return await analytics_service.drop_off(session, actor, f)
+
+
+@router.get(
+    "/intake-drop-off",
+    summary="Which intake question applications that were never submitted stopped at",
+    description="By the mode the application started in (the model or guided mode); the "
+    "question is the first required field still missing when the intake last moved.",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_intake_drop_off(
+    actor: CurrentActor, session: SessionDep, f: FilterQuery
+) -> IntakeDropOff:
+    return await analytics_service.intake_drop_off(session, actor, f)
 
 
 @router.get(
@@ -82,3 +102,30 @@ async def analytics_lenders(
     actor: CurrentActor, session: SessionDep, f: FilterQuery
 ) -> LenderPerformance:
     return await analytics_service.lender_performance(session, actor, f)
+
+
+@router.get(
+    "/voice",
+    summary="Voice turns: p50/p95 of each stage, interruptions, per day and prompt and model",
+    description="For platform admins and prompt engineers. Stages are LiveKit's per-turn "
+    "metrics stored with each voice run: end of turn delay, transcription delay, the "
+    "assistant's time to first token, speech's time to first byte, end to end (milliseconds).",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_voice(
+    actor: CurrentActor, session: SessionDep, f: VoiceFilterQuery
+) -> VoiceMetrics:
+    return await analytics_service.voice_metrics(session, actor, f)
+
+
+@router.get(
+    "/commissions",
+    summary="Commissions per week, month or quarter: accrued, clawed back, adjusted, paid",
+    description="A broker's own entries, a broker manager's firm's (without the platform's "
+    "share), a platform admin's all.",
+    responses=error_responses(*_ERRORS),
+)
+async def analytics_commissions(
+    actor: CurrentActor, session: SessionDep, asked: Annotated[TrendRange, Query()]
+) -> CommissionTrend:
+    return await commission_trend.trend(session, actor, asked)

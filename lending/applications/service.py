@@ -314,10 +314,12 @@ class ApplicationService:
             organization_id=application.organization_id,
             application_id=application.id,
             user_id=actor.user_id,
+            broker_id=application.broker_user_id,
             product=application.product_type.value,
             amount=application.amount,
         )
         started = await self.describe(session, application)
+        _record_intake(session, actor, application, started, origin)
         await _audit(session, actor, "application.started", application.id, origin)
         return started
 
@@ -369,6 +371,7 @@ class ApplicationService:
             application.slots = {k: v for k, v in merged.items() if v is not None}
         await ApplicationRepository.from_session(session).flush()
         updated = await self.describe(session, application)
+        _record_intake(session, actor, application, updated, origin)
         fields = [*data.model_fields_set, *(f"slots.{name}" for name in data.slots)]
         await _audit(session, actor, "application.updated", application.id, origin, fields)
         return updated
@@ -671,6 +674,7 @@ class ApplicationService:
                 application_id=application.id,
                 user_id=actor.user_id if actor else None,
                 lender_id=lender_id,
+                broker_id=application.broker_user_id,
                 product=application.product_type.value,
                 amount=application.amount,
             )
@@ -879,6 +883,28 @@ _MILESTONES = {
     ApplicationStatus.OFFER_ACCEPTED: EventName.OFFER_ACCEPTED,
     ApplicationStatus.FUNDED: EventName.FUNDED,
 }
+
+
+def _record_intake(
+    session: AsyncSession,
+    actor: Actor,
+    application: Application,
+    read: ApplicationRead,
+    origin: Origin | None,
+) -> None:
+    """The required field the intake waits for now (in asking order; '' when none is missing),
+    for drop-off per intake question."""
+    analytics.record(
+        session,
+        EventName.INTAKE_PROGRESS,
+        origin=origin,
+        organization_id=application.organization_id,
+        application_id=application.id,
+        user_id=actor.user_id,
+        broker_id=application.broker_user_id,
+        product=application.product_type.value,
+        properties={"next_field": read.missing_fields[0].name if read.missing_fields else ""},
+    )
 
 
 async def _audit(

@@ -18,6 +18,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     true,
     update,
 )
@@ -294,6 +295,51 @@ class CommissionRepository:
             CommissionEntry.payee_kind, CommissionEntry.payee_id, CommissionEntry.currency
         ).order_by(CommissionEntry.currency, CommissionEntry.payee_id)
         return (await self.session.execute(statement)).all()
+
+    async def trend(
+        self, actor: Actor, *, period: str, date_from: date, date_to: date
+    ) -> tuple[Sequence[Any], datetime | None]:
+        """Per period (date_trunc's unit) and currency: accrued, clawed back, adjusted and paid,
+        over the entries the actor may see, effective in [date_from, date_to]; and as of when.
+
+        A platform admin or a broker manager reads the daily rollup of the ledger (by firm and
+        party, refreshed with the analytics rollups: `as_of` says when); a broker reads their
+        own entries from the ledger itself (`as_of` None: now)."""
+        firm_wide = actor.has(Scope.COMMISSIONS_READ_ALL) or actor.has(Scope.COMMISSIONS_READ_FIRM)
+        params: dict[str, Any] = {"period": period, "date_from": date_from, "date_to": date_to}
+        if firm_wide:
+            reach = ""
+            if not actor.has(Scope.COMMISSIONS_READ_ALL):
+                reach = " AND organization_id = :org AND party <> 'platform'"
+                params["org"] = actor.organization_id
+            source, amount = "analytics_commission_daily", "amount"
+            as_of = await self.session.scalar(
+                text("SELECT refreshed_at FROM analytics_refresh WHERE id = 1")
+            )
+        else:
+            reach, source, amount = " AND payee_id = :payee", "commission_entry", "total_amount"
+            params["payee"] = actor.user_id
+            as_of = None
+        kinds = {
+            "accrued": "('accrual')",
+            "clawed_back": "('clawback')",
+            "adjusted": "('adjustment', 'reversal')",
+            "paid": "('payout')",
+        }
+        sums = ", ".join(
+            f"coalesce(sum({amount}) FILTER (WHERE kind IN {kinds_}), 0) AS {name}"
+            for name, kinds_ in kinds.items()
+        )
+        day = "day" if firm_wide else "effective_on"
+        rows = await self.session.execute(
+            text(
+                f"SELECT date_trunc(:period, {day}::timestamp)::date AS period_start, currency, "
+                f"{sums} FROM {source} WHERE {day} BETWEEN :date_from AND :date_to{reach} "
+                "GROUP BY 1, 2 ORDER BY 1, 2"
+            ),
+            params,
+        )
+        return rows.all(), as_of if isinstance(as_of, datetime) else None
 
     async def statement_rows(
         self,

@@ -276,6 +276,34 @@ class CommissionSummary(BaseModel):
     entries: int
 
 
+TrendPeriod = Literal["week", "month", "quarter"]
+
+
+class CommissionTrendPoint(BaseModel):
+    period_start: date = Field(description="The first day of the period (weeks start Monday).")
+    currency: str
+    accrued: Decimal
+    clawed_back: Decimal = Field(description="Clawbacks in the period (zero or negative).")
+    adjusted: Decimal = Field(description="Adjustments and reversals in the period.")
+    paid: Decimal = Field(description="Paid out in the period, as a positive amount.")
+    net: Decimal = Field(description="Accrued + clawed back + adjusted: what was earned.")
+
+
+class CommissionTrend(BaseModel):
+    """Commission per period over a range of days, for the entries the reader may see: a
+    broker their own, a broker manager their firm's (without the platform's share), a
+    platform admin all."""
+
+    as_of: datetime | None = Field(
+        description="For a firm's or the platform's trend, when the ledger's rollup was last "
+        "refreshed (None: never); None for a broker's own, read from the ledger directly."
+    )
+    period: TrendPeriod
+    date_from: date
+    date_to: date
+    points: list[CommissionTrendPoint]
+
+
 class AdjustmentCreate(_Input):
     payee_kind: Literal["user", "organization"]
     payee_id: uuid.UUID

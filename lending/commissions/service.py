@@ -391,6 +391,7 @@ class CommissionService:
             organization_id=loan.organization_id,
             application_id=loan.application_id,
             lender_id=loan.lender_id,
+            broker_id=loan.broker_user_id,
             product=loan.product_type,
             amount=loan.funded_amount,
             properties={"entries": written, "component": "upfront"},

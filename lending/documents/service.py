@@ -325,6 +325,7 @@ class DocumentService:
             organization_id=document.organization_id,
             application_id=document.application_id,
             user_id=actor.user_id,
+            broker_id=application.broker_user_id if application is not None else None,
             properties={"document_type": document.document_type.value},
         )
         if application is not None:

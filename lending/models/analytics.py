@@ -41,6 +41,9 @@ class EventName(StrEnum):
     FUNDED = "funded"
     COMMISSION_ACCRUED = "commission_accrued"
     COMMISSION_PAID = "commission_paid"
+    # An application's intake moved: `properties.next_field` is the required field it waits
+    # for now ('' when none is missing), so drop-off can say which question people stop at.
+    INTAKE_PROGRESS = "intake_progress"
 
 
 class AnalyticsEvent(Base):
@@ -63,6 +66,8 @@ class AnalyticsEvent(Base):
     application_id: Mapped[uuid.UUID | None]
     user_id: Mapped[uuid.UUID | None]
     lender_id: Mapped[uuid.UUID | None]
+    # The broker working the application when it happened (a broker's own funnel).
+    broker_id: Mapped[uuid.UUID | None]
     product: Mapped[str | None] = mapped_column(String(32))
     # How it reached us: chat, voice, api (REST), web, admin, job.
     channel: Mapped[str | None] = mapped_column(String(16))

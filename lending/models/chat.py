@@ -105,6 +105,13 @@ class ChatRun(Base):
             "status IN ('running', 'completed', 'interrupted', 'failed')", name="status"
         ),
         Index("ix_chat_run_started_at", "started_at"),
+        # Voice metrics (migration 0026): voice runs only, covering what the query reads.
+        Index(
+            "ix_chat_run_started_at_voice",
+            "started_at",
+            postgresql_where=text("voice IS NOT NULL"),
+            postgresql_include=["prompt_versions", "model", "status", "voice", "thread_id"],
+        ),
     )
 
 

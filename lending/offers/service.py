@@ -219,6 +219,7 @@ class OfferService:
             application,
             ApplicationStatus.OFFER_ACCEPTED,
             actor=actor,
+            lender_id=offer.lender_id,
             reason=f"Accepted the offer of {lender.name if lender else 'the lender'}.",
             details={"offer_id": str(offer.id)},
         )
@@ -300,6 +301,7 @@ class OfferService:
             organization_id=application.organization_id,
             application_id=application.id,
             lender_id=lender.id,
+            broker_id=application.broker_user_id,
             product=application.product_type.value,
             amount=min((row.amount for row in rows), default=None),
             properties={"offers": len(rows)},

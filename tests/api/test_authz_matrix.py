@@ -985,15 +985,42 @@ MATRIX: dict[tuple[str, str], Entry] = {
         _call("GET", "/api/v1/audit/verify"), only({"platform_admin": (200, 200)}), targeted=False
     ),
     # Analytics (issue 20): the platform's admins, and broker managers (their firm's rows only,
-    # whatever organization they name: tests/observability/test_analytics.py).
+    # whatever organization they name: tests/observability/test_analytics.py); brokers their
+    # own applications' funnel, drop-off, step times and intake, not the firm-wide views.
     **{
         ("GET", f"/api/v1/analytics/{name}"): Entry(
             _call("GET", f"/api/v1/analytics/{name}", params=_ANALYTICS_RANGE),
             only({"platform_admin": (200, 200), "broker_manager": (200, 200)}),
             targeted=False,
         )
-        for name in ("funnel", "drop-off", "step-times", "agents", "lenders")
+        for name in ("agents", "lenders")
     },
+    **{
+        ("GET", f"/api/v1/analytics/{name}"): Entry(
+            _call("GET", f"/api/v1/analytics/{name}", params=_ANALYTICS_RANGE),
+            only(
+                {
+                    "platform_admin": (200, 200),
+                    "broker_manager": (200, 200),
+                    "broker": (200, 200),
+                }
+            ),
+            targeted=False,
+        )
+        for name in ("funnel", "drop-off", "step-times", "intake-drop-off")
+    },
+    # The commissions trend: whoever reads commissions (own, firm or all entries).
+    ("GET", "/api/v1/analytics/commissions"): Entry(
+        _call("GET", "/api/v1/analytics/commissions", params=_ANALYTICS_RANGE),
+        only(_COMMISSION_READERS),
+        targeted=False,
+    ),
+    # Voice latency (issue 18): the platform's admins and prompt engineers.
+    ("GET", "/api/v1/analytics/voice"): Entry(
+        _call("GET", "/api/v1/analytics/voice", params=_ANALYTICS_RANGE),
+        only({"platform_admin": (200, 200), "prompt_engineer": (200, 200)}),
+        targeted=False,
+    ),
     # Applications: a borrower's own, a broker's clients', a manager's firm's, the platform's all.
     ("POST", "/api/v1/applications"): Entry(_start_application, reach(201)),
     ("GET", "/api/v1/applications"): Entry(

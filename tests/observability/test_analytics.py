@@ -56,8 +56,11 @@ async def test_a_rest_start_is_recorded_with_its_channel_and_a_refused_one_is_no
 
     events = await _events(session, user_id=borrower.id)
     assert [(e.name, e.channel, e.mode, e.product) for e in events] == [
-        ("application_started", "api", None, "personal")
+        ("application_started", "api", None, "personal"),
+        ("intake_progress", "api", None, "personal"),
     ]
+    # The intake now waits for the first required field still missing, in asking order.
+    assert events[1].properties["next_field"] == response.json()["missing_fields"][0]["name"]
     assert events[0].application_id == uuid.UUID(response.json()["id"])
     assert events[0].organization_id == borrower.organization_id
     assert events[0].amount == Decimal("15000.00")
@@ -90,6 +93,7 @@ async def test_a_chat_turn_records_the_conversation_and_the_models_start(
     assert [(e.name, e.channel, e.mode) for e in events] == [
         ("conversation_started", None, None),
         ("application_started", "chat", "llm"),
+        ("intake_progress", "chat", "llm"),
     ]
     assert events[0].properties["graph"] == "borrower"
 
@@ -186,12 +190,16 @@ async def test_dashboards_by_role(
     )
     assert whole["median_hours"] == "74.00"
 
-    # The admin sees a firm they name; a broker sees nothing.
+    # The admin sees a firm they name; a broker sees only the applications they work (none
+    # here: tests/observability/test_analytics_brokers.py).
     admin_token = await issue_token(session, admin, settings=settings)
     other_view = await get(admin_token, "drop-off", organization_id=str(other.id))
     assert [s["reached"] for s in other_view.json()["steps"]][:2] == [1, 1]
     broker_token = await issue_token(session, broker, settings=settings)
-    assert (await get(broker_token, "funnel")).status_code == 403
+    broker_funnel = await get(broker_token, "funnel")
+    assert broker_funnel.status_code == 200
+    assert {row["applications"] for row in broker_funnel.json()["totals"]} == {0}
+    assert (await get(broker_token, "agents")).status_code == 403
 
     # A range ending before it starts is refused.
     bad = await client.get(

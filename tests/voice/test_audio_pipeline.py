@@ -1,7 +1,7 @@
 """Speech through the real voice pipeline: espeak-ng speaks a WAV, LiveKit's AgentSession hears it
 through Silero VAD (weights from the plugin wheel) and our scripted STT, our adapter answers, and
 a fake TTS (LiveKit's interface) synthesises into a recording sink. Asserts what happened in which
-order (issue 18). Needs espeak-ng (.ci/run installs it)."""
+order (issue 18), and the turn's spans. Needs espeak-ng (.ci/run installs it)."""
 
 from __future__ import annotations
 
@@ -11,22 +11,26 @@ import subprocess
 import time
 import uuid
 import wave
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from livekit import rtc
 from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.voice import io
 from livekit.plugins import silero
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agents.events import Event, MessageCompleted, RunCompleted, RunStarted, Token
 from agents.runner import TurnRequest
 from devtools.voice_fakes import FakeTTS, RecordingAudioOutput, ScriptedSTT
+from lending import tracing
 from lending.identity.actor import Actor
 from lending.models.identity import Role
+from voice import spans as voice_spans
 from voice.adapter import RunnerLLM
-from voice.recorder import turn_metrics
+from voice.metrics import turn_metrics
 
 FRAME_MS = 20
 
@@ -95,7 +99,19 @@ class _Turns:
         yield RunCompleted(latency_ms=1.0, tokens={"input_tokens": 1, "output_tokens": 1}, cost=0)  # type: ignore[arg-type]
 
 
-async def test_speech_is_heard_transcribed_answered_and_spoken_in_order(tmp_path: Path) -> None:
+@pytest.fixture
+def exported() -> Iterator[InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    assert tracing.configure_tracing(exporter=exporter, environ={})
+    try:
+        yield exporter
+    finally:
+        tracing.shutdown_tracing()
+
+
+async def test_speech_is_heard_transcribed_answered_and_spoken_in_order(
+    tmp_path: Path, exported: InMemorySpanExporter
+) -> None:
     pcm, rate = _spoken_wav("Hello. What are my loan offers today?", tmp_path / "ask.wav")
     microphone = WavInput(pcm, rate, silence_seconds=2.5)
     transcript = "what are my loan offers today"
@@ -135,6 +151,7 @@ async def test_speech_is_heard_transcribed_answered_and_spoken_in_order(tmp_path
     )
     session.input.audio = microphone
     session.output.audio = sink
+    voice_spans.follow(agent_llm, session)
     await session.start(Agent(instructions="test"))
     async with asyncio.timeout(30):
         while not sink.captured.first_frame_at or not any(
@@ -171,6 +188,19 @@ async def test_speech_is_heard_transcribed_answered_and_spoken_in_order(tmp_path
     assert {"end_of_turn_delay", "llm_node_ttft", "tts_node_ttfb", "e2e_latency"} <= set(metrics)
     assert all(value >= 0 for value in metrics.values())
     assert metrics["e2e_latency"] >= metrics["llm_node_ttft"]
+    # With tracing on, the turn is one span from the end of speech to the end of playout, its
+    # phases children in order: the turn decision, the runner, then speech.
+    found = {span.name: span for span in exported.get_finished_spans()}
+    turn = found["voice.turn"]
+    assert turn.context is not None
+    for phase in ("voice.end_of_turn", "voice.llm", "voice.tts"):
+        parent = found[phase].parent
+        assert parent is not None
+        assert parent.span_id == turn.context.span_id, phase
+    assert (turn.start_time or 0) <= (found["voice.llm"].start_time or 0)
+    assert (found["voice.llm"].start_time or 0) <= (found["voice.tts"].start_time or 0)
+    assert (found["voice.tts"].end_time or 0) <= (turn.end_time or 0)
+    assert (turn.attributes or {})["omnifin.run_id"] == "r1"
 
 
 def _state(event: Any) -> str:

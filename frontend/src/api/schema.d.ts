@@ -21,6 +21,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/commissions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Commissions per week, month or quarter: accrued, clawed back, adjusted, paid
+         * @description A broker's own entries, a broker manager's firm's (without the platform's share), a platform admin's all.
+         */
+        get: operations["analytics_commissions_api_v1_analytics_commissions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/drop-off": {
         parameters: {
             query?: never;
@@ -55,6 +75,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/analytics/intake-drop-off": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which intake question applications that were never submitted stopped at
+         * @description By the mode the application started in (the model or guided mode); the question is the first required field still missing when the intake last moved.
+         */
+        get: operations["analytics_intake_drop_off_api_v1_analytics_intake_drop_off_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/analytics/lenders": {
         parameters: {
             query?: never;
@@ -81,6 +121,26 @@ export interface paths {
         };
         /** Median and p90 hours between funnel steps */
         get: operations["analytics_step_times_api_v1_analytics_step_times_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/analytics/voice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Voice turns: p50/p95 of each stage, interruptions, per day and prompt and model
+         * @description For platform admins and prompt engineers. Stages are LiveKit's per-turn metrics stored with each voice run: end of turn delay, transcription delay, the assistant's time to first token, speech's time to first byte, end to end (milliseconds).
+         */
+        get: operations["analytics_voice_api_v1_analytics_voice_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3216,6 +3276,69 @@ export interface components {
             period_start: string | null;
         };
         /**
+         * CommissionTrend
+         * @description Commission per period over a range of days, for the entries the reader may see: a
+         *     broker their own, a broker manager their firm's (without the platform's share), a
+         *     platform admin all.
+         */
+        CommissionTrend: {
+            /**
+             * As Of
+             * @description For a firm's or the platform's trend, when the ledger's rollup was last refreshed (None: never); None for a broker's own, read from the ledger directly.
+             */
+            as_of: string | null;
+            /**
+             * Date From
+             * Format: date
+             */
+            date_from: string;
+            /**
+             * Date To
+             * Format: date
+             */
+            date_to: string;
+            /**
+             * Period
+             * @enum {string}
+             */
+            period: "week" | "month" | "quarter";
+            /** Points */
+            points: components["schemas"]["CommissionTrendPoint"][];
+        };
+        /** CommissionTrendPoint */
+        CommissionTrendPoint: {
+            /** Accrued */
+            accrued: string;
+            /**
+             * Adjusted
+             * @description Adjustments and reversals in the period.
+             */
+            adjusted: string;
+            /**
+             * Clawed Back
+             * @description Clawbacks in the period (zero or negative).
+             */
+            clawed_back: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Net
+             * @description Accrued + clawed back + adjusted: what was earned.
+             */
+            net: string;
+            /**
+             * Paid
+             * @description Paid out in the period, as a positive amount.
+             */
+            paid: string;
+            /**
+             * Period Start
+             * Format: date
+             * @description The first day of the period (weeks start Monday).
+             */
+            period_start: string;
+        };
+        /**
          * Completeness
          * @description Which required documents an application still lacks.
          *
@@ -4036,6 +4159,58 @@ export interface components {
              * Format: uuid
              */
             version_id: string;
+        };
+        /** IntakeDropOff */
+        IntakeDropOff: {
+            /** As Of */
+            as_of: string | null;
+            /** Started By Mode */
+            started_by_mode: {
+                [key: string]: number;
+            };
+            /**
+             * Started From
+             * Format: date
+             */
+            started_from: string;
+            /**
+             * Started To
+             * Format: date
+             */
+            started_to: string;
+            /**
+             * Stops
+             * @description Most stopped first.
+             */
+            stops: components["schemas"]["IntakeStop"][];
+        };
+        /** IntakeStop */
+        IntakeStop: {
+            /**
+             * Field
+             * @description The required field the intake was waiting for when it last changed (a requirements field name, as in an application's `missing_fields`): '' when nothing was missing, None when not recorded (applications from before intake was tracked).
+             */
+            field: string | null;
+            /**
+             * Mode
+             * @description The mode the application started in: llm, guided, or '' (started outside a conversation).
+             */
+            mode: string;
+            /**
+             * Share
+             * @description Stopped here, of all applications started in this mode (0 to 1).
+             */
+            share: string | null;
+            /**
+             * Started
+             * @description Applications of this mode and field started in the range.
+             */
+            started: number;
+            /**
+             * Stopped
+             * @description Of those, how many were never submitted.
+             */
+            stopped: number;
         };
         /**
          * IntegrationAdapter
@@ -6097,6 +6272,23 @@ export interface components {
          * @enum {string}
          */
         SignalSeverity: "low" | "medium" | "high";
+        /** StageLatency */
+        StageLatency: {
+            /** P50 Ms */
+            p50_ms: string | null;
+            /** P95 Ms */
+            p95_ms: string | null;
+            /**
+             * Stage
+             * @enum {string}
+             */
+            stage: "end_of_turn_delay" | "transcription_delay" | "llm_node_ttft" | "tts_node_ttfb" | "e2e_latency";
+            /**
+             * Turns
+             * @description Turns that measured this stage.
+             */
+            turns: number;
+        };
         /**
          * Statement
          * @description Opening balance, what happened in the period (with the loan behind each line), closing.
@@ -6532,6 +6724,80 @@ export interface components {
              */
             variables?: string[];
         };
+        /** VoiceDay */
+        VoiceDay: {
+            /**
+             * Day
+             * Format: date
+             */
+            day: string;
+            /** Failed */
+            failed: number;
+            /**
+             * Interrupted
+             * @description Turns whose reply the person spoke over.
+             */
+            interrupted: number;
+            /** Stages */
+            stages: components["schemas"]["StageLatency"][];
+            /** Turns */
+            turns: number;
+        };
+        /**
+         * VoiceMetrics
+         * @description Voice turns in the range: overall, per UTC day and per prompt versions and model.
+         */
+        VoiceMetrics: {
+            /**
+             * Date From
+             * Format: date
+             */
+            date_from: string;
+            /**
+             * Date To
+             * Format: date
+             */
+            date_to: string;
+            /** Days */
+            days: components["schemas"]["VoiceDay"][];
+            /** Prompt Models */
+            prompt_models: components["schemas"]["VoicePromptModel"][];
+            total: components["schemas"]["VoiceMetricsRow"];
+        };
+        /** VoiceMetricsRow */
+        VoiceMetricsRow: {
+            /** Failed */
+            failed: number;
+            /**
+             * Interrupted
+             * @description Turns whose reply the person spoke over.
+             */
+            interrupted: number;
+            /** Stages */
+            stages: components["schemas"]["StageLatency"][];
+            /** Turns */
+            turns: number;
+        };
+        /** VoicePromptModel */
+        VoicePromptModel: {
+            /** Failed */
+            failed: number;
+            /**
+             * Interrupted
+             * @description Turns whose reply the person spoke over.
+             */
+            interrupted: number;
+            /** Model */
+            model: string | null;
+            /** Prompt Versions */
+            prompt_versions: {
+                [key: string]: number | string;
+            };
+            /** Stages */
+            stages: components["schemas"]["StageLatency"][];
+            /** Turns */
+            turns: number;
+        };
         /** VoiceSessionCreate */
         VoiceSessionCreate: {
             /**
@@ -6658,6 +6924,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AgentMetrics"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    analytics_commissions_api_v1_analytics_commissions_get: {
+        parameters: {
+            query: {
+                date_from: string;
+                date_to: string;
+                period?: "week" | "month" | "quarter";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommissionTrend"];
                 };
             };
             /** @description NotAuthenticated */
@@ -6825,6 +7151,69 @@ export interface operations {
             };
         };
     };
+    analytics_intake_drop_off_api_v1_analytics_intake_drop_off_get: {
+        parameters: {
+            query: {
+                channel?: ("chat" | "voice" | "api" | "system") | null;
+                date_from: string;
+                date_to: string;
+                mode?: ("llm" | "guided") | null;
+                organization_id?: string | null;
+                product?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IntakeDropOff"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     analytics_lenders_api_v1_analytics_lenders_get: {
         parameters: {
             query: {
@@ -6911,6 +7300,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["StepTimes"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    analytics_voice_api_v1_analytics_voice_get: {
+        parameters: {
+            query: {
+                date_from: string;
+                date_to: string;
+                organization_id?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoiceMetrics"];
                 };
             };
             /** @description NotAuthenticated */
