@@ -28,6 +28,7 @@ import subprocess
 import tarfile
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +72,8 @@ class RestoreResult:
     documents: int
     previous_database: str | None
     previous_documents_dir: Path | None
+    # Erasures completed after the archive was made, carried out again before the swap.
+    erasures_reapplied: int = 0
 
 
 def pg_program(name: str) -> str:
@@ -309,8 +312,18 @@ def _member_digest(tar: tarfile.TarFile, name: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def restore_backup(settings: Settings, database_url: str, archive: Path) -> RestoreResult:
-    """Replace the database and the document store with the archive's, or change nothing."""
+def restore_backup(
+    settings: Settings,
+    database_url: str,
+    archive: Path,
+    *,
+    reapply: Callable[[str, LocalBlobStore], int] | None = None,
+) -> RestoreResult:
+    """Replace the database and the document store with the archive's, or change nothing.
+
+    `reapply(staging_url, staging_files)` runs on the restored, migrated database and its
+    documents before they are swapped in (lending.privacy.restore passes the re-application of
+    completed erasures); it returns how many it re-applied, and its failure changes nothing."""
     from lending import migrations
 
     store = _local_store(settings)
@@ -364,6 +377,7 @@ def restore_backup(settings: Settings, database_url: str, archive: Path) -> Rest
             )
         migrations.upgrade(staging_url)
         revision_now = migrations.current_revision(staging_url)
+        reapplied = reapply(staging_url, LocalBlobStore(staging_dir)) if reapply else 0
         had_previous = _swap_databases(admin, name, staging_db, previous_db)
     except BaseException:
         _drop(admin, staging_db)
@@ -391,6 +405,7 @@ def restore_backup(settings: Settings, database_url: str, archive: Path) -> Rest
         documents=int(manifest["documents"]),
         previous_database=previous_db if had_previous else None,
         previous_documents_dir=previous_dir,
+        erasures_reapplied=reapplied,
     )
 
 
