@@ -22,6 +22,7 @@ from admin.pages import (
     knowledge,
     lenders,
     people,
+    privacy,
     prompts,
 )
 from admin.sections import MFA_ROLES, STAFF_ROLES
@@ -185,6 +186,7 @@ def create_admin_app(host: Backing) -> FastAPI:
         commissions,
         lenders,
         people,
+        privacy,
         audit,
         prompts,
         experiments,

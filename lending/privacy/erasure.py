@@ -155,3 +155,33 @@ async def erase_person(
         "kept": kept,
         "document_files_destroyed": len(documents),
     }
+
+
+async def preview_erasure(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    """What erasing the person would do, before anyone approves it: per registered table, the
+    person's rows and whether they go, are anonymised or are kept, with why; and how many
+    records in others' conversations mention them. Reads only."""
+    repository = PrivacyRepository.from_session(session)
+    tables = []
+    for rule in RULES.values():
+        count = await repository.count_of(rule, user_id)
+        if count:
+            tables.append(
+                {
+                    "table": rule.table,
+                    "action": rule.erasure.value,
+                    "rows": count,
+                    "why": rule.reason,
+                }
+            )
+    others = await repository.others_records(user_id, await identifying_values(session, user_id))
+    return {
+        "tables": tables,
+        "documents": len(await repository.documents_of(user_id)),
+        "others": {
+            "conversations": len(others.thread_ids),
+            "messages": len(others.message_ids),
+            "tool_results": len(others.tool_call_ids),
+            "approvals": len(others.approval_ids),
+        },
+    }

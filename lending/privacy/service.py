@@ -34,7 +34,7 @@ from lending.kv import Store
 from lending.models.documents import Document
 from lending.models.identity import User
 from lending.models.privacy import ErasureRequest, ErasureStatus
-from lending.privacy.erasure import erase_person
+from lending.privacy.erasure import erase_person, preview_erasure
 from lending.privacy.ledger import ErasureRecord, record_after_commit
 from lending.privacy.registry import RULES
 from lending.privacy.repository import PrivacyRepository
@@ -236,6 +236,28 @@ class PrivacyService:
             status=status.value if status else None, subject_user_id=subject, limit=limit
         )
         return list(rows)
+
+    async def get_request(
+        self, session: AsyncSession, actor: Actor, *, request_id: uuid.UUID
+    ) -> ErasureRequest:
+        """One request: staff see any, anyone else only their own."""
+        request = await PrivacyRepository.from_session(session).get_request(request_id)
+        if request is None or not (
+            actor.has(Scope.PRIVACY_MANAGE) or request.subject_user_id == actor.user_id
+        ):
+            raise NotFound("No such erasure request.")
+        return request
+
+    async def preview(
+        self, session: AsyncSession, actor: Actor, *, request_id: uuid.UUID
+    ) -> dict[str, Any]:
+        """What approving a pending request would remove, anonymise and keep, and why (staff);
+        for a decided request, its report."""
+        actor.require(Scope.PRIVACY_MANAGE)
+        request = await self.get_request(session, actor, request_id=request_id)
+        if request.status != ErasureStatus.PENDING.value:
+            return dict(request.report)
+        return await preview_erasure(session, request.subject_user_id)
 
     async def review(
         self,
