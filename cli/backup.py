@@ -81,3 +81,17 @@ def restore(
             else ""
         )
     )
+
+
+@app.command("reapply-erasures")
+def reapply_erasures() -> None:
+    """Carry out again every erasure recorded in the ledger file (OMNIFIN_ERASURE_LEDGER_PATH)
+    that the database does not show: after a production point-in-time recovery, which restores
+    the database to before an erasure. `backup restore` does this by itself."""
+    from lending.privacy.restore import reapply_from_ledger
+
+    settings = setup(json_logs=False)
+    count = reapply_from_ledger(settings, database_url(settings))
+    typer.echo(
+        f"{count} erasure(s) carried out again." if count else "Every recorded erasure holds."
+    )

@@ -18,7 +18,7 @@ from sqlalchemy import make_url
 from lending.backups.archive import BackupError, RestoreResult, restore_backup
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
-from lending.documents.storage import LocalBlobStore
+from lending.documents.storage import BlobStore, LocalBlobStore, blob_store
 from lending.privacy.ledger import (
     ErasureRecord,
     append_to_ledger,
@@ -88,7 +88,7 @@ def _wait_until_gone(url: str) -> None:
 
 
 async def _reapply(
-    settings: Settings, url: str, files: LocalBlobStore, records: list[ErasureRecord]
+    settings: Settings, url: str, files: BlobStore, records: list[ErasureRecord]
 ) -> list[object]:
     engine = create_engine(settings, url)
     try:
@@ -96,3 +96,11 @@ async def _reapply(
             return list(await reapply_erasures(session, records, files))
     finally:
         await engine.dispose()
+
+
+def reapply_from_ledger(settings: Settings, database_url: str) -> int:
+    """Carry out again, on the database as it is now, every erasure the ledger file records and
+    the database does not (after a point-in-time recovery of a production server, which this
+    code does not run itself); return how many. Documents go from the configured store."""
+    records = read_ledger(ledger_path(settings))
+    return len(asyncio.run(_reapply(settings, database_url, blob_store(settings), records)))

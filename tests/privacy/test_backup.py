@@ -39,7 +39,7 @@ from lending.models.commissions import CommissionEntry, FundedLoan
 from lending.models.identity import User
 from lending.models.privacy import ErasureRequest
 from lending.privacy.ledger import ledger_path, read_ledger
-from lending.privacy.restore import restore_keeping_erasures
+from lending.privacy.restore import reapply_from_ledger, restore_keeping_erasures
 from lending.privacy.schemas import ErasureRequestCreate, ErasureReview
 from lending.privacy.service import privacy
 from tests.identity.factories import actor_of
@@ -284,3 +284,22 @@ def _plain_dump(url: str) -> str:
         check=True,
     )
     return done.stdout
+
+
+async def test_after_a_recovery_that_skips_them_the_ledger_reapplies_erasures(
+    live: Settings, tmp_path: Path
+) -> None:
+    """A production point-in-time recovery is the server's own: afterwards
+    `omnifin backup reapply-erasures` carries the ledger's erasures out again."""
+    world = await _populate(live)
+    archive = create_backup(live, _url(live), tmp_path / "backups").path
+    pseudonym = await _erase(live, world)
+    # Restored without the re-application (as a server's own recovery would): the person is back.
+    await asyncio.to_thread(restore_backup, live, _url(live), archive)
+    assert world.personal_values[2] in await asyncio.to_thread(_plain_dump, _url(live))
+
+    assert await asyncio.to_thread(reapply_from_ledger, live, _url(live)) == 1
+    dump = await asyncio.to_thread(_plain_dump, _url(live))
+    assert [value for value in world.personal_values if value in dump] == []
+    assert pseudonym in dump
+    assert await asyncio.to_thread(reapply_from_ledger, live, _url(live)) == 0
