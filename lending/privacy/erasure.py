@@ -132,6 +132,9 @@ async def erase_person(
     anonymised["others_chat_message"] = await repository.anonymise_messages(
         others.message_ids, ERASED_NOTE
     )
+    anonymised["others_chat_run"] = await repository.anonymise_run_errors(
+        others.run_ids, ERASED_NOTE
+    )
     removed["others_tool_call"] = await repository.delete_by_ids("tool_call", others.tool_call_ids)
     removed["others_tool_approval"] = await repository.delete_by_ids(
         "tool_approval", others.approval_ids
@@ -183,5 +186,6 @@ async def preview_erasure(session: AsyncSession, user_id: uuid.UUID) -> dict[str
             "messages": len(others.message_ids),
             "tool_results": len(others.tool_call_ids),
             "approvals": len(others.approval_ids),
+            "turn_errors": len(others.run_ids),
         },
     }

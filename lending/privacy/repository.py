@@ -34,6 +34,8 @@ class OthersRecords:
     message_ids: list[int] = field(default_factory=list)
     tool_call_ids: list[uuid.UUID] = field(default_factory=list)
     approval_ids: list[uuid.UUID] = field(default_factory=list)
+    # Turns whose error text names the person.
+    run_ids: list[uuid.UUID] = field(default_factory=list)
 
 
 class PrivacyRepository:
@@ -97,6 +99,10 @@ class PrivacyRepository:
             + _MENTIONS.format("coalesce(tool::text, '')")
             + ")"
         )
+        found.run_ids = await column(
+            f"SELECT id FROM chat_run WHERE thread_id IN ({others}) AND error IS NOT NULL AND "
+            + _MENTIONS.format("error")
+        )
         found.tool_call_ids = await column(
             "SELECT id FROM tool_call WHERE actor_user_id <> :user_id AND "
             + _MENTIONS.format("output::text")
@@ -153,6 +159,13 @@ class PrivacyRepository:
             "WHERE id = ANY(:ids)",
             note=note,
             ids=list(message_ids),
+        )
+
+    async def anonymise_run_errors(self, run_ids: Sequence[uuid.UUID], note: str) -> int:
+        if not run_ids:
+            return 0
+        return await self.execute(
+            "UPDATE chat_run SET error = :note WHERE id = ANY(:ids)", note=note, ids=list(run_ids)
         )
 
     async def delete_by_ids(self, table: str, ids: Sequence[uuid.UUID]) -> int:

@@ -125,6 +125,7 @@ async def test_erasure_leaves_no_personal_value_and_the_chain_verifies(live: Set
         assert await _ledger(sessionmaker) == ledger_before
         await _broker_records_are_anonymised(sessionmaker, world.broker_thread_id, world)
         assert done.report["anonymised"]["others_chat_message"] == 2
+        assert done.report["anonymised"]["others_chat_run"] == 1
         assert done.report["removed"]["others_tool_call"] == 1
         assert done.report["removed"]["others_tool_approval"] == 1
         assert done.report["removed"]["others_checkpoints"] == 1

@@ -324,6 +324,14 @@ async def _broker_conversation(
             ChatMessage(thread_id=thread.id, role="assistant", content=unrelated),
         ]
     )
+    session.add(
+        ChatRun(
+            thread_id=thread.id,
+            status="failed",
+            mode="guided",
+            error=f"the lender refused the file of {email}",
+        )
+    )
     result = {"id": str(application_id), "reference": reference, "borrower_email": email}
     session.add(
         ToolCallRecord(
