@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -413,6 +414,7 @@ def _swap_databases(admin: str, name: str, staging: str, previous: str) -> bool:
     """Rename the live database aside and the restored one into its place, in one transaction.
 
     Refuses while another session is connected to the live database (a running server)."""
+    _let_closed_sessions_go(admin, name)
     with psycopg.connect(admin) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists is not None:
@@ -438,6 +440,23 @@ def _swap_databases(admin: str, name: str, staging: str, previous: str) -> bool:
         )
         conn.commit()
     return exists is not None
+
+
+def _let_closed_sessions_go(admin: str, name: str, seconds: float = 3.0) -> None:
+    """Wait a moment for sessions that have just disconnected (the backup's own, the erasure
+    ledger's reader) to leave pg_stat_activity: a backend exits shortly after its client closes.
+    A server still connected stays listed, and the swap then refuses."""
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(admin, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            busy = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                "pg_backend_pid()",
+                (name,),
+            ).fetchone()
+            if busy is None or not busy[0]:
+                return
+            time.sleep(0.1)
 
 
 def _swap_back(admin: str, name: str, staging: str, previous: str, had_previous: bool) -> None:

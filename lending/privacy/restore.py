@@ -9,11 +9,9 @@ they are swapped in. A failure there changes nothing, like any other restore fai
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import psycopg
-from sqlalchemy import make_url
 
 from lending.backups.archive import BackupError, RestoreResult, restore_backup
 from lending.config import Settings
@@ -26,8 +24,6 @@ from lending.privacy.ledger import (
     read_ledger,
     reapply_erasures,
 )
-
-_READER = "omnifin-restore-erasures"
 
 
 def restore_keeping_erasures(settings: Settings, database_url: str, archive: Path) -> RestoreResult:
@@ -48,20 +44,19 @@ def restore_keeping_erasures(settings: Settings, database_url: str, archive: Pat
 def _erasures_in(url: str) -> list[ErasureRecord]:
     """The completed erasures of the database at `url`; none if it is gone or never migrated.
 
-    Read over a connection of its own that is closed, and seen gone by the server, before the
-    restore's swap checks that nobody is connected."""
+    Read over a connection of its own, closed before the restore's swap (which waits a moment
+    for closed sessions to leave) checks that nobody is connected."""
     columns = (
         "id, subject_user_id, pseudonym, completed_at, requested_by_user_id, reviewed_by_user_id"
     )
     try:
-        with psycopg.connect(libpq_url(url), application_name=_READER) as conn:
+        with psycopg.connect(libpq_url(url)) as conn:
             rows = conn.execute(
                 f"SELECT {columns} FROM erasure_request WHERE status = 'completed' "  # noqa: S608
                 "ORDER BY completed_at"
             ).fetchall()
     except (psycopg.OperationalError, psycopg.errors.UndefinedTable):
         return []
-    _wait_until_gone(url)
     return [
         ErasureRecord(
             request_id=row[0],
@@ -73,18 +68,6 @@ def _erasures_in(url: str) -> list[ErasureRecord]:
         )
         for row in rows
     ]
-
-
-def _wait_until_gone(url: str) -> None:
-    admin = make_url(libpq_url(url)).set(database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for _ in range(100):
-            row = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (_READER,)
-            ).fetchone()
-            if row is None or row[0] == 0:
-                return
-            time.sleep(0.05)
 
 
 async def _reapply(
