@@ -32,6 +32,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lending.analytics.tasks",
     "lending.mail.tasks",
     "agents.tasks",
+    "evals.tasks",
 )
 
 

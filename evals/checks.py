@@ -27,6 +27,7 @@ from evals.schema import (
 from lending.applications.profile import borrower_profile
 from lending.applications.schemas import ApplicationFilters
 from lending.applications.service import application as application_service
+from lending.commissions.service import commission
 from lending.documents.service import document_service
 from lending.models.applications import Application
 from lending.models.offers import Offer
@@ -61,6 +62,8 @@ class Observed:
     cost: Decimal = Decimal("0")
     errors: list[str] = field(default_factory=list)
     modes: set[str] = field(default_factory=set)
+    # Over voice the replies are what was spoken, approval questions included (as read out).
+    spoken: bool = False
 
 
 _MISSING = object()
@@ -192,7 +195,14 @@ async def state(
     for number, predicate in enumerate(predicates, 1):
         name = f"state:{number}:{predicate.check}"
         try:
-            rows = await _rows(session, world, predicate)
+            rows = [
+                row
+                for row in await _rows(session, world, predicate)
+                if all(
+                    match(matcher, row.get(field_name, _MISSING))
+                    for field_name, matcher in predicate.filter.items()
+                )
+            ]
         except Exception as exc:  # a check that cannot read fails, with the reason
             checks.append(Check(name, False, f"could not read: {type(exc).__name__}: {exc}"))
             continue
@@ -260,6 +270,15 @@ async def _rows(
             select(Offer).where(Offer.application_id.in_(ids)).order_by(Offer.created_at.desc())
         )
         return [{c.key: getattr(o, c.key) for c in Offer.__table__.columns} for o in found]
+    if predicate.check == "commission_entries":
+        # The ledger as that person may see it (a broker their own entries), newest first.
+        entries = await commission.list_entries(session, actor, limit=100)
+        reference = world.references.get(predicate.application or "")
+        return [
+            entry.model_dump()
+            for entry in entries.items
+            if predicate.application is None or entry.loan_reference == reference
+        ]
     # approvals: the tool_approval rows the actor's conversations produced.
     from lending.models.tools import ToolApproval
 
@@ -309,7 +328,9 @@ def replies(
     *,
     offers_made: bool,
 ) -> list[Check]:
-    texts = observed.replies + [summary for _, summary in observed.asked]
+    texts = observed.replies + (
+        [] if observed.spoken else [summary for _, summary in observed.asked]
+    )
     joined = "\n".join(texts)
     checks = []
     for pattern in spec.must_match:

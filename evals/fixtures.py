@@ -1,6 +1,8 @@
 """A scenario's starting state, built through the lending services (never raw inserts): the firm,
 the actor and other people, borrower profiles, consents, applications with their prequalified
-offers, and their documents (uploaded, extracted by the worker's own job body, and reviewed)."""
+offers, their documents (uploaded, extracted by the worker's own job body, and reviewed), and
+funded loans with their commission ledger entries (submitted, approved, accepted, funded, then
+accrued by the worker's own job body)."""
 
 from __future__ import annotations
 
@@ -12,15 +14,19 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from evals.schema import ACTOR, Fixtures, Scenario
+from evals.schema import ACTOR, CommissionRuleFixture, Fixtures, FundedFixture, Scenario
 from lending.applications.profile import borrower_profile
 from lending.applications.schemas import ApplicationCreate, BorrowerProfileUpdate, ConsentCreate
+from lending.applications.service import FirmOfferTerms, LenderDecision
 from lending.applications.service import application as application_service
 from lending.audit.schemas import Origin
+from lending.commissions.schemas import RuleCreate
+from lending.commissions.service import commission
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.documents.service import document_service
 from lending.documents.types import DocumentType
+from lending.errors import OmnifinError
 from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository
 from lending.identity.schemas import OrganizationCreate
@@ -28,6 +34,8 @@ from lending.identity.service import organization as organization_service
 from lending.identity.service import user as user_service
 from lending.models.applications import ProductType
 from lending.models.identity import Organization, Role, User
+from lending.models.offers import OfferKind
+from lending.offers.schemas import OffersRead
 from lending.offers.service import offer as offer_service
 
 # Every scenario user has this password; nobody signs in during an eval (the runner is given the
@@ -61,6 +69,7 @@ class World:
 
     users: dict[str, User] = field(default_factory=dict)
     applications: dict[str, uuid.UUID] = field(default_factory=dict)
+    references: dict[str, str] = field(default_factory=dict)  # application key -> OMF-...
     documents: dict[str, uuid.UUID] = field(default_factory=dict)
     firm: Organization | None = None
     reviewer: User | None = None  # the platform administrator who reviews documents
@@ -109,6 +118,11 @@ async def build(session: AsyncSession, settings: Settings, scenario: Scenario) -
             referred_by=world.users[ACTOR] if person.referred_by_actor else None,
         )
         await _profile(session, settings, world, person.key, person.profile, person.consent)
+    if spec.commission_rule is not None:
+        admin_user = await _user(
+            session, settings, "Eval Commissions", Role.PLATFORM_ADMIN, platform
+        )
+        await _commission_rule(session, admin_user, spec.commission_rule)
     await _applications(session, world, spec)
     await _documents(session, settings, world, spec)
     if any(item.review for item in spec.documents):
@@ -123,8 +137,13 @@ async def settle(
 ) -> None:
     """What happens after the upload, once `build`'s transaction committed: each document's
     extraction (the worker's own job body, run here), then the reviews the scenario gives."""
+    from lending.commissions.tasks import accrue_funded
     from lending.documents.tasks import run_extraction
 
+    for application in scenario.fixtures.applications:
+        if application.funded is not None:
+            # The job a `funded` transition queued, run here as the worker runs it.
+            await accrue_funded(sessionmaker, application_id=world.applications[application.key])
     for item in scenario.fixtures.documents:
         await run_extraction(sessionmaker, settings, world.documents[item.key])
     reviewed = [item for item in scenario.fixtures.documents if item.review]
@@ -252,7 +271,64 @@ async def _applications(session: AsyncSession, world: World, spec: Fixtures) -> 
             ),
         )
         world.applications[item.key] = read.id
-        if item.offers:
-            await offer_service.get_offers(
+        world.references[item.key] = read.reference
+        if item.offers or item.funded is not None:
+            offers = await offer_service.get_offers(
                 session, world.actor_of(item.borrower), application_id=read.id
             )
+            if item.funded is not None:
+                try:
+                    await _fund(session, world, item.borrower, read.id, offers, item.funded)
+                except OmnifinError as exc:
+                    raise ValueError(f"application {item.key} cannot be funded: {exc}") from exc
+
+
+async def _fund(
+    session: AsyncSession,
+    world: World,
+    borrower: str,
+    application_id: uuid.UUID,
+    prequalified: OffersRead,
+    terms: FundedFixture,
+) -> None:
+    """Submission to the first prequalified lender, its approval with firm terms, the borrower's
+    acceptance and the lender's funding: each step the service a person or lender goes through
+    (a lender's decision is the system path its verified webhook takes)."""
+    if not prequalified.offers:
+        raise ValueError("no lender prequalified this application; it cannot be funded")
+    person = world.actor_of(borrower)
+    lender_id = prequalified.offers[0].lender_id
+    await application_service.submit(
+        session, person, application_id=application_id, lender_ids=[lender_id], origin=ORIGIN
+    )
+    await application_service.record_lender_decision(
+        session,
+        application_id=application_id,
+        lender_id=lender_id,
+        decision=LenderDecision.APPROVED,
+        offers=[
+            FirmOfferTerms(
+                amount=terms.amount, term_months=terms.term_months, note_rate=terms.note_rate
+            )
+        ],
+    )
+    offers = await offer_service.get_offers(session, person, application_id=application_id)
+    firm = next(offer for offer in offers.offers if offer.kind is OfferKind.FIRM)
+    await offer_service.accept(session, person, offer_id=firm.id, origin=ORIGIN)
+    await application_service.record_lender_decision(
+        session,
+        application_id=application_id,
+        lender_id=lender_id,
+        decision=LenderDecision.FUNDED,
+    )
+
+
+async def _commission_rule(
+    session: AsyncSession, admin_user: User, spec: CommissionRuleFixture
+) -> None:
+    admin_actor = Actor.for_user(admin_user.id, admin_user.role, admin_user.organization_id)
+    await commission.create_rule(
+        session,
+        admin_actor,
+        data=RuleCreate.model_validate(spec.model_dump(exclude_none=True)),
+    )

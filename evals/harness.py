@@ -1,6 +1,7 @@
-"""Runs one scenario, one trial: a fresh clone of the template database, the fixtures built
-through the services, the conversation through the product's TurnRunner (same tools, permission
-checks and approvals as chat, /v1 and voice), then every check of the scenario."""
+"""Runs one scenario, one trial, over one channel: a fresh clone of the template database, the
+fixtures built through the services, the conversation through the product's TurnRunner (same
+tools, permission checks and approvals as chat, /v1 and voice; over voice through the voice
+adapter, evals.spoken), then every check of the scenario."""
 
 from __future__ import annotations
 
@@ -37,8 +38,9 @@ from evals.checks import Check, Observed, ToolCallRecord
 from evals.fixtures import World, build, settle
 from evals.isolation import Databases
 from evals.judges import Judge, Verdict
-from evals.schema import Answer, Mode, Say, Scenario
+from evals.schema import Answer, Channel, Mode, Say, Scenario
 from evals.simulated import SimulatedUserModel
+from evals.spoken import SPOKEN_ANSWERS, unspeakable, voice_session
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.models.chat import ChatRun
@@ -122,7 +124,9 @@ class Harness:
     prompts: PromptSource | None = None
     user_model: SimulatedUserModel | None = None
 
-    async def run(self, scenario: Scenario, mode: Mode, trial: int = 1) -> ScenarioResult:
+    async def run(
+        self, scenario: Scenario, mode: Mode, trial: int = 1, channel: Channel = "chat"
+    ) -> ScenarioResult:
         started = time.perf_counter()
         url = await self.databases.clone()
         isolation_ms = (time.perf_counter() - started) * 1000
@@ -148,8 +152,13 @@ class Harness:
             ) as runner:
                 # The runner's own mode decides; without a model it is guided whatever was given.
                 async with transaction(sessionmaker) as session:
-                    thread = await threads.create(session, world.actor, channel="web")
-                await self._converse(runner, scenario, world, thread.id, observed, transcript)
+                    thread = await threads.create(
+                        session, world.actor, channel="voice" if channel == "voice" else "web"
+                    )
+                if channel == "voice":
+                    await self._speak(runner, scenario, world, thread.id, observed, transcript)
+                else:
+                    await self._converse(runner, scenario, world, thread.id, observed, transcript)
             async with sessionmaker() as session:
                 all_checks += checks.trajectory(scenario.trajectory, observed.calls)
                 all_checks += checks.approvals(scenario.approvals, observed.asked)
@@ -176,6 +185,19 @@ class Harness:
                 all_checks.append(Check("mode", False, f"turns ran in {sorted(wrong)} mode"))
             for message in observed.errors:
                 all_checks.append(Check("turn:error", False, message))
+            if channel == "voice":
+                written = sorted(
+                    {mark for reply in observed.replies for mark in unspeakable(reply)}
+                )
+                all_checks.append(
+                    Check(
+                        "voice:speakable",
+                        not written and bool(observed.replies),
+                        f"spoken replies hold {written}"
+                        if written
+                        else ("nothing was spoken" if not observed.replies else "speakable"),
+                    )
+                )
         except Exception as exc:  # a scenario that cannot run fails, with the reason stored
             error = f"{type(exc).__name__}: {exc}"
             all_checks.append(Check("harness", False, error))
@@ -187,7 +209,7 @@ class Harness:
             scenario_hash=scenario.digest(),
             suite=scenario.suite,
             critical=scenario.critical,
-            mode=mode,
+            mode=mode if channel == "chat" else f"{mode}:voice",
             trial=trial,
             passed=all(c.passed for c in all_checks),
             checks=[asdict(c) for c in all_checks],
@@ -202,6 +224,35 @@ class Harness:
             prompt_versions=versions,
             error=error,
         )
+
+    async def _speak(
+        self,
+        runner: TurnRunner,
+        scenario: Scenario,
+        world: World,
+        thread_id: uuid.UUID,
+        observed: Observed,
+        transcript: list[dict[str, str]],
+    ) -> None:
+        """Every turn said (an `answer` as "yes" / "no"); the replies are what was spoken."""
+        if scenario.user.simulated is not None:
+            observed.errors.append("a simulated user does not run over voice yet")
+            return
+        calls: dict[str, int] = {}
+        observed.spoken = True
+
+        async def sink(event: Event) -> None:
+            await _record(event, observed, transcript, [], calls, replies=False)
+
+        async with voice_session(runner, world.actor, thread_id, sink) as speaker:
+            for step in scenario.user.turns[: scenario.user.max_turns]:
+                text = step.say if isinstance(step, Say) else SPOKEN_ANSWERS[step.answer]
+                observed.turns += 1
+                observed.user_texts.append(text)
+                transcript.append({"role": "user", "content": redact(text)})
+                spoken = await speaker.say(text)
+                observed.replies.append(spoken)
+                transcript.append({"role": "assistant", "content": redact(spoken)})
 
     async def _converse(
         self,
@@ -288,7 +339,10 @@ async def _record(
     transcript: list[dict[str, str]],
     pending: list[InterruptRequested],
     calls: dict[str, int],
+    *,
+    replies: bool = True,
 ) -> None:
+    """One event into what was observed; `replies=False` when the reply is what was spoken."""
     if isinstance(event, ToolStarted):
         calls[event.call_id] = len(observed.calls)
         observed.calls.append(ToolCallRecord(event.tool, dict(event.args), None))
@@ -303,6 +357,8 @@ async def _record(
         if not event.ok:
             transcript.append({"role": "tool", "content": f"{event.tool} failed: {event.error}"})
     elif isinstance(event, MessageCompleted):
+        if not replies:
+            return
         observed.replies.append(event.text)
         transcript.append({"role": "assistant", "content": redact(event.text)})
     elif isinstance(event, InterruptRequested):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 Key = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 Mode = Literal["guided", "scripted", "llm"]
+# chat: typed turns, replies as written; voice: each turn said through the voice adapter
+# (voice/adapter.py over LiveKit's AgentSession in text mode), replies as spoken.
+Channel = Literal["chat", "voice"]
 ACTOR = "actor"
 
 
@@ -51,6 +55,27 @@ class Person(_Strict):
     consent: bool = False
 
 
+class FundedFixture(_Strict):
+    """The lender's firm terms of a funded application (the funded amount is `amount`)."""
+
+    amount: Decimal = Field(gt=0)
+    term_months: int = Field(default=36, ge=1, le=480)
+    note_rate: Decimal = Field(default=Decimal("8.25"), gt=0, lt=100)
+
+
+class CommissionRuleFixture(_Strict):
+    """A platform commission rule created by a platform administrator through the commission
+    service (lending.commissions.schemas.RuleCreate checks it: splits sum to 100)."""
+
+    name: str = "Eval platform rule"
+    effective_from: date = date(2020, 1, 1)
+    upfront_percent: Decimal | None = None
+    upfront_flat: Decimal | None = None
+    trail_percent: Decimal | None = None
+    tax_percent: Decimal = Decimal("0")
+    splits: dict[str, Decimal] = Field(default_factory=lambda: {"broker": Decimal("100")})
+
+
 class ApplicationFixture(_Strict):
     key: Key
     borrower: Key = ACTOR
@@ -64,6 +89,10 @@ class ApplicationFixture(_Strict):
     # Prequalified offers for it, as the borrower's own "show me my offers" makes them (the
     # borrower needs a complete profile and a credit-check consent).
     offers: bool = False
+    # A funded loan: prequalified, submitted to the first lender by the borrower, approved by
+    # that lender with these firm terms, accepted by the borrower, funded by the lender, and its
+    # upfront commission accrued by the worker's own job body (fixtures.commission_rule pays).
+    funded: FundedFixture | None = None
 
 
 class DocumentFixture(_Strict):
@@ -93,6 +122,8 @@ class Fixtures(_Strict):
     people: list[Person] = Field(default_factory=list)
     applications: list[ApplicationFixture] = Field(default_factory=list)
     documents: list[DocumentFixture] = Field(default_factory=list)
+    # The commission rule that funded applications (applications[].funded) accrue under.
+    commission_rule: CommissionRuleFixture | None = None
 
     @model_validator(mode="after")
     def _documents_on_known_applications(self) -> Fixtures:
@@ -113,7 +144,8 @@ class Say(_Strict):
 
 
 class Answer(_Strict):
-    """Answer the approval asked last by id, as a button press (or voice) would."""
+    """Answer the approval asked last by id, as a button press would. In a voice run it is said
+    instead ("yes" / "no"), read by the runner's strict yes/no rules like any spoken answer."""
 
     answer: Literal["approve", "reject"]
     channel: Literal["button", "voice", "api"] = "button"
@@ -223,18 +255,30 @@ class StatePredicate(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    check: Literal["applications", "consents", "offers", "documents", "profile", "approvals"]
+    check: Literal[
+        "applications",
+        "consents",
+        "offers",
+        "documents",
+        "profile",
+        "approvals",
+        "commission_entries",
+    ]
+    # Whose view: the actor, or a person's key (commission_entries: the ledger as they see it).
     borrower: Key = ACTOR
-    # applications: only this fixture's application (by its key).
+    # applications: only this fixture's application (by its key); commission_entries: only the
+    # entries of that application's funded loan.
     application: Key | None = None
     # documents: only this fixture's document (by its key).
     document: Key | None = None
+    # Only the rows these field matchers accept are counted and checked (e.g. party: broker).
+    filter: dict[str, Matcher] = Field(default_factory=dict)
     count: int | None = None
     min_count: int | None = None
     # Field matchers applied to the newest row (profile: the profile itself).
     where: dict[str, Matcher] = Field(default_factory=dict)
 
-    @field_validator("where", mode="before")
+    @field_validator("where", "filter", mode="before")
     @classmethod
     def _matchers(cls, value: Any) -> Any:
         return {k: _matcher(v) for k, v in (value or {}).items()}
@@ -290,6 +334,10 @@ def _guided_only() -> list[Mode]:
     return ["guided"]
 
 
+def _chat_only() -> list[Channel]:
+    return ["chat"]
+
+
 class Scenario(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=80)]
     title: str
@@ -299,6 +347,8 @@ class Scenario(_Strict):
     critical: bool = False
     # Modes it runs in; "scripted" needs `script`.
     modes: list[Mode] = Field(default_factory=_guided_only)
+    # Channels it runs over (each mode in each channel); a voice run is stored as "MODE:voice".
+    channels: list[Channel] = Field(default_factory=_chat_only, min_length=1)
     actor: Actor = Field(default_factory=Actor)
     fixtures: Fixtures = Field(default_factory=Fixtures)
     user: User
@@ -321,6 +371,15 @@ class Scenario(_Strict):
         for predicate in self.final_state:
             if predicate.borrower not in keys:
                 raise ValueError(f"final_state: no person {predicate.borrower!r}")
+        profiles = {ACTOR: (self.fixtures.profile, self.fixtures.consent)} | {
+            p.key: (p.profile, p.consent) for p in self.fixtures.people
+        }
+        for item in self.fixtures.applications:
+            if item.funded is not None and profiles.get(item.borrower) != ("complete", True):
+                raise ValueError(
+                    f"application {item.key} is funded: its borrower needs `profile: complete` "
+                    "and `consent: true` (a submission needs both)"
+                )
         if (self.actor.in_firm or any(p.in_firm for p in self.fixtures.people)) and (
             self.fixtures.firm is None
         ):

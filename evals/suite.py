@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from evals.harness import Harness, ScenarioResult
-from evals.schema import Mode, Scenario
+from evals.schema import Channel, Mode, Scenario
 
 Progress = Callable[[ScenarioResult], None]
 
@@ -24,15 +24,17 @@ class Job:
     scenario: Scenario
     mode: Mode
     trial: int
+    channel: Channel = "chat"
 
 
 def jobs(scenarios: Iterable[Scenario], modes: Iterable[Mode], trials: int) -> list[Job]:
     wanted = list(modes)
     return [
-        Job(scenario, mode, trial)
+        Job(scenario, mode, trial, channel)
         for scenario in scenarios
         for mode in wanted
         if mode in scenario.modes
+        for channel in scenario.channels
         for trial in range(1, trials + 1)
     ]
 
@@ -49,7 +51,7 @@ async def run_all(
 
     async def one(job: Job) -> ScenarioResult:
         async with gate:
-            result = await harness.run(job.scenario, job.mode, job.trial)
+            result = await harness.run(job.scenario, job.mode, job.trial, job.channel)
         if progress is not None:
             progress(result)
         return result

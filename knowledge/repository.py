@@ -102,7 +102,7 @@ class KnowledgeRepository:
             .join(KnowledgeEntry, KnowledgeEntry.published_version_id == KnowledgeVersion.id)
             .where(KnowledgeVersion.entry_id.in_(entry_ids))
         )
-        return {entry_id: number for entry_id, number in rows.tuples()}
+        return {entry_id: number for entry_id, number in rows}
 
     def add(self, row: object) -> None:
         self.session.add(row)

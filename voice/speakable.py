@@ -45,9 +45,17 @@ _SENTENCE_END = re.compile(r"(?<=[.!?。！？；;])[\s]+|(?<=[。！？])")
 _ZH_DIGITS = "零一二三四五六七八九"
 
 
+# How a written question says how to answer ("(yes or no)", "(number)", "（请回答编号）"): in speech
+# the question itself asks, and an approval is followed by its own spoken "Please say yes or no."
+_ANSWER_HINT = re.compile(
+    r"\s*\((yes or no|number|yes/no)\)|（(是或否|请回答[^）]{0,20})）", re.IGNORECASE
+)
+
+
 def speakable(text: str, language: Language | None = None) -> str:
     """The reply as it should be spoken: one paragraph of plain sentences."""
     language = language or detect_language(text)
+    text = _ANSWER_HINT.sub("", text)
     pieces: list[str] = []
     lines = text.replace("\r\n", "\n").split("\n")
     index = 0

@@ -23,6 +23,7 @@ from agents.core.context import AgentContext
 from agents.core.state import AgentState
 from agents.guided import texts
 from agents.guided.answers import answer, choices_for
+from agents.guided.hostile import BORROWER_INSTRUCTIONS
 from agents.guided.meaning import Reading, pick_by_position, understand
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedReply, call_tool, say, tool_error
@@ -41,7 +42,7 @@ from agents.guided.questions import (
     wants_person,
     wants_remaining,
 )
-from agents.guided.slots import extract, is_correction, name_answer
+from agents.guided.slots import extract, is_correction, lone_amount, name_answer
 from agents.guided.texts import (
     Lang,
     field_label,
@@ -62,22 +63,16 @@ _STATUS = re.compile(r"\b(status|progress|where is|update on|what'?s happening)\
 _OFFERS = re.compile(r"\b(offers?|quotes?)\b|报价", re.I)
 # Applications a new conversation can take up ("what offers do I have?").
 _OPEN_STATUSES = ["draft", "submitted", "under_review", "approved", "referred", "offer_accepted"]
-# Instructions aimed at the assistant rather than answers: refused whole, so that nothing in the
-# message (not even the slot asked) is taken. Checked by tests/agents/test_guided_hostile.py.
-_INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override|bypass)\b[^.。]{0,40}\b(instructions?|rules|prompts?|"
-    r"guidelines|restrictions|polic(y|ies)|everything)\b|\bnew instructions\b|"
-    r"\bapprove (me|my|the|this)\b|\bmark [^.]{0,30}\b(approved|funded|accepted)\b|"
-    r"\byou are now\b|\byou'?re now\b|\bpretend\b|\bact as\b|system prompt|"
-    r"developer mode|jailbreak|(^|\n|[.;]\s*)\s*(system|assistant|developer)\s*:|"
-    r"</?\s*(system|assistant|developer|user)\s*>|<\|im_(start|end)\|>|"
-    r"#{2,}\s*(system|instructions?)|\[\s*(system|inst)\s*\]|another (borrower|user)|"
-    r"\bas (the|your) (developer|admin|administrator|system)\b|"
-    r"(忽略|无视|忘掉|忘记)[^。]{0,12}(指令|指示|规则|提示|设定)|系统提示|系统指令|新的指令|你现在是|"
-    r"假装|扮演|(直接)?批准(我|这|该)|标记为(已)?批准|管理员(模式|权限|身份)|开发者模式",
+_CHEAPEST = re.compile(r"\b(cheapest|lowest|best rate|lowest apr|lowest rate)\b|最便宜|最低", re.I)
+_LOWEST_PAYMENT = re.compile(
+    r"\b(lowest|smallest|cheapest|least)\b[^.?]{0,20}\b(monthly|payments?|a month)\b|月供最低|每月.{0,4}最少",
     re.I,
 )
-_CHEAPEST = re.compile(r"\b(cheapest|lowest|best rate|lowest apr|lowest rate)\b|最便宜|最低", re.I)
+# Words that make a question a choice ("can I go with the first one?").
+_CHOICE_VERB = re.compile(
+    r"\b(go with|take|choose|pick|apply (to|with)|select|i'?ll have|let'?s do|want)\b|选|我要|申请",
+    re.I,
+)
 _CHOICE_FIELDS = {"purpose", "employment_status", "occupancy", "highest_degree"}
 _TEXT_SLOTS = {"vehicle_make", "vehicle_model", "business_name"}
 _MARKS_ZH = {
@@ -179,7 +174,7 @@ class BorrowerIntakePolicy:
             return say(
                 say_text("switched", lang) + " " + await self._current_question(memory, context)
             )
-        if _INJECTION.search(text):
+        if BORROWER_INSTRUCTIONS.search(text):
             return say(
                 say_text("injection", lang) + " " + await self._current_question(memory, context)
             )
@@ -195,6 +190,14 @@ class BorrowerIntakePolicy:
         if application_id and _STATUS.search(text) and not is_correction(text):
             return call_tool("get_application", {"application_id": application_id})
         awaiting = memory.get("awaiting")
+        amount_check = memory.pop("amount_check", None)
+        memory.pop("amount_declined", None)
+        if amount_check is not None and application_id:
+            if parse_yes_no(text) is True:
+                return self._updates({"amount": {"amount": amount_check}}, memory, correction=False)
+            # Anything but a clear yes leaves the amount untaken, and the message is read on its
+            # own ("no, that's my income"); if nothing in it is usable, the reply says so.
+            memory["amount_declined"] = True
         suggestion = memory.pop("suggest", None)
         if suggestion and awaiting not in ("consent",):
             picked = await self._settle_suggestion(text, suggestion, memory)
@@ -267,6 +270,13 @@ class BorrowerIntakePolicy:
                 reading = await understand(text, codes, similarity=False)
                 if reading.how != "words":
                     continue
+                # Not asked: "no other debts" is not the purpose "other", and a purpose given
+                # already changes only when the person says they are correcting it.
+                known = memory.get("missing")
+                if reading.code == "other" or (
+                    known is not None and field not in known and not is_correction(text)
+                ):
+                    continue
             else:
                 continue
             if reading.code is not None:
@@ -281,6 +291,18 @@ class BorrowerIntakePolicy:
             if reading_args is not None:
                 values[field] = reading_args
         if not values:
+            lone = lone_amount(text) if "amount" in memory.get("missing", ()) else None
+            if lone is not None and "amount" in fields:
+                # "$15,000" while the name is asked: most likely the loan amount, but nothing
+                # in it says so. Asked, not guessed; the question asked before waits.
+                memory["amount_check"] = str(lone)
+                return say(say_text("amount_check", lang, amount=_money(lone)))
+            if memory.pop("amount_declined", False):
+                return say(
+                    say_text("amount_not_taken", lang)
+                    + " "
+                    + await self._current_question(memory, context)
+                )
             stuck = memory.get("awaiting") == "no_offers"
             if stuck and not (question_like and len(text.split()) >= 3):
                 return say(self._still_no_offers(memory))
@@ -290,8 +312,20 @@ class BorrowerIntakePolicy:
                 say_text("didnt_read", lang) + " " + await self._current_question(memory, context)
             )
         return self._updates(
-            values, memory, correction=found.correction or not set(values) & set(asked)
+            values,
+            memory,
+            correction=found.correction or self._changes_answers(values, asked, memory),
         )
+
+    @staticmethod
+    def _changes_answers(
+        values: dict[str, dict[str, Any]], asked: list[str], memory: dict[str, Any]
+    ) -> bool:
+        """Whether the reply should say "Changed" rather than "Got it": a field given before."""
+        known = memory.get("missing")
+        if known is None:  # a conversation from before missing fields were remembered
+            return not set(values) & set(asked)
+        return any(field not in known for field in values)
 
     def _whole_answer(
         self, field: str, text: str, purposes: tuple[str, ...]
@@ -449,9 +483,10 @@ class BorrowerIntakePolicy:
             first, last = args["legal_first_name"], args["legal_last_name"]
             shown = f"{last}{first}" if re.match(r"[\u4e00-\u9fff]", last) else f"{first} {last}"
         elif field == "home_address":
-            shown = (
-                f"{args['address_line1']}, {args['city']}, {args['state']} {args['postal_code']}"
+            street = ", ".join(
+                part for part in (args["address_line1"], args.get("address_line2")) if part
             )
+            shown = f"{street}, {args['city']}, {args['state']} {args['postal_code']}"
         elif field == "annual_income":
             shown = f"{_money(value)} {say_text('a_year', lang)}"
         elif field in ("monthly_housing_payment", "monthly_debt_payments"):
@@ -670,6 +705,7 @@ class BorrowerIntakePolicy:
         if isinstance(application, str):
             return say(self._flush(memory, application))
         missing = [m["name"] for m in application.get("missing_fields") or []]
+        memory["missing"] = missing
         redo = memory.get("redo")
         if redo:
             return say(self._flush(memory, self._ask(list(redo), memory)))
@@ -929,6 +965,12 @@ class BorrowerIntakePolicy:
         from agents.guided.meaning import pick_by_position
 
         options: list[dict[str, Any]] = memory.get("options", [])
+        if is_question(text) and not _CHOICE_VERB.search(text):
+            # "Which one is the cheapest?", "what's the APR of the second one?": a question
+            # about the offers is answered, never taken as the choice that leads to sending.
+            if options and (_CHEAPEST.search(text) or _LOWEST_PAYMENT.search(text)):
+                return say(self._lowest(text, memory))
+            return None
         index = pick_by_position(text, len(options))
         if index is None:
             named = [i for i, o in enumerate(options) if o["label"].lower() in text.lower()]
@@ -957,6 +999,28 @@ class BorrowerIntakePolicy:
                 {"application_id": memory["application_id"], "lender_ids": [picked["lender_id"]]},
             )
         return call_tool("accept_offer", {"offer_id": picked["offer_id"]})
+
+    def _lowest(self, text: str, memory: dict[str, Any]) -> str:
+        """Which shown offer is lowest: by monthly payment when that is asked, else by APR."""
+        lang: Lang = memory.get("lang", "en")
+        rows: list[dict[str, Any]] = memory.get("offer_rows", [])
+        by_payment = bool(_LOWEST_PAYMENT.search(text))
+
+        def key(row: dict[str, Any]) -> Decimal:
+            shown = str(row["payment"] if by_payment else row["apr"])
+            return Decimal(re.sub(r"[^\d.]", "", shown) or "0")
+
+        number, row = min(enumerate(rows, start=1), key=lambda item: key(item[1]))
+        answer = say_text(
+            "lowest_payment" if by_payment else "lowest_apr",
+            lang,
+            n=number,
+            lender=row["lender"],
+            apr=row["apr"],
+            payment=row["payment"],
+        )
+        ask = say_text("offers_firm" if memory.get("offers_firm") else "offers_prequalified", lang)
+        return answer + " " + ask
 
     # Things a person can say at any point.
 

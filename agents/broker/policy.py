@@ -23,6 +23,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMe
 
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
+from agents.guided.hostile import BROKER_INSTRUCTIONS
 from agents.guided.meaning import understand
 from agents.guided.parser import (
     parse_amount,
@@ -211,6 +212,18 @@ class BrokerPolicy:
             return GuidedReply(
                 say(
                     say_text("switched", lang)
+                    + " "
+                    + (question or say_text("broker_what_now", lang))
+                ),
+                memory,
+            )
+        if BROKER_INSTRUCTIONS.search(text):
+            # Refused whole: no client, reference or figure in it is taken, and a request in
+            # progress waits with its question put again.
+            question = self._draft_question(draft, lang) if draft is not None else None
+            return GuidedReply(
+                say(
+                    say_text("broker_injection", lang)
                     + " "
                     + (question or say_text("broker_what_now", lang))
                 ),

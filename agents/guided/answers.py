@@ -12,6 +12,7 @@ from typing import Any
 
 from agents.guided.parser import (
     parse_amount,
+    parse_count,
     parse_date,
     parse_income,
     parse_menu_choice,
@@ -20,13 +21,38 @@ from agents.guided.parser import (
     parse_term_months,
 )
 from lending.applications.requirements import requirements
+from lending.us_states import US_STATES
 
 _TOKEN = re.compile(r"\[(SSN|DOB|ACCOUNT)-\d+\]")
 _NONE = re.compile(r"^\s*(none|nothing|zero|no|n/a|0|\$0(\.00)?|没有|无)\s*\.?\s*$", re.I)
 _PLAIN_NUMBER = re.compile(r"^\s*\$?\s*(\d{1,3}(?:,\d{3})+|\d+)(\.\d{1,2})?\s*$")
-_ADDRESS = re.compile(
-    r"^\s*(?P<line1>[^,]+?),\s*(?:(?P<line2>[^,]+?),\s*)?(?P<city>[^,]+?),\s*"
-    r"(?P<state>[A-Za-z]{2})\s*,?\s*(?P<postal_code>\d{5}(?:-\d{4})?)\s*$"
+_STATE = r"(?P<state>[A-Za-z]{2})"
+_ZIP = r"(?P<postal_code>\d{5}(?:-\d{4})?)"
+_STREET_SUFFIX = (
+    r"(?:St|Street|Rd|Road|Ave|Avenue|Blvd|Boulevard|Dr|Drive|Ln|Lane|Ct|Court|Way|Pl|Place|"
+    r"Ter|Terrace|Pkwy|Parkway|Hwy|Highway|Cir|Circle|Sq|Square|Trl|Trail|Loop)\.?"
+)
+# The street number starts a word: never the digits of a vault token ("[DOB-1]") or of a date.
+_START = r"(?<![\w\[\]/.-])"
+# The ways people write a US address, most explicit first:
+# "9 Pine Rd, Apt 2, Seattle, WA 98101", "9 Pine Rd, Seattle WA 98101", "9 Pine Rd Seattle WA 98101"
+# (the last only when a street type such as "Rd" says where the street ends).
+_ADDRESS_FORMS = tuple(
+    re.compile(_START + form, re.I)
+    for form in (
+        r"(?P<line1>\d+[^,\n\]]*?),\s*(?:(?P<line2>[^,\n]+?),\s*)?(?P<city>[^,\n]+?),\s*"
+        + _STATE
+        + r"\s*,?\s*"
+        + _ZIP,
+        r"(?P<line1>\d+[^,\n\]]*?),\s*(?:(?P<line2>[^,\n]+?),\s*)?"
+        r"(?P<city>[A-Za-z][A-Za-z .'-]*?)\s+" + _STATE + r"\s*,?\s*" + _ZIP,
+        r"(?P<line1>\d+\s+[^,\n\]]*?\b"
+        + _STREET_SUFFIX
+        + r")\s+(?P<city>[A-Za-z][A-Za-z .'-]*?)\s*,?\s+"
+        + _STATE
+        + r"\s*,?\s*"
+        + _ZIP,
+    )
 )
 _EMPLOYMENT = (
     (
@@ -57,13 +83,25 @@ def money(text: str, *, allow_zero: bool) -> Decimal | None:
     return amount.quantize(Decimal("0.01"))
 
 
+def find_address(text: str) -> tuple[tuple[int, int], dict[str, str]] | None:
+    """The first US address in `text` and where it is, in its parts (line1, line2, city, state,
+    postal_code); a two-letter code that is not a US state is not a state."""
+    for form in _ADDRESS_FORMS:
+        for match in form.finditer(text):
+            parts = {key: value.strip() for key, value in match.groupdict().items() if value}
+            parts["state"] = parts["state"].upper()
+            if parts["state"] in US_STATES:
+                return match.span(), parts
+    return None
+
+
 def address(text: str) -> dict[str, str] | None:
-    match = _ADDRESS.match(text)
-    if not match:
+    """A message that is only an address."""
+    found = find_address(text.strip())
+    if found is None:
         return None
-    parts = {key: value.strip() for key, value in match.groupdict().items() if value}
-    parts["state"] = parts["state"].upper()
-    return parts
+    (start, end), parts = found
+    return parts if (start, end) == (0, len(text.strip())) else None
 
 
 def choices_for(field: str, product_purposes: tuple[str, ...]) -> tuple[str, ...]:
@@ -161,8 +199,7 @@ def answer(field: str, text: str, product_purposes: tuple[str, ...]) -> dict[str
             value = money(text, allow_zero=spec.type == "money_or_zero")
             value = str(value) if value is not None else None
         case "integer":
-            found = re.search(r"\d[\d,]*", text)
-            value = int(found.group(0).replace(",", "")) if found else None
+            value = parse_count(field, text)
         case "choice":
             value = choice(text, spec.choices)
         case "address":

@@ -156,7 +156,9 @@ def parse_amount(text: str) -> Decimal | None:
         if not (match["currency"] or scale or match["suffix"]) and value < 100:
             continue
         following = text[match.end() :].lstrip().lower()
-        if not scale and re.match(r"(years?|yrs?|months?|mos?|年|个月|%|percent)", following):
+        if not scale and re.match(
+            r"(years?\b|yrs?\b|months?\b|mos?\b|年|个月|%|percent)", following
+        ):
             continue
         if scale:
             value *= _SCALES[scale.lower()]
@@ -217,10 +219,70 @@ def _chinese_number(token: str) -> int | None:
     return CHINESE_DIGITS.get(token)
 
 
+_NUMBER_TOKEN = (
+    r"\d+|"
+    + "|".join(sorted(_SMALL_NUMBERS, key=len, reverse=True))
+    + r"|[一二两三四五六七八九十]+"
+)
+_YEAR_WORD = r"(?:years?|yrs?)"
+# Halves, said the ways people say them, become decimal years before the term is read:
+# "4 and a half years", "four years and a half", "a year and a half", "half a year", "三年半",
+# "半年". (Read as whole years they were 4, 48 months or nothing.)
+_HALVES = (
+    (
+        re.compile(rf"\b(?P<n>{_NUMBER_TOKEN})\s+and\s+a\s+half\s+{_YEAR_WORD}\b", re.I),
+        "{n}.5 years",
+    ),
+    (
+        re.compile(rf"\b(?P<n>{_NUMBER_TOKEN})\s+{_YEAR_WORD}\s+and\s+a\s+half\b", re.I),
+        "{n}.5 years",
+    ),
+    (re.compile(r"\bhalf\s+(?:a|one)\s+year\b|\ba\s+half\s+year\b", re.I), "6 months"),
+    (re.compile(r"(?P<n>[一二两三四五六七八九十]+|\d+)\s*年半"), "{n}.5年"),
+    (re.compile(r"(?<![一二两三四五六七八九十\d.])半年"), "6个月"),
+)
+# What may stand between the years and the months of one duration: "3 years and 6 months",
+# "2 years, 3 months", "两年零六个月", "一年又三个月".
+_YEARS_THEN_MONTHS = re.compile(r"\s*(?:,|and|&|plus|零|又)?\s*", re.I)
+
+
+def _halves(text: str) -> str:
+    for pattern, replacement in _HALVES:
+
+        def whole(match: re.Match[str], replacement: str = replacement) -> str:
+            if "n" not in match.groupdict():
+                return replacement
+            token = match["n"]
+            number = _chinese_number(token) if token[0] in CHINESE_DIGITS else _number_value(token)
+            if number is None:
+                return match.group(0)
+            return replacement.format(n=int(number))
+
+        text = pattern.sub(whole, text)
+    return text
+
+
+def _term_value(match: re.Match[str]) -> Decimal | None:
+    """The months one `_TERM` match says, or None when it is not a duration."""
+    token = match["number"].lower()
+    value: Decimal | None
+    if token[0] in CHINESE_DIGITS:
+        number = _chinese_number(token)
+        value = Decimal(number) if number is not None else None
+    else:
+        value = _number_value(token)
+    if value is None or value <= 0:
+        return None
+    unit = match["unit"].lower()
+    return value * 12 if unit.startswith("y") or unit == "年" else value
+
+
 def parse_term_months(text: str) -> int | None:
-    """A loan term in months: "5 years" → 60, "60 months" → 60, "18mo" → 18, "5年" → 60."""
-    text = spelled_numbers(text)
-    for match in _TERM.finditer(text):
+    """A loan term in months: "5 years" → 60, "60 months" → 60, "18mo" → 18, "5年" → 60,
+    "4 and a half years" → 54, "3 years and 6 months" → 42, "两年零六个月" → 30."""
+    text = _halves(spelled_numbers(text))
+    matches = list(_TERM.finditer(text))
+    for index, match in enumerate(matches):
         token = match["number"].lower()
         if token in {"a", "an"} and not re.search(
             r"\b(for|over|within|in|about)\s*$", text[: match.start()], re.I
@@ -229,20 +291,54 @@ def parse_term_months(text: str) -> int | None:
         if token.isalpha() and token.isascii() and match["unit"].lower() in ("y", "m", "mo"):
             if not text[match.end("number") : match.start("unit")]:
                 continue  # "eighty", "sixty", "tenmo…": a word, not "eight y(ears)"
-        value: Decimal | None
-        if token[0] in CHINESE_DIGITS:
-            number = _chinese_number(token)
-            value = Decimal(number) if number is not None else None
-        else:
-            value = _number_value(token)
-        if value is None or value <= 0:
+        months = _term_value(match)
+        if months is None:
             continue
-        unit = match["unit"].lower()
-        months = value * 12 if unit.startswith("y") or unit == "年" else value
+        following = matches[index + 1] if index + 1 < len(matches) else None
+        if (
+            following is not None
+            and (match["unit"].lower().startswith("y") or match["unit"] == "年")
+            and not (following["unit"].lower().startswith("y") or following["unit"] == "年")
+            and _YEARS_THEN_MONTHS.fullmatch(text[match.end() : following.start()])
+        ):
+            extra = _term_value(following)
+            if extra is not None:
+                months += extra  # years, then the months of the same duration
         if months != months.to_integral_value():
             continue
         return int(months)
     return None
+
+
+def parse_whole_number(text: str) -> int | None:
+    """The first whole number in `text`, in digits, words or Chinese: "12,000" → 12000,
+    "four" → 4, "twenty five" → 25, "六" → 6. Not "a"/"an", which are articles far more often."""
+    text = spelled_numbers(text)
+    found = re.search(r"\d[\d,]*", text)
+    if found:
+        return int(found.group(0).replace(",", ""))
+    for word in re.findall(r"[a-z]+", text.lower()):
+        if word in _SMALL_NUMBERS and word not in {"a", "an"}:
+            return _SMALL_NUMBERS[word]
+    chinese = re.search(r"[一二两三四五六七八九十]+", text)
+    return _chinese_number(chinese.group(0)) if chinese else None
+
+
+def parse_count(field: str, text: str) -> int | None:
+    """A whole-number answer for `field`: whole years for `years_*` fields ("4 and a half
+    years" → 4, "18 months" → 1, "五年" → 5), a distance with its scale for mileage ("45k" →
+    45000, "3万公里" → 30000), otherwise the first whole number."""
+    if field.startswith("years_"):
+        months = parse_term_months(text)
+        if months is not None:
+            return months // 12
+    if field.endswith("mileage"):
+        scaled = re.search(r"(\d[\d,]*(?:\.\d+)?)\s*(k|thousand|千|万)(?![a-z])", text, re.I)
+        if scaled:
+            unit = scaled.group(2).lower()
+            factor = Decimal(10_000) if unit == "万" else Decimal(1_000)
+            return int(Decimal(scaled.group(1).replace(",", "")) * factor)
+    return parse_whole_number(text)
 
 
 def parse_yes_no(text: str, *, action: str | None = None) -> bool | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from agents.guided.answers import address, answer
+from agents.guided.answers import answer, find_address
 from agents.guided.meaning import by_words, options_for
 from agents.guided.parser import (
     _AMOUNT,
@@ -40,6 +40,9 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "annual_income",
         re.compile(
             r"\b(earn|earning|make|making|made|income|salary|paid|gross|bring (in|home)|take home)\b"
+            # "self-employed, about 6k a month": what a job brings in, said with the job.
+            r"|\b((self[- ]?)?employed|freelanc\w*|my job|work(ing)? (as|at|for)|full[- ]time|"
+            r"part[- ]time)\b"
             r"|收入|年薪|月薪|工资|挣|赚",
             re.I,
         ),
@@ -47,7 +50,11 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "monthly_housing_payment",
         re.compile(
-            r"\b(rent|renting|housing|mortgage (payment|is)|my mortgage)\b|房租|租金|房贷|月供",
+            r"\b(rent|renting|housing|mortgage (payment|is)|my mortgage)\b|房租|租金|房贷|月供|"
+            # "mortgage 2100 monthly": a mortgage with a monthly amount is a payment, while
+            # "a mortgage for 300k" is the loan asked for.
+            r"\bmortgage(?=\s*(of|is|:)?\s*\$?\s*\d[\d,.]*\s*k?\s*(a month|per month|/\s*mo|"
+            r"monthly|each month|every month))",
             re.I,
         ),
     ),
@@ -100,6 +107,21 @@ _MONEY_CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
 )
 _MONEY_FIELDS = {field for field, _ in _MONEY_CUES}
+_NO_HOUSING = re.compile(
+    r"\b(no|zero|don'?t (have|pay) (a|any)|do not (have|pay) (a|any))\s+(rent|mortgage)\b|"
+    r"\b(own|owns|owned)\s+(my|our|the)\s+(home|house|place|condo|apartment)\s+"
+    r"(outright|free and clear|fully)|\b(home|house|mortgage) is paid off\b|\bpaid off (my|our|the) "
+    r"(home|house|mortgage)\b|\blive with (my )?(parents|family|folks)\b|\brent[- ]free\b|"
+    r"没有房贷|不用(交|付)?房租|房子是自己的|房贷(已经)?还清|和父母(一起)?住|跟父母住",
+    re.I,
+)
+_NO_DEBTS = re.compile(
+    r"\b(no|zero|not any|don'?t have any|do not have any|haven'?t got any|without any)\s+"
+    r"(other\s+|monthly\s+)?(debts?|loans?|credit card debt|debt payments?)\b|"
+    r"\bdebt[- ]free\b|\bi (don'?t|do not) (have|owe) (any )?(other )?(debts?|anything)\b|"
+    r"没有(其他的?|别的)?(负债|债务|欠款|贷款)|无(负债|债务)|不欠",
+    re.I,
+)
 _SCORE = re.compile(
     r"(score|credit(?! ?cards?)|fico|信用分|信用评分|信用(?!卡))\D{0,20}?(?<!\d)(\d{3})(?!\d)|"
     r"(?<!\d)(\d{3})\s*(credit score|fico)",
@@ -108,11 +130,6 @@ _SCORE = re.compile(
 _PHONE_CUE = re.compile(r"\b(phone|call|cell|mobile|number|reach me)\b|电话|手机", re.I)
 _SSN_CUE = re.compile(r"\b(ssn|social)\b|社会安全|社安号", re.I)
 _BIRTH_CUE = re.compile(r"\b(born|birth|dob|birthday)\b|生日|出生", re.I)
-# The street number starts a word: never the digits of a vault token ("[DOB-1]") or of a date.
-_ADDRESS_ANYWHERE = re.compile(
-    r"(?<![\w\[\]/.-])\d+[^,\n\]]*?,\s*(?:[^,\n]+?,\s*)?[^,\n]+?,\s*[A-Za-z]{2}\s*,?\s*"
-    r"\d{5}(?:-\d{4})?"
-)
 _NAME = re.compile(
     r"\b(?i:i'?m|i am|my name is|name'?s|this is|it'?s|call me)\s+"
     r"([A-Z][A-Za-z'’-]+(?:\s+[A-Z][A-Za-z'’-]+){1,3})"
@@ -243,10 +260,30 @@ def _amounts(text: str) -> list[tuple[int, int, Decimal]]:
         if re.fullmatch(r"\s*(19\d\d|20[0-3]\d)\s*", match.group(0)):
             continue  # a bare 1900-2039 is a year ("a 2025 Honda"), not dollars
         following = text[match.end() : match.end() + 12].lower()
-        if re.match(r"\s*(miles|mi\b|英里|公里|years?|yrs?|months?|年|个月|%)", following):
+        if re.match(
+            r"\s*(miles\b|mi\b|英里|公里|years?\b|yrs?\b|months?\b|mos?\b|年|个月|%)", following
+        ):
             continue
         found.append((match.start(), match.end(), value))
     return found
+
+
+def lone_amount(text: str) -> Decimal | None:
+    """The amount of a message that is an amount and little else ("$15,000", "around 18 grand",
+    "大概八万块"): the person may mean the loan amount, but nothing in it says which field."""
+    text = chinese_amounts(text)
+    found = _amounts(text)
+    if len(found) != 1:
+        return None
+    start, end, value = found[0]
+    rest = re.sub(
+        r"\b(about|around|roughly|approximately|approx|maybe|like|say|just|only|probably|"
+        r"i think|i guess|dollars?|bucks|usd|please|ish)\b|大概|大约|左右|差不多|可能|吧|块|元|钱|美元",
+        " ",
+        text[:start] + " " + text[end:],
+        flags=re.I,
+    )
+    return value if not re.search(r"\w", rest) else None
 
 
 def _place_amounts(
@@ -334,9 +371,9 @@ def extract(
         working,
     ):
         taken.add(match.span())
-    located = _ADDRESS_ANYWHERE.search(working)
+    located = find_address(working)
     if located:
-        parts = address(located.group(0))
+        span, parts = located
         # The address asked for: a property's address is never taken as the person's home.
         if "property_address" in asked or not want("home_address"):
             target = "property_address"
@@ -353,7 +390,7 @@ def extract(
                 }
             else:
                 values[target] = {"slots": {target: parts}}
-        taken.add(located.span())
+        taken.add(span)
     if want("phone") and ("phone" in asked or _PHONE_CUE.search(working)):
         phone = parse_phone(working)
         if phone:
@@ -452,6 +489,14 @@ def extract(
         # Bare amounts answer the asked money questions in the order they were asked.
         for field, (start, end, value) in zip(money_asked, loose, strict=False):
             values[field] = _money_args(field, value, working, start, end)
+    if want("monthly_housing_payment") and "monthly_housing_payment" not in values:
+        # "I own my home outright", "no mortgage", "I live with my parents": nothing a month.
+        if _NO_HOUSING.search(working):
+            values["monthly_housing_payment"] = {"monthly_housing_payment": "0.00"}
+    if want("monthly_debt_payments") and "monthly_debt_payments" not in values:
+        # "no other debts", "I don't have any debts", "debt-free", "没有负债": none to pay.
+        if _NO_DEBTS.search(working):
+            values["monthly_debt_payments"] = {"monthly_debt_payments": "0.00"}
     del term_match
     if want("full_name"):
         named = _NAME.search(text) or _CHINESE_NAME.search(text)
@@ -502,10 +547,18 @@ def _text_segments(text: str, asked: Sequence[str], values: dict[str, Any], want
         values[field] = {"slots": {field: _ZH_MAKE.get(part, part)}}
 
 
+# Two-character family names (复姓): "欧阳娜娜" is 欧阳 + 娜娜, not 欧 + 阳娜娜.
+_COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 诸葛 上官 东方 皇甫 令狐 慕容 公孙 夏侯 尉迟 长孙 宇文 司徒 端木 轩辕 独孤 南宫 "
+    "西门 申屠 太史 万俟 闻人 澹台 公冶 宗政 濮阳 淳于 单于 呼延 赫连 钟离 百里 东郭 拓跋".split()
+)
+
+
 def _name_args(name: str) -> dict[str, str]:
     name = name.strip()
     if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", name):
-        return {"legal_first_name": name[1:], "legal_last_name": name[0]}
+        split = 2 if name[:2] in _COMPOUND_SURNAMES and len(name) > 2 else 1
+        return {"legal_first_name": name[split:], "legal_last_name": name[:split]}
     words = name.split()
     return {"legal_first_name": words[0], "legal_last_name": " ".join(words[1:])}
 
@@ -516,6 +569,8 @@ def name_answer(text: str) -> dict[str, str] | None:
         r"^(my name is|i'?m|i am|it'?s|name:?|我叫|我是|名字是)\s*", "", text.strip(), flags=re.I
     ).strip(" .。!！")
     if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", cleaned):
+        if _NOT_A_CHINESE_NAME.search(cleaned):
+            return None  # "三年", "八万块", "是的", "不知道": an answer, not a name
         return _name_args(cleaned)
     words = cleaned.split()
     if "?" in text or "？" in text or any(w.lower() in _NOT_NAMES for w in words):
@@ -525,6 +580,12 @@ def name_answer(text: str) -> dict[str, str] | None:
     return None
 
 
+# A count with its unit (a term, an amount, an age, a date), or a character that names are not
+# made of but everyday answers are ("是的", "不知道", "好吧", "谢谢", "我的").
+_NOT_A_CHINESE_NAME = re.compile(
+    r"[零一二两三四五六七八九十百千][十百千万]?[年月日号岁块元万千个]|"
+    r"[的了吗呢吧啊呀嗯不没是好谢请我你您他她它们这那要想在什么]"
+)
 # Everyday words that are not parts of a name (questions, requests, answers).
 _NOT_NAMES = frozenset(
     "what whats how why where when who which is are was the a can could would should does "

@@ -114,6 +114,19 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "application, within what you've asked for.",
         "我不能这样做。所有信贷决定都由贷款机构做出，我只会在您要求的范围内处理您自己的申请。",
     ),
+    "amount_check": (
+        "Is {amount} the amount you'd like to borrow? (yes or no)",
+        "{amount} 是您想借的金额吗？（请回答“是”或“不是”）",
+    ),
+    "amount_not_taken": (
+        "Understood, I haven't used it as the loan amount.",
+        "明白，我没有把它当作贷款金额。",
+    ),
+    "broker_injection": (
+        "I can't do that. Lenders make every credit decision, and I act only for your own "
+        "clients, within what you've asked for.",
+        "我不能这样做。所有信贷决定都由贷款机构做出，我只会在您要求的范围内为您自己的客户办理。",
+    ),
     "consent_question": (
         'To show you offers I need your consent: "{text}" Do you agree? (yes or no)',
         "为了向您展示报价，我需要您的同意。同意书内容（中文译文）：“{translation}” 英文原文（版本 {version}）："
@@ -136,6 +149,14 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "month, total cost {total}, fees {fees}{marks}",
         "{n}. {lender}：{amount}，期限 {term} 个月，年化利率（APR）{apr}%（票面利率 {rate}%），"
         "每月还款 {payment}，总成本 {total}，费用 {fees}{marks}",
+    ),
+    "lowest_apr": (
+        "The lowest APR is option {n}, {lender}: APR {apr}%, {payment} a month.",
+        "年利率（APR）最低的是第 {n} 个，{lender}：APR {apr}%，每月 {payment}。",
+    ),
+    "lowest_payment": (
+        "The lowest monthly payment is option {n}, {lender}: {payment} a month (APR {apr}%).",
+        "月供最低的是第 {n} 个，{lender}：每月 {payment}（APR {apr}%）。",
     ),
     "offers_firm": (
         "These are firm offers. Which one would you like to accept? (number)",

@@ -1,8 +1,10 @@
 """Eval runs and their per-scenario results (issue 16): what prompt engineers compare, bless as a
-baseline and gate on. Keyed by the exact prompt versions, model, graph hash and scenario hash."""
+baseline and gate on. Keyed by the exact prompt versions, model, graph hash and scenario hash.
+Runs asked for from the back office wait, run and report progress as eval requests."""
 
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -10,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -23,6 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from lending.models.applications import one_of, text_enum
 from lending.models.base import Base, new_id
 
 
@@ -75,3 +79,45 @@ class EvalResult(Base):
     # Redacted: what a person reads to see why a scenario failed.
     transcript: Mapped[list[dict[str, str]]] = mapped_column(JSONB)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class EvalRequestStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"  # its run is saved (scenarios may have failed: the run says which)
+    FAILED = "failed"  # the run could not be made (the reason is in `error`)
+
+
+class EvalRequest(Base):
+    """An eval run asked for from the back office, run as a job by the worker: what was asked,
+    by whom, how far it got, and the run it made."""
+
+    __tablename__ = "eval_request"
+    __table_args__ = (
+        CheckConstraint(one_of("status", EvalRequestStatus), name="status"),
+        Index("ix_eval_request_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    # Scenario folders or files under evals/scenarios (relative), and tags; empty: all.
+    paths: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    model: Mapped[str] = mapped_column(String(200))
+    prompt_label: Mapped[str] = mapped_column(String(64))
+    trials: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[EvalRequestStatus] = mapped_column(
+        text_enum(EvalRequestStatus, "eval_request_status"), default=EvalRequestStatus.QUEUED
+    )
+    # Scenario runs (scenario x mode x channel x trial) planned, done, and failed so far.
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("eval_run.id", ondelete="SET NULL"))
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

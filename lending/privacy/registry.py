@@ -284,6 +284,13 @@ RULES: dict[str, Rule] = {
             _STAFF,
             omit=("secret_encrypted",),
         ),
+        Rule(
+            "eval_request",
+            "requested_by_user_id = :user_id",
+            False,
+            Erasure.KEEP,
+            _STAFF,
+        ),
     )
 }
 

@@ -15,6 +15,7 @@ from agents.guided.parser import (
     Period,
     ProductType,
     parse_amount,
+    parse_count,
     parse_date,
     parse_email,
     parse_income,
@@ -24,6 +25,7 @@ from agents.guided.parser import (
     parse_product_type,
     parse_ssn,
     parse_term_months,
+    parse_whole_number,
     parse_within_days,
     parse_yes_no,
 )
@@ -85,6 +87,62 @@ def test_not_terms(text: str) -> None:
 
 def test_fractional_years_that_make_whole_months() -> None:
     assert parse_term_months("2.5 years") == 30
+
+
+# Halves and compound durations, as people say them. Each was read wrongly or not at all
+# before: "3 years and 6 months" was 36, "三年半" 36, "four years and a half" 48.
+@pytest.mark.parametrize(
+    ("text", "months"),
+    [
+        ("4 and a half years", 54),
+        ("four and a half years", 54),
+        ("over two and a half years", 30),
+        ("a year and a half", 18),
+        ("one and a half years please", 18),
+        ("four years and a half", 54),
+        ("half a year", 6),
+        ("3 years and 6 months", 42),
+        ("2 years, 6 months", 30),
+        ("2 years 3 months", 27),
+        ("5 yrs & 3 mos", 63),
+        ("三年半", 42),
+        ("两年零六个月", 30),
+        ("一年又三个月", 15),
+        ("半年", 6),
+        ("3年6个月", 42),
+        ("3 years or 36 months", 36),  # alternatives, not a sum
+        ("for 3 years, 2 loans", 36),
+    ],
+)
+def test_halves_and_compound_terms(text: str, months: int) -> None:
+    assert parse_term_months(text) == months
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "value"),
+    [
+        ("years_in_business", "4 and a half years", 4),  # whole years completed
+        ("years_in_business", "four years", 4),
+        ("years_in_business", "a year and a half", 1),
+        ("years_in_business", "18 months", 1),
+        ("years_in_business", "since 2019, so about 6 years", 6),
+        ("years_in_business", "五年", 5),
+        ("years_in_business", "twelve", 12),
+        ("vehicle_mileage", "about 45k", 45000),
+        ("vehicle_mileage", "45,000 miles", 45000),
+        ("vehicle_mileage", "62 thousand", 62000),
+        ("vehicle_mileage", "3万", 30000),
+        ("vehicle_mileage", "twelve", 12),
+        ("vehicle_year", "it is a 2019 Camry", 2019),
+    ],
+)
+def test_whole_number_answers(field: str, text: str, value: int) -> None:
+    assert parse_count(field, text) == value
+
+
+@pytest.mark.parametrize("text", ["a few", "not sure", "", "a couple"])
+def test_no_whole_number(text: str) -> None:
+    assert parse_whole_number(text) is None
 
 
 @pytest.mark.parametrize(

@@ -308,6 +308,22 @@ def test_a_prompt_engineer_sees_prompts_only_and_is_refused_admin_pages(
     _nav(web, "Evals")
     expect(page.get_by_role("heading", name="Eval runs")).to_be_visible()
     web.check("engineer-evals")
+    # One scenario, run by the server's own job worker; the page follows it, then it is blessed.
+    page.get_by_label("knowledge").check()
+    page.get_by_label("Tags (any of, separated by spaces)").fill("zh")
+    page.get_by_label("Name of the run").fill("from the browser")
+    page.get_by_role("button", name="Start the run").click()
+    expect(page.get_by_role("heading", name=re.compile("Eval run asked"))).to_be_visible()
+    web.check("engineer-eval-request")
+    # The page refreshes its progress itself (the template database is made on a first run).
+    expect(page.locator("#progress")).to_contain_text(
+        "finished. 1 of 1 scenario runs done", timeout=180_000
+    )
+    page.get_by_role("link", name="The run's report").click()
+    expect(page.get_by_text("knowledge-chinese-apr[guided]")).to_be_visible()
+    page.get_by_role("button", name="Bless this run as the baseline").click()
+    expect(page.get_by_role("status").first).to_contain_text("now the baseline")
+    web.check("engineer-eval-blessed")
 
     _nav(web, "Conversations")
     expect(page.get_by_role("heading", name="Conversations")).to_be_visible()

@@ -40,6 +40,7 @@ async def test_small_suite_end_to_end(settings: Settings, database_url: str) -> 
         ("test-knowledge-cited", "guided"),
         ("test-knowledge-cited", "scripted"),
         ("approvals-plain-no", "guided"),
+        ("approvals-plain-no", "guided:voice"),
         ("scripted-withdraw-rejected", "scripted"),
     }
     failed = by_case[("test-designed-to-fail", "guided")]
@@ -57,6 +58,7 @@ async def test_small_suite_end_to_end(settings: Settings, database_url: str) -> 
         ("test-knowledge-cited", "guided"),
         ("test-knowledge-cited", "scripted"),
         ("approvals-plain-no", "guided"),
+        ("approvals-plain-no", "guided:voice"),
         ("scripted-withdraw-rejected", "scripted"),
     ]:
         assert by_case[case].passed, (case, by_case[case].failures, by_case[case].transcript)
@@ -66,7 +68,7 @@ async def test_small_suite_end_to_end(settings: Settings, database_url: str) -> 
     assert scripted.verdicts[0]["passed"]
     assert scripted.verdicts[0]["rationale"]
     assert by_case[("test-knowledge-cited", "guided")].tokens == 0
-    assert outcome.summary["pass_at_k"] == pytest.approx(0.8)
+    assert outcome.summary["pass_at_k"] == pytest.approx(5 / 6, abs=1e-4)
     assert outcome.summary["failed"] == ["test-designed-to-fail[guided]"]
 
     engine = create_engine(settings, database_url)
@@ -79,7 +81,7 @@ async def test_small_suite_end_to_end(settings: Settings, database_url: str) -> 
             rows = (
                 await session.scalars(select(EvalResult).where(EvalResult.run_id == saved.id))
             ).all()
-            assert len(rows) == 5
+            assert len(rows) == 6
             assert sum(not row.passed for row in rows) == 1
             cases = await store.outcomes(session, saved)
             assert not cases["test-designed-to-fail[guided]"]["passed"]
@@ -196,10 +198,11 @@ def test_the_committed_baseline_is_for_the_committed_scenarios() -> None:
         (Path(__file__).parents[2] / "evals" / "baselines" / "offline.json").read_text("utf-8")
     )
     current = {
-        f"{s.id}[{mode}]": s.digest()
+        f"{s.id}[{mode if channel == 'chat' else f'{mode}:voice'}]": s.digest()
         for s in load()
         for mode in s.modes
         if mode in ("guided", "scripted")
+        for channel in s.channels
     }
     assert {case: row["scenario_hash"] for case, row in baseline.items()} == current
     assert all(row["passed"] for row in baseline.values() if row["critical"])

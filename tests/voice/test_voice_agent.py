@@ -115,6 +115,7 @@ async def test_a_withdrawal_is_asked_by_voice_and_only_a_clear_yes_runs_it(
     assert "clear yes or no" in unclear
     assert reference in asked_again
     assert unclear.endswith("Please say yes or no.")
+    assert "(yes or no)" not in unclear  # the written hint is not read out before the prompt
     assert "It is withdrawn now." in approved
     assert await _status(session, app_id) == "withdrawn"
     statuses = [
