@@ -22,6 +22,7 @@ from admin.pages import (
     knowledge,
     lenders,
     people,
+    privacy,
     prompts,
     voice,
 )
@@ -186,6 +187,7 @@ def create_admin_app(host: Backing) -> FastAPI:
         commissions,
         lenders,
         people,
+        privacy,
         audit,
         prompts,
         experiments,

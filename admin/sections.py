@@ -30,6 +30,7 @@ SECTIONS = (
     Section("commissions", "Payouts", "/admin/commissions/batches", ADMIN),
     Section("lenders", "Lenders", "/admin/lenders", ADMIN),
     Section("people", "People", "/admin/people", ADMIN),
+    Section("privacy", "Privacy", "/admin/privacy", ADMIN),
     Section("audit", "Audit log", "/admin/audit", ADMIN),
     Section("prompts", "Prompts", "/admin/prompts", PROMPTS),
     Section("evals", "Evals", "/admin/evals", PROMPTS),

@@ -49,14 +49,16 @@ def restore(
     checksum and that the master keys it needs are configured. Stop the server and workers
     first. Restores into a new database, migrates it when the archive is older than this code,
     then swaps it in; on any failure nothing changes. The previous database and document folder
-    are kept under a dated name."""
-    from lending.backups.archive import BackupError, restore_backup
+    are kept under a dated name. Erasures completed after the archive was made (the ledger file
+    and the database being replaced record them) are carried out again before the swap."""
+    from lending.backups.archive import BackupError
+    from lending.privacy.restore import restore_keeping_erasures
 
     settings = setup(json_logs=False)
     url = database_url(settings)
     # The embedded server holds no session of ours after the preflight check.
     try:
-        result = restore_backup(settings, url, archive)
+        result = restore_keeping_erasures(settings, url, archive)
     except BackupError as exc:
         fail(f"Restore refused: {exc}")
     kept = []
@@ -68,8 +70,28 @@ def restore(
         f"Restored {archive.name}: migration {result.revision_in_archive} -> "
         f"{result.revision_now}, {result.documents} documents."
         + (
+            f" {result.erasures_reapplied} erasure(s) completed after the archive was made were "
+            "carried out again."
+            if result.erasures_reapplied
+            else ""
+        )
+        + (
             f" The previous state is kept as {' and '.join(kept)}; remove it when satisfied."
             if kept
             else ""
         )
+    )
+
+
+@app.command("reapply-erasures")
+def reapply_erasures() -> None:
+    """Carry out again every erasure recorded in the ledger file (OMNIFIN_ERASURE_LEDGER_PATH)
+    that the database does not show: after a production point-in-time recovery, which restores
+    the database to before an erasure. `backup restore` does this by itself."""
+    from lending.privacy.restore import reapply_from_ledger
+
+    settings = setup(json_logs=False)
+    count = reapply_from_ledger(settings, database_url(settings))
+    typer.echo(
+        f"{count} erasure(s) carried out again." if count else "Every recorded erasure holds."
     )

@@ -489,6 +489,12 @@ class Settings(BaseSettings):
         description="Where `omnifin backup create` and the nightly backup job write archives "
         "(unset: the job does nothing; the command writes to <state_dir>/backups).",
     )
+    erasure_ledger_path: Path | None = Field(
+        default=None,
+        description="The record of completed erasures kept outside the database and its backups, "
+        "re-applied when an older backup is restored (unset: <state_dir>/privacy/erasures.jsonl). "
+        "In production: durable storage apart from the database's.",
+    )
     backup_keep: int = Field(
         default=7, ge=1, description="Archives the nightly job keeps in backup_dir (oldest go)."
     )

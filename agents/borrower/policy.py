@@ -27,6 +27,13 @@ from agents.guided.hostile import BORROWER_INSTRUCTIONS
 from agents.guided.meaning import Reading, pick_by_position, understand
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedReply, call_tool, say, tool_error
+from agents.guided.privacy import (
+    GUIDED_REASON,
+    Intent,
+    copy_reply,
+    privacy_text,
+    read_privacy_request,
+)
 from agents.guided.questions import (
     answer_from_knowledge,
     asks_why,
@@ -171,6 +178,9 @@ class BorrowerIntakePolicy:
             return say(
                 say_text("injection", lang) + " " + await self._current_question(memory, context)
             )
+        privacy_request = read_privacy_request(text)
+        if privacy_request is not None:
+            return await self._privacy(privacy_request, memory, context)
         if wants_person(text):
             return say(
                 await self._handoff(memory, context)
@@ -510,6 +520,12 @@ class BorrowerIntakePolicy:
             name = result.name or ""
             if result.status == "error":
                 message = _error_message(result)
+                if name == "request_my_erasure" and tool_error(result)[0] == "NotApproved":
+                    return say(
+                        privacy_text("erasure_not_sent", lang)
+                        + " "
+                        + await self._current_question(memory, context)
+                    )
                 if tool_error(result)[0] == "NotApproved":
                     memory["awaiting"] = memory.get("last_choice_kind")
                     return say(
@@ -573,6 +589,17 @@ class BorrowerIntakePolicy:
                     return say(say_text("accepted", lang))
                 case "list_applications":
                     return await self._found_applications(data, memory, context)
+                case "get_my_data_copy":
+                    return say(
+                        self._flush(
+                            memory,
+                            copy_reply(data, lang)
+                            + " "
+                            + await self._current_question(memory, context),
+                        )
+                    )
+                case "request_my_erasure":
+                    return say(self._flush(memory, privacy_text("erasure_sent", lang)))
                 case "get_application":
                     return say(
                         self._status(data, memory)
@@ -1091,6 +1118,21 @@ class BorrowerIntakePolicy:
             lang,
             about=say_text("handoff_about", lang, reference=reference) if reference else "",
             broker=say_text("handoff_broker", lang) if has_broker else "",
+        )
+
+    async def _privacy(
+        self, request: Intent, memory: dict[str, Any], context: AgentContext
+    ) -> AIMessage:
+        """A copy of one's data, or a request to erase it (which waits for the person's
+        approval); anything else about it is explained and changes nothing."""
+        if request == "export":
+            return call_tool("get_my_data_copy", {})
+        if request == "erase":
+            return call_tool("request_my_erasure", {"reason": GUIDED_REASON})
+        return say(
+            privacy_text(request, memory["lang"])
+            + " "
+            + await self._current_question(memory, context)
         )
 
     def _status(self, application: dict[str, Any], memory: dict[str, Any]) -> str:

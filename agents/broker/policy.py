@@ -33,6 +33,7 @@ from agents.guided.parser import (
     parse_within_days,
 )
 from agents.guided.policy import GuidedReply, call_tool, say, tool_error
+from agents.guided.privacy import GUIDED_REASON, copy_reply, privacy_text, read_privacy_request
 from agents.guided.slots import chinese_amounts
 from agents.guided.texts import (
     Lang,
@@ -249,6 +250,13 @@ class BrokerPolicy:
                 ),
                 memory,
             )
+        privacy_request = read_privacy_request(text)
+        if privacy_request == "export":
+            return GuidedReply(call_tool("get_my_data_copy", {}), memory)
+        if privacy_request == "erase":
+            return GuidedReply(call_tool("request_my_erasure", {"reason": GUIDED_REASON}), memory)
+        if privacy_request is not None:
+            return GuidedReply(say(privacy_text(privacy_request, lang)), memory)
         if draft is not None:
             return GuidedReply(await self._continue_draft(text, draft, memory, context), memory)
         return GuidedReply(await self._request(text, memory, context), memory)
@@ -640,6 +648,8 @@ class BrokerPolicy:
         if failed:
             memory.pop("task", None)
             kind, _ = tool_error(failed[0])
+            if kind == "NotApproved" and failed[0].name == "request_my_erasure":
+                return say(privacy_text("erasure_not_sent", lang))
             if kind == "NotApproved":
                 return say(say_text("not_approved", lang))
             body = failed[0].artifact if isinstance(failed[0].artifact, dict) else {}
@@ -669,6 +679,10 @@ class BrokerPolicy:
             return self._after_describe(data, task, lang)
         if result.name == "list_expiring_offers":
             return self._expiring(data, lang)
+        if result.name == "get_my_data_copy":
+            return say(copy_reply(data, lang))
+        if result.name == "request_my_erasure":
+            return say(privacy_text("erasure_sent", lang))
         if result.name == "get_application":
             previous = memory.get("focus") or {}
             name = memory.pop("focus_name", None)

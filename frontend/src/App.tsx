@@ -19,6 +19,7 @@ const VerifyEmailPage = lazy(() =>
 );
 const MePage = lazy(() => import("./pages/MePage").then((m) => ({ default: m.MePage })));
 const SecurityPage = lazy(() => import("./pages/SecurityPage").then((m) => ({ default: m.SecurityPage })));
+const PrivacyPage = lazy(() => import("./pages/PrivacyPage").then((m) => ({ default: m.PrivacyPage })));
 const FirmPage = lazy(() => import("./pages/FirmPage").then((m) => ({ default: m.FirmPage })));
 const AssistantPage = lazy(() =>
   import("./pages/AssistantPage").then((m) => ({ default: m.AssistantPage })),
@@ -69,6 +70,7 @@ export function App() {
           <Route path="/me" element={signedIn(<MePage />)} />
           <Route path="/security" element={signedIn(<SecurityPage />, true)} />
           <Route path="/firm" element={signedIn(<FirmPage />)} />
+          <Route path="/privacy" element={signedIn(<PrivacyPage />)} />
           <Route path="/assistant" element={signedIn(<AssistantPage />)} />
           <Route path="/assistant/:threadId" element={signedIn(<AssistantPage />)} />
           <Route path="/applications" element={signedIn(<ApplicationsPage />)} />

@@ -27,7 +27,9 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +73,8 @@ class RestoreResult:
     documents: int
     previous_database: str | None
     previous_documents_dir: Path | None
+    # Erasures completed after the archive was made, carried out again before the swap.
+    erasures_reapplied: int = 0
 
 
 def pg_program(name: str) -> str:
@@ -309,8 +313,18 @@ def _member_digest(tar: tarfile.TarFile, name: str) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def restore_backup(settings: Settings, database_url: str, archive: Path) -> RestoreResult:
-    """Replace the database and the document store with the archive's, or change nothing."""
+def restore_backup(
+    settings: Settings,
+    database_url: str,
+    archive: Path,
+    *,
+    reapply: Callable[[str, LocalBlobStore], int] | None = None,
+) -> RestoreResult:
+    """Replace the database and the document store with the archive's, or change nothing.
+
+    `reapply(staging_url, staging_files)` runs on the restored, migrated database and its
+    documents before they are swapped in (lending.privacy.restore passes the re-application of
+    completed erasures); it returns how many it re-applied, and its failure changes nothing."""
     from lending import migrations
 
     store = _local_store(settings)
@@ -364,6 +378,7 @@ def restore_backup(settings: Settings, database_url: str, archive: Path) -> Rest
             )
         migrations.upgrade(staging_url)
         revision_now = migrations.current_revision(staging_url)
+        reapplied = reapply(staging_url, LocalBlobStore(staging_dir)) if reapply else 0
         had_previous = _swap_databases(admin, name, staging_db, previous_db)
     except BaseException:
         _drop(admin, staging_db)
@@ -391,6 +406,7 @@ def restore_backup(settings: Settings, database_url: str, archive: Path) -> Rest
         documents=int(manifest["documents"]),
         previous_database=previous_db if had_previous else None,
         previous_documents_dir=previous_dir,
+        erasures_reapplied=reapplied,
     )
 
 
@@ -398,6 +414,7 @@ def _swap_databases(admin: str, name: str, staging: str, previous: str) -> bool:
     """Rename the live database aside and the restored one into its place, in one transaction.
 
     Refuses while another session is connected to the live database (a running server)."""
+    _let_closed_sessions_go(admin, name)
     with psycopg.connect(admin) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if exists is not None:
@@ -423,6 +440,23 @@ def _swap_databases(admin: str, name: str, staging: str, previous: str) -> bool:
         )
         conn.commit()
     return exists is not None
+
+
+def _let_closed_sessions_go(admin: str, name: str, seconds: float = 3.0) -> None:
+    """Wait a moment for sessions that have just disconnected (the backup's own, the erasure
+    ledger's reader) to leave pg_stat_activity: a backend exits shortly after its client closes.
+    A server still connected stays listed, and the swap then refuses."""
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(admin, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            busy = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> "
+                "pg_backend_pid()",
+                (name,),
+            ).fetchone()
+            if busy is None or not busy[0]:
+                return
+            time.sleep(0.1)
 
 
 def _swap_back(admin: str, name: str, staging: str, previous: str, had_previous: bool) -> None:

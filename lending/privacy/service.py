@@ -34,7 +34,9 @@ from lending.kv import Store
 from lending.models.documents import Document
 from lending.models.identity import User
 from lending.models.privacy import ErasureRequest, ErasureStatus
-from lending.privacy.registry import RULES, Erasure
+from lending.privacy.erasure import erase_person, preview_erasure
+from lending.privacy.ledger import ErasureRecord, record_after_commit
+from lending.privacy.registry import RULES
 from lending.privacy.repository import PrivacyRepository
 from lending.privacy.schemas import DataExport, ErasureRequestCreate, ErasureReview
 
@@ -46,7 +48,8 @@ manifest.json       what is in this archive, and what is not and why
 
 Not included: passwords and security codes (only their one-way hashes are held), the full
 SSN (only its last four digits are shown here; the full number is held encrypted and sent only to
-lenders you chose), and notifications (Omnifin sends none yet).
+lenders you chose), and the content of e-mails sent to you (held sealed; data/mail_message.json
+lists them).
 """
 
 
@@ -124,7 +127,6 @@ class PrivacyService:
                             "made_at": made,
                             "rows": export.rows,
                             "documents": export.documents,
-                            "notifications": "none: the platform sends no notifications yet",
                             "tables": {
                                 rule.table: rule.reason for rule in RULES.values() if rule.export
                             },
@@ -235,6 +237,28 @@ class PrivacyService:
         )
         return list(rows)
 
+    async def get_request(
+        self, session: AsyncSession, actor: Actor, *, request_id: uuid.UUID
+    ) -> ErasureRequest:
+        """One request: staff see any, anyone else only their own."""
+        request = await PrivacyRepository.from_session(session).get_request(request_id)
+        if request is None or not (
+            actor.has(Scope.PRIVACY_MANAGE) or request.subject_user_id == actor.user_id
+        ):
+            raise NotFound("No such erasure request.")
+        return request
+
+    async def preview(
+        self, session: AsyncSession, actor: Actor, *, request_id: uuid.UUID
+    ) -> dict[str, Any]:
+        """What approving a pending request would remove, anonymise and keep, and why (staff);
+        for a decided request, its report."""
+        actor.require(Scope.PRIVACY_MANAGE)
+        request = await self.get_request(session, actor, request_id=request_id)
+        if request.status != ErasureStatus.PENDING.value:
+            return dict(request.report)
+        return await preview_erasure(session, request.subject_user_id)
+
     async def review(
         self,
         session: AsyncSession,
@@ -276,11 +300,13 @@ class PrivacyService:
             return request
         await token_service.revoke_user(session, store=store, user_id=request.subject_user_id)
         request.pseudonym = "erased-" + secrets.token_hex(6)
-        request.report = await self._erase(
-            session, request.subject_user_id, request.pseudonym, settings
+        request.report = await erase_person(
+            session, request.subject_user_id, request.pseudonym, blob_store(settings)
         )
         request.status, request.completed_at = ErasureStatus.COMPLETED.value, datetime.now(UTC)
         await session.flush()
+        # Kept outside the database too, so that restoring an older backup erases them again.
+        record_after_commit(session, settings, ErasureRecord.of(request))
         await audit.record(
             session,
             actor,
@@ -291,100 +317,6 @@ class PrivacyService:
             details={"subject_user_id": str(request.subject_user_id), **request.report},
         )
         return request
-
-    async def _erase(
-        self, session: AsyncSession, user_id: uuid.UUID, pseudonym: str, settings: Settings
-    ) -> dict[str, Any]:
-        """Remove or anonymise one person's data; return counts per table and what was kept."""
-        repository = PrivacyRepository.from_session(session)
-        removed: dict[str, int] = {}
-        anonymised: dict[str, int] = {}
-        kept: dict[str, dict[str, Any]] = {}
-        for rule in RULES.values():
-            if rule.erasure is Erasure.KEEP:
-                count = await repository.count_of(rule, user_id)
-                if count:
-                    kept[rule.table] = {"rows": count, "why": rule.reason}
-        documents = await repository.documents_of(user_id)
-        threads = await repository.threads_of(user_id)
-        removed["checkpoints"] = await repository.delete_checkpoints(threads)
-        for table in (
-            "tool_approval",
-            "tool_call",
-            "chat_feedback",
-            "chat_message",
-            "chat_run",
-            "chat_thread",
-            "document_field",
-            "document_signal",
-            "document_event",
-            "document",
-            "borrower_profile",
-            "access_token",
-            "mfa_recovery_code",
-            "audit_event_personal",
-            "prompt_experiment_assignment",
-            "analytics_event",
-            "mail_message",
-            "email_link_token",
-            "notification",
-        ):
-            removed[table] = await repository.delete_owned(table, user_id)
-        # Drafts go; an application that reached a decision is kept without its intake answers.
-        removed["loan_application"] = await repository.execute(
-            "DELETE FROM loan_application WHERE borrower_user_id = :user_id "
-            "AND status = 'draft' AND submitted_at IS NULL AND decided_at IS NULL",
-            user_id=user_id,
-        )
-        anonymised["loan_application"] = await repository.execute(
-            "UPDATE loan_application SET slots = '{}'::jsonb WHERE borrower_user_id = :user_id",
-            user_id=user_id,
-        )
-        if anonymised["loan_application"]:
-            kept["loan_application"] = {
-                "rows": anonymised["loan_application"],
-                "why": RULES["loan_application"].reason,
-            }
-        anonymised["lender_statement_line"] = await repository.execute(
-            "UPDATE lender_statement_line SET borrower_name = :name "
-            f"WHERE {RULES['lender_statement_line'].owner}",
-            user_id=user_id,
-            name=pseudonym,
-        )
-        anonymised["funded_loan"] = await repository.execute(
-            "UPDATE funded_loan SET borrower_name = :name WHERE borrower_user_id = :user_id",
-            user_id=user_id,
-            name=pseudonym,
-        )
-        user = await session.get(User, user_id)
-        assert user is not None
-        anonymised["invitation"] = await repository.execute(
-            "UPDATE invitation SET email = NULL "
-            "WHERE used_by_user_id = :user_id OR lower(email) = lower(:email)",
-            user_id=user_id,
-            email=user.email,
-        )
-        user.email = f"{pseudonym}@erased.invalid"
-        user.full_name = pseudonym
-        user.is_active = False
-        user.password_hash = "!erased"
-        user.mfa_secret_encrypted = None
-        user.mfa_enabled_at = None
-        user.referral_code = None
-        user.last_login_at = None
-        anonymised["user_account"] = 1
-        await session.flush()
-        # Crypto-shredding: the data keys went with the rows; the files go now. Were the
-        # transaction to roll back, the request stays pending and approving it again finishes.
-        store = blob_store(settings)
-        for _, storage_key in documents:
-            await store.delete(storage_key)
-        return {
-            "removed": {k: v for k, v in removed.items() if v},
-            "anonymised": {k: v for k, v in anonymised.items() if v},
-            "kept": kept,
-            "document_files_destroyed": len(documents),
-        }
 
 
 privacy = PrivacyService()

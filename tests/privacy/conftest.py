@@ -25,7 +25,11 @@ def live(server_url: str, settings: Settings, tmp_path: Path) -> Iterator[Settin
     url = recreate_database(server_url, LIVE)
     migrations.upgrade(url)
     yield settings.model_copy(
-        update={"database_url": SecretStr(url), "documents_dir": tmp_path / "documents"}
+        update={
+            "database_url": SecretStr(url),
+            "documents_dir": tmp_path / "documents",
+            "erasure_ledger_path": tmp_path / "erasures.jsonl",
+        }
     )
     drop_database(server_url, LIVE)
     with psycopg.connect(libpq_url(server_url), autocommit=True) as conn:

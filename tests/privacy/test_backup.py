@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,27 @@ from sqlalchemy import select, text
 from devtools.databases import recreate_database
 from lending import migrations
 from lending.audit.service import verify_chain
-from lending.backups.archive import BackupError, check_archive, create_backup, restore_backup
+from lending.backups.archive import (
+    BackupError,
+    check_archive,
+    create_backup,
+    pg_program,
+    restore_backup,
+)
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
 from lending.documents.service import document_service
+from lending.kv import MemoryStore
 from lending.models.applications import Application
+from lending.models.audit import AuditEvent
 from lending.models.chat import ChatMessage
-from lending.models.commissions import CommissionEntry
+from lending.models.commissions import CommissionEntry, FundedLoan
+from lending.models.identity import User
+from lending.models.privacy import ErasureRequest
+from lending.privacy.ledger import ledger_path, read_ledger
+from lending.privacy.restore import reapply_from_ledger, restore_keeping_erasures
+from lending.privacy.schemas import ErasureRequestCreate, ErasureReview
+from lending.privacy.service import privacy
 from tests.identity.factories import actor_of
 from tests.privacy.conftest import LIVE
 from tests.privacy.conftest import live_url as _url
@@ -182,3 +197,109 @@ async def test_an_archive_from_an_older_schema_is_migrated_on_restore(
     assert restored.revision_in_archive == older
     assert restored.revision_now == head
     assert migrations.current_revision(url) == migrations.head_revision()
+
+
+async def _erase(settings: Settings, world: World) -> str:
+    """The borrower asks, another admin approves: the erasure runs and commits."""
+    engine = create_engine(settings, _url(settings))
+    sessionmaker = create_sessionmaker(engine)
+    try:
+        async with transaction(sessionmaker) as session:
+            request = await privacy.request_erasure(
+                session, actor_of(world.borrower), data=ErasureRequestCreate(reason="forget me")
+            )
+        async with transaction(sessionmaker) as session:
+            done = await privacy.review(
+                session,
+                actor_of(world.admin),
+                request_id=request.id,
+                data=ErasureReview(approve=True),
+                settings=settings,
+                store=MemoryStore(),
+            )
+            assert done.pseudonym is not None
+            return done.pseudonym
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("kept_by", ["the ledger file", "the database replaced"])
+async def test_restoring_a_backup_older_than_an_erasure_does_not_bring_the_person_back(
+    live: Settings, server_url: str, tmp_path: Path, kept_by: str
+) -> None:
+    world = await _populate(live)
+    archive = create_backup(live, _url(live), tmp_path / "backups").path
+    pseudonym = await _erase(live, world)
+    ledger = ledger_path(live)
+    assert [r.pseudonym for r in read_ledger(ledger)] == [pseudonym], "written once committed"
+    if kept_by == "the ledger file":
+        _wipe(server_url, live)  # the database is lost: only the file remembers
+    else:
+        ledger.unlink()  # the file is lost: the database being replaced remembers
+
+    restored = await asyncio.to_thread(restore_keeping_erasures, live, _url(live), archive)
+
+    assert restored.erasures_reapplied == 1
+    dump = await asyncio.to_thread(_plain_dump, _url(live))
+    left = [value for value in world.personal_values if value in dump]
+    assert left == [], f"the restore brought back {left}"
+    assert live.documents_dir is not None
+    assert [p for p in live.documents_dir.rglob("*") if p.is_file()] == [], "files shredded"
+    engine = create_engine(live, _url(live))
+    try:
+        async with create_sessionmaker(engine)() as session:
+            user = await session.get(User, world.borrower.id)
+            assert user is not None
+            assert (user.full_name, user.is_active) == (pseudonym, False)
+            loan = await session.get(FundedLoan, world.loan_id)
+            assert loan is not None
+            assert loan.borrower_name == pseudonym
+            requests = (
+                await session.scalars(
+                    select(ErasureRequest).where(ErasureRequest.status == "completed")
+                )
+            ).all()
+            assert [(r.subject_user_id, r.pseudonym) for r in requests] == [
+                (world.borrower.id, pseudonym)
+            ]
+            actions = list(await session.scalars(select(AuditEvent.action)))
+            assert "privacy.erasure_reapplied" in actions
+            assert (await verify_chain(session)).intact
+    finally:
+        await engine.dispose()
+    # Both records agree again, and restoring once more re-applies nothing.
+    assert [r.pseudonym for r in read_ledger(ledger)] == [pseudonym]
+    again = await asyncio.to_thread(restore_keeping_erasures, live, _url(live), archive)
+    assert again.erasures_reapplied == 1  # the archive still predates the erasure
+    newer = create_backup(live, _url(live), tmp_path / "newer").path
+    latest = await asyncio.to_thread(restore_keeping_erasures, live, _url(live), newer)
+    assert latest.erasures_reapplied == 0
+
+
+def _plain_dump(url: str) -> str:
+    done = subprocess.run(
+        [pg_program("pg_dump"), "--format=plain", "--data-only", f"--dbname={libpq_url(url)}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+async def test_after_a_recovery_that_skips_them_the_ledger_reapplies_erasures(
+    live: Settings, tmp_path: Path
+) -> None:
+    """A production point-in-time recovery is the server's own: afterwards
+    `omnifin backup reapply-erasures` carries the ledger's erasures out again."""
+    world = await _populate(live)
+    archive = create_backup(live, _url(live), tmp_path / "backups").path
+    pseudonym = await _erase(live, world)
+    # Restored without the re-application (as a server's own recovery would): the person is back.
+    await asyncio.to_thread(restore_backup, live, _url(live), archive)
+    assert world.personal_values[2] in await asyncio.to_thread(_plain_dump, _url(live))
+
+    assert await asyncio.to_thread(reapply_from_ledger, live, _url(live)) == 1
+    dump = await asyncio.to_thread(_plain_dump, _url(live))
+    assert [value for value in world.personal_values if value in dump] == []
+    assert pseudonym in dump
+    assert await asyncio.to_thread(reapply_from_ledger, live, _url(live)) == 0

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
@@ -20,14 +21,17 @@ from lending.db import SessionMaker, create_engine, create_sessionmaker, libpq_u
 from lending.errors import Conflict, PermissionDenied
 from lending.kv import MemoryStore
 from lending.models.applications import Application
+from lending.models.chat import ChatMessage
 from lending.models.commissions import CommissionEntry, FundedLoan
 from lending.models.identity import Role, User
+from lending.models.tools import ToolApproval
+from lending.privacy.erasure import ERASED_NOTE
 from lending.privacy.schemas import ErasureRequestCreate, ErasureReview
 from lending.privacy.service import privacy
 from tests.commissions.factories import create_admin
 from tests.identity.factories import actor_of, create_user
 from tests.privacy.conftest import live_url
-from tests.privacy.world import build_world
+from tests.privacy.world import World, build_world
 
 IP = "203.0.113.77"
 
@@ -119,8 +123,41 @@ async def test_erasure_leaves_no_personal_value_and_the_chain_verifies(live: Set
             assert kept.status == "declined"
             assert kept.slots == {}
         assert await _ledger(sessionmaker) == ledger_before
+        await _broker_records_are_anonymised(sessionmaker, world.broker_thread_id, world)
+        assert done.report["anonymised"]["others_chat_message"] == 2
+        assert done.report["anonymised"]["others_chat_run"] == 1
+        assert done.report["removed"]["others_tool_call"] == 1
+        assert done.report["removed"]["others_tool_approval"] == 1
+        assert done.report["removed"]["others_checkpoints"] == 1
     finally:
         await engine.dispose()
+
+
+async def _broker_records_are_anonymised(
+    sessionmaker: SessionMaker, thread_id: uuid.UUID, world: World
+) -> None:
+    """The broker's conversation stays; what it held about the person does not (the dump check
+    above covers the values; this shows what the broker now sees)."""
+    async with sessionmaker() as session:
+        contents = list(
+            await session.scalars(
+                select(ChatMessage.content)
+                .where(ChatMessage.thread_id == thread_id)
+                .order_by(ChatMessage.id)
+            )
+        )
+        assert contents == [ERASED_NOTE, ERASED_NOTE, world.broker_unrelated_text]
+        checkpoints = await session.scalar(
+            text("SELECT count(*) FROM checkpoint_blobs WHERE thread_id = :t"),
+            {"t": str(thread_id)},
+        )
+        assert checkpoints == 0
+        approvals = await session.scalar(
+            select(func.count())
+            .select_from(ToolApproval)
+            .where(ToolApproval.thread_id == thread_id)
+        )
+        assert approvals == 0
 
 
 async def _ledger(sessionmaker: SessionMaker) -> list[tuple[object, ...]]:

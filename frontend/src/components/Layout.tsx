@@ -77,6 +77,11 @@ function Navigation() {
           <li>
             <NavLink to="/me">{t("nav.profile")}</NavLink>
           </li>
+          {hasScope(me.data, "privacy:own") ? (
+            <li>
+              <NavLink to="/privacy">{t("nav.privacy")}</NavLink>
+            </li>
+          ) : null}
         </>
       )}
       <li>

@@ -26,6 +26,7 @@ export const en = {
     profile: "My account",
     security: "Security",
     firm: "Firm settings",
+    privacy: "Your data",
     signIn: "Sign in",
     signUp: "Create account",
     signOut: "Sign out",
@@ -100,6 +101,51 @@ export const en = {
     signIn: "Sign in",
     invitation: "You were invited. Your account joins the organization that invited you.",
     referral: "A broker referred you. They will be able to help with your application.",
+  },
+  privacy: {
+    title: "Your data",
+    copyTitle: "A copy of your data",
+    copyHelp:
+      "Download everything Omnifin holds about you: your profile, applications, offers, documents (as you uploaded them), conversations, consents and notifications, as a ZIP of JSON files. Downloading it is recorded.",
+    download: "Download my data",
+    preparing: "Preparing your download…",
+    downloaded: "Your download has started ({{name}}).",
+    erasureTitle: "Ask for your data to be erased",
+    erasureHelp:
+      "An administrator reviews your request. Once it is approved it cannot be undone, and you are signed out everywhere.",
+    deletedTitle: "What is deleted",
+    deletedProfile: "Your profile: contact details, SSN, date of birth, income and employment.",
+    deletedDocuments:
+      "Your documents: each file's encryption key is destroyed and the file deleted.",
+    deletedConversations:
+      "Your conversations with the assistant, including what a broker's assistant recorded about you.",
+    deletedAccount:
+      "Your account: sign-in is closed and your name and e-mail are replaced by an anonymous name.",
+    keptTitle: "What is kept, and why",
+    keptDecisions:
+      "Applications that reached a lender's decision, with their offers and disclosures: lending law (ECOA / Regulation B, TILA) requires these records. Your free-form answers are removed.",
+    keptLedger:
+      "A funded loan and the commission ledger resting on it: the accounts must balance. Your name there becomes the anonymous name.",
+    keptAudit:
+      "The audit log, which names people only by an id; the IP addresses of your actions are removed.",
+    keptWhy:
+      "Nothing kept is used to contact you or to make new decisions about you. A copy made before the erasure (above) is yours to keep.",
+    reason: "Why do you want your data erased?",
+    reasonHint: "A few words are enough; the reviewer reads them.",
+    reasonShort: "Please write at least 3 characters.",
+    confirm: "I understand that, once approved, the erasure cannot be undone.",
+    confirmNeeded: "Tick this box to confirm you understand.",
+    ask: "Ask for erasure",
+    pending: "Your erasure request is waiting for an administrator's review.",
+    requestsTitle: "Your requests",
+    noRequests: "You have not asked for an erasure.",
+    askedOn: "asked {{when}}",
+    rejectedBecause: "The reviewer's reason: {{note}}",
+    status: {
+      pending: "Waiting for review",
+      rejected: "Not approved",
+      completed: "Erased",
+    },
   },
   me: {
     title: "My account",
