@@ -5,7 +5,7 @@ Run from the repository root: `.venv/bin/python -m benchmarks.bench_admin`. It m
 database (`omnifin_bench_admin`) on the configured server (the embedded one by default), fills it
 set-based with SQL (firms, brokers, 10,000 borrowers, the applications with an event each past
 draft, the ledger entries spread over 24 months, 100,000 audit events; no documents), drafts
-one month's payout batch through CommissionService, then requests each page
+one month's payout batch through PayoutBatchService, then requests each page
 through the real app in process (httpx's ASGI transport: no network, so the time is the
 server's: routing, the session cookie, the services' queries, rendering). BENCH_APPLICATIONS
 and BENCH_ENTRIES shrink the data for a quick run. Results go to
@@ -31,8 +31,8 @@ from sqlalchemy import select, text
 from api.app import create_app
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
+from lending.commissions.payout_batches import payout_batch
 from lending.commissions.schemas import BatchCreate
-from lending.commissions.service import commission
 from lending.config import Settings, get_settings
 from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
 from lending.identity.actor import Actor
@@ -198,7 +198,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
         issued = await token_service.issue(session, admin, settings=settings)
         actor = Actor.for_user(admin.id, admin.role, admin.organization_id)
         batch_started = time.perf_counter()
-        batch = await commission.create_batch(
+        batch = await payout_batch.create_batch(
             session, actor, data=BatchCreate(cutoff_on=dt.date(2025, 1, 31))
         )
         batch_seconds = time.perf_counter() - batch_started
