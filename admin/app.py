@@ -13,16 +13,19 @@ from starlette.staticfiles import StaticFiles
 from admin.pages import (
     applications,
     audit,
+    commission_rules,
     commissions,
     conversations,
     dashboard,
     documents,
     evals,
     experiments,
+    funded_loans,
     knowledge,
     lenders,
     people,
     prompts,
+    reconciliation,
 )
 from admin.sections import MFA_ROLES, STAFF_ROLES
 from admin.web import (
@@ -183,6 +186,9 @@ def create_admin_app(host: Backing) -> FastAPI:
         applications,
         documents,
         commissions,
+        commission_rules,
+        funded_loans,
+        reconciliation,
         lenders,
         people,
         audit,

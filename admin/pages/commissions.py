@@ -206,6 +206,7 @@ async def _list(
         {
             "staff": staff,
             "current": "commissions",
+            "tab": "batches",
             "title": "Payout batches",
             "page": page,
             "status": chosen.value if chosen else "",
@@ -237,6 +238,7 @@ async def _detail(
         {
             "staff": staff,
             "current": "commissions",
+            "tab": "batches",
             "title": "Payout batch",
             "batch": found,
             "is_maker": found.created_by_user_id == staff.actor.user_id,

@@ -99,6 +99,17 @@ class CommissionRuleService:
             for rule in rules
         ]
 
+    async def get_rule(
+        self, session: AsyncSession, actor: Actor, *, rule_id: uuid.UUID
+    ) -> RuleRead:
+        """One rule with every version, oldest first."""
+        actor.require(Scope.COMMISSIONS_READ_ALL)
+        repository = CommissionRepository.from_session(session)
+        rule = await repository.rule(rule_id)
+        if rule is None:
+            raise NotFound("No such commission rule.")
+        return await self._rule_read(repository, rule)
+
     async def jurisdictions(self, session: AsyncSession, actor: Actor) -> list[JurisdictionRead]:
         actor.require(Scope.COMMISSIONS_READ_ALL)
         rows = await CommissionRepository.from_session(session).jurisdictions()

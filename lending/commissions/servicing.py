@@ -18,7 +18,13 @@ from lending.commissions.common import (
     audit_change,
 )
 from lending.commissions.repository import CommissionRepository
-from lending.commissions.schemas import ServicingEventCreate, ServicingEventRead
+from lending.commissions.schemas import (
+    LoanDetail,
+    LoanRead,
+    ServicingEventCreate,
+    ServicingEventRead,
+    ServicingEventRow,
+)
 from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -30,6 +36,7 @@ from lending.models.commissions import (
     LoanStatus,
     ServicingEventKind,
 )
+from lending.pagination import Page, map_page
 
 
 class ServicingService:
@@ -187,6 +194,38 @@ class ServicingService:
             occurred_on=event.occurred_on,
             reason=event.kind.value,
             servicing_event_id=event.id,
+        )
+
+    async def page_loans(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        status: LoanStatus | None = None,
+        reference: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[LoanRead]:
+        """Funded loans, newest reference first (the back office's list)."""
+        actor.require(Scope.COMMISSIONS_READ_ALL)
+        page = await CommissionRepository.from_session(session).loans(
+            status=status, reference=reference, cursor=cursor, limit=limit
+        )
+        return map_page(page, LoanRead.model_validate)
+
+    async def get_loan(
+        self, session: AsyncSession, actor: Actor, *, loan_id: uuid.UUID
+    ) -> LoanDetail:
+        """A funded loan with every servicing event recorded for it."""
+        actor.require(Scope.COMMISSIONS_READ_ALL)
+        repository = CommissionRepository.from_session(session)
+        loan = await repository.loan(loan_id)
+        if loan is None:
+            raise NotFound("No such funded loan.")
+        events = await repository.servicing_events(loan.id)
+        return LoanDetail(
+            loan=LoanRead.model_validate(loan),
+            events=[ServicingEventRow.model_validate(event) for event in events],
         )
 
 
