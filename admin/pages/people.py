@@ -56,6 +56,7 @@ async def people(
         {
             "staff": staff,
             "current": "people",
+            "tab": "people",
             "title": "People",
             "page": page,
             "q": query.q or "",
