@@ -81,6 +81,14 @@ RULES: dict[str, Rule] = {
             ("code_hash",),
         ),
         Rule(
+            "mfa_reset_request",
+            "user_id = :user_id OR requested_by_user_id = :user_id OR decided_by_user_id = :user_id",
+            True,
+            Erasure.KEEP,
+            "kept: the record of a security change to an account (maker-checker); it names "
+            "people only by ids whose accounts are anonymised",
+        ),
+        Rule(
             "borrower_profile",
             "user_id = :user_id",
             True,
