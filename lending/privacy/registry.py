@@ -308,6 +308,9 @@ NOT_PERSONAL: dict[str, str] = {
     "knowledge_chunk": "published knowledge text",
     "lender": "the lender catalogue",
     "lender_product": "the lender catalogue",
+    "lender_webhook_delivery": (
+        "a lender's webhook requests: references, event ids and a summary without personal data"
+    ),
     "organization": "a broker firm (a business, not a person)",
     "analytics_refresh": "when the analytics rollups were last refreshed",
     "job_trace": "a background job's trace id",

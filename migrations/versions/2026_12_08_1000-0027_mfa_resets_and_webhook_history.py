@@ -1,4 +1,5 @@
-"""MFA reset requests (issue 17): maker-checker for turning off a person's second factor.
+"""MFA reset requests (maker-checker for turning off a person's second factor) and the history
+of lenders' webhook deliveries (issue 17).
 
 Revision ID: 0027
 Revises: 0023
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0027"
 down_revision: str | None = "0023"
@@ -58,7 +60,37 @@ def upgrade() -> None:
     op.create_index(
         "ix_mfa_reset_request_status_created_at", "mfa_reset_request", ["status", "created_at"]
     )
+    op.create_table(
+        "lender_webhook_delivery",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=True), primary_key=True),
+        sa.Column(
+            "received_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("lender_code", sa.String(64), nullable=False),
+        sa.Column("signature_ok", sa.Boolean(), nullable=False),
+        sa.Column("outcome", sa.String(32), nullable=False),
+        sa.Column("reason", sa.String(200)),
+        sa.Column("event_id", sa.String(128)),
+        sa.Column("event_type", sa.String(32)),
+        sa.Column("application_reference", sa.String(64)),
+        sa.Column("summary", JSONB(), server_default="{}", nullable=False),
+        sa.CheckConstraint(
+            "outcome IN ('processed', 'duplicate', 'rejected', 'invalid', 'failed')",
+            name="ck_lender_webhook_delivery_outcome",
+        ),
+    )
+    op.create_index(
+        "ix_lender_webhook_delivery_reference_received_at",
+        "lender_webhook_delivery",
+        ["application_reference", "received_at"],
+    )
+    op.create_index(
+        "ix_lender_webhook_delivery_lender_code_received_at",
+        "lender_webhook_delivery",
+        ["lender_code", "received_at"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("lender_webhook_delivery")
     op.drop_table("mfa_reset_request")
