@@ -39,6 +39,7 @@ from lending.identity.actor import Actor
 from lending.identity.service import token as token_service
 from lending.kv import MemoryStore
 from lending.models.applications import Application
+from lending.models.commissions import FundedLoan
 from lending.models.identity import Role, User
 from lending.pagination import encode_cursor
 
@@ -117,6 +118,16 @@ _SETUP = [
         SELECT id, organization_id, row_number() OVER (ORDER BY id) - 1 AS position
         FROM user_account WHERE role = 'broker'
     ) AS b ON b.position = n % (:firms * :brokers)
+    """,
+    # A funded loan for each funded application (the commissions' funded-loans list).
+    """
+    INSERT INTO funded_loan
+        (id, application_id, reference, borrower_user_id, borrower_name, organization_id,
+         product_type, jurisdiction, currency, funded_amount, offset_balance,
+         outstanding_balance, funded_on, status)
+    SELECT gen_random_uuid(), id, reference, borrower_user_id, 'Bench borrower', organization_id,
+           'personal', 'US', 'USD', amount, 0, amount, created_at::date, 'active'
+    FROM loan_application WHERE status = 'funded'
     """,
     # Audit events (not a valid chain: the list is measured here, not the verification).
     """
@@ -213,6 +224,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
                 .limit(1)
             )
         ).one()
+        loan_id = await session.scalar(select(FundedLoan.id).limit(1))
         batch_items = await session.scalar(
             text("SELECT count(*) FROM payout_batch_item WHERE batch_id = :id"), {"id": batch.id}
         )
@@ -233,6 +245,14 @@ async def _run(settings: Settings) -> dict[str, Any]:
         "/admin/audit",
         "/admin/audit?action=application.viewed&since=2026-01-01",
         "/admin/documents",
+        "/admin/commissions/rules",
+        "/admin/commissions/loans",
+        "/admin/commissions/loans?q=BA-0005",
+        f"/admin/commissions/loans/{loan_id}",
+        "/admin/commissions/statements",
+        "/admin/firms",
+        "/admin/invitations",
+        "/admin/mfa-resets",
     ]
     results = []
     async with (
