@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.forms import validated
-from admin.listing import ListQueryDep
+from admin.listing import ListQuery, ListQueryDep
 from admin.web import (
     OriginDep,
     SessionDep,
@@ -113,10 +113,7 @@ async def _queue(
     status_code: int = 200,
 ) -> HTMLResponse:
     page = await mfa_reset.page(session, staff.actor, cursor=cursor, limit=limit)
-    next_url = None
-    if page.next_cursor:
-        url = request.url.include_query_params(cursor=page.next_cursor)
-        next_url = f"{url.path}?{url.query}"
+    query = ListQuery(q=None, cursor=cursor, limit=limit)
     return render(
         request,
         "people/mfa_resets.html",
@@ -127,8 +124,11 @@ async def _queue(
             "title": "Two-factor resets",
             "page": page,
             "error": error,
-            "next_url": next_url,
-            "first_url": "/admin/mfa-resets" if cursor else None,
+            # After a refused form the address is the form's (a POST): no paging link then.
+            "next_url": (
+                query.next_url(request, page.next_cursor) if request.method == "GET" else None
+            ),
+            "first_url": query.first_url(request),
         },
         status_code=status_code,
     )

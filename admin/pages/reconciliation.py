@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.forms import validated
-from admin.listing import ListQueryDep, enum_filter
+from admin.listing import ListQuery, ListQueryDep, enum_filter
 from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
 from lending.commissions.reconciliation import reconciliation
 from lending.commissions.schemas import LineResolve, StatementImport
@@ -161,10 +161,7 @@ async def _list(
         session, staff.actor, lender_id=lender_id, cursor=cursor, limit=limit
     )
     names = lender_names(await catalog.list_lenders(session, staff.actor))
-    next_url = None
-    if page.next_cursor:
-        url = request.url.include_query_params(cursor=page.next_cursor)
-        next_url = f"{url.path}?{url.query}"
+    query = ListQuery(q=None, cursor=cursor, limit=limit)
     return render(
         request,
         "commissions/statements.html",
@@ -178,8 +175,11 @@ async def _list(
             "lender": str(lender_id) if lender_id else "",
             "form": form or {},
             "error": error,
-            "next_url": next_url,
-            "first_url": "/admin/commissions/statements" if cursor else None,
+            # After a refused form the address is the form's (a POST): no paging link then.
+            "next_url": (
+                query.next_url(request, page.next_cursor) if request.method == "GET" else None
+            ),
+            "first_url": query.first_url(request),
         },
         status_code=status_code,
         block="results",
