@@ -27,7 +27,7 @@ SECTIONS = (
     Section("dashboard", "Dashboard", "/admin/dashboard", ADMIN),
     Section("applications", "Applications", "/admin/applications", ADMIN),
     Section("documents", "Documents", "/admin/documents", ADMIN),
-    Section("commissions", "Payouts", "/admin/commissions/batches", ADMIN),
+    Section("commissions", "Commissions", "/admin/commissions/batches", ADMIN),
     Section("lenders", "Lenders", "/admin/lenders", ADMIN),
     Section("people", "People", "/admin/people", ADMIN),
     Section("privacy", "Privacy", "/admin/privacy", ADMIN),

@@ -5,7 +5,7 @@ Run from the repository root: `.venv/bin/python -m benchmarks.bench_admin`. It m
 database (`omnifin_bench_admin`) on the configured server (the embedded one by default), fills it
 set-based with SQL (firms, brokers, 10,000 borrowers, the applications with an event each past
 draft, the ledger entries spread over 24 months, 100,000 audit events; no documents), drafts
-one month's payout batch through CommissionService, then requests each page
+one month's payout batch through PayoutBatchService, then requests each page
 through the real app in process (httpx's ASGI transport: no network, so the time is the
 server's: routing, the session cookie, the services' queries, rendering). BENCH_APPLICATIONS
 and BENCH_ENTRIES shrink the data for a quick run. Results go to
@@ -31,14 +31,15 @@ from sqlalchemy import select, text
 from api.app import create_app
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
+from lending.commissions.payout_batches import payout_batch
 from lending.commissions.schemas import BatchCreate
-from lending.commissions.service import commission
 from lending.config import Settings, get_settings
 from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
 from lending.identity.actor import Actor
 from lending.identity.service import token as token_service
 from lending.kv import MemoryStore
 from lending.models.applications import Application
+from lending.models.commissions import FundedLoan
 from lending.models.identity import Role, User
 from lending.pagination import encode_cursor
 
@@ -117,6 +118,16 @@ _SETUP = [
         SELECT id, organization_id, row_number() OVER (ORDER BY id) - 1 AS position
         FROM user_account WHERE role = 'broker'
     ) AS b ON b.position = n % (:firms * :brokers)
+    """,
+    # A funded loan for each funded application (the commissions' funded-loans list).
+    """
+    INSERT INTO funded_loan
+        (id, application_id, reference, borrower_user_id, borrower_name, organization_id,
+         product_type, jurisdiction, currency, funded_amount, offset_balance,
+         outstanding_balance, funded_on, status)
+    SELECT gen_random_uuid(), id, reference, borrower_user_id, 'Bench borrower', organization_id,
+           'personal', 'US', 'USD', amount, 0, amount, created_at::date, 'active'
+    FROM loan_application WHERE status = 'funded'
     """,
     # Audit events (not a valid chain: the list is measured here, not the verification).
     """
@@ -198,7 +209,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
         issued = await token_service.issue(session, admin, settings=settings)
         actor = Actor.for_user(admin.id, admin.role, admin.organization_id)
         batch_started = time.perf_counter()
-        batch = await commission.create_batch(
+        batch = await payout_batch.create_batch(
             session, actor, data=BatchCreate(cutoff_on=dt.date(2025, 1, 31))
         )
         batch_seconds = time.perf_counter() - batch_started
@@ -213,6 +224,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
                 .limit(1)
             )
         ).one()
+        loan_id = await session.scalar(select(FundedLoan.id).limit(1))
         batch_items = await session.scalar(
             text("SELECT count(*) FROM payout_batch_item WHERE batch_id = :id"), {"id": batch.id}
         )
@@ -233,6 +245,14 @@ async def _run(settings: Settings) -> dict[str, Any]:
         "/admin/audit",
         "/admin/audit?action=application.viewed&since=2026-01-01",
         "/admin/documents",
+        "/admin/commissions/rules",
+        "/admin/commissions/loans",
+        "/admin/commissions/loans?q=BA-0005",
+        f"/admin/commissions/loans/{loan_id}",
+        "/admin/commissions/statements",
+        "/admin/firms",
+        "/admin/invitations",
+        "/admin/mfa-resets",
     ]
     results = []
     async with (

@@ -7,9 +7,9 @@ default), so test and demo data are never touched, and drops it afterwards. Resu
 benchmarks/results/commissions.json and to stdout.
 
 Each timing is the service call as the job, CLI and API run it, in its own committed
-transaction: `commission.accrue_pending` (one INSERT ... SELECT resolving the rule of every
-loan, splitting and writing three entries per loan), `commission.create_batch` (one INSERT ...
-SELECT collecting every payee's entries), `commission.accrue_trail` (one statement per month).
+transaction: `accrual.accrue_pending` (one INSERT ... SELECT resolving the rule of every
+loan, splitting and writing three entries per loan), `payout_batch.create_batch` (one INSERT ...
+SELECT collecting every payee's entries), `accrual.accrue_trail` (one statement per month).
 Targets (issue 5): upfront + batch under 10 s; a month's trail under 10 s.
 """
 
@@ -31,8 +31,9 @@ from sqlalchemy import text
 
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
+from lending.commissions.accrual import accrual
+from lending.commissions.payout_batches import payout_batch
 from lending.commissions.schemas import BatchCreate
-from lending.commissions.service import commission
 from lending.config import Settings, get_settings
 from lending.db import (
     create_engine,
@@ -166,10 +167,10 @@ async def run(settings: Settings) -> dict[str, Any]:
             maker = Actor.for_user(admins[0].id, Role.PLATFORM_ADMIN, admins[0].organization_id)
 
             async def accrue(session: Any) -> Any:
-                return await commission.accrue_pending(session)
+                return await accrual.accrue_pending(session)
 
             async def batch(session: Any) -> Any:
-                return await commission.create_batch(
+                return await payout_batch.create_batch(
                     session,
                     maker,
                     data=BatchCreate(
@@ -179,7 +180,7 @@ async def run(settings: Settings) -> dict[str, Any]:
 
             def trail(month: dt.date) -> Callable[[Any], Awaitable[Any]]:
                 async def work(session: Any) -> Any:
-                    return await commission.accrue_trail(session, month=month)
+                    return await accrual.accrue_trail(session, month=month)
 
                 return work
 

@@ -27,7 +27,7 @@ from evals.schema import (
 from lending.applications.profile import borrower_profile
 from lending.applications.schemas import ApplicationFilters
 from lending.applications.service import application as application_service
-from lending.commissions.service import commission
+from lending.commissions.entries import commission_entry
 from lending.documents.service import document_service
 from lending.models.applications import Application
 from lending.models.offers import Offer
@@ -272,7 +272,7 @@ async def _rows(
         return [{c.key: getattr(o, c.key) for c in Offer.__table__.columns} for o in found]
     if predicate.check == "commission_entries":
         # The ledger as that person may see it (a broker their own entries), newest first.
-        entries = await commission.list_entries(session, actor, limit=100)
+        entries = await commission_entry.list_entries(session, actor, limit=100)
         reference = world.references.get(predicate.application or "")
         return [
             entry.model_dump()

@@ -20,8 +20,8 @@ from lending.applications.schemas import ApplicationCreate, BorrowerProfileUpdat
 from lending.applications.service import FirmOfferTerms, LenderDecision
 from lending.applications.service import application as application_service
 from lending.audit.schemas import Origin
+from lending.commissions.commission_rules import commission_rule
 from lending.commissions.schemas import RuleCreate
-from lending.commissions.service import commission
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.documents.service import document_service
@@ -327,7 +327,7 @@ async def _commission_rule(
     session: AsyncSession, admin_user: User, spec: CommissionRuleFixture
 ) -> None:
     admin_actor = Actor.for_user(admin_user.id, admin_user.role, admin_user.organization_id)
-    await commission.create_rule(
+    await commission_rule.create_rule(
         session,
         admin_actor,
         data=RuleCreate.model_validate(spec.model_dump(exclude_none=True)),

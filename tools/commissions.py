@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lending.commissions.entries import commission_entry
+from lending.commissions.payout_batches import payout_batch
 from lending.commissions.reconciliation import reconciliation
 from lending.commissions.repository import READ_SCOPES
 from lending.commissions.schemas import (
@@ -21,7 +23,6 @@ from lending.commissions.schemas import (
     ReconciliationRead,
     StatementImport,
 )
-from lending.commissions.service import commission
 from lending.db import MAX_OFFSET
 from lending.identity.scopes import Scope
 from lending.lenders.service import lender as lender_service
@@ -65,7 +66,7 @@ async def get_commission_summary(call: ToolCall, data: SummaryInput) -> Commissi
         period_start: Only entries on or after this date (YYYY-MM-DD).
         period_end: Only entries on or before this date (YYYY-MM-DD).
     """
-    return await commission.summary(
+    return await commission_entry.summary(
         call.session, call.actor, period_start=data.period_start, period_end=data.period_end
     )
 
@@ -80,7 +81,7 @@ async def explain_commission(call: ToolCall, data: ExplainInput) -> Explanation:
     Args:
         entry_id: The entry's id (from list_commission_entries).
     """
-    return await commission.explain(call.session, call.actor, entry_id=data.entry_id)
+    return await commission_entry.explain(call.session, call.actor, entry_id=data.entry_id)
 
 
 @tool(scopes=READ_SCOPES)
@@ -95,7 +96,7 @@ async def list_commission_entries(call: ToolCall, data: ListEntriesInput) -> Ent
         limit: How many to return (1-100).
         offset: How many to skip, for the next page.
     """
-    return await commission.list_entries(
+    return await commission_entry.list_entries(
         call.session,
         call.actor,
         loan_id=data.loan_id,
@@ -136,11 +137,11 @@ async def create_payout_batch(call: ToolCall, data: BatchCreate) -> BatchRead:
         currency: Three-letter currency code, e.g. USD.
         minimum_amount: Payees owed less than this wait for a later batch.
     """
-    return await commission.create_batch(call.session, call.actor, data=data)
+    return await payout_batch.create_batch(call.session, call.actor, data=data)
 
 
 async def _confirm_approve_batch(call: ToolCall, data: BatchRef) -> Confirmation:
-    batch = await commission.get_batch(call.session, call.actor, batch_id=data.batch_id)
+    batch = await payout_batch.get_batch(call.session, call.actor, batch_id=data.batch_id)
     total = f"{batch.total_amount:,.2f} {batch.currency}"
     if batch.currency == "USD":
         total = money(batch.total_amount)
@@ -173,7 +174,7 @@ async def approve_payout_batch(call: ToolCall, data: BatchRef) -> BatchRead:
     Args:
         batch_id: The draft batch to approve.
     """
-    return await commission.approve_batch(call.session, call.actor, batch_id=data.batch_id)
+    return await payout_batch.approve_batch(call.session, call.actor, batch_id=data.batch_id)
 
 
 async def _confirm_import(call: ToolCall, data: StatementImport) -> Confirmation:

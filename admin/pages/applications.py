@@ -15,6 +15,7 @@ from lending.applications.schemas import ApplicationFilters
 from lending.applications.service import application
 from lending.documents.service import document_service
 from lending.errors import Conflict, InvalidInput, PermissionDenied
+from lending.lenders.webhook_history import webhook_history
 from lending.models.applications import ApplicationStatus
 from lending.offers.service import offer as offer_service
 
@@ -144,6 +145,9 @@ async def _detail(
             "events": events,
             "documents": documents,
             "offers": offers,
+            "deliveries": await webhook_history.for_application(
+                session, staff.actor, application_id=application_id
+            ),
             "decisions": [s for s in DECISIONS if s in found.allowed_next_states],
             "notice": notice,
             "error": error,

@@ -1,7 +1,7 @@
 """Payout batches with maker-checker: draft, approve (another admin), export, paid or failed.
 
-Every step is CommissionService's, so the maker-checker rule, the state checks and the audit rows
-are the REST API's own."""
+Every step is the commission services', so the maker-checker rule, the state checks and the audit
+rows are the REST API's own."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.listing import ListQueryDep, enum_filter
 from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from lending.commissions.payout_batches import payout_batch
 from lending.commissions.schemas import BatchCreate
-from lending.commissions.service import commission
 from lending.errors import Conflict, InvalidInput, OmnifinError, PermissionDenied
 from lending.models.commissions import BatchStatus
 
@@ -56,7 +56,7 @@ async def create_batch(
 ) -> Response:
     try:
         data = _batch_create(cutoff_on, currency, minimum_amount)
-        created = await commission.create_batch(session, staff.actor, data=data, origin=origin)
+        created = await payout_batch.create_batch(session, staff.actor, data=data, origin=origin)
     except _REFUSALS as refused:
         await session.rollback()
         return await _list(
@@ -90,7 +90,7 @@ async def approve(
     request: Request, batch_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
     try:
-        await commission.approve_batch(session, staff.actor, batch_id=batch_id, origin=origin)
+        await payout_batch.approve_batch(session, staff.actor, batch_id=batch_id, origin=origin)
     except _REFUSALS as refused:
         return await _refused(request, session, staff, batch_id, refused)
     return RedirectResponse(f"/admin/commissions/batches/{batch_id}?done=approved", 303)
@@ -101,7 +101,7 @@ async def export(
     request: Request, batch_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
     try:
-        body = await commission.export_csv(session, staff.actor, batch_id=batch_id, origin=origin)
+        body = await payout_batch.export_csv(session, staff.actor, batch_id=batch_id, origin=origin)
     except _REFUSALS as refused:
         return await _refused(request, session, staff, batch_id, refused)
     return Response(
@@ -123,7 +123,7 @@ async def paid(
     try:
         if not reference.strip():
             raise InvalidInput("Give the bank's payment reference.")
-        await commission.mark_paid(
+        await payout_batch.mark_paid(
             session, staff.actor, batch_id=batch_id, reference=reference.strip(), origin=origin
         )
     except _REFUSALS as refused:
@@ -143,7 +143,7 @@ async def failed(
     try:
         if not reason.strip():
             raise InvalidInput("Say why the payment failed.")
-        await commission.mark_failed(
+        await payout_batch.mark_failed(
             session, staff.actor, batch_id=batch_id, reason=reason.strip(), origin=origin
         )
     except _REFUSALS as refused:
@@ -194,7 +194,7 @@ async def _list(
     status_code: int = 200,
 ) -> HTMLResponse:
     chosen = enum_filter(BatchStatus, status, "status")
-    page = await commission.list_batches(
+    page = await payout_batch.list_batches(
         session, staff.actor, status=chosen, cursor=cursor, limit=limit
     )
     query_url = (
@@ -206,6 +206,7 @@ async def _list(
         {
             "staff": staff,
             "current": "commissions",
+            "tab": "batches",
             "title": "Payout batches",
             "page": page,
             "status": chosen.value if chosen else "",
@@ -230,13 +231,14 @@ async def _detail(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await commission.get_batch(session, staff.actor, batch_id=batch_id)
+    found = await payout_batch.get_batch(session, staff.actor, batch_id=batch_id)
     return render(
         request,
         "commissions/batch.html",
         {
             "staff": staff,
             "current": "commissions",
+            "tab": "batches",
             "title": "Payout batch",
             "batch": found,
             "is_maker": found.created_by_user_id == staff.actor.user_id,

@@ -1,20 +1,45 @@
-"""Documents: the review queue, and verifying or rejecting one (through the service)."""
+"""Documents: the review queue, one document beside its extracted fields (the file itself
+rendered by the browser from an authorised, never-cached route), and verifying or rejecting
+it (through the service)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from admin.listing import ListQuery, ListQueryDep
-from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from admin.web import (
+    OriginDep,
+    SessionDep,
+    Staff,
+    StaffDep,
+    error_message,
+    render,
+    require_section,
+    settings_of,
+)
 from lending.documents.service import document_service
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 
 router = APIRouter(prefix="/documents", dependencies=[require_section("documents")])
+
+# What a browser may render inline: PDFs (its own viewer) and raster images. Anything else
+# (SVG can carry script, office files are not viewable) is a download.
+VIEWABLE = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp"})
+# The file's own page may only be framed by the back office and may run nothing.
+_CONTENT_HEADERS = {
+    "Cache-Control": "no-store, private",
+    "Pragma": "no-cache",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "SAMEORIGIN",
+    "Content-Security-Policy": "default-src 'none'; img-src 'self'; frame-ancestors 'self'",
+    "Referrer-Policy": "no-referrer",
+}
 
 _DONE = {"verified": "The document was verified.", "rejected": "The document was rejected."}
 
@@ -35,6 +60,31 @@ async def detail(
     request: Request, document_id: uuid.UUID, staff: StaffDep, session: SessionDep
 ) -> HTMLResponse:
     return await _detail(request, session, staff, document_id)
+
+
+@router.get("/{document_id}/content")
+async def content(
+    request: Request,
+    document_id: uuid.UUID,
+    staff: StaffDep,
+    session: SessionDep,
+    origin: OriginDep,
+) -> StreamingResponse:
+    """The file, decrypted on the server as it streams (the service checks the reader and
+    audits the read); shown inline when a browser can render it safely, never cached."""
+    document, stream = await document_service.download(
+        session, staff.actor, document_id=document_id, settings=settings_of(request), origin=origin
+    )
+    disposition = "inline" if document.media_type in VIEWABLE else "attachment"
+    return StreamingResponse(
+        stream,
+        media_type=document.media_type,
+        headers={
+            **_CONTENT_HEADERS,
+            "Content-Length": str(document.size_bytes),
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(document.filename)}",
+        },
+    )
 
 
 @router.post("/{document_id}/verify")
@@ -132,6 +182,7 @@ async def _detail(
             "current": "documents",
             "title": f"Document {document.filename}",
             "doc": document,
+            "viewable": document.media_type in VIEWABLE,
             "error": error,
         },
         status_code=status_code,

@@ -1,5 +1,7 @@
-"""The knowledge base: entries by language and status, an entry's versions, publishing one (also
-a rollback) or archiving the entry, and a search preview with passages and citations - all
+"""The knowledge base: entries by language and status, uploading a file (a new entry, or a new
+version of the entry with its key: checked now, parsed and embedded by the worker's job), an
+entry's versions, publishing one (also a rollback) or archiving the entry, and a search preview
+with passages and citations - all
 `knowledge.service.knowledge_service` calls (`knowledge:manage` to manage, `knowledge:read` to
 search; publishing and archiving audited)."""
 
@@ -8,10 +10,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, get_args
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from admin.forms import validated
 from admin.web import (
     OriginDep,
     SessionDep,
@@ -22,10 +25,19 @@ from admin.web import (
     require_section,
     settings_of,
 )
+from knowledge.ingestion import SourceFile
 from knowledge.language import LANGUAGES, Language
-from knowledge.schemas import EntryStatus
+from knowledge.schemas import EntryStatus, IngestOptions
 from knowledge.service import knowledge_service
-from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from lending.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    UnsupportedMediaType,
+)
+from lending.identity.scopes import Scope
 
 router = APIRouter(prefix="/knowledge", dependencies=[require_section("knowledge")])
 
@@ -33,6 +45,9 @@ _REFUSALS = (Conflict, InvalidInput, NotFound, PermissionDenied)
 _PAGE = 50
 _STATUSES: tuple[str, ...] = get_args(EntryStatus)
 _DONE = {
+    "queued": "The file was received; the worker is parsing and embedding it (its version's "
+    "ingest status below says when it is ready).",
+    "unchanged": "This file is the same as a version the entry already has: nothing changed.",
     "published": "The version is the one searched now.",
     "archived": "The entry is out of search; publishing one of its versions brings it back.",
 }
@@ -46,6 +61,71 @@ async def entries(
     language: Annotated[str | None, Query(max_length=10)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> HTMLResponse:
+    return await _entries(request, session, staff, language, status, offset)
+
+
+@router.post("")
+async def upload(
+    request: Request,
+    staff: StaffDep,
+    session: SessionDep,
+    file: Annotated[UploadFile, File()],
+    key: Annotated[str, Form(max_length=200)] = "",
+    title: Annotated[str, Form(max_length=300)] = "",
+    language: Annotated[str, Form(max_length=10)] = "",
+    change_note: Annotated[str, Form(max_length=2000)] = "",
+    publish: Annotated[bool, Form()] = False,
+) -> Response:
+    """A file becomes a pending version; the worker parses and embeds it (the entry's page
+    shows its ingest status)."""
+    settings = settings_of(request)
+    try:
+        options = validated(
+            IngestOptions,
+            {
+                "key": key,
+                "title": title,
+                "language": language,
+                "change_note": change_note,
+                "publish": publish,
+            },
+        )
+        data = await file.read(settings.knowledge_max_upload_bytes + 1)
+        result = await knowledge_service.submit(
+            session,
+            staff.actor,
+            source=SourceFile(file.filename or "upload", data),
+            options=options,
+            settings=settings,
+        )
+    except (*_REFUSALS, PayloadTooLarge, UnsupportedMediaType) as refused:
+        await session.rollback()
+        return await _entries(
+            request,
+            session,
+            staff,
+            None,
+            None,
+            0,
+            error=error_message(refused),
+            status_code=refused.status_code,
+        )
+    return RedirectResponse(
+        f"/admin/knowledge/{result.entry_id}?done={result.outcome}", status_code=303
+    )
+
+
+async def _entries(
+    request: Request,
+    session: AsyncSession,
+    staff: Staff,
+    language: str | None,
+    status: str | None,
+    offset: int,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     if status and status not in _STATUSES:
         raise InvalidInput(f"Unknown status: {status}.")
@@ -67,9 +147,12 @@ async def entries(
             "languages": LANGUAGES,
             "statuses": _STATUSES,
             "offset": offset,
+            "may_upload": staff.actor.has(Scope.KNOWLEDGE_MANAGE),
+            "error": error,
             "next_url": _with_offset(request, following) if following < page.total else None,
             "first_url": _with_offset(request, 0) if offset else None,
         },
+        status_code=status_code,
         block="results",
     )
 

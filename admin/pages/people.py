@@ -22,6 +22,7 @@ from admin.web import (
 )
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.identity import throttle
+from lending.identity.mfa_reset import mfa_reset
 from lending.identity.schemas import UserUpdate
 from lending.identity.service import auth as auth_service
 from lending.identity.service import user as user_service
@@ -35,6 +36,9 @@ _DONE = {
     "activated": "The account was reactivated.",
     "role": "The role was changed; the person was signed out everywhere.",
     "unlocked": "Sign-in was unlocked.",
+    "mfa_requested": "The two-factor reset was asked for; another administrator must approve it.",
+    "mfa_reset": "The second factor was removed and every session ended.",
+    "mfa_withdrawn": "The two-factor reset request was withdrawn.",
 }
 
 
@@ -56,6 +60,7 @@ async def people(
         {
             "staff": staff,
             "current": "people",
+            "tab": "people",
             "title": "People",
             "page": page,
             "q": query.q or "",
@@ -186,6 +191,7 @@ async def _detail(
             "roles": list(Role),
             "locked": await throttle.is_locked(store_of(request), email=found.email),
             "is_self": found.id == staff.actor.user_id,
+            "mfa_reset": await mfa_reset.pending_for(session, staff.actor, user_id=found.id),
             "notice": notice,
             "error": error,
         },

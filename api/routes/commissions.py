@@ -18,6 +18,11 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
+from lending.commissions.accrual import accrual
+from lending.commissions.commission_rules import commission_rule
+from lending.commissions.entries import commission_entry
+from lending.commissions.errors import GuardRejected, MakerCheckerRefused
+from lending.commissions.payout_batches import payout_batch
 from lending.commissions.reconciliation import reconciliation
 from lending.commissions.schemas import (
     AdjustmentCreate,
@@ -44,7 +49,7 @@ from lending.commissions.schemas import (
     StatementLineRead,
     TrailRun,
 )
-from lending.commissions.service import GuardRejected, MakerCheckerRefused, commission
+from lending.commissions.servicing import servicing
 from lending.db import MAX_OFFSET
 from lending.errors import (
     Conflict,
@@ -78,7 +83,7 @@ async def summary(
     period_start: date | None = None,
     period_end: date | None = None,
 ) -> CommissionSummary:
-    return await commission.summary(
+    return await commission_entry.summary(
         session, actor, period_start=period_start, period_end=period_end
     )
 
@@ -95,7 +100,7 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> EntryList:
-    return await commission.list_entries(
+    return await commission_entry.list_entries(
         session,
         actor,
         loan_id=loan_id,
@@ -114,7 +119,7 @@ async def list_entries(
     responses=error_responses(*_AUTH, NotFound),
 )
 async def explain(entry_id: int, actor: CurrentActor, session: SessionDep) -> Explanation:
-    return await commission.explain(session, actor, entry_id=entry_id)
+    return await commission_entry.explain(session, actor, entry_id=entry_id)
 
 
 @router.get(
@@ -130,7 +135,7 @@ async def payee_statement(
     period_end: date,
     currency: str = "USD",
 ) -> Statement:
-    return await commission.statement_for_payee(
+    return await commission_entry.statement_for_payee(
         session,
         actor,
         payee_id=payee_id,
@@ -153,7 +158,7 @@ async def firm_statement(
     period_end: date,
     currency: str = "USD",
 ) -> Statement:
-    return await commission.statement_for_firm(
+    return await commission_entry.statement_for_firm(
         session,
         actor,
         organization_id=organization_id,
@@ -172,7 +177,7 @@ async def firm_statement(
     responses=error_responses(*_AUTH),
 )
 async def list_jurisdictions(actor: CurrentActor, session: SessionDep) -> list[JurisdictionRead]:
-    return await commission.jurisdictions(session, actor)
+    return await commission_rule.jurisdictions(session, actor)
 
 
 @router.patch(
@@ -187,14 +192,16 @@ async def update_jurisdiction(
     session: SessionDep,
     origin: OriginDep,
 ) -> JurisdictionRead:
-    return await commission.update_jurisdiction(session, actor, code=code, data=body, origin=origin)
+    return await commission_rule.update_jurisdiction(
+        session, actor, code=code, data=body, origin=origin
+    )
 
 
 @router.get(
     "/rules", summary="Commission rules and their versions", responses=error_responses(*_AUTH)
 )
 async def list_rules(actor: CurrentActor, session: SessionDep) -> list[RuleRead]:
-    return await commission.list_rules(session, actor)
+    return await commission_rule.list_rules(session, actor)
 
 
 @router.post(
@@ -206,7 +213,7 @@ async def list_rules(actor: CurrentActor, session: SessionDep) -> list[RuleRead]
 async def create_rule(
     body: RuleCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> RuleRead:
-    return await commission.create_rule(session, actor, data=body, origin=origin)
+    return await commission_rule.create_rule(session, actor, data=body, origin=origin)
 
 
 @router.post(
@@ -222,7 +229,9 @@ async def add_rule_version(
     session: SessionDep,
     origin: OriginDep,
 ) -> RuleRead:
-    return await commission.add_version(session, actor, rule_id=rule_id, data=body, origin=origin)
+    return await commission_rule.add_version(
+        session, actor, rule_id=rule_id, data=body, origin=origin
+    )
 
 
 @router.post(
@@ -238,7 +247,7 @@ async def record_servicing_event(
     session: SessionDep,
     origin: OriginDep,
 ) -> ServicingEventRead:
-    return await commission.record_servicing_event(
+    return await servicing.record_servicing_event(
         session, actor, loan_id=loan_id, data=body, origin=origin
     )
 
@@ -251,7 +260,7 @@ async def record_servicing_event(
 async def accrue_trail(
     body: TrailRequest, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> TrailRun:
-    return await commission.accrue_trail_now(session, actor, month=body.month, origin=origin)
+    return await accrual.accrue_trail_now(session, actor, month=body.month, origin=origin)
 
 
 @router.post(
@@ -263,7 +272,7 @@ async def accrue_trail(
 async def adjust(
     body: AdjustmentCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> EntryRead:
-    return await commission.adjust(session, actor, data=body, origin=origin)
+    return await commission_entry.adjust(session, actor, data=body, origin=origin)
 
 
 @router.post(
@@ -279,7 +288,9 @@ async def reverse(
     session: SessionDep,
     origin: OriginDep,
 ) -> EntryRead:
-    return await commission.reverse(session, actor, entry_id=entry_id, data=body, origin=origin)
+    return await commission_entry.reverse(
+        session, actor, entry_id=entry_id, data=body, origin=origin
+    )
 
 
 @router.post(
@@ -291,7 +302,7 @@ async def reverse(
 async def create_batch(
     body: BatchCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> BatchRead:
-    return await commission.create_batch(session, actor, data=body, origin=origin)
+    return await payout_batch.create_batch(session, actor, data=body, origin=origin)
 
 
 @router.get(
@@ -300,7 +311,7 @@ async def create_batch(
     responses=error_responses(*_AUTH, NotFound),
 )
 async def read_batch(batch_id: uuid.UUID, actor: CurrentActor, session: SessionDep) -> BatchRead:
-    return await commission.get_batch(session, actor, batch_id=batch_id)
+    return await payout_batch.get_batch(session, actor, batch_id=batch_id)
 
 
 @router.post(
@@ -311,7 +322,7 @@ async def read_batch(batch_id: uuid.UUID, actor: CurrentActor, session: SessionD
 async def approve_batch(
     batch_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> BatchRead:
-    return await commission.approve_batch(session, actor, batch_id=batch_id, origin=origin)
+    return await payout_batch.approve_batch(session, actor, batch_id=batch_id, origin=origin)
 
 
 @router.post(
@@ -326,7 +337,7 @@ async def approve_batch(
 async def export_batch(
     batch_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> Response:
-    body = await commission.export_csv(session, actor, batch_id=batch_id, origin=origin)
+    body = await payout_batch.export_csv(session, actor, batch_id=batch_id, origin=origin)
     return Response(
         body,
         media_type="text/csv",
@@ -346,7 +357,7 @@ async def export_batch(
 async def batch_statement_pdf(
     batch_id: uuid.UUID, payee_id: uuid.UUID, actor: CurrentActor, session: SessionDep
 ) -> Response:
-    pdf = await commission.statement_pdf(session, actor, batch_id=batch_id, payee_id=payee_id)
+    pdf = await payout_batch.statement_pdf(session, actor, batch_id=batch_id, payee_id=payee_id)
     return Response(
         pdf,
         media_type="application/pdf",
@@ -366,7 +377,7 @@ async def mark_paid(
     session: SessionDep,
     origin: OriginDep,
 ) -> BatchRead:
-    return await commission.mark_paid(
+    return await payout_batch.mark_paid(
         session, actor, batch_id=batch_id, reference=body.payment_reference, origin=origin
     )
 
@@ -383,7 +394,7 @@ async def mark_failed(
     session: SessionDep,
     origin: OriginDep,
 ) -> BatchRead:
-    return await commission.mark_failed(
+    return await payout_batch.mark_failed(
         session, actor, batch_id=batch_id, reason=body.reason, origin=origin
     )
 

@@ -2,15 +2,19 @@
 
 Called by lenders, not users: no bearer token, the HMAC signature is the authentication (see
 `lending.lenders.integration`), checked with that lender's own secret (`LenderSecrets.secret_for`)
-before anything else is made or read: no adapter, no JSON parsing, no database for an unsigned
-request. A bad or missing signature, or a lender we cannot verify (no secret for it, no lender API
-configured), is a 401 and logged; a duplicate delivery is a 200 and nothing is done again. Callers
-are rate-limited per address (`rate_limits["lender_webhooks"]`). What a verified event means (a
+before anything else is made or read: no adapter, no JSON parsing for an unsigned request (its
+only write is its row in the webhook history). A bad or missing signature, or a lender we cannot
+verify (no secret for it, no lender API configured), is a 401 and logged; a duplicate delivery
+is a 200 and nothing is done again. Callers are rate-limited per address
+(`rate_limits["lender_webhooks"]`). What a verified event means (a
 decision, a loan's servicing report) is `lending.lenders.webhooks`; a reference that is not a
 loan this lender funded is a 404.
 
 If processing fails the event's replay key is released before the error answer, so the lender's
 re-delivery is processed.
+
+Every request with a well-formed lender code is recorded in the webhook history
+(`lending.lenders.webhook_history`) with its outcome, after the answer is decided.
 """
 
 from __future__ import annotations
@@ -29,12 +33,15 @@ from api.ratelimit import rate_limit_anonymous
 from api.state import AppState
 from lending.errors import Conflict, InvalidInput, NotFound, RateLimited
 from lending.lenders.integration.errors import DuplicateWebhook, InvalidWebhook, WebhookRejected
+from lending.lenders.integration.protocol import LenderWebhookEvent
 from lending.lenders.integration.registry import LenderAdapters, LenderIntegration, callback_url
 from lending.lenders.integration.replay import StoreReplayGuard
 from lending.lenders.integration.signing import SIGNATURE_HEADER, SignatureError, verify
 from lending.lenders.integration_service import integration as lender_integration
+from lending.lenders.webhook_history import webhook_history
 from lending.lenders.webhooks import record_lender_event
 from lending.logs import get_logger
+from lending.models.lenders import WebhookOutcome
 
 log = get_logger(__name__)
 
@@ -120,21 +127,56 @@ async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookA
             integration = await lender_integration.integration_for(
                 session, settings=state.settings, lender_code=lender_code
             )
-    _check_signature(state, adapters, lender_code, request, body, integration)
+    assert state.sessionmaker is not None, "lifespan not started"
+    history = state.sessionmaker if _LENDER_CODE.match(lender_code) else None
+
+    async def record(
+        outcome: WebhookOutcome,
+        *,
+        signature_ok: bool,
+        reason: str | None = None,
+        event: LenderWebhookEvent | None = None,
+    ) -> None:
+        if history is not None:
+            await webhook_history.record(
+                history,
+                lender_code=lender_code,
+                outcome=outcome,
+                signature_ok=signature_ok,
+                reason=reason,
+                event=event,
+            )
+
+    try:
+        _check_signature(state, adapters, lender_code, request, body, integration)
+    except WebhookRejected as rejected:
+        await record(WebhookOutcome.REJECTED, signature_ok=False, reason=rejected.reason)
+        raise
     adapter, reason = adapters.get(lender_code, integration)
     if adapter is None:
         log.warning("lender_webhook_rejected", lender_code=lender_code[:64], reason=reason)
+        await record(WebhookOutcome.REJECTED, signature_ok=True, reason=reason)
         raise WebhookRejected(lender_code, reason)
     try:
         event = await adapter.verify_webhook(request.headers, body)
     except DuplicateWebhook:
+        await record(WebhookOutcome.DUPLICATE, signature_ok=True)
         return WebhookAnswer(status="duplicate")
+    except InvalidWebhook as invalid:
+        await record(WebhookOutcome.INVALID, signature_ok=True, reason=invalid.message)
+        raise
+    except WebhookRejected as rejected:
+        await record(WebhookOutcome.REJECTED, signature_ok=False, reason=rejected.reason)
+        raise
     try:
-        assert state.sessionmaker is not None, "lifespan not started"
         if not await record_lender_event(state.sessionmaker, event):
+            await record(WebhookOutcome.DUPLICATE, signature_ok=True, event=event)
             return WebhookAnswer(status="duplicate")
-    except BaseException:
+    except BaseException as failed:
         await adapter.release_webhook(event)
+        await record(
+            WebhookOutcome.FAILED, signature_ok=True, event=event, reason=type(failed).__name__
+        )
         log.warning(
             "lender_webhook_failed",
             lender_code=lender_code,
@@ -143,4 +185,5 @@ async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookA
             subject=event.subject,
         )
         raise
+    await record(WebhookOutcome.PROCESSED, signature_ok=True, event=event)
     return WebhookAnswer(status="processed")

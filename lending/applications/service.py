@@ -690,7 +690,7 @@ class ApplicationService:
         )
         if to_status is ApplicationStatus.FUNDED:
             # Commissions accrue in a job written in this transaction: no funding without it.
-            from lending.commissions.service import ACCRUE_FUNDED_TASK
+            from lending.commissions.common import ACCRUE_FUNDED_TASK
 
             await enqueue(
                 session,

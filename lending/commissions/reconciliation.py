@@ -29,12 +29,14 @@ from lending.commissions.schemas import (
     ReconciliationRead,
     StatementImport,
     StatementLineRead,
+    StatementSummary,
 )
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from lending.models.commissions import LenderStatement, LenderStatementLine, LineStatus
 from lending.models.lenders import Lender
+from lending.pagination import Page, map_page
 
 REQUIRED_COLUMNS = ("loan_reference", "borrower_name", "funding_date", "amount")
 MAX_LINES = 50_000
@@ -222,6 +224,22 @@ class ReconciliationService:
             fields=["csv_text"],
         )
         return imported
+
+    async def page_statements(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        lender_id: uuid.UUID | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[StatementSummary]:
+        """Imported statements, newest first (the back office's list)."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        page = await CommissionRepository.from_session(session).statements(
+            lender_id=lender_id, cursor=cursor, limit=limit
+        )
+        return map_page(page, StatementSummary.model_validate)
 
     async def get(
         self, session: AsyncSession, actor: Actor, *, statement_id: uuid.UUID

@@ -44,6 +44,7 @@ from lending.models.commissions import (
     LenderStatement,
     LenderStatementLine,
     LoanServicingEvent,
+    LoanStatus,
     Party,
     PayoutBatch,
     PayoutBatchItem,
@@ -220,6 +221,31 @@ class CommissionRepository:
     async def loan_by_reference(self, reference: str) -> FundedLoan | None:
         statement = select(FundedLoan).where(FundedLoan.reference == reference)
         return (await self.session.scalars(statement)).one_or_none()
+
+    async def loans(
+        self, *, status: LoanStatus | None, reference: str | None, cursor: str | None, limit: int
+    ) -> Page[FundedLoan]:
+        """Funded loans by reference, newest first (references are numbered by year); a
+        reference prefix narrows the range of the reference's unique index."""
+        statement = select(FundedLoan)
+        if status is not None:
+            statement = statement.where(FundedLoan.status == status)
+        if reference:
+            prefix = reference.upper()
+            statement = statement.where(
+                FundedLoan.reference >= prefix, FundedLoan.reference < prefix + "\uffff"
+            )
+        return await fetch_page(
+            self.session, statement, [FundedLoan.reference], cursor=cursor, limit=limit
+        )
+
+    async def servicing_events(self, loan_id: uuid.UUID) -> Sequence[LoanServicingEvent]:
+        statement = (
+            select(LoanServicingEvent)
+            .where(LoanServicingEvent.loan_id == loan_id)
+            .order_by(LoanServicingEvent.occurred_on.desc(), LoanServicingEvent.id.desc())
+        )
+        return (await self.session.scalars(statement)).all()
 
     # Entries
 
@@ -479,6 +505,21 @@ class CommissionRepository:
         return (await self.session.execute(statement)).all()
 
     # Reconciliation
+
+    async def statements(
+        self, *, lender_id: uuid.UUID | None, cursor: str | None, limit: int
+    ) -> Page[LenderStatement]:
+        """Imported lender statements, newest first."""
+        statement = select(LenderStatement)
+        if lender_id is not None:
+            statement = statement.where(LenderStatement.lender_id == lender_id)
+        return await fetch_page(
+            self.session,
+            statement,
+            [LenderStatement.created_at, LenderStatement.id],
+            cursor=cursor,
+            limit=limit,
+        )
 
     async def statement(self, statement_id: uuid.UUID) -> LenderStatement | None:
         return await self.session.get(LenderStatement, statement_id)

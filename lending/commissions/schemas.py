@@ -174,9 +174,11 @@ class LoanRead(BaseModel):
     id: uuid.UUID
     application_id: uuid.UUID | None
     reference: str
+    borrower_name: str
     organization_id: uuid.UUID
     broker_user_id: uuid.UUID | None
     lender_id: uuid.UUID | None
+    product_type: str
     currency: str
     funded_amount: Decimal
     offset_balance: Decimal
@@ -205,6 +207,22 @@ class ServicingEventRead(BaseModel):
     offset_balance: Decimal | None
     source: str
     job_id: int | None = None
+
+
+class ServicingEventRow(ServicingEventRead):
+    """A servicing event as the back office lists it (who recorded it, and the note)."""
+
+    note: str | None
+    lender_event_id: str | None
+    recorded_by_user_id: uuid.UUID | None
+    recorded_at: datetime
+
+
+class LoanDetail(BaseModel):
+    """A funded loan and its servicing events, newest first."""
+
+    loan: LoanRead
+    events: list[ServicingEventRow]
 
 
 class EntryRead(BaseModel):
@@ -435,6 +453,20 @@ class StatementImport(_Input):
         if self.period_end < self.period_start:
             raise ValueError("the period ends before it starts")
         return self
+
+
+class StatementSummary(BaseModel):
+    """An imported lender statement in a list (its lines are on the detail)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    lender_id: uuid.UUID
+    period_start: date
+    period_end: date
+    currency: str
+    filename: str | None
+    created_at: datetime
 
 
 class StatementLineRead(BaseModel):

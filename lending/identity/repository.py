@@ -17,6 +17,8 @@ from lending.models.identity import (
     AccessToken,
     Invitation,
     MfaRecoveryCode,
+    MfaResetRequest,
+    MfaResetStatus,
     Organization,
     OrganizationKind,
     TokenPurpose,
@@ -331,3 +333,36 @@ class RecoveryCodeRepository(_Repository):
             MfaRecoveryCode.user_id == user_id, MfaRecoveryCode.used_at.is_(None)
         )
         return int((await self.session.execute(statement)).scalar_one())
+
+
+class MfaResetRepository(_Repository):
+    async def add(self, request: MfaResetRequest) -> MfaResetRequest:
+        self.session.add(request)
+        await self.session.flush()
+        return request
+
+    async def get(
+        self, request_id: uuid.UUID, *, for_update: bool = False
+    ) -> MfaResetRequest | None:
+        return await self.session.get(MfaResetRequest, request_id, with_for_update=for_update)
+
+    async def pending_for(self, user_id: uuid.UUID) -> MfaResetRequest | None:
+        statement = select(MfaResetRequest).where(
+            MfaResetRequest.user_id == user_id,
+            MfaResetRequest.status == MfaResetStatus.PENDING,
+        )
+        return (await self.session.scalars(statement)).one_or_none()
+
+    async def page(
+        self, *, status: MfaResetStatus | None, cursor: str | None, limit: int
+    ) -> Page[MfaResetRequest]:
+        statement = select(MfaResetRequest)
+        if status is not None:
+            statement = statement.where(MfaResetRequest.status == status)
+        return await fetch_page(
+            self.session,
+            statement,
+            [MfaResetRequest.created_at, MfaResetRequest.id],
+            cursor=cursor,
+            limit=limit,
+        )

@@ -12,7 +12,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from lending.models.identity import OrganizationKind, OrganizationStatus, Role, TokenPurpose
+from lending.models.identity import (
+    MfaResetStatus,
+    OrganizationKind,
+    OrganizationStatus,
+    Role,
+    TokenPurpose,
+)
 
 StaffRole = Literal["broker", "broker_manager", "platform_admin", "prompt_engineer"]
 # Long enough for any policy; the policy itself gives the precise limit and message.
@@ -197,6 +203,21 @@ class InvitationRead(_Response):
 class InvitationCreated(InvitationRead):
     code: str = Field(description="Shown once: only its hash is kept.")
     url: str
+
+
+class MfaResetCreate(_Request):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+
+
+class MfaResetRead(_Response):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    reason: str
+    status: MfaResetStatus
+    requested_by_user_id: uuid.UUID | None
+    created_at: datetime
+    decided_by_user_id: uuid.UUID | None
+    decided_at: datetime | None
 
 
 # Tokens

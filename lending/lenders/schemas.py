@@ -6,12 +6,17 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from lending.models.applications import ProductType
-from lending.models.lenders import CreditBand, IntegrationAdapter, SubmissionStatus
+from lending.models.lenders import (
+    CreditBand,
+    IntegrationAdapter,
+    SubmissionStatus,
+    WebhookOutcome,
+)
 from lending.offers.math import DayCount, RoundingMode
 from lending.us_states import US_STATES
 
@@ -430,3 +435,19 @@ class LenderPerformance(BaseModel):
     mean_hours_to_decision: Decimal | None
     funded_loans: int
     funded_volume: Decimal
+
+
+class WebhookDeliveryRead(BaseModel):
+    """A lender's webhook delivery as the back office shows it (no personal data)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    received_at: datetime
+    lender_code: str
+    signature_ok: bool
+    outcome: WebhookOutcome
+    reason: str | None
+    event_id: str | None
+    event_type: str | None
+    summary: dict[str, Any]

@@ -4,7 +4,7 @@
   `application.record_lender_decision` (HMDA denial codes from the lender's reasons, firm offers
   only);
 - `loan.servicing`: what happened to a loan the lender funded, named by its application
-  reference, through `commission.record_servicing_event` with `source="lender"`; the lender's
+  reference, through `servicing.record_servicing_event` with `source="lender"`; the lender's
   event id is unique per loan, so a re-delivery after the replay window is recorded once.
 
 The transport (signature, replay window, answers) stays with the webhook route (api); this is
@@ -23,7 +23,7 @@ from lending.applications.service import FirmOfferTerms, LenderDecision
 from lending.applications.service import application as application_service
 from lending.commissions.repository import CommissionRepository
 from lending.commissions.schemas import ServicingEventCreate
-from lending.commissions.service import commission
+from lending.commissions.servicing import servicing
 from lending.db import SessionMaker, transaction
 from lending.errors import NotFound
 from lending.lenders.integration.protocol import (
@@ -134,7 +134,7 @@ async def _record_servicing(sessionmaker: SessionMaker, event: LenderWebhookEven
             raise NotFound("No loan funded by this lender under this application reference.")
         if await repository.servicing_event_from_lender(loan.id, event.event_id) is not None:
             return False
-        await commission.record_servicing_event(
+        await servicing.record_servicing_event(
             session,
             None,
             loan_id=loan.id,

@@ -267,3 +267,41 @@ class EmailLinkToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class MfaResetStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    CANCELLED = "cancelled"
+
+
+class MfaResetRequest(Base):
+    """Maker-checker for turning off a person's second factor: one platform administrator asks
+    (with a reason), another approves; at most one request per person is pending."""
+
+    __tablename__ = "mfa_reset_request"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", MfaResetStatus), name="status"),
+        Index(
+            "uq_mfa_reset_request_pending",
+            "user_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+        ),
+        Index("ix_mfa_reset_request_status_created_at", "status", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[MfaResetStatus] = mapped_column(_enum(MfaResetStatus, "mfa_reset_status"))
+    requested_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_by_user_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("user_account.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -268,6 +269,44 @@ class LenderWebhookSecret(Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class WebhookOutcome(StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"  # the signature (or the lender) did not verify
+    INVALID = "invalid"  # signed, but not an event we can read
+    FAILED = "failed"  # signed and read, but recording it failed (the lender retries)
+
+
+class LenderWebhookDelivery(Base):
+    """One request to a lender's webhook and what became of it, for the back office's history:
+    whether the signature verified, the event's id and type, the application it names and a
+    summary without personal data (a decision's status and counts, a servicing report's kind)."""
+
+    __tablename__ = "lender_webhook_delivery"
+    __table_args__ = (
+        CheckConstraint(one_of("outcome", WebhookOutcome), name="outcome"),
+        Index(
+            "ix_lender_webhook_delivery_reference_received_at",
+            "application_reference",
+            "received_at",
+        ),
+        Index("ix_lender_webhook_delivery_lender_code_received_at", "lender_code", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    lender_code: Mapped[str] = mapped_column(String(64))
+    signature_ok: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[WebhookOutcome] = mapped_column(text_enum(WebhookOutcome, "webhook_outcome"))
+    reason: Mapped[str | None] = mapped_column(String(200))
+    event_id: Mapped[str | None] = mapped_column(String(128))
+    event_type: Mapped[str | None] = mapped_column(String(32))
+    application_reference: Mapped[str | None] = mapped_column(String(64))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
 
 
 class LenderSubmission(TimestampMixin, Base):

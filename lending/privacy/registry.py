@@ -81,6 +81,14 @@ RULES: dict[str, Rule] = {
             ("code_hash",),
         ),
         Rule(
+            "mfa_reset_request",
+            "user_id = :user_id OR requested_by_user_id = :user_id OR decided_by_user_id = :user_id",
+            True,
+            Erasure.KEEP,
+            "kept: the record of a security change to an account (maker-checker); it names "
+            "people only by ids whose accounts are anonymised",
+        ),
+        Rule(
             "borrower_profile",
             "user_id = :user_id",
             True,
@@ -307,6 +315,9 @@ NOT_PERSONAL: dict[str, str] = {
     "knowledge_chunk": "published knowledge text",
     "lender": "the lender catalogue",
     "lender_product": "the lender catalogue",
+    "lender_webhook_delivery": (
+        "a lender's webhook requests: references, event ids and a summary without personal data"
+    ),
     "organization": "a broker firm (a business, not a person)",
     "analytics_refresh": "when the analytics rollups were last refreshed",
     "job_trace": "a background job's trace id",

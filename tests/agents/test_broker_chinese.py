@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.guided.parser import parse_period
 from agents.guided.texts import LEDGER_STEPS_ZH, ledger_steps
+from lending.commissions.accrual import accrual
+from lending.commissions.entries import commission_entry
 from lending.commissions.explanation import STEP_TEXTS, step
-from lending.commissions.service import commission
 from lending.config import Settings
 from lending.models.applications import Application, ProductType
 from lending.models.commissions import CommissionEntry
@@ -206,7 +207,7 @@ async def test_a_broker_asks_in_chinese_about_expiring_offers_and_commission(
         funded_on=october.start,
         reference="LOAN-OCTOBER-A",
     )
-    await commission.accrue_pending(session)
+    await accrual.accrue_pending(session)
     token, thread_id = await _broker_thread(client, session, broker, settings)
 
     events = await send(client, token, thread_id, "哪些客户的报价这周到期？")
@@ -236,7 +237,7 @@ async def test_a_broker_asks_in_chinese_about_expiring_offers_and_commission(
         select(CommissionEntry.id).where(CommissionEntry.payee_id == broker.id)
     )
     assert entry_id is not None
-    english = (await commission.explain(session, actor_of(broker), entry_id=entry_id)).text
+    english = (await commission_entry.explain(session, actor_of(broker), entry_id=entry_id)).text
     figures = re.findall(r"\d[\d,]*\.\d+", english)
     assert figures
     line = next(text for text in answer.splitlines() if text.startswith("1. "))

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.commissions.commission_rules import commission_rule
 from lending.commissions.schemas import RuleCreate, RuleRead
-from lending.commissions.service import commission
 from lending.models.commissions import FundedLoan, LoanStatus
 from lending.models.identity import Organization, Role, User
 from tests.identity.factories import actor_of, create_user
@@ -44,7 +44,7 @@ async def create_rule(
             **fields,
         }
     )
-    return await commission.create_rule(session, actor_of(admin), data=data)
+    return await commission_rule.create_rule(session, actor_of(admin), data=data)
 
 
 async def create_loan(

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.applications.service import LenderDecision
 from lending.applications.service import application as application_service
 from lending.commissions import tasks
-from lending.commissions.service import ACCRUE_FUNDED_TASK
+from lending.commissions.common import ACCRUE_FUNDED_TASK
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.models.applications import ApplicationStatus
@@ -94,7 +94,7 @@ def test_the_worker_knows_the_commission_jobs() -> None:
 
     assert "lending.commissions.tasks" in TASK_MODULES
     register_tasks()  # what the worker does before it starts
-    from lending.commissions.service import CLAWBACK_TASK, TRAIL_TASK
+    from lending.commissions.common import CLAWBACK_TASK, TRAIL_TASK
 
     assert {ACCRUE_FUNDED_TASK, CLAWBACK_TASK, TRAIL_TASK} <= set(queue.tasks)
     periodic = {task.task.name for task in queue.periodic_registry.periodic_tasks.values()}

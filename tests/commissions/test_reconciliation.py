@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.commissions.accrual import accrual
 from lending.commissions.reconciliation import reconciliation
 from lending.commissions.schemas import LineResolve, StatementImport
-from lending.commissions.service import commission
 from lending.errors import InvalidInput
 from lending.models.lenders import Lender
 from tests.commissions.factories import create_admin, create_loan, create_rule
@@ -45,7 +45,7 @@ async def test_each_line_gets_its_status_and_difference(session: AsyncSession) -
     await loan("OMF-E", "Ed Twin", 6)  # two loans fit the name and date
     await loan("OMF-F", "Ed Twin", 6)
     await loan("OMF-G", "Gil Gone", 7)  # not on the statement
-    await commission.accrue_pending(session)
+    await accrual.accrue_pending(session)
 
     csv_text = (
         "loan_reference,borrower_name,funding_date,amount\n"

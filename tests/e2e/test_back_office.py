@@ -259,7 +259,7 @@ def test_an_administrator_walks_every_page_and_acts_once(web: Web, staff: Staff)
 def test_maker_checker_with_two_administrators(web: Web, staff: Staff) -> None:
     page = web.page
     _sign_in(web, staff.maker)
-    _nav(web, "Payouts")
+    _nav(web, "Commissions")
     expect(page.get_by_role("heading", name="Payout batches")).to_be_visible()
     web.check("batches")
     page.get_by_text("Draft a new batch").click()

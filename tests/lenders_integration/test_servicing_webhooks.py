@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
 from lending.applications.service import application as application_service
-from lending.commissions.service import CLAWBACK_TASK
+from lending.commissions.common import CLAWBACK_TASK
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.kv import MemoryStore

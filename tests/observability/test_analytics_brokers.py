@@ -19,8 +19,8 @@ from lending.analytics.schemas import AnalyticsFilter
 from lending.analytics.service import analytics_service
 from lending.applications.service import LenderDecision
 from lending.applications.service import application as application_service
+from lending.commissions.accrual import accrual
 from lending.commissions.schemas import CommissionTrendPoint
-from lending.commissions.service import commission
 from lending.commissions.trend import TrendRange, commission_trend
 from lending.config import Settings
 from lending.errors import PermissionDenied
@@ -222,7 +222,7 @@ async def test_the_commissions_trend_per_month_for_each_reader(session: AsyncSes
     await create_loan(
         session, firm, broker=colleague, amount="100000.00", funded_on=date(2026, 2, 11)
     )
-    await commission.accrue_pending(session)
+    await accrual.accrue_pending(session)
     await analytics_service.refresh(session)  # firms and the platform read the ledger's rollup
     asked = TrendRange(date_from=date(2026, 1, 1), date_to=date(2026, 3, 31))
 

@@ -38,7 +38,11 @@ MODULES = (
     "lending/lenders/service.py",
     "lending/documents/service.py",
     "lending/documents/upload.py",
-    "lending/commissions/service.py",
+    "lending/commissions/commission_rules.py",
+    "lending/commissions/servicing.py",
+    "lending/commissions/accrual.py",
+    "lending/commissions/entries.py",
+    "lending/commissions/payout_batches.py",
     "lending/commissions/reconciliation.py",
     "knowledge/service.py",
 )
@@ -51,7 +55,7 @@ CLASS_MODULES = (
     "lending.offers.service",
     "lending.documents.service",
     "lending.documents.upload",
-    "lending.commissions.service",
+    "lending.commissions.errors",
     "knowledge.embeddings",
 )
 

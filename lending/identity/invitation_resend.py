@@ -1,0 +1,63 @@
+"""Resending an invitation: only the code's hash is kept, so the old code cannot be sent again;
+the old invitation is revoked and a new one for the same firm, role and address is issued, in
+one transaction, through the invitation service (its permission checks and audit rows)."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
+from lending.config import Settings
+from lending.errors import Conflict, NotFound
+from lending.identity.actor import Actor
+from lending.identity.repository import InvitationRepository
+from lending.identity.schemas import InvitationCreate, InvitationCreated
+from lending.identity.scopes import Scope
+from lending.identity.service import invitation as invitation_service
+
+
+class InvitationResendService:
+    async def resend(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        settings: Settings,
+        invitation_id: uuid.UUID,
+        origin: Origin | None = None,
+    ) -> InvitationCreated:
+        """A fresh code (and a fresh expiry) for an unused invitation; the old code stops
+        working. Shown once, like any new invitation's code."""
+        actor.require_any(Scope.USERS_MANAGE_FIRM, Scope.USERS_MANAGE_ALL)
+        old = await InvitationRepository.from_session(session).get_readable(actor, invitation_id)
+        if old is None:
+            raise NotFound("No such invitation.")
+        if old.used_at is not None:
+            raise Conflict("This invitation was already used.")
+        await invitation_service.revoke(session, actor, invitation_id=old.id, origin=origin)
+        created = await invitation_service.create(
+            session,
+            actor,
+            settings=settings,
+            data=InvitationCreate(
+                role=old.role, email=old.email, organization_id=old.organization_id
+            ),
+            origin=origin,
+        )
+        await audit.record(
+            session,
+            actor,
+            action="invitation.resent",
+            origin=origin,
+            organization_id=old.organization_id,
+            subject_type="invitation",
+            subject_id=created.id,
+            details={"replaces": str(old.id)},
+        )
+        return created
+
+
+invitation_resend = InvitationResendService()
