@@ -9,6 +9,7 @@ from api.deps import SessionDep, StateDep, StoreDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit, rate_limit_anonymous
 from lending.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
+from lending.identity.accounts import account as account_service
 from lending.identity.errors import (
     InvalidCredentials,
     InvalidOtp,
@@ -30,8 +31,8 @@ from lending.identity.schemas import (
     TokenResponse,
     UserRead,
 )
-from lending.identity.service import auth as auth_service
-from lending.identity.service import token as token_service
+from lending.identity.sessions import token as token_service
+from lending.identity.sign_in import sign_in as sign_in_service
 from lending.identity.verification import email_verification as verification_service
 from lending.models.identity import User
 
@@ -50,7 +51,7 @@ async def issue_token(
     body: TokenRequest, session: SessionDep, store: StoreDep, state: StateDep, origin: OriginDep
 ) -> TokenResponse:
     try:
-        return await auth_service.login(
+        return await sign_in_service.login(
             session,
             store=store,
             settings=state.settings,
@@ -75,7 +76,7 @@ async def issue_token(
 async def register(
     body: RegisterRequest, session: SessionDep, state: StateDep, origin: OriginDep
 ) -> UserRead:
-    user: User = await auth_service.register(
+    user: User = await account_service.register(
         session, settings=state.settings, data=body, origin=origin
     )
     return UserRead.model_validate(user)
@@ -111,7 +112,7 @@ async def change_password(
     state: StateDep,
     origin: OriginDep,
 ) -> None:
-    await auth_service.change_password(
+    await account_service.change_password(
         session,
         actor,
         store=store,

@@ -11,7 +11,7 @@ from api.ratelimit import rate_limit
 from lending.errors import NotAuthenticated, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.identity.schemas import Me, MeUpdate, ReferralLink
-from lending.identity.service import user as user_service
+from lending.identity.users import user as user_service
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"], dependencies=[rate_limit("default")])
 

@@ -39,7 +39,7 @@ from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from knowledge.service import knowledge_service
 from lending.config import Settings
-from lending.identity.service import mfa as mfa_service
+from lending.identity.second_factor import mfa as mfa_service
 from lending.identity.tokens import digest
 from lending.kv import MemoryStore, Store
 from lending.lenders.repository import LenderRepository
