@@ -10,6 +10,7 @@ from api.errors import error_responses
 from api.ratelimit import rate_limit, rate_limit_anonymous
 from lending.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
 from lending.identity.accounts import account as account_service
+from lending.identity.email_change import email_change as email_change_service
 from lending.identity.errors import (
     InvalidCredentials,
     InvalidOtp,
@@ -22,6 +23,7 @@ from lending.identity.errors import (
 from lending.identity.password_reset import password_reset as password_reset_service
 from lending.identity.schemas import (
     Accepted,
+    EmailChangeRequest,
     EmailVerificationConfirm,
     PasswordChange,
     PasswordResetConfirm,
@@ -170,15 +172,22 @@ async def confirm_password_reset(
 
 @router.post(
     "/verify-email/confirm",
-    summary="Confirm your e-mail address with the link's token",
+    summary="Confirm your e-mail address with the link's token (a registration's, or a new "
+    "address's: that one signs out every session)",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[rate_limit_anonymous("auth")],
     responses=error_responses(InvalidInput, RateLimited),
 )
 async def confirm_email(
-    body: EmailVerificationConfirm, session: SessionDep, origin: OriginDep
+    body: EmailVerificationConfirm,
+    session: SessionDep,
+    store: StoreDep,
+    state: StateDep,
+    origin: OriginDep,
 ) -> None:
-    await verification_service.confirm(session, token=body.token, origin=origin)
+    await email_change_service.confirm_link(
+        session, store=store, settings=state.settings, token=body.token, origin=origin
+    )
 
 
 @router.post(
@@ -195,5 +204,41 @@ async def resend_confirmation(
 ) -> Accepted:
     detail = await verification_service.resend(
         session, actor, store=store, settings=state.settings, origin=origin
+    )
+    return Accepted(detail=detail)
+
+
+@router.post(
+    "/email-change",
+    summary="Change your e-mail address: a link goes to the new address, and nothing changes "
+    "until it is opened",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[rate_limit("default")],
+    responses=error_responses(
+        NotAuthenticated,
+        MfaEnrollmentRequired,
+        InvalidInput,
+        Conflict,
+        TooManyLoginAttempts,
+        TooManyMailRequests,
+        RateLimited,
+    ),
+)
+async def request_email_change(
+    body: EmailChangeRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    store: StoreDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> Accepted:
+    detail = await email_change_service.request(
+        session,
+        actor,
+        store=store,
+        settings=state.settings,
+        new_email=str(body.new_email),
+        password=body.password,
+        origin=origin,
     )
     return Accepted(detail=detail)

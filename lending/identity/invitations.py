@@ -30,10 +30,29 @@ from lending.identity.tokens import (
     digest,
     new_invitation_code,
 )
-from lending.models.identity import (
-    Invitation,
-    OrganizationStatus,
-)
+from lending.identity.users import user as user_service
+from lending.mail.service import mail
+from lending.models.identity import Invitation, OrganizationStatus, Role
+
+_ROLE_WORDS: dict[str, dict[Role, str]] = {
+    "en": {
+        Role.BORROWER: "a borrower",
+        Role.BROKER: "a broker",
+        Role.BROKER_MANAGER: "a broker manager",
+        Role.PLATFORM_ADMIN: "a platform administrator",
+    },
+    "zh": {
+        Role.BORROWER: "借款人",
+        Role.BROKER: "经纪人",
+        Role.BROKER_MANAGER: "经纪经理",
+        Role.PLATFORM_ADMIN: "平台管理员",
+    },
+}
+
+
+def role_words(role: Role, language: str | None) -> str:
+    words = _ROLE_WORDS["zh" if language == "zh" else "en"]
+    return words.get(role, role.value.replace("_", " "))
 
 
 class InvitationService:
@@ -100,8 +119,28 @@ class InvitationService:
             details={"role": data.role.value, "email_bound": data.email is not None},
         )
         url = f"{settings.public_url.rstrip('/')}/register?invitation={code}"
+        if invitation.email is not None:
+            inviter = await user_service.own(session, actor)
+            language = data.language or inviter.language
+            await mail.queue(
+                session,
+                settings=settings,
+                to_address=invitation.email,
+                kind="invitation",
+                language=language,
+                context={
+                    "inviter": inviter.full_name,
+                    "organization": organization.name,
+                    "role": role_words(data.role, language),
+                    "link": url,
+                    "hours": hours,
+                },
+            )
         return InvitationCreated(
-            **InvitationRead.model_validate(invitation).model_dump(), code=code, url=url
+            **InvitationRead.model_validate(invitation).model_dump(),
+            code=code,
+            url=url,
+            emailed=invitation.email is not None,
         )
 
     async def revoke(

@@ -12,7 +12,7 @@ from lending.audit.schemas import Origin
 from lending.audit.service import audit
 from lending.config import Settings
 from lending.errors import Conflict, NotFound, PermissionDenied
-from lending.identity import passwords
+from lending.identity import passwords, throttle
 from lending.identity.actor import Actor
 from lending.identity.organizations import organization as organization_service
 from lending.identity.repository import (
@@ -33,6 +33,7 @@ from lending.identity.tokens import (
     new_referral_code,
 )
 from lending.kv import Store
+from lending.mail.service import mail
 from lending.models.identity import (
     Organization,
     Role,
@@ -82,6 +83,55 @@ class UserService:
             await session.flush()
         url = f"{settings.public_url.rstrip('/')}/register?ref={user.referral_code}"
         return ReferralLink(code=user.referral_code, url=url)
+
+    async def send_referral_link(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        store: Store,
+        settings: Settings,
+        email: str,
+        language: str,
+        origin: Origin | None = None,
+    ) -> str:
+        """Mail one's referral link to a prospective borrower, in the language chosen.
+        Throttled per recipient and per sender like a reset request; the address is not
+        audited (only that a link was sent).
+
+        Raises:
+            PermissionDenied: the role has no referral link.
+            TooManyMailRequests: too many sent.
+        """
+        link = await self.referral_link(session, actor, settings=settings)
+        user = await self.own(session, actor)
+        ip = origin.ip if origin else None
+        await throttle.count_mail_request(store, settings, kind="referral", email=email, ip=ip)
+        await throttle.count_mail_request(
+            store, settings, kind="referral_sender", email=user.email, ip=None
+        )
+        organization = await OrganizationRepository.from_session(session).get(user.organization_id)
+        await mail.queue(
+            session,
+            settings=settings,
+            to_address=email.strip(),
+            kind="referral",
+            language=language,
+            context={
+                "inviter": user.full_name,
+                "organization": organization.name if organization else "Omnifin",
+                "link": link.url,
+            },
+        )
+        await audit.record(
+            session,
+            actor,
+            action="referral.sent",
+            origin=origin,
+            subject_type="user",
+            subject_id=user.id,
+        )
+        return "Your referral link is on its way."
 
     async def list(
         self,

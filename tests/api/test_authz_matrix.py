@@ -895,6 +895,36 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/notifications/{notification_id}/read"): Entry(
         _call("POST", f"/api/v1/notifications/{uuid.uuid4()}/read"), everyone(404), targeted=False
     ),
+    # Preferences are one's own; essential mail cannot be turned off (422 for everyone).
+    ("GET", "/api/v1/notifications/preferences"): Entry(
+        _call("GET", "/api/v1/notifications/preferences"), everyone(200), targeted=False
+    ),
+    ("PATCH", "/api/v1/notifications/preferences/{kind}"): Entry(
+        _call("PATCH", "/api/v1/notifications/preferences/account.security", json={"email": False}),
+        everyone(422),
+        targeted=False,
+    ),
+    # The unsubscribe link is its own credential (signed): no sign-in, a forged one refused.
+    ("GET", "/api/v1/notifications/unsubscribe"): Entry(
+        _call("GET", "/api/v1/notifications/unsubscribe?token=forged"),
+        everyone(200, mfa_pending=200, anonymous=200),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/notifications/unsubscribe"): Entry(
+        _call("POST", "/api/v1/notifications/unsubscribe?token=forged"),
+        everyone(422, mfa_pending=422, anonymous=422),
+        targeted=False,
+    ),
+    # An e-mail change needs the current password (a wrong one: 422 for everyone).
+    ("POST", "/api/v1/auth/email-change"): Entry(
+        _call(
+            "POST",
+            "/api/v1/auth/email-change",
+            json={"new_email": "moved@example.com", "password": "not-the-password"},
+        ),
+        everyone(422),
+        targeted=False,
+    ),
     # One's own profile, MFA and tokens.
     ("GET", "/api/v1/me"): Entry(
         _call("GET", "/api/v1/me"), everyone(200, mfa_pending=200), targeted=False
@@ -905,6 +935,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/me/referral"): Entry(
         _call("GET", "/api/v1/me/referral"),
         only({"broker": (200, 200), "broker_manager": (200, 200)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/me/referral/send"): Entry(
+        _call("POST", "/api/v1/me/referral/send", json={"email": "prospect@example.com"}),
+        only({"broker": (202, 202), "broker_manager": (202, 202)}),
         targeted=False,
     ),
     ("GET", "/api/v1/mfa"): Entry(
