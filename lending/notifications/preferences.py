@@ -45,8 +45,24 @@ _LABELS = {
 }
 
 
-def label_of(kind: str) -> str:
-    return _LABELS.get(kind, kind)
+_LABELS_ZH = {
+    kinds.ESSENTIAL: "安全与账户邮件（重置密码、确认地址）",
+    kinds.APPLICATION_STATUS_CHANGED: "申请状态变更",
+    kinds.DOCUMENT_REJECTED: "文件未被接受",
+    kinds.LENDER_DECISION: "贷款机构作出决定",
+    kinds.OFFERS_ARRIVED: "收到报价",
+    kinds.OFFER_EXPIRING: "报价即将过期",
+    kinds.DOCUMENT_MISSING: "仍缺少必需的文件",
+    kinds.DOCUMENT_REMINDER: "经纪人请您上传文件",
+    kinds.COMMISSION_ACCRUED: "佣金已计提",
+    kinds.COMMISSION_PAID: "佣金已支付",
+    kinds.PAYOUT_BATCH_AWAITING_APPROVAL: "佣金支付批次等待审批",
+}
+
+
+def label_of(kind: str, language: str | None = None) -> str:
+    labels = _LABELS_ZH if language == "zh" else _LABELS
+    return labels.get(kind, kind)
 
 
 def _key(settings: Settings) -> bytes:

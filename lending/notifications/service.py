@@ -229,7 +229,7 @@ async def mail_notification(
             "subject": subject,
             "message": message,
             "link": link,
-            "kind_label": label_of(row.kind),
+            "kind_label": label_of(row.kind, user.language),
             "unsubscribe_url": unsubscribe_url(settings, user.id, row.kind),
         },
         user_id=user.id,

@@ -35,6 +35,7 @@ from lending.models.identity import Role
 from lending.notifications import kinds
 from lending.notifications.service import notification as notification_service
 from lending.reminders.repository import ReminderRepository
+from lending.reminders.schemas import DocumentReminderRead
 
 # Commission entries older than this are not announced (a first run on an old ledger is quiet).
 _ENTRY_LOOKBACK = timedelta(days=7)
@@ -58,14 +59,6 @@ class ScanRun:
             + self.commission_paid
             + self.batches_awaiting
         )
-
-
-@dataclass(frozen=True, slots=True)
-class Reminded:
-    reference: str
-    missing: list[str]  # the requirements' labels, in English
-    missing_zh: list[str]
-    told: int
 
 
 def _labels(name: str) -> dict[str, str]:
@@ -192,7 +185,7 @@ class ReminderService:
         application_id: uuid.UUID,
         requirement: str | None = None,
         origin: Origin | None = None,
-    ) -> Reminded:
+    ) -> DocumentReminderRead:
         """A broker reminds their client to upload what the application is missing (one
         requirement, or all of them): an in-app notification and a mail to the borrower.
 
@@ -252,11 +245,11 @@ class ReminderService:
             details={"requirements": missing},
         )
         rules = document_requirements().requirements
-        return Reminded(
+        return DocumentReminderRead(
             reference=application.reference,
-            missing=[rules[name].label for name in missing],
-            missing_zh=[rules[name].label_zh for name in missing],
-            told=told,
+            reminded_about=[rules[name].label for name in missing],
+            reminded_about_zh=[rules[name].label_zh for name in missing],
+            sent=told > 0,
         )
 
 

@@ -740,6 +740,15 @@ async def _application_documents(w: World, who: Who, where: Where) -> Call:
     return Call("GET", f"/api/v1/applications/{application_id}/documents")
 
 
+async def _remind_documents(w: World, who: Who, where: Where) -> Call:
+    _, application_id = await _document_application(w, who, where)
+    return Call(
+        "POST",
+        f"/api/v1/applications/{application_id}/document-reminders",
+        json={"document": "pay_stub"},
+    )
+
+
 def _on_document(method: str, suffix: str = "", *, review: bool = False, **kwargs: Any) -> Build:
     async def build(w: World, who: Who, where: Where) -> Call:
         borrower, application_id = await _document_application(w, who, where)
@@ -1288,6 +1297,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/documents/{document_id}/attach"): Entry(_attach_document, reach(200)),
     ("GET", "/api/v1/applications/{application_id}/documents"): Entry(
         _application_documents, reach(200)
+    ),
+    # A document reminder: a broker (or manager) to their own client; nobody else.
+    ("POST", "/api/v1/applications/{application_id}/document-reminders"): Entry(
+        _remind_documents, only({"broker": (201, 404), "broker_manager": (201, 404)})
     ),
     # Commissions: a broker their own, a manager their firm's, the platform all.
     ("GET", "/api/v1/commissions/summary"): Entry(

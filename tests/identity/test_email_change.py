@@ -25,6 +25,7 @@ async def test_a_new_address_is_confirmed_there_and_the_old_one_is_told(
     settings: Settings,
 ) -> None:
     user = await create_user(session, email="riley.old@example.com", full_name="Riley Park")
+    user_id = user.id
     user.language = "zh"
     token = await issue_token(session, user, settings=settings)
     other = await create_user(session, email="taken@example.com")
@@ -50,24 +51,24 @@ async def test_a_new_address_is_confirmed_there_and_the_old_one_is_told(
     )
     assert asked.status_code == 202
     session.expire_all()
-    still = await session.get(User, user.id)
+    still = await session.get(User, user_id)
     assert still is not None
     assert still.email == "riley.old@example.com"
-    [pending] = [m for m in await messages_of(session, user.id) if m.status == "pending"]
+    [pending] = [m for m in await messages_of(session, user_id) if m.status == "pending"]
     assert pending.to_address == "riley.new@example.com"
-    link, subject = await link_from_mail(session, sessionmaker, settings, user.id)
+    link, subject = await link_from_mail(session, sessionmaker, settings, user_id)
     assert subject == "确认您在 Omnifin 的新邮箱地址"
 
     confirmed = await client.post("/api/v1/auth/verify-email/confirm", json={"token": link})
     assert confirmed.status_code == 204
     session.expire_all()
-    moved = await session.get(User, user.id)
+    moved = await session.get(User, user_id)
     assert moved is not None
     assert moved.email == "riley.new@example.com"
     assert moved.email_verified_at is not None
     # Every session was signed out: the old token no longer works.
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
-    told = [m for m in await messages_of(session, user.id) if m.kind == "email_changed"]
+    told = [m for m in await messages_of(session, user_id) if m.kind == "email_changed"]
     assert [m.to_address for m in told] == ["riley.old@example.com"]
     text = open_sealed(settings, told[0]).text
     assert "r***@example.com" in text
@@ -81,7 +82,7 @@ async def test_a_new_address_is_confirmed_there_and_the_old_one_is_told(
     actions = set(
         (
             await session.scalars(
-                select(AuditEvent.action).where(AuditEvent.subject_id == str(user.id))
+                select(AuditEvent.action).where(AuditEvent.subject_id == str(user_id))
             )
         ).all()
     )
@@ -90,7 +91,7 @@ async def test_a_new_address_is_confirmed_there_and_the_old_one_is_told(
         str(details)
         for details in (
             await session.scalars(
-                select(AuditEvent.details).where(AuditEvent.subject_id == str(user.id))
+                select(AuditEvent.details).where(AuditEvent.subject_id == str(user_id))
             )
         ).all()
     )

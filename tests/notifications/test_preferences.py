@@ -3,6 +3,8 @@ unsubscribe link (RFC 8058) that needs no sign-in and changes nothing else."""
 
 from __future__ import annotations
 
+import string
+
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -159,3 +161,19 @@ async def test_essential_mail_has_no_unsubscribe(session: AsyncSession, settings
     )
     email = build_message(settings, user.email, open_sealed(settings, message))
     assert email["List-Unsubscribe"] is None
+
+
+def test_every_kind_has_words_and_labels_in_both_languages() -> None:
+    from lending.notifications.preferences import label_of
+
+    for name, kind in kinds.KINDS.items():
+        assert set(kind.subject) == set(kind.message) == {"en", "zh"}, name
+        for texts in (kind.subject, kind.message):
+            fields = [
+                {field for _, field, _, _ in string.Formatter().parse(texts[lang]) if field}
+                for lang in ("en", "zh")
+            ]
+            assert fields[0] == fields[1], name
+        assert label_of(name, "en") != name
+        assert label_of(name, "zh") != name
+        assert label_of(name, "zh") != label_of(name, "en")

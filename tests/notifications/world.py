@@ -39,6 +39,7 @@ async def build(session: AsyncSession, settings: Settings, *, days_ago: int = 5)
     await create_catalog(session)
     broker = await create_user(session, role=Role.BROKER)
     borrower = await create_borrower(session, settings)
+    borrower.full_name = "Jordan Rivera"
     await give_consent(session, borrower)
     actor = actor_of(borrower)
     started = await create_application(session, borrower)
