@@ -46,6 +46,10 @@ NOT_IN_WORLD = {
     # changes no status, so it does not reach them yet (their rules are in the registry).
     "mail_message",
     "notification",
+    # Preferences and e-mail change requests (issue 19, part two): the export of their rows is
+    # tested with a person who has them (tests/notifications/test_privacy.py).
+    "notification_preference",
+    "email_change_request",
 }
 
 
