@@ -55,9 +55,9 @@ from admin.web import (
 )
 from lending.errors import OmnifinError
 from lending.identity.errors import LoginFailed, OtpRequired, TooManyLoginAttempts
-from lending.identity.service import auth as auth_service
-from lending.identity.service import token as token_service
-from lending.identity.service import user as user_service
+from lending.identity.sessions import token as token_service
+from lending.identity.sign_in import sign_in as sign_in_service
+from lending.identity.users import user as user_service
 from lending.models.identity import TokenPurpose
 
 _SECURITY_HEADERS = {
@@ -117,7 +117,7 @@ def create_admin_app(host: Backing) -> FastAPI:
                 email=email,
             )
         try:
-            issued = await auth_service.login(
+            issued = await sign_in_service.login(
                 session,
                 store=store_of(request),
                 settings=settings,

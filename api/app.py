@@ -42,6 +42,7 @@ from api.routes import (
     privacy,
     profile,
     prompts,
+    reminders,
     tokens,
     users,
     voice,
@@ -176,6 +177,7 @@ def create_app(
     app.include_router(analytics.router)
     app.include_router(dev.router)
     app.include_router(notifications.router)
+    app.include_router(reminders.router)
 
     app.add_middleware(
         BodySizeLimitMiddleware,

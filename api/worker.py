@@ -32,6 +32,8 @@ TASK_MODULES: tuple[str, ...] = (
     "lending.privacy.tasks",
     "lending.analytics.tasks",
     "lending.mail.tasks",
+    "lending.notifications.tasks",
+    "lending.reminders.tasks",
     "agents.tasks",
     "evals.tasks",
 )

@@ -40,7 +40,7 @@ from benchmarks.agent_server import provider
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.identity.actor import Actor
-from lending.identity.service import token as token_service
+from lending.identity.sessions import token as token_service
 from lending.kv import MemoryStore
 from lending.models.chat import RunStatus
 from tools.context import ToolContext

@@ -36,7 +36,7 @@ from lending.commissions.schemas import BatchCreate
 from lending.config import Settings, get_settings
 from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
 from lending.identity.actor import Actor
-from lending.identity.service import token as token_service
+from lending.identity.sessions import token as token_service
 from lending.kv import MemoryStore
 from lending.models.applications import Application
 from lending.models.commissions import FundedLoan

@@ -42,8 +42,8 @@ from lending.applications.service import application as application_service
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.identity.actor import Actor
-from lending.identity.service import token as token_service
-from lending.identity.service import user as user_service
+from lending.identity.sessions import token as token_service
+from lending.identity.users import user as user_service
 from lending.models.applications import ProductType
 from lending.models.identity import Role
 

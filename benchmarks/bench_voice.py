@@ -50,7 +50,7 @@ from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.identity.actor import Actor
-from lending.identity.service import user as user_service
+from lending.identity.users import user as user_service
 from lending.kv import MemoryStore
 from lending.models.identity import Role
 from voice.adapter import RunnerLLM, SpokenTurn

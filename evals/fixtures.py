@@ -28,10 +28,10 @@ from lending.documents.service import document_service
 from lending.documents.types import DocumentType
 from lending.errors import OmnifinError
 from lending.identity.actor import Actor
+from lending.identity.organizations import organization as organization_service
 from lending.identity.repository import OrganizationRepository
 from lending.identity.schemas import OrganizationCreate
-from lending.identity.service import organization as organization_service
-from lending.identity.service import user as user_service
+from lending.identity.users import user as user_service
 from lending.models.applications import ProductType
 from lending.models.identity import Organization, Role, User
 from lending.models.offers import OfferKind

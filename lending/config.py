@@ -239,6 +239,27 @@ class Settings(BaseSettings):
         "login_failure_window_seconds; past it: 429 with Retry-After.",
     )
     email_verification_ttl_seconds: int = Field(default=3 * 86_400, ge=300)
+    email_change_ttl_seconds: int = Field(default=86_400, ge=300, le=7 * 86_400)
+    # Notifications (issue 19): the scheduled events (lending/notifications/events.py).
+    notify_offer_expiring_days: int = Field(
+        default=3,
+        ge=1,
+        le=30,
+        description="Tell the borrower this many days before an offer expires.",
+    )
+    notify_document_missing_days: int = Field(
+        default=3,
+        ge=1,
+        le=90,
+        description="Tell the borrower (and broker) when a required document is still missing "
+        "this many days after the application was started.",
+    )
+    document_reminder_per_client_seconds: int = Field(
+        default=86_400,
+        ge=60,
+        description="A broker's assistant reminds one client about missing documents at most "
+        "once in this many seconds.",
+    )
 
     # Mail (issue 19): the outbox is delivered by the `mail.deliver` job over SMTP. Without an
     # SMTP host, development keeps mail in the dev mailbox (GET /api/v1/dev/mailbox).

@@ -307,10 +307,18 @@ def _default_registry() -> ToolRegistry:
     from tools.documents import DOCUMENT_TOOLS
     from tools.knowledge import KNOWLEDGE_TOOLS
     from tools.lending import LENDING_TOOLS
+    from tools.notifications import NOTIFICATION_TOOLS
     from tools.privacy import PRIVACY_TOOLS
 
     return ToolRegistry(
-        [*LENDING_TOOLS, *DOCUMENT_TOOLS, *KNOWLEDGE_TOOLS, *COMMISSION_TOOLS, *PRIVACY_TOOLS]
+        [
+            *LENDING_TOOLS,
+            *DOCUMENT_TOOLS,
+            *KNOWLEDGE_TOOLS,
+            *COMMISSION_TOOLS,
+            *PRIVACY_TOOLS,
+            *NOTIFICATION_TOOLS,
+        ]
     )
 
 

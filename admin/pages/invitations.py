@@ -23,9 +23,9 @@ from admin.web import (
 )
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.identity.invitation_resend import invitation_resend
+from lending.identity.invitations import invitation as invitation_service
+from lending.identity.organizations import organization as organization_service
 from lending.identity.schemas import InvitationCreate, InvitationCreated, InvitationRead
-from lending.identity.service import invitation as invitation_service
-from lending.identity.service import organization as organization_service
 from lending.models.identity import Role
 
 router = APIRouter(prefix="/invitations", dependencies=[require_section("people")])

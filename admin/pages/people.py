@@ -24,8 +24,8 @@ from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.identity import throttle
 from lending.identity.mfa_reset import mfa_reset
 from lending.identity.schemas import UserUpdate
-from lending.identity.service import auth as auth_service
-from lending.identity.service import user as user_service
+from lending.identity.sign_in import sign_in as sign_in_service
+from lending.identity.users import user as user_service
 from lending.models.identity import Role
 
 router = APIRouter(prefix="/people", dependencies=[require_section("people")])
@@ -125,7 +125,7 @@ async def unlock(
     request: Request, user_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
     try:
-        await auth_service.unlock_sign_in(
+        await sign_in_service.unlock_sign_in(
             session, staff.actor, store=store_of(request), user_id=user_id, origin=origin
         )
     except _REFUSALS as refused:

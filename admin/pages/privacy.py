@@ -26,7 +26,7 @@ from admin.web import (
     store_of,
 )
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from lending.identity.service import user as user_service
+from lending.identity.users import user as user_service
 from lending.models.privacy import ErasureStatus
 from lending.privacy.schemas import ErasureReview
 from lending.privacy.service import privacy

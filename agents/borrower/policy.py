@@ -25,6 +25,7 @@ from agents.guided import texts
 from agents.guided.answers import answer, choices_for
 from agents.guided.hostile import BORROWER_INSTRUCTIONS
 from agents.guided.meaning import Reading, pick_by_position, understand
+from agents.guided.notices import asks_for_news, news_reply
 from agents.guided.parser import parse_yes_no
 from agents.guided.policy import GuidedReply, call_tool, say, tool_error
 from agents.guided.privacy import (
@@ -186,6 +187,12 @@ class BorrowerIntakePolicy:
                 await self._handoff(memory, context)
                 + " "
                 + await self._current_question(memory, context)
+            )
+        if asks_for_news(text):
+            # The person's own unread notifications; the ones read out are marked read.
+            return call_tool(
+                "check_my_notifications",
+                {"application_id": application_id} if application_id else {},
             )
         if application_id and _STATUS.search(text) and not is_correction(text):
             return call_tool("get_application", {"application_id": application_id})
@@ -549,6 +556,10 @@ class BorrowerIntakePolicy:
                     )
                 )
             match name:
+                case "check_my_notifications":
+                    news = news_reply(data, lang)
+                    question = await self._current_question(memory, context)
+                    return say(self._flush(memory, news + "\n" + question))
                 case "start_application":
                     memory["application_id"] = data.get("id")
                     notes.append(say_text("started", lang, reference=data.get("reference")))

@@ -25,6 +25,13 @@ from agents.core.context import AgentContext
 from agents.core.state import AgentState
 from agents.guided.hostile import BROKER_INSTRUCTIONS
 from agents.guided.meaning import understand
+from agents.guided.notices import (
+    Reminder,
+    asks_for_news,
+    declines_reminder,
+    news_reply,
+    reminder,
+)
 from agents.guided.parser import (
     parse_amount,
     parse_email,
@@ -280,6 +287,14 @@ class BrokerPolicy:
             return call_tool("get_application", {"application_id": focus["id"]})
         if _HELP_WORDS.search(text):
             return say(say_text("broker_help", lang))
+        if declines_reminder(text):
+            return say(say_text("broker_remind_declined", lang))
+        wanted = reminder(text)
+        if wanted is not None:
+            return self._remind(wanted, memory)
+        if asks_for_news(text):
+            memory["task"] = {"kind": "news"}
+            return call_tool("check_my_notifications", {})
         if _COMMISSION.search(text):
             return self._commission(text, memory)
         if _EXPIRING.search(text):
@@ -502,6 +517,41 @@ class BrokerPolicy:
         ]
         return say(say_text("broker_several_files", lang) + "\n" + "\n".join(lines))
 
+    # "Remind Riley to upload her pay stub": the client's newest file by name, then the reminder
+    # (the tool keeps it to the broker's own clients, once a day per client, and only for a
+    # document the file is missing).
+
+    def _remind(self, wanted: Reminder, memory: dict[str, Any]) -> AIMessage:
+        if wanted.name is None:
+            return say(say_text("broker_remind_who", _lang(memory)))
+        memory["task"] = {"kind": "remind", "document": wanted.document}
+        return call_tool(
+            "list_applications", {"search": wanted.name, "limit": 1, "order": "newest"}
+        )
+
+    def _after_remind_search(
+        self, data: dict[str, Any], task: dict[str, Any], memory: dict[str, Any]
+    ) -> AIMessage:
+        items = data.get("items", [])
+        if not items:
+            memory.pop("task", None)
+            return say(say_text("broker_no_such_file", _lang(memory)))
+        arguments: dict[str, Any] = {"application_id": items[0]["id"]}
+        if task.get("document"):
+            arguments["document"] = task["document"]
+        return call_tool("remind_client_about_documents", arguments)
+
+    @staticmethod
+    def _reminded(data: dict[str, Any], lang: Lang) -> AIMessage:
+        if not data.get("sent"):
+            return say(say_text("broker_remind_off", lang, reference=data.get("reference")))
+        items = data.get("reminded_about_zh" if lang == "zh" else "reminded_about") or []
+        return say(
+            say_text(
+                "broker_reminded", lang, items=join(items, lang), reference=data.get("reference")
+            )
+        )
+
     # Commission for a period: the summary, the entries, then the biggest lines explained.
 
     def _commission(self, text: str, memory: dict[str, Any]) -> AIMessage:
@@ -671,6 +721,14 @@ class BrokerPolicy:
             memory.pop("task", None)
             explanations = [item.artifact for item in results if isinstance(item.artifact, dict)]
             return self._commission_answer(task, explanations, lang, str(context.actor.user_id))
+        if result.name == "list_applications" and task.get("kind") == "remind":
+            return self._after_remind_search(data, task, memory)
+        if result.name == "remind_client_about_documents":
+            memory.pop("task", None)
+            return self._reminded(data, lang)
+        if result.name == "check_my_notifications":
+            memory.pop("task", None)
+            return say(news_reply(data, lang))
         if result.name == "list_applications" and task.get("kind") == "describe":
             memory.pop("task", None)
             items = data.get("items", [])

@@ -81,6 +81,24 @@ def follow(text: str, memory: dict[str, Any], setting: str | None = None) -> boo
 
 
 _TEXTS: dict[str, tuple[str, str]] = {
+    "news_none": ("Nothing new since you last looked.", "自您上次查看以来没有新消息。"),
+    "news_some": ("Here is what's new:", "以下是新消息："),
+    "broker_remind_who": (
+        'Which client should I remind? Say their name, e.g. "remind Riley to upload her pay stub".',
+        "要提醒哪位客户？请说出客户的名字，例如“提醒 Riley 上传工资单”。",
+    ),
+    "broker_remind_declined": (
+        "All right, I won't send any reminder.",
+        "好的，我不会发送任何提醒。",
+    ),
+    "broker_reminded": (
+        "Done: I reminded the client about {items} for {reference} (a notification and an e-mail).",
+        "已完成：我已就申请 {reference} 提醒客户提交{items}（应用内通知和电子邮件）。",
+    ),
+    "broker_remind_off": (
+        "The client has turned these reminders off, so nothing was sent for {reference}.",
+        "该客户已关闭此类提醒，因此没有为申请 {reference} 发送任何内容。",
+    ),
     "greeting": (
         "Hello! I'm Omni, Omnifin's loan assistant.",
         "您好！我是 Omnifin 的贷款助手 Omni。",
@@ -318,6 +336,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         '- "which of my clients have offers expiring this week"\n'
         '- "how much commission did I earn in October and why"\n'
         '- "list my clients\' applications"\n'
+        '- "remind Riley to upload her pay stub"\n'
+        '- "anything new?"\n'
         "For anything else, use the pipeline in the web app.",
         "我现在处于引导模式，能理解以下几类请求：\n"
         "- “帮我给客户 client@example.com 申请一笔两万五的车贷，60个月”（也可以分几次说："
@@ -327,6 +347,8 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "- “哪些客户的报价这周到期”\n"
         "- “我十月赚了多少佣金，为什么”\n"
         "- “列出我客户的申请”\n"
+        "- “提醒 Riley 上传工资单”\n"
+        "- “有什么新消息吗”\n"
         "其他事情请使用网页应用中的业务管道页面。",
     ),
     "broker_what_now": (

@@ -9,6 +9,8 @@ from api.deps import SessionDep, StateDep, StoreDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit, rate_limit_anonymous
 from lending.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
+from lending.identity.accounts import account as account_service
+from lending.identity.email_change import email_change as email_change_service
 from lending.identity.errors import (
     InvalidCredentials,
     InvalidOtp,
@@ -21,6 +23,7 @@ from lending.identity.errors import (
 from lending.identity.password_reset import password_reset as password_reset_service
 from lending.identity.schemas import (
     Accepted,
+    EmailChangeRequest,
     EmailVerificationConfirm,
     PasswordChange,
     PasswordResetConfirm,
@@ -30,8 +33,8 @@ from lending.identity.schemas import (
     TokenResponse,
     UserRead,
 )
-from lending.identity.service import auth as auth_service
-from lending.identity.service import token as token_service
+from lending.identity.sessions import token as token_service
+from lending.identity.sign_in import sign_in as sign_in_service
 from lending.identity.verification import email_verification as verification_service
 from lending.models.identity import User
 
@@ -50,7 +53,7 @@ async def issue_token(
     body: TokenRequest, session: SessionDep, store: StoreDep, state: StateDep, origin: OriginDep
 ) -> TokenResponse:
     try:
-        return await auth_service.login(
+        return await sign_in_service.login(
             session,
             store=store,
             settings=state.settings,
@@ -75,7 +78,7 @@ async def issue_token(
 async def register(
     body: RegisterRequest, session: SessionDep, state: StateDep, origin: OriginDep
 ) -> UserRead:
-    user: User = await auth_service.register(
+    user: User = await account_service.register(
         session, settings=state.settings, data=body, origin=origin
     )
     return UserRead.model_validate(user)
@@ -111,7 +114,7 @@ async def change_password(
     state: StateDep,
     origin: OriginDep,
 ) -> None:
-    await auth_service.change_password(
+    await account_service.change_password(
         session,
         actor,
         store=store,
@@ -169,15 +172,22 @@ async def confirm_password_reset(
 
 @router.post(
     "/verify-email/confirm",
-    summary="Confirm your e-mail address with the link's token",
+    summary="Confirm your e-mail address with the link's token (a registration's, or a new "
+    "address's: that one signs out every session)",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[rate_limit_anonymous("auth")],
     responses=error_responses(InvalidInput, RateLimited),
 )
 async def confirm_email(
-    body: EmailVerificationConfirm, session: SessionDep, origin: OriginDep
+    body: EmailVerificationConfirm,
+    session: SessionDep,
+    store: StoreDep,
+    state: StateDep,
+    origin: OriginDep,
 ) -> None:
-    await verification_service.confirm(session, token=body.token, origin=origin)
+    await email_change_service.confirm_link(
+        session, store=store, settings=state.settings, token=body.token, origin=origin
+    )
 
 
 @router.post(
@@ -194,5 +204,41 @@ async def resend_confirmation(
 ) -> Accepted:
     detail = await verification_service.resend(
         session, actor, store=store, settings=state.settings, origin=origin
+    )
+    return Accepted(detail=detail)
+
+
+@router.post(
+    "/email-change",
+    summary="Change your e-mail address: a link goes to the new address, and nothing changes "
+    "until it is opened",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[rate_limit("default")],
+    responses=error_responses(
+        NotAuthenticated,
+        MfaEnrollmentRequired,
+        InvalidInput,
+        Conflict,
+        TooManyLoginAttempts,
+        TooManyMailRequests,
+        RateLimited,
+    ),
+)
+async def request_email_change(
+    body: EmailChangeRequest,
+    actor: CurrentActor,
+    session: SessionDep,
+    store: StoreDep,
+    state: StateDep,
+    origin: OriginDep,
+) -> Accepted:
+    detail = await email_change_service.request(
+        session,
+        actor,
+        store=store,
+        settings=state.settings,
+        new_email=str(body.new_email),
+        password=body.password,
+        origin=origin,
     )
     return Accepted(detail=detail)

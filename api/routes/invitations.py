@@ -21,8 +21,8 @@ from lending.errors import (
     RateLimited,
 )
 from lending.identity.errors import MfaEnrollmentRequired
+from lending.identity.invitations import invitation as invitation_service
 from lending.identity.schemas import InvitationCreate, InvitationCreated, InvitationRead
-from lending.identity.service import invitation as invitation_service
 
 router = APIRouter(
     prefix="/api/v1/invitations", tags=["invitations"], dependencies=[rate_limit("default")]

@@ -12,8 +12,8 @@ from api.errors import error_responses
 from api.ratelimit import rate_limit
 from lending.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
+from lending.identity.organizations import organization as organization_service
 from lending.identity.schemas import OrganizationCreate, OrganizationRead, OrganizationUpdate
-from lending.identity.service import organization as organization_service
 
 router = APIRouter(
     prefix="/api/v1/organizations", tags=["organizations"], dependencies=[rate_limit("default")]

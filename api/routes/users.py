@@ -15,8 +15,8 @@ from lending.db import MAX_OFFSET
 from lending.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.identity.schemas import UserRead, UserUpdate
-from lending.identity.service import auth as auth_service
-from lending.identity.service import user as user_service
+from lending.identity.sign_in import sign_in as sign_in_service
+from lending.identity.users import user as user_service
 from lending.models.identity import Role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], dependencies=[rate_limit("default")])
@@ -79,4 +79,6 @@ async def update_user(
 async def unlock_sign_in(
     user_id: uuid.UUID, actor: CurrentActor, session: SessionDep, store: StoreDep, origin: OriginDep
 ) -> None:
-    await auth_service.unlock_sign_in(session, actor, store=store, user_id=user_id, origin=origin)
+    await sign_in_service.unlock_sign_in(
+        session, actor, store=store, user_id=user_id, origin=origin
+    )

@@ -66,7 +66,8 @@ from lending.models.applications import (
     ProductType,
 )
 from lending.models.identity import Role, User
-from lending.models.lenders import LenderProductVersion, SubmissionStatus
+from lending.models.lenders import Lender, LenderProductVersion, SubmissionStatus
+from lending.notifications import kinds as notification_kinds
 from lending.notifications.service import notification as notification_service
 from lending.pagination import Page
 
@@ -620,8 +621,45 @@ class ApplicationService:
                 submission_product_id=submission.product_id,
                 offers=offers,
             )
+        await self._tell_lender_decision(
+            session, application, submission.id, lender_id, decision, len(offers)
+        )
         await repository.flush()
         return application
+
+    async def _tell_lender_decision(
+        self,
+        session: AsyncSession,
+        application: Application,
+        submission_id: uuid.UUID,
+        lender_id: uuid.UUID,
+        decision: LenderDecision,
+        offer_count: int,
+    ) -> None:
+        """Tell the borrower and their broker what the lender decided, and that its offers
+        arrived; once per submission and decision (a repeated webhook tells nobody again)."""
+        if decision not in _TOLD_DECISIONS:
+            return
+        lender = await session.scalar(select(Lender.name).where(Lender.id == lender_id))
+        people = (application.borrower_user_id, application.broker_user_id)
+        data = {"reference": application.reference, "lender": lender or ""}
+        await notification_service.notify(
+            session,
+            people,
+            kind=notification_kinds.LENDER_DECISION,
+            application_id=application.id,
+            data={**data, "decision": decision.value},
+            event_key=f"lender.decision:{submission_id}:{decision.value}",
+        )
+        if offer_count:
+            await notification_service.notify(
+                session,
+                people,
+                kind=notification_kinds.OFFERS_ARRIVED,
+                application_id=application.id,
+                data={**data, "count": str(offer_count)},
+                event_key=f"offer.arrived:{submission_id}",
+            )
 
     # Internals
 
@@ -678,7 +716,7 @@ class ApplicationService:
                 product=application.product_type.value,
                 amount=application.amount,
             )
-        notification_service.application_status_changed(
+        await notification_service.application_status_changed(
             session,
             application_id=application.id,
             reference=application.reference,
@@ -928,3 +966,7 @@ async def _audit(
 
 
 application = ApplicationService()
+# The lender decisions a borrower and broker are told about (receipt and funding are not).
+_TOLD_DECISIONS = frozenset(
+    {LenderDecision.APPROVED, LenderDecision.REFERRED, LenderDecision.DECLINED}
+)

@@ -705,7 +705,7 @@ class DocumentService:
             if document.application_id is not None
             else None
         )
-        notification_service.document_rejected(
+        await notification_service.document_rejected(
             session,
             document_id=document.id,
             document_type=document.document_type.value,

@@ -15,8 +15,8 @@ from lending.audit.service import audit
 from lending.config import Settings
 from lending.identity import mfa as totp
 from lending.identity.repository import OrganizationRepository, UserRepository
-from lending.identity.service import totp_associated_data
-from lending.identity.service import user as user_service
+from lending.identity.rules import totp_associated_data
+from lending.identity.users import user as user_service
 from lending.models.base import utcnow
 from lending.models.identity import Organization, OrganizationKind, Role, User
 

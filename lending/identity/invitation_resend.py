@@ -13,10 +13,10 @@ from lending.audit.service import audit
 from lending.config import Settings
 from lending.errors import Conflict, NotFound
 from lending.identity.actor import Actor
+from lending.identity.invitations import invitation as invitation_service
 from lending.identity.repository import InvitationRepository
 from lending.identity.schemas import InvitationCreate, InvitationCreated
 from lending.identity.scopes import Scope
-from lending.identity.service import invitation as invitation_service
 
 
 class InvitationResendService:

@@ -19,7 +19,7 @@ from lending.identity.actor import Actor
 from lending.identity.repository import MfaResetRepository, RecoveryCodeRepository, UserRepository
 from lending.identity.schemas import MfaResetCreate, MfaResetRead
 from lending.identity.scopes import Scope
-from lending.identity.service import token as token_service
+from lending.identity.sessions import token as token_service
 from lending.kv import Store
 from lending.models.identity import MfaResetRequest, MfaResetStatus
 from lending.pagination import Page, map_page

@@ -25,7 +25,7 @@ from lending.identity import passwords, throttle
 from lending.identity.actor import Actor
 from lending.identity.links import EmailLinkRepository
 from lending.identity.repository import UserRepository
-from lending.identity.service import token as token_service
+from lending.identity.sessions import token as token_service
 from lending.kv import Store
 from lending.mail.service import mail
 from lending.models.identity import EmailLinkPurpose

@@ -185,6 +185,11 @@ class InvitationCreate(_Request):
         default=None, description="Defaults to your own organization."
     )
     expires_in_hours: int | None = Field(default=None, ge=1, le=30 * 24)
+    language: MailLanguage | None = Field(
+        default=None,
+        description="The language of the invitation mail (sent when an e-mail is given); "
+        "defaults to yours.",
+    )
 
 
 class InvitationRead(_Response):
@@ -203,6 +208,19 @@ class InvitationRead(_Response):
 class InvitationCreated(InvitationRead):
     code: str = Field(description="Shown once: only its hash is kept.")
     url: str
+    emailed: bool = Field(
+        default=False, description="The link was mailed to the invitation's address."
+    )
+
+
+class EmailChangeRequest(_Request):
+    new_email: EmailStr
+    password: Password = Field(description="Your current password.")
+
+
+class ReferralSend(_Request):
+    email: EmailStr = Field(description="Who to send your referral link to.")
+    language: MailLanguage = Field(default="en", description="The language of the mail.")
 
 
 class MfaResetCreate(_Request):

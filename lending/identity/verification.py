@@ -1,6 +1,6 @@
 """E-mail verification (issue 19): a single-use link mailed at registration.
 
-Registration (lending.identity.service.AuthService.register) calls `start`: the account is
+Registration (lending.identity.accounts.AccountService.register) calls `start`: the account is
 unverified and a link (lending.identity.links, hash only, `email_verification_ttl_seconds`) is
 mailed in its language through the outbox, in the registration's transaction. `confirm` claims
 the link and marks the address verified. An unverified account can sign in and talk to the

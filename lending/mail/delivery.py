@@ -53,6 +53,10 @@ def build_message(settings: Settings, to_address: str, content: RenderedMail) ->
     message["To"] = to_address
     message["Subject"] = content.subject
     message["Message-ID"] = make_msgid(domain="omnifin")
+    if content.unsubscribe_url:
+        # RFC 8058: a mail client may unsubscribe with one POST to this URL, no sign-in.
+        message["List-Unsubscribe"] = f"<{content.unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(content.text)
     message.add_alternative(content.html, subtype="html")
     return message

@@ -20,7 +20,7 @@ from lending.errors import NotFound
 from lending.jobs import enqueue
 from lending.mail.repository import MailRepository
 from lending.mail.schemas import DevMailboxMessage
-from lending.mail.templates import RenderedMail, language_of, render
+from lending.mail.templates import ESSENTIAL_KINDS, RenderedMail, language_of, render
 from lending.models.base import new_id
 from lending.models.mail import MailMessage, MailStatus
 
@@ -34,14 +34,26 @@ def _associated_data(message_id: uuid.UUID) -> bytes:
 
 
 def seal(settings: Settings, message_id: uuid.UUID, content: RenderedMail) -> bytes:
-    plain = orjson.dumps({"subject": content.subject, "text": content.text, "html": content.html})
+    plain = orjson.dumps(
+        {
+            "subject": content.subject,
+            "text": content.text,
+            "html": content.html,
+            "unsubscribe_url": content.unsubscribe_url,
+        }
+    )
     return crypto.encryptor(settings).encrypt(plain, _associated_data(message_id))
 
 
 def open_sealed(settings: Settings, message: MailMessage) -> RenderedMail:
     plain = crypto.encryptor(settings).decrypt(message.content_sealed, _associated_data(message.id))
     data = orjson.loads(plain)
-    return RenderedMail(subject=data["subject"], text=data["text"], html=data["html"])
+    return RenderedMail(
+        subject=data["subject"],
+        text=data["text"],
+        html=data["html"],
+        unsubscribe_url=data.get("unsubscribe_url"),  # absent in messages sealed before 0024
+    )
 
 
 class MailService:
@@ -58,6 +70,8 @@ class MailService:
     ) -> MailMessage:
         """Write one message to the outbox and its delivery job, in the caller's transaction."""
         lang = language_of(language)
+        if kind not in ESSENTIAL_KINDS and not context.get("unsubscribe_url"):
+            raise ValueError(f"non-essential mail {kind!r} needs an unsubscribe link")
         content = render(kind, lang, context)
         message_id = new_id()
         message = await MailRepository.from_session(session).add(

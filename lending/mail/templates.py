@@ -17,7 +17,27 @@ import jinja2
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 LANGUAGES = ("en", "zh")
 DEFAULT_LANGUAGE = "en"
-KINDS = ("password_reset", "email_verification")
+KINDS = (
+    "password_reset",
+    "email_verification",
+    "email_change",
+    "email_changed",
+    "invitation",
+    "referral",
+    "notification",
+)
+# Mail a person cannot turn off (security and the account's own links): no unsubscribe link.
+# Everything else is non-essential and carries one (lending/notifications/preferences.py).
+ESSENTIAL_KINDS = frozenset(
+    {
+        "password_reset",
+        "email_verification",
+        "email_change",
+        "email_changed",
+        "invitation",
+        "referral",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +45,8 @@ class RenderedMail:
     subject: str
     text: str
     html: str
+    # RFC 8058 one-click unsubscribe URL, for non-essential mail (List-Unsubscribe headers).
+    unsubscribe_url: str | None = None
 
 
 @functools.cache
@@ -53,4 +75,5 @@ def render(kind: str, language: str | None, context: dict[str, Any]) -> Rendered
         subject=" ".join(subject.split()),  # one line: a header cannot hold a newline
         text=text_env.get_template(f"{lang}/{kind}.txt").render(context),
         html=html_env.get_template(f"{lang}/{kind}.html").render(context),
+        unsubscribe_url=context.get("unsubscribe_url"),
     )

@@ -250,6 +250,7 @@ class MfaRecoveryCode(Base):
 class EmailLinkPurpose(StrEnum):
     PASSWORD_RESET = "password_reset"
     EMAIL_VERIFICATION = "email_verification"
+    EMAIL_CHANGE = "email_change"
 
 
 class EmailLinkToken(Base):
@@ -267,6 +268,24 @@ class EmailLinkToken(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EmailChangeRequest(Base):
+    """A requested new e-mail address, waiting for its link (mailed to the new address) to be
+    opened. One live request per person: a new request retires the older link."""
+
+    __tablename__ = "email_change_request"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    link_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("email_link_token.id", ondelete="CASCADE"), unique=True
+    )
+    new_email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class MfaResetStatus(StrEnum):

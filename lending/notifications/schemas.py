@@ -29,3 +29,23 @@ class NotificationList(BaseModel):
 
 class MarkedRead(BaseModel):
     marked: int
+
+
+class PreferenceRead(BaseModel):
+    kind: str = Field(description="The kind of notification; account.security is essential mail.")
+    label: str = Field(description="What the kind is about, in English.")
+    email: bool
+    in_app: bool
+    essential: bool = Field(
+        description="Essential mail (security, reset, verification): always on."
+    )
+
+
+class PreferenceUpdate(BaseModel):
+    email: bool | None = Field(default=None, description="Mail this kind; null: no change.")
+    in_app: bool | None = Field(default=None, description="Show it in the app; null: no change.")
+
+
+class Unsubscribed(BaseModel):
+    kind: str
+    email: bool = False

@@ -42,8 +42,10 @@ _DELETED = (
     "prompt_experiment_assignment",
     "analytics_event",
     "mail_message",
+    "email_change_request",
     "email_link_token",
     "notification",
+    "notification_preference",
 )
 # Shorter names would match unrelated words in other people's conversations.
 _SHORTEST_NAME = 5

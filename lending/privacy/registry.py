@@ -280,6 +280,20 @@ RULES: dict[str, Rule] = {
             Erasure.DELETE,
             "what the person was told in the app: erased with them",
         ),
+        Rule(
+            "notification_preference",
+            "user_id = :user_id",
+            True,
+            Erasure.DELETE,
+            "how the person chose to be told of each kind: erased with them",
+        ),
+        Rule(
+            "email_change_request",
+            "user_id = :user_id",
+            True,
+            Erasure.DELETE,
+            "an address the person asked to move to (confirmed or not): erased with them",
+        ),
         Rule("lender_version", "created_by_user_id = :user_id", False, Erasure.KEEP, _STAFF),
         Rule(
             "lender_product_version", "created_by_user_id = :user_id", False, Erasure.KEEP, _STAFF

@@ -29,7 +29,7 @@ from lending.documents.storage import blob_store, open_sealed, unwrap_data_key
 from lending.errors import Conflict, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
-from lending.identity.service import token as token_service
+from lending.identity.sessions import token as token_service
 from lending.kv import Store
 from lending.models.documents import Document
 from lending.models.identity import User

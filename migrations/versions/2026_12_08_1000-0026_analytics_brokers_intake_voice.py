@@ -3,7 +3,7 @@ offer-accepted events get their lender; an index of voice runs; a daily rollup o
 commission ledger (issues 18 and 20).
 
 Revision ID: 0026
-Revises: 0023
+Revises: 0024
 Create Date: 2026-12-08 10:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0026"
-down_revision: str | None = "0023"
+down_revision: str | None = "0024"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 of lenders' webhook deliveries (issue 17).
 
 Revision ID: 0027
-Revises: 0023
+Revises: 0026
 Create Date: 2026-12-08 10:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0027"
-down_revision: str | None = "0023"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -2,7 +2,7 @@
 by whom, its progress and the run it made.
 
 Revision ID: 0029
-Revises: 0023
+Revises: 0027
 Create Date: 2026-12-08 10:00:00+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0029"
-down_revision: str | None = "0026"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

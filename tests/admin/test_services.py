@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.config import Settings
 from lending.errors import InvalidInput, PermissionDenied
 from lending.identity import throttle
-from lending.identity.service import auth as auth_service
-from lending.identity.service import user as user_service
+from lending.identity.sign_in import sign_in as sign_in_service
+from lending.identity.users import user as user_service
 from lending.kv import Store
 from lending.models.audit import AuditEvent
 from lending.models.identity import Role, User
@@ -28,7 +28,7 @@ async def test_unlocking_lifts_a_lockout_and_is_audited(
         await throttle.record_failure(store, settings, email=locked.email, ip=None)
     assert await throttle.is_locked(store, email=locked.email)
 
-    was_locked = await auth_service.unlock_sign_in(
+    was_locked = await sign_in_service.unlock_sign_in(
         session, actor_of(admin), store=store, user_id=locked.id
     )
 
@@ -51,7 +51,9 @@ async def test_a_broker_cannot_unlock_anyone(session: AsyncSession, store: Store
     broker = await create_user(session, role=Role.BROKER, organization=firm)
     other = await create_user(session, role=Role.BORROWER, organization=firm)
     with pytest.raises(PermissionDenied):
-        await auth_service.unlock_sign_in(session, actor_of(broker), store=store, user_id=other.id)
+        await sign_in_service.unlock_sign_in(
+            session, actor_of(broker), store=store, user_id=other.id
+        )
 
 
 async def test_user_pages_follow_each_other_without_overlap(session: AsyncSession) -> None:

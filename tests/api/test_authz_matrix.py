@@ -39,7 +39,7 @@ from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from knowledge.service import knowledge_service
 from lending.config import Settings
-from lending.identity.service import mfa as mfa_service
+from lending.identity.second_factor import mfa as mfa_service
 from lending.identity.tokens import digest
 from lending.kv import MemoryStore, Store
 from lending.lenders.repository import LenderRepository
@@ -740,6 +740,15 @@ async def _application_documents(w: World, who: Who, where: Where) -> Call:
     return Call("GET", f"/api/v1/applications/{application_id}/documents")
 
 
+async def _remind_documents(w: World, who: Who, where: Where) -> Call:
+    _, application_id = await _document_application(w, who, where)
+    return Call(
+        "POST",
+        f"/api/v1/applications/{application_id}/document-reminders",
+        json={"document": "pay_stub"},
+    )
+
+
 def _on_document(method: str, suffix: str = "", *, review: bool = False, **kwargs: Any) -> Build:
     async def build(w: World, who: Who, where: Where) -> Call:
         borrower, application_id = await _document_application(w, who, where)
@@ -895,6 +904,36 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/notifications/{notification_id}/read"): Entry(
         _call("POST", f"/api/v1/notifications/{uuid.uuid4()}/read"), everyone(404), targeted=False
     ),
+    # Preferences are one's own; essential mail cannot be turned off (422 for everyone).
+    ("GET", "/api/v1/notifications/preferences"): Entry(
+        _call("GET", "/api/v1/notifications/preferences"), everyone(200), targeted=False
+    ),
+    ("PATCH", "/api/v1/notifications/preferences/{kind}"): Entry(
+        _call("PATCH", "/api/v1/notifications/preferences/account.security", json={"email": False}),
+        everyone(422),
+        targeted=False,
+    ),
+    # The unsubscribe link is its own credential (signed): no sign-in, a forged one refused.
+    ("GET", "/api/v1/notifications/unsubscribe"): Entry(
+        _call("GET", "/api/v1/notifications/unsubscribe?token=forged"),
+        everyone(200, mfa_pending=200, anonymous=200),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/notifications/unsubscribe"): Entry(
+        _call("POST", "/api/v1/notifications/unsubscribe?token=forged"),
+        everyone(422, mfa_pending=422, anonymous=422),
+        targeted=False,
+    ),
+    # An e-mail change needs the current password (a wrong one: 422 for everyone).
+    ("POST", "/api/v1/auth/email-change"): Entry(
+        _call(
+            "POST",
+            "/api/v1/auth/email-change",
+            json={"new_email": "moved@example.com", "password": "not-the-password"},
+        ),
+        everyone(422),
+        targeted=False,
+    ),
     # One's own profile, MFA and tokens.
     ("GET", "/api/v1/me"): Entry(
         _call("GET", "/api/v1/me"), everyone(200, mfa_pending=200), targeted=False
@@ -905,6 +944,11 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/me/referral"): Entry(
         _call("GET", "/api/v1/me/referral"),
         only({"broker": (200, 200), "broker_manager": (200, 200)}),
+        targeted=False,
+    ),
+    ("POST", "/api/v1/me/referral/send"): Entry(
+        _call("POST", "/api/v1/me/referral/send", json={"email": "prospect@example.com"}),
+        only({"broker": (202, 202), "broker_manager": (202, 202)}),
         targeted=False,
     ),
     ("GET", "/api/v1/mfa"): Entry(
@@ -1280,6 +1324,10 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("POST", "/api/v1/documents/{document_id}/attach"): Entry(_attach_document, reach(200)),
     ("GET", "/api/v1/applications/{application_id}/documents"): Entry(
         _application_documents, reach(200)
+    ),
+    # A document reminder: a broker (or manager) to their own client; nobody else.
+    ("POST", "/api/v1/applications/{application_id}/document-reminders"): Entry(
+        _remind_documents, only({"broker": (201, 404), "broker_manager": (201, 404)})
     ),
     # Commissions: a broker their own, a manager their firm's, the platform all.
     ("GET", "/api/v1/commissions/summary"): Entry(

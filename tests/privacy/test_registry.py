@@ -6,7 +6,8 @@ from __future__ import annotations
 from sqlalchemy import Table
 
 from lending.models import Base
-from lending.privacy.registry import NOT_PERSONAL, RULES
+from lending.privacy.erasure import _DELETED
+from lending.privacy.registry import NOT_PERSONAL, RULES, Erasure
 
 # Column names that hold personal data wherever they appear.
 PERSONAL_COLUMNS = {
@@ -77,3 +78,10 @@ def test_every_rule_names_real_columns_and_omits_only_real_columns() -> None:
     for rule in RULES.values():
         table = Base.metadata.tables[rule.table]
         assert set(rule.omit) <= set(table.columns.keys()), rule.table
+
+
+def test_every_table_whose_rule_says_delete_is_deleted_by_the_erasure() -> None:
+    # A rule is a promise; the erasure's list of tables is what keeps it. (Notification
+    # preferences and e-mail change requests were once registered and never deleted.)
+    promised = {table for table, rule in RULES.items() if rule.erasure is Erasure.DELETE}
+    assert promised == set(_DELETED)

@@ -74,7 +74,10 @@ def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     own_data = {"get_my_data_copy", "request_my_erasure"}
     assert prompt_engineer == {"compute_payment", "search_knowledge"} | own_data
     borrower = {item.name for item in registry.for_actor(actor(Role.BORROWER))}
-    assert borrower == CONTRACT | DOCUMENTS | {"search_knowledge"} | own_data
+    # "Anything new on my application?" (issue 19): everyone with applications to ask about.
+    assert (
+        borrower == CONTRACT | DOCUMENTS | {"search_knowledge", "check_my_notifications"} | own_data
+    )
     admin = {item.name for item in registry.for_actor(actor(Role.PLATFORM_ADMIN))}
     assert "submit_application" not in admin
     assert "accept_offer" not in admin
@@ -83,6 +86,9 @@ def test_a_tool_the_actor_lacks_is_not_listed() -> None:
     assert "record_consent" not in broker
     assert "accept_offer" not in broker
     assert REVIEW <= broker
+    # A document reminder goes from a broker to their own client only.
+    assert "remind_client_about_documents" in broker
+    assert "remind_client_about_documents" not in borrower
     # Tools over a book of clients: staff only (a borrower has get_offers for their own).
     book = {"find_client", "list_expiring_offers"}
     assert book <= broker

@@ -202,6 +202,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/applications/{application_id}/document-reminders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remind your client to upload what their application is missing (brokers; once a day per client): a notification and an e-mail naming the document */
+        post: operations["remind_about_documents_api_v1_applications__application_id__document_reminders_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/applications/{application_id}/documents": {
         parameters: {
             query?: never;
@@ -358,6 +375,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/email-change": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Change your e-mail address: a link goes to the new address, and nothing changes until it is opened */
+        post: operations["request_email_change_api_v1_auth_email_change_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/logout": {
         parameters: {
             query?: never;
@@ -469,7 +503,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Confirm your e-mail address with the link's token */
+        /** Confirm your e-mail address with the link's token (a registration's, or a new address's: that one signs out every session) */
         post: operations["confirm_email_api_v1_auth_verify_email_confirm_post"];
         delete?: never;
         options?: never;
@@ -1590,6 +1624,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/me/referral/send": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mail your referral link to a prospective borrower (brokers), in their language */
+        post: operations["send_referral_link_api_v1_me_referral_send_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/mfa": {
         parameters: {
             query?: never;
@@ -1709,6 +1760,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notifications/preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How you are told of each kind of notification: e-mail and/or in the app */
+        get: operations["list_preferences_api_v1_notifications_preferences_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/preferences/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Choose e-mail and/or in-app for one kind (essential mail cannot be turned off) */
+        patch: operations["update_preference_api_v1_notifications_preferences__kind__patch"];
+        trace?: never;
+    };
     "/api/v1/notifications/read-all": {
         parameters: {
             query?: never;
@@ -1720,6 +1805,24 @@ export interface paths {
         put?: never;
         /** Mark all your notifications read */
         post: operations["mark_all_read_api_v1_notifications_read_all_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notifications/unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The page an unsubscribe link opens: one button that turns that mail off */
+        get: operations["unsubscribe_form_api_v1_notifications_unsubscribe_get"];
+        put?: never;
+        /** Turn off one kind of mail from its signed link (RFC 8058 one-click; no sign-in) */
+        post: operations["unsubscribe_api_v1_notifications_unsubscribe_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2948,6 +3051,11 @@ export interface components {
          * @enum {string}
          */
         BatchStatus: "draft" | "approved" | "exported" | "paid" | "failed";
+        /** Body_unsubscribe_api_v1_notifications_unsubscribe_post */
+        Body_unsubscribe_api_v1_notifications_unsubscribe_post: {
+            /** List-Unsubscribe */
+            "List-Unsubscribe"?: string | null;
+        };
         /** Body_upload_entry_api_v1_knowledge_entries_post */
         Body_upload_entry_api_v1_knowledge_entries_post: {
             /** Category */
@@ -3539,6 +3647,31 @@ export interface components {
             /** Uploaded By User Id */
             uploaded_by_user_id: string | null;
         };
+        /** DocumentReminderCreate */
+        DocumentReminderCreate: {
+            /**
+             * Document
+             * @description A document type (pay_stub, w2, …) or requirement (income, …); empty: everything the application is missing.
+             */
+            document?: string | null;
+        };
+        /** DocumentReminderRead */
+        DocumentReminderRead: {
+            /** Reference */
+            reference: string;
+            /**
+             * Reminded About
+             * @description The requirements named, in English.
+             */
+            reminded_about: string[];
+            /** Reminded About Zh */
+            reminded_about_zh: string[];
+            /**
+             * Sent
+             * @description False when the client turned these reminders off.
+             */
+            sent: boolean;
+        };
         /**
          * DocumentStatus
          * @enum {string}
@@ -3654,6 +3787,19 @@ export interface components {
             product_id: string;
             /** Product Name */
             product_name: string;
+        };
+        /** EmailChangeRequest */
+        EmailChangeRequest: {
+            /**
+             * New Email
+             * Format: email
+             */
+            new_email: string;
+            /**
+             * Password
+             * @description Your current password.
+             */
+            password: string;
         };
         /** EmailVerificationConfirm */
         EmailVerificationConfirm: {
@@ -4256,6 +4402,11 @@ export interface components {
             /** Expires In Hours */
             expires_in_hours?: number | null;
             /**
+             * Language
+             * @description The language of the invitation mail (sent when an e-mail is given); defaults to yours.
+             */
+            language?: ("en" | "zh") | null;
+            /**
              * Organization Id
              * @description Defaults to your own organization.
              */
@@ -4278,6 +4429,12 @@ export interface components {
             created_by_user_id: string | null;
             /** Email */
             email: string | null;
+            /**
+             * Emailed
+             * @description The link was mailed to the invitation's address.
+             * @default false
+             */
+            emailed: boolean;
             /**
              * Expires At
              * Format: date-time
@@ -5344,6 +5501,41 @@ export interface components {
             /** Tool */
             tool: string;
         };
+        /** PreferenceRead */
+        PreferenceRead: {
+            /** Email */
+            email: boolean;
+            /**
+             * Essential
+             * @description Essential mail (security, reset, verification): always on.
+             */
+            essential: boolean;
+            /** In App */
+            in_app: boolean;
+            /**
+             * Kind
+             * @description The kind of notification; account.security is essential mail.
+             */
+            kind: string;
+            /**
+             * Label
+             * @description What the kind is about, in English.
+             */
+            label: string;
+        };
+        /** PreferenceUpdate */
+        PreferenceUpdate: {
+            /**
+             * Email
+             * @description Mail this kind; null: no change.
+             */
+            email?: boolean | null;
+            /**
+             * In App
+             * @description Show it in the app; null: no change.
+             */
+            in_app?: boolean | null;
+        };
         /**
          * PreviewRequest
          * @description Render a version (or what a label serves) with the given variables, recording nothing.
@@ -5826,6 +6018,22 @@ export interface components {
             code: string;
             /** Url */
             url: string;
+        };
+        /** ReferralSend */
+        ReferralSend: {
+            /**
+             * Email
+             * Format: email
+             * @description Who to send your referral link to.
+             */
+            email: string;
+            /**
+             * Language
+             * @description The language of the mail.
+             * @default en
+             * @enum {string}
+             */
+            language: "en" | "zh";
         };
         /** RegisterRequest */
         RegisterRequest: {
@@ -6658,6 +6866,16 @@ export interface components {
         /** TypeCorrection */
         TypeCorrection: {
             document_type: components["schemas"]["DocumentType"];
+        };
+        /** Unsubscribed */
+        Unsubscribed: {
+            /**
+             * Email
+             * @default false
+             */
+            email: boolean;
+            /** Kind */
+            kind: string;
         };
         /** UserRead */
         UserRead: {
@@ -7772,6 +7990,86 @@ export interface operations {
             };
         };
     };
+    remind_about_documents_api_v1_applications__application_id__document_reminders_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                application_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DocumentReminderCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentReminderRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     application_documents_api_v1_applications__application_id__documents_get: {
         parameters: {
             query?: never;
@@ -8399,6 +8697,75 @@ export interface operations {
                 };
             };
             /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    request_email_change_api_v1_auth_email_change_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EmailChangeRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description TooManyLoginAttempts or TooManyMailRequests or RateLimited */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -13998,6 +14365,66 @@ export interface operations {
             };
         };
     };
+    send_referral_link_api_v1_me_referral_send_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReferralSend"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired or PermissionDenied */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description TooManyMailRequests or RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     read_mfa_api_v1_mfa_get: {
         parameters: {
             query?: never;
@@ -14423,6 +14850,133 @@ export interface operations {
             };
         };
     };
+    list_preferences_api_v1_notifications_preferences_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceRead"][];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    update_preference_api_v1_notifications_preferences__kind__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                kind: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreferenceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreferenceRead"];
+                };
+            };
+            /** @description NotAuthenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description MfaEnrollmentRequired */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
     mark_all_read_api_v1_notifications_read_all_post: {
         parameters: {
             query?: never;
@@ -14457,6 +15011,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unsubscribe_form_api_v1_notifications_unsubscribe_get: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            /** @description ValidationError or InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+            /** @description RateLimited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": components["schemas"]["ErrorEnvelope"];
+                };
+            };
+        };
+    };
+    unsubscribe_api_v1_notifications_unsubscribe_post: {
+        parameters: {
+            query: {
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/x-www-form-urlencoded": components["schemas"]["Body_unsubscribe_api_v1_notifications_unsubscribe_post"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Unsubscribed"];
                 };
             };
             /** @description ValidationError or InvalidInput */

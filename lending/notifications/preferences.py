@@ -1,0 +1,212 @@
+"""Per-kind notification preferences, and the signed one-click unsubscribe link of non-essential
+mail (RFC 8058: a mail client POSTs to it; no sign-in, the signature is the proof).
+
+The link names the person and the kind and is signed with a key derived from the secret key; it
+does not expire (an old mail still unsubscribes) and can only ever turn that one kind's e-mail
+off, so a leaked link can do nothing else. Essential mail (account.security: password reset,
+e-mail verification and change) is not a preference: it is always sent and has no link.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import html
+import uuid
+from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.audit.schemas import Origin
+from lending.audit.service import audit
+from lending.config import Settings
+from lending.errors import InvalidInput, NotFound
+from lending.identity.actor import Actor
+from lending.models.identity import User
+from lending.notifications import kinds
+from lending.notifications.repository import PreferenceRepository
+from lending.notifications.schemas import PreferenceRead, PreferenceUpdate, Unsubscribed
+
+UNSUBSCRIBE_PATH = "/api/v1/notifications/unsubscribe"
+_INVALID_LINK = "This unsubscribe link is not valid."
+_LABELS = {
+    kinds.ESSENTIAL: "Security and account mail (password reset, address confirmation)",
+    kinds.APPLICATION_STATUS_CHANGED: "An application's status changes",
+    kinds.DOCUMENT_REJECTED: "A document was not accepted",
+    kinds.LENDER_DECISION: "A lender decided",
+    kinds.OFFERS_ARRIVED: "Offers arrived",
+    kinds.OFFER_EXPIRING: "An offer expires soon",
+    kinds.DOCUMENT_MISSING: "A required document is still missing",
+    kinds.DOCUMENT_REMINDER: "Your broker asks for a document",
+    kinds.COMMISSION_ACCRUED: "Commission accrued",
+    kinds.COMMISSION_PAID: "Commission paid",
+    kinds.PAYOUT_BATCH_AWAITING_APPROVAL: "A payout batch waits for approval",
+}
+
+
+_LABELS_ZH = {
+    kinds.ESSENTIAL: "安全与账户邮件（重置密码、确认地址）",
+    kinds.APPLICATION_STATUS_CHANGED: "申请状态变更",
+    kinds.DOCUMENT_REJECTED: "文件未被接受",
+    kinds.LENDER_DECISION: "贷款机构作出决定",
+    kinds.OFFERS_ARRIVED: "收到报价",
+    kinds.OFFER_EXPIRING: "报价即将过期",
+    kinds.DOCUMENT_MISSING: "仍缺少必需的文件",
+    kinds.DOCUMENT_REMINDER: "经纪人请您上传文件",
+    kinds.COMMISSION_ACCRUED: "佣金已计提",
+    kinds.COMMISSION_PAID: "佣金已支付",
+    kinds.PAYOUT_BATCH_AWAITING_APPROVAL: "佣金支付批次等待审批",
+}
+
+
+def label_of(kind: str, language: str | None = None) -> str:
+    labels = _LABELS_ZH if language == "zh" else _LABELS
+    return labels.get(kind, kind)
+
+
+def _key(settings: Settings) -> bytes:
+    secret = settings.secret("secret_key").get_secret_value().encode()
+    return hmac.new(secret, b"omnifin/unsubscribe-link-key", hashlib.sha256).digest()
+
+
+def _signature(settings: Settings, user_id: uuid.UUID, kind: str) -> str:
+    mac = hmac.new(_key(settings), f"{user_id}:{kind}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac[:20]).decode().rstrip("=")
+
+
+def unsubscribe_token(settings: Settings, user_id: uuid.UUID, kind: str) -> str:
+    return f"{user_id}.{kind}.{_signature(settings, user_id, kind)}"
+
+
+def unsubscribe_url(settings: Settings, user_id: uuid.UUID, kind: str) -> str:
+    token = quote(unsubscribe_token(settings, user_id, kind), safe="")
+    return f"{settings.public_url.rstrip('/')}{UNSUBSCRIBE_PATH}?token={token}"
+
+
+def _parse(settings: Settings, token: str) -> tuple[uuid.UUID, str]:
+    try:
+        raw_user, rest = token.strip().split(".", 1)
+        kind, signature = rest.rsplit(".", 1)
+        user_id = uuid.UUID(raw_user)
+    except ValueError:
+        raise InvalidInput(_INVALID_LINK) from None
+    expected = _signature(settings, user_id, kind)
+    if kind not in kinds.KINDS or not hmac.compare_digest(expected, signature):
+        raise InvalidInput(_INVALID_LINK)
+    return user_id, kind
+
+
+def unsubscribe_page(token: str) -> str:
+    """The page a person's click opens: nothing changes until they press the button (mail
+    scanners that open links unsubscribe nobody); the button POSTs the same link."""
+    action = f"{UNSUBSCRIBE_PATH}?token={quote(token, safe='')}"
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>Unsubscribe · 退订</title></head>"
+        '<body style="font-family: system-ui, sans-serif; max-width: 480px; margin: 2rem auto;">'
+        f'<form method="post" action="{html.escape(action)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        "<p>Stop these e-mails? 停止接收此类邮件？</p>"
+        '<button type="submit">Unsubscribe · 退订</button></form>'
+        "<p>Change every kind in your settings. 可在设置中更改所有通知类型。</p></body></html>"
+    )
+
+
+class PreferenceService:
+    async def list_own(self, session: AsyncSession, actor: Actor) -> list[PreferenceRead]:
+        """Every kind the person can receive, with their choice or its default; essential mail
+        first, fixed on."""
+        chosen = await PreferenceRepository.from_session(session).own(actor.user_id)
+        items = [
+            PreferenceRead(
+                kind=kinds.ESSENTIAL,
+                label=label_of(kinds.ESSENTIAL),
+                email=True,
+                in_app=False,
+                essential=True,
+            )
+        ]
+        for kind in kinds.kinds_for(actor.role):
+            row = chosen.get(kind.name)
+            items.append(
+                PreferenceRead(
+                    kind=kind.name,
+                    label=label_of(kind.name),
+                    email=row.email if row else kind.email,
+                    in_app=row.in_app if row else kind.in_app,
+                    essential=False,
+                )
+            )
+        return items
+
+    async def update_own(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        kind: str,
+        data: PreferenceUpdate,
+        origin: Origin | None = None,
+    ) -> PreferenceRead:
+        """Choose e-mail and/or in-app for one kind.
+
+        Raises:
+            InvalidInput: essential mail cannot be turned off.
+            NotFound: no such kind for the person's role.
+        """
+        if kind == kinds.ESSENTIAL:
+            raise InvalidInput(
+                "Security and account mail (password reset, address confirmation) is always sent."
+            )
+        current = {item.kind: item for item in await self.list_own(session, actor)}.get(kind)
+        if current is None:
+            raise NotFound("No such kind of notification.")
+        email = current.email if data.email is None else data.email
+        in_app = current.in_app if data.in_app is None else data.in_app
+        await PreferenceRepository.from_session(session).put(
+            actor.user_id, kind, email=email, in_app=in_app
+        )
+        await audit.record(
+            session,
+            actor,
+            action="notification.preference_changed",
+            origin=origin,
+            subject_type="user",
+            subject_id=actor.user_id,
+            details={"kind": kind, "email": email, "in_app": in_app},
+        )
+        return current.model_copy(update={"email": email, "in_app": in_app})
+
+    async def unsubscribe(
+        self,
+        session: AsyncSession,
+        *,
+        settings: Settings,
+        token: str,
+        origin: Origin | None = None,
+    ) -> Unsubscribed:
+        """Turn off one kind's e-mail from a signed link (no sign-in). Repeating it is harmless.
+
+        Raises:
+            InvalidInput: the link was not signed by us.
+        """
+        user_id, kind = _parse(settings, token)
+        user = await session.get(User, user_id)
+        if user is None:
+            raise InvalidInput(_INVALID_LINK)
+        await PreferenceRepository.from_session(session).turn_off_email(user_id, kind)
+        await audit.record(
+            session,
+            Actor.for_user(user.id, user.role, user.organization_id),
+            action="notification.unsubscribed",
+            origin=origin,
+            subject_type="user",
+            subject_id=user.id,
+            details={"kind": kind},
+        )
+        return Unsubscribed(kind=kind)
+
+
+preference = PreferenceService()
