@@ -38,7 +38,7 @@ def _configured(settings: Settings) -> Settings:
     return settings.model_copy(
         update={
             "lender_api_base_url": "http://127.0.0.1:9",  # nothing is sent
-            "lender_request_secret": SecretStr("request-secret-abcdef"),
+            "lender_request_secrets": {"alpha": SecretStr("request-secret-abcdef")},
             "lender_webhook_secret": None,
             "lender_webhook_secrets": {"alpha": ALPHA},
             "lender_simulator": False,
