@@ -168,7 +168,9 @@ async def _measure_server(
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-            for _ in range(300):
+            # Up to two minutes: a loaded machine starts a server slowly.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
                 try:
                     if (await http.get("/healthz")).status_code == 200:
                         break
