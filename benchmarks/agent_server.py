@@ -48,17 +48,23 @@ def provider() -> ModelProvider:
 
 
 class GcPauses:
-    """Wall time of every collection, per generation (gc.callbacks: start and stop)."""
+    """Wall time of every collection, per generation (gc.callbacks: start and stop), and when
+    each full collection ended (epoch seconds: the benchmark tells those of its turns from the
+    one the app makes on purpose at start-up, before it freezes the heap)."""
 
     def __init__(self) -> None:
         self.started = 0.0
         self.pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.full: list[tuple[float, float]] = []
 
     def __call__(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self.started = time.perf_counter()
         else:
-            self.pauses[info["generation"]].append((time.perf_counter() - self.started) * 1000)
+            pause = (time.perf_counter() - self.started) * 1000
+            self.pauses[info["generation"]].append(pause)
+            if info["generation"] == 2:
+                self.full.append((time.time(), round(pause, 2)))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -68,7 +74,7 @@ class GcPauses:
                 "total_ms": round(sum(pauses), 1),
             }
             for generation, pauses in self.pauses.items()
-        }
+        } | {"full_collections_at": self.full}
 
 
 def main() -> None:
@@ -76,6 +82,9 @@ def main() -> None:
     configure_logging(level="WARNING", json=True, redacted_fields=settings.log_redacted_fields)
     app = create_app(settings, chat_model=provider(), freeze_heap=True)
     gc.freeze()
+    if thresholds := os.environ.get("BENCH_GC_THRESHOLD"):
+        # Other collector thresholds than the app's, to compare (e.g. "700,10,10").
+        gc.set_threshold(*(int(value) for value in thresholds.split(",")))
     pauses = GcPauses()
     gc_file = os.environ.get("BENCH_GC_FILE")
     if gc_file:

@@ -174,7 +174,10 @@ class Settings(BaseSettings):
         "it (every third of it), so a process killed mid-turn frees its threads within this.",
     )
     # LangGraph checkpoint durability per turn (PERFORMANCE.md): "sync", "async" or "exit".
-    agent_durability: Literal["sync", "async", "exit"] = "async"
+    # "exit" writes the person's message before the turn and one checkpoint when it ends; a turn
+    # cut off by a crash re-runs its model step, and tool calls are idempotent by turn, tool and
+    # arguments, so a tool that acted does not act again (tests/agents/test_turn_crash.py).
+    agent_durability: Literal["sync", "async", "exit"] = "exit"
     # How long a person has to answer an approval before it must be asked again (rehearsed anew).
     approval_ttl_seconds: float = Field(default=24 * 3600, gt=0)
     # Checkpoint retention (an hourly job): the latest N per thread, and none for idle threads.

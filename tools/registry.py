@@ -74,6 +74,7 @@ class ToolRegistry:
         context: ToolContext,
         *,
         idempotency_key: str | None = None,
+        idempotency_scope: str | None = None,
         approved: bool = False,
     ) -> BaseModel:
         """Run one tool call for `context.actor` and return its output model.
@@ -82,6 +83,11 @@ class ToolRegistry:
         side-effecting call with an idempotency key that already succeeded returns the stored
         first result and acts no more; otherwise it runs in its own transaction, which also
         stores its result and writes its audit event, and commits when the call succeeds.
+
+        `idempotency_scope` instead of a key (the assistant's turn: thread and the person's
+        message) keys the call by its content: the scope, the tool and the keyed digest of the
+        canonical arguments. The same call made again in that scope (a model step re-run after
+        a crash issues new call ids) returns the stored result instead of acting twice.
 
         Raises:
             ToolError: for anything the model should read: bad arguments (field by field), a
@@ -100,8 +106,10 @@ class ToolRegistry:
             data = item.input_model.model_validate(dict(arguments))
         except ValidationError as error:
             raise ToolError.from_validation(error) from None
-        key = _key(idempotency_key) if item.side_effect else None
         fingerprint = _fingerprint(data, context.settings)
+        if idempotency_scope is not None:
+            idempotency_key = f"{idempotency_scope}:{item.name}:{fingerprint}"
+        key = _key(idempotency_key) if item.side_effect else None
         if key is not None:
             async with transaction(context.sessionmaker) as session:
                 stored = await self._recall(session, item, actor, key, fingerprint)

@@ -149,9 +149,11 @@ async def _tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str,
     # second pass (after a resume) repeats neither.
     started: set[str] = set()
     finished: set[str] = set()
+    turn = _turn_id(state)
+    scope = f"{context.tools.thread_id}:{turn}" if turn else None
     while True:
         results, waiting = await _run_calls(
-            last, context, vault, write, started, finished, _last_words(state)
+            last, context, vault, write, started, finished, _last_words(state), scope
         )
         if not waiting:
             return {"messages": results, "vault": vault.state()}
@@ -166,8 +168,15 @@ async def _run_calls(
     started: set[str],
     finished: set[str],
     consent_reply: str,
+    scope: str | None,
 ) -> tuple[list[ToolMessage], list[dict[str, Any]]]:
-    """One pass over the calls: their results, and the approvals still waiting for an answer."""
+    """One pass over the calls: their results, and the approvals still waiting for an answer.
+
+    A side-effecting call is idempotent within its turn (`scope`) by its content, not by the
+    model's call id: a turn cut off by a crash re-runs its model step, which issues new call ids
+    (a provider's are random), and a call that already acted returns its stored result. So the
+    graph need not be checkpointed between the model's step and the tools (`exit` durability).
+    """
     results: list[ToolMessage] = []
     waiting: list[dict[str, Any]] = []
     for call in last.tool_calls:
@@ -182,7 +191,6 @@ async def _run_calls(
                     "args": redact(call["args"]),
                 }
             )
-        key = f"{context.tools.thread_id}:{call_id}"
         try:
             with tracing.span(
                 f"agent.tool {call['name']}",
@@ -195,7 +203,9 @@ async def _run_calls(
                         call["name"],
                         vault.restore(call["args"], context.registry.get(call["name"]).pii_fields),
                         context.tools,
-                        idempotency_key=key,
+                        # Keyed by the call id only where no message started the turn.
+                        idempotency_key=None if scope else f"{context.tools.thread_id}:{call_id}",
+                        idempotency_scope=scope,
                     )
                 except ApprovalPending:
                     tracing.set_attributes(tool_span, {"omnifin.outcome": "approval_pending"})
@@ -260,6 +270,16 @@ async def _run_calls(
             )
         )
     return results, waiting
+
+
+def _turn_id(state: AgentState) -> str | None:
+    """The turn the calls belong to: the id of the person's message that started it (given
+    when the message entered the state, and checkpointed with it before anything ran), so a
+    turn resumed after a crash or an approval is the same turn."""
+    for message in reversed(state["messages"]):
+        if isinstance(message, HumanMessage) and message.id:
+            return message.id
+    return None
 
 
 def _last_words(state: AgentState) -> str:

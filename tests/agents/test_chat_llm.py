@@ -282,8 +282,13 @@ async def test_a_turn_cut_off_mid_way_is_finished_after_a_restart(
     session: AsyncSession,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The process dies while a tool runs; the next start finishes that turn, then answers."""
+    """The process dies while a tool runs; the next start finishes that turn, then answers.
+
+    With `async` durability, from the checkpoint after the model's step (the model is not asked
+    again); `exit`, the default, is tested with a killed process in test_turn_crash.py."""
     from tools.registry import ToolRegistry
+
+    settings = settings.model_copy(update={"agent_durability": "async"})
 
     borrower, token = await borrower_with_token(session, settings)
     model = ScriptedChatModel(
