@@ -56,6 +56,7 @@ from lending.db import SessionMaker, create_engine, create_sessionmaker, resolve
 from lending.jobs import open_queue
 from lending.kv import Store, create_store
 from lending.logs import get_logger
+from lending.notifications.live import NotificationFeed
 
 log = get_logger(__name__)
 
@@ -114,6 +115,9 @@ def create_app(
                         name="omnifin-worker",
                     )
                     stack.push_async_callback(_stop_worker, worker)
+            state.notification_feed = await stack.enter_async_context(
+                NotificationFeed.running(database_url or resolve_database_url(settings))
+            )
             await prompt_cache.start(state.store)
             stack.push_async_callback(prompt_cache.stop)
             state.runner = await stack.enter_async_context(

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
 
     # Chat: a message arriving while the thread's previous turn runs is refused (409) or queued.
     chat_double_texting: Literal["reject", "queue"] = "reject"
+    # The live bell's event stream ends after this long and the client reconnects (authenticated
+    # again, missing nothing). 0 ends it after the first events (the test suite's ASGI client only
+    # sees a response once it is complete).
+    notification_stream_seconds: float = Field(default=300.0, ge=0, le=3600)
     # LangGraph checkpoint durability per turn (PERFORMANCE.md): "sync", "async" or "exit".
     agent_durability: Literal["sync", "async", "exit"] = "async"
     # How long a person has to answer an approval before it must be asked again (rehearsed anew).

@@ -1,18 +1,21 @@
-"""A person's in-app notifications: list (with the unread count), mark one or all read."""
+"""A person's in-app notifications: list (with the unread count), mark one or all read, and the
+live bell (Server-Sent Events)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
 
 from api.auth import CurrentActor
-from api.deps import SessionDep
+from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
-from lending.errors import NotAuthenticated, NotFound, RateLimited
+from lending.errors import NotAuthenticated, NotFound, RateLimited, ServiceUnavailable
 from lending.identity.errors import MfaEnrollmentRequired
+from lending.notifications.live import live_events
 from lending.notifications.schemas import MarkedRead, NotificationList
 from lending.notifications.service import notification as notification_service
 
@@ -55,3 +58,37 @@ async def mark_read(
 )
 async def mark_all_read(actor: CurrentActor, session: SessionDep) -> MarkedRead:
     return await notification_service.mark_read(session, actor)
+
+
+@router.get(
+    "/stream",
+    summary="Your bell, live: the unread count and each new notification (Server-Sent Events)",
+    description='Events: `unread` with `{"unread_count": n}` at the start and whenever it '
+    "changes; `notification` with one notification as in the list. Every event's id is a "
+    "cursor: reconnect with it as `Last-Event-ID` to receive what was written meanwhile. A "
+    "`: keep-alive` comment comes every 15 s; the stream ends after 5 minutes (a setting) so "
+    "the client reconnects (and is authenticated again).",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **error_responses(NotAuthenticated, MfaEnrollmentRequired, RateLimited, ServiceUnavailable),
+    },
+)
+async def stream(
+    actor: CurrentActor,
+    state: StateDep,
+    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+) -> StreamingResponse:
+    if state.notification_feed is None or state.sessionmaker is None:
+        raise ServiceUnavailable("The live bell is not running in this process.")
+    return StreamingResponse(
+        live_events(
+            state.sessionmaker,
+            state.notification_feed,
+            actor,
+            last_event_id=last_event_id,
+            stream_seconds=state.settings.notification_stream_seconds,
+        ),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -29,3 +29,13 @@ class NotificationList(BaseModel):
 
 class MarkedRead(BaseModel):
     marked: int
+
+
+class NotificationChanges(BaseModel):
+    """What a live bell is told: the notifications written since its cursor (oldest first), the
+    unread count now, and the new cursor (the person's newest notification)."""
+
+    items: list[NotificationRead]
+    more: bool = Field(description="More were written since; ask again from the new cursor.")
+    unread_count: int
+    cursor: uuid.UUID | None

@@ -19,7 +19,12 @@ from lending.errors import NotFound
 from lending.identity.actor import Actor
 from lending.models.notifications import Notification
 from lending.notifications.repository import NotificationRepository
-from lending.notifications.schemas import MarkedRead, NotificationList, NotificationRead
+from lending.notifications.schemas import (
+    MarkedRead,
+    NotificationChanges,
+    NotificationList,
+    NotificationRead,
+)
 
 APPLICATION_STATUS_CHANGED = "application.status_changed"
 DOCUMENT_REJECTED = "document.rejected"
@@ -148,6 +153,26 @@ class NotificationService:
             raise NotFound("No such notification.")
         marked = await repository.mark_read(actor.user_id, datetime.now(UTC), notification_id)
         return MarkedRead(marked=len(marked))
+
+    async def changes_since(
+        self, session: AsyncSession, actor: Actor, *, after: uuid.UUID | None, from_start: bool
+    ) -> NotificationChanges:
+        """For a live bell: the person's notifications written after their notification `after`
+        (with no `after`, all of them when `from_start`, else none; none when `after` is not
+        theirs), the unread count, and the newest id as the next cursor."""
+        repository = NotificationRepository.from_session(session)
+        newer = (
+            await repository.newer_than(actor.user_id, after, limit=_MAX_LIST + 1)
+            if after is not None or from_start
+            else None
+        )
+        items = [_read(row) for row in (newer or ())[:_MAX_LIST]]
+        return NotificationChanges(
+            items=items,
+            more=len(newer or ()) > _MAX_LIST,
+            unread_count=await repository.unread_count(actor.user_id),
+            cursor=items[-1].id if items else await repository.newest_id(actor.user_id),
+        )
 
 
 notification = NotificationService()
