@@ -88,7 +88,7 @@ def _reload_until(page: Page, visible: object, seconds: float = 60) -> None:
         assert time.monotonic() < deadline, f"still not shown after {seconds} s: {visible}"
         time.sleep(1)
         page.reload()
-        page.wait_for_load_state("networkidle")
+        page.wait_for_load_state("load")
 
 
 def _send(page: Page, text: str, *, reply: bool = True) -> str:
