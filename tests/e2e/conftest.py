@@ -322,9 +322,12 @@ def _open_web(
         if not request.url.endswith(BELL_STREAM):
             web.in_flight.add(request)
 
+    def ended(request: Request) -> None:
+        web.in_flight.discard(request)
+
     page.on("request", started)
-    page.on("requestfinished", web.in_flight.discard)
-    page.on("requestfailed", web.in_flight.discard)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
     try:
         yield web
     finally:
