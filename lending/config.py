@@ -77,7 +77,8 @@ class Settings(BaseSettings):
 
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = True
+    # JSON lines, or a line a person reads at a terminal; unset: JSON unless stderr is a terminal.
+    log_json: bool | None = None
     log_redacted_fields: list[str] = Field(
         default_factory=lambda: [
             "password",

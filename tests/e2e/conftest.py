@@ -159,7 +159,7 @@ def _serve(
     )
     assert upgraded.returncode == 0, upgraded.stderr
     seeded = subprocess.run(
-        [OMNIFIN, "seed", "demo"], env=env, capture_output=True, text=True, timeout=120
+        [OMNIFIN, "seed", "demo", "--bare"], env=env, capture_output=True, text=True, timeout=120
     )
     assert seeded.returncode == 0, seeded.stderr
     secret = re.search(r"TOTP secret to an authenticator app: ([A-Z2-7]+)", seeded.stdout)
