@@ -66,7 +66,7 @@ CLIENTS = (
     _Client("luis.garcia@harbor.demo", "Luis", "Garcia", "funded", ProductType.PERSONAL,
             "home_improvement", "25000.00", 60, "132000.00", 776, "TX"),
     _Client("ana.kowalski@harbor.demo", "Ana", "Kowalski", "declined", ProductType.PERSONAL,
-            "major_purchase", "30000.00", 60, "41000.00", 618, "IL"),
+            "major_purchase", "15000.00", 48, "64000.00", 668, "IL"),
 )  # fmt: skip
 
 

@@ -138,6 +138,8 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     page.get_by_label("Email").fill("jules@example.com")
     page.get_by_label("Password", exact=True).fill("silver harbor quiet engine")
     page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(re.compile(r"/assistant$"))  # a borrower's landing
+    page.get_by_role("link", name="My account").click()
     expect(page.get_by_text("Harbor Brokers")).to_be_visible()  # the referral's firm
     web.check("signed-up-with-referral")
 
