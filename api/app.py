@@ -58,6 +58,7 @@ from lending.error_reporting import configure_error_reporting
 from lending.jobs import open_queue
 from lending.kv import Store, create_store
 from lending.logs import get_logger
+from lending.notifications.live import NotificationFeed
 
 log = get_logger(__name__)
 
@@ -117,6 +118,9 @@ def create_app(
                         name="omnifin-worker",
                     )
                     stack.push_async_callback(_stop_worker, worker)
+            state.notification_feed = await stack.enter_async_context(
+                NotificationFeed.running(database_url or resolve_database_url(settings))
+            )
             await prompt_cache.start(state.store)
             stack.push_async_callback(prompt_cache.stop)
             state.runner = await stack.enter_async_context(

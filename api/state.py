@@ -13,6 +13,7 @@ from api.metrics import Metrics
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.kv import Store
+from lending.notifications.live import NotificationFeed
 
 if TYPE_CHECKING:
     from agents.runner import TurnRunner
@@ -29,5 +30,6 @@ class AppState:
     job_queue: procrastinate.App | None = None
     runner: TurnRunner | None = None
     turns: TurnDispatcher | None = None
+    notification_feed: NotificationFeed | None = None
     background_tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     extras: dict[str, object] = field(default_factory=dict)

@@ -18,6 +18,9 @@ WEB_DIST_DIR = Path(__file__).resolve().parent.parent / "frontend" / "dist"
 _SERVER_PREFIXES = ("/api/", "/v1/", "/admin/", "/docs", "/redoc", "/openapi.json", "/metrics")
 _SERVER_PATHS = frozenset({"/api", "/v1", "/admin", "/healthz", "/readyz"})
 
+# Types Python's mimetypes may not know.
+_MEDIA_TYPES = {".webmanifest": "application/manifest+json", ".js": "text/javascript"}
+
 _NOT_BUILT_PAGE = """<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -95,7 +98,13 @@ def _web_response(request: Request, dist_dir: Path) -> Response | None:
         # Top-level files of the build (favicon.svg, robots.txt); only names directly in dist/.
         candidate = dist_dir / name
         if candidate.is_file() and candidate.resolve().parent == dist_dir.resolve():
-            return FileResponse(candidate)
+            # Not content-hashed (the service worker, the manifest, icons): revalidate each time,
+            # so a new build's service worker is found at once.
+            return FileResponse(
+                candidate,
+                media_type=_MEDIA_TYPES.get(candidate.suffix),
+                headers={"Cache-Control": "no-cache"},
+            )
     if not _wants_html(request):
         return None
     if not index.is_file():

@@ -24,7 +24,7 @@ def setup(*, json_logs: bool | None = None) -> Settings:
         fail(f"Settings are not valid: {exc}".replace("\n", " "))
     configure_logging(
         level=settings.log_level,
-        json=settings.log_json if json_logs is None else json_logs,
+        json=_json_logs(settings.log_json if json_logs is None else json_logs),
         redacted_fields=settings.log_redacted_fields,
     )
     return settings
@@ -48,6 +48,11 @@ def database_url(settings: Settings) -> str:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+def _json_logs(asked: bool | None) -> bool:
+    """JSON when asked, or when nobody reads the terminal (a file, a pipe, a container)."""
+    return asked if asked is not None else not is_tty()
 
 
 async def actor_by_email(session: Any, email: str) -> Any:

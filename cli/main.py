@@ -52,6 +52,22 @@ SERVE_LOOP = "uvloop"
 SERVE_HTTP = "httptools"
 
 
+def _banner(host: str, port: int, environment: str) -> str:
+    """What a person at the terminal needs: where to point the browser, and the other doors."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    base = f"http://{shown}:{port}"
+    lines = [
+        f"Omnifin is serving on http://{host}:{port} (Ctrl+C stops it)",
+        f"  Open {base}/ in a browser: the web app (demo logins: `omnifin seed demo` prints them)",
+        f"  Back office: {base}/admin/   API docs: {base}/docs",
+    ]
+    if environment == "development":
+        lines.append(
+            f"  Development mailbox (reset and verification links): {base}/api/v1/dev/mailbox"
+        )
+    return "\n".join(lines)
+
+
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="Interface to bind (default: OMNIFIN_HOST)."),
@@ -78,7 +94,7 @@ def serve(
         )
     app_ = create_app(settings, run_worker=worker, freeze_heap=True)
     bind_host, bind_port = host or settings.host, port or settings.port
-    typer.echo(f"Omnifin is serving on http://{bind_host}:{bind_port} (Ctrl+C stops it)", err=True)
+    typer.echo(_banner(bind_host, bind_port, settings.environment), err=True)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the handler
     # that was installed before it; make that handler a normal exit so that exit hooks run
     # (the embedded PostgreSQL is stopped by one of them) and the exit status is 0.

@@ -12,7 +12,15 @@ app = typer.Typer(help="Demo and fixture data.", no_args_is_help=True)
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    world: bool = typer.Option(
+        True,
+        "--world/--bare",
+        help="Also build the lived-in demo: the Harbor broker's clients with applications at "
+        "every stage, offers, a funded loan with commissions, notifications. --bare loads only "
+        "the logins, catalog, prompts and knowledge.",
+    ),
+) -> None:
     """Load the demo firm, users, lender catalog and assistant prompts (safe to run again) and
     print the demo logins."""
     from agents.prompts.service import seed_default_prompts
@@ -27,7 +35,7 @@ def demo() -> None:
         engine = create_engine(settings, url)
         try:
             async with transaction(create_sessionmaker(engine)) as session:
-                summary = await seed_demo(session, settings)
+                summary = await seed_demo(session, settings, world=world)
                 # The assistant's prompts live above `lending`, so the CLI seeds them.
                 created = await seed_default_prompts(session)
                 if created:

@@ -93,7 +93,8 @@ class Settings(BaseSettings):
 
     # Logs
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_json: bool = True
+    # JSON lines, or a line a person reads at a terminal; unset: JSON unless stderr is a terminal.
+    log_json: bool | None = None
     log_redacted_fields: list[str] = Field(
         default_factory=lambda: [
             "password",
@@ -173,6 +174,10 @@ class Settings(BaseSettings):
         description="The lease that keeps one turn at a time per thread; the running turn renews "
         "it (every third of it), so a process killed mid-turn frees its threads within this.",
     )
+    # The live bell's event stream ends after this long and the client reconnects (authenticated
+    # again, missing nothing). 0 ends it after the first events (the test suite's ASGI client only
+    # sees a response once it is complete).
+    notification_stream_seconds: float = Field(default=300.0, ge=0, le=3600)
     # LangGraph checkpoint durability per turn (PERFORMANCE.md): "sync", "async" or "exit".
     # "exit" writes the person's message before the turn and one checkpoint when it ends; a turn
     # cut off by a crash re-runs its model step, and tool calls are idempotent by turn, tool and

@@ -39,14 +39,20 @@ class DemoSummary:
         return "\n".join(lines)
 
 
-async def seed_demo(session: AsyncSession, settings: Settings) -> DemoSummary:
-    """Load every domain's demo data into the session's transaction."""
+async def seed_demo(
+    session: AsyncSession, settings: Settings, *, world: bool = True
+) -> DemoSummary:
+    """Load every domain's demo data into the session's transaction; with `world`, also the
+    broker's clients and their applications at every stage (lending.demo_world)."""
     from lending.commissions.demo import seed_demo_commissions
-    from lending.identity.demo import seed_identity
+    from lending.demo_world import seed_demo_world
+    from lending.identity.demo import DEMO_PASSWORD, seed_identity
     from lending.lenders.demo import seed_demo_lending
 
     summary = DemoSummary()
     await seed_identity(session, settings, summary)
     summary.notes.append(await seed_demo_lending(session, settings))
     summary.notes.append(await seed_demo_commissions(session, settings))
+    if world:
+        summary.notes.append(await seed_demo_world(session, settings, DEMO_PASSWORD))
     return summary

@@ -56,6 +56,8 @@ def settings(database_url: str) -> Settings:
         state_dir=TEST_STATE_DIR,
         database_url=database_url,  # type: ignore[arg-type]
         log_json=True,
+        # A live stream must end for the ASGI test client to see its response.
+        notification_stream_seconds=0,
     )
 
 

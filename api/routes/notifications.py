@@ -1,20 +1,28 @@
-"""A person's in-app notifications (list with the unread count, mark read), their per-kind
-preferences, and the one-click unsubscribe link of non-essential mail (no sign-in: RFC 8058)."""
+"""A person's in-app notifications: list (with the unread count), mark one or all read, the
+live bell (Server-Sent Events), their per-kind preferences, and the one-click unsubscribe link of
+non-essential mail (no sign-in: RFC 8058)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Header, Query
+from fastapi.responses import HTMLResponse, StreamingResponse
 
 from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit, rate_limit_anonymous
-from lending.errors import InvalidInput, NotAuthenticated, NotFound, RateLimited
+from lending.errors import (
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+)
 from lending.identity.errors import MfaEnrollmentRequired
+from lending.notifications.live import live_events
 from lending.notifications.preferences import preference as preference_service
 from lending.notifications.preferences import unsubscribe_page
 from lending.notifications.schemas import (
@@ -117,4 +125,38 @@ async def unsubscribe(
 ) -> Unsubscribed:
     return await preference_service.unsubscribe(
         session, settings=state.settings, token=token, origin=origin
+    )
+
+
+@router.get(
+    "/stream",
+    summary="Your bell, live: the unread count and each new notification (Server-Sent Events)",
+    description='Events: `unread` with `{"unread_count": n}` at the start and whenever it '
+    "changes; `notification` with one notification as in the list. Every event's id is a "
+    "cursor: reconnect with it as `Last-Event-ID` to receive what was written meanwhile. A "
+    "`: keep-alive` comment comes every 15 s; the stream ends after 5 minutes (a setting) so "
+    "the client reconnects (and is authenticated again).",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **error_responses(NotAuthenticated, MfaEnrollmentRequired, RateLimited, ServiceUnavailable),
+    },
+)
+async def stream(
+    actor: CurrentActor,
+    state: StateDep,
+    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+) -> StreamingResponse:
+    if state.notification_feed is None or state.sessionmaker is None:
+        raise ServiceUnavailable("The live bell is not running in this process.")
+    return StreamingResponse(
+        live_events(
+            state.sessionmaker,
+            state.notification_feed,
+            actor,
+            last_event_id=last_event_id,
+            stream_seconds=state.settings.notification_stream_seconds,
+        ),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -2,11 +2,12 @@
 // load carries only the frame, sign-in and what every page shares.
 
 import { Suspense, lazy, type ReactNode } from "react";
-import { Navigate, Route, Routes } from "react-router";
+import { Route, Routes } from "react-router";
 
 import { RedirectIfSignedIn, RequireAuth } from "./auth/guards";
 import { Layout } from "./components/Layout";
 import { Loading } from "./components/ui";
+import { HomePage } from "./pages/HomePage";
 import { LoginPage } from "./pages/LoginPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 
@@ -36,6 +37,10 @@ const CommissionsPage = lazy(() =>
 const DashboardPage = lazy(() =>
   import("./analytics/DashboardPage").then((m) => ({ default: m.DashboardPage })),
 );
+const NotificationsPage = lazy(() =>
+  import("./notifications/NotificationsPage").then((m) => ({ default: m.NotificationsPage })),
+);
+const StaffHomePage = lazy(() => import("./pages/HomePage").then((m) => ({ default: m.StaffHomePage })));
 const PipelinePage = lazy(() => import("./pages/PipelinePage").then((m) => ({ default: m.PipelinePage })));
 
 function signedIn(page: ReactNode, allowEnrollmentOnly = false) {
@@ -47,8 +52,8 @@ export function App() {
     <Layout>
       <Suspense fallback={<Loading />}>
         <Routes>
-          {/* The account page is home; the assistant and the applications are one click away. */}
-          <Route path="/" element={signedIn(<Navigate to="/me" replace />)} />
+          {/* Each role lands where its work is (pages/HomePage.tsx). */}
+          <Route path="/" element={signedIn(<HomePage />)} />
           <Route
             path="/login"
             element={
@@ -78,6 +83,8 @@ export function App() {
           <Route path="/pipeline" element={signedIn(<PipelinePage />)} />
           <Route path="/dashboard" element={signedIn(<DashboardPage />)} />
           <Route path="/commissions" element={signedIn(<CommissionsPage />)} />
+          <Route path="/notifications" element={signedIn(<NotificationsPage />)} />
+          <Route path="/staff" element={signedIn(<StaffHomePage />)} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>
       </Suspense>

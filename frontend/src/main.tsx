@@ -27,6 +27,14 @@ const queryClient = new QueryClient({
   },
 });
 
+// The app-shell service worker (public/sw.js) makes the app installable and open offline; it is
+// left out of development, where Vite serves modules that change on every edit.
+if (import.meta.env.PROD && "serviceWorker" in navigator) {
+  window.addEventListener("load", () => {
+    void navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(() => undefined);
+  });
+}
+
 const root = document.getElementById("root");
 if (root === null) throw new Error("index.html has no #root");
 createRoot(root).render(

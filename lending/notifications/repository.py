@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, text, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -137,6 +137,38 @@ class NotificationRepository:
             .where(Notification.id == notification_id)
             .values(email_status="skipped")
         )
+
+    async def newer_than(
+        self, user_id: uuid.UUID, after: uuid.UUID | None, *, limit: int
+    ) -> Sequence[Notification] | None:
+        """The person's notifications written after their notification `after` (all of them when
+        it is None), oldest first; None when `after` is not one of theirs (deleted, or another
+        person's)."""
+        statement = select(Notification).where(Notification.user_id == user_id)
+        if after is not None:
+            mark = (
+                await self.session.execute(
+                    select(Notification.created_at, Notification.id).where(
+                        Notification.user_id == user_id, Notification.id == after
+                    )
+                )
+            ).one_or_none()
+            if mark is None:
+                return None
+            statement = statement.where(
+                tuple_(Notification.created_at, Notification.id) > tuple_(mark[0], mark[1])
+            )
+        statement = statement.order_by(Notification.created_at, Notification.id).limit(limit)
+        return (await self.session.execute(statement)).scalars().all()
+
+    async def newest_id(self, user_id: uuid.UUID) -> uuid.UUID | None:
+        statement = (
+            select(Notification.id)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .limit(1)
+        )
+        return (await self.session.execute(statement)).scalar_one_or_none()
 
 
 class PreferenceRepository:

@@ -49,3 +49,13 @@ class PreferenceUpdate(BaseModel):
 class Unsubscribed(BaseModel):
     kind: str
     email: bool = False
+
+
+class NotificationChanges(BaseModel):
+    """What a live bell is told: the notifications written since its cursor (oldest first), the
+    unread count now, and the new cursor (the person's newest notification)."""
+
+    items: list[NotificationRead]
+    more: bool = Field(description="More were written since; ask again from the new cursor.")
+    unread_count: int
+    cursor: uuid.UUID | None

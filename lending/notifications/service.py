@@ -27,7 +27,12 @@ from lending.models.notifications import Notification
 from lending.notifications import kinds
 from lending.notifications.preferences import label_of, unsubscribe_url
 from lending.notifications.repository import NotificationRepository, PreferenceRepository
-from lending.notifications.schemas import MarkedRead, NotificationList, NotificationRead
+from lending.notifications.schemas import (
+    MarkedRead,
+    NotificationChanges,
+    NotificationList,
+    NotificationRead,
+)
 
 # Kept for the callers that name them here.
 APPLICATION_STATUS_CHANGED = kinds.APPLICATION_STATUS_CHANGED
@@ -192,6 +197,27 @@ class NotificationService:
             actor.user_id, datetime.now(UTC), None if ids is None else list(ids)
         )
         return MarkedRead(marked=len(marked))
+
+    async def changes_since(
+        self, session: AsyncSession, actor: Actor, *, after: uuid.UUID | None, from_start: bool
+    ) -> NotificationChanges:
+        """For a live bell: the person's notifications written after their notification `after`
+        (with no `after`, all of them when `from_start`, else none; none when `after` is not
+        theirs), the unread count, and the newest id as the next cursor."""
+        repository = NotificationRepository.from_session(session)
+        newer = (
+            await repository.newer_than(actor.user_id, after, limit=_MAX_LIST + 1)
+            if after is not None or from_start
+            else None
+        )
+        language = await repository.language_of(actor.user_id) if newer else None
+        items = [_read(row, language) for row in (newer or ())[:_MAX_LIST]]
+        return NotificationChanges(
+            items=items,
+            more=len(newer or ()) > _MAX_LIST,
+            unread_count=await repository.unread_count(actor.user_id),
+            cursor=items[-1].id if items else await repository.newest_id(actor.user_id),
+        )
 
 
 notification = NotificationService()

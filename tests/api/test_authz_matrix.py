@@ -898,6 +898,9 @@ MATRIX: dict[tuple[str, str], Entry] = {
     ("GET", "/api/v1/notifications"): Entry(
         _call("GET", "/api/v1/notifications"), everyone(200), targeted=False
     ),
+    ("GET", "/api/v1/notifications/stream"): Entry(
+        _call("GET", "/api/v1/notifications/stream"), everyone(200), targeted=False
+    ),
     ("POST", "/api/v1/notifications/read-all"): Entry(
         _call("POST", "/api/v1/notifications/read-all"), everyone(200), targeted=False
     ),

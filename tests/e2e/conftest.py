@@ -22,6 +22,7 @@ from playwright.sync_api import (
     Browser,
     ConsoleMessage,
     Page,
+    Request,
     ViewportSize,
     expect,
     sync_playwright,
@@ -49,6 +50,7 @@ CHROMIUM_ARGS = [
     "--use-fake-device-for-media-stream",
 ]
 DEMO_PASSWORD = "demo-passphrase-2026"
+BELL_STREAM = "/api/v1/notifications/stream"
 DESKTOP = ViewportSize(width=1280, height=900)
 PHONE = ViewportSize(width=375, height=812)
 # Sources whose change makes frontend/dist stale.
@@ -157,7 +159,7 @@ def _serve(
     )
     assert upgraded.returncode == 0, upgraded.stderr
     seeded = subprocess.run(
-        [OMNIFIN, "seed", "demo"], env=env, capture_output=True, text=True, timeout=120
+        [OMNIFIN, "seed", "demo", "--bare"], env=env, capture_output=True, text=True, timeout=120
     )
     assert seeded.returncode == 0, seeded.stderr
     secret = re.search(r"TOTP secret to an authenticator app: ([A-Z2-7]+)", seeded.stdout)
@@ -240,11 +242,27 @@ class Web:
     console_errors: list[str] = field(default_factory=list)
     allowed_errors: list[re.Pattern[str]] = field(default_factory=list)
     steps: int = 0
+    in_flight: set[Request] = field(default_factory=set)
+
+    def settle(self, quiet_seconds: float = 0.5, timeout_seconds: float = 15.0) -> None:
+        """Wait until no request is in flight for `quiet_seconds`, leaving out the live bell's
+        stream, which stays open as long as the page (Playwright's "networkidle" would wait
+        for it forever)."""
+        deadline = time.monotonic() + timeout_seconds
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            if self.in_flight:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= quiet_seconds:
+                return
+            self.page.wait_for_timeout(50)
+        raise AssertionError(f"requests still in flight: {[r.url for r in self.in_flight]}")
 
     def check(self, step: str) -> None:
         """Screenshot the page as test-artifacts/e2e/<test>/<nn>-<step>.png and fail on any
         serious or critical axe violation."""
-        self.page.wait_for_load_state("networkidle")
+        self.page.wait_for_load_state("load")
+        self.settle()
         self.steps += 1
         folder = ARTIFACTS / self.name
         folder.mkdir(parents=True, exist_ok=True)
@@ -299,6 +317,17 @@ def _open_web(
 
     page.on("console", on_console)
     page.on("pageerror", lambda error: web.console_errors.append(f"page error: {error}"))
+
+    def started(request: Request) -> None:
+        if not request.url.endswith(BELL_STREAM):
+            web.in_flight.add(request)
+
+    def ended(request: Request) -> None:
+        web.in_flight.discard(request)
+
+    page.on("request", started)
+    page.on("requestfinished", ended)
+    page.on("requestfailed", ended)
     try:
         yield web
     finally:

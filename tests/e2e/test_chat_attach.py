@@ -25,7 +25,7 @@ def test_borrower_attaches_a_pay_stub_in_the_chat(web: Web, tmp_path: Path) -> N
     page = web.page
     page.goto("/login")
     web.sign_in(email)
-    expect(page).to_have_url(re.compile(r"/me$"))
+    expect(page).to_have_url(re.compile(r"/assistant$"))  # a borrower's landing
     page.get_by_role("link", name="Assistant").click()
     transcript = page.get_by_role("list", name="Conversation")
     composer = page.get_by_role("textbox", name="Message")

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import httpx
 import pyotp
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
@@ -81,14 +82,18 @@ def _fund(server_url: str, totp_secret: str, application_path: str) -> None:
     assert funded.status_code == 200, funded.text
 
 
-def _reload_until(page: Page, visible: object, seconds: float = 60) -> None:
-    """Reload the page until the locator shows (work done by the job worker)."""
+def _reload_until(page: Page, visible: Locator, seconds: float = 60) -> None:
+    """Reload the page until the locator shows (work done by the job worker). Each load gets a
+    few seconds to fetch its data (the live bell's stream keeps the network busy for good, so
+    "networkidle" never comes)."""
     deadline = time.monotonic() + seconds
-    while not visible.is_visible():  # type: ignore[attr-defined]
-        assert time.monotonic() < deadline, f"still not shown after {seconds} s: {visible}"
-        time.sleep(1)
+    while True:
+        try:
+            visible.wait_for(state="visible", timeout=3000)
+            return
+        except PlaywrightTimeoutError:
+            assert time.monotonic() < deadline, f"still not shown after {seconds} s: {visible}"
         page.reload()
-        page.wait_for_load_state("networkidle")
 
 
 def _send(page: Page, text: str, *, reply: bool = True) -> str:
@@ -138,6 +143,8 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     page.get_by_label("Email").fill("jules@example.com")
     page.get_by_label("Password", exact=True).fill("silver harbor quiet engine")
     page.get_by_role("button", name="Create account").click()
+    expect(page).to_have_url(re.compile(r"/assistant$"))  # a borrower's landing
+    page.get_by_role("link", name="My account").click()
     expect(page.get_by_text("Harbor Brokers")).to_be_visible()  # the referral's firm
     web.check("signed-up-with-referral")
 

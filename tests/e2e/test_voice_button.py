@@ -61,7 +61,7 @@ def test_voice_button_asks_for_this_thread_then_says_the_room_cannot_be_reached(
     page.add_init_script(_RECORD_STATES)
     page.goto("/login")
     web.sign_in("vera@example.com")
-    expect(page).to_have_url(re.compile(r"/me$"))
+    expect(page).to_have_url(re.compile(r"/assistant$"))  # a borrower's landing
     page.goto(f"/assistant/{thread_id}")
     button = page.get_by_role("button", name="Voice")
     expect(button).to_be_enabled()
@@ -107,7 +107,7 @@ def test_voice_button_says_voice_is_not_configured(web: Web) -> None:
     page.route("**/api/v1/me", offer_voice)
     page.goto("/login")
     web.sign_in("nova@example.com")
-    expect(page).to_have_url(re.compile(r"/me$"))
+    expect(page).to_have_url(re.compile(r"/assistant$"))  # a borrower's landing
     page.goto(f"/assistant/{thread_id}")
     button = page.get_by_role("button", name="Voice")
     with page.expect_response("**/api/v1/voice/sessions") as answered:

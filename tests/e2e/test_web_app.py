@@ -13,6 +13,15 @@ from playwright.sync_api import expect
 from tests.e2e.conftest import DEMO_PASSWORD, Web
 
 ACCOUNT_URL = re.compile(r"/me$")
+# Where each role lands after signing in (pages/HomePage.tsx).
+BORROWER_HOME = re.compile(r"/assistant$")
+BROKER_HOME = re.compile(r"/pipeline$")
+STAFF_HOME = re.compile(r"/staff$")
+
+
+def _to_account(web: Web) -> None:
+    web.page.get_by_role("link", name="My account").click()
+    expect(web.page).to_have_url(ACCOUNT_URL)
 
 
 def _register(server_url: str, email: str, full_name: str, password: str) -> None:
@@ -44,7 +53,8 @@ def test_borrower_signs_up_signs_out_and_signs_in(web: Web) -> None:
 
     page.get_by_label("Password", exact=True).fill("copper kettle mountain song")
     page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(ACCOUNT_URL)
+    expect(page).to_have_url(BORROWER_HOME)  # a borrower lands on the assistant
+    _to_account(web)
     expect(page.get_by_role("heading", name="My account")).to_be_visible()
     expect(page.get_by_text("bea@example.com")).to_be_visible()
     expect(page.get_by_text("Borrower", exact=True)).to_be_visible()
@@ -72,7 +82,8 @@ def test_borrower_turns_on_mfa_and_signs_in_with_a_recovery_code(web: Web) -> No
     page = web.page
     page.goto("/login")
     web.sign_in("mo@example.com", password)
-    expect(page).to_have_url(ACCOUNT_URL)
+    expect(page).to_have_url(BORROWER_HOME)
+    _to_account(web)
     page.get_by_role("link", name="Manage two-factor authentication").click()
     expect(page.get_by_role("heading", name="Status: Off")).to_be_visible()
     web.check("security-off")
@@ -101,7 +112,8 @@ def test_borrower_turns_on_mfa_and_signs_in_with_a_recovery_code(web: Web) -> No
     web.check("code-asked")
     otp.fill(recovery_code)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(ACCOUNT_URL)
+    expect(page).to_have_url(BORROWER_HOME)
+    _to_account(web)
     expect(page.get_by_text("Two-factor authentication is on.")).to_be_visible()
 
 
@@ -112,7 +124,14 @@ def test_platform_admin_signs_in_with_a_one_time_code(web: Web) -> None:
     web.sign_in("admin@omnifin.demo")
     page.get_by_label("Authentication code").fill(pyotp.TOTP(web.server.admin_totp_secret).now())
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(ACCOUNT_URL)
+    # A platform admin lands on the way to the back office, where the admin's tools are.
+    expect(page).to_have_url(STAFF_HOME)
+    expect(page.get_by_role("heading", name="Welcome, Avery Admin")).to_be_visible()
+    expect(page.get_by_role("link", name="Open the back office")).to_have_attribute(
+        "href", "/admin/"
+    )
+    web.check("staff-home")
+    _to_account(web)
     expect(page.get_by_text("Platform administrator")).to_be_visible()
 
 
@@ -147,7 +166,8 @@ def test_broker_manager_invites_a_borrower_who_signs_up_with_the_link(web: Web) 
     page.get_by_label("Email").fill("ivy@example.com")
     page.get_by_label("Password", exact=True).fill("maple river lantern tide")
     page.get_by_role("button", name="Create account").click()
-    expect(page).to_have_url(ACCOUNT_URL)
+    expect(page).to_have_url(BORROWER_HOME)
+    _to_account(web)
     expect(page.get_by_text("Harbor Brokers")).to_be_visible()  # joined the inviting firm
     expect(page.get_by_text("Borrower", exact=True)).to_be_visible()
     web.check("invitee-account")
@@ -205,7 +225,8 @@ def test_invited_broker_sets_up_mfa_before_anything_else(web: Web) -> None:
     web.sign_in("bo@example.com", "harbor night signal lamp")
     page.get_by_label("Authentication code").fill(recovery_code)
     page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(ACCOUNT_URL)
+    expect(page).to_have_url(BROKER_HOME)  # a broker lands on the pipeline
+    _to_account(web)
     expect(page.get_by_text("Broker", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="Your referral link")).to_be_visible()
     expect(page.get_by_text("Your organization requires it for your role.")).to_be_visible()
@@ -224,6 +245,8 @@ def test_switching_to_chinese(web: Web) -> None:
     page.get_by_label("邮箱").fill("manager@harbor.demo")
     page.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(BROKER_HOME)  # a broker manager lands on the pipeline
+    page.get_by_role("link", name="我的账户").click()
     expect(page.get_by_role("heading", name="我的账户")).to_be_visible()
     expect(page.get_by_text("经纪公司经理", exact=True)).to_be_visible()
     expect(page.get_by_role("heading", name="您的推荐链接")).to_be_visible()
@@ -243,7 +266,7 @@ def test_borrower_talks_to_the_guided_assistant(web: Web) -> None:
     page = web.page
     page.goto("/login")
     web.sign_in("ada@example.com")
-    expect(page).to_have_url(ACCOUNT_URL)
+    expect(page).to_have_url(BORROWER_HOME)
     page.get_by_role("link", name="Assistant").click()
     expect(page.get_by_role("heading", name="Assistant")).to_be_visible()
     expect(page.get_by_text("coming with the agent issue")).to_have_count(0)
@@ -291,7 +314,10 @@ def test_pages_fit_a_375_px_phone(phone: Web) -> None:
 
     page.goto("/login")
     phone.sign_in("manager@harbor.demo")
-    expect(page).to_have_url(ACCOUNT_URL)
+    expect(page).to_have_url(BROKER_HOME)
+    fits()
+    phone.check("pipeline-375")
+    _to_account(phone)
     fits()
     phone.check("account-375")
     page.get_by_role("link", name="Firm settings").click()

@@ -104,3 +104,28 @@ async def test_whoever_moves_an_application_is_not_told(
     await session.commit()
     listed = await client.get("/api/v1/notifications", headers=bearer(token))
     assert listed.json()["unread_count"] == 0
+
+
+async def test_the_stream_in_process_opens_with_the_count_and_the_newest_as_cursor(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    """The test settings end a stream after its first events (the ASGI client reads whole
+    responses); over real HTTP, tests/notifications/test_live_bell.py."""
+    borrower = await create_borrower(session, settings)
+    started = await create_application(session, borrower)
+    application = await session.get(Application, started.id)
+    assert application is not None
+    await application_service.move(
+        session, application, ApplicationStatus.WITHDRAWN, actor=None, reason="test"
+    )
+    token = await issue_token(session, borrower, settings=settings)
+    await session.commit()
+    listed = (await client.get("/api/v1/notifications", headers=bearer(token))).json()
+
+    streamed = await client.get("/api/v1/notifications/stream", headers=bearer(token))
+    assert streamed.status_code == 200
+    assert streamed.text == (
+        "retry: 2000\n\n"
+        f"event: unread\nid: {listed['items'][0]['id']}\n"
+        'data: {"unread_count":1}\n\n'
+    )

@@ -7,6 +7,7 @@ import { NavLink, useLocation, useNavigate } from "react-router";
 
 import { hasScope, useAuth, useMe } from "../auth/AuthProvider";
 import { LANGUAGES, setLanguage, type LanguageCode } from "../i18n";
+import { Bell } from "../notifications/Bell";
 
 function LanguageSwitcher() {
   const { t, i18n } = useTranslation();
@@ -60,6 +61,11 @@ function Navigation() {
           {me.data && me.data.role !== "borrower" && me.data.role !== "prompt_engineer" ? (
             <li>
               <NavLink to="/pipeline">{t("nav.pipeline")}</NavLink>
+            </li>
+          ) : null}
+          {me.data?.role === "platform_admin" || me.data?.role === "prompt_engineer" ? (
+            <li>
+              <NavLink to="/staff">{t("nav.backOffice")}</NavLink>
             </li>
           ) : null}
           {me.data?.role === "broker_manager" || me.data?.role === "platform_admin" ? (
@@ -135,6 +141,7 @@ export function Layout({ children }: { children: ReactNode }) {
           <nav className="nav" aria-label={t("app.mainNav")}>
             <Navigation />
           </nav>
+          <Bell />
           <LanguageSwitcher />
         </div>
       </header>

@@ -18,6 +18,7 @@ export const en = {
     requestId: "Reference: {{id}}",
   },
   nav: {
+    backOffice: "Back office",
     dashboard: "Dashboard",
     commissions: "Commissions",
     applications: "My applications",
@@ -32,6 +33,11 @@ export const en = {
     signOut: "Sign out",
   },
   errors: {
+    ServiceUnavailable: "Omnifin is busy or partly down right now. Try again in a moment.",
+    PayloadTooLarge: "That file is too large.",
+    UnsupportedMediaType: "That kind of file cannot be uploaded here.",
+    TooManyMailRequests: "We already sent you an e-mail a moment ago. Wait a few minutes before asking again.",
+    ValidationError: "Some of what was sent is not valid. Check the form and try again.",
     NetworkError: "We could not reach Omnifin. Check your connection and try again.",
     InvalidCredentials: "The email or password is incorrect.",
     OtpRequired: "Enter the 6-digit code from your authenticator app, or a recovery code.",
@@ -545,6 +551,30 @@ export const en = {
     uploading: "Uploading {{name}}: {{percent}}%",
     reconnecting: "Connection lost. Reconnecting…",
     runError: "The assistant ran into a problem: {{detail}}",
+  },
+  notifications: {
+    title: "Notifications",
+    bellLabel_one: "Notifications: {{count}} unread",
+    bellLabel_other: "Notifications: {{count}} unread",
+    empty: "Nothing yet. When a lender decides, an offer arrives or a document needs another look, it shows here.",
+    unread_one: "{{count}} unread.",
+    unread_other: "{{count}} unread.",
+    new: "New:",
+    markRead: "Mark read",
+    markAllRead: "Mark all read",
+    kinds: {
+      statusChanged: "Application {{reference}}: status now “{{status}}”.",
+      documentRejected:
+        "Your {{document}} for application {{reference}} was not accepted. Open it to see why and upload another.",
+    },
+  },
+  staffHome: {
+    title: "Welcome, {{name}}",
+    adminIntro:
+      "Your work is in the back office: applications and their timelines, document review, payout batches, people and the audit log.",
+    promptIntro: "Your work is in the back office: the assistant's prompts (diff, publish, roll back) and the eval runs.",
+    openBackOffice: "Open the back office",
+    assistantHint: "You can also ask the assistant here.",
   },
 } as const;
 

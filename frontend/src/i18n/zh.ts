@@ -20,6 +20,7 @@ export const zh: Messages = {
     requestId: "参考编号：{{id}}",
   },
   nav: {
+    backOffice: "后台",
     dashboard: "数据看板",
     commissions: "佣金",
     applications: "我的申请",
@@ -34,6 +35,11 @@ export const zh: Messages = {
     signOut: "退出登录",
   },
   errors: {
+    ServiceUnavailable: "Omnifin 当前繁忙或部分服务不可用，请稍后再试。",
+    PayloadTooLarge: "文件太大。",
+    UnsupportedMediaType: "此处无法上传这种类型的文件。",
+    TooManyMailRequests: "我们刚刚已给您发送过邮件，请等几分钟后再试。",
+    ValidationError: "提交的内容有误，请检查表单后重试。",
     NetworkError: "无法连接到 Omnifin。请检查网络后重试。",
     InvalidCredentials: "邮箱或密码不正确。",
     OtpRequired: "请输入身份验证器应用中的 6 位验证码，或一个恢复码。",
@@ -535,5 +541,27 @@ export const zh: Messages = {
     uploading: "正在上传 {{name}}：{{percent}}%",
     reconnecting: "连接已断开，正在重新连接…",
     runError: "助手遇到了问题：{{detail}}",
+  },
+  notifications: {
+    title: "通知",
+    bellLabel_one: "通知：{{count}} 条未读",
+    bellLabel_other: "通知：{{count}} 条未读",
+    empty: "暂无通知。贷款方作出决定、收到报价或文件需要重新提交时，会显示在这里。",
+    unread_one: "{{count}} 条未读。",
+    unread_other: "{{count}} 条未读。",
+    new: "新：",
+    markRead: "标为已读",
+    markAllRead: "全部标为已读",
+    kinds: {
+      statusChanged: "申请 {{reference}}：状态已更新为“{{status}}”。",
+      documentRejected: "您为申请 {{reference}} 提交的{{document}}未被接受。请打开查看原因并重新上传。",
+    },
+  },
+  staffHome: {
+    title: "欢迎，{{name}}",
+    adminIntro: "您的工作在后台：申请及其时间线、文件审核、付款批次、人员和审计日志。",
+    promptIntro: "您的工作在后台：助手的提示词（比较、发布、回滚）和评测运行。",
+    openBackOffice: "打开后台",
+    assistantHint: "您也可以在这里询问助手。",
   },
 };

@@ -1,0 +1,195 @@
+"""The lived-in part of the demo: Harbor's broker with clients whose applications stand at
+different stages, built through the same services a person's actions go through (profiles,
+consent, prequalification, submission, lender decisions as a verified webhook records them,
+acceptance, funding, commissions), so `make run` shows pipelines, offers, a funded loan with its
+commission entries, and notifications in the bell.
+
+Idempotent: a client who exists already is left as they are (each is built in full in one
+transaction). Lender decisions are recorded here directly; the delivery jobs the submissions
+queued find their submission decided and send nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.applications.profile import borrower_profile
+from lending.applications.schemas import (
+    ApplicationCreate,
+    BorrowerProfileUpdate,
+    ConsentCreate,
+)
+from lending.applications.service import FirmOfferTerms, LenderDecision
+from lending.applications.service import application as application_service
+from lending.commissions.accrual import accrual
+from lending.commissions.servicing import servicing
+from lending.config import Settings
+from lending.identity.actor import Actor
+from lending.identity.repository import OrganizationRepository, UserRepository
+from lending.identity.users import user as user_service
+from lending.models.applications import EmploymentStatus, ProductType
+from lending.models.identity import Role, User
+from lending.models.offers import OfferKind
+from lending.offers.service import offer as offer_service
+
+FIRM_SLUG = "harbor"
+BROKER_EMAIL = "broker@harbor.demo"
+Stage = Literal["draft", "submitted", "approved", "funded", "declined"]
+
+
+@dataclass(frozen=True)
+class _Client:
+    email: str
+    first: str
+    last: str
+    stage: Stage
+    product: ProductType
+    purpose: str
+    amount: str
+    term_months: int
+    income: str
+    credit_score: int
+    state: str = "CA"
+
+
+CLIENTS = (
+    _Client("sam.rivera@harbor.demo", "Sam", "Rivera", "draft", ProductType.PERSONAL,
+            "home_improvement", "12000.00", 36, "78000.00", 712),
+    _Client("jordan.chen@harbor.demo", "Jordan", "Chen", "submitted", ProductType.PERSONAL,
+            "debt_consolidation", "18500.00", 48, "104000.00", 738, "WA"),
+    _Client("maya.patel@harbor.demo", "Maya", "Patel", "approved", ProductType.PERSONAL,
+            "medical", "9000.00", 24, "88000.00", 761, "NY"),
+    _Client("luis.garcia@harbor.demo", "Luis", "Garcia", "funded", ProductType.PERSONAL,
+            "home_improvement", "25000.00", 60, "132000.00", 776, "TX"),
+    _Client("ana.kowalski@harbor.demo", "Ana", "Kowalski", "declined", ProductType.PERSONAL,
+            "major_purchase", "15000.00", 48, "64000.00", 668, "IL"),
+)  # fmt: skip
+
+
+def _actor(user: User) -> Actor:
+    return Actor.for_user(user.id, user.role, user.organization_id)
+
+
+async def seed_demo_world(session: AsyncSession, settings: Settings, password: str) -> str:
+    """Create the clients who are missing; a summary line for `omnifin seed demo`."""
+    if settings.environment == "production":
+        return "No demo world in production."
+    users = UserRepository.from_session(session)
+    firm = await OrganizationRepository.from_session(session).get_by_slug(FIRM_SLUG)
+    broker = await users.get_by_email(BROKER_EMAIL)
+    if firm is None or broker is None:
+        return "No demo world: the demo firm and broker are missing."
+    for client in CLIENTS:
+        if await users.get_by_email(client.email) is not None:
+            continue
+        borrower = await user_service.add(
+            session,
+            settings=settings,
+            email=client.email,
+            password=password,
+            full_name=f"{client.first} {client.last}",
+            role=Role.BORROWER,
+            organization=firm,
+            referred_by_user_id=broker.id,
+        )
+        await _build(session, settings, client, borrower, broker)
+    await session.flush()
+    stages = ", ".join(f"{client.first} ({client.stage})" for client in CLIENTS)
+    return (
+        f"Demo world: {len(CLIENTS)} clients of {BROKER_EMAIL}: {stages}. Each signs in with "
+        f"their address (e.g. {CLIENTS[3].email}) and the demo password."
+    )
+
+
+async def _build(
+    session: AsyncSession, settings: Settings, client: _Client, borrower: User, broker: User
+) -> None:
+    me = _actor(borrower)
+    await borrower_profile.update(
+        session,
+        me,
+        settings=settings,
+        data=BorrowerProfileUpdate(
+            legal_first_name=client.first,
+            legal_last_name=client.last,
+            phone="+1 415 555 0100",
+            address_line1="100 Harbor Way",
+            city="San Francisco" if client.state == "CA" else "Springfield",
+            state=client.state,
+            postal_code="94105" if client.state == "CA" else "62701",
+            date_of_birth=date(1987, 3, 14),
+            ssn="123-45-6789",  # the demo's; never a real person's
+            employment_status=EmploymentStatus.EMPLOYED,
+            employer_name="Harbor Logistics",
+            annual_income=Decimal(client.income),
+            monthly_debt_payments=Decimal("420.00"),
+            monthly_housing_payment=Decimal("1650.00"),
+            estimated_credit_score=client.credit_score,
+        ),
+    )
+    # The broker starts the application for the client, as the pipeline shows it.
+    started = await application_service.start(
+        session,
+        _actor(broker),
+        data=ApplicationCreate(
+            product_type=client.product,
+            borrower_user_id=borrower.id,
+            purpose=client.purpose,
+            amount=Decimal(client.amount),
+            term_months=client.term_months,
+        ),
+    )
+    if client.stage == "draft":
+        return
+    await borrower_profile.record_consent(session, me, data=ConsentCreate(), channel="web")
+    offers = await offer_service.get_offers(session, me, application_id=started.id)
+    lenders = list(dict.fromkeys(offer.lender_id for offer in offers.offers))[:2]
+    if not lenders:
+        return  # nothing fits this profile in the catalog: it stays a draft
+    await application_service.submit(session, me, application_id=started.id, lender_ids=lenders)
+    if client.stage == "submitted":
+        return
+    for lender_id in lenders:
+        if client.stage == "declined":
+            await application_service.record_lender_decision(
+                session,
+                application_id=started.id,
+                lender_id=lender_id,
+                decision=LenderDecision.DECLINED,
+                reason="Debt-to-income ratio above our limit.",
+            )
+            continue
+        await application_service.record_lender_decision(
+            session,
+            application_id=started.id,
+            lender_id=lender_id,
+            decision=LenderDecision.APPROVED,
+            offers=[
+                FirmOfferTerms(
+                    amount=Decimal(client.amount),
+                    term_months=client.term_months,
+                    note_rate=Decimal("8.4900") if lender_id == lenders[0] else Decimal("9.1500"),
+                    # One expires within days, so "expiring soon" has something to show.
+                    validity_days=3 if lender_id == lenders[0] else 30,
+                )
+            ],
+        )
+    if client.stage != "funded":
+        return
+    read = await offer_service.get_offers(session, me, application_id=started.id)
+    firm_offer = next(offer for offer in read.offers if offer.kind is OfferKind.FIRM)
+    await offer_service.accept(session, me, offer_id=firm_offer.id)
+    await application_service.record_lender_decision(
+        session,
+        application_id=started.id,
+        lender_id=firm_offer.lender_id,
+        decision=LenderDecision.FUNDED,
+        reason="Funds disbursed.",
+    )
+    await servicing.record_funding(session, application_id=started.id)
+    await accrual.accrue_pending(session)

@@ -1,0 +1,126 @@
+"""The lived-in demo: the broker's clients stand at every stage, built through the services, with
+offers (one expiring within days), a funded loan with its commission entries, notifications in
+the bells of the borrowers and the broker; a second run adds nothing."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from lending.config import Settings
+from lending.demo import seed_demo
+from lending.demo_world import BROKER_EMAIL, CLIENTS
+from lending.models.applications import Application, ApplicationStatus
+from lending.models.commissions import CommissionEntry, FundedLoan
+from lending.models.identity import User
+from lending.models.notifications import Notification
+from lending.models.offers import Offer, OfferKind
+from tests.identity.factories import bearer, issue_token
+
+
+async def _count(session: AsyncSession, model: type[object]) -> int:
+    return int((await session.execute(select(func.count()).select_from(model))).scalar_one())
+
+
+async def test_the_demo_world_has_every_stage_and_a_second_run_adds_nothing(
+    session: AsyncSession, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    summary = await seed_demo(session, settings)
+    assert any(note.startswith("Demo world: 5 clients") for note in summary.notes), summary.notes
+    emails = [c.email for c in CLIENTS]
+    borrowers = {
+        user.email: user
+        for user in (await session.execute(select(User).where(User.email.in_(emails)))).scalars()
+    }
+    assert set(borrowers) == set(emails)
+    broker = (await session.execute(select(User).where(User.email == BROKER_EMAIL))).scalar_one()
+    assert all(user.referred_by_user_id == broker.id for user in borrowers.values())
+
+    applications = (
+        (
+            await session.execute(
+                select(Application).where(
+                    Application.borrower_user_id.in_([u.id for u in borrowers.values()])
+                )
+            )
+        )
+        .scalars()
+        .all()
+    )
+    by_borrower = {a.borrower_user_id: a for a in applications}
+    statuses = {email: by_borrower[user.id].status for email, user in borrowers.items()}
+    assert statuses == {
+        "sam.rivera@harbor.demo": ApplicationStatus.DRAFT,
+        "jordan.chen@harbor.demo": ApplicationStatus.SUBMITTED,
+        "maya.patel@harbor.demo": ApplicationStatus.APPROVED,
+        "luis.garcia@harbor.demo": ApplicationStatus.FUNDED,
+        "ana.kowalski@harbor.demo": ApplicationStatus.DECLINED,
+    }
+    assert all(a.broker_user_id == broker.id for a in applications)
+
+    maya = by_borrower[borrowers["maya.patel@harbor.demo"].id]
+    firm_offers = (
+        (
+            await session.execute(
+                select(Offer).where(Offer.application_id == maya.id, Offer.kind == OfferKind.FIRM)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert len(firm_offers) == 2
+    soon = datetime.now(UTC) + timedelta(days=4)
+    assert sum(1 for offer in firm_offers if offer.expires_at < soon) == 1
+
+    luis = by_borrower[borrowers["luis.garcia@harbor.demo"].id]
+    loan = (
+        await session.execute(select(FundedLoan).where(FundedLoan.application_id == luis.id))
+    ).scalar_one()
+    entries = (
+        (await session.execute(select(CommissionEntry).where(CommissionEntry.loan_id == loan.id)))
+        .scalars()
+        .all()
+    )
+    parties = Counter(entry.party.value for entry in entries)
+    assert {"broker", "firm", "platform"} <= set(parties)
+    # 0.65% of the funded amount, split 70/10/20: exact Decimal sums.
+    assert sum(entry.amount for entry in entries) == (loan.funded_amount * 65 / 10000).quantize(
+        entries[0].amount
+    )
+
+    # The bells: the lender's decisions reached the borrowers and the broker.
+    maya_bell = await client.get(
+        "/api/v1/notifications",
+        headers=bearer(
+            await issue_token(session, borrowers["maya.patel@harbor.demo"], settings=settings)
+        ),
+    )
+    assert maya_bell.json()["unread_count"] >= 2
+    assert "approved" in " ".join(item["message"] for item in maya_bell.json()["items"])
+    broker_unread = (
+        await session.execute(
+            select(func.count()).select_from(Notification).where(Notification.user_id == broker.id)
+        )
+    ).scalar_one()
+    assert broker_unread >= 4
+
+    counts = [
+        await _count(session, model)
+        for model in (User, Application, Offer, CommissionEntry, Notification)
+    ]
+    again = await seed_demo(session, settings)
+    assert again.render() == summary.render()
+    assert [
+        await _count(session, model)
+        for model in (User, Application, Offer, CommissionEntry, Notification)
+    ] == counts
+
+
+async def test_bare_leaves_the_world_out(session: AsyncSession, settings: Settings) -> None:
+    await seed_demo(session, settings, world=False)
+    found = await session.execute(select(User).where(User.email == CLIENTS[0].email))
+    assert found.scalar_one_or_none() is None
