@@ -201,42 +201,60 @@ _CN_DIGITS = {
     "八": 8,
     "九": 9,
 }
-_CN_NUMBER = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十]{1,3})"
-_CN_WAN = re.compile(rf"({_CN_NUMBER})万(?:([一二两三四五六七八九\d])(千)?)?")
-_CN_QIAN = re.compile(rf"(?<![万\d])({_CN_NUMBER})千([一二两三四五六七八九\d])?")
+# A run of Chinese numerals with at least one unit ("七百二", "两万五", "9万6千", "2.5万",
+# "一千零五十"); a unit alone ("十分", "第十个") and digits alone ("二手车") are words, not amounts.
+_CN_RUN = re.compile(r"(?:\d+(?:\.\d+)?|[零一二两三四五六七八九十百千万亿])+")
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_BIG = {"万": 10_000, "亿": 100_000_000}
 
 
-def _cn_value(token: str) -> Decimal:
-    if token[0].isdigit():
-        return Decimal(token)
-    if "十" in token:
-        tens, _, ones = token.partition("十")
-        return Decimal(_CN_DIGITS.get(tens, 1) * 10 + _CN_DIGITS.get(ones, 0))
-    return Decimal(_CN_DIGITS[token]) if len(token) == 1 else Decimal(0)
-
-
-def _digit(token: str) -> int:
-    return int(token) if token.isdigit() else _CN_DIGITS[token]
+def _cn_run_value(run: str) -> Decimal | None:
+    """The value of a run of Chinese numerals, with the everyday shortening: a digit right after
+    a unit counts one place lower ("七百二" is 720, "一千五" 1500, "两万五" 25000)."""
+    tokens = re.findall(r"\d+(?:\.\d+)?|.", run)
+    total, section, number = Decimal(0), Decimal(0), Decimal(0)
+    last_unit = 0
+    after_zero = False
+    for token in tokens:
+        if token[0].isdigit():
+            number = Decimal(token)
+        elif token in _CN_DIGITS:
+            number = Decimal(_CN_DIGITS[token])
+        elif token == "零":
+            after_zero, number = True, Decimal(0)
+            continue
+        elif token in _CN_UNITS:
+            unit = _CN_UNITS[token]
+            section += (number if number else 1) * unit
+            number, last_unit, after_zero = Decimal(0), unit, False
+            continue
+        elif token in _CN_BIG:
+            big = _CN_BIG[token]
+            total += (section + number) * big
+            section, number, last_unit, after_zero = Decimal(0), Decimal(0), big, False
+            continue
+        else:
+            return None
+    if number and last_unit >= 10 and not after_zero and tokens[-1] not in _CN_UNITS:
+        number *= last_unit // 10  # "七百二": the 2 is twenty
+    return total + section + number
 
 
 def chinese_amounts(text: str) -> str:
     """Amounts in digits: Chinese ("两万五" → "25000", "9万6千" → "96000", "八千" → "8000",
-    "2.5万" → "25000") and English words ("twenty five thousand" → "25000")."""
+    "七百二" → "720", "2.5万" → "25000") and English words ("twenty five thousand" → "25000")."""
     text = spelled_numbers(text)
 
-    def wan(match: re.Match[str]) -> str:
-        value = _cn_value(match.group(1)) * 10000
-        if match.group(2):
-            value += _digit(match.group(2)) * 1000
-        return str(int(value))
+    def digits(match: re.Match[str]) -> str:
+        run = match.group(0)
+        if len(run) < 2 or not re.search(r"[十百千万亿]", run):
+            return run
+        value = _cn_run_value(run)
+        if value is None:
+            return run
+        return str(value.normalize() if value != value.to_integral_value() else int(value))
 
-    def qian(match: re.Match[str]) -> str:
-        value = _cn_value(match.group(1)) * 1000
-        if match.group(2):
-            value += _digit(match.group(2)) * 100
-        return str(int(value))
-
-    return _CN_QIAN.sub(qian, _CN_WAN.sub(wan, text))
+    return _CN_RUN.sub(digits, text)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.guided.slots import extract, lone_amount, name_answer
+from agents.guided.slots import chinese_amounts, extract, lone_amount, name_answer
 from lending.applications.profile import borrower_profile
 from lending.config import Settings
 from lending.identity.actor import Actor
@@ -269,3 +269,44 @@ async def test_a_question_about_the_offers_is_answered_not_taken_as_a_choice(
     events = await send(client, token, thread_id, "I'll go with the first one")
     [pending] = [data for kind, data in events if kind == "interrupt.requested"]
     assert pending["tool"] == "submit_application"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("五百", "500"),
+        ("七百二", "720"),  # the everyday shortening: a digit after a unit is one place lower
+        ("一千五", "1500"),
+        ("两万五", "25000"),
+        ("三万二千五", "32500"),
+        ("七百二十", "720"),
+        ("一千零五十", "1050"),
+        ("一万零五百", "10500"),
+        ("九十九", "99"),
+        ("十二万", "120000"),
+        ("一百二十万", "1200000"),
+        ("9万6千", "96000"),
+        ("2.5万", "25000"),
+        ("每月还信用卡五百", "每月还信用卡500"),
+        ("信用分大概七百二", "信用分大概720"),
+        # Words, not amounts: digits without a unit, a unit alone.
+        ("买一辆二手车", "买一辆二手车"),
+        ("十分感谢", "十分感谢"),
+        ("第十个", "第十个"),
+        ("三年半", "三年半"),
+    ],
+)
+def test_chinese_numerals_become_digits(text: str, expected: str) -> None:
+    assert chinese_amounts(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "value"),
+    [
+        ("每月还信用卡五百", "monthly_debt_payments", {"monthly_debt_payments": "500.00"}),
+        ("信用分大概七百二", "estimated_credit_score", {"estimated_credit_score": 720}),
+        ("房租每月一千五", "monthly_housing_payment", {"monthly_housing_payment": "1500.00"}),
+    ],
+)
+def test_chinese_answers_land_in_their_fields(text: str, field: str, value: Any) -> None:
+    assert extract(text, fields=PERSONAL, asked=[field]).values.get(field) == value
