@@ -256,8 +256,8 @@ async def _measured_upload(
 
 
 async def measure_extraction() -> dict[str, Any]:
+    from evals.synthetic_documents import generate
     from lending.documents.extraction import analyse
-    from lending.documents.synthetic import generate
     from lending.documents.types import DocumentType
 
     documents = [generate(DocumentType.BANK_STATEMENT, seed=seed, pages=10) for seed in range(3)]

@@ -22,9 +22,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from evals.synthetic_documents import Format, SyntheticDocument, generate
 from lending.documents.extraction import Analysis, analyse
 from lending.documents.extraction.reading import read_document
-from lending.documents.synthetic import Format, SyntheticDocument, generate
 from lending.documents.types import DocumentType
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "extraction.json"

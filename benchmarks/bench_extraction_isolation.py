@@ -25,7 +25,7 @@ from lending.documents.extraction.isolation import warm_up
 from lending.documents.types import DocumentType
 
 if TYPE_CHECKING:
-    from lending.documents.synthetic import SyntheticDocument
+    from evals.synthetic_documents import SyntheticDocument
 
 # Each reading child imports the main module again unless it was run as a script (as
 # `omnifin worker` is, and then the fork server imports it once): so this module imports the
@@ -54,7 +54,7 @@ async def _wall(document: SyntheticDocument, *, isolated: bool) -> float:
 
 
 async def _round_trip(*, isolated: bool) -> float:
-    from lending.documents.synthetic import generate
+    from evals.synthetic_documents import generate
 
     started = time.perf_counter()
     analysis = await analyse(
@@ -71,7 +71,7 @@ async def _round_trip(*, isolated: bool) -> float:
 
 
 async def measure() -> dict[str, Any]:
-    from lending.documents.synthetic import Format, generate
+    from evals.synthetic_documents import Format, generate
 
     started = time.perf_counter()
     await asyncio.to_thread(warm_up)

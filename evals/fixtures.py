@@ -227,7 +227,7 @@ async def _documents(
     session: AsyncSession, settings: Settings, world: World, spec: Fixtures
 ) -> None:
     """Each document uploaded by its application's borrower through the documents service."""
-    from lending.documents.synthetic import generate
+    from evals.synthetic_documents import generate
 
     borrowers = {item.key: item.borrower for item in spec.applications}
     for number, item in enumerate(spec.documents):

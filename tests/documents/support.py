@@ -7,8 +7,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from evals.synthetic_documents import SyntheticDocument
 from lending.documents.extraction import Analysis, analyse
-from lending.documents.synthetic import SyntheticDocument
 
 
 async def analyse_fixture(

@@ -10,8 +10,8 @@ from datetime import date
 import pytest
 from PIL import Image
 
+from evals.synthetic_documents import Format, Variant, generate
 from lending.documents.extraction import ApplicantFacts, analyse
-from lending.documents.synthetic import Format, Variant, generate
 from lending.documents.types import DocumentType
 from tests.documents.support import analyse_fixture, wrong_fields
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from evals.synthetic_documents import generate
 from lending.documents.extraction.classify import classify
-from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from tests.documents.support import analyse_fixture
 

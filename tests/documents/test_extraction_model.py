@@ -10,8 +10,8 @@ from typing import Any
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from evals.synthetic_documents import SyntheticDocument, Variant, generate
 from lending.documents.extraction import llm
-from lending.documents.synthetic import SyntheticDocument, Variant, generate
 from lending.documents.types import DocumentType
 from tests.documents.fakes import StructuredAnswerModel
 from tests.documents.support import analyse_fixture, wrong_fields

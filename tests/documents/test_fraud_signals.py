@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from evals.synthetic_documents import Variant, generate
 from lending.documents.extraction import ApplicantFacts, ExtractedField, PdfMetadata, Transaction
 from lending.documents.extraction.parsing import names_match
 from lending.documents.extraction.signals import (
@@ -15,7 +16,6 @@ from lending.documents.extraction.signals import (
     pay_periods,
     periods_paid,
 )
-from lending.documents.synthetic import Variant, generate
 from lending.documents.types import DocumentType
 from tests.documents.support import analyse_fixture
 

@@ -10,9 +10,9 @@ from datetime import date
 
 import pytest
 
+from evals.synthetic_documents import generate
 from lending.documents.extraction import Analysis, ApplicantFacts, analyse
 from lending.documents.extraction.limits import MIB, ReadLimits
-from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from tests.documents import bombs
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from devtools.databases import recreate_database
+from evals.synthetic_documents import generate
 from lending import migrations
 from lending.config import Settings
-from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from tests.documents.processes import (
     Processes,

@@ -11,6 +11,7 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evals.synthetic_documents import generate
 from lending import crypto
 from lending.config import Settings
 from lending.documents.service import document_service, text_context
@@ -21,7 +22,6 @@ from lending.documents.storage import (
     open_sealed,
     unwrap_data_key,
 )
-from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from lending.errors import PayloadTooLarge
 from lending.models.documents import Document

@@ -10,8 +10,7 @@ import pillow_heif
 import pytest
 from PIL import Image
 
-from lending.documents.extraction.reading import pdf_metadata
-from lending.documents.synthetic import (
+from evals.synthetic_documents import (
     EMPLOYERS,
     FIRST_NAMES,
     LAST_NAMES,
@@ -19,6 +18,7 @@ from lending.documents.synthetic import (
     Variant,
     generate,
 )
+from lending.documents.extraction.reading import pdf_metadata
 from lending.documents.types import DocumentType
 
 ALL_TYPES = [

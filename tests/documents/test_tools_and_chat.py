@@ -17,9 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agents.models import ModelBreaker, ModelPricing, ModelProvider
 from agents.scripted import ScriptedChatModel
 from api.app import create_app
+from evals.synthetic_documents import Variant, generate
 from lending.config import Settings
 from lending.db import SessionMaker
-from lending.documents.synthetic import Variant, generate
 from lending.documents.tasks import run_extraction
 from lending.documents.types import DocumentType
 from lending.kv import MemoryStore

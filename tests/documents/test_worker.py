@@ -8,9 +8,9 @@ from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import lending.documents.tasks  # noqa: F401 - registers the job's task, as the worker does
+from evals.synthetic_documents import generate
 from lending.config import Settings, get_settings
 from lending.db import create_sessionmaker, transaction
-from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from lending.jobs import open_queue
 from lending.jobs.runtime import dispose_job_engines

@@ -13,10 +13,10 @@ import psycopg
 import pytest
 
 from devtools.databases import recreate_database
+from evals.synthetic_documents import generate
 from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
-from lending.documents.synthetic import generate
 from lending.documents.types import DocumentType
 from tests.documents.factories import create_document
 from tests.documents.processes import (

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evals.synthetic_documents import Format, SyntheticDocument, Variant, generate
 from lending import crypto
 from lending.applications.profile import borrower_profile
 from lending.applications.schemas import BorrowerProfileUpdate
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.documents.service import field_context
-from lending.documents.synthetic import Format, SyntheticDocument, Variant, generate
 from lending.documents.tasks import run_extraction
 from lending.documents.types import DocumentType
 from lending.models.applications import Application, ApplicationStatus

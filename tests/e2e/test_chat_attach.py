@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import expect
 
-from lending.documents.synthetic import generate
+from evals.synthetic_documents import generate
 from lending.documents.types import DocumentType
 from tests.e2e.conftest import DEMO_PASSWORD, Web
 

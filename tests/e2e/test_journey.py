@@ -18,7 +18,7 @@ import pyotp
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from lending.documents.synthetic import generate
+from evals.synthetic_documents import generate
 from lending.documents.types import DocumentType
 from tests.e2e.conftest import DEMO_PASSWORD, Web
 

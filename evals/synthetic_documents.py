@@ -1,4 +1,5 @@
-"""Synthetic loan documents for tests, demos and benchmarks: pay stubs, bank statements (with
+"""Synthetic loan documents for evals, tests, demos and benchmarks, kept out of the product's
+lending package: pay stubs, bank statements (with
 transactions), W-2s and driver licences as PDFs (text or scanned), PNG/JPEG/TIFF images and Word
 files, each returned with the values printed on it, plus tampered variants for the fraud signals.
 
