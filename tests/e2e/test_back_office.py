@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from dataclasses import dataclass
 
 import httpx
@@ -348,3 +349,38 @@ def test_a_prompt_engineer_sees_prompts_only_and_is_refused_admin_pages(
         assert answer.status == 403, path
         expect(page.get_by_role("heading", name="Not allowed")).to_be_visible()
     web.check("engineer-refused")
+
+
+def test_an_administrator_walks_the_commission_people_voice_and_privacy_pages(
+    web: Web, staff: Staff
+) -> None:
+    """The pages added with commission rules, funded loans, reconciliation, firms, invitations,
+    two-factor resets, voice metrics and erasure requests: each opens and passes axe; creating a
+    firm is done once."""
+    page = web.page
+    _sign_in(web, staff.checker)
+    expect(page).to_have_url(re.compile(r"/admin/dashboard$"))
+    for path, heading, step in (
+        ("/admin/commissions/rules", "Commission rules", "commission-rules"),
+        ("/admin/commissions/loans", "Funded loans", "funded-loans"),
+        ("/admin/commissions/statements", "Lender statement reconciliation", "reconciliation"),
+        ("/admin/invitations", "Invitations", "invitations"),
+        ("/admin/mfa-resets", "Two-factor resets", "mfa-resets"),
+        ("/admin/voice", "Voice", "voice"),
+        ("/admin/privacy", "Erasure requests", "privacy"),
+        ("/admin/firms", "Firms", "firms"),
+    ):
+        answer = page.goto(path)
+        assert answer is not None, path
+        assert answer.status == 200, path
+        expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+        web.check(step)
+    name = f"Walked Firm {uuid.uuid4().hex[:6]}"
+    page.get_by_text("New broker firm").click()
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Slug (lower case letters, digits and dashes)").fill(
+        name.lower().replace(" ", "-")
+    )
+    page.get_by_role("button", name="Create the firm").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    web.check("firm")
