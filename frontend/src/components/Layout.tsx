@@ -68,7 +68,7 @@ function Navigation() {
               <NavLink to="/staff">{t("nav.backOffice")}</NavLink>
             </li>
           ) : null}
-          {me.data?.role === "broker_manager" || me.data?.role === "platform_admin" ? (
+          {me.data?.role === "broker" || me.data?.role === "broker_manager" || me.data?.role === "platform_admin" ? (
             <li>
               <NavLink to="/dashboard">{t("nav.dashboard")}</NavLink>
             </li>
