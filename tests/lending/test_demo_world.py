@@ -139,6 +139,16 @@ async def test_the_pipeline_covers_every_status_and_product_with_a_paid_and_a_dr
     assert {a.product_type for a in applications} == set(ProductType)
     assert Counter(a.product_type for a in applications) == Counter(c.product for c in ALL_CLIENTS)
     assert len(PIPELINE) == 25
+    # Offers expiring this week: one of each approved-or-later client's two firm offers.
+    week = datetime.now(UTC) + timedelta(days=7)
+    expiring = (
+        await session.execute(
+            select(func.count())
+            .select_from(Offer)
+            .where(Offer.kind == OfferKind.FIRM, Offer.expires_at < week)
+        )
+    ).scalar_one()
+    assert expiring >= 5
 
     batches = (await session.execute(select(PayoutBatch))).scalars().all()
     by_status = Counter(b.status for b in batches)
