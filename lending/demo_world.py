@@ -27,19 +27,34 @@ from lending.applications.schemas import (
 from lending.applications.service import FirmOfferTerms, LenderDecision
 from lending.applications.service import application as application_service
 from lending.commissions.accrual import accrual
+from lending.commissions.payout_batches import payout_batch
+from lending.commissions.schemas import BatchCreate
 from lending.commissions.servicing import servicing
 from lending.config import Settings
 from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository, UserRepository
 from lending.identity.users import user as user_service
-from lending.models.applications import EmploymentStatus, ProductType
+from lending.models.applications import ApplicationStatus, EmploymentStatus, ProductType
 from lending.models.identity import Role, User
 from lending.models.offers import OfferKind
 from lending.offers.service import offer as offer_service
 
 FIRM_SLUG = "harbor"
 BROKER_EMAIL = "broker@harbor.demo"
-Stage = Literal["draft", "submitted", "approved", "funded", "declined"]
+ADMIN_EMAIL = "admin@omnifin.demo"
+CHECKER_EMAIL = "checker@omnifin.demo"
+Stage = Literal[
+    "draft",
+    "submitted",
+    "under_review",
+    "referred",
+    "approved",
+    "declined",
+    "withdrawn",
+    "offer_accepted",
+    "funded",
+    "closed",
+]
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,104 @@ CLIENTS = (
             "major_purchase", "15000.00", 48, "64000.00", 668, "IL"),
 )  # fmt: skip
 
+# The pipeline around the five named clients: every status and every product type, in two waves.
+# The first wave's commissions go into a paid batch, the second's into a draft one.
+_STAGES: tuple[Stage, ...] = (
+    "draft", "submitted", "under_review", "referred", "approved",
+    "declined", "withdrawn", "offer_accepted", "funded", "closed",
+)  # fmt: skip
+# Amount, term and purpose a lender of the catalog takes for each product.
+_TERMS: dict[ProductType, tuple[str, int, str]] = {
+    ProductType.PERSONAL: ("15000.00", 36, "major_purchase"),
+    ProductType.AUTO: ("28000.00", 60, "used_vehicle_purchase"),
+    ProductType.MORTGAGE: ("320000.00", 360, "purchase"),
+    ProductType.HOME_EQUITY: ("60000.00", 120, "home_improvement"),
+    ProductType.BUSINESS: ("75000.00", 60, "working_capital"),
+    ProductType.DEBT_CONSOLIDATION: ("20000.00", 48, "debt_consolidation"),
+    ProductType.STUDENT_REFINANCE: ("40000.00", 120, "student_loan_refinance"),
+}
+_PROPERTY = {
+    "line1": "12 Quay Street",
+    "city": "Springfield",
+    "state": "IL",
+    "postal_code": "62701",
+}
+# The product-specific answers each product asks for (requirements.json's slots).
+_SLOTS: dict[ProductType, dict[str, object]] = {
+    ProductType.PERSONAL: {},
+    ProductType.AUTO: {
+        "vehicle_year": 2022,
+        "vehicle_make": "Toyota",
+        "vehicle_model": "RAV4",
+        "vehicle_mileage": 18000,
+        "vehicle_value": "31000.00",
+    },
+    ProductType.MORTGAGE: {
+        "property_address": _PROPERTY,
+        "property_value": "420000.00",
+        "occupancy": "primary_residence",
+    },
+    ProductType.HOME_EQUITY: {
+        "property_address": _PROPERTY,
+        "property_value": "510000.00",
+        "existing_mortgage_balance": "210000.00",
+    },
+    ProductType.BUSINESS: {
+        "business_name": "Harbor Coffee Roasters LLC",
+        "business_annual_revenue": "640000.00",
+        "years_in_business": 6,
+    },
+    ProductType.DEBT_CONSOLIDATION: {"debts_to_consolidate": "19500.00"},
+    ProductType.STUDENT_REFINANCE: {"highest_degree": "master", "student_loan_balance": "41000.00"},
+}
+_FIRST = (
+    "Noah",
+    "Iris",
+    "Omar",
+    "Lena",
+    "Theo",
+    "Ruth",
+    "Kai",
+    "Zoe",
+    "Ezra",
+    "Nina",
+    "Ravi",
+    "Mina",
+)
+_LAST = ("Brooks", "Lindqvist", "Haddad", "Okafor", "Moreau", "Tanaka", "Silva", "Novak", "Ward")
+_STATES = ("CA", "WA", "NY", "TX", "IL")
+PIPELINE_SIZE = 25
+
+
+def _pipeline() -> tuple[_Client, ...]:
+    products = list(ProductType)
+    clients = []
+    for n in range(PIPELINE_SIZE):
+        product = products[n % len(products)]
+        amount, term, purpose = _TERMS[product]
+        first, last = _FIRST[n % len(_FIRST)], _LAST[n % len(_LAST)]
+        clients.append(
+            _Client(
+                f"{first.lower()}.{last.lower()}{n}@harbor.demo",
+                first,
+                last,
+                _STAGES[n % len(_STAGES)],
+                product,
+                purpose,
+                amount,
+                term,
+                f"{150000 + 5000 * (n % 7)}.00",
+                720 + (n * 7) % 80,
+                _STATES[n % len(_STATES)],
+            )
+        )
+    return tuple(clients)
+
+
+PIPELINE = _pipeline()
+WAVES = (CLIENTS + PIPELINE[: PIPELINE_SIZE // 2], PIPELINE[PIPELINE_SIZE // 2 :])
+ALL_CLIENTS = CLIENTS + PIPELINE
+
 
 def _actor(user: User) -> Actor:
     return Actor.for_user(user.id, user.role, user.organization_id)
@@ -84,30 +197,71 @@ async def seed_demo_world(session: AsyncSession, settings: Settings, password: s
     broker = await users.get_by_email(BROKER_EMAIL)
     if firm is None or broker is None:
         return "No demo world: the demo firm and broker are missing."
-    for client in CLIENTS:
-        if await users.get_by_email(client.email) is not None:
-            continue
-        borrower = await user_service.add(
+    maker = await users.get_by_email(ADMIN_EMAIL)
+    checker = await users.get_by_email(CHECKER_EMAIL)
+    if maker is not None and checker is None:
+        platform = await OrganizationRepository.from_session(session).get_platform()
+        checker = await user_service.add(
             session,
             settings=settings,
-            email=client.email,
+            email=CHECKER_EMAIL,
             password=password,
-            full_name=f"{client.first} {client.last}",
-            role=Role.BORROWER,
-            organization=firm,
-            referred_by_user_id=broker.id,
+            full_name="Casey Checker",
+            role=Role.PLATFORM_ADMIN,
+            organization=platform,
         )
-        await _build(session, settings, client, borrower, broker)
+    for wave, batch_kind in zip(WAVES, ("paid", "draft"), strict=True):
+        built = 0
+        for client in wave:
+            if await users.get_by_email(client.email) is not None:
+                continue
+            borrower = await user_service.add(
+                session,
+                settings=settings,
+                email=client.email,
+                password=password,
+                full_name=f"{client.first} {client.last}",
+                role=Role.BORROWER,
+                organization=firm,
+                referred_by_user_id=broker.id,
+            )
+            await _build(session, settings, client, borrower, broker, maker)
+            built += 1
+        if built and maker is not None and checker is not None:
+            await _batch(session, maker, checker, paid=batch_kind == "paid")
     await session.flush()
     stages = ", ".join(f"{client.first} ({client.stage})" for client in CLIENTS)
     return (
-        f"Demo world: {len(CLIENTS)} clients of {BROKER_EMAIL}: {stages}. Each signs in with "
+        f"Demo world: {len(CLIENTS)} clients of {BROKER_EMAIL}: {stages}; "
+        f"{len(PIPELINE)} more across every status and product; a paid and a draft payout "
+        f"batch ({ADMIN_EMAIL} made them, {CHECKER_EMAIL} approves). Each signs in with "
         f"their address (e.g. {CLIENTS[3].email}) and the demo password."
     )
 
 
+async def _batch(session: AsyncSession, maker: User, checker: User, *, paid: bool) -> None:
+    """A payout batch of every unpaid entry so far: drafted by one admin; for the paid one,
+    approved by another, exported and paid."""
+    await accrual.accrue_pending(session)
+    batch = await payout_batch.create_batch(
+        session, _actor(maker), data=BatchCreate(cutoff_on=date.today())
+    )
+    if not paid or not batch.payees:
+        return
+    await payout_batch.approve_batch(session, _actor(checker), batch_id=batch.id)
+    await payout_batch.mark_exported(session, _actor(checker), batch_id=batch.id)
+    await payout_batch.mark_paid(
+        session, _actor(checker), batch_id=batch.id, reference=f"DEMO-{date.today():%Y%m%d}"
+    )
+
+
 async def _build(
-    session: AsyncSession, settings: Settings, client: _Client, borrower: User, broker: User
+    session: AsyncSession,
+    settings: Settings,
+    client: _Client,
+    borrower: User,
+    broker: User,
+    admin: User | None,
 ) -> None:
     me = _actor(borrower)
     await borrower_profile.update(
@@ -142,6 +296,7 @@ async def _build(
             purpose=client.purpose,
             amount=Decimal(client.amount),
             term_months=client.term_months,
+            slots=_SLOTS[client.product],
         ),
     )
     if client.stage == "draft":
@@ -153,6 +308,23 @@ async def _build(
         return  # nothing fits this profile in the catalog: it stays a draft
     await application_service.submit(session, me, application_id=started.id, lender_ids=lenders)
     if client.stage == "submitted":
+        return
+    if client.stage == "withdrawn":
+        await application_service.withdraw(
+            session, me, application_id=started.id, reason="Found the money elsewhere."
+        )
+        return
+    if client.stage in ("under_review", "referred"):
+        for lender_id in lenders:
+            await application_service.record_lender_decision(
+                session,
+                application_id=started.id,
+                lender_id=lender_id,
+                decision=LenderDecision.RECEIVED
+                if client.stage == "under_review"
+                else LenderDecision.REFERRED,
+                reason="Underwriting." if client.stage == "under_review" else "Needs payslips.",
+            )
         return
     for lender_id in lenders:
         if client.stage == "declined":
@@ -179,11 +351,13 @@ async def _build(
                 )
             ],
         )
-    if client.stage != "funded":
+    if client.stage not in ("offer_accepted", "funded", "closed"):
         return
     read = await offer_service.get_offers(session, me, application_id=started.id)
     firm_offer = next(offer for offer in read.offers if offer.kind is OfferKind.FIRM)
     await offer_service.accept(session, me, offer_id=firm_offer.id)
+    if client.stage == "offer_accepted":
+        return
     await application_service.record_lender_decision(
         session,
         application_id=started.id,
@@ -193,3 +367,11 @@ async def _build(
     )
     await servicing.record_funding(session, application_id=started.id)
     await accrual.accrue_pending(session)
+    if client.stage == "closed" and admin is not None:
+        await application_service.transition(
+            session,
+            _actor(admin),
+            application_id=started.id,
+            to_status=ApplicationStatus.CLOSED,
+            reason="Repaid in full.",
+        )

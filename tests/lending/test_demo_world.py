@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
 from lending.demo import seed_demo
-from lending.demo_world import BROKER_EMAIL, CLIENTS
-from lending.models.applications import Application, ApplicationStatus
-from lending.models.commissions import CommissionEntry, FundedLoan
+from lending.demo_world import ALL_CLIENTS, BROKER_EMAIL, CLIENTS, PIPELINE
+from lending.models.applications import Application, ApplicationStatus, ProductType
+from lending.models.commissions import BatchStatus, CommissionEntry, FundedLoan, PayoutBatch
 from lending.models.identity import User
 from lending.models.notifications import Notification
 from lending.models.offers import Offer, OfferKind
@@ -110,14 +110,56 @@ async def test_the_demo_world_has_every_stage_and_a_second_run_adds_nothing(
 
     counts = [
         await _count(session, model)
-        for model in (User, Application, Offer, CommissionEntry, Notification)
+        for model in (User, Application, Offer, CommissionEntry, Notification, PayoutBatch)
     ]
     again = await seed_demo(session, settings)
     assert again.render() == summary.render()
     assert [
         await _count(session, model)
-        for model in (User, Application, Offer, CommissionEntry, Notification)
+        for model in (User, Application, Offer, CommissionEntry, Notification, PayoutBatch)
     ] == counts
+
+
+async def test_the_pipeline_covers_every_status_and_product_with_a_paid_and_a_draft_batch(
+    session: AsyncSession, settings: Settings
+) -> None:
+    await seed_demo(session, settings)
+    broker = (await session.execute(select(User).where(User.email == BROKER_EMAIL))).scalar_one()
+    applications = (
+        (await session.execute(select(Application).where(Application.broker_user_id == broker.id)))
+        .scalars()
+        .all()
+    )
+    assert len(applications) == len(ALL_CLIENTS) == 30
+    statuses = Counter(a.status for a in applications)
+    assert set(statuses) == set(ApplicationStatus), statuses
+    # Each pipeline client stands at the stage written for them; the named five, as above.
+    wanted = Counter(ApplicationStatus(c.stage) for c in ALL_CLIENTS)
+    assert statuses == wanted
+    assert {a.product_type for a in applications} == set(ProductType)
+    assert Counter(a.product_type for a in applications) == Counter(c.product for c in ALL_CLIENTS)
+    assert len(PIPELINE) == 25
+    # Offers expiring this week: one of each approved-or-later client's two firm offers.
+    week = datetime.now(UTC) + timedelta(days=7)
+    expiring = (
+        await session.execute(
+            select(func.count())
+            .select_from(Offer)
+            .where(Offer.kind == OfferKind.FIRM, Offer.expires_at < week)
+        )
+    ).scalar_one()
+    assert expiring >= 5
+
+    batches = (await session.execute(select(PayoutBatch))).scalars().all()
+    by_status = Counter(b.status for b in batches)
+    assert by_status == {BatchStatus.PAID: 1, BatchStatus.DRAFT: 1}
+    paid = next(b for b in batches if b.status is BatchStatus.PAID)
+    assert paid.approved_by_user_id is not None
+    assert paid.approved_by_user_id != paid.created_by_user_id
+    # Every funded (or since closed) loan has its commission entries.
+    loans = (await session.execute(select(FundedLoan))).scalars().all()
+    funded = sum(1 for c in ALL_CLIENTS if c.stage in ("funded", "closed"))
+    assert len(loans) >= funded
 
 
 async def test_bare_leaves_the_world_out(session: AsyncSession, settings: Settings) -> None:
