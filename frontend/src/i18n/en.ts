@@ -432,6 +432,7 @@ export const en = {
     none: "No documents yet.",
     received: "Documents received",
     upload: "Upload: {{label}}",
+    dropHint: "or drop the file here",
     uploading: "Uploading: {{percent}}%",
     uploaded: "{{name}} was uploaded.",
     duplicate: "{{name}} was already on this application.",

@@ -423,6 +423,7 @@ export const zh: Messages = {
     none: "还没有文件。",
     received: "已收到的文件",
     upload: "上传：{{label}}",
+    dropHint: "或将文件拖放到此处",
     uploading: "正在上传：{{percent}}%",
     uploaded: "{{name}} 已上传。",
     duplicate: "{{name}} 已在此申请中。",
