@@ -40,6 +40,9 @@ const DashboardPage = lazy(() =>
 const NotificationsPage = lazy(() =>
   import("./notifications/NotificationsPage").then((m) => ({ default: m.NotificationsPage })),
 );
+const PreferencesPage = lazy(() =>
+  import("./notifications/PreferencesPage").then((m) => ({ default: m.PreferencesPage })),
+);
 const StaffHomePage = lazy(() => import("./pages/HomePage").then((m) => ({ default: m.StaffHomePage })));
 const PipelinePage = lazy(() => import("./pages/PipelinePage").then((m) => ({ default: m.PipelinePage })));
 
@@ -84,6 +87,7 @@ export function App() {
           <Route path="/dashboard" element={signedIn(<DashboardPage />)} />
           <Route path="/commissions" element={signedIn(<CommissionsPage />)} />
           <Route path="/notifications" element={signedIn(<NotificationsPage />)} />
+          <Route path="/notifications/preferences" element={signedIn(<PreferencesPage />)} />
           <Route path="/staff" element={signedIn(<StaffHomePage />)} />
           <Route path="*" element={<NotFoundPage />} />
         </Routes>

@@ -2,7 +2,7 @@
 import "../i18n";
 
 import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
-import { cleanup, render, screen, within } from "@testing-library/react";
+import { cleanup, fireEvent, render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
@@ -131,6 +131,38 @@ describe("<DocumentsSection>", () => {
     expect(FakeXhr.sent?.get("document_type")).toBe("pay_stub");
     expect(await within(income).findByText("Received")).toBeTruthy();
     expect(screen.queryByRole("button", { name: /Review/ })).toBeNull();
+  });
+
+  it("uploads a file dropped on the control the same way, with progress", async () => {
+    let uploaded = false;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (input: RequestInfo | URL) => {
+        const path = new URL(new Request(input).url, "http://localhost").pathname;
+        if (path === "/api/v1/applications/app-1/documents") return json(200, completeness(uploaded ? ["doc-1"] : []));
+        return json(404, { error: "NotFound", detail: "x" });
+      }),
+    );
+    renderSection({ canUpload: true, canReview: false });
+    const income = (
+      await screen.findByText(/Recent proof of income/, { selector: ".requirement__label" })
+    ).closest("li") as HTMLElement;
+    const zone = within(income).getByText("or drop the file here").closest(".requirement__upload") as HTMLElement;
+    const file = new File(["%PDF-1.4"], "dropped.pdf", { type: "application/pdf" });
+    // Dragging something that is not a file (text) is not taken.
+    fireEvent.dragOver(zone, { dataTransfer: { types: ["text/plain"], files: [], dropEffect: "none" } });
+    expect(zone.className).not.toContain("requirement__upload--dragging");
+    fireEvent.dragOver(zone, { dataTransfer: { types: ["Files"], files: [file], dropEffect: "none" } });
+    expect(zone.className).toContain("requirement__upload--dragging");
+    uploaded = true;
+    fireEvent.drop(zone, { dataTransfer: { types: ["Files"], files: [file], dropEffect: "copy" } });
+    expect(zone.className).not.toContain("requirement__upload--dragging");
+    expect(await screen.findByText("Uploading: 50%")).toBeTruthy();
+    expect(await screen.findByText(/was uploaded\./)).toBeTruthy(); // the name the server answers with
+    expect((FakeXhr.sent?.get("file") as File | null)?.name).toBe("dropped.pdf");
+    expect(FakeXhr.sent?.get("application_id")).toBe("app-1");
+    expect(FakeXhr.sent?.get("document_type")).toBe("pay_stub");
+    expect(await within(income).findByText("Received")).toBeTruthy();
   });
 
   it("shows a broker the fields beside the file, verifies, and asks a reason to reject", async () => {

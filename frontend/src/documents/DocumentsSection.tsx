@@ -61,8 +61,25 @@ function RequirementUpload({
       void queryClient.invalidateQueries({ queryKey: documentKeys.application(applicationId) });
     },
   });
+  const [dragging, setDragging] = useState(false);
   return (
-    <div className="requirement__upload">
+    // A file dropped on the control takes the same upload path (and progress) as one picked.
+    <div
+      className={dragging ? "requirement__upload requirement__upload--dragging" : "requirement__upload"}
+      onDragOver={(event) => {
+        if (upload.isPending || !event.dataTransfer.types.includes("Files")) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = "copy";
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(event) => {
+        event.preventDefault();
+        setDragging(false);
+        const file = event.dataTransfer.files[0];
+        if (file && !upload.isPending) upload.mutate(file);
+      }}
+    >
       <input
         id={inputId}
         type="file"
@@ -78,6 +95,7 @@ function RequirementUpload({
       <label htmlFor={inputId} className="button button--small">
         {t("documents.upload", { label: requirement.label })}
       </label>
+      <span className="requirement__drop-hint">{t("documents.dropHint")}</span>
       {percent !== null ? (
         <label className="upload-progress">
           {t("documents.uploading", { percent })}

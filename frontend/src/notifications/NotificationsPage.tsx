@@ -20,6 +20,9 @@ export function NotificationsPage() {
   return (
     <div className="narrow">
       <h1>{t("notifications.title")}</h1>
+      <p>
+        <Link to="/notifications/preferences">{t("notifications.preferences.link")}</Link>
+      </p>
       {markRead.isError ? <ErrorMessage error={markRead.error} /> : null}
       <QueryState query={query}>
         {(data) =>

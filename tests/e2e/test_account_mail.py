@@ -1,0 +1,92 @@
+"""Password reset and notification settings in a real browser against the real server: a person
+asks for a reset link, finds the mail in the development mailbox (no SMTP server), opens its link,
+sets a new password and signs in with it while the old one is refused; and a notification
+preference ticked off on the settings page is still off after a reload."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Web
+
+EMAIL = "rowan.reset@example.com"
+OLD_PASSWORD = "amber lantern quiet river"
+NEW_PASSWORD = "copper meadow steady falcon"
+
+
+def _register(server_url: str) -> None:
+    done = httpx.post(
+        f"{server_url}/api/v1/auth/register",
+        json={"email": EMAIL, "password": OLD_PASSWORD, "full_name": "Rowan Reset"},
+        timeout=10,
+    )
+    assert done.status_code == 201, done.text
+
+
+def _reset_link(server_url: str, email: str) -> str:
+    """The link of the newest password-reset mail to `email` in the dev mailbox."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        mails = httpx.get(f"{server_url}/api/v1/dev/mailbox", timeout=10).json()
+        for mail in mails:
+            if mail["to_address"] == email and "reset-password" in mail["text"]:
+                found = re.search(r"https?://\S*/reset-password\?token=[\w-]+", mail["text"])
+                assert found, mail["text"]
+                return found.group(0)
+        time.sleep(0.2)
+    raise AssertionError(f"no password-reset mail to {email}")
+
+
+def test_password_reset_by_mail_then_notification_settings_persist(web: Web) -> None:
+    _register(web.server.url)
+    page = web.page
+    page.goto("/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
+    page.get_by_label("Email").fill(EMAIL)
+    page.get_by_role("button", name="Send me a link").click()
+    expect(page.get_by_text("If an account uses this address")).to_be_visible()
+    web.check("reset-asked")
+
+    page.goto(_reset_link(web.server.url, EMAIL))
+    expect(page.get_by_text("Choose a new password.")).to_be_visible()
+    page.get_by_label("New password").fill(NEW_PASSWORD)
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.get_by_text("Your password is changed.")).to_be_visible()
+    web.check("reset-done")
+
+    # The old password is refused; the new one signs in.
+    page.get_by_role("link", name="Sign in").last.click()
+    expect(page).to_have_url(re.compile(r"/login"))
+    web.allow_console_error(r"status of 401")  # the refused sign-in
+    web.sign_in(EMAIL, OLD_PASSWORD)
+    expect(page.get_by_text("The email or password is incorrect.")).to_be_visible()
+    web.sign_in(EMAIL, NEW_PASSWORD)
+    expect(page).to_have_url(re.compile(r"/assistant$"))  # a borrower's landing
+
+    # Notification settings, from the notifications page.
+    page.goto("/notifications")
+    page.get_by_role("link", name="Notification settings").click()
+    expect(page.get_by_role("heading", name="Notification settings")).to_be_visible()
+    expect(page.get_by_text("Always on by e-mail")).to_be_visible()
+    email_box = page.get_by_role("checkbox", name="E-mail: An application's status changes")
+    expect(email_box).to_be_checked()
+    web.check("notification-settings")
+    with page.expect_response(
+        lambda r: r.request.method == "PATCH" and "/notifications/preferences/" in r.url
+    ) as saved:
+        email_box.uncheck()
+    assert saved.value.status == 200
+    expect(email_box).not_to_be_checked()
+
+    page.reload()
+    email_box = page.get_by_role("checkbox", name="E-mail: An application's status changes")
+    expect(email_box).not_to_be_checked()
+    expect(
+        page.get_by_role("checkbox", name="In the app: An application's status changes")
+    ).to_be_checked()
+    assert not web.unexpected_console_errors(), web.unexpected_console_errors()
