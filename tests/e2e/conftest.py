@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from playwright.sync_api import (
@@ -94,6 +95,25 @@ def web_dist() -> Path:
             _npm("ci", "--no-audit", "--no-fund")
         _npm("run", "build")
     return DIST
+
+
+_USED_STEPS: dict[str, int] = {}
+
+
+def previous_step_code(secret: str) -> str:
+    """A one-time code of the previous 30-second step, for the demo administrator's API sign-ins
+    (the current step stays free for the administrator's own sign-in test). The server accepts
+    one step either side and never the same step twice, so the code is never taken within 3 s of
+    a step boundary (a slow answer would find the step moved on: a flaky 401) nor for a step
+    already used in this session."""
+    while True:
+        now = time.time()
+        left = 30 - now % 30
+        step = int(now // 30) - 1
+        if left >= 3 and step > _USED_STEPS.get(secret, -1):
+            _USED_STEPS[secret] = step
+            return pyotp.TOTP(secret).at(step * 30)
+        time.sleep(left + 0.2)
 
 
 @dataclass(frozen=True)

@@ -79,7 +79,9 @@ def test_password_reset_by_mail_then_notification_settings_persist(web: Web) -> 
     with page.expect_response(
         lambda r: r.request.method == "PATCH" and "/notifications/preferences/" in r.url
     ) as saved:
-        email_box.uncheck()
+        # A click, then the state awaited: Playwright's uncheck() insists the state changes
+        # within the click itself, which a refetch in flight can briefly undo.
+        email_box.click()
     assert saved.value.status == 200
     expect(email_box).not_to_be_checked()
 

@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, Web
+from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, Web, previous_step_code
 
 STAFF_PASSWORD = "lantern harbour quiet maple"
 
@@ -128,14 +128,13 @@ def staff(live_server: LiveServer) -> Staff:
     on (this server requires MFA of administrators and brokers only; the back office requires it
     of prompt engineers whatever an organization says)."""
     url = live_server.url
-    demo_admin = pyotp.TOTP(live_server.admin_totp_secret)
     token = _post(
         url,
         "/api/v1/auth/token",
         {
             "email": "admin@omnifin.demo",
             "password": DEMO_PASSWORD,
-            "otp": demo_admin.at(time.time() - 30),
+            "otp": previous_step_code(live_server.admin_totp_secret),
         },
     )
     assert token.status_code == 200, token.text

@@ -14,13 +14,12 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-import pyotp
 from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from evals.synthetic_documents import generate
 from lending.documents.types import DocumentType
-from tests.e2e.conftest import DEMO_PASSWORD, Web
+from tests.e2e.conftest import DEMO_PASSWORD, Web, previous_step_code
 
 ANSWERS = {  # the consent text mentions a credit score: its question is matched first
     "Do you agree": "yes",
@@ -64,7 +63,7 @@ def _fund(server_url: str, totp_secret: str, application_path: str) -> None:
             "password": DEMO_PASSWORD,
             # The previous window's code (accepted within the allowed skew): the current one
             # stays unused for the admin's own sign-in test, as codes are single-use.
-            "otp": pyotp.TOTP(totp_secret).at(time.time() - 30),
+            "otp": previous_step_code(totp_secret),
         },
         timeout=10,
     )

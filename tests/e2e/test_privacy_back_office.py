@@ -5,25 +5,22 @@ reads what approving it deletes and keeps, then approves it."""
 from __future__ import annotations
 
 import re
-import time
 
-import pyotp
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import DEMO_PASSWORD, Web
+from tests.e2e.conftest import DEMO_PASSWORD, Web, previous_step_code
 from tests.e2e.test_back_office import StaffLogin, _invited_admin, _nav, _post, _sign_in
 
 
 def test_an_erasure_is_filed_by_one_administrator_and_approved_by_another(web: Web) -> None:
     url = web.server.url
-    demo = pyotp.TOTP(web.server.admin_totp_secret)
     token = _post(
         url,
         "/api/v1/auth/token",
         {
             "email": "admin@omnifin.demo",
             "password": DEMO_PASSWORD,
-            "otp": demo.at(time.time() - 30),
+            "otp": previous_step_code(web.server.admin_totp_secret),
         },
     )
     assert token.status_code == 200, token.text

@@ -24,7 +24,7 @@ def test_a_borrower_downloads_their_data_and_asks_for_erasure(web: Web) -> None:
     page = web.page
     page.goto("/login")
     web.sign_in("noor@example.com")
-    expect(page).to_have_url(re.compile(r"/me$"))
+    expect(page).to_have_url(re.compile(r"/assistant$"))  # a borrower lands on the assistant
     page.get_by_role("link", name="Your data").click()
     expect(page).to_have_url(re.compile(r"/privacy$"))
     expect(page.get_by_role("heading", name="Your data", level=1)).to_be_visible()

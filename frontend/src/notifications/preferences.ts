@@ -29,12 +29,14 @@ export function useUpdatePreference() {
         }),
       ),
     // The box shows the choice at once; a refused change puts the previous one back.
-    onMutate: async ({ kind, ...change }: PreferenceChange) => {
-      await queryClient.cancelQueries({ queryKey: PREFERENCES_KEY });
+    // The box changes with the click, before anything is awaited (a controlled checkbox whose
+    // data changes only after an await shows the old state for a moment: the browser test saw it).
+    onMutate: ({ kind, ...change }: PreferenceChange) => {
       const previous = queryClient.getQueryData<Preference[]>(PREFERENCES_KEY);
       queryClient.setQueryData<Preference[]>(PREFERENCES_KEY, (old) =>
         old?.map((item) => (item.kind === kind ? { ...item, ...change } : item)),
       );
+      void queryClient.cancelQueries({ queryKey: PREFERENCES_KEY });
       return { previous };
     },
     onError: (_error, _change, context) =>
