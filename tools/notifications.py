@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lending.applications.service import application as application_service
 from lending.identity.scopes import Scope
 from lending.notifications.service import notification as notification_service
 from lending.reminders.schemas import DocumentReminderRead
@@ -62,6 +63,10 @@ async def check_my_notifications(call: ToolCall, data: NewsInput) -> NewsRead:
     Args:
         application_id: Only this application's news; empty for everything new.
     """
+    if data.application_id is not None:
+        # An application the person may not see is not found, as everywhere else (the list below
+        # would only be empty, which tells a caller nothing true).
+        await application_service.load(call.session, call.actor, application_id=data.application_id)
     found = await notification_service.list_own(
         call.session,
         call.actor,

@@ -76,6 +76,10 @@ def _env(settings: Settings) -> dict[str, str]:
         redis_url=REDIS_URL,
         chat_turn_lease_seconds=LEASE_SECONDS,
         rate_limits='{"default": {}}',
+        # The resume from the checkpoint written before the tools step is what is tested here:
+        # that checkpoint exists with async durability (with the default, exit, a killed turn
+        # resumes from the person's message: tests/agents/test_turn_crash.py).
+        agent_durability="async",
     )
 
 
