@@ -24,7 +24,7 @@ from lending.config import Settings
 from lending.errors import Conflict, InvalidInput
 from lending.identity import throttle
 from lending.identity.actor import Actor
-from lending.identity.links import EmailLinkRepository
+from lending.identity.links import EmailLinkRepository, app_link
 from lending.identity.repository import UserRepository
 from lending.identity.rules import actor_of, verify_own_password
 from lending.identity.sessions import token as token_service
@@ -98,7 +98,7 @@ class EmailChangeService:
             language=user.language,
             context={
                 "name": user.full_name,
-                "link": f"{settings.public_url.rstrip('/')}{VERIFY_PATH}?token={link.token}",
+                "link": app_link(settings, f"{VERIFY_PATH}?token={link.token}"),
                 "hours": max(1, settings.email_change_ttl_seconds // 3600),
             },
             user_id=user.id,

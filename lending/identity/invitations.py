@@ -14,6 +14,7 @@ from lending.audit.service import audit
 from lending.config import Settings
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
+from lending.identity.links import app_link
 from lending.identity.organizations import organization as organization_service
 from lending.identity.repository import (
     InvitationRepository,
@@ -118,7 +119,7 @@ class InvitationService:
             subject_id=invitation.id,
             details={"role": data.role.value, "email_bound": data.email is not None},
         )
-        url = f"{settings.public_url.rstrip('/')}/register?invitation={code}"
+        url = app_link(settings, f"/register?invitation={code}")
         if invitation.email is not None:
             inviter = await user_service.own(session, actor)
             language = data.language or inviter.language

@@ -15,11 +15,17 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.config import Settings
 from lending.identity.tokens import digest
 from lending.models.identity import EmailLinkPurpose, EmailLinkToken, User
 
 # The longest value a link's token can be; anything longer is not one of ours.
 MAX_LINK_TOKEN_LENGTH = 128
+
+
+def app_link(settings: Settings, path_and_query: str) -> str:
+    """A link into the web app as mail carries it: the public URL, then `path_and_query`."""
+    return f"{settings.public_url.rstrip('/')}{path_and_query}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ from lending.config import Settings
 from lending.errors import InvalidInput
 from lending.identity import passwords, throttle
 from lending.identity.actor import Actor
-from lending.identity.links import EmailLinkRepository
+from lending.identity.links import EmailLinkRepository, app_link
 from lending.identity.repository import UserRepository
 from lending.identity.sessions import token as token_service
 from lending.kv import Store
@@ -74,7 +74,7 @@ class PasswordResetService:
             language=user.language,
             context={
                 "name": user.full_name,
-                "link": f"{settings.public_url.rstrip('/')}{RESET_PATH}?token={link.token}",
+                "link": app_link(settings, f"{RESET_PATH}?token={link.token}"),
                 "minutes": settings.password_reset_ttl_seconds // 60,
             },
             user_id=user.id,

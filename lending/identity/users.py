@@ -14,6 +14,7 @@ from lending.config import Settings
 from lending.errors import Conflict, NotFound, PermissionDenied
 from lending.identity import passwords, throttle
 from lending.identity.actor import Actor
+from lending.identity.links import app_link
 from lending.identity.organizations import organization as organization_service
 from lending.identity.repository import (
     OrganizationRepository,
@@ -81,7 +82,7 @@ class UserService:
         if user.referral_code is None:  # a role granted before codes were handed out
             user.referral_code = new_referral_code()
             await session.flush()
-        url = f"{settings.public_url.rstrip('/')}/register?ref={user.referral_code}"
+        url = app_link(settings, f"/register?ref={user.referral_code}")
         return ReferralLink(code=user.referral_code, url=url)
 
     async def send_referral_link(

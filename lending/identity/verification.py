@@ -24,7 +24,7 @@ from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity import throttle
 from lending.identity.actor import Actor
 from lending.identity.errors import EmailNotVerified
-from lending.identity.links import EmailLinkRepository
+from lending.identity.links import EmailLinkRepository, app_link
 from lending.identity.repository import UserRepository
 from lending.kv import Store
 from lending.mail.service import mail
@@ -56,7 +56,7 @@ class EmailVerificationService:
             language=user.language,
             context={
                 "name": user.full_name,
-                "link": f"{settings.public_url.rstrip('/')}{VERIFY_PATH}?token={link.token}",
+                "link": app_link(settings, f"{VERIFY_PATH}?token={link.token}"),
                 "hours": settings.email_verification_ttl_seconds // 3600,
             },
             user_id=user.id,
