@@ -41,6 +41,8 @@ _LABELS = {
     kinds.DOCUMENT_REMINDER: "Your broker asks for a document",
     kinds.COMMISSION_ACCRUED: "Commission accrued",
     kinds.COMMISSION_PAID: "Commission paid",
+    kinds.COMMISSION_CLAWED_BACK: "Commission clawed back",
+    kinds.COMMISSION_ADJUSTED: "Commission adjusted",
     kinds.PAYOUT_BATCH_AWAITING_APPROVAL: "A payout batch waits for approval",
 }
 
@@ -56,6 +58,8 @@ _LABELS_ZH = {
     kinds.DOCUMENT_REMINDER: "经纪人请您上传文件",
     kinds.COMMISSION_ACCRUED: "佣金已计提",
     kinds.COMMISSION_PAID: "佣金已支付",
+    kinds.COMMISSION_CLAWED_BACK: "佣金被追回",
+    kinds.COMMISSION_ADJUSTED: "佣金已调整",
     kinds.PAYOUT_BATCH_AWAITING_APPROVAL: "佣金支付批次等待审批",
 }
 
