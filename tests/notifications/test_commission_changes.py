@@ -15,7 +15,13 @@ from lending.commissions.entries import commission_entry
 from lending.commissions.schemas import AdjustmentCreate, ReversalCreate, ServicingEventCreate
 from lending.commissions.servicing import servicing
 from lending.config import Settings
-from lending.models.commissions import CommissionEntry, EntryKind, FundedLoan, ServicingEventKind
+from lending.models.commissions import (
+    CommissionEntry,
+    EntryKind,
+    FundedLoan,
+    Party,
+    ServicingEventKind,
+)
 from lending.models.identity import Role, User
 from lending.models.notifications import Notification
 from lending.notifications import kinds
@@ -124,7 +130,7 @@ async def test_adjustments_and_reversals_carry_their_sign_in_the_readers_languag
         data=AdjustmentCreate(
             payee_kind="user",
             payee_id=broker.id,
-            party="broker",
+            party=Party.BROKER,
             amount=Decimal("125.50"),
             loan_id=loan.id,
             effective_on=date.today(),
