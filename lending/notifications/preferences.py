@@ -153,6 +153,8 @@ def _page(language: str, title: str, body: str) -> str:
     return (
         f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # The web app's icon (served beside the API): a browser asks for one.
+        '<link rel="icon" type="image/svg+xml" href="/favicon.svg">'
         f"<title>{html.escape(title)}</title></head>"
         '<body style="font-family: system-ui, sans-serif; max-width: 480px; margin: 2rem auto;">'
         f"{body}</body></html>"
