@@ -13,6 +13,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.threads import staff_threads
 from cli.demo_content import CONVERSATIONS, DOCUMENTS, seed_demo_content
 from lending.config import Settings
 from lending.db import SessionMaker
@@ -234,6 +235,10 @@ async def test_the_demo_has_documents_to_review_and_conversations_with_feedback(
     feedback = (await session.execute(select(ChatFeedback))).scalars().all()
     assert sorted(f.rating for f in feedback) == [-1, -1, 1, 1]
     assert all(f.comment for f in feedback if f.rating == -1)
+    # The back office's Conversations page, filtered by thumbs down: a borrower's and the
+    # broker's.
+    down = await staff_threads.page(session, admin_actor, thumbs_down=True)
+    assert sorted(row.owner_role.value for row in down.items) == ["borrower", "broker"]
     replies = (
         (await session.execute(select(ChatMessage).where(ChatMessage.role == "assistant")))
         .scalars()
