@@ -24,6 +24,7 @@ def demo(
     """Load the demo firm, users, lender catalog and assistant prompts (safe to run again) and
     print the demo logins."""
     from agents.prompts.service import seed_default_prompts
+    from cli.demo_content import seed_demo_content
     from knowledge.seed import seed_knowledge
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.demo import seed_demo
@@ -42,6 +43,12 @@ def demo(
                     summary.notes.append(f"Assistant prompts: {len(created)} created.")
                 knowledge = await seed_knowledge(session, settings, background=True)
                 summary.notes.append(knowledge.render())
+            if world:
+                # After the commit: extraction and the assistant's turns run in transactions
+                # of their own, as the job and the chat API run them (cli.demo_content).
+                summary.notes.extend(
+                    await seed_demo_content(create_sessionmaker(engine), settings, url)
+                )
         finally:
             await engine.dispose()
         typer.echo(summary.render())

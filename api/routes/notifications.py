@@ -23,8 +23,12 @@ from lending.errors import (
 )
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.notifications.live import live_events
+from lending.notifications.preferences import (
+    FROM_PAGE_FIELD,
+    FROM_PAGE_VALUE,
+    unsubscribe_page,
+)
 from lending.notifications.preferences import preference as preference_service
-from lending.notifications.preferences import unsubscribe_page
 from lending.notifications.schemas import (
     MarkedRead,
     NotificationList,
@@ -113,8 +117,15 @@ async def unsubscribe_form(token: Annotated[str, Query(max_length=300)]) -> HTML
 @router.post(
     "/unsubscribe",
     summary="Turn off one kind of mail from its signed link (RFC 8058 one-click; no sign-in)",
+    description="A mail client's one-click POST (`List-Unsubscribe=One-Click`) is answered "
+    "with JSON. The unsubscribe page's button sends `source=page` and is answered with a page "
+    "in the person's language saying what stopped and how to turn it back on.",
+    response_model=Unsubscribed,
     dependencies=[rate_limit_anonymous("auth")],
-    responses=error_responses(InvalidInput, RateLimited),
+    responses={
+        **error_responses(InvalidInput, RateLimited),
+        200: {"content": {"text/html": {}}},
+    },
 )
 async def unsubscribe(
     token: Annotated[str, Query(max_length=300)],
@@ -122,7 +133,13 @@ async def unsubscribe(
     state: StateDep,
     origin: OriginDep,
     list_unsubscribe: Annotated[str | None, Form(alias="List-Unsubscribe")] = None,
-) -> Unsubscribed:
+    source: Annotated[str | None, Form(alias=FROM_PAGE_FIELD, max_length=16)] = None,
+) -> Unsubscribed | HTMLResponse:
+    if source == FROM_PAGE_VALUE:
+        page = await preference_service.unsubscribe_from_page(
+            session, settings=state.settings, token=token, origin=origin
+        )
+        return HTMLResponse(page.body, status_code=page.status_code)
     return await preference_service.unsubscribe(
         session, settings=state.settings, token=token, origin=origin
     )

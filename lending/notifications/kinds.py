@@ -22,6 +22,8 @@ DOCUMENT_MISSING = "document.missing"
 DOCUMENT_REMINDER = "document.reminder"
 COMMISSION_ACCRUED = "commission.accrued"
 COMMISSION_PAID = "commission.paid"
+COMMISSION_CLAWED_BACK = "commission.clawed_back"
+COMMISSION_ADJUSTED = "commission.adjusted"
 PAYOUT_BATCH_AWAITING_APPROVAL = "payout_batch.awaiting_approval"
 
 # The mail a person cannot turn off: shown in the preferences, fixed on.
@@ -164,6 +166,37 @@ KINDS: dict[str, Kind] = {
             message={
                 "en": "{amount} {currency} of commission was paid to you (reference {payment}).",
                 "zh": "已向您支付佣金 {amount} {currency}（付款参考号 {payment}）。",
+            },
+        ),
+        Kind(
+            COMMISSION_CLAWED_BACK,
+            _BROKERS,
+            email=True,
+            in_app=True,
+            subject={
+                "en": "Commission clawed back: {amount} {currency}",
+                "zh": "佣金被追回：{amount} {currency}",
+            },
+            message={
+                "en": "{amount} {currency} of your commission on loan {reference} was clawed "
+                "back: the loan was repaid or refinanced early.",
+                "zh": "贷款 {reference} 已提前结清或再融资，您在该贷款上的佣金被追回 "
+                "{amount} {currency}。",
+            },
+        ),
+        Kind(
+            COMMISSION_ADJUSTED,
+            _BROKERS,
+            email=True,
+            in_app=True,
+            subject={
+                "en": "Commission adjusted: {amount} {currency}",
+                "zh": "佣金已调整：{amount} {currency}",
+            },
+            message={
+                "en": "Your commission was adjusted by {amount} {currency}; your commission "
+                "statement shows why.",
+                "zh": "您的佣金调整了 {amount} {currency}；原因请查看您的佣金明细。",
             },
         ),
         Kind(

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import html
 import uuid
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,7 @@ from lending.audit.service import audit
 from lending.config import Settings
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
+from lending.identity.links import app_link
 from lending.models.identity import User
 from lending.notifications import kinds
 from lending.notifications.repository import PreferenceRepository
@@ -41,6 +43,8 @@ _LABELS = {
     kinds.DOCUMENT_REMINDER: "Your broker asks for a document",
     kinds.COMMISSION_ACCRUED: "Commission accrued",
     kinds.COMMISSION_PAID: "Commission paid",
+    kinds.COMMISSION_CLAWED_BACK: "Commission clawed back",
+    kinds.COMMISSION_ADJUSTED: "Commission adjusted",
     kinds.PAYOUT_BATCH_AWAITING_APPROVAL: "A payout batch waits for approval",
 }
 
@@ -56,6 +60,8 @@ _LABELS_ZH = {
     kinds.DOCUMENT_REMINDER: "经纪人请您上传文件",
     kinds.COMMISSION_ACCRUED: "佣金已计提",
     kinds.COMMISSION_PAID: "佣金已支付",
+    kinds.COMMISSION_CLAWED_BACK: "佣金被追回",
+    kinds.COMMISSION_ADJUSTED: "佣金已调整",
     kinds.PAYOUT_BATCH_AWAITING_APPROVAL: "佣金支付批次等待审批",
 }
 
@@ -97,20 +103,75 @@ def _parse(settings: Settings, token: str) -> tuple[uuid.UUID, str]:
     return user_id, kind
 
 
+# The field the page's button sends: a person pressed it in a browser (the answer is a page).
+# A mail client's one-click POST (RFC 8058) sends `List-Unsubscribe=One-Click` and gets JSON.
+FROM_PAGE_FIELD = "source"
+FROM_PAGE_VALUE = "page"
+PREFERENCES_PATH = "/notifications/preferences"
+
+
 def unsubscribe_page(token: str) -> str:
     """The page a person's click opens: nothing changes until they press the button (mail
     scanners that open links unsubscribe nobody); the button POSTs the same link."""
     action = f"{UNSUBSCRIBE_PATH}?token={quote(token, safe='')}"
-    return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        "<title>Unsubscribe · 退订</title></head>"
-        '<body style="font-family: system-ui, sans-serif; max-width: 480px; margin: 2rem auto;">'
+    return _page(
+        "en",
+        "Unsubscribe · 退订",
         f'<form method="post" action="{html.escape(action)}">'
-        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        f'<input type="hidden" name="{FROM_PAGE_FIELD}" value="{FROM_PAGE_VALUE}">'
         "<p>Stop these e-mails? 停止接收此类邮件？</p>"
         '<button type="submit">Unsubscribe · 退订</button></form>'
-        "<p>Change every kind in your settings. 可在设置中更改所有通知类型。</p></body></html>"
+        "<p>Change every kind in your settings. 可在设置中更改所有通知类型。</p>",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlPage:
+    status_code: int
+    body: str
+
+
+_DONE = {
+    "en": (
+        "Unsubscribed",
+        "You are unsubscribed: you will no longer get e-mails about “{label}”.",
+        "You still see them in the app. Changed your mind? Turn the e-mails back on in your "
+        '<a href="{link}">notification settings</a>.',
+    ),
+    "zh": (
+        "已退订",
+        "您已退订：今后不会再收到关于“{label}”的邮件。",
+        '此类通知仍会显示在应用内。如需恢复邮件，请前往<a href="{link}">通知设置</a>重新开启。',
+    ),
+}
+_INVALID_PAGE = (
+    "<p>This unsubscribe link is not valid; nothing was changed. 此退订链接无效，未作任何更改。</p>"
+)
+
+
+def _page(language: str, title: str, body: str) -> str:
+    return (
+        f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # The web app's icon (served beside the API): a browser asks for one.
+        '<link rel="icon" type="image/svg+xml" href="/favicon.svg">'
+        f"<title>{html.escape(title)}</title></head>"
+        '<body style="font-family: system-ui, sans-serif; max-width: 480px; margin: 2rem auto;">'
+        f"{body}</body></html>"
+    )
+
+
+def unsubscribed_page(settings: Settings, kind: str, language: str | None) -> str:
+    """What a person who pressed the button reads, in their language: which mail stopped and
+    how to turn it back on."""
+    lang = "zh" if language == "zh" else "en"
+    title, done, undo = _DONE[lang]
+    link = html.escape(app_link(settings, PREFERENCES_PATH))
+    label = html.escape(label_of(kind, lang))
+    return _page(
+        "zh-CN" if lang == "zh" else "en",
+        title,
+        f"<h1>{title}</h1><p>{done.format(label=label)}</p><p>{undo.format(link=link)}</p>",
     )
 
 
@@ -207,6 +268,25 @@ class PreferenceService:
             details={"kind": kind},
         )
         return Unsubscribed(kind=kind)
+
+    async def unsubscribe_from_page(
+        self,
+        session: AsyncSession,
+        *,
+        settings: Settings,
+        token: str,
+        origin: Origin | None = None,
+    ) -> HtmlPage:
+        """The unsubscribe page's button: the same change as the one-click POST, answered with
+        a page in the person's language (a link not signed by us changes nothing, and says so)."""
+        try:
+            done = await self.unsubscribe(session, settings=settings, token=token, origin=origin)
+        except InvalidInput:
+            return HtmlPage(422, _page("en", "Unsubscribe · 退订", _INVALID_PAGE))
+        user_id, _ = _parse(settings, token)
+        user = await session.get(User, user_id)
+        language = user.language if user is not None else None
+        return HtmlPage(200, unsubscribed_page(settings, done.kind, language))
 
 
 preference = PreferenceService()

@@ -102,22 +102,25 @@ class ReminderRepository:
         )
         return rows.scalars().all()
 
-    async def broker_entries(self, kind: EntryKind, since: datetime) -> list[BrokerEntry]:
-        """Accruals or payouts to a broker (a person, not a firm) written since `since`."""
+    async def broker_entries(
+        self, entry_kinds: Sequence[EntryKind], since: datetime
+    ) -> list[BrokerEntry]:
+        """Ledger entries of these kinds (accruals, payouts, clawbacks, adjustments) to a
+        broker (a person, not a firm) written since `since`."""
         rows = await self.session.execute(
             select(
                 CommissionEntry.id,
                 CommissionEntry.payee_id,
                 CommissionEntry.total_amount,
                 CommissionEntry.currency,
-                Application.reference,
+                func.coalesce(Application.reference, FundedLoan.reference),
                 CommissionEntry.details["payment_reference"].astext,
             )
             .join(User, User.id == CommissionEntry.payee_id)
             .outerjoin(FundedLoan, FundedLoan.id == CommissionEntry.loan_id)
             .outerjoin(Application, Application.id == FundedLoan.application_id)
             .where(
-                CommissionEntry.kind == kind,
+                CommissionEntry.kind.in_(entry_kinds),
                 CommissionEntry.payee_kind == "user",
                 CommissionEntry.created_at >= since,
                 User.role.in_((Role.BROKER, Role.BROKER_MANAGER)),

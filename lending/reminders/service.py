@@ -2,8 +2,8 @@
 
 `reminder.run_scheduled` is the `reminders.scan` job's work (every 15 minutes): it looks for
 offers expiring within `notify_offer_expiring_days`, required documents still missing
-`notify_document_missing_days` after an application was started, commission accrued or paid to a
-broker, and payout batches waiting for approval. Each event has a key (the offer, the
+`notify_document_missing_days` after an application was started, commission accrued, paid,
+clawed back or adjusted for a broker, and payout batches waiting for approval. Each event has a key (the offer, the
 application and requirement, the ledger entry, the batch), unique per person in the
 notification table: a second run, or two workers at once, tells nobody twice.
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +41,23 @@ from lending.reminders.schemas import DocumentReminderRead
 # Commission entries older than this are not announced (a first run on an old ledger is quiet).
 _ENTRY_LOOKBACK = timedelta(days=7)
 _BROKERS = frozenset({Role.BROKER, Role.BROKER_MANAGER})
+# The notification of each kind of ledger entry to a broker: accrued, paid, clawed back (a
+# discharge or refinance), adjusted (an admin's adjustment or a reversal). Each entry is told
+# once: its notification's event key is the entry's id.
+_ENTRY_KINDS: dict[str, tuple[EntryKind, ...]] = {
+    kinds.COMMISSION_ACCRUED: (EntryKind.ACCRUAL,),
+    kinds.COMMISSION_PAID: (EntryKind.PAYOUT,),
+    kinds.COMMISSION_CLAWED_BACK: (EntryKind.CLAWBACK,),
+    kinds.COMMISSION_ADJUSTED: (EntryKind.ADJUSTMENT, EntryKind.REVERSAL),
+}
+
+
+def _amount(kind: str, amount: Decimal) -> str:
+    """What the message shows: an adjustment with its sign (it can go either way), the others
+    as the size of what accrued, was paid or was clawed back."""
+    if kind == kinds.COMMISSION_ADJUSTED:
+        return f"{amount:+.2f}"
+    return f"{abs(amount):.2f}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +66,7 @@ class ScanRun:
     documents_missing: int = 0
     commission_accrued: int = 0
     commission_paid: int = 0
+    commission_changed: int = 0  # clawbacks and adjustments
     batches_awaiting: int = 0
 
     @property
@@ -57,6 +76,7 @@ class ScanRun:
             + self.documents_missing
             + self.commission_accrued
             + self.commission_paid
+            + self.commission_changed
             + self.batches_awaiting
         )
 
@@ -129,18 +149,15 @@ class ReminderService:
                     )
                 )
 
-        told = {EntryKind.ACCRUAL: 0, EntryKind.PAYOUT: 0}
-        for entry_kind, kind in (
-            (EntryKind.ACCRUAL, kinds.COMMISSION_ACCRUED),
-            (EntryKind.PAYOUT, kinds.COMMISSION_PAID),
-        ):
-            for entry in await repository.broker_entries(entry_kind, now - _ENTRY_LOOKBACK):
-                data = {"amount": f"{abs(entry.amount):.2f}", "currency": entry.currency}
+        told = dict.fromkeys(_ENTRY_KINDS, 0)
+        for kind, entry_kinds in _ENTRY_KINDS.items():
+            for entry in await repository.broker_entries(entry_kinds, now - _ENTRY_LOOKBACK):
+                data = {"amount": _amount(kind, entry.amount), "currency": entry.currency}
                 if entry.reference is not None:
                     data["reference"] = entry.reference
                 if entry.payment is not None:
                     data["payment"] = entry.payment
-                told[entry_kind] += len(
+                told[kind] += len(
                     await notify(
                         session,
                         (entry.payee_id,),
@@ -171,8 +188,9 @@ class ReminderService:
         return ScanRun(
             offers_expiring=offers,
             documents_missing=documents,
-            commission_accrued=told[EntryKind.ACCRUAL],
-            commission_paid=told[EntryKind.PAYOUT],
+            commission_accrued=told[kinds.COMMISSION_ACCRUED],
+            commission_paid=told[kinds.COMMISSION_PAID],
+            commission_changed=told[kinds.COMMISSION_CLAWED_BACK] + told[kinds.COMMISSION_ADJUSTED],
             batches_awaiting=batches,
         )
 

@@ -120,6 +120,7 @@ def previous_step_code(secret: str) -> str:
 class LiveServer:
     url: str
     admin_totp_secret: str
+    state_dir: Path  # its development secrets (a test signs what only the server could)
 
 
 @pytest.fixture(scope="package")
@@ -157,6 +158,7 @@ def _serve(
     extra_env: dict[str, str],
 ) -> Iterator[LiveServer]:
     database_url = recreate_database(server_url, database)
+    state_dir = tmp_path_factory.mktemp(f"e2e-state-{name}")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -164,7 +166,7 @@ def _serve(
     env = {k: v for k, v in os.environ.items() if not k.startswith("OMNIFIN_")}
     env.update(
         OMNIFIN_DATABASE_URL=database_url,
-        OMNIFIN_STATE_DIR=str(tmp_path_factory.mktemp(f"e2e-state-{name}")),
+        OMNIFIN_STATE_DIR=str(state_dir),
         OMNIFIN_PUBLIC_URL=url,  # invitation links point at this server
         # Brokers must use MFA here, so a newly invited broker meets the enrolment-only sign-in.
         OMNIFIN_MFA_REQUIRED_ROLES='["platform_admin", "broker"]',
@@ -205,7 +207,7 @@ def _serve(
         try:
             _wait_until_ready(f"{url}/readyz", server, log_path)
             _wait_until_ready(f"http://127.0.0.1:{simulator_port}/healthz", simulator, log_path)
-            yield LiveServer(url=url, admin_totp_secret=secret.group(1))
+            yield LiveServer(url=url, admin_totp_secret=secret.group(1), state_dir=state_dir)
         finally:
             for process in (server, simulator):
                 process.terminate()

@@ -7,10 +7,15 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
+from lending.config import Settings
+from lending.notifications import kinds
+from lending.notifications.preferences import unsubscribe_url
 from tests.e2e.conftest import Web
 
 EMAIL = "rowan.reset@example.com"
@@ -92,3 +97,52 @@ def test_password_reset_by_mail_then_notification_settings_persist(web: Web) -> 
         page.get_by_role("checkbox", name="In the app: An application's status changes")
     ).to_be_checked()
     assert not web.unexpected_console_errors(), web.unexpected_console_errors()
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "settings_link"),
+    [("en", "Unsubscribed", "notification settings"), ("zh", "已退订", "通知设置")],
+)
+def test_an_unsubscribe_link_pressed_in_a_browser_shows_a_page_in_the_person_s_language(
+    web: Web, language: str, heading: str, settings_link: str
+) -> None:
+    email = f"uma.unsubscribe.{language}@example.com"
+    done = httpx.post(
+        f"{web.server.url}/api/v1/auth/register",
+        json={
+            "email": email,
+            "password": OLD_PASSWORD,
+            "full_name": "Uma Unsubscribe",
+            "language": language,
+        },
+        timeout=10,
+    )
+    assert done.status_code == 201, done.text
+    # The link a notification mail carries, signed with the server's own development secret.
+    settings = Settings(state_dir=web.server.state_dir, public_url=web.server.url, secret_key=None)
+    link = unsubscribe_url(settings, uuid.UUID(done.json()["id"]), kinds.OFFER_EXPIRING)
+
+    page = web.page
+    page.goto(link)
+    expect(page.get_by_text("Stop these e-mails?")).to_be_visible()
+    web.check(f"unsubscribe-{language}")
+    page.get_by_role("button", name="Unsubscribe · 退订").click()
+    expect(page.get_by_role("heading", name=heading)).to_be_visible()
+    web.check(f"unsubscribed-{language}")
+    page.get_by_role("link", name=settings_link).click()
+    expect(page).to_have_url(re.compile(r"/login"))  # the settings page asks them to sign in
+
+    # The mail stopped; the app still shows the kind.
+    token = httpx.post(
+        f"{web.server.url}/api/v1/auth/token",
+        json={"email": email, "password": OLD_PASSWORD},
+        timeout=10,
+    )
+    assert token.status_code == 200, token.text
+    preferences = httpx.get(
+        f"{web.server.url}/api/v1/notifications/preferences",
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        timeout=10,
+    ).json()
+    chosen = next(p for p in preferences if p["kind"] == kinds.OFFER_EXPIRING)
+    assert (chosen["email"], chosen["in_app"]) == (False, True)

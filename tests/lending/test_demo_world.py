@@ -4,18 +4,27 @@ the bells of the borrowers and the broker; a second run adds nothing."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agents.threads import staff_threads
+from cli.demo_content import CONVERSATIONS, DOCUMENTS, seed_demo_content
 from lending.config import Settings
+from lending.db import SessionMaker
 from lending.demo import seed_demo
-from lending.demo_world import ALL_CLIENTS, BROKER_EMAIL, CLIENTS, PIPELINE
+from lending.demo_world import ADMIN_EMAIL, ALL_CLIENTS, BROKER_EMAIL, CLIENTS, PIPELINE
+from lending.documents.service import document_service
+from lending.identity.actor import Actor
 from lending.models.applications import Application, ApplicationStatus, ProductType
+from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
 from lending.models.commissions import BatchStatus, CommissionEntry, FundedLoan, PayoutBatch
+from lending.models.documents import Document, DocumentEvent, DocumentSignal, DocumentStatus
 from lending.models.identity import User
 from lending.models.notifications import Notification
 from lending.models.offers import Offer, OfferKind
@@ -166,3 +175,81 @@ async def test_bare_leaves_the_world_out(session: AsyncSession, settings: Settin
     await seed_demo(session, settings, world=False)
     found = await session.execute(select(User).where(User.email == CLIENTS[0].email))
     assert found.scalar_one_or_none() is None
+
+
+async def test_the_demo_has_documents_to_review_and_conversations_with_feedback(
+    session: AsyncSession,
+    sessionmaker: SessionMaker,
+    settings: Settings,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    """`seed demo`'s step after the commit: documents uploaded, extracted by the job's code and
+    reviewed (clean ones verified by an admin, tampered ones flagged with their signals), and
+    guided conversations rated up and down; a second run of the whole seed adds nothing."""
+    settings = settings.model_copy(update={"documents_dir": tmp_path / "documents"})
+    await seed_demo(session, settings)
+    await session.commit()
+    notes = await seed_demo_content(sessionmaker, settings, database_url)
+    assert notes[0].startswith("Demo documents: 4 verified"), notes
+    assert notes[1].startswith("Demo conversations: 4 in guided mode"), notes
+
+    documents = (await session.execute(select(Document))).scalars().all()
+    assert len(documents) == len(DOCUMENTS)
+    by_name = {(d.uploaded_by_user_id, d.filename): d for d in documents}
+    users = {
+        u.email: u
+        for u in (await session.execute(select(User).where(User.email.like("%.demo")))).scalars()
+    }
+    admin = users[ADMIN_EMAIL]
+    for item in DOCUMENTS:
+        document = by_name[(users[item.email].id, item.filename)]
+        if item.verify:
+            assert document.status is DocumentStatus.VERIFIED, (item, document.review_reasons)
+            assert document.reviewed_by_user_id == admin.id
+        else:
+            # Flagged by what extraction read, not by the seed: a signal sends it to review.
+            assert document.status is DocumentStatus.NEEDS_REVIEW, item
+            assert any(reason.startswith("signal: ") for reason in document.review_reasons), (
+                item,
+                document.review_reasons,
+            )
+        assert document.extracted_at is not None
+    signals = {
+        row.code
+        for row in (await session.execute(select(DocumentSignal))).scalars()
+        if row.document_id in {d.id for d in documents}
+    }
+    assert len(signals) >= 3, signals
+    # The back office's review queue shows the flagged ones.
+    admin_actor = Actor.for_user(admin.id, admin.role, admin.organization_id)
+    queue = await document_service.review_queue(session, admin_actor)
+    assert {d.id for d in queue.items} >= {
+        d.id for d in documents if d.status is DocumentStatus.NEEDS_REVIEW
+    }
+
+    runs = (await session.execute(select(ChatRun))).scalars().all()
+    assert runs
+    assert {run.mode for run in runs} == {"guided"}
+    assert all(run.status == "completed" for run in runs), [r.error for r in runs]
+    feedback = (await session.execute(select(ChatFeedback))).scalars().all()
+    assert sorted(f.rating for f in feedback) == [-1, -1, 1, 1]
+    assert all(f.comment for f in feedback if f.rating == -1)
+    # The back office's Conversations page, filtered by thumbs down: a borrower's and the
+    # broker's.
+    down = await staff_threads.page(session, admin_actor, thumbs_down=True)
+    assert sorted(row.owner_role.value for row in down.items) == ["borrower", "broker"]
+    replies = (
+        (await session.execute(select(ChatMessage).where(ChatMessage.role == "assistant")))
+        .scalars()
+        .all()
+    )
+    assert len(replies) >= sum(len(c.turns) for c in CONVERSATIONS)
+    assert any(re.search(r"[\u4e00-\u9fff]", reply.content) for reply in replies)
+
+    counted = (User, Application, Document, DocumentEvent, ChatThread, ChatRun, ChatFeedback)
+    counts = [await _count(session, model) for model in counted]
+    await seed_demo(session, settings)
+    await session.commit()
+    assert await seed_demo_content(sessionmaker, settings, database_url) == notes
+    assert [await _count(session, model) for model in counted] == counts

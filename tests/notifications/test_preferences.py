@@ -3,20 +3,24 @@ unsubscribe link (RFC 8058) that needs no sign-in and changes nothing else."""
 
 from __future__ import annotations
 
+import html
+import re
 import string
 
 import httpx
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
 from lending.mail.delivery import build_message
 from lending.mail.service import open_sealed
+from lending.models.audit import AuditEvent
 from lending.models.identity import Role
 from lending.models.mail import MailMessage
 from lending.models.notifications import Notification, NotificationPreference
 from lending.notifications import kinds
-from lending.notifications.preferences import unsubscribe_token
+from lending.notifications.preferences import unsubscribe_token, unsubscribe_url
 from lending.notifications.service import mail_notification
 from lending.notifications.service import notification as notification_service
 from tests.identity.factories import bearer, create_user, issue_token
@@ -127,6 +131,7 @@ async def test_a_mailed_notification_carries_a_one_click_unsubscribe_that_needs_
     assert bad.status_code == 422
     done = await client.post(path, data={"List-Unsubscribe": "One-Click"})
     assert done.status_code == 200
+    assert done.headers["content-type"] == "application/json"
     assert done.json() == {"kind": kinds.DOCUMENT_MISSING, "email": False}
     twice = await client.post(path, data={"List-Unsubscribe": "One-Click"})
     assert twice.status_code == 200
@@ -177,3 +182,81 @@ def test_every_kind_has_words_and_labels_in_both_languages() -> None:
         assert label_of(name, "en") != name
         assert label_of(name, "zh") != name
         assert label_of(name, "zh") != label_of(name, "en")
+
+
+async def _unsubscribe_page(client: httpx.AsyncClient, settings: Settings, url: str) -> str:
+    """Open the link as a browser does and press the page's button: the form's own action and
+    fields, posted as the browser would."""
+    page = await client.get(url.removeprefix(settings.public_url.rstrip("/")))
+    assert page.status_code == 200
+    form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', page.text, re.S)
+    assert form is not None, page.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]+)">', form[2]))
+    assert "List-Unsubscribe" not in fields  # the page is not a mail client's one-click
+    return await _press(client, html.unescape(form[1]), fields)
+
+
+async def _press(client: httpx.AsyncClient, action: str, fields: dict[str, str]) -> str:
+    pressed = await client.post(action, data=fields, headers={"Accept": "text/html"})
+    assert pressed.headers["content-type"].startswith("text/html"), pressed.text
+    assert pressed.status_code == 200, pressed.text
+    return pressed.text
+
+
+@pytest.mark.parametrize(
+    ("language", "says", "label", "settings_link"),
+    [
+        ("en", "You are unsubscribed", "An offer expires soon", "notification settings"),
+        ("zh", "您已退订", "报价即将过期", "通知设置"),
+    ],
+)
+async def test_the_page_s_button_answers_a_person_with_a_page_in_their_language(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    language: str,
+    says: str,
+    label: str,
+    settings_link: str,
+) -> None:
+    borrower = await create_user(session)
+    borrower.language = language
+    borrower_id = borrower.id
+    await session.commit()
+    url = unsubscribe_url(settings, borrower_id, kinds.OFFER_EXPIRING)
+
+    text = await _unsubscribe_page(client, settings, url)
+    assert f'<html lang="{"zh-CN" if language == "zh" else "en"}">' in text
+    assert says in text
+    assert label in text  # which mail stopped
+    preferences = f"{settings.public_url.rstrip('/')}/notifications/preferences"
+    assert f'<a href="{preferences}">{settings_link}</a>' in text  # how to undo it
+    session.expire_all()
+    chosen = await session.get(NotificationPreference, (borrower_id, kinds.OFFER_EXPIRING))
+    assert chosen is not None
+    assert (chosen.email, chosen.in_app) == (False, True)
+    audited = await session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.action == "notification.unsubscribed",
+            AuditEvent.subject_id == str(borrower_id),
+        )
+    )
+    assert audited == 1
+
+
+async def test_a_forged_link_pressed_on_the_page_shows_a_page_and_changes_nothing(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    borrower = await create_user(session)
+    borrower_id = borrower.id
+    await session.commit()
+    forged = unsubscribe_token(settings, borrower_id, kinds.OFFER_EXPIRING)[:-2] + "xx"
+    answer = await client.post(
+        "/api/v1/notifications/unsubscribe", params={"token": forged}, data={"source": "page"}
+    )
+    assert answer.status_code == 422
+    assert answer.headers["content-type"].startswith("text/html")
+    assert "not valid" in answer.text
+    assert await session.get(NotificationPreference, (borrower_id, kinds.OFFER_EXPIRING)) is None

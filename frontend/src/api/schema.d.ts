@@ -1841,7 +1841,10 @@ export interface paths {
         /** The page an unsubscribe link opens: one button that turns that mail off */
         get: operations["unsubscribe_form_api_v1_notifications_unsubscribe_get"];
         put?: never;
-        /** Turn off one kind of mail from its signed link (RFC 8058 one-click; no sign-in) */
+        /**
+         * Turn off one kind of mail from its signed link (RFC 8058 one-click; no sign-in)
+         * @description A mail client's one-click POST (`List-Unsubscribe=One-Click`) is answered with JSON. The unsubscribe page's button sends `source=page` and is answered with a page in the person's language saying what stopped and how to turn it back on.
+         */
         post: operations["unsubscribe_api_v1_notifications_unsubscribe_post"];
         delete?: never;
         options?: never;
@@ -3075,6 +3078,8 @@ export interface components {
         Body_unsubscribe_api_v1_notifications_unsubscribe_post: {
             /** List-Unsubscribe */
             "List-Unsubscribe"?: string | null;
+            /** Source */
+            source?: string | null;
         };
         /** Body_upload_entry_api_v1_knowledge_entries_post */
         Body_upload_entry_api_v1_knowledge_entries_post: {
@@ -15182,6 +15187,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Unsubscribed"];
+                    "text/html": unknown;
                 };
             };
             /** @description ValidationError or InvalidInput */

@@ -594,6 +594,8 @@ export const en = {
         document_reminder: "Your broker asks for a document",
         commission_accrued: "Commission accrued",
         commission_paid: "Commission paid",
+        commission_clawed_back: "Commission clawed back",
+        commission_adjusted: "Commission adjusted",
         payout_batch_awaiting_approval: "A payout batch waits for approval",
       },
     },

@@ -584,6 +584,8 @@ export const zh: Messages = {
         document_reminder: "经纪人请您上传文件",
         commission_accrued: "佣金已计提",
         commission_paid: "佣金已支付",
+        commission_clawed_back: "佣金被追回",
+        commission_adjusted: "佣金已调整",
         payout_batch_awaiting_approval: "佣金支付批次等待审批",
       },
     },
