@@ -11,10 +11,10 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
+from knowledge.ingest import knowledge_ingest
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from knowledge.seed import SEED_DIR
-from knowledge.service import knowledge_service
 from lending.config import Settings
 from lending.models.identity import Role, User
 from tests.identity.factories import bearer, create_user, issue_token
@@ -91,7 +91,7 @@ async def seed_some_knowledge(session: AsyncSession, settings: Settings) -> None
     ):
         for language in ("en", "zh"):
             path = SEED_DIR / language / f"{name}.md"
-            await knowledge_service.ingest(
+            await knowledge_ingest.ingest(
                 session,
                 None,
                 source=SourceFile(path.name, path.read_bytes()),
