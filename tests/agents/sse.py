@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import orjson
+from langchain_core.messages import AIMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
@@ -19,6 +20,18 @@ from lending.config import Settings
 from lending.models.identity import Role, User
 from tests.identity.factories import bearer, create_user, issue_token
 from tests.lending.factories import create_catalog
+
+
+def tool_then_reply(
+    name: str, args: dict[str, Any], reply: str, *, call_id: str = "call_1"
+) -> ScriptedChatModel:
+    """A scripted model that calls one tool with `args`, then answers `reply`."""
+    return ScriptedChatModel(
+        script=[
+            AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}]),
+            AIMessage(content=reply),
+        ]
+    )
 
 
 def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
