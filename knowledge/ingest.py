@@ -118,21 +118,9 @@ class KnowledgeIngestService:
             self._apply_options(entry, options, front_matter, title)
         models = await self._embedding_models(repository, settings)
         prepared = await self.prepare(parsed, entry.title, models, settings)
-        version = KnowledgeVersion(
-            entry_id=entry.id,
-            number=await repository.next_version_number(entry.id),
-            status="draft",
-            ingest_status="pending",
-            content_hash=parsed.content_hash,
-            source_name=source.name[:300],
-            media_type=media_type,
-            size_bytes=len(source.data),
-            source_bytes=source.data,
-            author_id=actor.user_id if actor else None,
-            change_note=options.change_note,
+        version = await self._new_version(
+            repository, entry, source, media_type, parsed.content_hash, actor, options
         )
-        repository.add(version)
-        await repository.flush()
         await self._store(repository, entry, version, prepared)
         if options.publish:
             await publish_passages(repository, entry, version)
@@ -189,21 +177,9 @@ class KnowledgeIngestService:
         else:
             self._check_language(entry, language, source.name)
             self._apply_options(entry, options, front_matter, options.title)
-        version = KnowledgeVersion(
-            entry_id=entry.id,
-            number=await repository.next_version_number(entry.id),
-            status="draft",
-            ingest_status="pending",
-            content_hash=content_hash(source.data),
-            source_name=source.name[:300],
-            media_type=media_type,
-            size_bytes=len(source.data),
-            source_bytes=source.data,
-            author_id=actor.user_id if actor else None,
-            change_note=options.change_note,
+        version = await self._new_version(
+            repository, entry, source, media_type, content_hash(source.data), actor, options
         )
-        repository.add(version)
-        await repository.flush()
         job_id = await enqueue(
             session,
             INGEST_TASK,
@@ -277,6 +253,34 @@ class KnowledgeIngestService:
         if version is not None and version.ingest_status == "pending":
             version.ingest_status = "failed"
             version.ingest_error = error[:2000]
+
+    @staticmethod
+    async def _new_version(
+        repository: KnowledgeRepository,
+        entry: KnowledgeEntry,
+        source: SourceFile,
+        media_type: str,
+        digest: str,
+        actor: Actor | None,
+        options: IngestOptions,
+    ) -> KnowledgeVersion:
+        """The entry's next version of `source`, a draft whose ingestion is pending."""
+        version = KnowledgeVersion(
+            entry_id=entry.id,
+            number=await repository.next_version_number(entry.id),
+            status="draft",
+            ingest_status="pending",
+            content_hash=digest,
+            source_name=source.name[:300],
+            media_type=media_type,
+            size_bytes=len(source.data),
+            source_bytes=source.data,
+            author_id=actor.user_id if actor else None,
+            change_note=options.change_note,
+        )
+        repository.add(version)
+        await repository.flush()
+        return version
 
     @staticmethod
     def _key(
