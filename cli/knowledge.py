@@ -20,8 +20,8 @@ app = typer.Typer(
 
 def _collect(paths: list[Path]) -> list[tuple[Path, str]]:
     """(file, fallback key) for every file named or found under a named folder."""
+    from knowledge.ingest import default_key
     from knowledge.ingestion import MEDIA_TYPES
-    from knowledge.service import default_key
 
     files: list[tuple[Path, str]] = []
     for path in paths:
@@ -61,9 +61,9 @@ def ingest(
     """
     from pydantic import ValidationError
 
+    from knowledge.ingest import knowledge_ingest
     from knowledge.ingestion import SourceFile
     from knowledge.schemas import IngestOptions
-    from knowledge.service import knowledge_service
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.errors import OmnifinError
 
@@ -101,7 +101,7 @@ def ingest(
                         source = SourceFile(path.name, path.read_bytes())
                         async with transaction(sessionmaker) as session:
                             call = (
-                                knowledge_service.submit if background else knowledge_service.ingest
+                                knowledge_ingest.submit if background else knowledge_ingest.ingest
                             )
                             result = await call(
                                 session,
@@ -137,7 +137,7 @@ def search(
     product: str | None = typer.Option(None, "--product"),
 ) -> None:
     """Search the published knowledge base; prints the passages as JSON."""
-    from knowledge.service import knowledge_service
+    from knowledge.search import knowledge_search
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.errors import OmnifinError
 
@@ -150,7 +150,7 @@ def search(
         engine = create_engine(settings, url)
         try:
             async with transaction(create_sessionmaker(engine)) as session:
-                result = await knowledge_service.search(
+                result = await knowledge_search.search(
                     session,
                     None,
                     query=query,
@@ -193,7 +193,7 @@ def reindex(
 ) -> None:
     """Re-embed everything with the configured model (OMNIFIN_KNOWLEDGE_EMBEDDER); searches use
     the previous model's vectors until the new ones are complete."""
-    from knowledge.service import knowledge_service
+    from knowledge.reindex import knowledge_reindex
     from knowledge.tasks import reindex as run_reindex
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.errors import OmnifinError
@@ -206,7 +206,7 @@ def reindex(
         sessionmaker = create_sessionmaker(engine)
         try:
             async with transaction(sessionmaker) as session:
-                result = await knowledge_service.start_reindex(
+                result = await knowledge_reindex.start_reindex(
                     session, None, settings=settings, background=background
                 )
             if result.outcome == "queued" and not background:

@@ -16,7 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.forms import json_object, validated
-from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from admin.web import (
+    OriginDep,
+    SessionDep,
+    Staff,
+    StaffDep,
+    refused_page,
+    render,
+    require_section,
+)
 from lending.commissions.commission_rules import commission_rule
 from lending.commissions.schemas import RuleCreate, RuleRead, RuleTerms
 from lending.errors import Conflict, InvalidInput, PermissionDenied
@@ -60,15 +68,7 @@ async def create_rule(
         data = validated(RuleCreate, json_object(terms, "rule's terms"))
         created = await commission_rule.create_rule(session, staff.actor, data=data, origin=origin)
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request,
-            session,
-            staff,
-            error=error_message(refused),
-            terms=terms,
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _list, request, session, staff, terms=terms)
     return RedirectResponse(f"/admin/commissions/rules/{created.id}?done=created", 303)
 
 
@@ -103,15 +103,15 @@ async def add_version(
             origin=origin,
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _detail(
+        return await refused_page(
+            session,
+            refused,
+            _detail,
             request,
             session,
             staff,
             rule_id,
-            error=error_message(refused),
             form={"effective_from": effective_from, "terms": terms},
-            status_code=refused.status_code,
         )
     return RedirectResponse(f"/admin/commissions/rules/{rule_id}?done=versioned", 303)
 

@@ -16,10 +16,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.listing import ListQueryDep, enum_filter
-from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from admin.web import (
+    OriginDep,
+    SessionDep,
+    Staff,
+    StaffDep,
+    refused_page,
+    render,
+    require_section,
+)
 from lending.commissions.payout_batches import payout_batch
 from lending.commissions.schemas import BatchCreate
-from lending.errors import Conflict, InvalidInput, OmnifinError, PermissionDenied
+from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.models.commissions import BatchStatus
 
 router = APIRouter(prefix="/commissions", dependencies=[require_section("commissions")])
@@ -58,17 +66,7 @@ async def create_batch(
         data = _batch_create(cutoff_on, currency, minimum_amount)
         created = await payout_batch.create_batch(session, staff.actor, data=data, origin=origin)
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request,
-            session,
-            staff,
-            None,
-            50,
-            None,
-            error=error_message(refused),
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _list, request, session, staff, None, 50, None)
     return RedirectResponse(
         f"/admin/commissions/batches/{created.id}?done=created", status_code=303
     )
@@ -92,7 +90,7 @@ async def approve(
     try:
         await payout_batch.approve_batch(session, staff.actor, batch_id=batch_id, origin=origin)
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, batch_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, batch_id)
     return RedirectResponse(f"/admin/commissions/batches/{batch_id}?done=approved", 303)
 
 
@@ -103,7 +101,7 @@ async def export(
     try:
         body = await payout_batch.export_csv(session, staff.actor, batch_id=batch_id, origin=origin)
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, batch_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, batch_id)
     return Response(
         body,
         media_type="text/csv",
@@ -127,7 +125,7 @@ async def paid(
             session, staff.actor, batch_id=batch_id, reference=reference.strip(), origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, batch_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, batch_id)
     return RedirectResponse(f"/admin/commissions/batches/{batch_id}?done=paid", 303)
 
 
@@ -147,7 +145,7 @@ async def failed(
             session, staff.actor, batch_id=batch_id, reason=reason.strip(), origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, batch_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, batch_id)
     return RedirectResponse(f"/admin/commissions/batches/{batch_id}?done=failed", 303)
 
 
@@ -162,24 +160,6 @@ def _batch_create(cutoff_on: str, currency: str, minimum_amount: str) -> BatchCr
         raise InvalidInput(
             "Give a cut-off date (YYYY-MM-DD), a three-letter currency and a minimum amount."
         ) from None
-
-
-async def _refused(
-    request: Request,
-    session: AsyncSession,
-    staff: Staff,
-    batch_id: uuid.UUID,
-    refused: OmnifinError,
-) -> HTMLResponse:
-    await session.rollback()
-    return await _detail(
-        request,
-        session,
-        staff,
-        batch_id,
-        error=error_message(refused),
-        status_code=refused.status_code,
-    )
 
 
 async def _list(

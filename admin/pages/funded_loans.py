@@ -14,7 +14,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.forms import validated
 from admin.listing import ListQueryDep, enum_filter
-from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from admin.web import (
+    OriginDep,
+    SessionDep,
+    Staff,
+    StaffDep,
+    refused_page,
+    render,
+    require_section,
+)
 from lending.commissions.schemas import ServicingEventCreate
 from lending.commissions.servicing import servicing
 from lending.errors import Conflict, InvalidInput, PermissionDenied
@@ -102,15 +110,8 @@ async def record_event(
             origin=origin,
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _detail(
-            request,
-            session,
-            staff,
-            loan_id,
-            error=error_message(refused),
-            form=values,
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _detail, request, session, staff, loan_id, form=values
         )
     return RedirectResponse(f"/admin/commissions/loans/{loan_id}?done=recorded", 303)
 

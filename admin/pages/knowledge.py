@@ -2,8 +2,8 @@
 version of the entry with its key: checked now, parsed and embedded by the worker's job), an
 entry's versions, publishing one (also a rollback) or archiving the entry, and a search preview
 with passages and citations - all
-`knowledge.service.knowledge_service` calls (`knowledge:manage` to manage, `knowledge:read` to
-search; publishing and archiving audited)."""
+calls to the knowledge services (`knowledge.ingest`, `knowledge.entries`, `knowledge.search`;
+`knowledge:manage` to manage, `knowledge:read` to search; publishing and archiving audited)."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ from admin.web import (
     require_section,
     settings_of,
 )
+from knowledge.entries import knowledge_entry
+from knowledge.ingest import knowledge_ingest
 from knowledge.ingestion import SourceFile
 from knowledge.language import LANGUAGES, Language
 from knowledge.schemas import EntryStatus, IngestOptions
-from knowledge.service import knowledge_service
+from knowledge.search import knowledge_search
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -92,7 +94,7 @@ async def upload(
             },
         )
         data = await file.read(settings.knowledge_max_upload_bytes + 1)
-        result = await knowledge_service.submit(
+        result = await knowledge_ingest.submit(
             session,
             staff.actor,
             source=SourceFile(file.filename or "upload", data),
@@ -130,7 +132,7 @@ async def _entries(
     if status and status not in _STATUSES:
         raise InvalidInput(f"Unknown status: {status}.")
     chosen = _language(language)
-    page = await knowledge_service.list_entries(
+    page = await knowledge_entry.list_entries(
         session, staff.actor, language=chosen, status=status or None, limit=_PAGE, offset=offset
     )
     following = offset + _PAGE
@@ -169,7 +171,7 @@ async def search_preview(
     chosen = _language(language)
     result = None
     if query.strip():
-        result = await knowledge_service.search(
+        result = await knowledge_search.search(
             session,
             staff.actor,
             query=query,
@@ -215,7 +217,7 @@ async def publish(
     origin: OriginDep,
 ) -> Response:
     try:
-        await knowledge_service.publish_version(
+        await knowledge_entry.publish_version(
             session, staff.actor, entry_id=entry_id, version=version, origin=origin
         )
     except _REFUSALS as refused:
@@ -235,7 +237,7 @@ async def publish(
 async def archive(
     entry_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
-    await knowledge_service.archive_entry(session, staff.actor, entry_id=entry_id, origin=origin)
+    await knowledge_entry.archive_entry(session, staff.actor, entry_id=entry_id, origin=origin)
     return RedirectResponse(f"/admin/knowledge/{entry_id}?done=archived", status_code=303)
 
 
@@ -249,7 +251,7 @@ async def _detail(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await knowledge_service.get_entry(session, staff.actor, entry_id=entry_id)
+    found = await knowledge_entry.get_entry(session, staff.actor, entry_id=entry_id)
     return render(
         request,
         "knowledge/entry.html",

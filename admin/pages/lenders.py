@@ -22,7 +22,7 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
+    refused_page,
     render,
     require_section,
     settings_of,
@@ -87,29 +87,14 @@ async def create_lender(
     effective_from: _Day = "",
     note: _Text = "",
 ) -> Response:
-    values = {
-        "slug": slug,
-        "name": name,
-        "nmls_id": nmls_id,
-        "website": website,
-        "description": description,
-        "effective_from": effective_from,
-        "note": note,
-    }
+    values = {"slug": slug, **_details(name, nmls_id, website, description, effective_from, note)}
     try:
         created = await catalog.create_lender(
             session, staff.actor, data=validated(LenderCreate, values), origin=origin
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request,
-            session,
-            staff,
-            None,
-            error=error_message(refused),
-            form=values,
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _list, request, session, staff, None, form=values
         )
     return RedirectResponse(f"/admin/lenders/{created.lender_id}?done=created", status_code=303)
 
@@ -163,14 +148,7 @@ async def edit_lender(
     effective_from: _Day = "",
     note: _Text = "",
 ) -> Response:
-    values = {
-        "name": name,
-        "nmls_id": nmls_id,
-        "website": website,
-        "description": description,
-        "effective_from": effective_from,
-        "note": note,
-    }
+    values = _details(name, nmls_id, website, description, effective_from, note)
     try:
         await catalog.edit_lender(
             session,
@@ -180,7 +158,7 @@ async def edit_lender(
             origin=origin,
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, lender_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, lender_id)
     return RedirectResponse(f"/admin/lenders/{lender_id}?done=edited", status_code=303)
 
 
@@ -200,7 +178,7 @@ async def retire_lender(
             session, staff.actor, lender_id=lender_id, data=data, origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, lender_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, lender_id)
     return RedirectResponse(f"/admin/lenders/{lender_id}?done=retired", status_code=303)
 
 
@@ -220,7 +198,7 @@ async def set_integration(
             session, staff.actor, lender_id=lender_id, data=data, origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, lender_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, lender_id)
     return RedirectResponse(f"/admin/lenders/{lender_id}?done=integration", status_code=303)
 
 
@@ -235,7 +213,7 @@ async def rotate_webhook_secret(
             session, staff.actor, settings=settings_of(request), lender_id=lender_id, origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, lender_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, lender_id)
     return await _detail(request, session, staff, lender_id, rotated=rotated)
 
 
@@ -266,7 +244,9 @@ async def create_product(
             origin=origin,
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, lender_id, refused, terms=terms)
+        return await refused_page(
+            session, refused, _detail, request, session, staff, lender_id, terms=terms
+        )
     return RedirectResponse(f"/admin/lenders/{lender_id}?done=product", status_code=303)
 
 
@@ -307,8 +287,8 @@ async def edit_product(
             origin=origin,
         )
     except _REFUSALS as refused:
-        return await _product_refused(
-            request, session, staff, lender_id, product_id, refused, terms=terms
+        return await refused_page(
+            session, refused, _product, request, session, staff, lender_id, product_id, terms=terms
         )
     return RedirectResponse(
         f"/admin/lenders/{lender_id}/products/{product_id}?done=product-edited", status_code=303
@@ -333,10 +313,27 @@ async def retire_product(
             session, staff.actor, product_id=product_id, data=data, origin=origin
         )
     except _REFUSALS as refused:
-        return await _product_refused(request, session, staff, lender_id, product_id, refused)
+        return await refused_page(
+            session, refused, _product, request, session, staff, lender_id, product_id
+        )
     return RedirectResponse(
         f"/admin/lenders/{lender_id}/products/{product_id}?done=product-retired", status_code=303
     )
+
+
+def _details(
+    name: str, nmls_id: str, website: str, description: str, effective_from: str, note: str
+) -> dict[str, str]:
+    """The lender form's fields as typed (validated by the service's schema, shown again when
+    it is refused)."""
+    return {
+        "name": name,
+        "nmls_id": nmls_id,
+        "website": website,
+        "description": description,
+        "effective_from": effective_from,
+        "note": note,
+    }
 
 
 # Rendering
@@ -368,27 +365,6 @@ async def _list(
             "error": error,
         },
         status_code=status_code,
-    )
-
-
-async def _refused(
-    request: Request,
-    session: AsyncSession,
-    staff: Staff,
-    lender_id: uuid.UUID,
-    refused: Refusal,
-    *,
-    terms: str | None = None,
-) -> HTMLResponse:
-    await session.rollback()
-    return await _detail(
-        request,
-        session,
-        staff,
-        lender_id,
-        error=error_message(refused),
-        terms=terms,
-        status_code=refused.status_code,
     )
 
 
@@ -435,29 +411,6 @@ async def _product_of(
     if history[0].lender_id != lender_id:
         raise NotFound("No such product.")
     return history
-
-
-async def _product_refused(
-    request: Request,
-    session: AsyncSession,
-    staff: Staff,
-    lender_id: uuid.UUID,
-    product_id: uuid.UUID,
-    refused: Refusal,
-    *,
-    terms: str | None = None,
-) -> HTMLResponse:
-    await session.rollback()
-    return await _product(
-        request,
-        session,
-        staff,
-        lender_id,
-        product_id,
-        error=error_message(refused),
-        terms=terms,
-        status_code=refused.status_code,
-    )
 
 
 async def _product(

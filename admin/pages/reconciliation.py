@@ -13,7 +13,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.forms import validated
 from admin.listing import ListQuery, ListQueryDep, enum_filter
-from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from admin.web import (
+    OriginDep,
+    SessionDep,
+    Staff,
+    StaffDep,
+    refused_page,
+    render,
+    require_section,
+)
 from lending.commissions.reconciliation import reconciliation
 from lending.commissions.schemas import LineResolve, StatementImport
 from lending.errors import Conflict, InvalidInput, PermissionDenied
@@ -77,17 +85,8 @@ async def import_statement(
             session, staff.actor, data=data, origin=origin
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request,
-            session,
-            staff,
-            None,
-            50,
-            None,
-            error=error_message(refused),
-            form=form,
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _list, request, session, staff, None, 50, None, form=form
         )
     return RedirectResponse(f"/admin/commissions/statements/{imported.id}?done=imported", 303)
 
@@ -126,15 +125,8 @@ async def resolve(
             origin=origin,
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _detail(
-            request,
-            session,
-            staff,
-            statement_id,
-            None,
-            error=error_message(refused),
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _detail, request, session, staff, statement_id, None
         )
     return RedirectResponse(f"/admin/commissions/statements/{statement_id}?done=resolved", 303)
 

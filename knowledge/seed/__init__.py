@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from knowledge.ingest import knowledge_ingest
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions, IngestResult
-from knowledge.service import knowledge_service
 from lending.config import Settings
 
 SEED_DIR = Path(__file__).resolve().parent
@@ -57,7 +57,7 @@ async def seed_knowledge(
     seed takes tens of seconds on two cores, and `make run` serves while a worker does it.
     """
     summary = SeedSummary()
-    ingest = knowledge_service.submit if background else knowledge_service.ingest
+    ingest = knowledge_ingest.submit if background else knowledge_ingest.ingest
     for path in seed_files():
         result = await ingest(
             session,

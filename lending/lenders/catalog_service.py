@@ -26,7 +26,7 @@ up to date when a scheduled version takes effect.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
@@ -183,16 +183,19 @@ class CatalogService:
         actor.require(Scope.LENDERS_MANAGE)
         lender, latest = await self._lender_and_latest(session, lender_id)
         current = _lender_spec(latest)
-        merged = _merge(LenderDetailsSpec, current, data)
-        if merged == current:
-            return LenderVersionRead.model_validate(latest)
-        _refuse_retired(latest.active, "lender")
-        effective_from = _check_day(data.effective_from, latest.effective_from)
-        version = await self._new_lender_version(
-            session, lender, merged, True, effective_from, data.note, actor.user_id
+        version = await _edited(
+            session,
+            actor,
+            origin,
+            "lender",
+            latest=latest,
+            current=current,
+            merged=_merge(LenderDetailsSpec, current, data),
+            effective_from=data.effective_from,
+            add=lambda spec, active, day: self._new_lender_version(
+                session, lender, spec, active, day, data.note, actor.user_id
+            ),
         )
-        changed = _changed(current, merged)
-        await _audit(session, actor, origin, "lender.version_created", version, changed)
         return LenderVersionRead.model_validate(version)
 
     async def retire_lender(
@@ -212,13 +215,18 @@ class CatalogService:
         """
         actor.require(Scope.LENDERS_MANAGE)
         lender, latest = await self._lender_and_latest(session, lender_id)
-        if not latest.active:
-            return LenderVersionRead.model_validate(latest)
-        effective_from = _check_day(data.effective_from, latest.effective_from)
-        version = await self._new_lender_version(
-            session, lender, _lender_spec(latest), False, effective_from, data.note, actor.user_id
+        version = await _retired(
+            session,
+            actor,
+            origin,
+            "lender",
+            latest=latest,
+            spec=_lender_spec(latest),
+            effective_from=data.effective_from,
+            add=lambda spec, active, day: self._new_lender_version(
+                session, lender, spec, active, day, data.note, actor.user_id
+            ),
         )
-        await _audit(session, actor, origin, "lender.retired", version, ("active",))
         return LenderVersionRead.model_validate(version)
 
     async def create_product(
@@ -284,16 +292,19 @@ class CatalogService:
         actor.require(Scope.LENDERS_MANAGE)
         product, latest = await self._product_and_latest(session, product_id)
         current = _product_spec(latest)
-        merged = _merge(ProductTermsSpec, current, data)
-        if merged == current:
-            return ProductVersionRead.model_validate(latest)
-        _refuse_retired(latest.active, "product")
-        effective_from = _check_day(data.effective_from, latest.effective_from)
-        version = await self._new_product_version(
-            session, product, merged, True, effective_from, data.note, actor.user_id
+        version = await _edited(
+            session,
+            actor,
+            origin,
+            "product",
+            latest=latest,
+            current=current,
+            merged=_merge(ProductTermsSpec, current, data),
+            effective_from=data.effective_from,
+            add=lambda spec, active, day: self._new_product_version(
+                session, product, spec, active, day, data.note, actor.user_id
+            ),
         )
-        changed = _changed(current, merged)
-        await _audit(session, actor, origin, "lender_product.version_created", version, changed)
         return ProductVersionRead.model_validate(version)
 
     async def retire_product(
@@ -313,13 +324,18 @@ class CatalogService:
         """
         actor.require(Scope.LENDERS_MANAGE)
         product, latest = await self._product_and_latest(session, product_id)
-        if not latest.active:
-            return ProductVersionRead.model_validate(latest)
-        effective_from = _check_day(data.effective_from, latest.effective_from)
-        version = await self._new_product_version(
-            session, product, _product_spec(latest), False, effective_from, data.note, actor.user_id
+        version = await _retired(
+            session,
+            actor,
+            origin,
+            "product",
+            latest=latest,
+            spec=_product_spec(latest),
+            effective_from=data.effective_from,
+            add=lambda spec, active, day: self._new_product_version(
+                session, product, spec, active, day, data.note, actor.user_id
+            ),
         )
-        await _audit(session, actor, origin, "lender_product.retired", version, ("active",))
         return ProductVersionRead.model_validate(version)
 
     # System paths (no actor)
@@ -458,10 +474,7 @@ class CatalogService:
             created_at=datetime.now(UTC),
             **details.model_dump(),
         )
-        await repository.add(version)
-        if effective_from <= today():
-            _mirror(lender, details.model_dump(), version)
-            await session.flush()
+        await _add_version(session, lender, details.model_dump(), version)
         return version
 
     async def _new_product_version(
@@ -489,10 +502,7 @@ class CatalogService:
             **term_values(terms),
         )
         version.active = active
-        await repository.add(version)
-        if effective_from <= today():
-            _mirror(product, term_values(terms), version)
-            await session.flush()
+        await _add_version(session, product, term_values(terms), version)
         return version
 
     async def _describe(self, session: AsyncSession, lender: Lender, on: date) -> CatalogLender:
@@ -642,6 +652,66 @@ def _mirror(
     _copy(values, head)
     head.active = version.active
     head.current_version = version.version
+
+
+async def _add_version(
+    session: AsyncSession,
+    head: Lender | LenderProduct,
+    values: Mapping[str, Any],
+    version: LenderVersion | LenderProductVersion,
+) -> None:
+    """Store a new version; the lender's or product's row mirrors it if it is in effect today."""
+    await LenderRepository.from_session(session).add(version)
+    if version.effective_from <= today():
+        _mirror(head, values, version)
+        await session.flush()
+
+
+async def _edited(
+    session: AsyncSession,
+    actor: Actor,
+    origin: Origin | None,
+    what: str,
+    *,
+    latest: _V,
+    current: _Spec,
+    merged: _Spec,
+    effective_from: date | None,
+    add: Callable[[_Spec, bool, date], Awaitable[_V]],
+) -> _V:
+    """A new version with the merged details or terms, audited with the fields that changed;
+    the latest version when nothing changes."""
+    if merged == current:
+        return latest
+    _refuse_retired(latest.active, what)
+    version = await add(merged, True, _check_day(effective_from, latest.effective_from))
+    await _audit(
+        session, actor, origin, _action(what, "version_created"), version, _changed(current, merged)
+    )
+    return version
+
+
+async def _retired(
+    session: AsyncSession,
+    actor: Actor,
+    origin: Origin | None,
+    what: str,
+    *,
+    latest: _V,
+    spec: _Spec,
+    effective_from: date | None,
+    add: Callable[[_Spec, bool, date], Awaitable[_V]],
+) -> _V:
+    """A last, inactive version, audited; the latest version when it is already retired."""
+    if not latest.active:
+        return latest
+    version = await add(spec, False, _check_day(effective_from, latest.effective_from))
+    await _audit(session, actor, origin, _action(what, "retired"), version, ("active",))
+    return version
+
+
+def _action(what: str, done: str) -> str:
+    return f"{'lender' if what == 'lender' else 'lender_product'}.{done}"
 
 
 async def _audit(

@@ -1,4 +1,4 @@
-"""Uploading a knowledge file from the back office: through knowledge_service.submit (the
+"""Uploading a knowledge file from the back office: through knowledge_ingest.submit (the
 API's path), a pending version whose ingestion is queued for the worker; a file the service
 refuses is a message and saves nothing; the upload form is CSRF-protected."""
 

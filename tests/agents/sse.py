@@ -8,17 +8,30 @@ from typing import Any
 
 import httpx
 import orjson
+from langchain_core.messages import AIMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
+from knowledge.ingest import knowledge_ingest
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from knowledge.seed import SEED_DIR
-from knowledge.service import knowledge_service
 from lending.config import Settings
 from lending.models.identity import Role, User
 from tests.identity.factories import bearer, create_user, issue_token
 from tests.lending.factories import create_catalog
+
+
+def tool_then_reply(
+    name: str, args: dict[str, Any], reply: str, *, call_id: str = "call_1"
+) -> ScriptedChatModel:
+    """A scripted model that calls one tool with `args`, then answers `reply`."""
+    return ScriptedChatModel(
+        script=[
+            AIMessage(content="", tool_calls=[{"name": name, "args": args, "id": call_id}]),
+            AIMessage(content=reply),
+        ]
+    )
 
 
 def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:
@@ -91,7 +104,7 @@ async def seed_some_knowledge(session: AsyncSession, settings: Settings) -> None
     ):
         for language in ("en", "zh"):
             path = SEED_DIR / language / f"{name}.md"
-            await knowledge_service.ingest(
+            await knowledge_ingest.ingest(
                 session,
                 None,
                 source=SourceFile(path.name, path.read_bytes()),

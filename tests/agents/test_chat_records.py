@@ -26,7 +26,7 @@ from lending.db import SessionMaker
 from lending.kv import MemoryStore
 from lending.models.chat import ChatFeedback, ChatMessage, ChatRun, ChatThread
 from lending.models.identity import Role
-from tests.agents.sse import reply_text, send
+from tests.agents.sse import new_thread, reply_text, send, tool_then_reply
 from tests.identity.factories import bearer, create_user, issue_token
 
 Client = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -83,33 +83,18 @@ async def _borrower_token(session: AsyncSession, settings: Settings) -> str:
     return token
 
 
-async def _thread(http: httpx.AsyncClient, token: str) -> str:
-    response = await http.post("/api/v1/chat/threads", json={}, headers=bearer(token))
-    assert response.status_code == 201
-    return str(response.json()["id"])
-
-
 async def test_a_turn_records_its_run_and_redacted_transcript_in_order(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
     token = await _borrower_token(session, settings)
-    model = ScriptedChatModel(
-        script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "compute_payment",
-                        "args": {"amount": "25000.00", "annual_rate": "7.5", "term_months": 60},
-                        "id": "call_payment",
-                    }
-                ],
-            ),
-            AIMessage(content="That is about $501 a month."),
-        ]
+    model = tool_then_reply(
+        "compute_payment",
+        {"amount": "25000.00", "annual_rate": "7.5", "term_months": 60},
+        "That is about $501 a month.",
+        call_id="call_payment",
     )
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         events = await send(
             http, token, thread_id, "my SSN is 123-45-6789; what would 25k over 5 years cost?"
         )
@@ -153,7 +138,7 @@ async def test_feedback_is_stored_with_the_turn_and_can_be_changed(
     other_token = await _borrower_token(session, settings)
     model = ScriptedChatModel(script=[AIMessage(content="Hello, how can I help?")])
     async with with_model(model) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         events = await send(http, token, thread_id, "hi")
         run_id = events[0][1]["run_id"]
         url = f"/api/v1/chat/threads/{thread_id}/runs/{run_id}/feedback"
@@ -196,7 +181,7 @@ async def test_a_second_message_during_a_run_waits_its_turn_in_queue_mode(
     )
     store = _LeaseWatch()
     async with with_model(model, queued, store) as http:
-        thread_id = await _thread(http, token)
+        thread_id = await new_thread(http, token)
         first = asyncio.create_task(send(http, token, thread_id, "first question"))
         async with asyncio.timeout(10):
             await model.started()  # the first turn is inside its model call, held there
@@ -251,7 +236,7 @@ async def test_a_client_that_leaves_mid_turn_does_not_lose_it(
     serving = asyncio.create_task(server.serve(sockets=[listening]))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-            thread_id = await _thread(http, token)
+            thread_id = await new_thread(http, token)
             async with http.stream(
                 "POST",
                 f"/api/v1/chat/threads/{thread_id}/runs",

@@ -35,9 +35,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
+from knowledge.ingest import knowledge_ingest
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
-from knowledge.service import knowledge_service
 from lending.config import Settings
 from lending.identity.second_factor import mfa as mfa_service
 from lending.identity.tokens import digest
@@ -668,7 +668,7 @@ def _upload() -> dict[str, Any]:
 
 
 async def _knowledge_entry(w: World) -> uuid.UUID:
-    result = await knowledge_service.ingest(
+    result = await knowledge_ingest.ingest(
         w.session,
         None,
         source=SourceFile(f"{uuid.uuid4().hex}.md", _MARKDOWN),

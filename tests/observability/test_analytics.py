@@ -9,17 +9,15 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-from langchain_core.messages import AIMessage
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.scripted import ScriptedChatModel
 from lending.analytics.schemas import AnalyticsFilter
 from lending.analytics.service import analytics_service
 from lending.config import Settings
 from lending.models.analytics import AnalyticsEvent
 from lending.models.identity import Role
-from tests.agents.sse import Client, borrower_with_token, new_thread, send
+from tests.agents.sse import Client, borrower_with_token, new_thread, send, tool_then_reply
 from tests.identity.factories import (
     actor_of,
     bearer,
@@ -70,20 +68,11 @@ async def test_a_chat_turn_records_the_conversation_and_the_models_start(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, token = await borrower_with_token(session, settings)
-    model = ScriptedChatModel(
-        script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "start_application",
-                        "args": {"product_type": "auto", "amount": "25000.00", "term_months": 60},
-                        "id": "call_1",
-                    }
-                ],
-            ),
-            AIMessage(content="Started."),
-        ]
+    model = tool_then_reply(
+        "start_application",
+        {"product_type": "auto", "amount": "25000.00", "term_months": 60},
+        "Started.",
+        call_id="call_1",
     )
     async with with_model(model) as http:
         thread_id = await new_thread(http, token)
@@ -214,20 +203,11 @@ async def test_agent_metrics_count_turns_tools_and_fallbacks(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
     _, token = await borrower_with_token(session, settings)
-    model = ScriptedChatModel(
-        script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "start_application",
-                        "args": {"product_type": "yacht", "amount": "-5", "term_months": 60},
-                        "id": "call_bad",
-                    }
-                ],
-            ),
-            AIMessage(content="That did not work."),
-        ]
+    model = tool_then_reply(
+        "start_application",
+        {"product_type": "yacht", "amount": "-5", "term_months": 60},
+        "That did not work.",
+        call_id="call_bad",
     )
     async with with_model(model) as http:
         thread_id = await new_thread(http, token)

@@ -9,17 +9,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from agents.scripted import ScriptedChatModel
 from lending import tracing
 from lending.config import Settings
 from lending.models.chat import ChatRun
-from tests.agents.sse import Client, borrower_with_token, new_thread, send
+from tests.agents.sse import Client, borrower_with_token, new_thread, send, tool_then_reply
 
 
 @pytest.fixture
@@ -58,20 +56,11 @@ async def test_one_chat_turn_makes_one_span_tree(
     spans: InMemorySpanExporter, with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
     _, token = await borrower_with_token(session, settings)
-    model = ScriptedChatModel(
-        script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "start_application",
-                        "args": {"product_type": "auto", "amount": "25000.00", "term_months": 60},
-                        "id": "call_start",
-                    }
-                ],
-            ),
-            AIMessage(content="Your auto loan application is started."),
-        ]
+    model = tool_then_reply(
+        "start_application",
+        {"product_type": "auto", "amount": "25000.00", "term_months": 60},
+        "Your auto loan application is started.",
+        call_id="call_start",
     )
     async with with_model(model) as http:
         thread_id = await new_thread(http, token)
@@ -130,20 +119,11 @@ async def test_a_failing_tool_call_is_an_error_span(
     spans: InMemorySpanExporter, with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
     _, token = await borrower_with_token(session, settings)
-    model = ScriptedChatModel(
-        script=[
-            AIMessage(
-                content="",
-                tool_calls=[
-                    {
-                        "name": "start_application",
-                        "args": {"product_type": "yacht", "amount": "-5", "term_months": 60},
-                        "id": "call_bad",
-                    }
-                ],
-            ),
-            AIMessage(content="That did not work."),
-        ]
+    model = tool_then_reply(
+        "start_application",
+        {"product_type": "yacht", "amount": "-5", "term_months": 60},
+        "That did not work.",
+        call_id="call_bad",
     )
     async with with_model(model) as http:
         thread_id = await new_thread(http, token)

@@ -44,7 +44,11 @@ MODULES = (
     "lending/commissions/entries.py",
     "lending/commissions/payout_batches.py",
     "lending/commissions/reconciliation.py",
-    "knowledge/service.py",
+    "knowledge/common.py",
+    "knowledge/search.py",
+    "knowledge/ingest.py",
+    "knowledge/entries.py",
+    "knowledge/reindex.py",
 )
 # Modules whose error classes are raised through the tools (their default messages count).
 CLASS_MODULES = (
