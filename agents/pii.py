@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from lending.config import Settings
-from lending.crypto import encryptor
+from lending.crypto import Encryptor, encryptor
 from lending.logs import PiiScrubber
 from lending.pii import VAULT_KINDS, PiiSpan, replace_pii
 from lending.pii import has_pii as _has_pii
@@ -34,8 +34,13 @@ class PiiVault:
     """Tokens for one conversation; `state()` is what goes into the checkpoint (ciphertext)."""
 
     def __init__(self, settings: Settings, stored: Mapping[str, str] | None = None) -> None:
-        self._crypto = encryptor(settings)
+        self._settings = settings
         self._sealed: dict[str, str] = dict(stored or {})
+
+    @property
+    def _crypto(self) -> Encryptor:
+        # Asked for only when a value is sealed or opened: most turns carry no PII.
+        return encryptor(self._settings)
 
     def state(self) -> dict[str, str]:
         return dict(self._sealed)

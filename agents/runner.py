@@ -414,7 +414,10 @@ class TurnRunner:
                 # "exit" writes one checkpoint when the turn ends. Persist the message (and the
                 # vault) first, so a process that dies mid-turn leaves a turn to finish, not a
                 # lost message: the next turn resumes from this checkpoint.
-                config = await graph.aupdate_state(config, graph_input, as_node="__start__")
+                # The run then goes on from the thread's latest checkpoint, this one (the turn
+                # holds the thread's lease): addressed by its id, LangGraph would read the
+                # thread's latest as well, to tell whether this one was superseded.
+                await graph.aupdate_state(config, graph_input, as_node="__start__")
                 graph_input = None
         # The nodes put their events (tokens, tool activity) straight on this queue, and the
         # graph's updates follow them there: LangGraph's own custom stream mode crossed threads

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -16,6 +15,7 @@ from agents.models import ModelProvider
 from agents.prompts.service import prompt_cache
 from agents.turns import TurnDispatcher
 from api.errors import install_error_handlers
+from api.heap import FreezeAfterWarmUp, freeze_started_heap
 from api.metrics import Metrics
 from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from api.routes import (
@@ -79,8 +79,9 @@ def create_app(
         sessionmaker: use this instead of building an engine (tests bind it to one transaction).
         store: use this shared store instead of the one the settings describe.
         run_worker: also run a background-job worker inside this process.
-        freeze_heap: after start-up, move every live object out of the garbage collector's
-            sight, so full collections stay short (PERFORMANCE.md); for a serving process.
+        freeze_heap: after start-up, and again after the first requests, move every live object
+            out of the garbage collector's sight, so full collections stay short (api/heap.py);
+            for a serving process.
         chat_model: the assistant's model chain instead of the configured one (tests script it).
     """
     settings = settings or get_settings()
@@ -142,8 +143,7 @@ def create_app(
             )
             stack.push_async_callback(state.turns.drain)
             if freeze_heap:
-                gc.collect()
-                gc.freeze()
+                freeze_started_heap()
             log.info("started", store=state.store.backend, worker=run_worker)
             yield
 
@@ -189,6 +189,8 @@ def create_app(
         max_upload_bytes=settings.max_upload_bytes,
     )
     app.add_middleware(RequestContextMiddleware, metrics=state.metrics)
+    if freeze_heap:
+        app.add_middleware(FreezeAfterWarmUp)
     if settings.cors_allow_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -74,7 +74,11 @@ class GcPauses:
                 "total_ms": round(sum(pauses), 1),
             }
             for generation, pauses in self.pauses.items()
-        } | {"full_collections_at": self.full}
+        } | {
+            "full_collections_at": self.full,
+            # What a full collection walks (the heap frozen at start-up is not walked).
+            "unfrozen_objects_at_exit": len(gc.get_objects()),
+        }
 
 
 def main() -> None:

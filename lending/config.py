@@ -636,7 +636,13 @@ class Settings(BaseSettings):
 
 
 def _development_secret(state_dir: Path, name: str) -> str:
-    path = state_dir / "secrets" / name
+    """The development key, read once per process: every token check, tool call and vault
+    asks for it, and the file, once written, never changes (link() below refuses to replace it)."""
+    return _read_or_create_secret(state_dir / "secrets" / name, name)
+
+
+@lru_cache(maxsize=16)
+def _read_or_create_secret(path: Path, name: str) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

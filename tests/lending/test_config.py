@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from lending.config import Settings
+from lending.config import Settings, _read_or_create_secret
 
 
 def test_environment_variables_use_the_omnifin_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -43,6 +43,8 @@ def test_development_key_is_generated_once_and_reused(tmp_path: Path) -> None:
     second = Settings(state_dir=tmp_path).secret("encryption_key").get_secret_value()
     assert first == second
     assert len(first) >= 32
+    _read_or_create_secret.cache_clear()  # another process reads the key from its file
+    assert Settings(state_dir=tmp_path).secret("encryption_key").get_secret_value() == first
     key_file = tmp_path / "secrets" / "encryption_key"
     assert key_file.stat().st_mode & 0o777 == 0o600
     other = Settings(state_dir=tmp_path).secret("secret_key").get_secret_value()
