@@ -69,6 +69,20 @@ def default_key(name: str) -> str:
     return key[:200] or "entry"
 
 
+async def parse_source(
+    source: SourceFile, settings: Settings, language: Language | None
+) -> ParsedDocument:
+    """`source` parsed and chunked by the settings' limits, off the event loop."""
+    return await asyncio.to_thread(
+        parse_document,
+        source,
+        max_bytes=settings.knowledge_max_upload_bytes,
+        max_chars=settings.knowledge_chunk_max_chars,
+        soft_max_chars=settings.knowledge_chunk_soft_max_chars,
+        language=language,
+    )
+
+
 class KnowledgeIngestService:
     async def ingest(
         self,
@@ -99,14 +113,7 @@ class KnowledgeIngestService:
         if unchanged is not None:
             return unchanged
         language = options.language or _declared_language(front_matter, source.name)
-        parsed = await asyncio.to_thread(
-            parse_document,
-            source,
-            max_bytes=settings.knowledge_max_upload_bytes,
-            max_chars=settings.knowledge_chunk_max_chars,
-            soft_max_chars=settings.knowledge_chunk_soft_max_chars,
-            language=language,
-        )
+        parsed = await parse_source(source, settings, language)
         entry = await repository.entry_by_key(key, lock=True)
         title = options.title or parsed.title
         if entry is None:

@@ -7,12 +7,10 @@ holds locks or an idle transaction.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 from knowledge.common import INGEST_TASK, REINDEX_TASK
-from knowledge.ingest import knowledge_ingest
-from knowledge.ingestion import parse_document
+from knowledge.ingest import knowledge_ingest, parse_source
 from knowledge.reindex import knowledge_reindex
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
@@ -40,14 +38,7 @@ async def ingest_version(
         return "skipped"
     source, language, title, models = pending
     try:
-        parsed = await asyncio.to_thread(
-            parse_document,
-            source,
-            max_bytes=settings.knowledge_max_upload_bytes,
-            max_chars=settings.knowledge_chunk_max_chars,
-            soft_max_chars=settings.knowledge_chunk_soft_max_chars,
-            language=language,
-        )
+        parsed = await parse_source(source, settings, language)
         prepared = await knowledge_ingest.prepare(parsed, title, models, settings)
     except OmnifinError as exc:
         async with transaction(sessionmaker) as session:

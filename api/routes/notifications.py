@@ -26,7 +26,6 @@ from lending.notifications.live import live_events
 from lending.notifications.preferences import (
     FROM_PAGE_FIELD,
     FROM_PAGE_VALUE,
-    unsubscribe_page,
 )
 from lending.notifications.preferences import preference as preference_service
 from lending.notifications.schemas import (
@@ -110,8 +109,13 @@ async def update_preference(
     dependencies=[rate_limit_anonymous("auth")],
     responses=error_responses(RateLimited),
 )
-async def unsubscribe_form(token: Annotated[str, Query(max_length=300)]) -> HTMLResponse:
-    return HTMLResponse(unsubscribe_page(token))
+async def unsubscribe_form(
+    token: Annotated[str, Query(max_length=300)], session: SessionDep, state: StateDep
+) -> HTMLResponse:
+    page = await preference_service.unsubscribe_form(
+        session, settings=state.settings, token=token
+    )
+    return HTMLResponse(page.body, status_code=page.status_code)
 
 
 @router.post(

@@ -110,18 +110,37 @@ FROM_PAGE_VALUE = "page"
 PREFERENCES_PATH = "/notifications/preferences"
 
 
-def unsubscribe_page(token: str) -> str:
-    """The page a person's click opens: nothing changes until they press the button (mail
-    scanners that open links unsubscribe nobody); the button POSTs the same link."""
+_ASK = {
+    "en": (
+        "Unsubscribe",
+        "Stop e-mails about “{label}”?",
+        "Unsubscribe",
+        'You can change every kind in your <a href="{link}">notification settings</a>.',
+    ),
+    "zh": (
+        "退订",
+        "停止接收关于“{label}”的邮件？",
+        "退订",
+        '可在<a href="{link}">通知设置</a>中更改所有通知类型。',
+    ),
+}
+
+
+def unsubscribe_page(settings: Settings, token: str, kind: str, language: str | None) -> str:
+    """The page a person's click opens, in their language: nothing changes until they press the
+    button (mail scanners that open links unsubscribe nobody); the button POSTs the same link."""
+    lang = "zh" if language == "zh" else "en"
+    title, question, button, settings_line = _ASK[lang]
     action = f"{UNSUBSCRIBE_PATH}?token={quote(token, safe='')}"
+    link = html.escape(app_link(settings, PREFERENCES_PATH))
     return _page(
-        "en",
-        "Unsubscribe · 退订",
+        "zh-CN" if lang == "zh" else "en",
+        title,
         f'<form method="post" action="{html.escape(action)}">'
         f'<input type="hidden" name="{FROM_PAGE_FIELD}" value="{FROM_PAGE_VALUE}">'
-        "<p>Stop these e-mails? 停止接收此类邮件？</p>"
-        '<button type="submit">Unsubscribe · 退订</button></form>'
-        "<p>Change every kind in your settings. 可在设置中更改所有通知类型。</p>",
+        f"<p>{question.format(label=html.escape(label_of(kind, lang)))}</p>"
+        f'<button type="submit">{button}</button></form>'
+        f"<p>{settings_line.format(link=link)}</p>",
     )
 
 
@@ -268,6 +287,20 @@ class PreferenceService:
             details={"kind": kind},
         )
         return Unsubscribed(kind=kind)
+
+    async def unsubscribe_form(
+        self, session: AsyncSession, *, settings: Settings, token: str
+    ) -> HtmlPage:
+        """The page an unsubscribe link opens, in the person's language; it changes nothing (a
+        link not signed by us gets a page saying it is not valid)."""
+        try:
+            user_id, kind = _parse(settings, token)
+        except InvalidInput:
+            return HtmlPage(422, _page("en", "Unsubscribe · 退订", _INVALID_PAGE))
+        user = await session.get(User, user_id)
+        if user is None:
+            return HtmlPage(422, _page("en", "Unsubscribe · 退订", _INVALID_PAGE))
+        return HtmlPage(200, unsubscribe_page(settings, token, kind, user.language))
 
     async def unsubscribe_from_page(
         self,

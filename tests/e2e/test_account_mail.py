@@ -100,11 +100,20 @@ def test_password_reset_by_mail_then_notification_settings_persist(web: Web) -> 
 
 
 @pytest.mark.parametrize(
-    ("language", "heading", "settings_link"),
-    [("en", "Unsubscribed", "notification settings"), ("zh", "已退订", "通知设置")],
+    ("language", "question", "button", "heading", "settings_link"),
+    [
+        (
+            "en",
+            "Stop e-mails about “An offer expires soon”?",
+            "Unsubscribe",
+            "Unsubscribed",
+            "notification settings",
+        ),
+        ("zh", "停止接收关于“报价即将过期”的邮件？", "退订", "已退订", "通知设置"),
+    ],
 )
 def test_an_unsubscribe_link_pressed_in_a_browser_shows_a_page_in_the_person_s_language(
-    web: Web, language: str, heading: str, settings_link: str
+    web: Web, language: str, question: str, button: str, heading: str, settings_link: str
 ) -> None:
     email = f"uma.unsubscribe.{language}@example.com"
     done = httpx.post(
@@ -124,9 +133,9 @@ def test_an_unsubscribe_link_pressed_in_a_browser_shows_a_page_in_the_person_s_l
 
     page = web.page
     page.goto(link)
-    expect(page.get_by_text("Stop these e-mails?")).to_be_visible()
+    expect(page.get_by_text(question)).to_be_visible()
     web.check(f"unsubscribe-{language}")
-    page.get_by_role("button", name="Unsubscribe · 退订").click()
+    page.get_by_role("button", name=button, exact=True).click()
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     web.check(f"unsubscribed-{language}")
     page.get_by_role("link", name=settings_link).click()

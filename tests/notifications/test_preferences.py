@@ -184,11 +184,14 @@ def test_every_kind_has_words_and_labels_in_both_languages() -> None:
         assert label_of(name, "zh") != label_of(name, "en")
 
 
-async def _unsubscribe_page(client: httpx.AsyncClient, settings: Settings, url: str) -> str:
-    """Open the link as a browser does and press the page's button: the form's own action and
-    fields, posted as the browser would."""
+async def _unsubscribe_page(
+    client: httpx.AsyncClient, settings: Settings, url: str, *, asks: str = ""
+) -> str:
+    """Open the link as a browser does (the page says `asks`) and press the page's button: the
+    form's own action and fields, posted as the browser would."""
     page = await client.get(url.removeprefix(settings.public_url.rstrip("/")))
     assert page.status_code == 200
+    assert asks in page.text
     form = re.search(r'<form method="post" action="([^"]+)">(.*?)</form>', page.text, re.S)
     assert form is not None, page.text
     fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]+)">', form[2]))
@@ -204,10 +207,16 @@ async def _press(client: httpx.AsyncClient, action: str, fields: dict[str, str])
 
 
 @pytest.mark.parametrize(
-    ("language", "says", "label", "settings_link"),
+    ("language", "asks", "says", "label", "settings_link"),
     [
-        ("en", "You are unsubscribed", "An offer expires soon", "notification settings"),
-        ("zh", "您已退订", "报价即将过期", "通知设置"),
+        (
+            "en",
+            "Stop e-mails about “An offer expires soon”?",
+            "You are unsubscribed",
+            "An offer expires soon",
+            "notification settings",
+        ),
+        ("zh", "停止接收关于“报价即将过期”的邮件？", "您已退订", "报价即将过期", "通知设置"),
     ],
 )
 async def test_the_page_s_button_answers_a_person_with_a_page_in_their_language(
@@ -215,6 +224,7 @@ async def test_the_page_s_button_answers_a_person_with_a_page_in_their_language(
     session: AsyncSession,
     settings: Settings,
     language: str,
+    asks: str,
     says: str,
     label: str,
     settings_link: str,
@@ -225,7 +235,7 @@ async def test_the_page_s_button_answers_a_person_with_a_page_in_their_language(
     await session.commit()
     url = unsubscribe_url(settings, borrower_id, kinds.OFFER_EXPIRING)
 
-    text = await _unsubscribe_page(client, settings, url)
+    text = await _unsubscribe_page(client, settings, url, asks=asks)
     assert f'<html lang="{"zh-CN" if language == "zh" else "en"}">' in text
     assert says in text
     assert label in text  # which mail stopped
@@ -259,4 +269,8 @@ async def test_a_forged_link_pressed_on_the_page_shows_a_page_and_changes_nothin
     assert answer.status_code == 422
     assert answer.headers["content-type"].startswith("text/html")
     assert "not valid" in answer.text
+    opened = await client.get("/api/v1/notifications/unsubscribe", params={"token": forged})
+    assert opened.status_code == 422  # the page a forged link opens offers no button
+    assert "not valid" in opened.text
+    assert "<form" not in opened.text
     assert await session.get(NotificationPreference, (borrower_id, kinds.OFFER_EXPIRING)) is None
