@@ -100,7 +100,7 @@ _ACCOUNT_WORDS = (
 _ID_WORDS = (
     r"\b(?:passport|driver'?s?\s*licen[cs]e|driving\s*licen[cs]e|licen[cs]e|dl|"
     r"id\s*(?:card|number|no\.?|#)|identity\s*card|national\s*id|state\s*id|green\s*card|"
-    r"a-?number|alien\s*(?:registration\s*)?number)\b"
+    r"a-?number|alien\s*(?:registration\s*)?number)(?![a-z])"
     r"|护照|驾照|驾驶证|驾驶执照|身份证|居民身份证|证件号"
 )
 _BIRTH_WORDS = r"\b(?:born|birth|dob|d\.o\.b|birthday)|出生|生日"

@@ -490,6 +490,17 @@ def classify_answer(text: str, *, action: str | None = None) -> Answer:
     return Answer.YES if affirmed else Answer.UNCLEAR
 
 
+def only_answer_words(text: str) -> bool:
+    """Whether `text` is a reply rather than a value: made only of words this lexicon knows as
+    yes, no, polite or filler ("go ahead", "sure thing", "nope nope", "等一下"), or holding a
+    hedge or a question ("idk lol", "who's asking"). Such a text is never a name, a make or a
+    business's name. Plain content words alone ("Will Grant") are not a reply."""
+    roles = {token.role for token in _tokens(text) if token.role is not _Role.BREAK}
+    if roles & {_Role.HEDGE, _Role.QUESTION}:
+        return True
+    return bool(roles) and _Role.UNKNOWN not in roles and not roles <= {_Role.CONTENT}
+
+
 def is_affirmative(text: str, *, action: str | None = None) -> bool:
     """True only when `text` is an unambiguous yes (to `action`, when given)."""
     return classify_answer(text, action=action) is Answer.YES
