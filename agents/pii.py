@@ -22,7 +22,7 @@ from lending.logs import PiiScrubber
 from lending.pii import VAULT_KINDS, PiiSpan, replace_pii
 from lending.pii import has_pii as _has_pii
 
-_TOKEN = re.compile(r"\[(SSN|ACCOUNT|DOB|ID)-(\d+)\]")
+_TOKEN = re.compile(rf"\[({'|'.join(sorted(kind.value for kind in VAULT_KINDS))})-(\d+)\]")
 _AAD = b"omnifin.agent.vault"
 
 

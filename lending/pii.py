@@ -368,9 +368,10 @@ def _spelled_run(text: str, run: list[re.Match[str]]) -> Iterator[PiiSpan]:
 
 
 # After a passport, licence or identity card label: letters and digits ("X12345678",
-# "S123-4567-8901", "E 1234 5678"); digits alone are read by _numbers.
+# "S123-4567-8901"), the letters glued to the digits ("ssn 123-45-6789" is a label and an SSN);
+# digits alone are read by _numbers.
 _IDENTITY_NUMBER = re.compile(
-    r"(?<![A-Za-z0-9])[A-Za-z]{1,3}[-\s]?\d+(?:[-\s]\d+)*[A-Za-z]?(?![A-Za-z0-9])"
+    r"(?<![A-Za-z0-9])[A-Za-z]{1,3}-?\d+(?:-\d+)*[A-Za-z]?(?![A-Za-z0-9])"
 )
 
 

@@ -256,3 +256,10 @@ def test_an_account_placeholder_names_its_last_four_digits() -> None:
     )
     assert redacted.restore("[ACCOUNT-2 ending 1111]") == "4111 1111 1111 1111"
     assert redacted.restore(42) == 42
+
+
+def test_every_placeholder_kind_is_put_back() -> None:
+    redacted = llm.redact_document("ID No: A1234567, passport X12345678, SSN 123-45-6789")
+    assert redacted.text == "ID No: [ID-1], passport [ID-2], SSN [SSN-1]"
+    assert redacted.restore("[ID-2]") == "X12345678"
+    assert redacted.restore("[SSN-1]") == "123-45-6789"
