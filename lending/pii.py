@@ -248,6 +248,7 @@ _LABEL_STARTS = (
     "passport", "licen", "dl", "id", "identity", "green", "a-n", "anum", "alien", "护照", "驾",
     "身份证", "证件",
 )  # fmt: skip
+_LABEL_START = re.compile("|".join(re.escape(word) for word in _LABEL_STARTS))
 _ID_STARTS = ("passport", "licen", "dl", "id", "identity", "green", "alien", "a-n", "anum",
               "护照", "驾", "身份证", "证件")  # fmt: skip
 
@@ -256,7 +257,7 @@ def _label_before(text: str, start: int) -> str | None:
     """The kind of the nearest label ending just before `start`: ssn, account or birth."""
     # On the same line: in a document, the line above is another field ("IDENTIFICATION CARD").
     window = text[max(0, start - _LABEL_WINDOW) : start].rsplit("\n", 1)[-1].lower()
-    if not any(word in window for word in _LABEL_STARTS):
+    if not _LABEL_START.search(window):
         return None
     labels = list(_LABEL.finditer(window))
     return labels[-1].lastgroup if labels else None
@@ -330,20 +331,49 @@ _WORD_DIGITS = {
     for i, word in enumerate("zero one two three four five six seven eight nine".split())
 } | {"oh": "0"}
 _CJK_DIGITS = {char: str(value) for char, value in _CN_DIGITS.items()} | {"幺": "1"}
-_SPELLED_GAP = re.compile(r"[\s,.\-\u2010-\u2015\u2212/_、，·]{0,3}")
+_SPELLED_GAP = r"[\s,.\-\u2010-\u2015\u2212/_、，·]{0,3}"
+_SPELLED_ITEM = (
+    r"(?:(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
+    r"|[零〇○一二三四五六七八九幺]|\d)"
+)
+# Six or more digits, spelled or typed, each at most a few separators from the next.
+_SPELLED_RUN = re.compile(rf"{_SPELLED_ITEM}(?:{_SPELLED_GAP}{_SPELLED_ITEM}){{5,}}", re.I)
+# A digit just before or after a spelled one: "one of them" has none, "one two" has.
+_ITEM_AFTER = re.compile(rf"{_SPELLED_GAP}{_SPELLED_ITEM}", re.I)
+_ITEM_BEFORE = re.compile(rf"{_SPELLED_ITEM}{_SPELLED_GAP}$", re.I)
 _ODD_SSN = re.compile(r"(?<!\d)\d{3}\s?[_/,\\|*~+:]\s?\d{2}\s?[_/,\\|*~+:]\s?\d{4}(?!\d)")
+
+
+# A spelled digit, in lower-cased text.
+_SPELLED_ONLY = re.compile(
+    r"(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
+    r"|[零〇○一二三四五六七八九幺]"
+)
+_RUN_REACH = 200  # characters a run of spelled digits can stretch on either side of one
 
 
 def _spelled_numbers(text: str) -> Iterator[PiiSpan]:
     for match in _ODD_SSN.finditer(text):
         yield from _nine_digits(text, match.start(), match.end(), _digits(match.group(0)))
-    run: list[re.Match[str]] = []
-    for item in _SPELLED_DIGIT.finditer(text):
-        if run and not _SPELLED_GAP.fullmatch(text, run[-1].end(), item.start()):
-            yield from _spelled_run(text, run)
-            run = []
-        run.append(item)
-    yield from _spelled_run(text, run)
+    # Runs are looked for only around a spelled digit: digits alone are read by _numbers, and
+    # scanning all of a long text cost twice what the rest of the detector does.
+    done = -1
+    for hit in _SPELLED_ONLY.finditer(text.lower()):
+        if hit.start() < done or not (
+            _ITEM_AFTER.match(text, hit.end())
+            or _ITEM_BEFORE.search(text[max(0, hit.start() - 9) : hit.start()])
+        ):
+            continue
+        reach = (max(0, hit.start() - _RUN_REACH), hit.end() + _RUN_REACH)
+        for run in _SPELLED_RUN.finditer(text, *reach):
+            if run.start() <= hit.start() < run.end():
+                yield from _spelled_run(
+                    text, list(_SPELLED_DIGIT.finditer(text, run.start(), run.end()))
+                )
+                done = run.end()
+                break
+            if run.start() > hit.start():
+                break
 
 
 def _spelled_run(text: str, run: list[re.Match[str]]) -> Iterator[PiiSpan]:
@@ -375,9 +405,12 @@ _IDENTITY_NUMBER = re.compile(
 )
 
 
+_ID_LABEL = re.compile(_ID_WORDS)  # searched in lower-cased text
+
+
 def _identity_numbers(text: str) -> Iterator[PiiSpan]:
     lowered = text.lower()
-    if not any(word in lowered for word in _ID_STARTS):
+    if not any(word in lowered for word in _ID_STARTS) or not _ID_LABEL.search(lowered):
         return
     for match in _IDENTITY_NUMBER.finditer(text):
         value = re.sub(r"[-\s]", "", match.group(0)).upper()
