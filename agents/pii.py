@@ -3,9 +3,10 @@ restored only inside tools, into the arguments each tool declares as PII. The to
 vault lives in the conversation state, encrypted.
 
 What counts as PII is `lending.pii` (the one detector the logs and document extraction use too):
-SSNs, dates of birth, card, bank account and routing numbers. A token stands for the canonical
-value (an SSN as ddd-dd-dddd, a date as YYYY-MM-DD), so "123 45 6789" and "123-45-6789" are one
-token, and a tool gets a value it can validate whatever way it was typed.
+SSNs, dates of birth, card, bank account and routing numbers, passport, licence and identity card
+numbers. A token stands for the canonical value (an SSN as ddd-dd-dddd, a date as YYYY-MM-DD), so
+"123 45 6789" and "123-45-6789" are one token, and a tool gets a value it can validate whatever
+way it was typed.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from lending.logs import PiiScrubber
 from lending.pii import VAULT_KINDS, PiiSpan, replace_pii
 from lending.pii import has_pii as _has_pii
 
-_TOKEN = re.compile(r"\[(SSN|ACCOUNT|DOB)-(\d+)\]")
+_TOKEN = re.compile(rf"\[({'|'.join(sorted(kind.value for kind in VAULT_KINDS))})-(\d+)\]")
 _AAD = b"omnifin.agent.vault"
 
 

@@ -40,12 +40,13 @@ class PiiKind(StrEnum):
     SSN = "SSN"
     DOB = "DOB"
     ACCOUNT = "ACCOUNT"  # card, bank account and routing numbers
+    ID = "ID"  # passport, driver's licence and identity card numbers, after their label
     EMAIL = "EMAIL"
 
 
 # What the conversation vault swaps for tokens. E-mail addresses are not: tools need them
 # (find_client), and they are not secret the way an SSN is; logs and transcripts still mask them.
-VAULT_KINDS = frozenset({PiiKind.SSN, PiiKind.DOB, PiiKind.ACCOUNT})
+VAULT_KINDS = frozenset({PiiKind.SSN, PiiKind.DOB, PiiKind.ACCOUNT, PiiKind.ID})
 ALL_KINDS = frozenset(PiiKind)
 
 
@@ -92,12 +93,22 @@ _SSN_WORDS = (
     r"|社会安全号|社会保障号|社保号|安全号"
 )
 _ACCOUNT_WORDS = (
-    r"\b(?:account|acct|a/c|routing|aba|iban|card)|卡号|账号|帐号|账户|帐户|银行卡|路由号"
+    r"\b(?:account|acct|a/c|routing|aba|iban|card|checking|chequing|savings)"
+    r"|卡号|账号|帐号|账户|帐户|银行卡|路由号"
+)
+# Identity documents: their numbers mix letters and digits ("X12345678", "D123-4567-8901").
+_ID_WORDS = (
+    r"\b(?:passport|driver'?s?\s*licen[cs]e|driving\s*licen[cs]e|licen[cs]e|dl|"
+    r"id\s*(?:card|number|no\.?|#)|identity\s*card|national\s*id|state\s*id|green\s*card|"
+    r"a-?number|alien\s*(?:registration\s*)?number)(?![a-z])"
+    r"|护照|驾照|驾驶证|驾驶执照|身份证|居民身份证|证件号"
 )
 _BIRTH_WORDS = r"\b(?:born|birth|dob|d\.o\.b|birthday)|出生|生日"
 # The nearest label in the few characters before a number, on its line, says what it is.
 _LABEL = re.compile(
-    rf"(?P<ssn>{_SSN_WORDS})|(?P<account>{_ACCOUNT_WORDS})|(?P<birth>{_BIRTH_WORDS})", re.I
+    rf"(?P<ssn>{_SSN_WORDS})|(?P<account>{_ACCOUNT_WORDS})|(?P<birth>{_BIRTH_WORDS})"
+    rf"|(?P<id>{_ID_WORDS})",
+    re.I,
 )
 _LABEL_WINDOW = 32
 
@@ -151,8 +162,11 @@ _LABELLED_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
 _BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "出生", "生日")
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
-# Nothing below can match text without a digit, an "@" or a Chinese year.
-_WORTH_LOOKING = re.compile(r"\d|@|年")
+# Nothing below can match text without a digit, an "@", a Chinese year or a digit spelled out.
+_WORTH_LOOKING = re.compile(
+    r"\d|@|年|[零〇○一二三四五六七八九]|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b",
+    re.I,
+)
 
 
 def find_pii(
@@ -172,8 +186,10 @@ def find_pii(
     work = _PROTECTED.sub(lambda m: "_" * len(m.group(0)), text)
     if PiiKind.DOB in kinds:
         found += _dates(work, today)
-    if PiiKind.ACCOUNT in kinds or PiiKind.SSN in kinds:
+    if PiiKind.ACCOUNT in kinds or PiiKind.SSN in kinds or PiiKind.ID in kinds:
         found += _numbers(work)
+        found += _spelled_numbers(work)
+        found += _identity_numbers(work)
     spans = sorted(
         (span for span in found if span.kind in kinds),
         key=lambda span: (span.start, -(span.end - span.start)),
@@ -227,15 +243,21 @@ def _digits(text: str) -> str:
 _LABEL_STARTS = (
     "ssn", "soc", "itin", "tin", "tax", "社", "安全号",
     "acc", "acct", "a/c", "routing", "aba", "iban", "card", "卡号", "账", "帐", "银行卡", "路由号",
+    "checking", "chequing", "savings",
     "born", "birth", "dob", "d.o.b", "出生", "生日",
+    "passport", "licen", "dl", "id", "identity", "green", "a-n", "anum", "alien", "护照", "驾",
+    "身份证", "证件",
 )  # fmt: skip
+_LABEL_START = re.compile("|".join(re.escape(word) for word in _LABEL_STARTS))
+_ID_STARTS = ("passport", "licen", "dl", "id", "identity", "green", "alien", "a-n", "anum",
+              "护照", "驾", "身份证", "证件")  # fmt: skip
 
 
 def _label_before(text: str, start: int) -> str | None:
     """The kind of the nearest label ending just before `start`: ssn, account or birth."""
     # On the same line: in a document, the line above is another field ("IDENTIFICATION CARD").
     window = text[max(0, start - _LABEL_WINDOW) : start].rsplit("\n", 1)[-1].lower()
-    if not any(word in window for word in _LABEL_STARTS):
+    if not _LABEL_START.search(window):
         return None
     labels = list(_LABEL.finditer(window))
     return labels[-1].lastgroup if labels else None
@@ -258,7 +280,9 @@ def _numbers(text: str) -> Iterator[PiiSpan]:
         digits = _digits(raw)
         if len(digits) == 17 and text[end : end + 1] in ("X", "x"):
             end, digits = end + 1, digits + "X"  # a Chinese resident ID's check character
-        if plain and (len(digits) >= 12 or label == "account"):
+        if plain and label == "id":
+            yield PiiSpan(PiiKind.ID, match.start(), end, digits)
+        elif plain and (len(digits) >= 12 or label == "account"):
             yield PiiSpan(PiiKind.ACCOUNT, match.start(), end, digits)
         elif count == 9 and plain:
             yield from _ssn(text, match)
@@ -274,24 +298,126 @@ def _ssn(text: str, match: re.Match[str]) -> Iterator[PiiSpan]:
         text[max(0, match.start() - 24) : match.start()]
     ):
         return  # "Springfield, IL 62704-1234" is a ZIP+4 code
-    digits = _digits(raw)
+    yield from _nine_digits(text, match.start(), match.end(), _digits(raw))
+
+
+def _nine_digits(text: str, start: int, end: int, digits: str) -> Iterator[PiiSpan]:
+    """Nine digits at `text[start:end]`: an SSN (or ITIN), unless a label says otherwise."""
     if len(digits) != 9:
         return
-    label = _label_before(text, match.start())
-    kind = PiiKind.ACCOUNT if label == "account" else PiiKind.SSN
+    label = _label_before(text, start)
+    kind = {"account": PiiKind.ACCOUNT, "id": PiiKind.ID}.get(label or "", PiiKind.SSN)
     if (
         kind is PiiKind.SSN
         and label != "ssn"
-        and (
-            _never_issued(digits)
-            or re.search(r"[A-Za-z]-$", text[max(0, match.start() - 2) : match.start()])
-        )
+        and (_never_issued(digits) or re.search(r"[A-Za-z]-$", text[max(0, start - 2) : start]))
     ):
         # Numbers the SSA never issues (parse_ssn refuses them too), and the digits of an
         # identifier such as LOAN-000002-017a or OMF-2026-000123, are not SSNs.
         return
     value = f"{digits[:3]}-{digits[3:5]}-{digits[5:]}" if kind is PiiKind.SSN else digits
-    yield PiiSpan(kind, match.start(), match.end(), value)
+    yield PiiSpan(kind, start, end, value)
+
+
+# Digits spelled out ("one two three", "一二三", "幺三八"), alone or mixed with digits, and
+# SSNs with separators nobody puts in an amount ("123/45/6789", "123_45_6789").
+_SPELLED_DIGIT = re.compile(
+    r"(?<![a-z])(?P<word>zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
+    r"|(?P<cjk>[零〇○一二三四五六七八九幺])|(?P<digit>\d)",
+    re.I,
+)
+_WORD_DIGITS = {
+    word: str(i)
+    for i, word in enumerate("zero one two three four five six seven eight nine".split())
+} | {"oh": "0"}
+_CJK_DIGITS = {char: str(value) for char, value in _CN_DIGITS.items()} | {"幺": "1"}
+_SPELLED_GAP = r"[\s,.\-\u2010-\u2015\u2212/_、，·]{0,3}"
+_SPELLED_ITEM = (
+    r"(?:(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
+    r"|[零〇○一二三四五六七八九幺]|\d)"
+)
+# Six or more digits, spelled or typed, each at most a few separators from the next.
+_SPELLED_RUN = re.compile(rf"{_SPELLED_ITEM}(?:{_SPELLED_GAP}{_SPELLED_ITEM}){{5,}}", re.I)
+# A digit just before or after a spelled one: "one of them" has none, "one two" has.
+_ITEM_AFTER = re.compile(rf"{_SPELLED_GAP}{_SPELLED_ITEM}", re.I)
+_ITEM_BEFORE = re.compile(rf"{_SPELLED_ITEM}{_SPELLED_GAP}$", re.I)
+_ODD_SSN = re.compile(r"(?<!\d)\d{3}\s?[_/,\\|*~+:]\s?\d{2}\s?[_/,\\|*~+:]\s?\d{4}(?!\d)")
+
+
+# A spelled digit, in lower-cased text.
+_SPELLED_ONLY = re.compile(
+    r"(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
+    r"|[零〇○一二三四五六七八九幺]"
+)
+_RUN_REACH = 200  # characters a run of spelled digits can stretch on either side of one
+
+
+def _spelled_numbers(text: str) -> Iterator[PiiSpan]:
+    for match in _ODD_SSN.finditer(text):
+        yield from _nine_digits(text, match.start(), match.end(), _digits(match.group(0)))
+    # Runs are looked for only around a spelled digit: digits alone are read by _numbers, and
+    # scanning all of a long text cost twice what the rest of the detector does.
+    done = -1
+    for hit in _SPELLED_ONLY.finditer(text.lower()):
+        if hit.start() < done or not (
+            _ITEM_AFTER.match(text, hit.end())
+            or _ITEM_BEFORE.search(text[max(0, hit.start() - 9) : hit.start()])
+        ):
+            continue
+        reach = (max(0, hit.start() - _RUN_REACH), hit.end() + _RUN_REACH)
+        for run in _SPELLED_RUN.finditer(text, *reach):
+            if run.start() <= hit.start() < run.end():
+                yield from _spelled_run(
+                    text, list(_SPELLED_DIGIT.finditer(text, run.start(), run.end()))
+                )
+                done = run.end()
+                break
+            if run.start() > hit.start():
+                break
+
+
+def _spelled_run(text: str, run: list[re.Match[str]]) -> Iterator[PiiSpan]:
+    if not any(item.lastgroup != "digit" for item in run):
+        return  # digits alone are read by _numbers
+    digits = "".join(
+        _WORD_DIGITS[item.group().lower()]
+        if item.lastgroup == "word"
+        else _CJK_DIGITS[item.group()]
+        if item.lastgroup == "cjk"
+        else _digits(item.group())
+        for item in run
+    )
+    start, end = run[0].start(), run[-1].end()
+    label = _label_before(text, start)
+    if len(digits) == 9:
+        yield from _nine_digits(text, start, end, digits)
+    elif len(digits) >= 6 and label == "id":
+        yield PiiSpan(PiiKind.ID, start, end, digits)
+    elif len(digits) >= 12 or (len(digits) >= 6 and label == "account"):
+        yield PiiSpan(PiiKind.ACCOUNT, start, end, digits)
+
+
+# After a passport, licence or identity card label: letters and digits ("X12345678",
+# "S123-4567-8901"), the letters glued to the digits ("ssn 123-45-6789" is a label and an SSN);
+# digits alone are read by _numbers.
+_IDENTITY_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{1,3}-?\d+(?:-\d+)*[A-Za-z]?(?![A-Za-z0-9])"
+)
+
+
+_ID_LABEL = re.compile(_ID_WORDS)  # searched in lower-cased text
+
+
+def _identity_numbers(text: str) -> Iterator[PiiSpan]:
+    lowered = text.lower()
+    if not any(word in lowered for word in _ID_STARTS) or not _ID_LABEL.search(lowered):
+        return
+    for match in _IDENTITY_NUMBER.finditer(text):
+        value = re.sub(r"[-\s]", "", match.group(0)).upper()
+        if sum(char.isdigit() for char in value) >= 5 and (
+            _label_before(text, match.start()) == "id"
+        ):
+            yield PiiSpan(PiiKind.ID, match.start(), match.end(), value)
 
 
 def _never_issued(digits: str) -> bool:

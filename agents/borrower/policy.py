@@ -55,6 +55,7 @@ from agents.guided.texts import (
     status_words,
 )
 from agents.guided.vocabulary import vocabulary
+from agents.guided.yesno import only_answer_words
 from lending.applications.requirements import requirements
 from lending.audit.service import audit
 from lending.db import transaction
@@ -343,6 +344,8 @@ class BorrowerIntakePolicy:
             cleaned = text.strip().strip(".。")
             if not cleaned or len(cleaned.split()) > 6 or len(cleaned) > 50:
                 return None
+            if only_answer_words(cleaned):
+                return None  # "go ahead", "idk", "等一下": a reply, not a make or a name
             return {"slots": {field: cleaned}}
         if field in _CHOICE_FIELDS:
             return None

@@ -163,7 +163,7 @@ def by_words(text: str, options: Sequence[Option]) -> tuple[list[str], int]:
             )
             continue
         labels = {_normal(option.en), option.zh}
-        if any(label and label in cleaned for label in labels):
+        if any(label and label in cleaned and _label_affirmed(text, label) for label in labels):
             scored.append((1000 + len(max(labels, key=len)), 1, option.code))
             continue
         hits = [m for p in option.words if (m := p.search(text)) and _affirmed(text, m)]
@@ -187,6 +187,13 @@ _NEGATED = re.compile(
 
 
 _AGAINST_DOING = re.compile(r"\bagainst\s+$", re.IGNORECASE)
+
+
+def _label_affirmed(text: str, label: str) -> bool:
+    """Whether an option's label is said, somewhere, as what the person wants: "not for a
+    wedding, for medical bills" names the wedding only to rule it out."""
+    pattern = r"[\s_\-]+".join(re.escape(word) for word in label.split())
+    return any(_affirmed(text, m) for m in re.finditer(pattern, text, re.IGNORECASE))
 
 
 def _affirmed(text: str, match: re.Match[str]) -> bool:

@@ -24,6 +24,7 @@ from agents.guided.parser import (
     parse_term_months,
     spelled_numbers,
 )
+from agents.guided.yesno import only_answer_words
 
 _TOKEN = re.compile(r"\[(SSN|DOB)-\d+\]")
 _MONTHLY = re.compile(
@@ -583,9 +584,16 @@ def _name_args(name: str) -> dict[str, str]:
 
 def name_answer(text: str) -> dict[str, str] | None:
     """A message that is only a name ("Dana Whitfield", "王小明")."""
+    if only_answer_words(text):
+        return None  # "go ahead", "sure thing", "idk lol", "等一下": a reply, not a name
     cleaned = re.sub(
         r"^(my name is|i'?m|i am|it'?s|name:?|我叫|我是|名字是)\s*", "", text.strip(), flags=re.I
     ).strip(" .。!！")
+    # A title is not a first name: "Dr. Jane Doe" is Jane Doe.
+    untitled = re.sub(r"^(dr|mr|mrs|ms|miss|mx|prof)\.?\s+", "", cleaned, flags=re.I)
+    if untitled != cleaned and len(untitled.split()) < 2:
+        return None  # "Mr Smith": no first name
+    cleaned = untitled
     if re.fullmatch(r"[\u4e00-\u9fff]{2,4}", cleaned):
         if _NOT_A_CHINESE_NAME.search(cleaned):
             return None  # "三年", "八万块", "是的", "不知道": an answer, not a name

@@ -12,9 +12,10 @@ given a role from a small lexicon, and the words are grouped into clauses at pun
   yet", "不同意"). A refusal and a yes in one answer is UNCLEAR.
 
 So a plain refusal cancels the action (NO), while anything mixed, hedged or unreadable keeps it
-pending and is asked again (UNCLEAR). Polite words and emoji alone ("please", "thanks", "👍",
-"嗯") are not a yes: a thumbs-up is as often "seen" as "go ahead", and the answer approves money
-and credit. A negative emoji (👎, ❌) is a refusal; any other emoji is unknown, hence UNCLEAR.
+pending and is asked again (UNCLEAR). Sarcasm ("yeah right", "oh sure", "同意才怪") is a hedge. Polite
+words and emoji alone ("please", "thanks", "👍", "嗯") are not a yes: a thumbs-up is as often "seen"
+as "go ahead", and the answer approves money and credit. A negative emoji (👎, ❌) is a refusal; any
+other emoji is unknown, hence UNCLEAR.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
         "agree", "agreed", "consent", "consented", "approve", "approved", "confirm", "confirmed",
         "accept", "accepted", "authorize", "authorise", "authorized", "authorised", "permission",
         "submit", "send", "proceed", "continue", "do", "run", "apply", "finalize", "finalise",
-        "sign", "record", "create", "import", "pay",
+        "sign", "record", "create", "import", "pay", "agreeing", "consenting", "approving",
+        "confirming", "accepting", "submitting", "sending",
     ),
     _Role.CONTENT: (
         "i", "you", "u", "we", "it", "its", "that", "thats", "this", "these", "them", "they", "my",
@@ -85,19 +87,20 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
         "report", "score", "soft", "hard", "payout", "batch", "statement", "terms", "draft", "full",
         "submission", "full application", "this time", "at the moment", "for now", "anymore",
         "that one", "doing", "rather", "id rather", "a second", "a sec", "a minute", "a moment",
-        "one second", "one sec", "one moment",
+        "one second", "one sec", "one moment", "said", "saying", "anything", "like",
     ),
     _Role.POLITE: (
         "please", "pls", "plz", "pleas", "thanks", "thank you", "thankyou", "thx", "ty", "cheers",
         "um", "umm", "uh", "uhh", "er", "erm", "ah", "oh", "ohh", "well", "hey", "hi", "hello",
         "i mean", "yo", "mhm", "mm", "mmm", "uh huh", "mm hmm", "okay so", "alrighty", "dear",
         "i said", "thank u", "thanks a lot", "many thanks", "much appreciated", "appreciate it",
+        "actually", "i repeat",
     ),
     _Role.NEGATION: (
         "not", "never", "cannot", "dont", "do not", "does not", "did not", "will not", "would not",
         "should not", "could not", "can not", "am not", "is not", "are not", "id rather not",
         "rather not", "dont think", "do not think", "cancel", "decline", "reject", "refuse", "deny",
-        "withdraw", "revoke", "disagree",
+        "withdraw", "revoke", "disagree", "withhold",
     ),
     _Role.REFUSAL: (
         "no", "nope", "nah", "naw", "n", "nay", "negative", "cancelled", "canceled", "stop", "halt",
@@ -108,7 +111,8 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
         "undo", "wrong", "incorrect", "jk", "just kidding", "absolutely not", "definitely not",
         "certainly not", "of course not", "hell no", "no way", "no thanks", "no thank you",
         "dont think so", "do not think so", "not really", "opt out", "pause", "stop it", "quit",
-        "no no",
+        "no no", "not at all", "no deal", "actually no", "scratch that", "never ever",
+        "on second thought", "no consent", "withheld", "disagreed",
     ),
     _Role.HEDGE: (
         "maybe", "perhaps", "probably", "possibly", "guess", "i guess", "suppose", "i suppose",
@@ -123,6 +127,8 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
         "fine i guess", "ok i guess", "im good", "im fine", "im ok", "im okay", "i am good",
         "i am fine", "no problem", "no worries", "not a problem", "dont mind", "do not mind",
         "i dont mind", "cant wait",
+        # Sarcasm: a yes-word that means no ("oh sure", "as if"; "yeah right" is read below).
+        "oh sure", "oh right", "as if", "in your dreams", "dream on", "fat chance",
     ),
     _Role.QUESTION: (
         "what", "whats", "why", "how", "hows", "when", "whens", "where", "wheres", "which", "who",
@@ -169,7 +175,7 @@ _CHINESE: dict[_Role, tuple[str, ...]] = {
     ),
     _Role.REFUSAL: (
         "算了", "等一下", "等等", "稍等", "等会", "等会儿", "等下", "停", "停下", "不了", "否",
-        "再说", "再说吧", "以后", "改天", "下次", "改主意",
+        "再说", "再说吧", "以后", "改天", "下次", "改主意", "还是不要", "还是算了", "拉倒", "拉倒吧",
     ),
     _Role.HEDGE: (
         "也许", "可能", "大概", "或许", "应该", "好像", "似乎", "再想想", "想想", "想一想", "考虑",
@@ -177,6 +183,8 @@ _CHINESE: dict[_Role, tuple[str, ...]] = {
         "说不准", "不好说", "不知道", "不清楚", "不明白", "不懂", "不太懂", "随便", "都行",
         "都可以", "无所谓", "差不多", "还行", "看情况", "犹豫", "纠结", "估计", "我觉得", "觉得",
         "不太", "没想好", "还没想好",
+        # Sarcasm: "同意才怪", "好个屁", "想得美".
+        "才怪", "个屁", "个鬼", "做梦", "想得美", "呵呵",
     ),
     _Role.QUESTION: (
         "吗", "呢", "么", "什么", "啥", "怎么", "怎样", "为什么", "为啥", "多少", "哪", "哪个",
@@ -350,13 +358,24 @@ _UNREADABLE = {_Role.HEDGE, _Role.QUESTION, _Role.CONDITION, _Role.UNKNOWN}
 
 
 def _action_verbs(action: str | None) -> frozenset[str]:
-    """The words of the action being approved that would otherwise read as a refusal: the
-    "withdraw" of withdraw_application, the "reject" of reject_document."""
+    """The words of the action being approved that would otherwise read as a refusal, in both
+    languages: the "withdraw" and "撤回" of withdraw_application, the "reject" of
+    reject_document."""
     if not action:
         return frozenset()
     words = re.findall(r"[a-z]+", action.lower())
+    asked = _asked_actions(action)
+    refusing = (_Role.NEGATION, _Role.REFUSAL)
     return frozenset(
-        word for word in words if _ENGLISH_LEXICON.get((word,)) in (_Role.NEGATION, _Role.REFUSAL)
+        word for word in words if _ENGLISH_LEXICON.get((word,)) in refusing
+    ) | frozenset(
+        verb
+        for verb, named in _NAMED_ACTIONS.items()
+        if named in asked
+        and (
+            _ENGLISH_LEXICON.get((verb,)) in refusing
+            or _CHINESE_LEXICON.get(tuple(verb)) in refusing
+        )
     )
 
 
@@ -399,14 +418,39 @@ _ACTIONS_OF_WORD: dict[str, frozenset[str]] = {
 }
 
 
-def _names_another_action(tokens: list[_Token], action: str | None) -> bool:
-    if not action:
-        return False
+def _asked_actions(action: str) -> set[str]:
     asked: set[str] = set()
     for word in re.findall(r"[a-z]+", action.lower()):
         asked |= _ACTIONS_OF_WORD.get(word, frozenset())
+    return asked
+
+
+def _names_another_action(tokens: list[_Token], action: str | None) -> bool:
+    if not action:
+        return False
+    asked = _asked_actions(action)
     named = {_NAMED_ACTIONS[t.text] for t in tokens if t.text in _NAMED_ACTIONS}
     return bool(named - asked)
+
+
+def _sarcastic(tokens: list[_Token]) -> bool:
+    """A yes-word, then "right" ending its clause, a comma between or not: "yeah right",
+    "sure, right.", "yeah right, withdraw it" ("right" alone, or "that's right", still agrees)."""
+    previous: _Token | None = None
+    for index, token in enumerate(tokens):
+        if token.role is _Role.BREAK:
+            continue
+        closes = index + 1 == len(tokens) or tokens[index + 1].role is _Role.BREAK
+        if (
+            token.text == "right"
+            and closes
+            and previous is not None
+            and previous.role is _Role.YES
+            and previous.text != "right"
+        ):
+            return True
+        previous = token
+    return False
 
 
 def classify_answer(text: str, *, action: str | None = None) -> Answer:
@@ -421,7 +465,7 @@ def classify_answer(text: str, *, action: str | None = None) -> Answer:
     tokens = [
         _Token(token.text, _Role.ACT) if token.text in acting else token for token in _tokens(text)
     ]
-    if any(token.role in _UNREADABLE for token in tokens):
+    if any(token.role in _UNREADABLE for token in tokens) or _sarcastic(tokens):
         return Answer.UNCLEAR
     affirmed = refused = False
     for clause in _clauses(tokens):
@@ -444,6 +488,17 @@ def classify_answer(text: str, *, action: str | None = None) -> Answer:
     if affirmed and _names_another_action(tokens, action):
         return Answer.UNCLEAR  # "yes, submit it" to a withdrawal
     return Answer.YES if affirmed else Answer.UNCLEAR
+
+
+def only_answer_words(text: str) -> bool:
+    """Whether `text` is a reply rather than a value: made only of words this lexicon knows as
+    yes, no, polite or filler ("go ahead", "sure thing", "nope nope", "等一下"), or holding a
+    hedge or a question ("idk lol", "who's asking"). Such a text is never a name, a make or a
+    business's name. Plain content words alone ("Will Grant") are not a reply."""
+    roles = {token.role for token in _tokens(text) if token.role is not _Role.BREAK}
+    if roles & {_Role.HEDGE, _Role.QUESTION}:
+        return True
+    return bool(roles) and _Role.UNKNOWN not in roles and not roles <= {_Role.CONTENT}
 
 
 def is_affirmative(text: str, *, action: str | None = None) -> bool:

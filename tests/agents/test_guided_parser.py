@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -29,6 +31,7 @@ from agents.guided.parser import (
     parse_within_days,
     parse_yes_no,
 )
+from agents.guided.slots import name_answer
 
 
 @pytest.mark.parametrize(
@@ -328,3 +331,21 @@ def test_within_days(text: str, days: int | None) -> None:
 
 def test_every_product_word_maps_to_a_lending_product_type() -> None:
     assert set(LENDING_PRODUCT_TYPES) == set(ProductType)
+
+
+# Replies to "What is your full legal name?" that are not names ("go ahead", "idk lol",
+# "Mr Smith", "等一下") and names made of everyday words ("Will Grant", "Jane Good").
+_NAME_ANSWERS = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "name_answers.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line
+]
+
+
+def test_a_reply_is_never_taken_as_a_name_and_names_of_everyday_words_are() -> None:
+    assert sum(not row["name"] for row in _NAME_ANSWERS) >= 30
+    assert sum(row["name"] for row in _NAME_ANSWERS) >= 12
+    wrong = [row for row in _NAME_ANSWERS if (name_answer(row["text"]) is not None) != row["name"]]
+    assert wrong == []

@@ -71,6 +71,31 @@ async def test_without_the_embedder_the_words_still_answer(monkeypatch: pytest.M
     assert understood >= 80  # only the few readings that need similarity are lost
 
 
+# Loan purposes the way people say them (red-team corpus): by words alone, each read as its
+# purpose or as nothing (asked again), never as another; a purpose named only to be ruled out
+# ("not for a wedding, for medical bills") is not chosen.
+PURPOSES: list[dict[str, Any]] = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "purpose_phrasings.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line
+]
+
+
+async def test_purposes_said_in_everyday_words_are_read_as_labelled() -> None:
+    assert len(PURPOSES) >= 60
+    assert sum(row["expect"] is None for row in PURPOSES) >= 8
+    assert sum(row["lang"] == "zh" for row in PURPOSES) >= 12
+    wrong = []
+    for row in PURPOSES:
+        codes = requirements().product_types[row["product"]].purposes
+        reading = await meaning.understand(row["text"], codes, similarity=False)
+        if reading.code != row["expect"]:
+            wrong.append((row["text"], row["expect"], reading.code))
+    assert wrong == []
+
+
 async def test_unclear_answers_become_a_question_not_a_guess() -> None:
     auto = requirements().product_types["auto"].purposes  # type: ignore[index]
     reading = await meaning.understand("buying a car", auto)

@@ -4,7 +4,9 @@ into the arguments a tool declares as PII."""
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -17,7 +19,7 @@ from agents.guided.parser import parse_date, parse_ssn
 from agents.pii import PiiVault, has_pii, redact
 from lending.config import Settings
 from lending.identity.scopes import Scope
-from lending.pii import DOB_MAX_AGE_YEARS, DOB_MIN_AGE_YEARS
+from lending.pii import DOB_MAX_AGE_YEARS, DOB_MIN_AGE_YEARS, find_pii
 from tools.base import ToolCall, tool
 from tools.lending import LENDING_TOOLS, update_borrower_profile
 from tools.registry import registry
@@ -192,3 +194,35 @@ def test_tools_declare_their_pii_fields_and_only_input_fields() -> None:
                 query: What to look up.
             """
             return _Answer(ok=True)
+
+
+# Personal data typed the ways people and brokers type it (red-team corpus): each value found as
+# its kind and canonical value and gone from what the vault lets through, while amounts, phones,
+# ZIP codes, references and plates stay as typed.
+_TYPED = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "pii_phrasings.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line
+]
+
+
+def test_the_typed_personal_data_corpus_is_tokenised_and_nothing_else(settings: Settings) -> None:
+    assert sum(bool(row["found"]) for row in _TYPED) >= 50
+    assert {(row["lang"], row["voice"]) for row in _TYPED} == {
+        ("en", "borrower"),
+        ("zh", "borrower"),
+        ("en", "broker"),
+        ("zh", "broker"),
+    }
+    vault = PiiVault(settings)
+    wrong = []
+    for row in _TYPED:
+        found = [[s.kind.value, s.value] for s in find_pii(row["text"], today=date(2026, 6, 1))]
+        kept = vault.tokenize(row["text"])
+        if found != row["found"] or any(clear in kept for clear in row.get("clear", [])):
+            wrong.append((row["text"], found, kept))
+        if "keep" in row and row["keep"] not in kept:
+            wrong.append((row["text"], found, kept))
+    assert wrong == []

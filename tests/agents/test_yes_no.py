@@ -25,6 +25,17 @@ _CORPUS: list[dict[str, str]] = [
 ]
 
 
+# Answers the way people refuse, hedge, joke and attack (red-team corpus): read exactly as
+# labelled, each to the action named in the row ("action") or to a plain question.
+_ADVERSARIAL: list[dict[str, str]] = [
+    json.loads(line)
+    for line in (Path(__file__).parent / "data" / "yes_no_adversarial.jsonl")
+    .read_text(encoding="utf-8")
+    .splitlines()
+    if line
+]
+
+
 def _misread(expected: set[str], got: Answer) -> list[str]:
     return [
         f"{row['label']} read as {got}: {row['text']!r}"
@@ -42,6 +53,18 @@ def test_the_corpus_is_large_varied_and_well_formed() -> None:
     assert all(set(row) == {"text", "label", "lang"} for row in _CORPUS)
     texts = [row["text"] for row in _CORPUS]
     assert len(texts) == len(set(texts)), "a corpus answer appears twice"
+
+
+def test_the_adversarial_corpus_is_read_exactly_as_labelled() -> None:
+    counts = Counter((row["lang"], row["label"]) for row in _ADVERSARIAL)
+    assert len(counts) == 6, counts
+    assert min(counts.values()) >= 10, counts
+    wrong = [
+        (row["text"], row.get("action"), row["label"], got.value)
+        for row in _ADVERSARIAL
+        if (got := classify_answer(row["text"], action=row.get("action"))).value != row["label"]
+    ]
+    assert wrong == []
 
 
 def test_nothing_but_a_yes_is_read_as_yes() -> None:

@@ -227,7 +227,8 @@ async def test_the_model_reads_placeholders_for_personal_data_and_they_are_put_b
     assert isinstance(born, date)
     assert number.isdigit()
     assert len(number) == 9
-    answer = _as_json(document.expected) | {"document_number": "[SSN-1]", "date_of_birth": None}
+    # The number follows the card's "ID No" label: an identity number, so an [ID-n] placeholder.
+    answer = _as_json(document.expected) | {"document_number": "[ID-1]", "date_of_birth": None}
     model = StructuredAnswerModel(answer=answer)
 
     analysis = await analyse_fixture(document, model=model)
@@ -236,7 +237,7 @@ async def test_the_model_reads_placeholders_for_personal_data_and_they_are_put_b
     assert number in analysis.text  # the deterministic extractors read the real text
     for typed in (number, born.strftime("%m/%d/%Y"), born.isoformat()):
         assert typed not in sent, typed
-    assert "[SSN-1]" in sent
+    assert "[ID-1]" in sent
     assert "[DOB-1]" in sent
     assert analysis.extractor == "model"
     found = analysis.fields["document_number"]
@@ -255,3 +256,10 @@ def test_an_account_placeholder_names_its_last_four_digits() -> None:
     )
     assert redacted.restore("[ACCOUNT-2 ending 1111]") == "4111 1111 1111 1111"
     assert redacted.restore(42) == 42
+
+
+def test_every_placeholder_kind_is_put_back() -> None:
+    redacted = llm.redact_document("ID No: A1234567, passport X12345678, SSN 123-45-6789")
+    assert redacted.text == "ID No: [ID-1], passport [ID-2], SSN [SSN-1]"
+    assert redacted.restore("[ID-2]") == "X12345678"
+    assert redacted.restore("[SSN-1]") == "123-45-6789"

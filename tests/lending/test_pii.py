@@ -58,7 +58,7 @@ def _found(text: str) -> list[tuple[str, str, str]]:
         ("routing 021000021", "ACCOUNT", "021000021", "021000021"),
         ("卡号 6222 0212 3456 7890 123", "ACCOUNT", "6222021234567890123", None),
         ("账号：12345678", "ACCOUNT", "12345678", "12345678"),
-        ("身份证 11010519491231002X", "ACCOUNT", "11010519491231002X", "11010519491231002X"),
+        ("身份证 11010519491231002X", "ID", "11010519491231002X", "11010519491231002X"),
     ],
 )
 def test_every_written_form_is_found(text: str, kind: str, value: str, typed: str | None) -> None:
@@ -135,7 +135,8 @@ def test_spans_never_overlap_and_come_in_order() -> None:
 
 
 def test_a_label_on_the_line_above_says_nothing() -> None:
-    assert _found("IDENTIFICATION CARD\nID No: 375798010")[0][0] == "SSN"
+    assert _found("IDENTIFICATION CARD\nNo. 375798010")[0][0] == "SSN"
+    assert _found("IDENTIFICATION CARD\nID No: 375798010")[0][0] == "ID"  # its own line's label
     assert _found("Card\n4111 1111 1111 1111")[0][0] == "ACCOUNT"  # by its length
 
 

@@ -54,7 +54,10 @@ leave a date field null when the document shows only a placeholder for it; the l
 of an account are the ones its placeholder names.
 """
 
-_PLACEHOLDER = re.compile(r"\[(?:SSN|DOB|ACCOUNT)-\d+(?: ending \d{4})?\]")
+# Every kind redact_document writes ([SSN-1], [ID-2], [ACCOUNT-1 ending 6789]).
+_PLACEHOLDER = re.compile(
+    rf"\[(?:{'|'.join(sorted(kind.value for kind in VAULT_KINDS))})-\d+(?: ending \d{{4}})?\]"
+)
 
 
 @dataclass(frozen=True)
