@@ -112,9 +112,7 @@ async def update_preference(
 async def unsubscribe_form(
     token: Annotated[str, Query(max_length=300)], session: SessionDep, state: StateDep
 ) -> HTMLResponse:
-    page = await preference_service.unsubscribe_form(
-        session, settings=state.settings, token=token
-    )
+    page = await preference_service.unsubscribe_form(session, settings=state.settings, token=token)
     return HTMLResponse(page.body, status_code=page.status_code)
 
 
