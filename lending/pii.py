@@ -169,11 +169,18 @@ _WORTH_LOOKING = re.compile(
 )
 
 
+# A whole text that is only a small number or an amount (a tool's "60", "7.5", "25000.00") holds
+# nothing above: at most 5 digits is too few for an SSN, an account or a date without a label,
+# and an amount's 6 to 8 digits are a decimal, which is never an account, with no "born" or
+# other label (no letters) in front. Such values are most of what a turn's tool output is made of.
+_PLAIN_NUMBER = re.compile(r"-?(?:[0-9]{1,5}|[0-9]{1,6}\.[0-9]{1,2})")
+
+
 def find_pii(
     text: str, *, kinds: Collection[PiiKind] = ALL_KINDS, today: date | None = None
 ) -> list[PiiSpan]:
     """Every personal value in `text` of the given kinds, in order, never overlapping."""
-    if not text or not _WORTH_LOOKING.search(text):
+    if not text or _PLAIN_NUMBER.fullmatch(text) or not _WORTH_LOOKING.search(text):
         return []
     today = today or date.today()
     found: list[PiiSpan] = []

@@ -4,10 +4,12 @@ number is found (English and Chinese, full-width digits), and what the intake ne
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
 
+from lending import pii
 from lending.pii import DOB_MIN_AGE_YEARS, PiiKind, find_pii, mask_pii
 
 TODAY = date(2026, 6, 1)
@@ -148,3 +150,21 @@ def test_identifiers_and_numbers_never_issued_are_not_ssns() -> None:
     # ...unless someone says it is their SSN, and ITIN-like 9xx numbers stay personal.
     assert _found("ssn 000-12-3456")[0][0] == "SSN"
     assert _found("912-70-1234")[0][0] == "SSN"
+
+
+def test_the_shortcut_for_plain_numbers_drops_nothing_the_full_reading_finds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Small numbers and amounts skip the detector (a turn's tool output is mostly these): the
+    full reading finds nothing in any of them either, the years and 8-digit amounts included."""
+    samples = [str(n) for n in range(0, 100_000, 7)] + ["00000", "1990", "19900", "20261", "99999"]
+    samples += [f"{n}.{c:02d}" for n in range(0, 1_000_000, 997) for c in (0, 15, 99)]
+    samples += ["999999.99", "123456.7", "196503.15", "1990.03", "0.5", "7.50"]
+    samples += [f"-{value}" for value in samples[::50]]
+    assert all(pii._PLAIN_NUMBER.fullmatch(value) for value in samples)
+    monkeypatch.setattr(pii, "_PLAIN_NUMBER", re.compile(r"(?!)"))  # never matches: full reading
+    found = {value: pii.find_pii(value) for value in samples}
+    assert {value: spans for value, spans in found.items() if spans} == {}
+    # Longer numbers are read in full: nine digits can be an SSN.
+    assert not pii._PLAIN_NUMBER.fullmatch("123456789")
+    assert not pii._PLAIN_NUMBER.fullmatch("1234567.89")
