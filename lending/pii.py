@@ -83,7 +83,9 @@ _PROTECTED = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"  # UUID
     # Hex ids and digests of the lengths ids have (a call id's 24, a UUID's 32, SHA-1, SHA-256),
     # with a few letters: any other run of hex is read as text, so an SSN cannot hide in one.
-    r"|\b(?=(?:[0-9]*[a-fA-F]){3})(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}|[0-9a-fA-F]{32}"
+    # (The first look-ahead, implied by every length, only fails most words fast.)
+    r"|\b(?=[0-9a-fA-F]{24})(?=(?:[0-9]*[a-fA-F]){3})(?:[0-9a-fA-F]{64}|[0-9a-fA-F]{40}"
+    r"|[0-9a-fA-F]{32}"
     r"|[0-9a-fA-F]{24})\b"
     r"|\b[A-Z]{2,5}-(?:19|20)\d{2}-\d{4,8}\b"  # references such as OMF-2026-000123
 )
