@@ -21,11 +21,18 @@ import unicodedata
 
 _AIMED_AT_THE_ASSISTANT = (
     r"\b(ignore|disregard|forget|override|bypass)\b[^.。]{0,40}\b(instructions?|rules|prompts?|"
-    r"guidelines|restrictions|polic(y|ies)|everything|safety|limits)\b|"
+    r"guidelines|restrictions|polic(y|ies)|safety|limits)\b|"
+    # "forget everything" aimed at the assistant; "forget everything I said about the car" is a
+    # person correcting themselves.
+    r"\b(ignore|disregard|forget|override|bypass)\b[^.。]{0,40}\beverything\b"
+    r"(?!\s+(i|we)\s+(just\s+)?(said|told|wrote|mentioned|typed|gave|entered|asked))|"
     r"\b(ignore|disregard)\s+(all\s+)?(of\s+)?(the\s+)?above\b|"
     r"\bnew instructions\b|\bnew (rules?|task|orders)\s*:|"
     r"\bapprove (me|my|the|this)\b|\bmark [^.]{0,30}\b(approved|funded|accepted)\b|"
-    r"\byou are now\b|\byou'?re now\b|\bpretend\b|\bact as\b|\brole ?play\b|system prompt|"
+    r"\byou are now\b|\byou'?re now\b|\bpretend\b|\brole ?play\b|system prompt|"
+    # "act as" told to the assistant; "my brother will act as guarantor" is a loan's everyday
+    # speech.
+    r"(^|[.!?;:,]\s*|\b(you|please|now|just|to|and)\s+)act as\b|"
     r"\bfrom now on,? (you|you'?re|your)\b|\byou (must|will) (now )?obey\b|"
     r"\b(do anything now|dan mode|god mode|debug mode)\b|\byou are dan\b|"
     r"\b(reveal|print|show|repeat|output)\b[^.?]{0,20}(\byour (system )?(prompt|instructions)|"
