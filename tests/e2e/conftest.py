@@ -120,6 +120,7 @@ def previous_step_code(secret: str) -> str:
 class LiveServer:
     url: str
     admin_totp_secret: str
+    database_url: str  # the server's own database (tests/e2e/database.py)
 
 
 @pytest.fixture(scope="package")
@@ -205,7 +206,7 @@ def _serve(
         try:
             _wait_until_ready(f"{url}/readyz", server, log_path)
             _wait_until_ready(f"http://127.0.0.1:{simulator_port}/healthz", simulator, log_path)
-            yield LiveServer(url=url, admin_totp_secret=secret.group(1))
+            yield LiveServer(url=url, admin_totp_secret=secret.group(1), database_url=database_url)
         finally:
             for process in (server, simulator):
                 process.terminate()
@@ -365,6 +366,15 @@ def web(
     browser: Browser, live_server: LiveServer, axe: Axe, request: pytest.FixtureRequest
 ) -> Iterator[Web]:
     yield from _open_web(browser, live_server, axe, _test_name(request), DESKTOP)
+
+
+@pytest.fixture
+def second_web(
+    browser: Browser, live_server: LiveServer, axe: Axe, request: pytest.FixtureRequest
+) -> Iterator[Web]:
+    """Another browser context on the same server (its own cookies): a second person at once,
+    such as the checker of a maker-checker pair."""
+    yield from _open_web(browser, live_server, axe, _test_name(request) + "-second", DESKTOP)
 
 
 @pytest.fixture

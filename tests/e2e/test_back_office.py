@@ -4,17 +4,29 @@ administrators, and a prompt engineer refused an administrator's page by its add
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import date
 
 import httpx
 import pyotp
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import FilePayload, Locator, expect
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from lending.commissions.accrual import accrual
+from lending.models.commissions import RuleScope
+from lending.models.identity import User
+from lending.models.lenders import Lender
+from tests.commissions.factories import create_loan, create_rule
 from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, Web, previous_step_code
+from tests.e2e.database import audited, in_database
+from tests.identity.factories import create_organization
 
 STAFF_PASSWORD = "lantern harbour quiet maple"
 
@@ -120,11 +132,13 @@ class Staff:
     maker: StaffLogin
     checker: StaffLogin
     engineer: StaffLogin
+    lost_phone: StaffLogin  # an administrator whose second factor is reset (never signs in)
 
 
 @pytest.fixture(scope="module")
 def staff(live_server: LiveServer) -> Staff:
-    """Two administrators invited by the demo one, and the demo prompt engineer with TOTP turned
+    """Three administrators invited by the demo one (a maker, a checker and one whose second
+    factor is reset), and the demo prompt engineer with TOTP turned
     on (this server requires MFA of administrators and brokers only; the back office requires it
     of prompt engineers whatever an organization says)."""
     url = live_server.url
@@ -141,6 +155,7 @@ def staff(live_server: LiveServer) -> Staff:
     admin_token = token.json()["access_token"]
     maker = _invited_admin(url, admin_token, "maker@omnifin.demo")
     checker = _invited_admin(url, admin_token, "checker@omnifin.demo")
+    lost_phone = _invited_admin(url, admin_token, "lostphone@omnifin.demo")
     _unpaid_commission(url, admin_token)
     _draft_application(url)
     engineer_token = _post(
@@ -149,7 +164,7 @@ def staff(live_server: LiveServer) -> Staff:
     assert engineer_token.status_code == 200, engineer_token.text
     totp, step = _enrol(url, engineer_token.json()["access_token"])
     engineer = StaffLogin("prompts@omnifin.demo", DEMO_PASSWORD, totp, step)
-    return Staff(maker, checker, engineer)
+    return Staff(maker, checker, engineer, lost_phone)
 
 
 def _sign_in(web: Web, login: StaffLogin) -> None:
@@ -383,3 +398,305 @@ def test_an_administrator_walks_the_commission_people_voice_and_privacy_pages(
     page.get_by_role("button", name="Create the firm").click()
     expect(page.get_by_role("heading", name=name)).to_be_visible()
     web.check("firm")
+
+
+# Each commission, reconciliation and people action once, through the pages; its audit rows are
+# read from the server's database (tests/e2e/database.py), where its setup is written too.
+
+
+def _admin_user(session: AsyncSession) -> Awaitable[User | None]:
+    return session.scalar(select(User).where(User.email == "admin@omnifin.demo"))
+
+
+async def _firm_rule_and_loan(session: AsyncSession, tag: str) -> tuple[uuid.UUID, str]:
+    """A firm of its own with a firm-scoped rule (so a new version touches no other test's
+    amounts) and an active funded loan: the rule's id and the loan's reference."""
+    admin = await _admin_user(session)
+    assert admin is not None
+    firm = await create_organization(session, name=f"Servicing Firm {tag}", slug=f"servicing-{tag}")
+    rule = await create_rule(
+        session,
+        admin,
+        name=f"Servicing firm rule {tag}",
+        scope=RuleScope.FIRM,
+        scope_id=firm.id,
+        splits={"firm": "100"},
+    )
+    loan = await create_loan(
+        session, firm, reference=f"OMF-SRV-{tag.upper()}", borrower_name="Sam Servicing"
+    )
+    return rule.id, loan.reference
+
+
+async def _lender_with_a_loan(session: AsyncSession, tag: str) -> tuple[str, str]:
+    """A lender of its own (no catalog version: the pages show its slug) with one funded loan
+    whose upfront commission is accrued under the demo rule (0.65% of 100,000: 650.00)."""
+    lender = Lender(slug=f"recon-{tag}", name=f"Recon Bank {tag}")
+    session.add(lender)
+    await session.flush()
+    firm = await create_organization(session, name=f"Recon Firm {tag}", slug=f"recon-firm-{tag}")
+    loan = await create_loan(
+        session,
+        firm,
+        lender_id=lender.id,
+        reference=f"OMF-REC-{tag.upper()}",
+        borrower_name="Rita Recon",
+        funded_on=date(2026, 3, 2),
+        amount="100000.00",
+    )
+    await accrual.accrue_pending(session)
+    return lender.slug, loan.reference
+
+
+def _staff_id(database_url: str, email: str) -> str:
+    async def read(session: AsyncSession) -> str:
+        found = await session.scalar(select(User.id).where(User.email == email))
+        assert found is not None, email
+        return str(found)
+
+    return in_database(database_url, read)
+
+
+def _id_in(url: str, after: str) -> str:
+    found = re.search(after + r"/([0-9a-f-]{36})", url)
+    assert found is not None, url
+    return found.group(1)
+
+
+def test_a_rule_version_is_saved_a_guard_refusal_shown_and_a_servicing_event_recorded(
+    web: Web, staff: Staff
+) -> None:
+    page = web.page
+    tag = uuid.uuid4().hex[:6]
+    database = web.server.database_url
+    rule_id, reference = in_database(database, lambda s: _firm_rule_and_loan(s, tag))
+    _sign_in(web, staff.checker)
+    _nav(web, "Commissions")
+    page.goto("/admin/commissions/rules")
+    page.get_by_role("link", name=f"Servicing firm rule {tag}").click()
+    expect(page.get_by_role("heading", name=f"Servicing firm rule {tag}")).to_be_visible()
+    web.check("rule")
+
+    # US rules may not depend on the loan's rate (Reg Z): refused in the service's words.
+    web.allow_console_error("422")
+    page.get_by_label("Effective from").fill("2027-01-01")
+    terms = page.get_by_label("Terms (JSON, from the latest version)")
+    terms.fill(
+        json.dumps(
+            {
+                "upfront_percent": "0.65",
+                "splits": {"firm": "100"},
+                "conditions": [{"field": "note_rate", "op": "gte", "value": "7"}],
+            }
+        )
+    )
+    page.get_by_role("button", name="Save the new version").click()
+    expect(page.get_by_role("alert")).to_contain_text("rate or terms")
+    expect(terms).to_have_value(re.compile("note_rate"))  # what was typed is kept
+    web.check("rule-guard-refused")
+    demo_admin_id = _staff_id(database, "admin@omnifin.demo")  # the setup made the rule
+    assert audited(database, rule_id) == [("commission.rule_created", demo_admin_id)]
+
+    page.get_by_label("Effective from").fill("2027-01-01")
+    terms.fill(json.dumps({"upfront_percent": "0.80", "splits": {"firm": "100"}}))
+    page.get_by_role("button", name="Save the new version").click()
+    expect(page.get_by_role("status").first).to_contain_text("The new version was saved")
+    versions = page.get_by_role("table", name=re.compile("Versions, newest first"))
+    expect(versions.locator("tbody tr").first).to_contain_text("2027-01-01")
+    expect(versions.locator("tbody tr")).to_have_count(2)
+    web.check("rule-versioned")
+    checker_id = _staff_id(database, staff.checker.email)
+    assert audited(database, rule_id) == [
+        ("commission.rule_created", demo_admin_id),
+        ("commission.rule_versioned", checker_id),
+    ]
+
+    page.get_by_role("navigation", name="Commissions").get_by_role(
+        "link", name="Funded loans"
+    ).click()
+    page.get_by_label("Reference starts with").fill(reference.lower())
+    page.get_by_role("button", name="Search").click()
+    page.locator("#results").get_by_role("link", name=reference).click()
+    expect(page.get_by_role("heading", name=f"Loan {reference}")).to_be_visible()
+    loan_id = _id_in(page.url, "/admin/commissions/loans")
+    page.get_by_label("Event").select_option("discharged")
+    page.get_by_label("Occurred on").fill("2026-11-30")
+    page.get_by_label("Note").fill("Paid off early: the clawback applies")
+    page.get_by_role("button", name="Record the event").click()
+    expect(page.get_by_role("status").first).to_contain_text("The servicing event was recorded.")
+    expect(page.get_by_role("cell", name="Paid off early: the clawback applies")).to_be_visible()
+    expect(page.get_by_text("discharged on 2026-11-30")).to_be_visible()
+    expect(page.get_by_role("heading", name="Record a servicing event")).to_have_count(0)
+    web.check("loan-discharged")
+    assert audited(database, loan_id) == [("commission.loan_discharged", checker_id)]
+
+
+def test_a_lender_statement_is_uploaded_paged_and_a_mismatch_resolved(
+    web: Web, staff: Staff
+) -> None:
+    page = web.page
+    tag = uuid.uuid4().hex[:6]
+    database = web.server.database_url
+    lender, reference = in_database(database, lambda s: _lender_with_a_loan(s, tag))
+    # The loan paid 50.00 short, then 55 lines of loans this platform never made.
+    statement = "loan_reference,borrower_name,funding_date,amount\n" + (
+        f"{reference},Rita Recon,2026-03-02,600.00\n"
+        + "".join(f"LN-{n:03d},Somebody Else,2026-03-10,{n}.00\n" for n in range(1, 56))
+    )
+    _sign_in(web, staff.checker)
+    page.goto("/admin/commissions/statements")
+    page.get_by_text("Import a lender's statement").click()
+    upload = page.locator("form[enctype='multipart/form-data']")
+    upload.get_by_label("Lender").select_option(label=lender)
+    upload.get_by_label("Period from").fill("2026-03-01")
+    upload.get_by_label("Period to").fill("2026-03-31")
+    upload.get_by_label("Statement (CSV)").set_input_files(
+        files=FilePayload(name="march.csv", mimeType="text/csv", buffer=statement.encode())
+    )
+    upload.get_by_role("button", name="Import and reconcile").click()
+    expect(page.get_by_role("status").first).to_contain_text("imported and reconciled")
+    expect(
+        page.get_by_role("heading", name=re.compile(f"{lender}: 2026-03-01 to 2026-03-31"))
+    ).to_be_visible()
+    statement_id = _id_in(page.url, "/admin/commissions/statements")
+    lines = page.locator("#results tbody tr")
+    expect(lines).to_have_count(50)
+    expect(lines.first).to_contain_text(reference)
+    expect(lines.first).to_contain_text("underpaid")
+    expect(lines.first).to_contain_text("-50.00")
+    web.check("statement")
+
+    # 56 lines: the rest on the next page, through the cursor.
+    page.get_by_role("link", name="Next page").click()
+    expect(lines).to_have_count(6)
+    expect(lines.first).to_contain_text("LN-050")
+    expect(lines.last).to_contain_text("LN-055")
+    expect(page.get_by_text("End of the list")).to_be_visible()
+    web.check("statement-page-2")
+
+    # The mismatch, found by its outcome (htmx swaps the lines in place), resolved with a reason.
+    page.get_by_label("Outcome").select_option("underpaid")
+    expect(page).to_have_url(re.compile(r"status=underpaid"))
+    expect(lines).to_have_count(1)
+    line = lines.first
+    line.get_by_label("Reason").fill("The lender pays the 50.00 with April's statement")
+    line.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("status").first).to_contain_text("The line was resolved")
+    expect(lines.first).to_contain_text("The lender pays the 50.00 with April's statement")
+    expect(page.get_by_label("Outcome")).to_have_value("underpaid")
+    web.check("statement-line-resolved")
+    checker_id = _staff_id(database, staff.checker.email)
+    assert audited(database, statement_id) == [
+        ("commission.statement_imported", checker_id),
+        ("commission.statement_line_resolved", checker_id),
+    ]
+
+
+def test_an_invitation_is_created_resent_and_revoked(web: Web, staff: Staff) -> None:
+    page = web.page
+    email = f"invitee-{uuid.uuid4().hex[:6]}@harbor.demo"
+    database = web.server.database_url
+    _sign_in(web, staff.checker)
+    _nav(web, "People")
+    page.get_by_role("navigation", name="People").get_by_role("link", name="Invitations").click()
+    expect(page.get_by_role("heading", name="Invitations", exact=True)).to_be_visible()
+    page.get_by_text("Invite someone").click()
+    page.get_by_label("Organization").select_option(label="Harbor Brokers")
+    page.get_by_label("Role").select_option("broker")
+    page.get_by_label("Only for this email address (optional)").fill(email)
+    page.get_by_label("Valid for (hours, optional)").fill("48")
+    page.get_by_role("button", name="Create the invitation").click()
+    ready = page.get_by_role("status").first
+    expect(ready).to_contain_text(f"Invitation ready: give this link to {email}")
+    first_link = ready.locator("code").inner_text()
+    assert "/register?invitation=" in first_link
+    rows = page.get_by_role("row").filter(has_text=email)
+    pending = rows.filter(has_text="pending")
+    expect(rows).to_have_count(1)
+    first_id = _invitation_id(pending)
+    web.check("invitation-created")
+
+    # Resending replaces the invitation: the old code stops working, a new one is shown once.
+    pending.get_by_role("button", name=re.compile("Resend the invitation")).click()
+    expect(ready).to_contain_text(f"Invitation ready: give this link to {email}")
+    resent_link = ready.locator("code").inner_text()
+    assert resent_link != first_link
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="revoked")).to_have_count(1)
+    resent_id = _invitation_id(pending)
+    assert resent_id != first_id
+    web.check("invitation-resent")
+
+    pending.get_by_role("button", name=re.compile("Revoke the invitation")).click()
+    expect(rows.filter(has_text="revoked")).to_have_count(2)
+    expect(rows.get_by_role("button")).to_have_count(0)
+    web.check("invitation-revoked")
+    checker_id = _staff_id(database, staff.checker.email)
+    assert audited(database, first_id) == [
+        ("invitation.created", checker_id),
+        ("invitation.revoked", checker_id),
+    ]
+    assert audited(database, resent_id) == [
+        ("invitation.created", checker_id),
+        ("invitation.resent", checker_id),
+        ("invitation.revoked", checker_id),
+    ]
+
+
+def _invitation_id(row: Locator) -> str:
+    """The invitation a row's revoke form acts on."""
+    action = row.locator("form[action$='/revoke']").get_attribute("action")
+    return _id_in(action or "", "/admin/invitations")
+
+
+def test_an_administrators_two_factor_reset_needs_a_second_administrator(
+    web: Web, second_web: Web, staff: Staff
+) -> None:
+    page = web.page
+    database = web.server.database_url
+    _sign_in(web, staff.maker)
+    _nav(web, "People")
+    page.get_by_label("Name or email").fill(staff.lost_phone.email)
+    page.get_by_role("button", name="Search").click()
+    page.locator("#results").get_by_role("link", name="Lostphone").click()
+    expect(page.get_by_role("heading", name="Lostphone")).to_be_visible()
+    person_url = page.url.split("?")[0]
+    lost_phone_id = _id_in(person_url, "/admin/people")
+    page.get_by_label("Why (for the approver and the audit log)").fill(
+        "Lost phone and recovery codes; identity checked on a video call"
+    )
+    page.get_by_role("button", name="Ask for a two-factor reset").click()
+    expect(page.get_by_role("status").first).to_contain_text(
+        "another administrator must approve it"
+    )
+    expect(page.get_by_text(re.compile(r"A reset was asked for on .* by you"))).to_be_visible()
+    web.check("mfa-reset-asked")
+
+    # The maker cannot approve his own request: the page says why, and nothing changes.
+    web.allow_console_error("403")
+    page.get_by_role("button", name="Approve the reset").click()
+    expect(page.get_by_role("alert")).to_contain_text("Maker-checker")
+    web.check("mfa-reset-maker-refused")
+    maker_id = _staff_id(database, staff.maker.email)
+    assert audited(database, lost_phone_id, prefix="mfa_reset.") == [
+        ("mfa_reset.requested", maker_id)
+    ]
+
+    # Another administrator, in a browser of their own, approves it from the queue.
+    other = second_web.page
+    _sign_in(second_web, staff.checker)
+    other.goto("/admin/mfa-resets")
+    waiting = other.get_by_role("row").filter(has_text="identity checked on a video call")
+    expect(waiting).to_contain_text("another administrator")
+    second_web.check("mfa-reset-queue")
+    waiting.get_by_role("button", name=re.compile("Approve reset")).click()
+    expect(other.get_by_role("status").first).to_contain_text(
+        "The second factor was removed and every session ended."
+    )
+    expect(other).to_have_url(re.compile(re.escape(person_url)))
+    expect(other.get_by_role("row", name=re.compile("Two-factor"))).to_contain_text("off")
+    second_web.check("mfa-reset-approved")
+    assert audited(database, lost_phone_id, prefix="mfa_reset.") == [
+        ("mfa_reset.requested", maker_id),
+        ("mfa_reset.approved", _staff_id(database, staff.checker.email)),
+    ]
