@@ -519,7 +519,7 @@ def test_a_rule_version_is_saved_a_guard_refusal_shown_and_a_servicing_event_rec
     page.locator("#results").get_by_role("link", name=reference).click()
     expect(page.get_by_role("heading", name=f"Loan {reference}")).to_be_visible()
     loan_id = _id_in(page.url, "/admin/commissions/loans")
-    page.get_by_label("Event").select_option("discharged")
+    page.get_by_label("Event", exact=True).select_option("discharged")
     page.get_by_label("Occurred on").fill("2026-11-30")
     page.get_by_label("Note").fill("Paid off early: the clawback applies")
     page.get_by_role("button", name="Record the event").click()
