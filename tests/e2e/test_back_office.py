@@ -21,12 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.commissions.accrual import accrual
 from lending.models.commissions import RuleScope
-from lending.models.identity import User
+from lending.models.identity import Role, User
 from lending.models.lenders import Lender
 from tests.commissions.factories import create_loan, create_rule
 from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, Web, previous_step_code
 from tests.e2e.database import audited, in_database
-from tests.identity.factories import create_organization
+from tests.identity.factories import create_organization, create_user
 
 STAFF_PASSWORD = "lantern harbour quiet maple"
 
@@ -699,4 +699,97 @@ def test_an_administrators_two_factor_reset_needs_a_second_administrator(
     assert audited(database, lost_phone_id, prefix="mfa_reset.") == [
         ("mfa_reset.requested", maker_id),
         ("mfa_reset.approved", _staff_id(database, staff.checker.email)),
+    ]
+
+
+def test_a_lender_is_versioned_connected_given_a_product_and_retired(
+    web: Web, staff: Staff
+) -> None:
+    """The lender catalog's actions beyond creating: a new version of the details, the
+    integration settings, a webhook secret rotation, a product, and the retirement."""
+    page = web.page
+    tag = uuid.uuid4().hex[:6]
+    database = web.server.database_url
+    _sign_in(web, staff.checker)
+    _nav(web, "Lenders")
+    page.get_by_label("Slug").fill(f"catalog-{tag}")
+    page.get_by_label("Name", exact=True).fill(f"Catalog Bank {tag}")
+    page.get_by_label("Note").fill("A lender for the catalog test")
+    page.get_by_role("button", name="Create the lender").click()
+    expect(page.get_by_role("status").first).to_contain_text("The lender was created.")
+    lender_id = _id_in(page.url, "/admin/lenders")
+
+    details = page.get_by_role("region", name="New version of the details")
+    details.get_by_label("Website").fill("https://catalog.example")
+    details.get_by_label("Note").fill("Website added")
+    details.get_by_role("button", name="Save a new version").click()
+    expect(page.get_by_role("status").first).to_contain_text("A new version of the lender's")
+    expect(page.get_by_role("row", name=re.compile("^Website"))).to_contain_text(
+        "https://catalog.example"
+    )
+
+    integration = page.get_by_role("region", name="Integration")
+    integration.get_by_label("Adapter").select_option("none")
+    integration.get_by_role("button", name="Save the integration").click()
+    expect(page.get_by_role("status").first).to_contain_text("The integration settings were saved.")
+    expect(integration.get_by_label("Adapter")).to_have_value("none")
+    integration.get_by_role("button", name="Rotate the webhook secret").click()
+    secret = page.get_by_role("region", name="New webhook secret")
+    expect(secret).to_contain_text("shown this once")
+    hint = page.locator("#new-secret").inner_text().strip()[-4:]
+    expect(page.get_by_role("region", name="Integration")).to_contain_text(f"…{hint}")
+    web.check("lender-secret-rotated")
+
+    products = page.get_by_role("region", name="Products")
+    products.get_by_text("New product").click()
+    products.get_by_label("Code").fill(f"personal-{tag}")
+    products.get_by_role("button", name="Create the product").click()
+    expect(page.get_by_role("status").first).to_contain_text("The product was created.")
+    expect(page.get_by_role("link", name=f"personal-{tag}")).to_be_visible()
+
+    details = page.get_by_role("region", name="New version of the details")
+    details.get_by_label("Why it is retired").fill("The lender left the panel")
+    details.get_by_role("button", name="Retire the lender").click()
+    expect(page.get_by_role("status").first).to_contain_text("The lender's retirement was saved.")
+    expect(details).to_contain_text("its details can no longer change")
+    web.check("lender-retired")
+    checker_id = _staff_id(database, staff.checker.email)
+    assert audited(database, lender_id) == [
+        ("lender.created", checker_id),
+        ("lender.version_created", checker_id),
+        ("lender.integration_changed", checker_id),
+        ("lender.webhook_secret_rotated", checker_id),
+        ("lender.retired", checker_id),
+    ]
+
+
+async def _broker(session: AsyncSession, tag: str) -> None:
+    firm = await create_organization(session, name=f"Role Firm {tag}", slug=f"role-firm-{tag}")
+    await create_user(
+        session,
+        organization=firm,
+        role=Role.BROKER,
+        email=f"rhea-{tag}@role.demo",
+        full_name=f"Rhea Role {tag}",
+    )
+
+
+def test_a_brokers_role_is_changed(web: Web, staff: Staff) -> None:
+    page = web.page
+    tag = uuid.uuid4().hex[:6]
+    database = web.server.database_url
+    in_database(database, lambda s: _broker(s, tag))
+    _sign_in(web, staff.checker)
+    _nav(web, "People")
+    page.get_by_label("Name or email").fill(f"rhea-{tag}@role.demo")
+    page.get_by_role("button", name="Search").click()
+    page.locator("#results").get_by_role("link", name=f"Rhea Role {tag}").click()
+    person_id = _id_in(page.url, "/admin/people")
+    page.get_by_label("Role", exact=True).select_option("broker_manager")
+    page.get_by_role("button", name="Change the role").click()
+    expect(page.get_by_role("status").first).to_contain_text("The role was changed")
+    expect(page.get_by_role("row", name=re.compile("^Role"))).to_contain_text("broker manager")
+    web.check("person-role-changed")
+    assert audited(database, person_id, prefix="user.role") == [
+        ("user.role_granted", _staff_id(database, staff.checker.email))
     ]
