@@ -729,10 +729,10 @@ def test_a_lender_is_versioned_connected_given_a_product_and_retired(
     )
 
     integration = page.get_by_role("region", name="Integration")
-    integration.get_by_label("Adapter").select_option("none")
+    integration.get_by_label("Adapter", exact=True).select_option("none")
     integration.get_by_role("button", name="Save the integration").click()
     expect(page.get_by_role("status").first).to_contain_text("The integration settings were saved.")
-    expect(integration.get_by_label("Adapter")).to_have_value("none")
+    expect(integration.get_by_label("Adapter", exact=True)).to_have_value("none")
     integration.get_by_role("button", name="Rotate the webhook secret").click()
     secret = page.get_by_role("region", name="New webhook secret")
     expect(secret).to_contain_text("shown this once")
@@ -743,6 +743,10 @@ def test_a_lender_is_versioned_connected_given_a_product_and_retired(
     products = page.get_by_role("region", name="Products")
     products.get_by_text("New product").click()
     products.get_by_label("Code").fill(f"personal-{tag}")
+    # The terms start from an example whose name is left to fill in.
+    product_terms = products.get_by_label("Terms (JSON: the fields of the REST API's product body)")
+    example = json.loads(product_terms.input_value())
+    product_terms.fill(json.dumps({**example, "name": f"Personal loan {tag}"}))
     products.get_by_role("button", name="Create the product").click()
     expect(page.get_by_role("status").first).to_contain_text("The product was created.")
     expect(page.get_by_role("link", name=f"personal-{tag}")).to_be_visible()
