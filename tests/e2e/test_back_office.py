@@ -797,3 +797,44 @@ def test_a_brokers_role_is_changed(web: Web, staff: Staff) -> None:
     assert audited(database, person_id, prefix="user.role") == [
         ("user.role_granted", _staff_id(database, staff.checker.email))
     ]
+
+
+def test_a_prompt_engineer_creates_starts_and_stops_an_experiment(web: Web, staff: Staff) -> None:
+    """On the staging label (the running assistant serves production), so no other test's
+    conversation meets an arm."""
+    page = web.page
+    title = f"Shorter greeting {uuid.uuid4().hex[:6]}"
+    database = web.server.database_url
+    _sign_in(web, staff.engineer)
+    expect(page).to_have_url(re.compile(r"/admin/prompts$"))
+    page.locator("#results tbody tr a").first.click()
+    page.get_by_role("link", name="A/B experiments").click()
+    new = page.get_by_role("region", name="New experiment")
+    new.get_by_label("Name", exact=True).fill(title)
+    new.get_by_label("On the traffic of the label").select_option("staging")
+    new.get_by_label("What it tests").fill("Whether a shorter greeting keeps people talking")
+    versions = new.get_by_label("Arm 2 version").locator("option").all_inner_texts()
+    new.get_by_label("Arm 1 name").fill("control")
+    new.get_by_label("Arm 1 version").select_option("1")
+    new.get_by_label("Arm 1 weight").fill("50")
+    new.get_by_label("Arm 2 name").fill("challenger")
+    new.get_by_label("Arm 2 version").select_option(label=versions[-1])
+    new.get_by_label("Arm 2 weight").fill("50")
+    new.get_by_role("button", name="Create the experiment (a draft)").click()
+    expect(page.get_by_role("status").first).to_contain_text("created as a draft")
+    web.check("experiment-created")
+    page.get_by_role("link", name=title).click()
+    experiment_id = _id_in(page.url, "/experiments")
+    page.get_by_role("button", name="Start serving its arms").click()
+    expect(page.get_by_role("status").first).to_contain_text("The experiment is running")
+    expect(page.get_by_text("On staging, running")).to_be_visible()
+    web.check("experiment-running")
+    page.get_by_role("button", name="Stop the experiment").click()
+    expect(page.get_by_role("status").first).to_contain_text("The experiment was stopped")
+    web.check("experiment-stopped")
+    engineer_id = _staff_id(database, staff.engineer.email)
+    assert audited(database, experiment_id) == [
+        ("prompt.experiment_created", engineer_id),
+        ("prompt.experiment_started", engineer_id),
+        ("prompt.experiment_stopped", engineer_id),
+    ]
