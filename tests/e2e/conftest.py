@@ -22,12 +22,14 @@ from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-unt
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
+    Locator,
     Page,
     Request,
     ViewportSize,
     expect,
     sync_playwright,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from devtools.databases import recreate_database
 
@@ -114,6 +116,20 @@ def previous_step_code(secret: str) -> str:
             _USED_STEPS[secret] = step
             return pyotp.TOTP(secret).at(step * 30)
         time.sleep(left + 0.2)
+
+
+def reload_until(page: Page, visible: Locator, seconds: float = 60) -> None:
+    """Reload the page until the locator shows (work done by the job worker). Each load gets a
+    few seconds to fetch its data (the live bell's stream keeps the network busy for good, so
+    "networkidle" never comes)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            visible.wait_for(state="visible", timeout=3000)
+            return
+        except PlaywrightTimeoutError:
+            assert time.monotonic() < deadline, f"still not shown after {seconds} s: {visible}"
+        page.reload()
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,14 @@ from playwright.sync_api import FilePayload, Locator, expect
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evals.synthetic_documents import generate
 from lending.commissions.accrual import accrual
+from lending.documents.types import DocumentType
 from lending.models.commissions import RuleScope
 from lending.models.identity import Role, User
 from lending.models.lenders import Lender
 from tests.commissions.factories import create_loan, create_rule
-from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, Web, previous_step_code
+from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, Web, previous_step_code, reload_until
 from tests.e2e.database import audited, in_database
 from tests.identity.factories import create_organization, create_user
 
@@ -838,3 +840,68 @@ def test_a_prompt_engineer_creates_starts_and_stops_an_experiment(web: Web, staf
         ("prompt.experiment_started", engineer_id),
         ("prompt.experiment_stopped", engineer_id),
     ]
+
+
+def _uploaded_pay_stubs(url: str, names: tuple[str, ...]) -> None:
+    """Pay stubs the demo's direct borrower uploads through the REST API to a new draft (the
+    server's job worker then extracts them into the review queue)."""
+    token = _post(
+        url, "/api/v1/auth/token", {"email": "direct@omnifin.demo", "password": DEMO_PASSWORD}
+    )
+    assert token.status_code == 200, token.text
+    headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    started = _post(
+        url,
+        "/api/v1/applications",
+        {"product_type": "auto", "amount": "18000.00", "term_months": 48},
+        token.json()["access_token"],
+    )
+    assert started.status_code == 201, started.text
+    for seed, name in enumerate(names, start=11):
+        pay_stub = generate(DocumentType.PAY_STUB, seed=seed, today=date.today()).data
+        uploaded = httpx.post(
+            f"{url}/api/v1/documents",
+            data={"application_id": started.json()["id"], "document_type": "pay_stub"},
+            files={"file": (name, pay_stub, "application/pdf")},
+            headers=headers,
+            timeout=30,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+
+
+def test_documents_are_verified_and_rejected_with_a_reason_from_the_queue(
+    web: Web, staff: Staff
+) -> None:
+    page = web.page
+    tag = uuid.uuid4().hex[:6]
+    good, bad = f"paystub-{tag}-good.pdf", f"paystub-{tag}-bad.pdf"
+    database = web.server.database_url
+    _uploaded_pay_stubs(web.server.url, (good, bad))
+    _sign_in(web, staff.checker)
+    _nav(web, "Documents")
+    reload_until(page, page.get_by_role("link", name=bad), seconds=90)
+    reload_until(page, page.get_by_role("link", name=good), seconds=30)
+
+    page.get_by_role("link", name=good).click()
+    expect(page.get_by_role("heading", name="Extracted fields")).to_be_visible()
+    good_id = _id_in(page.url, "/admin/documents")
+    web.check("document")
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("status").first).to_contain_text("The document was verified.")
+    expect(page.get_by_role("link", name=good)).to_have_count(0)  # out of the queue
+
+    page.get_by_role("link", name=bad).click()
+    bad_id = _id_in(page.url, "/admin/documents")
+    page.get_by_label("Reason for rejecting (the borrower sees it)").fill(
+        "The pay stub is for another employer than the application says"
+    )
+    page.get_by_role("button", name="Reject").click()
+    expect(page.get_by_role("status").first).to_contain_text("The document was rejected.")
+    expect(page.get_by_role("link", name=bad)).to_have_count(0)
+    web.check("documents-decided")
+    checker = _staff_id(database, staff.checker.email)
+    assert audited(database, good_id, prefix="document.verified") == [
+        ("document.verified", checker)
+    ]
+    assert audited(database, bad_id, prefix="document.rejected") == [("document.rejected", checker)]
+    assert audited(database, good_id, prefix="document.rejected") == []
