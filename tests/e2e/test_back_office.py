@@ -905,3 +905,46 @@ def test_documents_are_verified_and_rejected_with_a_reason_from_the_queue(
     ]
     assert audited(database, bad_id, prefix="document.rejected") == [("document.rejected", checker)]
     assert audited(database, good_id, prefix="document.rejected") == []
+
+
+def test_a_knowledge_file_is_uploaded_ingested_published_and_archived(
+    web: Web, staff: Staff
+) -> None:
+    """The upload is queued for the server's job worker, which parses and embeds it; the page
+    shows its ingestion, then the version is published (searched) and the entry archived."""
+    page = web.page
+    tag = uuid.uuid4().hex[:6]
+    key = f"e2e-prepayment-{tag}"
+    database = web.server.database_url
+    guide = (
+        f"---\ntitle: Prepayment {tag}\n---\n\n# Prepayment\n\n"
+        "You may repay a personal loan early at no cost; interest stops on the day you repay.\n"
+    )
+    _sign_in(web, staff.engineer)
+    _nav(web, "Knowledge")
+    page.get_by_text("Upload a file").click()
+    page.get_by_label("File", exact=True).set_input_files(
+        files=FilePayload(name=f"{key}.md", mimeType="text/markdown", buffer=guide.encode())
+    )
+    page.get_by_label("Key (optional: from the file's front matter or name)").fill(key)
+    page.get_by_label("Change note (optional)").fill("First version, from the browser")
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("status").first).to_contain_text("the worker is parsing")
+    expect(page.get_by_role("heading", name=f"Prepayment {tag}")).to_be_visible()
+    entry_id = _id_in(page.url, "/admin/knowledge")
+    versions = page.get_by_role("table", name="Newest first")
+    reload_until(page, versions.get_by_role("cell", name="ready", exact=True), seconds=90)
+    web.check("knowledge-ingested")
+
+    page.get_by_role("button", name="Publish v1").click()
+    expect(page.get_by_role("status").first).to_contain_text("The version is the one searched now.")
+    expect(versions.get_by_role("cell", name="searched", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Archive: take it out of search").click()
+    expect(page.get_by_role("status").first).to_contain_text("The entry is out of search")
+    expect(page.get_by_role("row", name=re.compile("^Status"))).to_contain_text("archived")
+    web.check("knowledge-archived")
+    engineer = _staff_id(database, staff.engineer.email)
+    assert audited(database, entry_id) == [
+        ("knowledge.version_published", engineer),
+        ("knowledge.entry_archived", engineer),
+    ]
