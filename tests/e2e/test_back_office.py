@@ -1,6 +1,9 @@
 """The back office in a real browser against the real server: each role signs in with its second
-factor and walks its pages (axe on each), performs each action once, a maker-checker pair with two
-administrators, and a prompt engineer refused an administrator's page by its address."""
+factor and walks its pages (axe on each), performs each action once (a maker-checker pair with
+two administrators for payouts and for a two-factor reset, commission rules and servicing events,
+statement reconciliation, invitations, the lender catalog, roles, documents, knowledge and prompt
+experiments), with each action's audit rows read from the server's database, and a prompt
+engineer refused an administrator's page by its address."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import httpx
 import pyotp
@@ -21,14 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evals.synthetic_documents import generate
 from lending.commissions.accrual import accrual
+from lending.commissions.entries import commission_entry
+from lending.commissions.schemas import AdjustmentCreate
 from lending.documents.types import DocumentType
-from lending.models.commissions import RuleScope
+from lending.models.commissions import Party, RuleScope
 from lending.models.identity import Role, User
 from lending.models.lenders import Lender
 from tests.commissions.factories import create_loan, create_rule
 from tests.e2e.conftest import DEMO_PASSWORD, LiveServer, Web, previous_step_code, reload_until
 from tests.e2e.database import audited, in_database
-from tests.identity.factories import create_organization, create_user
+from tests.identity.factories import actor_of, create_organization, create_user
 
 STAFF_PASSWORD = "lantern harbour quiet maple"
 
@@ -303,6 +309,12 @@ def test_maker_checker_with_two_administrators(web: Web, staff: Staff) -> None:
     page.get_by_role("button", name="Mark paid").click()
     expect(page.get_by_role("status").first).to_contain_text("paid")
     web.check("batch-paid")
+    # Each payee's statement of the paid batch, as a PDF.
+    with page.expect_download() as statement:
+        page.get_by_role("link", name=re.compile("^PDF statement of")).first.click()
+    assert statement.value.suggested_filename.endswith(".pdf")
+    pdf = statement.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
 
 
 def test_a_prompt_engineer_sees_prompts_only_and_is_refused_admin_pages(
@@ -947,4 +959,49 @@ def test_a_knowledge_file_is_uploaded_ingested_published_and_archived(
     assert audited(database, entry_id) == [
         ("knowledge.version_published", engineer),
         ("knowledge.entry_archived", engineer),
+    ]
+
+
+async def _firm_bonus(session: AsyncSession, tag: str) -> None:
+    """A manual commission adjustment for a firm of its own: something for a batch to pay."""
+    admin = await _admin_user(session)
+    assert admin is not None
+    firm = await create_organization(session, name=f"Bonus Firm {tag}", slug=f"bonus-{tag}")
+    await commission_entry.adjust(
+        session,
+        actor_of(admin),
+        data=AdjustmentCreate(
+            payee_kind="organization",
+            payee_id=firm.id,
+            party=Party.FIRM,
+            amount=Decimal("120.00"),
+            effective_on=date.today(),
+            reason="A bonus for the failed batch test",
+        ),
+    )
+
+
+def test_a_draft_batch_is_marked_failed_with_a_reason(web: Web, staff: Staff) -> None:
+    page = web.page
+    database = web.server.database_url
+    in_database(database, lambda s: _firm_bonus(s, uuid.uuid4().hex[:6]))
+    _sign_in(web, staff.maker)
+    _nav(web, "Commissions")
+    page.get_by_text("Draft a new batch").click()
+    page.get_by_label("Cut-off date").fill(date.today().isoformat())
+    page.get_by_role("button", name="Draft the batch").click()
+    expect(page.get_by_role("status").first).to_contain_text("Another administrator must approve")
+    batch_id = _id_in(page.url, "/admin/commissions/batches")
+    page.get_by_label("Why it failed or is dropped").fill("The bank rejected the payment file")
+    page.get_by_role("button", name="Mark failed").click()
+    expect(page.get_by_role("status").first).to_contain_text("The batch was marked failed")
+    expect(page.get_by_role("row", name=re.compile("^Failed"))).to_contain_text(
+        "The bank rejected the payment file"
+    )
+    expect(page.get_by_role("button", name="Mark failed")).to_have_count(0)
+    web.check("batch-failed")
+    maker = _staff_id(database, staff.maker.email)
+    assert audited(database, batch_id) == [
+        ("commission.batch_created", maker),
+        ("commission.batch_failed", maker),
     ]
