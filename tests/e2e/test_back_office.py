@@ -47,8 +47,11 @@ class StaffLogin:
     last_step: int  # the last TOTP step used: a code is good once
 
     def next_code(self) -> str:
-        """A code of a step after the last one used (the server accepts the next step too)."""
-        step = max(self.last_step + 1, int(time.time() // 30) - 1)
+        """A code of a step after the last one used, never older than the current step: the
+        server accepts one step either side, so the code stays good for 30 s or more whatever
+        the sign-in takes (the previous step's code failed when the request crossed a step
+        boundary: a flaky 401 on a loaded machine)."""
+        step = max(self.last_step + 1, int(time.time() // 30))
         if step > int(time.time() // 30) + 1:
             time.sleep(30)  # pragma: no cover - three sign-ins in one 30 s window
         self.last_step = step
