@@ -1,4 +1,5 @@
-"""Payout batches with maker-checker: draft, approve (another admin), export, paid or failed.
+"""Payout batches with maker-checker: draft, approve (another admin), export, paid or failed,
+and each payee's PDF statement of an exported batch.
 
 Every step is the commission services', so the maker-checker rule, the state checks and the audit
 rows are the REST API's own."""
@@ -106,6 +107,32 @@ async def export(
         body,
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="payout-{batch_id}.csv"'},
+    )
+
+
+@router.get("/batches/{batch_id}/statements/{payee_id}")
+async def payee_statement(
+    request: Request,
+    batch_id: uuid.UUID,
+    payee_id: uuid.UUID,
+    staff: StaffDep,
+    session: SessionDep,
+) -> Response:
+    """One payee's PDF statement of an exported or paid batch (a refusal is the batch's page
+    with the reason, as for the other steps)."""
+    try:
+        pdf = await payout_batch.statement_pdf(
+            session, staff.actor, batch_id=batch_id, payee_id=payee_id
+        )
+    except _REFUSALS as refused:
+        return await refused_page(session, refused, _detail, request, session, staff, batch_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="statement-{batch_id}-{payee_id}.pdf"',
+            "Cache-Control": "no-store",
+        },
     )
 
 

@@ -5,14 +5,16 @@ each line matched against the ledger with its mismatch, and resolve a line with 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.forms import validated
-from admin.listing import ListQuery, ListQueryDep, enum_filter
+from admin.listing import PAGE_SIZE, ListQuery, ListQueryDep, enum_filter
 from admin.web import (
     OriginDep,
     SessionDep,
@@ -23,7 +25,7 @@ from admin.web import (
     require_section,
 )
 from lending.commissions.reconciliation import reconciliation
-from lending.commissions.schemas import LineResolve, StatementImport
+from lending.commissions.schemas import LineResolution, LineResolve, StatementImport
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.lenders.catalog_service import catalog
 from lending.lenders.schemas import CatalogLender
@@ -97,11 +99,18 @@ async def statement_detail(
     statement_id: uuid.UUID,
     staff: StaffDep,
     session: SessionDep,
+    query: ListQueryDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
+    resolution: Annotated[str | None, Query(max_length=20)] = None,
     done: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     return await _detail(
-        request, session, staff, statement_id, status, notice=_DONE.get(done or "")
+        request,
+        session,
+        staff,
+        statement_id,
+        _LineFilters(status, resolution, query.cursor, query.limit),
+        notice=_DONE.get(done or ""),
     )
 
 
@@ -114,7 +123,12 @@ async def resolve(
     session: SessionDep,
     origin: OriginDep,
     reason: Annotated[str, Form(max_length=2000)] = "",
+    status: Annotated[str, Form(max_length=20)] = "",
+    resolution: Annotated[str, Form(max_length=20)] = "",
+    cursor: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    # The page the line was resolved from: the same filters and page afterwards.
+    shown = _LineFilters(status or None, resolution or None, cursor or None, PAGE_SIZE)
     try:
         await reconciliation.resolve(
             session,
@@ -126,9 +140,25 @@ async def resolve(
         )
     except _REFUSALS as refused:
         return await refused_page(
-            session, refused, _detail, request, session, staff, statement_id, None
+            session, refused, _detail, request, session, staff, statement_id, shown
         )
-    return RedirectResponse(f"/admin/commissions/statements/{statement_id}?done=resolved", 303)
+    back = urlencode({**shown.params(), "done": "resolved"})
+    return RedirectResponse(f"/admin/commissions/statements/{statement_id}?{back}", 303)
+
+
+@dataclass(frozen=True)
+class _LineFilters:
+    """What the statement's page shows: an outcome, open or resolved lines, and which page."""
+
+    status: str | None
+    resolution: str | None
+    cursor: str | None
+    limit: int
+
+    def params(self) -> dict[str, str]:
+        """The filters and page as query parameters (the empty ones left out)."""
+        values = {"status": self.status, "resolution": self.resolution, "cursor": self.cursor}
+        return {name: value for name, value in values.items() if value}
 
 
 def lender_names(lenders: list[CatalogLender]) -> dict[uuid.UUID, str]:
@@ -183,16 +213,26 @@ async def _detail(
     session: AsyncSession,
     staff: Staff,
     statement_id: uuid.UUID,
-    status: str | None,
+    shown: _LineFilters,
     *,
     notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    chosen = enum_filter(LineStatus, status, "status")
-    found = await reconciliation.get(session, staff.actor, statement_id=statement_id)
+    chosen = enum_filter(LineStatus, shown.status, "outcome")
+    resolution = enum_filter(LineResolution, shown.resolution, "resolution")
+    found = await reconciliation.overview(session, staff.actor, statement_id=statement_id)
+    page = await reconciliation.page_lines(
+        session,
+        staff.actor,
+        statement_id=statement_id,
+        status=chosen,
+        resolution=resolution,
+        cursor=shown.cursor,
+        limit=shown.limit,
+    )
     names = lender_names(await catalog.list_lenders(session, staff.actor))
-    lines = [line for line in found.lines if chosen is None or line.status is chosen]
+    query = ListQuery(q=None, cursor=shown.cursor, limit=shown.limit)
     return render(
         request,
         "commissions/statement.html",
@@ -203,11 +243,20 @@ async def _detail(
             "title": "Lender statement",
             "statement": found,
             "lender_name": names.get(found.lender_id, str(found.lender_id)),
-            "lines": lines,
+            "page": page,
             "status": chosen.value if chosen else "",
             "statuses": list(LineStatus),
+            "resolution": resolution.value if resolution else "",
+            "resolutions": list(LineResolution),
+            "cursor": shown.cursor or "",
             "notice": notice,
             "error": error,
+            # After a refused form the address is the form's (a POST): no paging link then.
+            "next_url": (
+                query.next_url(request, page.next_cursor) if request.method == "GET" else None
+            ),
+            "first_url": query.first_url(request) if request.method == "GET" else None,
         },
         status_code=status_code,
+        block="results",
     )

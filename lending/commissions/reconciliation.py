@@ -25,7 +25,9 @@ from lending.audit.schemas import Origin
 from lending.audit.service import audit
 from lending.commissions.repository import CommissionRepository
 from lending.commissions.schemas import (
+    LineResolution,
     LineResolve,
+    ReconciliationOverview,
     ReconciliationRead,
     StatementImport,
     StatementLineRead,
@@ -251,6 +253,40 @@ class ReconciliationService:
             raise NotFound("No such lender statement.")
         return await self._read(repository, statement)
 
+    async def overview(
+        self, session: AsyncSession, actor: Actor, *, statement_id: uuid.UUID
+    ) -> ReconciliationOverview:
+        """A statement and its count of lines by outcome, without the lines (see `page_lines`)."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        repository = CommissionRepository.from_session(session)
+        statement = await repository.statement(statement_id)
+        if statement is None:
+            raise NotFound("No such lender statement.")
+        return await self._overview(repository, statement)
+
+    async def page_lines(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        *,
+        statement_id: uuid.UUID,
+        status: LineStatus | None = None,
+        resolution: LineResolution | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[StatementLineRead]:
+        """One page of a statement's lines in import order, by outcome and resolution (the back
+        office's review: a statement may hold 50,000 lines)."""
+        actor.require(Scope.COMMISSIONS_APPROVE)
+        page = await CommissionRepository.from_session(session).statement_line_page(
+            statement_id,
+            status=status,
+            resolved=None if resolution is None else resolution is LineResolution.RESOLVED,
+            cursor=cursor,
+            limit=limit,
+        )
+        return map_page(page, StatementLineRead.model_validate)
+
     async def resolve(
         self,
         session: AsyncSession,
@@ -288,17 +324,20 @@ class ReconciliationService:
             StatementLineRead.model_validate(row)
             for row in await repository.statement_lines(statement.id)
         ]
-        counts = {status.value: 0 for status in LineStatus}
-        for line in lines:
-            counts[line.status.value] += 1
-        return ReconciliationRead(
+        overview = await self._overview(repository, statement)
+        return ReconciliationRead(**overview.model_dump(), lines=lines)
+
+    async def _overview(
+        self, repository: CommissionRepository, statement: LenderStatement
+    ) -> ReconciliationOverview:
+        counts = await repository.statement_line_counts(statement.id)
+        return ReconciliationOverview(
             id=statement.id,
             lender_id=statement.lender_id,
             period_start=statement.period_start,
             period_end=statement.period_end,
             currency=statement.currency,
-            counts=counts,
-            lines=lines,
+            counts={status.value: counts.get(status, 0) for status in LineStatus},
         )
 
 

@@ -43,6 +43,7 @@ from lending.models.commissions import (
     FundedLoan,
     LenderStatement,
     LenderStatementLine,
+    LineStatus,
     LoanServicingEvent,
     LoanStatus,
     Party,
@@ -531,6 +532,45 @@ class CommissionRepository:
             .order_by(LenderStatementLine.line_number.nulls_last(), LenderStatementLine.id)
         )
         return (await self.session.scalars(statement)).all()
+
+    async def statement_line_page(
+        self,
+        statement_id: uuid.UUID,
+        *,
+        status: LineStatus | None,
+        resolved: bool | None,
+        cursor: str | None,
+        limit: int,
+    ) -> Page[LenderStatementLine]:
+        """A statement's lines in the order they were imported (the CSV's, then the expected
+        loans it left out), by the line id: an index range scan however deep the page."""
+        statement = select(LenderStatementLine).where(
+            LenderStatementLine.statement_id == statement_id
+        )
+        if status is not None:
+            statement = statement.where(LenderStatementLine.status == status)
+        if resolved is not None:
+            resolved_at = LenderStatementLine.resolved_at
+            statement = statement.where(
+                resolved_at.is_not(None) if resolved else resolved_at.is_(None)
+            )
+        return await fetch_page(
+            self.session,
+            statement,
+            [LenderStatementLine.id],
+            cursor=cursor,
+            limit=limit,
+            descending=False,
+        )
+
+    async def statement_line_counts(self, statement_id: uuid.UUID) -> dict[LineStatus, int]:
+        """How many of a statement's lines have each outcome (outcomes without lines left out)."""
+        statement = (
+            select(LenderStatementLine.status, func.count())
+            .where(LenderStatementLine.statement_id == statement_id)
+            .group_by(LenderStatementLine.status)
+        )
+        return {row[0]: int(row[1]) for row in await self.session.execute(statement)}
 
     async def statement_line(
         self, statement_id: uuid.UUID, line_id: int

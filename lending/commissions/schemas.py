@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -488,14 +489,27 @@ class StatementLineRead(BaseModel):
     resolution_reason: str | None
 
 
-class ReconciliationRead(BaseModel):
+class ReconciliationOverview(BaseModel):
+    """An imported statement and how many of its lines have each outcome (the back office
+    pages through its lines separately)."""
+
     id: uuid.UUID
     lender_id: uuid.UUID
     period_start: date
     period_end: date
     currency: str
     counts: dict[str, int]
+
+
+class ReconciliationRead(ReconciliationOverview):
     lines: list[StatementLineRead]
+
+
+class LineResolution(StrEnum):
+    """A filter on a statement's lines: those still to resolve, or those resolved."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 class LineResolve(_Input):

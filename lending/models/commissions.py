@@ -445,6 +445,8 @@ class LenderStatementLine(Base):
     __table_args__ = (
         CheckConstraint(one_of("status", LineStatus), name="status"),
         Index("ix_lender_statement_line_statement_id_line_number", "statement_id", "line_number"),
+        # The back office pages through a statement's lines by id (keyset).
+        Index("ix_lender_statement_line_statement_id_id", "statement_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)

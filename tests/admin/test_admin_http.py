@@ -16,7 +16,7 @@ from lending.commissions.accrual import accrual
 from lending.config import Settings
 from lending.models.applications import Application, ApplicationStatus
 from lending.models.audit import AuditEvent
-from lending.models.commissions import BatchStatus, PayoutBatch
+from lending.models.commissions import BatchStatus, PayoutBatch, PayoutBatchItem
 from lending.models.documents import Document, DocumentStatus
 from lending.models.identity import Role, User
 from lending.models.prompts import PromptCategory, PromptLabelName
@@ -260,6 +260,47 @@ async def test_maker_checker_the_maker_is_refused_on_the_page_and_another_admin_
     ]
     listed = await maker.http.get("/admin/commissions/batches?status=paid")
     assert f"/admin/commissions/batches/{batch_id}" in listed.text
+
+
+async def test_each_payee_gets_a_pdf_statement_once_the_batch_is_exported(
+    admin_app: httpx.ASGITransport, session: AsyncSession, settings: Settings
+) -> None:
+    maker = await signed_in(admin_app, session, settings, Role.PLATFORM_ADMIN)
+    checker = await signed_in(admin_app, session, settings, Role.PLATFORM_ADMIN)
+    await _payable_world(session, maker.user)
+    drafted = await maker.post("/admin/commissions/batches", {"cutoff_on": "2026-12-31"})
+    batch_id = uuid.UUID(drafted.headers["location"].split("/")[-1].split("?")[0])
+    assert (await checker.post(f"/admin/commissions/batches/{batch_id}/approve")).status_code == 303
+    payees = (
+        await session.scalars(
+            select(PayoutBatchItem.payee_id).where(PayoutBatchItem.batch_id == batch_id).distinct()
+        )
+    ).all()
+    assert payees
+    statement = f"/admin/commissions/batches/{batch_id}/statements/{payees[0]}"
+
+    approved_page = await checker.http.get(f"/admin/commissions/batches/{batch_id}")
+    assert "PDF statement of" not in approved_page.text  # statements come with the export
+    early = await checker.http.get(statement)
+    assert early.status_code == 409
+    assert "Statements come with the export; this batch is approved." in early.text
+
+    assert (await checker.post(f"/admin/commissions/batches/{batch_id}/export")).status_code == 200
+    exported_page = await checker.http.get(f"/admin/commissions/batches/{batch_id}")
+    for payee_id in payees:
+        assert f'href="/admin/commissions/batches/{batch_id}/statements/{payee_id}"' in (
+            exported_page.text
+        )
+    pdf = await checker.http.get(statement)
+    assert pdf.status_code == 200
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.headers["content-disposition"].startswith("attachment;")
+    assert pdf.content.startswith(b"%PDF")
+    stranger = await checker.http.get(
+        f"/admin/commissions/batches/{batch_id}/statements/{uuid.uuid4()}"
+    )
+    assert stranger.status_code == 404
+    assert "This payee is not in the batch." in stranger.text
 
 
 async def test_a_stale_decision_is_a_409_message_and_a_fresh_one_moves_the_application(

@@ -319,3 +319,95 @@ async def test_a_prompt_engineer_cannot_open_the_commission_pages(
     assert posted.status_code == 403
     count = await session.scalar(text("SELECT count(*) FROM commission_rule"))
     assert count == 0
+
+
+async def test_a_long_statement_is_paged_filtered_and_a_forged_cursor_is_refused(
+    admin_app: httpx.ASGITransport, session: AsyncSession, settings: Settings
+) -> None:
+    """The statement's page shows 50 lines at a time: the next page through the cursor in the
+    address, every line once; a line resolved on page 2 brings the reviewer back to page 2."""
+    admin = await _admin(admin_app, session, settings)
+    lender = Lender(slug="recon-long-bank", name="Recon Long Bank")
+    session.add(lender)
+    await session.flush()
+    # 60 lines and no loan of this lender: each line is unexpected.
+    csv_text = "loan_reference,borrower_name,funding_date,amount\n" + "".join(
+        f"LN-{n:03d},Someone,2026-03-10,{n}.00\n" for n in range(1, 61)
+    )
+    form = {
+        "csrf_token": admin.csrf,
+        "lender_id": str(lender.id),
+        "period_start": "2026-03-01",
+        "period_end": "2026-03-31",
+    }
+    imported = await admin.http.post(
+        "/admin/commissions/statements",
+        data=form,
+        files={"statement": ("long.csv", csv_text.encode(), "text/csv")},
+    )
+    assert imported.status_code == 303, imported.text
+    detail = imported.headers["location"].split("?")[0]
+
+    def references(html: str) -> list[str]:
+        return re.findall(r"<td>(LN-\d{3})</td>", html)
+
+    def next_link(html: str) -> str | None:
+        found = re.search(r'<a href="([^"]+)" rel="next">Next page</a>', html)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    first = await admin.http.get(detail)
+    assert first.status_code == 200
+    assert references(first.text) == [f"LN-{n:03d}" for n in range(1, 51)]
+    assert ">60</td>" in first.text  # the count of unexpected lines is the statement's
+    second_url = next_link(first.text)
+    assert second_url is not None
+    assert "cursor=" in second_url
+    second = await admin.http.get(second_url)
+    assert second.status_code == 200
+    assert references(second.text) == [f"LN-{n:03d}" for n in range(51, 61)]
+    assert next_link(second.text) is None
+    assert "End of the list" in second.text
+    assert f'href="{detail}"' in second.text  # back to the first page
+
+    # The outcome filter pages too, and keeps its own cursor.
+    filtered = await admin.http.get(detail, params={"status": "unexpected", "limit": "25"})
+    assert references(filtered.text) == [f"LN-{n:03d}" for n in range(1, 26)]
+    filtered_next = next_link(filtered.text)
+    assert filtered_next is not None
+    assert "status=unexpected" in filtered_next
+    none_matched = await admin.http.get(detail, params={"status": "match"})
+    assert references(none_matched.text) == []
+    assert "No line with this outcome." in none_matched.text
+
+    # Resolving a line of page 2 comes back to page 2, where the line shows resolved.
+    line = (
+        await session.scalars(
+            select(LenderStatementLine).where(LenderStatementLine.loan_reference == "LN-055")
+        )
+    ).one()
+    cursor = second_url.split("cursor=")[1]
+    resolved = await admin.post(
+        f"{detail}/lines/{line.id}/resolve",
+        {"reason": "Another firm's loan, sent to the lender", "cursor": cursor},
+    )
+    assert resolved.status_code == 303, resolved.text
+    back = resolved.headers["location"]
+    assert f"cursor={cursor}" in back
+    assert "done=resolved" in back
+    page_two = await admin.http.get(back)
+    assert "Another firm&#39;s loan, sent to the lender" in page_two.text
+    assert references(page_two.text)[0] == "LN-051"
+    only_resolved = await admin.http.get(detail, params={"resolution": "resolved"})
+    assert references(only_resolved.text) == ["LN-055"]
+
+    for forged in ("not-a-cursor", "WyJ4Il0", "W10"):
+        refused = await admin.http.get(detail, params={"cursor": forged})
+        assert refused.status_code == 422, forged
+        assert "The page cursor is not valid: start again from the first page." in refused.text
+    unknown = await admin.http.get(detail, params={"status": "settled"})
+    assert unknown.status_code == 422
+    assert "Unknown outcome: settled." in unknown.text
+    assert await _actions(session, detail.rsplit("/", 1)[1]) == [
+        "commission.statement_imported",
+        "commission.statement_line_resolved",
+    ]

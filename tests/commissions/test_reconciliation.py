@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.commissions.accrual import accrual
 from lending.commissions.reconciliation import reconciliation
-from lending.commissions.schemas import LineResolve, StatementImport
+from lending.commissions.schemas import LineResolution, LineResolve, StatementImport
 from lending.errors import InvalidInput
+from lending.models.commissions import LineStatus
 from lending.models.lenders import Lender
+from lending.pagination import encode_cursor
 from tests.commissions.factories import create_admin, create_loan, create_rule
 from tests.identity.factories import actor_of, create_organization
 
@@ -120,3 +122,85 @@ async def test_a_bad_csv_is_refused_line_by_line_and_saves_nothing(session: Asyn
         [3, "funding_date"],
     ]
     assert await session.scalar(text("SELECT count(*) FROM lender_statement")) == 0
+
+
+async def test_a_statements_lines_are_paged_by_keyset_and_filtered(session: AsyncSession) -> None:
+    """Page by page, every line once in import order (the CSV's, then the expected loans it
+    left out), whatever the filter; a forged cursor is refused as bad input."""
+    admin = await create_admin(session)
+    lender = Lender(slug="recon-paged-bank", name="Recon Paged Bank")
+    session.add(lender)
+    await session.flush()
+    firm = await create_organization(session)
+    await create_rule(session, admin, splits={"broker": "100"})
+    for reference, day in (("OMF-Q1", 2), ("OMF-Q2", 3)):
+        await create_loan(
+            session,
+            firm,
+            lender_id=lender.id,
+            reference=reference,
+            borrower_name=f"Borrower {reference}",
+            funded_on=date(2026, 3, day),
+            amount="100000.00",
+        )
+    await accrual.accrue_pending(session)
+    unknown = "".join(f"LN-{n:03d},Someone {n},2026-03-10,{n}.00\n" for n in range(1, 10))
+    imported = await reconciliation.import_statement(
+        session,
+        actor_of(admin),
+        data=StatementImport(
+            lender_id=lender.id,
+            period_start=date(2026, 3, 1),
+            period_end=date(2026, 3, 31),
+            # OMF-Q1 paid short, nine lines of no loan, OMF-Q2 left out (missing_expected).
+            csv_text="loan_reference,borrower_name,funding_date,amount\n"
+            "OMF-Q1,Borrower OMF-Q1,2026-03-02,600.00\n" + unknown,
+        ),
+    )
+    actor = actor_of(admin)
+
+    async def every_page(
+        status: LineStatus | None = None, resolution: LineResolution | None = None
+    ) -> list[list[int | None]]:
+        pages: list[list[int | None]] = []
+        cursor = None
+        while True:
+            page = await reconciliation.page_lines(
+                session,
+                actor,
+                statement_id=imported.id,
+                status=status,
+                resolution=resolution,
+                cursor=cursor,
+                limit=4,
+            )
+            pages.append([line.line_number for line in page.items])
+            if page.next_cursor is None:
+                return pages
+            cursor = page.next_cursor
+
+    assert await every_page() == [[2, 3, 4, 5], [6, 7, 8, 9], [10, 11, None]]
+    assert [line.line_number for line in imported.lines] == [2, *range(3, 12), None]
+    unexpected = await every_page(status=LineStatus.UNEXPECTED)
+    assert unexpected == [[3, 4, 5, 6], [7, 8, 9, 10], [11]]
+    assert imported.counts["unexpected"] == 9
+    overview = await reconciliation.overview(session, actor, statement_id=imported.id)
+    assert overview.counts == imported.counts
+    assert (overview.counts["underpaid"], overview.counts["missing_expected"]) == (1, 1)
+
+    short = (await reconciliation.page_lines(session, actor, statement_id=imported.id)).items[0]
+    await reconciliation.resolve(
+        session,
+        actor,
+        statement_id=imported.id,
+        line_id=short.id,
+        data=LineResolve(reason="The lender pays the rest next month."),
+    )
+    assert await every_page(resolution=LineResolution.RESOLVED) == [[2]]
+    still_open = await every_page(resolution=LineResolution.OPEN)
+    assert still_open == [[3, 4, 5, 6], [7, 8, 9, 10], [11, None]]
+    assert await every_page(status=LineStatus.MATCH) == [[]]
+
+    for forged in ("!!!", encode_cursor(["not a number"]), encode_cursor([1, 2])):
+        with pytest.raises(InvalidInput, match="page cursor is not valid"):
+            await reconciliation.page_lines(session, actor, statement_id=imported.id, cursor=forged)

@@ -22,12 +22,14 @@ from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-unt
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
+    Locator,
     Page,
     Request,
     ViewportSize,
     expect,
     sync_playwright,
 )
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from devtools.databases import recreate_database
 
@@ -116,11 +118,26 @@ def previous_step_code(secret: str) -> str:
         time.sleep(left + 0.2)
 
 
+def reload_until(page: Page, visible: Locator, seconds: float = 60) -> None:
+    """Reload the page until the locator shows (work done by the job worker). Each load gets a
+    few seconds to fetch its data (the live bell's stream keeps the network busy for good, so
+    "networkidle" never comes)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            visible.wait_for(state="visible", timeout=3000)
+            return
+        except PlaywrightTimeoutError:
+            assert time.monotonic() < deadline, f"still not shown after {seconds} s: {visible}"
+        page.reload()
+
+
 @dataclass(frozen=True)
 class LiveServer:
     url: str
     admin_totp_secret: str
     state_dir: Path  # its development secrets (a test signs what only the server could)
+    database_url: str  # the server's own database (tests/e2e/database.py)
 
 
 @pytest.fixture(scope="package")
@@ -207,7 +224,12 @@ def _serve(
         try:
             _wait_until_ready(f"{url}/readyz", server, log_path)
             _wait_until_ready(f"http://127.0.0.1:{simulator_port}/healthz", simulator, log_path)
-            yield LiveServer(url=url, admin_totp_secret=secret.group(1), state_dir=state_dir)
+            yield LiveServer(
+                url=url,
+                admin_totp_secret=secret.group(1),
+                state_dir=state_dir,
+                database_url=database_url,
+            )
         finally:
             for process in (server, simulator):
                 process.terminate()
@@ -367,6 +389,15 @@ def web(
     browser: Browser, live_server: LiveServer, axe: Axe, request: pytest.FixtureRequest
 ) -> Iterator[Web]:
     yield from _open_web(browser, live_server, axe, _test_name(request), DESKTOP)
+
+
+@pytest.fixture
+def second_web(
+    browser: Browser, live_server: LiveServer, axe: Axe, request: pytest.FixtureRequest
+) -> Iterator[Web]:
+    """Another browser context on the same server (its own cookies): a second person at once,
+    such as the checker of a maker-checker pair."""
+    yield from _open_web(browser, live_server, axe, _test_name(request) + "-second", DESKTOP)
 
 
 @pytest.fixture

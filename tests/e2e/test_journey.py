@@ -14,12 +14,11 @@ from datetime import date
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Locator, Page, expect
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+from playwright.sync_api import Page, expect
 
 from evals.synthetic_documents import generate
 from lending.documents.types import DocumentType
-from tests.e2e.conftest import DEMO_PASSWORD, Web, previous_step_code
+from tests.e2e.conftest import DEMO_PASSWORD, Web, previous_step_code, reload_until
 
 ANSWERS = {  # the consent text mentions a credit score: its question is matched first
     "Do you agree": "yes",
@@ -79,20 +78,6 @@ def _fund(server_url: str, totp_secret: str, application_path: str) -> None:
         timeout=10,
     )
     assert funded.status_code == 200, funded.text
-
-
-def _reload_until(page: Page, visible: Locator, seconds: float = 60) -> None:
-    """Reload the page until the locator shows (work done by the job worker). Each load gets a
-    few seconds to fetch its data (the live bell's stream keeps the network busy for good, so
-    "networkidle" never comes)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            visible.wait_for(state="visible", timeout=3000)
-            return
-        except PlaywrightTimeoutError:
-            assert time.monotonic() < deadline, f"still not shown after {seconds} s: {visible}"
-        page.reload()
 
 
 def _send(page: Page, text: str, *, reply: bool = True) -> str:
@@ -224,7 +209,7 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     expect(documents.get_by_role("cell", name="paystub.pdf")).to_be_visible()
     web.check("pay-stub-uploaded")
 
-    _reload_until(page, timeline.get_by_text("Approved", exact=True))
+    reload_until(page, timeline.get_by_text("Approved", exact=True))
     offers = page.get_by_role("table", name="Offers")
     expect(offers).to_be_visible()
     expect(offers.get_by_text("Firm offer").first).to_be_visible()
@@ -339,7 +324,7 @@ def test_borrower_applies_and_accepts_an_offer_and_the_manager_sees_it(
     manager.get_by_role("link", name="Commissions").click()
     expect(manager.get_by_role("heading", name="Commissions", level=1)).to_be_visible()
     ledger = manager.get_by_role("region", name="Ledger")
-    _reload_until(manager, ledger.get_by_text(reference).first)
+    reload_until(manager, ledger.get_by_text(reference).first)
     summary = manager.get_by_role("region", name="Summary")
     expect(summary.get_by_role("cell", name="Harbor Brokers")).to_be_visible()
     ledger.get_by_role("button", name=re.compile(r"^Why\?")).first.click()
