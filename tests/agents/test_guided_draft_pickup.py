@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.guided.texts import field_question, menu, say_text
@@ -182,7 +182,7 @@ async def test_a_borrower_is_told_of_their_own_draft_and_without_one_nothing_cha
     submitted = await create_user(session, role=Role.BORROWER)
     done = await create_application(session, submitted)
     await session.execute(
-        Application.__table__.update()
+        update(Application)
         .where(Application.id == done.id)
         .values(status=ApplicationStatus.SUBMITTED)
     )
@@ -204,7 +204,7 @@ async def test_a_borrower_is_told_of_their_own_draft_and_without_one_nothing_cha
 
     # No draft (none at all, or only a submitted application): the same first reply as ever,
     # after one lookup; the application is then started as before.
-    products = list(requirements().product_types)
+    products = [product.value for product in requirements().product_types]
     greeting = (
         say_text("greeting", "en")
         + " "
