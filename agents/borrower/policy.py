@@ -65,6 +65,15 @@ _STATUS = re.compile(r"\b(status|progress|where is|update on|what'?s happening)\
 _OFFERS = re.compile(r"\b(offers?|quotes?)\b|报价", re.I)
 # Applications a new conversation can take up ("what offers do I have?").
 _OPEN_STATUSES = ["draft", "submitted", "under_review", "approved", "referred", "offer_accepted"]
+_CONTINUE = re.compile(
+    r"\b(continue|finish|resume|complete|carry on|pick up|my application)\b|继续|完成|接着|我的申请",
+    re.I,
+)
+# "A new one" instead of a draft the person already has.
+_NEW_APPLICATION = re.compile(
+    r"\b(new|another|fresh|separate|start over|from scratch)\b|新申请|新的|另一|重新开始|从头",
+    re.I,
+)
 _CHEAPEST = re.compile(r"\b(cheapest|lowest|best rate|lowest apr|lowest rate)\b|最便宜|最低", re.I)
 _LOWEST_PAYMENT = re.compile(
     r"\b(lowest|smallest|cheapest|least)\b[^.?]{0,20}\b(monthly|payments?|a month)\b|月供最低|每月.{0,4}最少",
@@ -130,6 +139,12 @@ def _error_message(message: ToolMessage) -> str:
 
 def _error_body(message: ToolMessage) -> dict[str, Any]:
     return message.artifact if isinstance(message.artifact, dict) else {}
+
+
+def _product_words(product_type: str, lang: Lang) -> str:
+    """The kind of loan inside a sentence ("a draft auto loan application")."""
+    label = option_label(product_type, lang, product=True)
+    return label if lang == "zh" else label[:1].lower() + label[1:]
 
 
 def _product_fields(product_type: str | None) -> tuple[str, ...]:
@@ -226,9 +241,17 @@ class BorrowerIntakePolicy:
                 + await self._current_question(memory, context)
             )
         if application_id is None and awaiting == "which_application":
-            taken = self._pick_application(text, memory)
-            if taken is not None:
-                return taken
+            row = self._pick_application(text, memory)
+            if row is not None:
+                return await self._take_up(row, memory, context)
+            if (memory.get("looked_up") or {}).get("intent") == "draft" and (
+                _NEW_APPLICATION.search(text)
+            ):
+                # "A new one" instead of any of the drafts listed.
+                memory.pop("application_rows", None)
+                memory.pop("looked_up", None)
+                memory["awaiting"] = None
+                return await self._start(text, memory, context)
         if application_id is None and "looked_up" not in memory and not is_correction(text):
             intent = (
                 "offers" if _OFFERS.search(text) else "status" if _STATUS.search(text) else None
@@ -237,6 +260,17 @@ class BorrowerIntakePolicy:
                 # A new conversation about an application they already have: find it first.
                 memory["looked_up"] = {"intent": intent, "text": text}
                 return call_tool("list_applications", {"statuses": _OPEN_STATUSES, "limit": 10})
+            if (
+                awaiting is None
+                and not memory.get("greeted")
+                and "drafts_checked" not in memory
+                and not _NEW_APPLICATION.search(text)
+            ):
+                # The first message of a new conversation: a draft they (or their broker)
+                # started before is continued rather than a second application begun.
+                memory["drafts_checked"] = True
+                memory["looked_up"] = {"intent": "draft", "text": text}
+                return call_tool("list_applications", {"statuses": ["draft"], "limit": 10})
         if application_id is None:
             return await self._start(text, memory, context)
         if awaiting == "consent":
@@ -629,23 +663,48 @@ class BorrowerIntakePolicy:
         self, data: dict[str, Any], memory: dict[str, Any], context: AgentContext
     ) -> AIMessage:
         """The person's open applications, looked up because a new conversation asked about
-        offers or status: one is taken up; several are listed to choose from; none, and the
-        message is read as the start of a new application (or a question)."""
+        offers or status (or, on its first message, their drafts): one is taken up; several are
+        listed to choose from; none, and the message is read as the start of a new application
+        (or a question)."""
         lang: Lang = memory["lang"]
         lookup = memory.get("looked_up") or {}
+        text = str(lookup.get("text", ""))
         rows = [
             {
                 "id": item["id"],
                 "reference": item["reference"],
                 "product_type": item["product_type"],
                 "status": item["status"],
+                "started_by": item.get("started_by"),
             }
             for item in data.get("items", [])
         ]
+        drafts = lookup.get("intent") == "draft"
+        if drafts and rows:
+            # A message asking for another kind of loan starts it; the drafts stay as they are.
+            products = list(requirements().product_types)
+            reading = await understand(text, products, products=True, similarity=False)
+            if reading.code is not None:
+                same = [row for row in rows if row["product_type"] == reading.code]
+                if not same:
+                    memory.pop("looked_up", None)
+                    memory.setdefault("notes", []).extend(
+                        say_text(
+                            "draft_kept",
+                            lang,
+                            product=_product_words(row["product_type"], lang),
+                            reference=row["reference"],
+                        )
+                        for row in rows
+                    )
+                    return self._start_product(reading.code, text, memory)
+                rows = same
         if not rows:
-            return await self._start(str(lookup.get("text", "")), memory, context)
+            if drafts:
+                memory.pop("looked_up", None)  # a later "what are my offers?" still looks
+            return await self._start(text, memory, context)
         if len(rows) == 1:
-            return self._take_up(rows[0], memory)
+            return await self._take_up(rows[0], memory, context)
         memory["awaiting"] = "which_application"
         memory["application_rows"] = rows
         lines = [
@@ -659,28 +718,36 @@ class BorrowerIntakePolicy:
             )
             for number, row in enumerate(rows, start=1)
         ]
+        greeting = ""
+        if drafts and not memory.get("greeted"):
+            memory["greeted"] = True
+            greeting = say_text("greeting", lang) + " " + say_text("guided_note", lang) + " "
         return say(
-            say_text("your_applications", lang, count=len(rows))
+            greeting
+            + say_text("your_drafts" if drafts else "your_applications", lang, count=len(rows))
             + "\n"
             + "\n".join(lines)
             + "\n"
-            + say_text("which_application", lang)
+            + say_text("which_draft" if drafts else "which_application", lang)
         )
 
-    def _pick_application(self, text: str, memory: dict[str, Any]) -> AIMessage | None:
+    def _pick_application(self, text: str, memory: dict[str, Any]) -> dict[str, Any] | None:
         """The file chosen from the list, by reference or by its number; None: not a choice."""
         rows: list[dict[str, Any]] = memory.get("application_rows") or []
         upper = text.upper()
         for row in rows:
             if row["reference"] in upper:
-                return self._take_up(row, memory)
+                return row
         number = pick_by_position(text, len(rows))
         if number is not None:
-            return self._take_up(rows[number], memory)
+            return rows[number]
         return None
 
-    def _take_up(self, row: dict[str, Any], memory: dict[str, Any]) -> AIMessage:
-        """Continue with an application the person already has, for what they asked."""
+    async def _take_up(
+        self, row: dict[str, Any], memory: dict[str, Any], context: AgentContext
+    ) -> AIMessage:
+        """Continue with an application the person already has, for what they asked: a draft
+        from where it stands (with what the opening message said), else its offers or status."""
         product_type = row["product_type"]
         memory.pop("application_rows", None)
         memory["application_id"] = row["id"]
@@ -689,10 +756,49 @@ class BorrowerIntakePolicy:
         memory["awaiting"] = None
         memory["asked"] = []
         memory["history"] = []
-        intent = (memory.get("looked_up") or {}).get("intent")
+        lookup = memory.get("looked_up") or {}
+        intent = lookup.get("intent")
         if intent == "offers":
             return call_tool("get_offers", {"application_id": row["id"]})
-        return call_tool("get_application", {"application_id": row["id"]})
+        if intent != "draft":
+            return call_tool("get_application", {"application_id": row["id"]})
+        return await self._continue_draft(row, str(lookup.get("text", "")), memory, context)
+
+    async def _continue_draft(
+        self, row: dict[str, Any], opening: str, memory: dict[str, Any], context: AgentContext
+    ) -> AIMessage:
+        """Say which draft this is (and who started it) and go on with its next question,
+        taking what the conversation's first message already answered."""
+        lang: Lang = memory["lang"]
+        key = "draft_found_broker" if row.get("started_by") == "broker" else "draft_found"
+        notes: list[str] = memory.setdefault("notes", [])
+        if not memory.get("greeted"):
+            notes.append(say_text("greeting", lang) + " " + say_text("guided_note", lang))
+        memory["greeted"] = True
+        notes.append(
+            say_text(
+                key,
+                lang,
+                product=_product_words(row["product_type"], lang),
+                reference=row["reference"],
+            )
+        )
+        if is_question(opening) and not _CONTINUE.search(opening):
+            # "Hi, what is an APR?": answered, then the draft's next question.
+            found_answer = await answer_from_knowledge(opening, lang, context)
+            if found_answer is not None:
+                notes.append(found_answer)
+        if memory.get("pending_documents"):
+            return _attach(memory.pop("pending_documents"), row["id"])
+        found = extract(
+            opening,
+            fields=_product_fields(row["product_type"]),
+            purposes=tuple(memory["purposes"]),
+            opening=True,
+        )
+        if found.values:
+            return self._updates(dict(found.values), memory, correction=False)
+        return await self._next_step(memory, context)
 
     def _flush(self, memory: dict[str, Any], text: str) -> str:
         notes = memory.pop("notes", None) or []

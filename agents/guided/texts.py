@@ -403,6 +403,25 @@ _TEXTS: dict[str, tuple[str, str]] = {
         "Which one do you mean? Say its reference or its number.",
         "您指的是哪一份？请说编号或序号。",
     ),
+    "draft_found": (
+        "You have a draft {product} application, {reference}; let's continue it.",
+        "您有一份{product}草稿申请 {reference}，我们继续填写。",
+    ),
+    "draft_found_broker": (
+        "Your broker started a draft {product} application for you, {reference}; "
+        "let's continue it.",
+        "您的经纪人已为您创建了一份{product}草稿申请 {reference}，我们继续填写。",
+    ),
+    "draft_kept": (
+        "(Your draft {product} application {reference} stays as it is.)",
+        "（您的{product}草稿申请 {reference} 保持不变。）",
+    ),
+    "your_drafts": ("You have {count} draft applications:", "您有 {count} 份草稿申请："),
+    "which_draft": (
+        'Which one shall we continue? Say its reference or its number, or say "new" to start '
+        "a new application.",
+        "要继续哪一份？请说编号或序号，或说“新申请”开始一份新的申请。",
+    ),
     "broker_documents_complete": (
         "Every required document is in.",
         "所需文件都已收到。",

@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -280,6 +280,13 @@ class ApplicationSummary(_Response):
 class ApplicationListItem(ApplicationSummary):
     borrower_name: str | None = Field(
         default=None, description="The borrower's account name (for pipelines and search)."
+    )
+    started_by: Literal["borrower", "broker", "staff"] | None = Field(
+        default=None,
+        description=(
+            "Who opened the application: the borrower, their broker, or other staff "
+            "(null when unknown)."
+        ),
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,6 +112,25 @@ _STAFF_BROKER_ROLES = frozenset({Role.BROKER, Role.BROKER_MANAGER})
 _EDITABLE = frozenset({ApplicationStatus.DRAFT, ApplicationStatus.REFERRED})
 
 
+def _list_item(row: Application, names: dict[uuid.UUID, str]) -> ApplicationListItem:
+    """A row of a list of applications, with the borrower's name and who opened it."""
+    creator = row.created_by_user_id
+    started_by: Literal["borrower", "broker", "staff"] | None = (
+        None
+        if creator is None
+        else "borrower"
+        if creator == row.borrower_user_id
+        else "broker"
+        if creator == row.broker_user_id
+        else "staff"
+    )
+    return ApplicationListItem(
+        **ApplicationSummary.model_validate(row).model_dump(),
+        borrower_name=names.get(row.borrower_user_id),
+        started_by=started_by,
+    )
+
+
 async def _missing_documents(session: AsyncSession, application: Application) -> list[str]:
     # Imported here: the documents domain builds on applications (reach, repository).
     from lending.documents.repository import DocumentRepository
@@ -164,13 +183,7 @@ class ApplicationService:
         )
         names = await self._borrower_names(session, {row.borrower_user_id for row in rows})
         return ApplicationList(
-            items=[
-                ApplicationListItem(
-                    **ApplicationSummary.model_validate(row).model_dump(),
-                    borrower_name=names.get(row.borrower_user_id),
-                )
-                for row in rows
-            ],
+            items=[_list_item(row, names) for row in rows],
             limit=limit,
             offset=offset,
             total=total,
@@ -193,13 +206,7 @@ class ApplicationService:
         )
         names = await self._borrower_names(session, {row.borrower_user_id for row in page.items})
         return Page(
-            [
-                ApplicationListItem(
-                    **ApplicationSummary.model_validate(row).model_dump(),
-                    borrower_name=names.get(row.borrower_user_id),
-                )
-                for row in page.items
-            ],
+            [_list_item(row, names) for row in page.items],
             page.next_cursor,
         )
 

@@ -182,6 +182,14 @@ async def test_borrowers_and_brokers_see_only_their_own(
     assert [item["id"] for item in listed.json()["items"]] == [str(own.id)]
     # The pipeline shows whose application it is.
     assert listed.json()["items"][0]["borrower_name"] == client_borrower.full_name
+    # And who opened it: the borrower themselves here, the broker for one they start.
+    assert listed.json()["items"][0]["started_by"] == "borrower"
+    started = await create_application(session, client_borrower, by=broker)
+    listed = await client.get(
+        "/api/v1/applications", headers=await _auth(session, settings, client_borrower)
+    )
+    by_id = {item["id"]: item["started_by"] for item in listed.json()["items"]}
+    assert by_id == {str(own.id): "borrower", str(started.id): "broker"}
 
 
 async def test_accepting_a_firm_offer_over_rest(

@@ -2710,6 +2710,11 @@ export interface components {
             purpose: string | null;
             /** Reference */
             reference: string;
+            /**
+             * Started By
+             * @description Who opened the application: the borrower, their broker, or other staff (null when unknown).
+             */
+            started_by?: ("borrower" | "broker" | "staff") | null;
             status: components["schemas"]["ApplicationStatus"];
             /** Term Months */
             term_months: number | null;
