@@ -55,9 +55,9 @@ from admin.web import (
 )
 from lending.errors import OmnifinError
 from lending.identity.errors import LoginFailed, OtpRequired, TooManyLoginAttempts
-from lending.identity.sessions import token as token_service
-from lending.identity.sign_in import sign_in as sign_in_service
-from lending.identity.users import user as user_service
+from lending.identity.sessions import token_service
+from lending.identity.sign_in import sign_in_service
+from lending.identity.users import user_service
 from lending.models.identity import TokenPurpose
 
 _SECURITY_HEADERS = {

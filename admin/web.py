@@ -24,8 +24,8 @@ from lending.config import Settings
 from lending.db import SessionMaker
 from lending.errors import NotAuthenticated, OmnifinError, PermissionDenied
 from lending.identity.actor import Actor
-from lending.identity.sessions import token as token_service
-from lending.identity.users import user as user_service
+from lending.identity.sessions import token_service
+from lending.identity.users import user_service
 from lending.kv import Store
 from lending.models.identity import TokenPurpose
 

@@ -13,7 +13,7 @@ from agents.pii import redact
 from lending.db import SessionMaker, transaction
 from lending.identity.actor import Actor
 from lending.models.tools import ToolApproval
-from tools.approvals import ApprovalPending, Confirmation, Decision, approvals
+from tools.approvals import ApprovalPending, Confirmation, Decision, approval_service
 from tools.base import ToolError
 from tools.context import ApprovalRequest
 
@@ -51,7 +51,7 @@ class TurnApprover:
                 "ApprovalRequired", f"{request.tool} needs a call id to be approved.", status=409
             )
         async with transaction(self.sessionmaker) as session:
-            decision, approval = await approvals.decide(
+            decision, approval = await approval_service.decide(
                 session,
                 self.actor,
                 thread_id=self.thread_id,

@@ -47,7 +47,7 @@ from agents.guided.policy import GuidedPolicy
 from agents.guided.questions import answer_from_knowledge, is_question
 from agents.models import ModelProvider
 from agents.pii import PiiVault, has_pii, redact
-from agents.threads import TranscriptEntry, TurnThread, threads
+from agents.threads import TranscriptEntry, TurnThread, thread_service
 from knowledge.language import Language, detect_language
 from lending import tracing
 from lending.analytics.recorder import conversation
@@ -59,7 +59,7 @@ from lending.identity.actor import Actor
 from lending.logs import get_logger
 from lending.models.chat import RunStatus
 from lending.models.tools import ToolApproval
-from tools.approvals import approvals
+from tools.approvals import approval_service
 from tools.context import ToolContext
 from tools.registry import ToolRegistry
 
@@ -148,15 +148,15 @@ class TurnRunner:
         mode = self.mode()
         transcript: list[TranscriptEntry] = []
         async with transaction(self.sessionmaker) as session:
-            thread = await threads.open_turn(session, request.actor, request.thread_id)
+            thread = await thread_service.open_turn(session, request.actor, request.thread_id)
             # An answer to a pending approval is recorded before anything runs: a refusal here
             # (not theirs, answered already) refuses the whole turn and records nothing.
             if thread.last_run_status == RunStatus.RUNNING.value:
-                await threads.fail_cut_off_runs(session, thread.id)
+                await thread_service.fail_cut_off_runs(session, thread.id)
             step = await self._answer(session, thread, request, transcript)
             prompt = await self.prompts(session, thread.graph, request.actor, mode)
             user_text = redact(request.message) if request.message is not None else None
-            run_id = await threads.start_run(
+            run_id = await thread_service.start_run(
                 session,
                 thread.id,
                 mode=mode,
@@ -236,7 +236,7 @@ class TurnRunner:
         latency_ms = (time.perf_counter() - started) * 1000
         cost = self.model.pricing.cost(usage["input"], usage["output"]) if self.model else None
         async with transaction(self.sessionmaker) as session:
-            await threads.finish_run(
+            await thread_service.finish_run(
                 session,
                 thread_id=thread.id,
                 run_id=run_id,
@@ -304,7 +304,7 @@ class TurnRunner:
                 raise NotFound("No such approval is waiting for you.") from None
             approved, channel = request.approval.approved, request.approval.channel
         elif thread.pending_approval_ids and request.message is not None:
-            asked = await approvals.get(
+            asked = await approval_service.get(
                 session, request.actor, thread.pending_approval_ids[0], thread_id=thread.id
             )
             # The action's own verb counts as agreement ("yes, withdraw it" to a withdrawal).
@@ -314,7 +314,7 @@ class TurnRunner:
             approval_id, approved = asked.id, answer
         if approval_id is None:
             return _Step(graph_input=_NewMessage(request.message or ""))
-        resolution = await approvals.resolve(
+        resolution = await approval_service.resolve(
             session,
             request.actor,
             approval_id,
@@ -367,7 +367,7 @@ class TurnRunner:
         language: Language = "zh" if written == "zh" else _language(asked.language)
         text = f"{_ASK_AGAIN[language]} {asked.question}"
         transcript.append(TranscriptEntry(role="assistant", content=text))
-        waiting = await approvals.pending(session, request.actor, thread_id=thread.id)
+        waiting = await approval_service.pending(session, request.actor, thread_id=thread.id)
         return _Step(
             question=request.message if request.message and is_question(request.message) else None,
             events=[

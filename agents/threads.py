@@ -17,7 +17,7 @@ from agents.approvals import approval_card
 from knowledge.language import detect_language
 from lending.analytics.recorder import analytics
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -26,7 +26,7 @@ from lending.models.chat import ChatFeedback, ChatGraph, ChatMessage, ChatRun, C
 from lending.models.identity import Role, User
 from lending.pagination import Page, fetch_page
 from lending.pii import VAULT_KINDS, mask_pii
-from tools.approvals import approvals
+from tools.approvals import approval_service
 
 # Which assistant each role talks to by default, and which it may choose.
 _DEFAULT_GRAPH = {
@@ -239,7 +239,7 @@ class ThreadService:
         self, session: AsyncSession, actor: Actor, thread_id: uuid.UUID
     ) -> ThreadDetail:
         thread = await self.get(session, actor, thread_id)
-        waiting = await approvals.pending(session, actor, thread_id=thread_id)
+        waiting = await approval_service.pending(session, actor, thread_id=thread_id)
         return ThreadDetail(
             thread=thread,
             messages=await self.history(session, actor, thread_id),
@@ -524,7 +524,7 @@ class StaffThreadReads:
         ):
             ratings.setdefault(feedback.run_id, []).append(feedback)
         if thread.user_id != actor.user_id:
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor,
                 action="chat.thread_read_by_staff",
@@ -537,5 +537,5 @@ class StaffThreadReads:
         return StaffTranscript(thread, owner_role, runs, messages, ratings)
 
 
-threads = ThreadService()
+thread_service = ThreadService()
 staff_threads = StaffThreadReads()

@@ -22,7 +22,7 @@ from livekit import api
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.threads import threads
+from agents.threads import thread_service
 from lending.config import Settings
 from lending.errors import NotFound, PermissionDenied, ServiceUnavailable
 from lending.identity.actor import Actor
@@ -83,7 +83,7 @@ class VoiceSessions:
     ) -> VoiceGrant:
         """A token to talk in the room of one of the caller's threads (404 for anyone else's)."""
         actor.require(Scope.CHAT_USE)
-        thread = await threads.get(session, actor, thread_id)
+        thread = await thread_service.get(session, actor, thread_id)
         if not settings.voice_configured:
             raise ServiceUnavailable(NOT_CONFIGURED)
         assert settings.livekit_url
@@ -151,7 +151,7 @@ class VoiceSessions:
             raise PermissionDenied("This account cannot use voice.")
         actor = Actor.for_user(user.id, user.role, user.organization_id)
         actor.require(Scope.CHAT_USE)
-        await threads.get(session, actor, thread_id)  # NotFound unless the thread is theirs
+        await thread_service.get(session, actor, thread_id)  # NotFound unless the thread is theirs
         return actor, thread_id
 
 

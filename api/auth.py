@@ -13,7 +13,7 @@ from lending.db import transaction
 from lending.errors import NotAuthenticated
 from lending.identity.actor import Actor
 from lending.identity.errors import MfaEnrollmentRequired
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.models.identity import TokenPurpose
 
 _bearer = HTTPBearer(

@@ -35,12 +35,12 @@ from agents.assistant import open_assistant
 from agents.events import to_sse
 from agents.prompts.service import prompt_cache
 from agents.runner import TurnRequest, TurnRunner
-from agents.threads import TranscriptEntry, threads
+from agents.threads import TranscriptEntry, thread_service
 from benchmarks.agent_server import provider
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.identity.actor import Actor
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.kv import MemoryStore
 from lending.models.chat import RunStatus
 from tools.context import ToolContext
@@ -205,7 +205,7 @@ async def _turns(
     thread_ids = []
     async with transaction(sessionmaker) as session:
         for _ in range(max(1, turns // 10)):
-            thread_ids.append((await threads.create(session, actor)).id)
+            thread_ids.append((await thread_service.create(session, actor)).id)
     events: list[Any] = []
     started = time.process_time()
     for index in range(turns):
@@ -249,7 +249,7 @@ async def _records(sessionmaker: Any, actor: Actor, turns: int) -> float:
     """The runner's two transactions per turn: read the thread and start the run, then finish it
     with the transcript (a user message, a tool entry, the answer)."""
     async with transaction(sessionmaker) as session:
-        thread_id = (await threads.create(session, actor)).id
+        thread_id = (await thread_service.create(session, actor)).id
     transcript = [
         TranscriptEntry(role="tool", tool={"tool": "compute_payment", "ok": True, "error": None}),
         TranscriptEntry(role="assistant", content="word " * 40),
@@ -257,12 +257,12 @@ async def _records(sessionmaker: Any, actor: Actor, turns: int) -> float:
     started = time.process_time()
     for _ in range(turns):
         async with transaction(sessionmaker) as session:
-            thread = await threads.open_turn(session, actor, thread_id)
-            run_id = await threads.start_run(
+            thread = await thread_service.open_turn(session, actor, thread_id)
+            run_id = await thread_service.start_run(
                 session, thread.id, mode="llm", prompt_versions={}, variant=None, user_text=MESSAGE
             )
         async with transaction(sessionmaker) as session:
-            await threads.finish_run(
+            await thread_service.finish_run(
                 session,
                 thread_id=thread_id,
                 run_id=run_id,

@@ -31,12 +31,12 @@ from sqlalchemy import select, text
 from api.app import create_app
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
-from lending.commissions.payout_batches import payout_batch
+from lending.commissions.payout_batches import payout_batch_service
 from lending.commissions.schemas import BatchCreate
 from lending.config import Settings, get_settings
 from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
 from lending.identity.actor import Actor
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.kv import MemoryStore
 from lending.models.applications import Application
 from lending.models.commissions import FundedLoan
@@ -209,7 +209,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
         issued = await token_service.issue(session, admin, settings=settings)
         actor = Actor.for_user(admin.id, admin.role, admin.organization_id)
         batch_started = time.perf_counter()
-        batch = await payout_batch.create_batch(
+        batch = await payout_batch_service.create_batch(
             session, actor, data=BatchCreate(cutoff_on=dt.date(2025, 1, 31))
         )
         batch_seconds = time.perf_counter() - batch_started

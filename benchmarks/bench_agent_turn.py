@@ -51,8 +51,8 @@ from devtools.databases import recreate_database
 from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
-from lending.identity.sessions import token as token_service
-from lending.identity.users import user as user_service
+from lending.identity.sessions import token_service
+from lending.identity.users import user_service
 from lending.models.identity import Role
 
 ROOT = Path(__file__).resolve().parent.parent

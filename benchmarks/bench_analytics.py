@@ -40,7 +40,7 @@ from devtools.databases import recreate_database
 from lending import migrations
 from lending.analytics.schemas import AnalyticsFilter, VoiceFilter
 from lending.analytics.service import analytics_service
-from lending.commissions.trend import TrendRange, commission_trend
+from lending.commissions.trend import TrendRange, commission_trend_service
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
 from lending.identity.actor import Actor
@@ -394,13 +394,13 @@ async def main() -> None:
             "voice_metrics.engineer_all_90_days": lambda s: analytics_service.voice_metrics(
                 s, engineer, voice_window(90)
             ),
-            "commission_trend.admin_all_monthly_year": lambda s: commission_trend.trend(
+            "commission_trend.admin_all_monthly_year": lambda s: commission_trend_service.trend(
                 s, admin, year()
             ),
-            "commission_trend.manager_firm_monthly_year": lambda s: commission_trend.trend(
+            "commission_trend.manager_firm_monthly_year": lambda s: commission_trend_service.trend(
                 s, manager(), year()
             ),
-            "commission_trend.broker_own_monthly_year": lambda s: commission_trend.trend(
+            "commission_trend.broker_own_monthly_year": lambda s: commission_trend_service.trend(
                 s, broker(), year()
             ),
         }

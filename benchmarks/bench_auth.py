@@ -36,8 +36,8 @@ from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.identity import passwords
-from lending.identity.sessions import token as token_service
-from lending.identity.users import user as user_service
+from lending.identity.sessions import token_service
+from lending.identity.users import user_service
 from lending.kv import MemoryStore, RedisStore, Store
 from lending.models.identity import Role
 

@@ -31,8 +31,8 @@ from sqlalchemy import text
 
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
-from lending.commissions.accrual import accrual
-from lending.commissions.payout_batches import payout_batch
+from lending.commissions.accrual import accrual_service
+from lending.commissions.payout_batches import payout_batch_service
 from lending.commissions.schemas import BatchCreate
 from lending.config import Settings, get_settings
 from lending.db import (
@@ -167,10 +167,10 @@ async def run(settings: Settings) -> dict[str, Any]:
             maker = Actor.for_user(admins[0].id, Role.PLATFORM_ADMIN, admins[0].organization_id)
 
             async def accrue(session: Any) -> Any:
-                return await accrual.accrue_pending(session)
+                return await accrual_service.accrue_pending(session)
 
             async def batch(session: Any) -> Any:
-                return await payout_batch.create_batch(
+                return await payout_batch_service.create_batch(
                     session,
                     maker,
                     data=BatchCreate(
@@ -180,7 +180,7 @@ async def run(settings: Settings) -> dict[str, Any]:
 
             def trail(month: dt.date) -> Callable[[Any], Awaitable[Any]]:
                 async def work(session: Any) -> Any:
-                    return await accrual.accrue_trail(session, month=month)
+                    return await accrual_service.accrue_trail(session, month=month)
 
                 return work
 

@@ -38,12 +38,12 @@ from pydantic import SecretStr
 
 from lending import migrations
 from lending.applications.schemas import ApplicationCreate
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.identity.actor import Actor
-from lending.identity.sessions import token as token_service
-from lending.identity.users import user as user_service
+from lending.identity.sessions import token_service
+from lending.identity.users import user_service
 from lending.models.applications import ProductType
 from lending.models.identity import Role
 

@@ -38,7 +38,7 @@ from sqlalchemy import select, update
 from api.app import create_app
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.config import Settings, get_settings
 from lending.db import create_engine, create_sessionmaker, resolve_database_url, transaction
 from lending.kv import MemoryStore
@@ -257,7 +257,7 @@ async def run(settings: Settings, label: str) -> dict[str, Any]:
                         .order_by(Application.created_at.desc())
                         .limit(1)
                     )
-                    profile = await borrower_profile.get(session, actor_of(user))
+                    profile = await borrower_profile_service.get(session, actor_of(user))
                 misread = _misreads(persona["expect"], application, profile)
                 borrowers.append(
                     {

@@ -30,7 +30,7 @@ from psycopg import sql
 from sqlalchemy import make_url, text
 
 from knowledge.retrieval import SearchMode
-from knowledge.search import knowledge_search
+from knowledge.search import knowledge_search_service
 from knowledge.seed import seed_knowledge
 from lending import migrations
 from lending.config import Settings
@@ -118,7 +118,7 @@ async def evaluate(embedder: str, server: str) -> dict[str, Any]:
             for question in questions:
                 async with transaction(sessionmaker) as session:
                     t0 = time.perf_counter()
-                    found = await knowledge_search.search(
+                    found = await knowledge_search_service.search(
                         session, None, query=question["q"], k=K, settings=settings, mode=mode
                     )
                     latencies.append((time.perf_counter() - t0) * 1000)

@@ -44,7 +44,7 @@ import numpy as np
 import psycopg
 
 from benchmarks.bench_knowledge_retrieval import drop, recreate, server_url
-from knowledge.ingest import knowledge_ingest
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.language import cjk_bigrams
 from knowledge.retrieval import Filters, SearchMode, TermStatistics, search_chunks
@@ -402,14 +402,14 @@ async def ingestion_rates(server: str, documents: int) -> dict[str, Any]:
                 docs = synthetic_documents(documents + 1)
                 # The first document pays for imports and model loading; it is not timed.
                 async with transaction(sessionmaker) as session:
-                    await knowledge_ingest.ingest(
+                    await knowledge_ingest_service.ingest(
                         session, None, source=docs.pop(), options=IngestOptions(), settings=settings
                     )
                 chunks = 0
                 started = time.perf_counter()
                 for doc in docs:
                     async with transaction(sessionmaker) as session:
-                        result = await knowledge_ingest.ingest(
+                        result = await knowledge_ingest_service.ingest(
                             session, None, source=doc, options=IngestOptions(), settings=settings
                         )
                     chunks += result.chunk_count

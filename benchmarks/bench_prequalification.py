@@ -30,14 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.repository import BorrowerRepository
 from lending.applications.schemas import (
     ApplicationCreate,
     BorrowerProfileUpdate,
     ConsentCreate,
 )
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings, get_settings
 from lending.db import (
     create_engine,
@@ -53,8 +53,7 @@ from lending.models.applications import EmploymentStatus, ProductType
 from lending.models.identity import Role, User
 from lending.models.lenders import CreditBand
 from lending.offers.prequalification import prequalify
-from lending.offers.service import borrower_facts, catalog_terms
-from lending.offers.service import offer as offer_service
+from lending.offers.service import borrower_facts, catalog_terms, offer_service
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "prequalification.json"
 DATABASE = "omnifin_bench_prequalification"
@@ -136,7 +135,7 @@ async def _borrower_application(session: AsyncSession, settings: Settings) -> tu
     session.add(user)
     await session.flush()
     actor = Actor.for_user(user.id, user.role, user.organization_id)
-    await borrower_profile.update(
+    await borrower_profile_service.update(
         session,
         actor,
         settings=settings,
@@ -154,7 +153,9 @@ async def _borrower_application(session: AsyncSession, settings: Settings) -> tu
             estimated_credit_score=745,
         ),
     )
-    await borrower_profile.record_consent(session, actor, data=ConsentCreate(), channel="api")
+    await borrower_profile_service.record_consent(
+        session, actor, data=ConsentCreate(), channel="api"
+    )
     application = await application_service.start(
         session,
         actor,

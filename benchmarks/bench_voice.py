@@ -42,7 +42,7 @@ from agents.assistant import open_assistant
 from agents.models import ModelBreaker, ModelPricing, ModelProvider
 from agents.prompts.service import seed_default_prompts
 from agents.scripted import ScriptedChatModel, tool_then_answer
-from agents.threads import threads
+from agents.threads import thread_service
 from agents.turns import TurnDispatcher
 from devtools.databases import recreate_database
 from devtools.voice_fakes import FakeTTS, RecordingAudioOutput
@@ -50,7 +50,7 @@ from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.identity.actor import Actor
-from lending.identity.users import user as user_service
+from lending.identity.users import user_service
 from lending.kv import MemoryStore
 from lending.models.identity import Role
 from voice.adapter import RunnerLLM, SpokenTurn
@@ -108,7 +108,7 @@ async def main() -> None:
         )
         await seed_default_prompts(session)
         actor = Actor.for_user(user.id, user.role, user.organization_id)
-        thread = await threads.create(session, actor, graph=None, channel="voice")
+        thread = await thread_service.create(session, actor, graph=None, channel="voice")
         thread_id = thread.id
     model = ScriptedChatModel(
         decide=tool_then_answer("compute_payment", TOOL_ARGS, ANSWER), keep_seen=False
@@ -139,7 +139,9 @@ async def main() -> None:
                     # A fresh conversation every few turns, as bench_agent_turn: a history
                     # that grows for hundreds of turns is not a voice call.
                     async with transaction(sessionmaker) as session:
-                        fresh = await threads.create(session, actor, graph=None, channel="voice")
+                        fresh = await thread_service.create(
+                            session, actor, graph=None, channel="voice"
+                        )
                     agent_llm.thread_id = fresh.id
                 frames_before = len(sink.captured.first_frame_at)
                 handed_over = time.perf_counter()

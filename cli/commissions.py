@@ -51,12 +51,12 @@ def accrue_trail(
     month: str | None = typer.Option(None, help="YYYY-MM (default: last month)."),
 ) -> None:
     """Accrue a month's trail on every active funded loan (safe to run again)."""
-    from lending.commissions.accrual import accrual
+    from lending.commissions.accrual import accrual_service
 
     when = _month(month)
 
     async def work(session: Any) -> Any:
-        return await accrual.accrue_trail(session, month=when)
+        return await accrual_service.accrue_trail(session, month=when)
 
     run = asyncio.run(_run(work))
     typer.echo(run.model_dump_json())
@@ -70,7 +70,7 @@ def batch(
     currency: str = typer.Option("USD"),
 ) -> None:
     """Draft a payout batch and print it (JSON); another administrator approves it."""
-    from lending.commissions.payout_batches import payout_batch
+    from lending.commissions.payout_batches import payout_batch_service
     from lending.commissions.schemas import BatchCreate
     from lending.errors import OmnifinError
 
@@ -84,7 +84,7 @@ def batch(
         fail(f"Bad option: {exc}".replace("\n", " "))
 
     async def work(session: Any) -> Any:
-        return await payout_batch.create_batch(
+        return await payout_batch_service.create_batch(
             session, await actor_by_email(session, as_email), data=data
         )
 
@@ -102,7 +102,7 @@ def export(
     out: str = typer.Option(".", help="Folder for the CSV and the PDF statements."),
 ) -> None:
     """Export an approved batch: the payment CSV and one PDF statement per payee."""
-    from lending.commissions.payout_batches import payout_batch
+    from lending.commissions.payout_batches import payout_batch_service
     from lending.errors import OmnifinError
 
     try:
@@ -114,12 +114,12 @@ def export(
 
     async def work(session: Any) -> list[Path]:
         actor = await actor_by_email(session, as_email)
-        csv_text = await payout_batch.export_csv(session, actor, batch_id=batch_uuid)
+        csv_text = await payout_batch_service.export_csv(session, actor, batch_id=batch_uuid)
         written = [folder / f"payout-{batch_uuid}.csv"]
         written[0].write_text(csv_text)
-        read = await payout_batch.get_batch(session, actor, batch_id=batch_uuid)
+        read = await payout_batch_service.get_batch(session, actor, batch_id=batch_uuid)
         for payee in read.payees:
-            pdf = await payout_batch.statement_pdf(
+            pdf = await payout_batch_service.statement_pdf(
                 session, actor, batch_id=batch_uuid, payee_id=payee.payee_id
             )
             path = folder / f"statement-{batch_uuid}-{payee.payee_id}.pdf"

@@ -25,9 +25,9 @@ from datetime import date
 
 from agents.assistant import open_assistant
 from agents.runner import TurnRequest, TurnRunner
-from agents.threads import threads
+from agents.threads import thread_service
 from evals.synthetic_documents import Variant, generate
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.demo_world import ADMIN_EMAIL, BROKER_EMAIL
@@ -270,12 +270,14 @@ async def _converse(
 ) -> bool:
     """The turns not yet held, then the feedback on the last reply; whether it was rated."""
     async with transaction(sessionmaker) as session:
-        thread = await threads.by_external_id(session, actor, item.external_id)
+        thread = await thread_service.by_external_id(session, actor, item.external_id)
         if thread is None:
-            thread = await threads.create(
+            thread = await thread_service.create(
                 session, actor, channel="web", title=None, external_id=item.external_id
             )
-        held = [m for m in await threads.history(session, actor, thread.id) if m.role == "user"]
+        held = [
+            m for m in await thread_service.history(session, actor, thread.id) if m.role == "user"
+        ]
     thread_id = thread.id
     for text in item.turns[len(held) :]:
         async for _event in runner.run(TurnRequest(thread_id=thread_id, actor=actor, message=text)):
@@ -283,14 +285,14 @@ async def _converse(
     async with transaction(sessionmaker) as session:
         replies = [
             m
-            for m in await threads.history(session, actor, thread_id)
+            for m in await thread_service.history(session, actor, thread_id)
             if m.role == "assistant" and m.run_id is not None
         ]
         if not replies:
             return False
         last_run = replies[-1].run_id
         assert last_run is not None
-        await threads.feedback(
+        await thread_service.feedback(
             session,
             actor,
             thread_id=thread_id,

@@ -61,7 +61,7 @@ def ingest(
     """
     from pydantic import ValidationError
 
-    from knowledge.ingest import knowledge_ingest
+    from knowledge.ingest import knowledge_ingest_service
     from knowledge.ingestion import SourceFile
     from knowledge.schemas import IngestOptions
     from lending.db import create_engine, create_sessionmaker, transaction
@@ -101,7 +101,9 @@ def ingest(
                         source = SourceFile(path.name, path.read_bytes())
                         async with transaction(sessionmaker) as session:
                             call = (
-                                knowledge_ingest.submit if background else knowledge_ingest.ingest
+                                knowledge_ingest_service.submit
+                                if background
+                                else knowledge_ingest_service.ingest
                             )
                             result = await call(
                                 session,
@@ -137,7 +139,7 @@ def search(
     product: str | None = typer.Option(None, "--product"),
 ) -> None:
     """Search the published knowledge base; prints the passages as JSON."""
-    from knowledge.search import knowledge_search
+    from knowledge.search import knowledge_search_service
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.errors import OmnifinError
 
@@ -150,7 +152,7 @@ def search(
         engine = create_engine(settings, url)
         try:
             async with transaction(create_sessionmaker(engine)) as session:
-                result = await knowledge_search.search(
+                result = await knowledge_search_service.search(
                     session,
                     None,
                     query=query,
@@ -193,7 +195,7 @@ def reindex(
 ) -> None:
     """Re-embed everything with the configured model (OMNIFIN_KNOWLEDGE_EMBEDDER); searches use
     the previous model's vectors until the new ones are complete."""
-    from knowledge.reindex import knowledge_reindex
+    from knowledge.reindex import knowledge_reindex_service
     from knowledge.tasks import reindex as run_reindex
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.errors import OmnifinError
@@ -206,7 +208,7 @@ def reindex(
         sessionmaker = create_sessionmaker(engine)
         try:
             async with transaction(sessionmaker) as session:
-                result = await knowledge_reindex.start_reindex(
+                result = await knowledge_reindex_service.start_reindex(
                     session, None, settings=settings, background=background
                 )
             if result.outcome == "queued" and not background:

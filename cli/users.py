@@ -30,7 +30,7 @@ def create(
     from lending.audit.schemas import Origin
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.errors import OmnifinError
-    from lending.identity.users import user as user_service
+    from lending.identity.users import user_service
     from lending.models.identity import Role
 
     try:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evals.schema import Scenario
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -106,7 +106,7 @@ async def capture(
     Scenario.model_validate(data)  # what is written always loads
     body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
     header = _HEADER.format(thread=thread_id, day=datetime.now(UTC).date().isoformat())
-    await audit.record(
+    await audit_service.record(
         session,
         actor,
         action="evals.conversation_captured",

@@ -24,10 +24,10 @@ from evals.schema import (
     StatePredicate,
     Trajectory,
 )
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import ApplicationFilters
-from lending.applications.service import application as application_service
-from lending.commissions.entries import commission_entry
+from lending.applications.service import application_service
+from lending.commissions.entries import commission_entry_service
 from lending.documents.service import document_service
 from lending.models.applications import Application
 from lending.models.offers import Offer
@@ -241,7 +241,7 @@ async def _rows(
             if predicate.application is None or item.id == wanted
         ]
     if predicate.check in ("profile", "consents"):
-        profile = await borrower_profile.get(session, actor)
+        profile = await borrower_profile_service.get(session, actor)
         if predicate.check == "profile":
             return [profile.model_dump()]
         return [
@@ -272,7 +272,7 @@ async def _rows(
         return [{c.key: getattr(o, c.key) for c in Offer.__table__.columns} for o in found]
     if predicate.check == "commission_entries":
         # The ledger as that person may see it (a broker their own entries), newest first.
-        entries = await commission_entry.list_entries(session, actor, limit=100)
+        entries = await commission_entry_service.list_entries(session, actor, limit=100)
         reference = world.references.get(predicate.application or "")
         return [
             entry.model_dump()

@@ -15,12 +15,11 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evals.schema import ACTOR, CommissionRuleFixture, Fixtures, FundedFixture, Scenario
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import ApplicationCreate, BorrowerProfileUpdate, ConsentCreate
-from lending.applications.service import FirmOfferTerms, LenderDecision
-from lending.applications.service import application as application_service
+from lending.applications.service import FirmOfferTerms, LenderDecision, application_service
 from lending.audit.schemas import Origin
-from lending.commissions.commission_rules import commission_rule
+from lending.commissions.commission_rules import commission_rule_service
 from lending.commissions.schemas import RuleCreate
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
@@ -28,15 +27,15 @@ from lending.documents.service import document_service
 from lending.documents.types import DocumentType
 from lending.errors import OmnifinError
 from lending.identity.actor import Actor
-from lending.identity.organizations import organization as organization_service
+from lending.identity.organizations import organization_service
 from lending.identity.repository import OrganizationRepository
 from lending.identity.schemas import OrganizationCreate
-from lending.identity.users import user as user_service
+from lending.identity.users import user_service
 from lending.models.applications import ProductType
 from lending.models.identity import Organization, Role, User
 from lending.models.offers import OfferKind
 from lending.offers.schemas import OffersRead
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 
 # Every scenario user has this password; nobody signs in during an eval (the runner is given the
 # actor), it only has to pass the password policy.
@@ -210,7 +209,7 @@ async def _profile(
         else:
             assert isinstance(profile, dict)
             fields = profile
-        await borrower_profile.update(
+        await borrower_profile_service.update(
             session,
             world.actor_of(key),
             data=BorrowerProfileUpdate.model_validate(fields),
@@ -218,7 +217,7 @@ async def _profile(
             origin=ORIGIN,
         )
     if consent:
-        await borrower_profile.record_consent(
+        await borrower_profile_service.record_consent(
             session, world.actor_of(key), data=ConsentCreate(), channel="web"
         )
 
@@ -327,7 +326,7 @@ async def _commission_rule(
     session: AsyncSession, admin_user: User, spec: CommissionRuleFixture
 ) -> None:
     admin_actor = Actor.for_user(admin_user.id, admin_user.role, admin_user.organization_id)
-    await commission_rule.create_rule(
+    await commission_rule_service.create_rule(
         session,
         admin_actor,
         data=RuleCreate.model_validate(spec.model_dump(exclude_none=True)),

@@ -32,7 +32,7 @@ from agents.models import ModelBreaker, ModelPricing, ModelProvider
 from agents.pii import redact
 from agents.runner import Approval, PromptSource, TurnRequest, TurnRunner
 from agents.scripted import ScriptedChatModel
-from agents.threads import threads
+from agents.threads import thread_service
 from evals import checks
 from evals.checks import Check, Observed, ToolCallRecord
 from evals.fixtures import World, build, settle
@@ -152,7 +152,7 @@ class Harness:
             ) as runner:
                 # The runner's own mode decides; without a model it is guided whatever was given.
                 async with transaction(sessionmaker) as session:
-                    thread = await threads.create(
+                    thread = await thread_service.create(
                         session, world.actor, channel="voice" if channel == "voice" else "web"
                     )
                 if channel == "voice":

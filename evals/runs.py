@@ -19,7 +19,7 @@ from evals.schema import SCENARIO_DIR, ScenarioFileError, load
 from evals.service import modes_for
 from evals.suite import jobs
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -144,7 +144,7 @@ async def request_run(
     await enqueue(
         session, RUN_TASK, args={"request_id": str(request.id)}, queue_name="evals", lock=RUN_LOCK
     )
-    await audit.record(
+    await audit_service.record(
         session,
         actor,
         action="evals.run_requested",
@@ -190,7 +190,7 @@ async def bless(
     if await session.get(EvalRun, run_id) is None:
         raise NotFound("No such eval run.")
     blessed = await store.bless(session, str(run_id))
-    await audit.record(
+    await audit_service.record(
         session,
         actor,
         action="evals.run_blessed",

@@ -20,7 +20,7 @@ from knowledge.schemas import (
     VersionRead,
 )
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import Conflict, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -132,7 +132,7 @@ class KnowledgeEntryService:
         if entry.published_version_id != target.id or entry.status != "published":
             previous = entry.published_version_id
             await publish_passages(repository, entry, target)
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor,
                 action="knowledge.version_published",
@@ -172,7 +172,7 @@ class KnowledgeEntryService:
         entry.status = "archived"
         entry.updated_at = utcnow()
         if was != "archived":
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor,
                 action="knowledge.entry_archived",
@@ -204,4 +204,4 @@ class KnowledgeEntryService:
         )
 
 
-knowledge_entry = KnowledgeEntryService()
+knowledge_entry_service = KnowledgeEntryService()

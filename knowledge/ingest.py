@@ -473,4 +473,4 @@ def _validate_entry(entry: KnowledgeEntry) -> None:
             raise InvalidInput(f"'{value}' is not a valid {name} slug.")
 
 
-knowledge_ingest = KnowledgeIngestService()
+knowledge_ingest_service = KnowledgeIngestService()

@@ -163,4 +163,4 @@ class KnowledgeReindexService:
         return True
 
 
-knowledge_reindex = KnowledgeReindexService()
+knowledge_reindex_service = KnowledgeReindexService()

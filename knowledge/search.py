@@ -142,4 +142,4 @@ class KnowledgeSearchService:
         )
 
 
-knowledge_search = KnowledgeSearchService()
+knowledge_search_service = KnowledgeSearchService()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 
 from knowledge.common import INGEST_TASK, REINDEX_TASK
-from knowledge.ingest import knowledge_ingest, parse_source
-from knowledge.reindex import knowledge_reindex
+from knowledge.ingest import knowledge_ingest_service, parse_source
+from knowledge.reindex import knowledge_reindex_service
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.errors import OmnifinError
@@ -31,7 +31,7 @@ async def ingest_version(
     shows; that is an outcome, not a job error to retry.
     """
     async with transaction(sessionmaker) as session:
-        pending = await knowledge_ingest.load_pending(
+        pending = await knowledge_ingest_service.load_pending(
             session, version_id=version_id, settings=settings
         )
     if pending is None:
@@ -39,14 +39,16 @@ async def ingest_version(
     source, language, title, models = pending
     try:
         parsed = await parse_source(source, settings, language)
-        prepared = await knowledge_ingest.prepare(parsed, title, models, settings)
+        prepared = await knowledge_ingest_service.prepare(parsed, title, models, settings)
     except OmnifinError as exc:
         async with transaction(sessionmaker) as session:
-            await knowledge_ingest.fail_version(session, version_id=version_id, error=str(exc))
+            await knowledge_ingest_service.fail_version(
+                session, version_id=version_id, error=str(exc)
+            )
         log.info("knowledge version rejected", version_id=str(version_id), error=str(exc))
         return "failed"
     async with transaction(sessionmaker) as session:
-        result = await knowledge_ingest.complete_version(
+        result = await knowledge_ingest_service.complete_version(
             session, version_id=version_id, prepared=prepared, publish=publish, settings=settings
         )
     return result.ingest_status if result else "skipped"
@@ -60,14 +62,14 @@ async def reindex(
     done = 0
     for _ in range(10_000):
         async with transaction(sessionmaker) as session:
-            step = await knowledge_reindex.reindex_step(
+            step = await knowledge_reindex_service.reindex_step(
                 session, model=model, batch_size=batch_size, settings=settings
             )
         done += step
         if step:
             continue
         async with transaction(sessionmaker) as session:
-            if await knowledge_reindex.finish_reindex(session, model=model):
+            if await knowledge_reindex_service.finish_reindex(session, model=model):
                 return done
     raise RuntimeError(f"re-embedding with {model} did not converge")
 

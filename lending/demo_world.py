@@ -18,26 +18,25 @@ from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import (
     ApplicationCreate,
     BorrowerProfileUpdate,
     ConsentCreate,
 )
-from lending.applications.service import FirmOfferTerms, LenderDecision
-from lending.applications.service import application as application_service
-from lending.commissions.accrual import accrual
-from lending.commissions.payout_batches import payout_batch
+from lending.applications.service import FirmOfferTerms, LenderDecision, application_service
+from lending.commissions.accrual import accrual_service
+from lending.commissions.payout_batches import payout_batch_service
 from lending.commissions.schemas import BatchCreate
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.config import Settings
 from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository, UserRepository
-from lending.identity.users import user as user_service
+from lending.identity.users import user_service
 from lending.models.applications import ApplicationStatus, EmploymentStatus, ProductType
 from lending.models.identity import Role, User
 from lending.models.offers import OfferKind
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 
 FIRM_SLUG = "harbor"
 BROKER_EMAIL = "broker@harbor.demo"
@@ -242,15 +241,15 @@ async def seed_demo_world(session: AsyncSession, settings: Settings, password: s
 async def _batch(session: AsyncSession, maker: User, checker: User, *, paid: bool) -> None:
     """A payout batch of every unpaid entry so far: drafted by one admin; for the paid one,
     approved by another, exported and paid."""
-    await accrual.accrue_pending(session)
-    batch = await payout_batch.create_batch(
+    await accrual_service.accrue_pending(session)
+    batch = await payout_batch_service.create_batch(
         session, _actor(maker), data=BatchCreate(cutoff_on=date.today())
     )
     if not paid or not batch.payees:
         return
-    await payout_batch.approve_batch(session, _actor(checker), batch_id=batch.id)
-    await payout_batch.mark_exported(session, _actor(checker), batch_id=batch.id)
-    await payout_batch.mark_paid(
+    await payout_batch_service.approve_batch(session, _actor(checker), batch_id=batch.id)
+    await payout_batch_service.mark_exported(session, _actor(checker), batch_id=batch.id)
+    await payout_batch_service.mark_paid(
         session, _actor(checker), batch_id=batch.id, reference=f"DEMO-{date.today():%Y%m%d}"
     )
 
@@ -264,7 +263,7 @@ async def _build(
     admin: User | None,
 ) -> None:
     me = _actor(borrower)
-    await borrower_profile.update(
+    await borrower_profile_service.update(
         session,
         me,
         settings=settings,
@@ -301,7 +300,7 @@ async def _build(
     )
     if client.stage == "draft":
         return
-    await borrower_profile.record_consent(session, me, data=ConsentCreate(), channel="web")
+    await borrower_profile_service.record_consent(session, me, data=ConsentCreate(), channel="web")
     offers = await offer_service.get_offers(session, me, application_id=started.id)
     lenders = list(dict.fromkeys(offer.lender_id for offer in offers.offers))[:2]
     if not lenders:
@@ -365,8 +364,8 @@ async def _build(
         decision=LenderDecision.FUNDED,
         reason="Funds disbursed.",
     )
-    await servicing.record_funding(session, application_id=started.id)
-    await accrual.accrue_pending(session)
+    await servicing_service.record_funding(session, application_id=started.id)
+    await accrual_service.accrue_pending(session)
     if client.stage == "closed" and admin is not None:
         await application_service.transition(
             session,

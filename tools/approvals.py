@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.applications.requirements import requirements
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import Conflict, NotFound
 from lending.identity.actor import Actor
 from lending.models.applications import ProductType
@@ -301,7 +301,7 @@ class ApprovalService:
             approval.status, outcome = ApprovalStatus.REJECTED, "rejected"
         approval.answered_at, approval.answered_channel = now, channel
         await session.flush()
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action=f"approval.{outcome}",
@@ -330,7 +330,7 @@ class ApprovalService:
         )
 
 
-approvals = ApprovalService()
+approval_service = ApprovalService()
 
 
 class ApprovalPending(Exception):  # noqa: N818 - a state the caller handles, not an error

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lending.commissions.entries import commission_entry
-from lending.commissions.payout_batches import payout_batch
-from lending.commissions.reconciliation import reconciliation
+from lending.commissions.entries import commission_entry_service
+from lending.commissions.payout_batches import payout_batch_service
+from lending.commissions.reconciliation import reconciliation_service
 from lending.commissions.repository import READ_SCOPES
 from lending.commissions.schemas import (
     BatchCreate,
@@ -25,7 +25,7 @@ from lending.commissions.schemas import (
 )
 from lending.db import MAX_OFFSET
 from lending.identity.scopes import Scope
-from lending.lenders.service import lender as lender_service
+from lending.lenders.service import lender_service
 from lending.models.commissions import EntryKind
 from tools.approvals import Confirmation, money, quoted
 from tools.base import Tool, ToolCall, tool
@@ -66,7 +66,7 @@ async def get_commission_summary(call: ToolCall, data: SummaryInput) -> Commissi
         period_start: Only entries on or after this date (YYYY-MM-DD).
         period_end: Only entries on or before this date (YYYY-MM-DD).
     """
-    return await commission_entry.summary(
+    return await commission_entry_service.summary(
         call.session, call.actor, period_start=data.period_start, period_end=data.period_end
     )
 
@@ -81,7 +81,7 @@ async def explain_commission(call: ToolCall, data: ExplainInput) -> Explanation:
     Args:
         entry_id: The entry's id (from list_commission_entries).
     """
-    return await commission_entry.explain(call.session, call.actor, entry_id=data.entry_id)
+    return await commission_entry_service.explain(call.session, call.actor, entry_id=data.entry_id)
 
 
 @tool(scopes=READ_SCOPES)
@@ -96,7 +96,7 @@ async def list_commission_entries(call: ToolCall, data: ListEntriesInput) -> Ent
         limit: How many to return (1-100).
         offset: How many to skip, for the next page.
     """
-    return await commission_entry.list_entries(
+    return await commission_entry_service.list_entries(
         call.session,
         call.actor,
         loan_id=data.loan_id,
@@ -137,11 +137,11 @@ async def create_payout_batch(call: ToolCall, data: BatchCreate) -> BatchRead:
         currency: Three-letter currency code, e.g. USD.
         minimum_amount: Payees owed less than this wait for a later batch.
     """
-    return await payout_batch.create_batch(call.session, call.actor, data=data)
+    return await payout_batch_service.create_batch(call.session, call.actor, data=data)
 
 
 async def _confirm_approve_batch(call: ToolCall, data: BatchRef) -> Confirmation:
-    batch = await payout_batch.get_batch(call.session, call.actor, batch_id=data.batch_id)
+    batch = await payout_batch_service.get_batch(call.session, call.actor, batch_id=data.batch_id)
     total = f"{batch.total_amount:,.2f} {batch.currency}"
     if batch.currency == "USD":
         total = money(batch.total_amount)
@@ -174,7 +174,9 @@ async def approve_payout_batch(call: ToolCall, data: BatchRef) -> BatchRead:
     Args:
         batch_id: The draft batch to approve.
     """
-    return await payout_batch.approve_batch(call.session, call.actor, batch_id=data.batch_id)
+    return await payout_batch_service.approve_batch(
+        call.session, call.actor, batch_id=data.batch_id
+    )
 
 
 async def _confirm_import(call: ToolCall, data: StatementImport) -> Confirmation:
@@ -212,7 +214,7 @@ async def import_lender_statement(call: ToolCall, data: StatementImport) -> Reco
         filename: The file's name, for the record.
         csv_text: The CSV with columns loan_reference, borrower_name, funding_date, amount.
     """
-    return await reconciliation.import_statement(call.session, call.actor, data=data)
+    return await reconciliation_service.import_statement(call.session, call.actor, data=data)
 
 
 COMMISSION_TOOLS: list[Tool[Any, Any]] = [

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.language import Language
 from knowledge.schemas import CitedPassage, SearchResult
-from knowledge.search import knowledge_search
+from knowledge.search import knowledge_search_service
 from lending.identity.scopes import Scope
 from tools.base import Tool, ToolCall, tool
 from tools.untrusted import neutralise
@@ -50,7 +50,7 @@ async def search_knowledge(call: ToolCall, data: KnowledgeQuery) -> KnowledgePas
         lender: Only entries about this lender (its slug).
         product: Only entries about this product (its slug).
     """
-    found = await knowledge_search.search(
+    found = await knowledge_search_service.search(
         call.session,
         call.actor,
         query=data.query,

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.repository import OFFER_SCOPES, READ_SCOPES, WRITE_SCOPES
 from lending.applications.schemas import (
     ApplicationCreate,
@@ -27,10 +27,10 @@ from lending.applications.schemas import (
     Reason,
     Version,
 )
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.db import MAX_OFFSET
 from lending.identity.scopes import Scope
-from lending.lenders.service import lender as lender_service
+from lending.lenders.service import lender_service
 from lending.models.applications import ApplicationStatus, ProductType
 from lending.offers.schemas import (
     AcceptedOffer,
@@ -40,7 +40,7 @@ from lending.offers.schemas import (
     PaymentAnswer,
     PaymentQuestion,
 )
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tools.approvals import Confirmation, joined, money, product_names
 from tools.base import Tool, ToolCall, tool
 
@@ -125,7 +125,9 @@ async def _confirm_start(call: ToolCall, data: ApplicationCreate) -> Confirmatio
     someone else's behalf confirm whose it is and what."""
     if data.borrower_user_id is None or data.borrower_user_id == call.actor.user_id:
         return None
-    client = await borrower_profile.get(call.session, call.actor, user_id=data.borrower_user_id)
+    client = await borrower_profile_service.get(
+        call.session, call.actor, user_id=data.borrower_user_id
+    )
     name = " ".join(p for p in (client.legal_first_name, client.legal_last_name) if p)
     who = f"{name} ({client.email})" if name and client.email else (name or client.email or "")
     who = who or "your client"
@@ -343,7 +345,9 @@ async def get_borrower_profile(call: ToolCall, data: BorrowerRef) -> BorrowerPro
     Args:
         borrower_user_id: Brokers only: whose profile. Leave empty for the borrower talking.
     """
-    return await borrower_profile.get(call.session, call.actor, user_id=data.borrower_user_id)
+    return await borrower_profile_service.get(
+        call.session, call.actor, user_id=data.borrower_user_id
+    )
 
 
 @tool(scopes=CLIENT_BOOK_SCOPES)
@@ -358,7 +362,7 @@ async def find_client(call: ToolCall, data: FindClientInput) -> ClientRead:
     Args:
         email: The client's e-mail address, e.g. client@example.com.
     """
-    return await borrower_profile.find_client(call.session, call.actor, email=data.email)
+    return await borrower_profile_service.find_client(call.session, call.actor, email=data.email)
 
 
 def _digits(text: str) -> str:
@@ -371,11 +375,13 @@ async def _confirm_profile(call: ToolCall, data: UpdateProfileInput) -> Confirma
     again is not a change (compared here, in the tool; the value never leaves it)."""
     if data.ssn is None and data.email is None:
         return None
-    current = await borrower_profile.get(call.session, call.actor, user_id=data.borrower_user_id)
+    current = await borrower_profile_service.get(
+        call.session, call.actor, user_id=data.borrower_user_id
+    )
     changes_en: list[str] = []
     changes_zh: list[str] = []
     same_ssn = data.ssn is not None and _digits(data.ssn) == _digits(
-        await borrower_profile.reveal_ssn(
+        await borrower_profile_service.reveal_ssn(
             call.session, user_id=current.user_id, settings=call.settings
         )
         or ""
@@ -434,7 +440,7 @@ async def update_borrower_profile(call: ToolCall, data: UpdateProfileInput) -> B
         estimated_credit_score: The borrower's own estimate, 300-850.
     """
     changes = data.model_dump(exclude_unset=True, exclude={"borrower_user_id"})
-    return await borrower_profile.update(
+    return await borrower_profile_service.update(
         call.session,
         call.actor,
         user_id=data.borrower_user_id,
@@ -456,7 +462,7 @@ async def record_consent(call: ToolCall, data: ConsentCreate) -> ConsentRead:
         granted: true for yes, false to refuse or withdraw consent.
         text_version: The version of the text shown; leave empty for the current one.
     """
-    return await borrower_profile.record_consent(
+    return await borrower_profile_service.record_consent(
         call.session, call.actor, data=data, channel=call.context.channel
     )
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.identity.scopes import Scope
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import notification_service
 from lending.reminders.schemas import DocumentReminderRead
-from lending.reminders.service import reminder as reminder_service
+from lending.reminders.service import reminder_service
 from tools.base import Tool, ToolCall, tool
 
 # Every role that has applications to ask about: their own, their clients', the firm's, all.

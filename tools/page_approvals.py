@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from lending.db import transaction
 from lending.errors import Conflict, NotFound
 from lending.models.tools import ApprovalStatus, ToolApproval
-from tools.approvals import ApprovalPending, Decision, Resolution, approvals
+from tools.approvals import ApprovalPending, Decision, Resolution, approval_service
 from tools.context import ApprovalRequest, ToolContext
 from tools.registry import ToolRegistry, fingerprint
 
@@ -34,7 +34,7 @@ class PageApprovals:
 
         async def approver(request: ApprovalRequest) -> Decision:
             async with transaction(context.sessionmaker) as session:
-                approval = await approvals.ask(
+                approval = await approval_service.ask(
                     session,
                     context.actor,
                     tool_name=request.tool,
@@ -74,7 +74,7 @@ class PageApprovals:
                 approved question again returns the first result.
         """
         async with transaction(context.sessionmaker) as session:
-            found = await approvals.get(session, context.actor, approval_id)
+            found = await approval_service.get(session, context.actor, approval_id)
             if any(
                 str(found.arguments.get(key) if key != "tool" else found.tool_name) != value
                 for key, value in expected.items()
@@ -85,7 +85,7 @@ class PageApprovals:
                 # the registry returns (it runs once).
                 resolution = Resolution(found, "approved")
             else:
-                resolution = await approvals.resolve(
+                resolution = await approval_service.resolve(
                     session,
                     context.actor,
                     approval_id,
@@ -109,7 +109,7 @@ class PageApprovals:
             approved=True,
         )
         async with transaction(context.sessionmaker) as session:
-            await approvals.mark_executed(session, context.actor, call_key=approval.call_key)
+            await approval_service.mark_executed(session, context.actor, call_key=approval.call_key)
         return resolution, output
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lending.identity.scopes import Scope
 from lending.privacy.schemas import ErasureRequestCreate
-from lending.privacy.service import privacy
+from lending.privacy.service import privacy_service
 from tools.approvals import Confirmation
 from tools.base import Tool, ToolCall, tool
 
@@ -50,7 +50,7 @@ async def get_my_data_copy(call: ToolCall, data: NoInput) -> DataCopyRead:
     the kinds of records held and that the download link gives a ZIP with all of it, including
     their original documents; do not read values out.
     """
-    records = await privacy.summary(call.session, call.actor)
+    records = await privacy_service.summary(call.session, call.actor)
     return DataCopyRead(
         download_path=EXPORT_PATH,
         records=records,
@@ -85,7 +85,7 @@ async def request_my_erasure(call: ToolCall, data: ErasureInput) -> ErasureReque
     Args:
         reason: The person's reason, in a few words.
     """
-    request = await privacy.request_erasure(
+    request = await privacy_service.request_erasure(
         call.session, call.actor, data=ErasureRequestCreate(reason=data.reason)
     )
     return ErasureRequestedRead(

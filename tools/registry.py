@@ -13,13 +13,13 @@ import orjson
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.db import transaction
 from lending.errors import OmnifinError
 from lending.identity.actor import Actor
 from lending.logs import get_logger
-from tools.approvals import ApprovalPending, Confirmation, Decision, approvals
+from tools.approvals import ApprovalPending, Confirmation, Decision, approval_service
 from tools.base import Tool, ToolCall, ToolError
 from tools.context import ApprovalRequest, ToolContext
 from tools.repository import ToolCallRepository
@@ -148,7 +148,7 @@ class ToolRegistry:
                     await self._audit(session, item, data, output, context, key)
                 if spends_approval:
                     assert key is not None
-                    await approvals.mark_executed(session, actor, call_key=key)
+                    await approval_service.mark_executed(session, actor, call_key=key)
                 return output
         except ToolError:
             raise
@@ -252,7 +252,7 @@ class ToolRegistry:
         key: str | None,
     ) -> None:
         subject_type, subject_id = _subject(data, output)
-        await audit.record(
+        await audit_service.record(
             session,
             context.actor,
             action=f"tool.{item.name}",

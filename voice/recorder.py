@@ -17,7 +17,7 @@ from typing import Any, Final
 from livekit.agents import AgentSession, llm
 from livekit.agents.voice.events import ConversationItemAddedEvent
 
-from agents.threads import threads
+from agents.threads import thread_service
 from lending.db import SessionMaker, transaction
 from lending.logs import get_logger
 from voice.adapter import RunnerLLM, SpokenTurn
@@ -71,7 +71,7 @@ class VoiceRecorder:
             if turn.run_id is None:
                 return
             async with transaction(self.sessionmaker) as session:
-                await threads.record_voice(
+                await thread_service.record_voice(
                     session, run_id=uuid.UUID(turn.run_id), metrics=metrics, heard=heard
                 )
         except Exception:  # the conversation goes on; the run keeps the whole reply

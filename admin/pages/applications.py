@@ -12,12 +12,12 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from admin.listing import ListQueryDep, enum_filter
 from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
 from lending.applications.schemas import ApplicationFilters
-from lending.applications.service import application
+from lending.applications.service import application_service
 from lending.documents.service import document_service
 from lending.errors import Conflict, InvalidInput, PermissionDenied
-from lending.lenders.webhook_history import webhook_history
+from lending.lenders.webhook_history import webhook_history_service
 from lending.models.applications import ApplicationStatus
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 
 router = APIRouter(prefix="/applications", dependencies=[require_section("applications")])
 
@@ -44,7 +44,7 @@ async def list_page(
 ) -> HTMLResponse:
     chosen = enum_filter(ApplicationStatus, status, "status")
     filters = ApplicationFilters(statuses=(chosen,) if chosen else (), search=query.q)
-    page = await application.page_applications(
+    page = await application_service.page_applications(
         session, staff.actor, filters, cursor=query.cursor, limit=query.limit
     )
     return render(
@@ -91,7 +91,7 @@ async def transition(
         target = enum_filter(ApplicationStatus, to_status, "status")
         if target is None or not reason.strip():
             raise InvalidInput("Choose a new status and say why.")
-        await application.transition(
+        await application_service.transition(
             session,
             staff.actor,
             application_id=application_id,
@@ -123,8 +123,8 @@ async def _detail(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await application.get(session, staff.actor, application_id=application_id)
-    events = await application.events(session, staff.actor, application_id=application_id)
+    found = await application_service.get(session, staff.actor, application_id=application_id)
+    events = await application_service.events(session, staff.actor, application_id=application_id)
     documents = await document_service.application_documents(
         session, staff.actor, application_id=application_id
     )
@@ -145,7 +145,7 @@ async def _detail(
             "events": events,
             "documents": documents,
             "offers": offers,
-            "deliveries": await webhook_history.for_application(
+            "deliveries": await webhook_history_service.for_application(
                 session, staff.actor, application_id=application_id
             ),
             "decisions": [s for s in DECISIONS if s in found.allowed_next_states],

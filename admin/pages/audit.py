@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import HTMLResponse
 
 from admin.web import SessionDep, StaffDep, render, require_section
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import InvalidInput
 
 router = APIRouter(prefix="/audit", dependencies=[require_section("audit")])
@@ -52,7 +52,7 @@ async def events(
     before: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse:
     first, last = _day(since, "first day"), _day(until, "last day")
-    rows = await audit.list_events(
+    rows = await audit_service.list_events(
         session,
         staff.actor,
         before_id=before,
@@ -100,7 +100,7 @@ async def events(
 
 @router.post("/verify")
 async def verify(request: Request, staff: StaffDep, session: SessionDep) -> HTMLResponse:
-    report = await audit.verify(session, staff.actor)
+    report = await audit_service.verify(session, staff.actor)
     return render(
         request,
         "audit.html",

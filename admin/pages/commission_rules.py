@@ -25,7 +25,7 @@ from admin.web import (
     render,
     require_section,
 )
-from lending.commissions.commission_rules import commission_rule
+from lending.commissions.commission_rules import commission_rule_service
 from lending.commissions.schemas import RuleCreate, RuleRead, RuleTerms
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 
@@ -66,7 +66,9 @@ async def create_rule(
 ) -> Response:
     try:
         data = validated(RuleCreate, json_object(terms, "rule's terms"))
-        created = await commission_rule.create_rule(session, staff.actor, data=data, origin=origin)
+        created = await commission_rule_service.create_rule(
+            session, staff.actor, data=data, origin=origin
+        )
     except _REFUSALS as refused:
         return await refused_page(session, refused, _list, request, session, staff, terms=terms)
     return RedirectResponse(f"/admin/commissions/rules/{created.id}?done=created", 303)
@@ -95,7 +97,7 @@ async def add_version(
 ) -> Response:
     try:
         values = {**json_object(terms, "version's terms"), "effective_from": effective_from}
-        await commission_rule.add_version(
+        await commission_rule_service.add_version(
             session,
             staff.actor,
             rule_id=rule_id,
@@ -144,8 +146,8 @@ async def _list(
             "current": "commissions",
             "tab": "rules",
             "title": "Commission rules",
-            "rules": await commission_rule.list_rules(session, staff.actor),
-            "jurisdictions": await commission_rule.jurisdictions(session, staff.actor),
+            "rules": await commission_rule_service.list_rules(session, staff.actor),
+            "jurisdictions": await commission_rule_service.jurisdictions(session, staff.actor),
             "terms": terms if terms is not None else json.dumps(_NEW_RULE, indent=2),
             "error": error,
         },
@@ -164,7 +166,7 @@ async def _detail(
     form: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await commission_rule.get_rule(session, staff.actor, rule_id=rule_id)
+    found = await commission_rule_service.get_rule(session, staff.actor, rule_id=rule_id)
     return render(
         request,
         "commissions/rule.html",

@@ -26,7 +26,7 @@ from admin.web import (
     render,
     require_section,
 )
-from lending.commissions.payout_batches import payout_batch
+from lending.commissions.payout_batches import payout_batch_service
 from lending.commissions.schemas import BatchCreate
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.models.commissions import BatchStatus
@@ -65,7 +65,9 @@ async def create_batch(
 ) -> Response:
     try:
         data = _batch_create(cutoff_on, currency, minimum_amount)
-        created = await payout_batch.create_batch(session, staff.actor, data=data, origin=origin)
+        created = await payout_batch_service.create_batch(
+            session, staff.actor, data=data, origin=origin
+        )
     except _REFUSALS as refused:
         return await refused_page(session, refused, _list, request, session, staff, None, 50, None)
     return RedirectResponse(
@@ -89,7 +91,9 @@ async def approve(
     request: Request, batch_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
     try:
-        await payout_batch.approve_batch(session, staff.actor, batch_id=batch_id, origin=origin)
+        await payout_batch_service.approve_batch(
+            session, staff.actor, batch_id=batch_id, origin=origin
+        )
     except _REFUSALS as refused:
         return await refused_page(session, refused, _detail, request, session, staff, batch_id)
     return RedirectResponse(f"/admin/commissions/batches/{batch_id}?done=approved", 303)
@@ -100,7 +104,9 @@ async def export(
     request: Request, batch_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
     try:
-        body = await payout_batch.export_csv(session, staff.actor, batch_id=batch_id, origin=origin)
+        body = await payout_batch_service.export_csv(
+            session, staff.actor, batch_id=batch_id, origin=origin
+        )
     except _REFUSALS as refused:
         return await refused_page(session, refused, _detail, request, session, staff, batch_id)
     return Response(
@@ -121,7 +127,7 @@ async def payee_statement(
     """One payee's PDF statement of an exported or paid batch (a refusal is the batch's page
     with the reason, as for the other steps)."""
     try:
-        pdf = await payout_batch.statement_pdf(
+        pdf = await payout_batch_service.statement_pdf(
             session, staff.actor, batch_id=batch_id, payee_id=payee_id
         )
     except _REFUSALS as refused:
@@ -148,7 +154,7 @@ async def paid(
     try:
         if not reference.strip():
             raise InvalidInput("Give the bank's payment reference.")
-        await payout_batch.mark_paid(
+        await payout_batch_service.mark_paid(
             session, staff.actor, batch_id=batch_id, reference=reference.strip(), origin=origin
         )
     except _REFUSALS as refused:
@@ -168,7 +174,7 @@ async def failed(
     try:
         if not reason.strip():
             raise InvalidInput("Say why the payment failed.")
-        await payout_batch.mark_failed(
+        await payout_batch_service.mark_failed(
             session, staff.actor, batch_id=batch_id, reason=reason.strip(), origin=origin
         )
     except _REFUSALS as refused:
@@ -201,7 +207,7 @@ async def _list(
     status_code: int = 200,
 ) -> HTMLResponse:
     chosen = enum_filter(BatchStatus, status, "status")
-    page = await payout_batch.list_batches(
+    page = await payout_batch_service.list_batches(
         session, staff.actor, status=chosen, cursor=cursor, limit=limit
     )
     query_url = (
@@ -238,7 +244,7 @@ async def _detail(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await payout_batch.get_batch(session, staff.actor, batch_id=batch_id)
+    found = await payout_batch_service.get_batch(session, staff.actor, batch_id=batch_id)
     return render(
         request,
         "commissions/batch.html",

@@ -6,14 +6,14 @@ from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse
 
 from admin.web import SessionDep, StaffDep, render, require_section
-from lending.dashboard.service import dashboard
+from lending.dashboard.service import dashboard_service
 
 router = APIRouter(prefix="/dashboard", dependencies=[require_section("dashboard")])
 
 
 @router.get("")
 async def page(request: Request, staff: StaffDep, session: SessionDep) -> HTMLResponse:
-    today = await dashboard.today(session, staff.actor)
+    today = await dashboard_service.today(session, staff.actor)
     return render(
         request,
         "dashboard.html",

@@ -13,10 +13,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from admin.forms import validated
 from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
 from lending.errors import Conflict, InvalidInput, PermissionDenied
-from lending.identity.invitations import invitation as invitation_service
-from lending.identity.organizations import organization as organization_service
+from lending.identity.invitations import invitation_service
+from lending.identity.organizations import organization_service
 from lending.identity.schemas import InvitationRead, OrganizationCreate
-from lending.identity.users import user as user_service
+from lending.identity.users import user_service
 from lending.models.identity import Role
 
 router = APIRouter(prefix="/firms", dependencies=[require_section("people")])

@@ -24,7 +24,7 @@ from admin.web import (
     require_section,
 )
 from lending.commissions.schemas import ServicingEventCreate
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.models.commissions import LoanStatus, ServicingEventKind
 
@@ -42,7 +42,7 @@ async def loans(
     status: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
     chosen = enum_filter(LoanStatus, status, "status")
-    page = await servicing.page_loans(
+    page = await servicing_service.page_loans(
         session,
         staff.actor,
         status=chosen,
@@ -102,7 +102,7 @@ async def record_event(
         "note": note,
     }
     try:
-        await servicing.record_servicing_event(
+        await servicing_service.record_servicing_event(
             session,
             staff.actor,
             loan_id=loan_id,
@@ -127,7 +127,7 @@ async def _detail(
     form: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await servicing.get_loan(session, staff.actor, loan_id=loan_id)
+    found = await servicing_service.get_loan(session, staff.actor, loan_id=loan_id)
     return render(
         request,
         "commissions/loan.html",

@@ -22,9 +22,9 @@ from admin.web import (
     settings_of,
 )
 from lending.errors import Conflict, InvalidInput, PermissionDenied
-from lending.identity.invitation_resend import invitation_resend
-from lending.identity.invitations import invitation as invitation_service
-from lending.identity.organizations import organization as organization_service
+from lending.identity.invitation_resend import invitation_resend_service
+from lending.identity.invitations import invitation_service
+from lending.identity.organizations import organization_service
 from lending.identity.schemas import InvitationCreate, InvitationCreated, InvitationRead
 from lending.models.identity import Role
 
@@ -86,7 +86,7 @@ async def resend(
     origin: OriginDep,
 ) -> HTMLResponse:
     try:
-        created = await invitation_resend.resend(
+        created = await invitation_resend_service.resend(
             session,
             staff.actor,
             settings=settings_of(request),

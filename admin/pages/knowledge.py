@@ -25,12 +25,12 @@ from admin.web import (
     require_section,
     settings_of,
 )
-from knowledge.entries import knowledge_entry
-from knowledge.ingest import knowledge_ingest
+from knowledge.entries import knowledge_entry_service
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.language import LANGUAGES, Language
 from knowledge.schemas import EntryStatus, IngestOptions
-from knowledge.search import knowledge_search
+from knowledge.search import knowledge_search_service
 from lending.errors import (
     Conflict,
     InvalidInput,
@@ -94,7 +94,7 @@ async def upload(
             },
         )
         data = await file.read(settings.knowledge_max_upload_bytes + 1)
-        result = await knowledge_ingest.submit(
+        result = await knowledge_ingest_service.submit(
             session,
             staff.actor,
             source=SourceFile(file.filename or "upload", data),
@@ -132,7 +132,7 @@ async def _entries(
     if status and status not in _STATUSES:
         raise InvalidInput(f"Unknown status: {status}.")
     chosen = _language(language)
-    page = await knowledge_entry.list_entries(
+    page = await knowledge_entry_service.list_entries(
         session, staff.actor, language=chosen, status=status or None, limit=_PAGE, offset=offset
     )
     following = offset + _PAGE
@@ -171,7 +171,7 @@ async def search_preview(
     chosen = _language(language)
     result = None
     if query.strip():
-        result = await knowledge_search.search(
+        result = await knowledge_search_service.search(
             session,
             staff.actor,
             query=query,
@@ -217,7 +217,7 @@ async def publish(
     origin: OriginDep,
 ) -> Response:
     try:
-        await knowledge_entry.publish_version(
+        await knowledge_entry_service.publish_version(
             session, staff.actor, entry_id=entry_id, version=version, origin=origin
         )
     except _REFUSALS as refused:
@@ -237,7 +237,9 @@ async def publish(
 async def archive(
     entry_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
-    await knowledge_entry.archive_entry(session, staff.actor, entry_id=entry_id, origin=origin)
+    await knowledge_entry_service.archive_entry(
+        session, staff.actor, entry_id=entry_id, origin=origin
+    )
     return RedirectResponse(f"/admin/knowledge/{entry_id}?done=archived", status_code=303)
 
 
@@ -251,7 +253,7 @@ async def _detail(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await knowledge_entry.get_entry(session, staff.actor, entry_id=entry_id)
+    found = await knowledge_entry_service.get_entry(session, staff.actor, entry_id=entry_id)
     return render(
         request,
         "knowledge/entry.html",

@@ -28,9 +28,9 @@ from admin.web import (
     settings_of,
 )
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from lending.lenders.catalog_service import catalog
-from lending.lenders.integration_service import integration
-from lending.lenders.performance import performance
+from lending.lenders.catalog_service import catalog_service
+from lending.lenders.integration_service import integration_service
+from lending.lenders.performance import performance_service
 from lending.lenders.schemas import (
     IntegrationUpdate,
     LenderCreate,
@@ -89,7 +89,7 @@ async def create_lender(
 ) -> Response:
     values = {"slug": slug, **_details(name, nmls_id, website, description, effective_from, note)}
     try:
-        created = await catalog.create_lender(
+        created = await catalog_service.create_lender(
             session, staff.actor, data=validated(LenderCreate, values), origin=origin
         )
     except _REFUSALS as refused:
@@ -108,7 +108,7 @@ async def lender_performance(
     until: Annotated[str | None, Query(max_length=10)] = None,
 ) -> HTMLResponse:
     first, last = optional_day(since, "since"), optional_day(until, "until")
-    figures = await performance.lenders(session, staff.actor, since=first, until=last)
+    figures = await performance_service.lenders(session, staff.actor, since=first, until=last)
     return render(
         request,
         "lenders/performance.html",
@@ -150,7 +150,7 @@ async def edit_lender(
 ) -> Response:
     values = _details(name, nmls_id, website, description, effective_from, note)
     try:
-        await catalog.edit_lender(
+        await catalog_service.edit_lender(
             session,
             staff.actor,
             lender_id=lender_id,
@@ -174,7 +174,7 @@ async def retire_lender(
 ) -> Response:
     try:
         data = validated(Retirement, {"note": note, "effective_from": effective_from})
-        await catalog.retire_lender(
+        await catalog_service.retire_lender(
             session, staff.actor, lender_id=lender_id, data=data, origin=origin
         )
     except _REFUSALS as refused:
@@ -194,7 +194,7 @@ async def set_integration(
 ) -> Response:
     try:
         data = validated(IntegrationUpdate, {"adapter": adapter, "base_url": base_url})
-        await integration.set_integration(
+        await integration_service.set_integration(
             session, staff.actor, lender_id=lender_id, data=data, origin=origin
         )
     except _REFUSALS as refused:
@@ -209,7 +209,7 @@ async def rotate_webhook_secret(
     """The new secret is on this response only (no redirect: a reload would not show it, and
     Cache-Control: no-store keeps it out of the browser's cache)."""
     try:
-        rotated = await integration.rotate_webhook_secret(
+        rotated = await integration_service.rotate_webhook_secret(
             session, staff.actor, settings=settings_of(request), lender_id=lender_id, origin=origin
         )
     except _REFUSALS as refused:
@@ -236,7 +236,7 @@ async def create_product(
             "effective_from": effective_from,
             "note": note,
         }
-        await catalog.create_product(
+        await catalog_service.create_product(
             session,
             staff.actor,
             lender_id=lender_id,
@@ -279,7 +279,7 @@ async def edit_product(
     try:
         values = {**json_object(terms, "terms"), "effective_from": effective_from, "note": note}
         await _product_of(session, staff, lender_id, product_id)
-        await catalog.edit_product(
+        await catalog_service.edit_product(
             session,
             staff.actor,
             product_id=product_id,
@@ -309,7 +309,7 @@ async def retire_product(
     try:
         data = validated(Retirement, {"note": note, "effective_from": effective_from})
         await _product_of(session, staff, lender_id, product_id)
-        await catalog.retire_product(
+        await catalog_service.retire_product(
             session, staff.actor, product_id=product_id, data=data, origin=origin
         )
     except _REFUSALS as refused:
@@ -350,7 +350,7 @@ async def _list(
     form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await catalog.list_lenders(session, staff.actor, on=on)
+    found = await catalog_service.list_lenders(session, staff.actor, on=on)
     return render(
         request,
         "lenders/list.html",
@@ -380,8 +380,8 @@ async def _detail(
     terms: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await catalog.get_lender(session, staff.actor, lender_id=lender_id)
-    history = await catalog.lender_history(session, staff.actor, lender_id=lender_id)
+    found = await catalog_service.get_lender(session, staff.actor, lender_id=lender_id)
+    history = await catalog_service.lender_history(session, staff.actor, lender_id=lender_id)
     latest = history[-1]
     return render(
         request,
@@ -407,7 +407,7 @@ async def _product_of(
     session: AsyncSession, staff: Staff, lender_id: uuid.UUID, product_id: uuid.UUID
 ) -> list[ProductVersionRead]:
     """The product's versions, oldest first, refused unless it is this lender's."""
-    history = await catalog.product_history(session, staff.actor, product_id=product_id)
+    history = await catalog_service.product_history(session, staff.actor, product_id=product_id)
     if history[0].lender_id != lender_id:
         raise NotFound("No such product.")
     return history

@@ -23,7 +23,7 @@ from admin.web import (
     store_of,
 )
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from lending.identity.mfa_reset import mfa_reset
+from lending.identity.mfa_reset import mfa_reset_service
 from lending.identity.schemas import MfaResetCreate
 
 router = APIRouter(prefix="/mfa-resets", dependencies=[require_section("people")])
@@ -48,7 +48,7 @@ async def ask(
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     try:
-        await mfa_reset.request(
+        await mfa_reset_service.request(
             session,
             staff.actor,
             user_id=user_id,
@@ -65,7 +65,7 @@ async def approve(
     request: Request, request_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
     try:
-        done = await mfa_reset.approve(
+        done = await mfa_reset_service.approve(
             session, staff.actor, store=store_of(request), request_id=request_id, origin=origin
         )
     except _REFUSALS as refused:
@@ -78,7 +78,9 @@ async def cancel(
     request: Request, request_id: uuid.UUID, staff: StaffDep, session: SessionDep, origin: OriginDep
 ) -> Response:
     try:
-        done = await mfa_reset.cancel(session, staff.actor, request_id=request_id, origin=origin)
+        done = await mfa_reset_service.cancel(
+            session, staff.actor, request_id=request_id, origin=origin
+        )
     except _REFUSALS as refused:
         return await _refused(request, session, staff, refused)
     return RedirectResponse(f"/admin/people/{done.user_id}?done=mfa_withdrawn", status_code=303)
@@ -112,7 +114,7 @@ async def _queue(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    page = await mfa_reset.page(session, staff.actor, cursor=cursor, limit=limit)
+    page = await mfa_reset_service.page(session, staff.actor, cursor=cursor, limit=limit)
     query = ListQuery(q=None, cursor=cursor, limit=limit)
     return render(
         request,

@@ -22,10 +22,10 @@ from admin.web import (
 )
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.identity import throttle
-from lending.identity.mfa_reset import mfa_reset
+from lending.identity.mfa_reset import mfa_reset_service
 from lending.identity.schemas import UserUpdate
-from lending.identity.sign_in import sign_in as sign_in_service
-from lending.identity.users import user as user_service
+from lending.identity.sign_in import sign_in_service
+from lending.identity.users import user_service
 from lending.models.identity import Role
 
 router = APIRouter(prefix="/people", dependencies=[require_section("people")])
@@ -191,7 +191,9 @@ async def _detail(
             "roles": list(Role),
             "locked": await throttle.is_locked(store_of(request), email=found.email),
             "is_self": found.id == staff.actor.user_id,
-            "mfa_reset": await mfa_reset.pending_for(session, staff.actor, user_id=found.id),
+            "mfa_reset": await mfa_reset_service.pending_for(
+                session, staff.actor, user_id=found.id
+            ),
             "notice": notice,
             "error": error,
         },

@@ -26,10 +26,10 @@ from admin.web import (
     store_of,
 )
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from lending.identity.users import user as user_service
+from lending.identity.users import user_service
 from lending.models.privacy import ErasureStatus
 from lending.privacy.schemas import ErasureReview
-from lending.privacy.service import privacy
+from lending.privacy.service import privacy_service
 
 router = APIRouter(prefix="/privacy", dependencies=[require_section("privacy")])
 
@@ -65,7 +65,7 @@ async def _list(
     status_code: int = 200,
 ) -> HTMLResponse:
     chosen = enum_filter(ErasureStatus, status or None, "status")
-    rows = await privacy.list_requests(session, staff.actor, status=chosen)
+    rows = await privacy_service.list_requests(session, staff.actor, status=chosen)
     names = {
         user_id: (await user_service.get(session, staff.actor, user_id=user_id)).full_name
         for user_id in {row.subject_user_id for row in rows}
@@ -110,7 +110,7 @@ async def review(
     note: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     try:
-        await privacy.review(
+        await privacy_service.review(
             session,
             staff.actor,
             request_id=request_id,
@@ -153,7 +153,7 @@ async def export(
             status_code=422,
         )
     try:
-        made = await privacy.export(
+        made = await privacy_service.export(
             session, staff.actor, settings=settings_of(request), user_id=subject, origin=origin
         )
     except _REFUSALS as refused:
@@ -180,7 +180,7 @@ async def _detail(
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    found = await privacy.get_request(session, staff.actor, request_id=request_id)
+    found = await privacy_service.get_request(session, staff.actor, request_id=request_id)
     subject = await user_service.get(session, staff.actor, user_id=found.subject_user_id)
     requester = (
         await user_service.get(session, staff.actor, user_id=found.requested_by_user_id)
@@ -198,7 +198,7 @@ async def _detail(
             "found": found,
             "subject": subject,
             "requester": requester,
-            "plan": await privacy.preview(session, staff.actor, request_id=request_id),
+            "plan": await privacy_service.preview(session, staff.actor, request_id=request_id),
             "actions": _ACTIONS,
             # Maker-checker: the service and the database refuse it too; the page says why.
             "own_request": me in (found.requested_by_user_id, found.subject_user_id),

@@ -24,10 +24,10 @@ from admin.web import (
     render,
     require_section,
 )
-from lending.commissions.reconciliation import reconciliation
+from lending.commissions.reconciliation import reconciliation_service
 from lending.commissions.schemas import LineResolution, LineResolve, StatementImport
 from lending.errors import Conflict, InvalidInput, PermissionDenied
-from lending.lenders.catalog_service import catalog
+from lending.lenders.catalog_service import catalog_service
 from lending.lenders.schemas import CatalogLender
 from lending.models.commissions import LineStatus
 
@@ -83,7 +83,7 @@ async def import_statement(
                 "csv_text": csv_text,
             },
         )
-        imported = await reconciliation.import_statement(
+        imported = await reconciliation_service.import_statement(
             session, staff.actor, data=data, origin=origin
         )
     except _REFUSALS as refused:
@@ -130,7 +130,7 @@ async def resolve(
     # The page the line was resolved from: the same filters and page afterwards.
     shown = _LineFilters(status or None, resolution or None, cursor or None, PAGE_SIZE)
     try:
-        await reconciliation.resolve(
+        await reconciliation_service.resolve(
             session,
             staff.actor,
             statement_id=statement_id,
@@ -179,10 +179,10 @@ async def _list(
     form: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    page = await reconciliation.page_statements(
+    page = await reconciliation_service.page_statements(
         session, staff.actor, lender_id=lender_id, cursor=cursor, limit=limit
     )
-    names = lender_names(await catalog.list_lenders(session, staff.actor))
+    names = lender_names(await catalog_service.list_lenders(session, staff.actor))
     query = ListQuery(q=None, cursor=cursor, limit=limit)
     return render(
         request,
@@ -221,8 +221,8 @@ async def _detail(
 ) -> HTMLResponse:
     chosen = enum_filter(LineStatus, shown.status, "outcome")
     resolution = enum_filter(LineResolution, shown.resolution, "resolution")
-    found = await reconciliation.overview(session, staff.actor, statement_id=statement_id)
-    page = await reconciliation.page_lines(
+    found = await reconciliation_service.overview(session, staff.actor, statement_id=statement_id)
+    page = await reconciliation_service.page_lines(
         session,
         staff.actor,
         statement_id=statement_id,
@@ -231,7 +231,7 @@ async def _detail(
         cursor=shown.cursor,
         limit=shown.limit,
     )
-    names = lender_names(await catalog.list_lenders(session, staff.actor))
+    names = lender_names(await catalog_service.list_lenders(session, staff.actor))
     query = ListQuery(q=None, cursor=shown.cursor, limit=shown.limit)
     return render(
         request,

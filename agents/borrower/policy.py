@@ -57,7 +57,7 @@ from agents.guided.texts import (
 from agents.guided.vocabulary import vocabulary
 from agents.guided.yesno import only_answer_words
 from lending.applications.requirements import requirements
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.db import transaction
 from tools.base import ToolError
 
@@ -1217,7 +1217,7 @@ class BorrowerIntakePolicy:
                 reference = application.get("reference")
                 has_broker = application.get("broker_user_id") is not None
         async with transaction(context.tools.sessionmaker) as session:
-            await audit.record(
+            await audit_service.record(
                 session,
                 context.actor,
                 action="assistant.handoff_requested",

@@ -46,7 +46,7 @@ from agents.prompts.schemas import (
     VersionRead,
 )
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -280,7 +280,7 @@ class PromptService:
             raise Conflict(f"A prompt named {data.name} already exists; add a version to it.")
         created = await self._prompt(repository, data.name)
         await _add_version(repository, created.id, actor.user_id, data, number=1)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="prompt.created",
@@ -309,7 +309,7 @@ class PromptService:
         number = await repository.latest_number(prompt.id) + 1
         version = await _add_version(repository, prompt.id, actor.user_id, data, number=number)
         prompt.updated_at = _now()
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="prompt.version_created",
@@ -349,7 +349,7 @@ class PromptService:
         await repository.add(row)
         prompt.updated_at = _now()
         invalidate_after_commit(session, name=prompt.name, cache=self.cache, store=store)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="prompt.label_moved",
@@ -408,7 +408,7 @@ class PromptService:
         )
         await repository.add(experiment)
         await session.refresh(experiment)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="prompt.experiment_created",
@@ -450,7 +450,7 @@ class PromptService:
         experiment.started_at = _now()
         await session.flush()
         invalidate_after_commit(session, name=prompt.name, cache=self.cache, store=store)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="prompt.experiment_started",
@@ -523,7 +523,7 @@ class PromptService:
         experiment.stopped_at = _now()
         await session.flush()
         invalidate_after_commit(session, name=prompt.name, cache=self.cache, store=store)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="prompt.experiment_stopped",
@@ -749,7 +749,7 @@ async def seed_default_prompts(session: AsyncSession, *, store: Store | None = N
         invalidate_after_commit(session, name=default.name, cache=prompt_service.cache, store=store)
         created.append(default.name)
     if created:
-        await audit.record(
+        await audit_service.record(
             session,
             None,
             action="prompt.seeded",

@@ -26,7 +26,7 @@ from lending.analytics.schemas import (
 )
 from lending.analytics.service import analytics_service
 from lending.commissions.schemas import CommissionTrend
-from lending.commissions.trend import TrendRange, commission_trend
+from lending.commissions.trend import TrendRange, commission_trend_service
 from lending.errors import InvalidInput, NotAuthenticated, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 
@@ -128,4 +128,4 @@ async def analytics_voice(
 async def analytics_commissions(
     actor: CurrentActor, session: SessionDep, asked: Annotated[TrendRange, Query()]
 ) -> CommissionTrend:
-    return await commission_trend.trend(session, actor, asked)
+    return await commission_trend_service.trend(session, actor, asked)

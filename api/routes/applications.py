@@ -29,7 +29,7 @@ from lending.applications.schemas import (
     TransitionRequest,
     WithdrawRequest,
 )
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.db import MAX_OFFSET
 from lending.errors import (
     Conflict,

@@ -12,7 +12,7 @@ from api.deps import SessionDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
 from lending.audit.schemas import AuditEventRead, ChainReport
-from lending.audit.service import audit as audit_service
+from lending.audit.service import audit_service
 from lending.errors import NotAuthenticated, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 

@@ -9,8 +9,8 @@ from api.deps import SessionDep, StateDep, StoreDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit, rate_limit_anonymous
 from lending.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
-from lending.identity.accounts import account as account_service
-from lending.identity.email_change import email_change as email_change_service
+from lending.identity.accounts import account_service
+from lending.identity.email_change import email_change_service
 from lending.identity.errors import (
     InvalidCredentials,
     InvalidOtp,
@@ -20,7 +20,7 @@ from lending.identity.errors import (
     TooManyLoginAttempts,
     TooManyMailRequests,
 )
-from lending.identity.password_reset import password_reset as password_reset_service
+from lending.identity.password_reset import password_reset_service
 from lending.identity.schemas import (
     Accepted,
     EmailChangeRequest,
@@ -33,9 +33,9 @@ from lending.identity.schemas import (
     TokenResponse,
     UserRead,
 )
-from lending.identity.sessions import token as token_service
-from lending.identity.sign_in import sign_in as sign_in_service
-from lending.identity.verification import email_verification as verification_service
+from lending.identity.sessions import token_service
+from lending.identity.sign_in import sign_in_service
+from lending.identity.verification import email_verification_service
 from lending.models.identity import User
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -202,7 +202,7 @@ async def confirm_email(
 async def resend_confirmation(
     actor: CurrentActor, session: SessionDep, store: StoreDep, state: StateDep, origin: OriginDep
 ) -> Accepted:
-    detail = await verification_service.resend(
+    detail = await email_verification_service.resend(
         session, actor, store=store, settings=state.settings, origin=origin
     )
     return Accepted(detail=detail)

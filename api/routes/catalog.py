@@ -21,10 +21,9 @@ from lending.errors import (
     RateLimited,
 )
 from lending.identity.errors import MfaEnrollmentRequired
-from lending.lenders.catalog_service import EffectiveDateError, RetiredError
-from lending.lenders.catalog_service import catalog as catalog_service
-from lending.lenders.integration_service import integration as integration_service
-from lending.lenders.performance import performance as performance_service
+from lending.lenders.catalog_service import EffectiveDateError, RetiredError, catalog_service
+from lending.lenders.integration_service import integration_service
+from lending.lenders.performance import performance_service
 from lending.lenders.schemas import (
     CatalogLender,
     IntegrationRead,

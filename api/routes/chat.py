@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from agents.events import to_sse
 from agents.runner import Approval, TurnRequest
-from agents.threads import threads
+from agents.threads import thread_service
 from agents.turns import TurnDispatcher
 from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep, TurnsDep
@@ -160,7 +160,7 @@ def _require_chat(actor: Actor) -> None:
 async def create_thread(body: ThreadCreate, actor: CurrentActor, session: SessionDep) -> ThreadRead:
     """Start a conversation with the assistant of the caller's role."""
     _require_chat(actor)
-    thread = await threads.create(
+    thread = await thread_service.create(
         session, actor, graph=body.graph, channel=body.channel, title=body.title
     )
     return ThreadRead.model_validate(thread)
@@ -170,7 +170,7 @@ async def create_thread(body: ThreadCreate, actor: CurrentActor, session: Sessio
 async def list_threads(actor: CurrentActor, session: SessionDep) -> list[ThreadRead]:
     """The caller's conversations, most recent first."""
     _require_chat(actor)
-    return [ThreadRead.model_validate(t) for t in await threads.list_for(session, actor)]
+    return [ThreadRead.model_validate(t) for t in await thread_service.list_for(session, actor)]
 
 
 @router.get("/threads/{thread_id}", responses=error_responses(*_AUTH_ERRORS, NotFound))
@@ -179,7 +179,7 @@ async def read_thread(
 ) -> ThreadDetail:
     """One conversation with its history: redacted messages and tool activity, in order."""
     _require_chat(actor)
-    detail = await threads.detail(session, actor, thread_id)
+    detail = await thread_service.detail(session, actor, thread_id)
     pending = [WaitingApproval.model_validate(card) for card in detail.pending_approvals]
     return ThreadDetail.model_validate(
         {
@@ -297,7 +297,7 @@ async def give_feedback(
 ) -> FeedbackRead:
     """Thumbs up or down on one reply, with an optional comment (stored with the turn)."""
     _require_chat(actor)
-    feedback = await threads.feedback(
+    feedback = await thread_service.feedback(
         session, actor, thread_id=thread_id, run_id=run_id, rating=body.rating, comment=body.comment
     )
     return FeedbackRead.model_validate(feedback)

@@ -18,12 +18,12 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
-from lending.commissions.accrual import accrual
-from lending.commissions.commission_rules import commission_rule
-from lending.commissions.entries import commission_entry
+from lending.commissions.accrual import accrual_service
+from lending.commissions.commission_rules import commission_rule_service
+from lending.commissions.entries import commission_entry_service
 from lending.commissions.errors import GuardRejected, MakerCheckerRefused
-from lending.commissions.payout_batches import payout_batch
-from lending.commissions.reconciliation import reconciliation
+from lending.commissions.payout_batches import payout_batch_service
+from lending.commissions.reconciliation import reconciliation_service
 from lending.commissions.schemas import (
     AdjustmentCreate,
     BatchCreate,
@@ -49,7 +49,7 @@ from lending.commissions.schemas import (
     StatementLineRead,
     TrailRun,
 )
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.db import MAX_OFFSET
 from lending.errors import (
     Conflict,
@@ -83,7 +83,7 @@ async def summary(
     period_start: date | None = None,
     period_end: date | None = None,
 ) -> CommissionSummary:
-    return await commission_entry.summary(
+    return await commission_entry_service.summary(
         session, actor, period_start=period_start, period_end=period_end
     )
 
@@ -100,7 +100,7 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> EntryList:
-    return await commission_entry.list_entries(
+    return await commission_entry_service.list_entries(
         session,
         actor,
         loan_id=loan_id,
@@ -119,7 +119,7 @@ async def list_entries(
     responses=error_responses(*_AUTH, NotFound),
 )
 async def explain(entry_id: int, actor: CurrentActor, session: SessionDep) -> Explanation:
-    return await commission_entry.explain(session, actor, entry_id=entry_id)
+    return await commission_entry_service.explain(session, actor, entry_id=entry_id)
 
 
 @router.get(
@@ -135,7 +135,7 @@ async def payee_statement(
     period_end: date,
     currency: str = "USD",
 ) -> Statement:
-    return await commission_entry.statement_for_payee(
+    return await commission_entry_service.statement_for_payee(
         session,
         actor,
         payee_id=payee_id,
@@ -158,7 +158,7 @@ async def firm_statement(
     period_end: date,
     currency: str = "USD",
 ) -> Statement:
-    return await commission_entry.statement_for_firm(
+    return await commission_entry_service.statement_for_firm(
         session,
         actor,
         organization_id=organization_id,
@@ -177,7 +177,7 @@ async def firm_statement(
     responses=error_responses(*_AUTH),
 )
 async def list_jurisdictions(actor: CurrentActor, session: SessionDep) -> list[JurisdictionRead]:
-    return await commission_rule.jurisdictions(session, actor)
+    return await commission_rule_service.jurisdictions(session, actor)
 
 
 @router.patch(
@@ -192,7 +192,7 @@ async def update_jurisdiction(
     session: SessionDep,
     origin: OriginDep,
 ) -> JurisdictionRead:
-    return await commission_rule.update_jurisdiction(
+    return await commission_rule_service.update_jurisdiction(
         session, actor, code=code, data=body, origin=origin
     )
 
@@ -201,7 +201,7 @@ async def update_jurisdiction(
     "/rules", summary="Commission rules and their versions", responses=error_responses(*_AUTH)
 )
 async def list_rules(actor: CurrentActor, session: SessionDep) -> list[RuleRead]:
-    return await commission_rule.list_rules(session, actor)
+    return await commission_rule_service.list_rules(session, actor)
 
 
 @router.post(
@@ -213,7 +213,7 @@ async def list_rules(actor: CurrentActor, session: SessionDep) -> list[RuleRead]
 async def create_rule(
     body: RuleCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> RuleRead:
-    return await commission_rule.create_rule(session, actor, data=body, origin=origin)
+    return await commission_rule_service.create_rule(session, actor, data=body, origin=origin)
 
 
 @router.post(
@@ -229,7 +229,7 @@ async def add_rule_version(
     session: SessionDep,
     origin: OriginDep,
 ) -> RuleRead:
-    return await commission_rule.add_version(
+    return await commission_rule_service.add_version(
         session, actor, rule_id=rule_id, data=body, origin=origin
     )
 
@@ -247,7 +247,7 @@ async def record_servicing_event(
     session: SessionDep,
     origin: OriginDep,
 ) -> ServicingEventRead:
-    return await servicing.record_servicing_event(
+    return await servicing_service.record_servicing_event(
         session, actor, loan_id=loan_id, data=body, origin=origin
     )
 
@@ -260,7 +260,7 @@ async def record_servicing_event(
 async def accrue_trail(
     body: TrailRequest, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> TrailRun:
-    return await accrual.accrue_trail_now(session, actor, month=body.month, origin=origin)
+    return await accrual_service.accrue_trail_now(session, actor, month=body.month, origin=origin)
 
 
 @router.post(
@@ -272,7 +272,7 @@ async def accrue_trail(
 async def adjust(
     body: AdjustmentCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> EntryRead:
-    return await commission_entry.adjust(session, actor, data=body, origin=origin)
+    return await commission_entry_service.adjust(session, actor, data=body, origin=origin)
 
 
 @router.post(
@@ -288,7 +288,7 @@ async def reverse(
     session: SessionDep,
     origin: OriginDep,
 ) -> EntryRead:
-    return await commission_entry.reverse(
+    return await commission_entry_service.reverse(
         session, actor, entry_id=entry_id, data=body, origin=origin
     )
 
@@ -302,7 +302,7 @@ async def reverse(
 async def create_batch(
     body: BatchCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> BatchRead:
-    return await payout_batch.create_batch(session, actor, data=body, origin=origin)
+    return await payout_batch_service.create_batch(session, actor, data=body, origin=origin)
 
 
 @router.get(
@@ -311,7 +311,7 @@ async def create_batch(
     responses=error_responses(*_AUTH, NotFound),
 )
 async def read_batch(batch_id: uuid.UUID, actor: CurrentActor, session: SessionDep) -> BatchRead:
-    return await payout_batch.get_batch(session, actor, batch_id=batch_id)
+    return await payout_batch_service.get_batch(session, actor, batch_id=batch_id)
 
 
 @router.post(
@@ -322,7 +322,9 @@ async def read_batch(batch_id: uuid.UUID, actor: CurrentActor, session: SessionD
 async def approve_batch(
     batch_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> BatchRead:
-    return await payout_batch.approve_batch(session, actor, batch_id=batch_id, origin=origin)
+    return await payout_batch_service.approve_batch(
+        session, actor, batch_id=batch_id, origin=origin
+    )
 
 
 @router.post(
@@ -337,7 +339,7 @@ async def approve_batch(
 async def export_batch(
     batch_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> Response:
-    body = await payout_batch.export_csv(session, actor, batch_id=batch_id, origin=origin)
+    body = await payout_batch_service.export_csv(session, actor, batch_id=batch_id, origin=origin)
     return Response(
         body,
         media_type="text/csv",
@@ -357,7 +359,9 @@ async def export_batch(
 async def batch_statement_pdf(
     batch_id: uuid.UUID, payee_id: uuid.UUID, actor: CurrentActor, session: SessionDep
 ) -> Response:
-    pdf = await payout_batch.statement_pdf(session, actor, batch_id=batch_id, payee_id=payee_id)
+    pdf = await payout_batch_service.statement_pdf(
+        session, actor, batch_id=batch_id, payee_id=payee_id
+    )
     return Response(
         pdf,
         media_type="application/pdf",
@@ -377,7 +381,7 @@ async def mark_paid(
     session: SessionDep,
     origin: OriginDep,
 ) -> BatchRead:
-    return await payout_batch.mark_paid(
+    return await payout_batch_service.mark_paid(
         session, actor, batch_id=batch_id, reference=body.payment_reference, origin=origin
     )
 
@@ -394,7 +398,7 @@ async def mark_failed(
     session: SessionDep,
     origin: OriginDep,
 ) -> BatchRead:
-    return await payout_batch.mark_failed(
+    return await payout_batch_service.mark_failed(
         session, actor, batch_id=batch_id, reason=body.reason, origin=origin
     )
 
@@ -408,7 +412,7 @@ async def mark_failed(
 async def import_statement(
     body: StatementImport, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> ReconciliationRead:
-    return await reconciliation.import_statement(session, actor, data=body, origin=origin)
+    return await reconciliation_service.import_statement(session, actor, data=body, origin=origin)
 
 
 @router.get(
@@ -419,7 +423,7 @@ async def import_statement(
 async def read_reconciliation(
     statement_id: uuid.UUID, actor: CurrentActor, session: SessionDep
 ) -> ReconciliationRead:
-    return await reconciliation.get(session, actor, statement_id=statement_id)
+    return await reconciliation_service.get(session, actor, statement_id=statement_id)
 
 
 @router.post(
@@ -435,6 +439,6 @@ async def resolve_line(
     session: SessionDep,
     origin: OriginDep,
 ) -> StatementLineRead:
-    return await reconciliation.resolve(
+    return await reconciliation_service.resolve(
         session, actor, statement_id=statement_id, line_id=line_id, data=body, origin=origin
     )

@@ -8,7 +8,7 @@ from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from lending.errors import NotFound
 from lending.mail.schemas import DevMailboxMessage
-from lending.mail.service import mail as mail_service
+from lending.mail.service import mail_service
 
 router = APIRouter(prefix="/api/v1/dev", tags=["dev"])
 

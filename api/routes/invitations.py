@@ -21,7 +21,7 @@ from lending.errors import (
     RateLimited,
 )
 from lending.identity.errors import MfaEnrollmentRequired
-from lending.identity.invitations import invitation as invitation_service
+from lending.identity.invitations import invitation_service
 from lending.identity.schemas import InvitationCreate, InvitationCreated, InvitationRead
 
 router = APIRouter(

@@ -12,11 +12,11 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
-from knowledge.entries import knowledge_entry
-from knowledge.ingest import knowledge_ingest
+from knowledge.entries import knowledge_entry_service
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.language import Language
-from knowledge.reindex import knowledge_reindex
+from knowledge.reindex import knowledge_reindex_service
 from knowledge.schemas import (
     Category,
     EmbeddingSetRead,
@@ -30,7 +30,7 @@ from knowledge.schemas import (
     SearchResult,
     Slug,
 )
-from knowledge.search import knowledge_search
+from knowledge.search import knowledge_search_service
 from lending.db import MAX_OFFSET
 from lending.errors import (
     Conflict,
@@ -83,7 +83,7 @@ async def search(
     lender: Annotated[Slug | None, Query()] = None,
     product: Annotated[Slug | None, Query()] = None,
 ) -> SearchResult:
-    return await knowledge_search.search(
+    return await knowledge_search_service.search(
         session,
         actor,
         query=q,
@@ -111,7 +111,7 @@ async def list_entries(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> EntryPage:
-    return await knowledge_entry.list_entries(
+    return await knowledge_entry_service.list_entries(
         session,
         actor,
         language=lang,
@@ -161,7 +161,7 @@ async def upload_entry(
         publish=publish,
     )
     source = await _read(file, state.settings.knowledge_max_upload_bytes)
-    return await knowledge_ingest.submit(
+    return await knowledge_ingest_service.submit(
         session, actor, source=source, options=options, settings=state.settings
     )
 
@@ -172,7 +172,7 @@ async def upload_entry(
     responses=error_responses(*_AUTH_ERRORS, NotFound),
 )
 async def read_entry(entry_id: uuid.UUID, actor: CurrentActor, session: SessionDep) -> EntryDetail:
-    return await knowledge_entry.get_entry(session, actor, entry_id=entry_id)
+    return await knowledge_entry_service.get_entry(session, actor, entry_id=entry_id)
 
 
 @router.patch(
@@ -183,7 +183,9 @@ async def read_entry(entry_id: uuid.UUID, actor: CurrentActor, session: SessionD
 async def update_entry(
     entry_id: uuid.UUID, body: EntryUpdate, actor: CurrentActor, session: SessionDep
 ) -> EntryDetail:
-    return await knowledge_entry.update_entry(session, actor, entry_id=entry_id, changes=body)
+    return await knowledge_entry_service.update_entry(
+        session, actor, entry_id=entry_id, changes=body
+    )
 
 
 @router.post(
@@ -202,7 +204,7 @@ async def upload_version(
     publish: Annotated[bool, Form()] = True,
 ) -> IngestResult:
     source = await _read(file, state.settings.knowledge_max_upload_bytes)
-    return await knowledge_ingest.submit(
+    return await knowledge_ingest_service.submit(
         session,
         actor,
         source=source,
@@ -220,7 +222,7 @@ async def upload_version(
 async def publish_version(
     entry_id: uuid.UUID, version: int, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> EntryDetail:
-    return await knowledge_entry.publish_version(
+    return await knowledge_entry_service.publish_version(
         session, actor, entry_id=entry_id, version=version, origin=origin
     )
 
@@ -233,7 +235,9 @@ async def publish_version(
 async def archive_entry(
     entry_id: uuid.UUID, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> EntryDetail:
-    return await knowledge_entry.archive_entry(session, actor, entry_id=entry_id, origin=origin)
+    return await knowledge_entry_service.archive_entry(
+        session, actor, entry_id=entry_id, origin=origin
+    )
 
 
 @router.get(
@@ -242,7 +246,7 @@ async def archive_entry(
     responses=error_responses(*_AUTH_ERRORS),
 )
 async def embedding_sets(actor: CurrentActor, session: SessionDep) -> list[EmbeddingSetRead]:
-    return await knowledge_reindex.embedding_sets(session, actor)
+    return await knowledge_reindex_service.embedding_sets(session, actor)
 
 
 @router.post(
@@ -253,4 +257,4 @@ async def embedding_sets(actor: CurrentActor, session: SessionDep) -> list[Embed
     responses=error_responses(*_AUTH_ERRORS, InvalidInput),
 )
 async def reindex(actor: CurrentActor, session: SessionDep, state: StateDep) -> ReindexResult:
-    return await knowledge_reindex.start_reindex(session, actor, settings=state.settings)
+    return await knowledge_reindex_service.start_reindex(session, actor, settings=state.settings)

@@ -37,8 +37,8 @@ from lending.lenders.integration.protocol import LenderWebhookEvent
 from lending.lenders.integration.registry import LenderAdapters, LenderIntegration, callback_url
 from lending.lenders.integration.replay import StoreReplayGuard
 from lending.lenders.integration.signing import SIGNATURE_HEADER, SignatureError, verify
-from lending.lenders.integration_service import integration as lender_integration
-from lending.lenders.webhook_history import webhook_history
+from lending.lenders.integration_service import integration_service
+from lending.lenders.webhook_history import webhook_history_service
 from lending.lenders.webhooks import record_lender_event
 from lending.logs import get_logger
 from lending.models.lenders import WebhookOutcome
@@ -124,7 +124,7 @@ async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookA
     if _LENDER_CODE.match(lender_code):
         assert state.sessionmaker is not None, "lifespan not started"
         async with state.sessionmaker() as session:  # the lender's own secrets, if it has any
-            integration = await lender_integration.integration_for(
+            integration = await integration_service.integration_for(
                 session, settings=state.settings, lender_code=lender_code
             )
     assert state.sessionmaker is not None, "lifespan not started"
@@ -138,7 +138,7 @@ async def receive_lender_webhook(lender_code: str, request: Request) -> WebhookA
         event: LenderWebhookEvent | None = None,
     ) -> None:
         if history is not None:
-            await webhook_history.record(
+            await webhook_history_service.record(
                 history,
                 lender_code=lender_code,
                 outcome=outcome,

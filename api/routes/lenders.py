@@ -13,7 +13,7 @@ from api.ratelimit import rate_limit
 from lending.errors import NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.lenders.schemas import LenderWithProducts
-from lending.lenders.service import lender as lender_service
+from lending.lenders.service import lender_service
 from lending.models.applications import ProductType
 
 router = APIRouter(prefix="/api/v1/lenders", tags=["lenders"], dependencies=[rate_limit("default")])

@@ -11,7 +11,7 @@ from api.ratelimit import rate_limit
 from lending.errors import NotAuthenticated, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired, TooManyMailRequests
 from lending.identity.schemas import Accepted, Me, MeUpdate, ReferralLink, ReferralSend
-from lending.identity.users import user as user_service
+from lending.identity.users import user_service
 
 router = APIRouter(prefix="/api/v1/me", tags=["me"], dependencies=[rate_limit("default")])
 

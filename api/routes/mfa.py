@@ -11,7 +11,7 @@ from api.ratelimit import rate_limit
 from lending.errors import Conflict, InvalidInput, NotAuthenticated, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired, TooManyLoginAttempts
 from lending.identity.schemas import MfaCode, MfaDisable, MfaEnrollment, MfaStatus, RecoveryCodes
-from lending.identity.second_factor import mfa as mfa_service
+from lending.identity.second_factor import mfa_service
 
 router = APIRouter(prefix="/api/v1/mfa", tags=["mfa"], dependencies=[rate_limit("default")])
 

@@ -26,8 +26,8 @@ from lending.notifications.live import live_events
 from lending.notifications.preferences import (
     FROM_PAGE_FIELD,
     FROM_PAGE_VALUE,
+    preference_service,
 )
-from lending.notifications.preferences import preference as preference_service
 from lending.notifications.schemas import (
     MarkedRead,
     NotificationList,
@@ -35,7 +35,7 @@ from lending.notifications.schemas import (
     PreferenceUpdate,
     Unsubscribed,
 )
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import notification_service
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 signed_in = [rate_limit("default")]

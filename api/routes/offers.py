@@ -35,7 +35,7 @@ from lending.offers.schemas import (
     PaymentAnswer,
     PaymentQuestion,
 )
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tools.base import ToolError
 from tools.context import ToolContext
 from tools.page_approvals import page_approvals

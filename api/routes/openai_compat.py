@@ -35,7 +35,7 @@ from agents.events import (
     Token,
 )
 from agents.runner import Approval, TurnRequest
-from agents.threads import threads
+from agents.threads import thread_service
 from api.auth import CurrentActor, OriginDep
 from api.deps import StateDep, TurnsDep
 from api.errors import error_responses
@@ -159,9 +159,9 @@ async def chat_completions(
     key = body.conversation_id or x_conversation_id or body.user
     assert state.sessionmaker is not None
     async with transaction(state.sessionmaker) as session:
-        thread = await threads.by_external_id(session, actor, key) if key else None
+        thread = await thread_service.by_external_id(session, actor, key) if key else None
         if thread is None:
-            thread = await threads.create(
+            thread = await thread_service.create(
                 session, actor, graph=graph, channel="api", external_id=key
             )
         elif thread.graph != graph.value:

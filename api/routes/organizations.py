@@ -12,7 +12,7 @@ from api.errors import error_responses
 from api.ratelimit import rate_limit
 from lending.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
-from lending.identity.organizations import organization as organization_service
+from lending.identity.organizations import organization_service
 from lending.identity.schemas import OrganizationCreate, OrganizationRead, OrganizationUpdate
 
 router = APIRouter(

@@ -22,7 +22,7 @@ from lending.privacy.schemas import (
     ErasureRequestRead,
     ErasureReview,
 )
-from lending.privacy.service import privacy
+from lending.privacy.service import privacy_service
 
 router = APIRouter(prefix="/api/v1/privacy", tags=["privacy"], dependencies=[rate_limit("default")])
 _AUTH = (NotAuthenticated, MfaEnrollmentRequired, PermissionDenied, RateLimited)
@@ -50,7 +50,9 @@ def _send(export: DataExport) -> FileResponse:
 async def export_my_data(
     actor: CurrentActor, session: SessionDep, state: StateDep, origin: OriginDep
 ) -> FileResponse:
-    return _send(await privacy.export(session, actor, settings=state.settings, origin=origin))
+    return _send(
+        await privacy_service.export(session, actor, settings=state.settings, origin=origin)
+    )
 
 
 @router.get(
@@ -63,7 +65,7 @@ async def export_person_data(
     user_id: uuid.UUID, actor: CurrentActor, session: SessionDep, state: StateDep, origin: OriginDep
 ) -> FileResponse:
     return _send(
-        await privacy.export(
+        await privacy_service.export(
             session, actor, settings=state.settings, user_id=user_id, origin=origin
         )
     )
@@ -78,7 +80,7 @@ async def export_person_data(
 async def request_erasure(
     body: ErasureRequestCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> ErasureRequestRead:
-    request = await privacy.request_erasure(session, actor, data=body, origin=origin)
+    request = await privacy_service.request_erasure(session, actor, data=body, origin=origin)
     return ErasureRequestRead.model_validate(request)
 
 
@@ -90,7 +92,7 @@ async def request_erasure(
 async def list_erasure_requests(
     actor: CurrentActor, session: SessionDep, status: ErasureStatus | None = None
 ) -> list[ErasureRequestRead]:
-    rows = await privacy.list_requests(session, actor, status=status)
+    rows = await privacy_service.list_requests(session, actor, status=status)
     return [ErasureRequestRead.model_validate(row) for row in rows]
 
 
@@ -108,7 +110,7 @@ async def review_erasure_request(
     store: StoreDep,
     origin: OriginDep,
 ) -> ErasureRequestRead:
-    request = await privacy.review(
+    request = await privacy_service.review(
         session,
         actor,
         request_id=request_id,

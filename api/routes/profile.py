@@ -10,7 +10,7 @@ from api.auth import CurrentActor, OriginDep
 from api.deps import SessionDep, StateDep
 from api.errors import error_responses
 from api.ratelimit import rate_limit
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import (
     BorrowerProfileRead,
     BorrowerProfileUpdate,
@@ -30,7 +30,7 @@ _AUTH_ERRORS = (NotAuthenticated, MfaEnrollmentRequired, RateLimited, Permission
     responses=error_responses(*_AUTH_ERRORS, InvalidInput, NotFound),
 )
 async def read_own_profile(actor: CurrentActor, session: SessionDep) -> BorrowerProfileRead:
-    return await borrower_profile.get(session, actor)
+    return await borrower_profile_service.get(session, actor)
 
 
 @router.patch(
@@ -45,7 +45,7 @@ async def update_own_profile(
     state: StateDep,
     origin: OriginDep,
 ) -> BorrowerProfileRead:
-    return await borrower_profile.update(
+    return await borrower_profile_service.update(
         session, actor, data=body, settings=state.settings, origin=origin
     )
 
@@ -59,7 +59,7 @@ async def update_own_profile(
 async def record_consent(
     body: ConsentCreate, actor: CurrentActor, session: SessionDep, origin: OriginDep
 ) -> ConsentRead:
-    return await borrower_profile.record_consent(
+    return await borrower_profile_service.record_consent(
         session, actor, data=body, channel="web", origin=origin
     )
 
@@ -72,7 +72,7 @@ async def record_consent(
 async def read_borrower_profile(
     user_id: uuid.UUID, actor: CurrentActor, session: SessionDep
 ) -> BorrowerProfileRead:
-    return await borrower_profile.get(session, actor, user_id=user_id)
+    return await borrower_profile_service.get(session, actor, user_id=user_id)
 
 
 @router.patch(
@@ -88,6 +88,6 @@ async def update_borrower_profile(
     state: StateDep,
     origin: OriginDep,
 ) -> BorrowerProfileRead:
-    return await borrower_profile.update(
+    return await borrower_profile_service.update(
         session, actor, user_id=user_id, data=body, settings=state.settings, origin=origin
     )

@@ -14,7 +14,7 @@ from api.ratelimit import rate_limit
 from lending.errors import Conflict, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.reminders.schemas import DocumentReminderCreate, DocumentReminderRead
-from lending.reminders.service import reminder as reminder_service
+from lending.reminders.service import reminder_service
 
 router = APIRouter(
     prefix="/api/v1/applications", tags=["applications"], dependencies=[rate_limit("default")]

@@ -13,7 +13,7 @@ from api.ratelimit import rate_limit
 from lending.errors import NotAuthenticated, NotFound, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.identity.schemas import TokenRead
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 
 router = APIRouter(prefix="/api/v1/tokens", tags=["tokens"], dependencies=[rate_limit("default")])
 _AUTH_ERRORS = (NotAuthenticated, MfaEnrollmentRequired, RateLimited)

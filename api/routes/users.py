@@ -15,8 +15,8 @@ from lending.db import MAX_OFFSET
 from lending.errors import InvalidInput, NotAuthenticated, NotFound, PermissionDenied, RateLimited
 from lending.identity.errors import MfaEnrollmentRequired
 from lending.identity.schemas import UserRead, UserUpdate
-from lending.identity.sign_in import sign_in as sign_in_service
-from lending.identity.users import user as user_service
+from lending.identity.sign_in import sign_in_service
+from lending.identity.users import user_service
 from lending.models.identity import Role
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"], dependencies=[rate_limit("default")])

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.ingest import knowledge_ingest
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions, IngestResult
 from lending.config import Settings
@@ -57,7 +57,7 @@ async def seed_knowledge(
     seed takes tens of seconds on two cores, and `make run` serves while a worker does it.
     """
     summary = SeedSummary()
-    ingest = knowledge_ingest.submit if background else knowledge_ingest.ingest
+    ingest = knowledge_ingest_service.submit if background else knowledge_ingest_service.ingest
     for path in seed_files():
         result = await ingest(
             session,

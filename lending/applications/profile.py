@@ -20,7 +20,7 @@ from lending.applications.schemas import (
     ConsentTextRead,
 )
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
@@ -116,7 +116,7 @@ class BorrowerProfileService:
         profile.updated_at = utcnow()
         await session.flush()
         updated = await self._read(repository, user, profile)
-        await audit.record_change(
+        await audit_service.record_change(
             session,
             actor,
             "profile.updated",
@@ -166,7 +166,7 @@ class BorrowerProfileService:
                 recorded_at=utcnow(),
             )
         )
-        await audit.record_change(
+        await audit_service.record_change(
             session,
             actor,
             f"consent.{'granted' if data.granted else 'withdrawn'}",
@@ -280,4 +280,4 @@ class BorrowerProfileService:
         )
 
 
-borrower_profile = BorrowerProfileService()
+borrower_profile_service = BorrowerProfileService()

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.analytics.recorder import analytics
 from lending.applications import hmda, transitions
 from lending.applications.hmda import DenialReason
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.ratios import Ratio, debt_to_income, loan_to_value
 from lending.applications.repository import (
     READ_SCOPES,
@@ -48,15 +48,15 @@ from lending.applications.schemas import (
 )
 from lending.applications.transitions import Mover
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
-from lending.identity.verification import email_verification
+from lending.identity.verification import email_verification_service
 from lending.jobs import enqueue
 from lending.lenders.repository import LenderRepository
 from lending.lenders.schemas import SubmissionRead
-from lending.lenders.service import submission as submission_service
+from lending.lenders.service import submission_service
 from lending.models.analytics import EventName
 from lending.models.applications import (
     Application,
@@ -68,7 +68,7 @@ from lending.models.applications import (
 from lending.models.identity import Role, User
 from lending.models.lenders import Lender, LenderProductVersion, SubmissionStatus
 from lending.notifications import kinds as notification_kinds
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import notification_service
 from lending.pagination import Page
 
 
@@ -416,11 +416,11 @@ class ApplicationService:
                     "missing_fields": [field.model_dump() for field in missing],
                 }
             )
-        if not await borrower_profile.has_credit_check_consent(
+        if not await borrower_profile_service.has_credit_check_consent(
             session, application.borrower_user_id
         ):
             raise ConsentRequired()
-        await email_verification.require_verified(
+        await email_verification_service.require_verified(
             session, actor_user_id=actor.user_id, borrower_id=application.borrower_user_id
         )
         chosen = await submission_service.choose(
@@ -619,7 +619,7 @@ class ApplicationService:
                 await advance(ApplicationStatus.DECLINED)
         if decision is LenderDecision.APPROVED and offers:
             # Imported here: the offers service builds on this one (it reads applications).
-            from lending.offers.service import offer as offer_service
+            from lending.offers.service import offer_service
 
             await offer_service.record_firm_offers(
                 session,
@@ -765,7 +765,7 @@ class ApplicationService:
         if actor.role is Role.BORROWER and borrower_user_id not in (None, actor.user_id):
             # A borrower applies for themselves; another borrower's id is simply not theirs.
             raise NotFound("No such borrower.")
-        return await borrower_profile.resolve_borrower(
+        return await borrower_profile_service.resolve_borrower(
             session, actor, user_id=borrower_user_id, write=True
         )
 
@@ -961,7 +961,7 @@ async def _audit(
     fields: Sequence[str] = (),
 ) -> None:
     """Audit a change to an application (last in the unit of work: it takes the chain's lock)."""
-    await audit.record_change(
+    await audit_service.record_change(
         session,
         actor,
         action,
@@ -972,7 +972,7 @@ async def _audit(
     )
 
 
-application = ApplicationService()
+application_service = ApplicationService()
 # The lender decisions a borrower and broker are told about (receipt and funding are not).
 _TOLD_DECISIONS = frozenset(
     {LenderDecision.APPROVED, LenderDecision.REFERRED, LenderDecision.DECLINED}

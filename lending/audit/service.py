@@ -187,4 +187,4 @@ async def verify_chain(session: AsyncSession, *, batch_size: int = 1000) -> Chai
     return ChainReport(intact=True, events_checked=checked, head_hash=prev_hash)
 
 
-audit = AuditService()
+audit_service = AuditService()

@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.analytics.recorder import analytics
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.commissions import ledger
 from lending.commissions.common import platform_id
 from lending.commissions.repository import CommissionRepository
 from lending.commissions.schemas import AccrualRun, TrailRun
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
 from lending.models.analytics import EventName
@@ -29,7 +29,7 @@ class AccrualService:
         self, session: AsyncSession, *, application_id: uuid.UUID
     ) -> AccrualRun:
         """The job behind a `funded` transition: record the loan, accrue its upfront commission."""
-        loan = await servicing.record_funding(session, application_id=application_id)
+        loan = await servicing_service.record_funding(session, application_id=application_id)
         if loan is None:
             return AccrualRun(loans=0, entries_written=0)
         written = await ledger.accrue_upfront(
@@ -64,7 +64,7 @@ class AccrualService:
         events = await CommissionRepository.from_session(session).unclawed_closures()
         written = 0
         for event_id in events:
-            written += await servicing.claw_back(session, servicing_event_id=event_id)
+            written += await servicing_service.claw_back(session, servicing_event_id=event_id)
         return written
 
     async def accrue_trail(self, session: AsyncSession, *, month: date) -> TrailRun:
@@ -82,10 +82,10 @@ class AccrualService:
         """A person runs a month's trail before the monthly job does (audited; the job is not)."""
         actor.require(Scope.COMMISSIONS_APPROVE)
         run = await self.accrue_trail(session, month=month)
-        await audit.record_change(
+        await audit_service.record_change(
             session, actor, "commission.trail_accrued", origin=origin, fields=["month"]
         )
         return run
 
 
-accrual = AccrualService()
+accrual_service = AccrualService()

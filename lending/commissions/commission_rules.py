@@ -228,4 +228,4 @@ class CommissionRuleService:
         )
 
 
-commission_rule = CommissionRuleService()
+commission_rule_service = CommissionRuleService()

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository
 
@@ -39,7 +39,7 @@ async def audit_change(
 ) -> None:
     """Audit a commission change, last in its unit of work (the fields a request set, by name)."""
     fields = changed.model_fields_set if isinstance(changed, BaseModel) else changed
-    await audit.record_change(
+    await audit_service.record_change(
         session,
         actor,
         action,

@@ -362,7 +362,7 @@ class CommissionEntryService:
         return _entry_read(reversal, None)
 
 
-commission_entry = CommissionEntryService()
+commission_entry_service = CommissionEntryService()
 
 
 def _entry_read(entry: CommissionEntry, reference: str | None) -> EntryRead:

@@ -307,4 +307,4 @@ class PayoutBatchService:
         )
 
 
-payout_batch = PayoutBatchService()
+payout_batch_service = PayoutBatchService()

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.commissions.repository import CommissionRepository
 from lending.commissions.schemas import (
     LineResolution,
@@ -216,7 +216,7 @@ class ReconciliationService:
         session.add_all(rows)
         await repository.flush()
         imported = await self._read(repository, statement)
-        await audit.record_change(
+        await audit_service.record_change(
             session,
             actor,
             "commission.statement_imported",
@@ -306,7 +306,7 @@ class ReconciliationService:
         line.resolved_at = datetime.now(UTC)
         line.resolution_reason = data.reason
         await repository.flush()
-        await audit.record_change(
+        await audit_service.record_change(
             session,
             actor,
             "commission.statement_line_resolved",
@@ -341,4 +341,4 @@ class ReconciliationService:
         )
 
 
-reconciliation = ReconciliationService()
+reconciliation_service = ReconciliationService()

@@ -229,4 +229,4 @@ class ServicingService:
         )
 
 
-servicing = ServicingService()
+servicing_service = ServicingService()

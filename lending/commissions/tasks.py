@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from procrastinate import RetryStrategy
 
-from lending.commissions.accrual import accrual
+from lending.commissions.accrual import accrual_service
 from lending.commissions.common import ACCRUE_FUNDED_TASK, CLAWBACK_TASK, TRAIL_TASK
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.db import SessionMaker, transaction
 from lending.jobs import queue
 from lending.jobs.runtime import job_sessionmaker
@@ -33,21 +33,21 @@ def previous_month(today: date) -> date:
 
 async def accrue_funded(sessionmaker: SessionMaker, *, application_id: uuid.UUID) -> int:
     async with transaction(sessionmaker) as session:
-        run = await accrual.accrue_funded(session, application_id=application_id)
+        run = await accrual_service.accrue_funded(session, application_id=application_id)
     log.info("commission accrued", application_id=str(application_id), entries=run.entries_written)
     return run.entries_written
 
 
 async def claw_back(sessionmaker: SessionMaker, *, servicing_event_id: int) -> int:
     async with transaction(sessionmaker) as session:
-        written = await servicing.claw_back(session, servicing_event_id=servicing_event_id)
+        written = await servicing_service.claw_back(session, servicing_event_id=servicing_event_id)
     log.info("commission clawed back", servicing_event_id=servicing_event_id, entries=written)
     return written
 
 
 async def accrue_trail(sessionmaker: SessionMaker, *, month: date) -> int:
     async with transaction(sessionmaker) as session:
-        run = await accrual.accrue_trail(session, month=month)
+        run = await accrual_service.accrue_trail(session, month=month)
     log.info("trail accrued", month=run.month, entries=run.entries_written)
     return run.entries_written
 

@@ -66,4 +66,4 @@ class CommissionTrendService:
         )
 
 
-commission_trend = CommissionTrendService()
+commission_trend_service = CommissionTrendService()

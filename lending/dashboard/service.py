@@ -48,4 +48,4 @@ class DashboardService:
         )
 
 
-dashboard = DashboardService()
+dashboard_service = DashboardService()

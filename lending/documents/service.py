@@ -24,7 +24,7 @@ from lending import crypto
 from lending.analytics.recorder import analytics
 from lending.applications.repository import ApplicationRepository
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.documents.repository import READ_SCOPES, WRITE_SCOPES, DocumentRepository
@@ -64,7 +64,7 @@ from lending.jobs import enqueue
 from lending.models.analytics import EventName
 from lending.models.applications import Application
 from lending.models.documents import Document, DocumentEvent, DocumentField, DocumentStatus
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import notification_service
 from lending.pagination import Page, map_page
 
 EXTRACT_TASK = "documents.extract"
@@ -135,7 +135,7 @@ async def _audit(
     origin: Origin | None,
 ) -> None:
     """Audit a change to (or a read of) a document, last in the unit of work."""
-    await audit.record_change(
+    await audit_service.record_change(
         session, actor, action, origin=origin, subject_type="document", subject_id=document_id
     )
 

@@ -30,7 +30,7 @@ from procrastinate import JobContext, RetryStrategy
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import crypto
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.repository import BorrowerRepository
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
@@ -241,7 +241,7 @@ async def _applicant_birth_date(
     application = await session.get(Application, application_id)
     if application is None:
         return None
-    return await borrower_profile.reveal_date_of_birth(
+    return await borrower_profile_service.reveal_date_of_birth(
         session, user_id=application.borrower_user_id, settings=settings
     )
 

@@ -7,12 +7,12 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import InvalidInput
 from lending.identity import passwords
 from lending.identity.actor import Actor
-from lending.identity.invitations import invitation as invitation_service
+from lending.identity.invitations import invitation_service
 from lending.identity.repository import (
     InvitationRepository,
     OrganizationRepository,
@@ -22,9 +22,9 @@ from lending.identity.rules import REFERRING_ROLES, actor_of, now, verify_own_pa
 from lending.identity.schemas import (
     RegisterRequest,
 )
-from lending.identity.sessions import token as token_service
-from lending.identity.users import user as user_service
-from lending.identity.verification import email_verification
+from lending.identity.sessions import token_service
+from lending.identity.users import user_service
+from lending.identity.verification import email_verification_service
 from lending.kv import Store
 from lending.models.identity import (
     Invitation,
@@ -87,13 +87,13 @@ class AccountService:
         )
         user.language = data.language
         # Unverified until the mailed link is opened (lending/identity/verification.py).
-        await email_verification.start(session, user, settings=settings)
+        await email_verification_service.start(session, user, settings=settings)
         if invitation is not None:
             if not await InvitationRepository.from_session(session).claim(
                 invitation.id, user.id, now()
             ):
                 raise InvalidInput("This invitation has already been used.")
-        await audit.record(
+        await audit_service.record(
             session,
             actor_of(user),
             action="user.registered",
@@ -150,7 +150,7 @@ class AccountService:
         revoked = await token_service.revoke_user(
             session, store=store, user_id=user.id, except_id=actor.token_id
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="auth.password_changed",
@@ -161,4 +161,4 @@ class AccountService:
         )
 
 
-account = AccountService()
+account_service = AccountService()

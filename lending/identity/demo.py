@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import crypto
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.identity import mfa as totp
 from lending.identity.repository import OrganizationRepository, UserRepository
 from lending.identity.rules import totp_associated_data
-from lending.identity.users import user as user_service
+from lending.identity.users import user_service
 from lending.models.base import utcnow
 from lending.models.identity import Organization, OrganizationKind, Role, User
 
@@ -88,7 +88,7 @@ async def seed_identity(session: AsyncSession, settings: Settings, summary: Demo
                 organization=firm if demo.in_firm else platform,
                 referred_by_user_id=referrer.id if referrer else None,
             )
-            await audit.record(
+            await audit_service.record(
                 session,
                 None,
                 action="user.created",

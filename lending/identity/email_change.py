@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import Conflict, InvalidInput
 from lending.identity import throttle
@@ -27,11 +27,11 @@ from lending.identity.actor import Actor
 from lending.identity.links import EmailLinkRepository, app_link
 from lending.identity.repository import UserRepository
 from lending.identity.rules import actor_of, verify_own_password
-from lending.identity.sessions import token as token_service
-from lending.identity.users import user as user_service
-from lending.identity.verification import VERIFY_PATH, email_verification
+from lending.identity.sessions import token_service
+from lending.identity.users import user_service
+from lending.identity.verification import VERIFY_PATH, email_verification_service
 from lending.kv import Store
-from lending.mail.service import mail
+from lending.mail.service import mail_service
 from lending.models.identity import EmailChangeRequest, EmailLinkPurpose
 
 SENT_ANSWER = "A link to confirm your new address is on its way to it."
@@ -90,7 +90,7 @@ class EmailChangeService:
         change = EmailChangeRequest(user_id=user.id, link_id=link.record.id, new_email=new_email)
         session.add(change)
         await session.flush()
-        await mail.queue(
+        await mail_service.queue(
             session,
             settings=settings,
             to_address=new_email,
@@ -103,7 +103,7 @@ class EmailChangeService:
             },
             user_id=user.id,
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="user.email_change_requested",
@@ -154,7 +154,7 @@ class EmailChangeService:
                 "Another account uses this address now; the change was not made."
             ) from None
         revoked = await token_service.revoke_user(session, store=store, user_id=user.id)
-        await mail.queue(
+        await mail_service.queue(
             session,
             settings=settings,
             to_address=old_email,
@@ -163,7 +163,7 @@ class EmailChangeService:
             context={"name": user.full_name, "new_email_masked": mask(change.new_email)},
             user_id=user.id,
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor_of(user),
             action="user.email_changed",
@@ -192,7 +192,7 @@ class EmailChangeService:
         if not await self.confirm(
             session, store=store, settings=settings, token=token, origin=origin
         ):
-            await email_verification.confirm(session, token=token, origin=origin)
+            await email_verification_service.confirm(session, token=token, origin=origin)
 
 
-email_change = EmailChangeService()
+email_change_service = EmailChangeService()

@@ -9,11 +9,11 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import Conflict, NotFound
 from lending.identity.actor import Actor
-from lending.identity.invitations import invitation as invitation_service
+from lending.identity.invitations import invitation_service
 from lending.identity.repository import InvitationRepository
 from lending.identity.schemas import InvitationCreate, InvitationCreated
 from lending.identity.scopes import Scope
@@ -47,7 +47,7 @@ class InvitationResendService:
             ),
             origin=origin,
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="invitation.resent",
@@ -60,4 +60,4 @@ class InvitationResendService:
         return created
 
 
-invitation_resend = InvitationResendService()
+invitation_resend_service = InvitationResendService()

@@ -10,12 +10,12 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.links import app_link
-from lending.identity.organizations import organization as organization_service
+from lending.identity.organizations import organization_service
 from lending.identity.repository import (
     InvitationRepository,
     UserRepository,
@@ -31,8 +31,8 @@ from lending.identity.tokens import (
     digest,
     new_invitation_code,
 )
-from lending.identity.users import user as user_service
-from lending.mail.service import mail
+from lending.identity.users import user_service
+from lending.mail.service import mail_service
 from lending.models.identity import Invitation, OrganizationStatus, Role
 
 _ROLE_WORDS: dict[str, dict[Role, str]] = {
@@ -109,7 +109,7 @@ class InvitationService:
             expires_at=now() + timedelta(hours=hours),
         )
         await InvitationRepository.from_session(session).add(invitation)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="invitation.created",
@@ -123,7 +123,7 @@ class InvitationService:
         if invitation.email is not None:
             inviter = await user_service.own(session, actor)
             language = data.language or inviter.language
-            await mail.queue(
+            await mail_service.queue(
                 session,
                 settings=settings,
                 to_address=invitation.email,
@@ -163,7 +163,7 @@ class InvitationService:
         if invitation.revoked_at is None:
             invitation.revoked_at = now()
             await session.flush()
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor,
                 action="invitation.revoked",
@@ -187,4 +187,4 @@ class InvitationService:
         return invitation
 
 
-invitation = InvitationService()
+invitation_service = InvitationService()

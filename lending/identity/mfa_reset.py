@@ -13,13 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import Conflict, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.repository import MfaResetRepository, RecoveryCodeRepository, UserRepository
 from lending.identity.schemas import MfaResetCreate, MfaResetRead
 from lending.identity.scopes import Scope
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.kv import Store
 from lending.models.identity import MfaResetRequest, MfaResetStatus
 from lending.pagination import Page, map_page
@@ -67,7 +67,7 @@ class MfaResetService:
                 "An MFA reset for this account is already waiting for approval."
             ) from None
         await session.refresh(request)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="mfa_reset.requested",
@@ -105,7 +105,7 @@ class MfaResetService:
         request.decided_at = datetime.now(UTC)
         await session.flush()
         await token_service.revoke_user(session, store=store, user_id=user.id)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="mfa_reset.approved",
@@ -132,7 +132,7 @@ class MfaResetService:
         request.decided_by_user_id = actor.user_id
         request.decided_at = datetime.now(UTC)
         await session.flush()
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="mfa_reset.cancelled",
@@ -175,4 +175,4 @@ class MfaResetService:
         return request
 
 
-mfa_reset = MfaResetService()
+mfa_reset_service = MfaResetService()

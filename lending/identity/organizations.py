@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import Conflict, NotFound
 from lending.identity.actor import Actor
@@ -24,7 +24,7 @@ from lending.identity.schemas import (
     OrganizationUpdate,
 )
 from lending.identity.scopes import Scope
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.identity.tokens import (
     forget,
 )
@@ -78,7 +78,7 @@ class OrganizationService:
                 await repository.add(organization)
         except IntegrityError:
             raise Conflict(f"The slug {data.slug!r} is taken.") from None
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="organization.created",
@@ -136,7 +136,7 @@ class OrganizationService:
             ):
                 if user.role in newly_required and not user.mfa_enabled:
                     await token_service.revoke_user(session, store=store, user_id=user.id)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="organization.updated",
@@ -149,4 +149,4 @@ class OrganizationService:
         return organization
 
 
-organization = OrganizationService()
+organization_service = OrganizationService()

@@ -18,16 +18,16 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import InvalidInput
 from lending.identity import passwords, throttle
 from lending.identity.actor import Actor
 from lending.identity.links import EmailLinkRepository, app_link
 from lending.identity.repository import UserRepository
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.kv import Store
-from lending.mail.service import mail
+from lending.mail.service import mail_service
 from lending.models.identity import EmailLinkPurpose
 
 RESET_PATH = "/reset-password"
@@ -66,7 +66,7 @@ class PasswordResetService:
             EmailLinkPurpose.PASSWORD_RESET,
             ttl_seconds=settings.password_reset_ttl_seconds,
         )
-        await mail.queue(
+        await mail_service.queue(
             session,
             settings=settings,
             to_address=user.email,
@@ -79,7 +79,7 @@ class PasswordResetService:
             },
             user_id=user.id,
         )
-        await audit.record(
+        await audit_service.record(
             session,
             Actor.for_user(user.id, user.role, user.organization_id),
             action="auth.password_reset_requested",
@@ -122,7 +122,7 @@ class PasswordResetService:
         if user.email_verified_at is None:
             user.email_verified_at = now
         revoked = await token_service.revoke_user(session, store=store, user_id=user.id)
-        await audit.record(
+        await audit_service.record(
             session,
             Actor.for_user(user.id, user.role, user.organization_id),
             action="auth.password_reset",
@@ -133,4 +133,4 @@ class PasswordResetService:
         )
 
 
-password_reset = PasswordResetService()
+password_reset_service = PasswordResetService()

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import crypto
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import Conflict, InvalidInput
 from lending.identity import mfa as totp
@@ -32,8 +32,8 @@ from lending.identity.schemas import (
     MfaStatus,
     RecoveryCodes,
 )
-from lending.identity.sessions import token as token_service
-from lending.identity.users import user as user_service
+from lending.identity.sessions import token_service
+from lending.identity.users import user_service
 from lending.kv import Store
 from lending.models.identity import (
     TokenPurpose,
@@ -55,10 +55,10 @@ async def check_own_code(
     sign-in (the same counters): a stolen token cannot be used to guess codes."""
     await throttle.ensure_allowed(store, email=user.email, ip=origin.ip)
     if totp_only:
-        ok = await mfa._check_totp(session, user, settings=settings, code=code)
+        ok = await mfa_service._check_totp(session, user, settings=settings, code=code)
         found: Literal["totp", "recovery_code"] | None = "totp" if ok else None
     else:
-        found = await mfa.check_second_factor(session, user, settings=settings, code=code)
+        found = await mfa_service.check_second_factor(session, user, settings=settings, code=code)
     if found is None:
         await throttle.record_failure(store, settings, email=user.email, ip=origin.ip)
         raise InvalidInput(
@@ -98,7 +98,7 @@ class MfaService:
         )
         user.mfa_last_used_step = None
         uri = totp.provisioning_uri(secret, account=user.email, issuer=settings.mfa_issuer)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="mfa.enrollment_started",
@@ -136,7 +136,7 @@ class MfaService:
         await token_service.revoke_user(
             session, store=store, user_id=user.id, purpose=TokenPurpose.MFA_ENROLLMENT
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="mfa.enabled",
@@ -184,7 +184,7 @@ class MfaService:
         user.mfa_enabled_at = None
         user.mfa_last_used_step = None
         await RecoveryCodeRepository.from_session(session).delete_all(user.id)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="mfa.disabled",
@@ -218,7 +218,7 @@ class MfaService:
             totp_only=True,
         )
         codes = await self._new_recovery_codes(session, user, settings)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="mfa.recovery_codes_regenerated",
@@ -263,4 +263,4 @@ class MfaService:
         return RecoveryCodes(recovery_codes=codes)
 
 
-mfa = MfaService()
+mfa_service = MfaService()

@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import NotAuthenticated, NotFound
 from lending.identity.actor import Actor
@@ -158,7 +158,7 @@ class TokenService:
         if await repository.get_live_own(actor, token_id, now()) is None:
             raise NotFound("No such token.")
         await forget(store, await repository.revoke(now(), token_ids=[token_id]), session=session)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="token.revoked",
@@ -177,7 +177,7 @@ class TokenService:
         await forget(
             store, await repository.revoke(now(), token_ids=[actor.token_id]), session=session
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="auth.logout",
@@ -203,4 +203,4 @@ class TokenService:
         return len(hashes)
 
 
-token = TokenService()
+token_service = TokenService()

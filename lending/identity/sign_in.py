@@ -9,7 +9,7 @@ from typing import NoReturn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.identity import passwords, throttle
 from lending.identity.actor import Actor
@@ -23,9 +23,9 @@ from lending.identity.schemas import (
     TokenResponse,
 )
 from lending.identity.scopes import Scope
-from lending.identity.second_factor import mfa as mfa_service
-from lending.identity.sessions import token as token_service
-from lending.identity.users import user as user_service
+from lending.identity.second_factor import mfa_service
+from lending.identity.sessions import token_service
+from lending.identity.users import user_service
 from lending.kv import Store
 from lending.models.identity import (
     OrganizationStatus,
@@ -93,7 +93,7 @@ class SignInService:
             session, user, settings=settings, purpose=purpose, origin=origin
         )
         user.last_login_at = now()
-        await audit.record(
+        await audit_service.record(
             session,
             actor_of(user),
             action="auth.login",
@@ -116,7 +116,7 @@ class SignInService:
         error: LoginFailed | None = None,
     ) -> NoReturn:
         locked = await throttle.record_failure(store, settings, email=email, ip=origin.ip)
-        await audit.record(
+        await audit_service.record(
             session,
             None,
             action="auth.login_failed",
@@ -143,7 +143,7 @@ class SignInService:
         actor.require(Scope.USERS_MANAGE_ALL)
         user = await user_service.get(session, actor, user_id=user_id)
         was_locked = await throttle.unlock_account(store, email=user.email)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="auth.sign_in_unlocked",
@@ -156,4 +156,4 @@ class SignInService:
         return was_locked
 
 
-sign_in = SignInService()
+sign_in_service = SignInService()

@@ -9,13 +9,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import Conflict, NotFound, PermissionDenied
 from lending.identity import passwords, throttle
 from lending.identity.actor import Actor
 from lending.identity.links import app_link
-from lending.identity.organizations import organization as organization_service
+from lending.identity.organizations import organization_service
 from lending.identity.repository import (
     OrganizationRepository,
     UserRepository,
@@ -29,12 +29,12 @@ from lending.identity.schemas import (
     UserUpdate,
 )
 from lending.identity.scopes import Scope
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.identity.tokens import (
     new_referral_code,
 )
 from lending.kv import Store
-from lending.mail.service import mail
+from lending.mail.service import mail_service
 from lending.models.identity import (
     Organization,
     Role,
@@ -112,7 +112,7 @@ class UserService:
             store, settings, kind="referral_sender", email=user.email, ip=None
         )
         organization = await OrganizationRepository.from_session(session).get(user.organization_id)
-        await mail.queue(
+        await mail_service.queue(
             session,
             settings=settings,
             to_address=email.strip(),
@@ -124,7 +124,7 @@ class UserService:
                 "link": link.url,
             },
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="referral.sent",
@@ -238,7 +238,7 @@ class UserService:
         else:
             revoked = 0
         if after != before:
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor,
                 action="user.role_granted",
@@ -249,7 +249,7 @@ class UserService:
                 details={"before": before, "after": after, "tokens_revoked": revoked},
             )
         if "is_active" in changes:
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor,
                 action="user.activated" if user.is_active else "user.deactivated",
@@ -294,7 +294,7 @@ class UserService:
             role=role,
             organization=organization,
         )
-        await audit.record(
+        await audit_service.record(
             session,
             None,
             action="user.created",
@@ -341,4 +341,4 @@ class UserService:
         return user
 
 
-user = UserService()
+user_service = UserService()

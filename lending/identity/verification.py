@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity import throttle
@@ -27,7 +27,7 @@ from lending.identity.errors import EmailNotVerified
 from lending.identity.links import EmailLinkRepository, app_link
 from lending.identity.repository import UserRepository
 from lending.kv import Store
-from lending.mail.service import mail
+from lending.mail.service import mail_service
 from lending.models.identity import EmailLinkPurpose, User
 
 VERIFY_PATH = "/verify-email"
@@ -48,7 +48,7 @@ class EmailVerificationService:
             EmailLinkPurpose.EMAIL_VERIFICATION,
             ttl_seconds=settings.email_verification_ttl_seconds,
         )
-        await mail.queue(
+        await mail_service.queue(
             session,
             settings=settings,
             to_address=user.email,
@@ -106,7 +106,7 @@ class EmailVerificationService:
             raise InvalidInput(_INVALID_LINK)
         link, user = found
         user.email_verified_at = datetime.now(UTC)
-        await audit.record(
+        await audit_service.record(
             session,
             Actor.for_user(user.id, user.role, user.organization_id),
             action="user.email_verified",
@@ -136,4 +136,4 @@ class EmailVerificationService:
             raise EmailNotVerified(BORROWER_NOT_VERIFIED)
 
 
-email_verification = EmailVerificationService()
+email_verification_service = EmailVerificationService()

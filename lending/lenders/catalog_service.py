@@ -35,11 +35,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
-from lending.lenders.integration_service import integration
+from lending.lenders.integration_service import integration_service
 from lending.lenders.repository import LenderRepository
 from lending.lenders.schemas import (
     CatalogLender,
@@ -530,7 +530,7 @@ class CatalogService:
             as_of=on,
             in_effect=LenderVersionRead.model_validate(in_effect) if in_effect else None,
             scheduled=[LenderVersionRead.model_validate(v) for v in _scheduled(history, on)],
-            integration=await integration.describe(session, lender),
+            integration=await integration_service.describe(session, lender),
             products=products,
         )
 
@@ -723,7 +723,7 @@ async def _audit(
     fields: tuple[str, ...] | list[str],
 ) -> None:
     is_lender = isinstance(version, LenderVersion)
-    await audit.record(
+    await audit_service.record(
         session,
         actor,
         action=action,
@@ -741,4 +741,4 @@ async def _audit(
     )
 
 
-catalog = CatalogService()
+catalog_service = CatalogService()

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
 from lending.config import Settings
-from lending.lenders.catalog_service import catalog as catalog_service
+from lending.lenders.catalog_service import catalog_service
 from lending.lenders.schemas import CatalogSpec
 
 DEMO_CATALOG_PATH = Path(__file__).with_name("demo_catalog.json")

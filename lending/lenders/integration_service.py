@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import crypto
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import NotFound
 from lending.identity.actor import Actor
@@ -95,7 +95,7 @@ class IntegrationService:
             lender.integration_adapter = data.adapter
             lender.integration_base_url = data.base_url
             await session.flush()
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor,
                 action="lender.integration_changed",
@@ -147,7 +147,7 @@ class IntegrationService:
             secret.encode(), _associated_data(row.id)
         )
         await repository.add(row)
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="lender.webhook_secret_rotated",
@@ -220,4 +220,4 @@ async def _lender(session: AsyncSession, lender_id: uuid.UUID) -> Lender:
     return lender
 
 
-integration = IntegrationService()
+integration_service = IntegrationService()

@@ -98,4 +98,4 @@ def _hours(value: Any) -> Decimal | None:
     return Decimal(str(value)).quantize(_HOURS_PLACES, ROUND_HALF_UP)
 
 
-performance = PerformanceService()
+performance_service = PerformanceService()

@@ -210,5 +210,5 @@ def _product_read(product: LenderProduct) -> ProductRead:
     return ProductRead.model_validate(product)
 
 
-lender = LenderService()
-submission = SubmissionService()
+lender_service = LenderService()
+submission_service = SubmissionService()

@@ -41,10 +41,9 @@ from lending.lenders.integration.errors import LenderError, LenderUnavailable
 from lending.lenders.integration.protocol import ApplicationPayload, CreditScoreBand
 from lending.lenders.integration.registry import LenderAdapters
 from lending.lenders.integration.replay import StoreReplayGuard
-from lending.lenders.integration_service import integration as lender_integration
+from lending.lenders.integration_service import integration_service
 from lending.lenders.repository import SubmissionRepository
-from lending.lenders.service import SUBMIT_TASK
-from lending.lenders.service import submission as submission_service
+from lending.lenders.service import SUBMIT_TASK, submission_service
 from lending.logs import get_logger
 from lending.models.applications import Application, BorrowerProfile
 from lending.models.lenders import Lender, LenderProduct, LenderSubmission, SubmissionStatus
@@ -166,7 +165,7 @@ async def submit_application(
     payload, lender_code, problem = await _payload(sessionmaker, submission_id)
     async with sessionmaker() as session:
         # Where the catalog says the lender is reached (no webhook secrets: jobs only send).
-        integration = await lender_integration.integration_for(
+        integration = await integration_service.integration_for(
             session, settings=None, lender_code=lender_code
         )
     adapter, reason = (
@@ -302,9 +301,9 @@ APPLY_VERSIONS_TASK = "lenders.apply_due_versions"
 async def apply_due_versions(timestamp: int) -> None:
     """Copy catalog versions that took effect (scheduled ones, at 00:00 UTC) into the lender and
     product rows that show names; prices never wait for this, matching reads the versions."""
-    from lending.lenders.catalog_service import catalog
+    from lending.lenders.catalog_service import catalog_service
 
     async with transaction(job_sessionmaker(job_settings())) as session:
-        changed = await catalog.apply_due_versions(session)
+        changed = await catalog_service.apply_due_versions(session)
     if changed:
         log.info("catalog versions applied", rows=changed)

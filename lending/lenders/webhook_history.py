@@ -127,4 +127,4 @@ class WebhookHistoryService:
         return [WebhookDeliveryRead.model_validate(row) for row in rows]
 
 
-webhook_history = WebhookHistoryService()
+webhook_history_service = WebhookHistoryService()

@@ -19,11 +19,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from lending.applications.hmda import DenialReason
-from lending.applications.service import FirmOfferTerms, LenderDecision
-from lending.applications.service import application as application_service
+from lending.applications.service import FirmOfferTerms, LenderDecision, application_service
 from lending.commissions.repository import CommissionRepository
 from lending.commissions.schemas import ServicingEventCreate
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.db import SessionMaker, transaction
 from lending.errors import NotFound
 from lending.lenders.integration.protocol import (
@@ -134,7 +133,7 @@ async def _record_servicing(sessionmaker: SessionMaker, event: LenderWebhookEven
             raise NotFound("No loan funded by this lender under this application reference.")
         if await repository.servicing_event_from_lender(loan.id, event.event_id) is not None:
             return False
-        await servicing.record_servicing_event(
+        await servicing_service.record_servicing_event(
             session,
             None,
             loan_id=loan.id,

@@ -117,4 +117,4 @@ class MailService:
         return shown
 
 
-mail = MailService()
+mail_service = MailService()

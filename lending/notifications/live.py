@@ -22,7 +22,7 @@ import psycopg
 from lending.db import SessionMaker, libpq_url, transaction
 from lending.identity.actor import Actor
 from lending.logs import get_logger
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import notification_service
 
 CHANNEL = "omnifin_notification"
 HEARTBEAT_SECONDS = 15.0

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
@@ -248,7 +248,7 @@ class PreferenceService:
         await PreferenceRepository.from_session(session).put(
             actor.user_id, kind, email=email, in_app=in_app
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="notification.preference_changed",
@@ -277,7 +277,7 @@ class PreferenceService:
         if user is None:
             raise InvalidInput(_INVALID_LINK)
         await PreferenceRepository.from_session(session).turn_off_email(user_id, kind)
-        await audit.record(
+        await audit_service.record(
             session,
             Actor.for_user(user.id, user.role, user.organization_id),
             action="notification.unsubscribed",
@@ -322,4 +322,4 @@ class PreferenceService:
         return HtmlPage(200, unsubscribed_page(settings, done.kind, language))
 
 
-preference = PreferenceService()
+preference_service = PreferenceService()

@@ -22,7 +22,7 @@ from lending.config import Settings
 from lending.errors import NotFound
 from lending.identity.actor import Actor
 from lending.jobs import enqueue
-from lending.mail.service import mail
+from lending.mail.service import mail_service
 from lending.models.notifications import Notification
 from lending.notifications import kinds
 from lending.notifications.preferences import label_of, unsubscribe_url
@@ -220,7 +220,7 @@ class NotificationService:
         )
 
 
-notification = NotificationService()
+notification_service = NotificationService()
 
 
 async def mail_notification(
@@ -244,7 +244,7 @@ async def mail_notification(
     subject, message = kinds.words(row.kind, row.data, user.language)
     base = settings.public_url.rstrip("/")
     link = f"{base}/applications/{row.application_id}" if row.application_id else f"{base}/"
-    await mail.queue(
+    await mail_service.queue(
         session,
         settings=settings,
         to_address=user.email,

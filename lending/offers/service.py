@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.analytics.recorder import analytics
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.ratios import Ratio, debt_to_income
 from lending.applications.repository import (
     OFFER_SCOPES,
@@ -29,10 +29,14 @@ from lending.applications.requirements import (
     requirements,
     slot_money,
 )
-from lending.applications.service import ConsentRequired, FirmOfferTerms, IncompleteApplication
-from lending.applications.service import application as application_service
+from lending.applications.service import (
+    ConsentRequired,
+    FirmOfferTerms,
+    IncompleteApplication,
+    application_service,
+)
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.errors import Conflict, InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -232,7 +236,7 @@ class OfferService:
             offer=_offer_read(named[0], None),
             application=await application_service.describe(session, application),
         )
-        await audit.record_change(
+        await audit_service.record_change(
             session,
             actor,
             "offer.accepted",
@@ -420,7 +424,7 @@ class OfferService:
     ) -> tuple[Prequalification, list[_Named], list[ExcludedProduct]]:
         """Match and price the whole catalog, record the run and its offers (superseding the
         previous run's), with the exclusions and the anti-steering set."""
-        if not await borrower_profile.has_credit_check_consent(
+        if not await borrower_profile_service.has_credit_check_consent(
             session, application.borrower_user_id
         ):
             raise ConsentRequired()
@@ -800,4 +804,4 @@ def _offer_read(named: _Named, now: datetime | None) -> OfferRead:
     )
 
 
-offer = OfferService()
+offer_service = OfferService()

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.documents.storage import BlobStore
 from lending.models.identity import User
@@ -181,7 +181,7 @@ async def reapply_erasures(
         request.status = ErasureStatus.COMPLETED.value
         request.completed_at = record.completed_at
         await session.flush()
-        await audit.record(
+        await audit_service.record(
             session,
             None,
             action="privacy.erasure_reapplied",

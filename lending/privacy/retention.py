@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.documents.storage import blob_store
 from lending.privacy.repository import PrivacyRepository
@@ -85,7 +85,7 @@ async def enforce_retention(
         await store.delete(key)
     report.files_destroyed = len(storage_keys)
     report.removed = {kind: count for kind, count in report.removed.items() if count}
-    await audit.record(
+    await audit_service.record(
         session,
         None,
         action="privacy.retention_enforced",

@@ -21,15 +21,15 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.documents.storage import blob_store, open_sealed, unwrap_data_key
 from lending.errors import Conflict, NotFound, PermissionDenied
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.kv import Store
 from lending.models.documents import Document
 from lending.models.identity import User
@@ -107,7 +107,7 @@ class PrivacyService:
                         for row in await repository.rows_of(rule, subject)
                     ]
                     if rule.table == "borrower_profile" and rows:
-                        birth = await borrower_profile.reveal_date_of_birth(
+                        birth = await borrower_profile_service.reveal_date_of_birth(
                             session, user_id=subject, settings=settings
                         )
                         rows[0]["date_of_birth"] = birth
@@ -137,7 +137,7 @@ class PrivacyService:
         except BaseException:
             export.path.unlink(missing_ok=True)
             raise
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="privacy.exported",
@@ -206,7 +206,7 @@ class PrivacyService:
                 status=ErasureStatus.PENDING.value,
             )
         )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="privacy.erasure_requested",
@@ -289,7 +289,7 @@ class PrivacyService:
         if not data.approve:
             request.status = ErasureStatus.REJECTED.value
             await session.flush()
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor,
                 action="privacy.erasure_rejected",
@@ -307,7 +307,7 @@ class PrivacyService:
         await session.flush()
         # Kept outside the database too, so that restoring an older backup erases them again.
         record_after_commit(session, settings, ErasureRecord.of(request))
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="privacy.erased",
@@ -319,4 +319,4 @@ class PrivacyService:
         return request
 
 
-privacy = PrivacyService()
+privacy_service = PrivacyService()

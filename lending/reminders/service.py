@@ -21,9 +21,9 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.documents.repository import DocumentRepository
 from lending.documents.requirements import completeness, document_requirements
@@ -34,7 +34,7 @@ from lending.models.applications import Application
 from lending.models.commissions import EntryKind
 from lending.models.identity import Role
 from lending.notifications import kinds
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import notification_service
 from lending.reminders.repository import ReminderRepository
 from lending.reminders.schemas import DocumentReminderRead
 
@@ -252,7 +252,7 @@ class ReminderService:
                     data={"reference": application.reference, "broker": broker, **_labels(name)},
                 )
             )
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action="document.reminder_sent",
@@ -271,4 +271,4 @@ class ReminderService:
         )
 
 
-reminder = ReminderService()
+reminder_service = ReminderService()

@@ -6,7 +6,7 @@ from lending.db import transaction
 from lending.jobs import queue
 from lending.jobs.runtime import job_sessionmaker, job_settings
 from lending.logs import get_logger
-from lending.reminders.service import reminder
+from lending.reminders.service import reminder_service
 
 SCAN_TASK = "reminders.scan"
 log = get_logger(__name__)
@@ -19,6 +19,6 @@ async def scan_reminders(timestamp: int) -> None:
     payout batches. Safe to run twice or at once: each event's key is written once."""
     settings = job_settings()
     async with transaction(job_sessionmaker(settings)) as session:
-        run = await reminder.run_scheduled(session, settings=settings)
+        run = await reminder_service.run_scheduled(session, settings=settings)
     if run.total:
         log.info("scheduled notifications written", count=run.total)

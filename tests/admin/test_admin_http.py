@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.prompts.schemas import PromptCreate, VersionCreate
 from agents.prompts.service import prompt_service
-from lending.commissions.accrual import accrual
+from lending.commissions.accrual import accrual_service
 from lending.config import Settings
 from lending.models.applications import Application, ApplicationStatus
 from lending.models.audit import AuditEvent
@@ -217,7 +217,7 @@ async def _payable_world(session: AsyncSession, maker: User) -> None:
     broker = await create_user(session, organization=firm, role=Role.BROKER)
     await create_rule(session, maker, splits={"platform": "20", "firm": "10", "broker": "70"})
     await create_loan(session, firm, broker=broker)
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
 
 
 async def test_maker_checker_the_maker_is_refused_on_the_page_and_another_admin_approves(

@@ -13,7 +13,7 @@ import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.commissions.accrual import accrual
+from lending.commissions.accrual import accrual_service
 from lending.config import Settings
 from lending.models.audit import AuditEvent
 from lending.models.commissions import (
@@ -216,7 +216,7 @@ async def test_a_statement_is_uploaded_reconciled_and_a_mismatch_resolved_with_a
             funded_on=date(2026, 3, day),
             amount="100000.00",
         )
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     csv_text = (
         "loan_reference,borrower_name,funding_date,amount\n"
         "OMF-P1,Ann Able,2026-03-02,650.00\n"

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
-from knowledge.ingest import knowledge_ingest
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.schemas import IngestOptions
 from lending.config import Settings
 from lending.db import SessionMaker
@@ -41,7 +41,7 @@ async def knowledge_app(
 async def _fees_twice(session: AsyncSession, settings: Settings) -> uuid.UUID:
     """The fees entry with v1 ($29) and v2 ($40, published), and a Chinese entry."""
     for source in (fees_doc("$29"), fees_doc("$40"), PULLS_ZH):
-        done = await knowledge_ingest.ingest(
+        done = await knowledge_ingest_service.ingest(
             session, None, source=source, options=IngestOptions(), settings=settings
         )
         if source.name == "fees.md":

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
 from lending.errors import Conflict, PermissionDenied
-from lending.identity.mfa_reset import MfaResetMakerChecker, mfa_reset
+from lending.identity.mfa_reset import MfaResetMakerChecker, mfa_reset_service
 from lending.identity.schemas import MfaResetCreate
 from lending.kv import MemoryStore
 from lending.models.audit import AuditEvent
@@ -124,26 +124,26 @@ async def test_the_service_refuses_without_mfa_and_a_withdrawn_request_cannot_be
         session, role=Role.BROKER, organization=await create_organization(session)
     )
     with pytest.raises(Conflict, match="not on"):
-        await mfa_reset.request(
+        await mfa_reset_service.request(
             session, first, user_id=plain.id, data=MfaResetCreate(reason="nothing to reset")
         )
 
     broker = await _broker_with_mfa(session, settings)
-    asked = await mfa_reset.request(
+    asked = await mfa_reset_service.request(
         session, first, user_id=broker.id, data=MfaResetCreate(reason="Lost phone")
     )
     # The audit row is written in the same transaction as the request.
     assert await _actions(session, broker) == ["mfa_reset.requested"]
     with pytest.raises(MfaResetMakerChecker):
-        await mfa_reset.approve(session, first, store=MemoryStore(), request_id=asked.id)
-    await mfa_reset.cancel(session, first, request_id=asked.id)
+        await mfa_reset_service.approve(session, first, store=MemoryStore(), request_id=asked.id)
+    await mfa_reset_service.cancel(session, first, request_id=asked.id)
     with pytest.raises(Conflict, match="already cancelled"):
-        await mfa_reset.approve(session, second, store=MemoryStore(), request_id=asked.id)
+        await mfa_reset_service.approve(session, second, store=MemoryStore(), request_id=asked.id)
     await session.refresh(broker)
     assert broker.mfa_enabled
     assert await _actions(session, broker) == ["mfa_reset.requested", "mfa_reset.cancelled"]
     broker_actor = actor_of(broker)
     with pytest.raises(PermissionDenied):
-        await mfa_reset.request(
+        await mfa_reset_service.request(
             session, broker_actor, user_id=broker.id, data=MfaResetCreate(reason="myself")
         )

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
-from lending.identity.invitations import invitation as invitation_service
+from lending.identity.invitations import invitation_service
 from lending.models.audit import AuditEvent
 from lending.models.identity import Invitation, Organization, Role
 from tests.admin.conftest import signed_in

@@ -19,7 +19,7 @@ from lending.models.audit import AuditEvent
 from lending.models.identity import Role, User
 from lending.models.privacy import ErasureRequest
 from lending.privacy.schemas import ErasureRequestCreate
-from lending.privacy.service import privacy
+from lending.privacy.service import privacy_service
 from tests.admin.conftest import signed_in
 from tests.identity.factories import actor_of
 from tests.lending.factories import create_application, create_borrower, give_consent
@@ -42,7 +42,7 @@ async def test_the_requester_is_refused_and_another_admin_approves_after_seeing_
     borrower = await create_borrower(session, settings)
     await give_consent(session, borrower)
     await create_application(session, borrower)
-    request = await privacy.request_erasure(
+    request = await privacy_service.request_erasure(
         session,
         actor_of(maker.user),
         data=ErasureRequestCreate(user_id=borrower.id, reason="asked us by letter"),
@@ -98,7 +98,7 @@ async def test_a_rejection_erases_nothing_and_the_list_filters_by_status(
 ) -> None:
     admin = await signed_in(admin_app, session, settings, Role.PLATFORM_ADMIN)
     borrower = await create_borrower(session, settings)
-    request = await privacy.request_erasure(
+    request = await privacy_service.request_erasure(
         session, actor_of(borrower), data=ErasureRequestCreate(reason="please forget me")
     )
     await session.commit()
@@ -157,7 +157,7 @@ async def test_a_prompt_engineer_cannot_open_the_privacy_pages(
 ) -> None:
     engineer = await signed_in(admin_app, session, settings, Role.PROMPT_ENGINEER)
     borrower = await create_borrower(session, settings)
-    request = await privacy.request_erasure(
+    request = await privacy_service.request_erasure(
         session, actor_of(borrower), data=ErasureRequestCreate(reason="please forget me")
     )
     await session.commit()

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.config import Settings
 from lending.errors import InvalidInput, PermissionDenied
 from lending.identity import throttle
-from lending.identity.sign_in import sign_in as sign_in_service
-from lending.identity.users import user as user_service
+from lending.identity.sign_in import sign_in_service
+from lending.identity.users import user_service
 from lending.kv import Store
 from lending.models.audit import AuditEvent
 from lending.models.identity import Role, User

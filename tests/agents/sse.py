@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
-from knowledge.ingest import knowledge_ingest
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from knowledge.seed import SEED_DIR
@@ -104,7 +104,7 @@ async def seed_some_knowledge(session: AsyncSession, settings: Settings) -> None
     ):
         for language in ("en", "zh"):
             path = SEED_DIR / language / f"{name}.md"
-            await knowledge_ingest.ingest(
+            await knowledge_ingest_service.ingest(
                 session,
                 None,
                 source=SourceFile(path.name, path.read_bytes()),

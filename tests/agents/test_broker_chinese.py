@@ -16,15 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.guided.parser import parse_period
 from agents.guided.texts import LEDGER_STEPS_ZH, ledger_steps
-from lending.commissions.accrual import accrual
-from lending.commissions.entries import commission_entry
+from lending.commissions.accrual import accrual_service
+from lending.commissions.entries import commission_entry_service
 from lending.commissions.explanation import STEP_TEXTS, step
 from lending.config import Settings
 from lending.models.applications import Application, ProductType
 from lending.models.commissions import CommissionEntry
 from lending.models.identity import Role, User
 from lending.models.offers import Offer
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.agents.sse import reply_text, send
 from tests.agents.test_broker_delegation import _broker_thread, _tools_called
 from tests.commissions.factories import create_admin, create_loan, create_rule
@@ -207,7 +207,7 @@ async def test_a_broker_asks_in_chinese_about_expiring_offers_and_commission(
         funded_on=october.start,
         reference="LOAN-OCTOBER-A",
     )
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     token, thread_id = await _broker_thread(client, session, broker, settings)
 
     events = await send(client, token, thread_id, "哪些客户的报价这周到期？")
@@ -237,7 +237,9 @@ async def test_a_broker_asks_in_chinese_about_expiring_offers_and_commission(
         select(CommissionEntry.id).where(CommissionEntry.payee_id == broker.id)
     )
     assert entry_id is not None
-    english = (await commission_entry.explain(session, actor_of(broker), entry_id=entry_id)).text
+    english = (
+        await commission_entry_service.explain(session, actor_of(broker), entry_id=entry_id)
+    ).text
     figures = re.findall(r"\d[\d,]*\.\d+", english)
     assert figures
     line = next(text for text in answer.splitlines() if text.startswith("1. "))

@@ -16,13 +16,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agents.broker import policy as broker_policy
 from agents.broker.policy import HELP
 from agents.guided.parser import parse_period
-from lending.commissions.accrual import accrual
+from lending.commissions.accrual import accrual_service
 from lending.config import Settings
 from lending.models.applications import Application, ProductType
 from lending.models.identity import Role, User
 from lending.models.lenders import Lender
 from lending.models.offers import Offer
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.agents.sse import reply_text, send
 from tests.commissions.factories import create_admin, create_loan, create_rule
 from tests.identity.factories import (
@@ -308,7 +308,7 @@ async def test_a_broker_learns_their_commission_for_a_month_and_why(
     elsewhere = await create_loan(
         session, other_firm, broker=other_broker, amount="900000.00", funded_on=october.start
     )
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     token, thread_id = await _broker_thread(client, session, broker, settings)
     # Pages of 3 entries, so that the biggest lines are gathered across two pages.
     monkeypatch.setattr(broker_policy, "_PAGE", 3)

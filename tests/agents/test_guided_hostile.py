@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.guided.hostile import BORROWER_INSTRUCTIONS, BROKER_INSTRUCTIONS
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.config import Settings
 from lending.identity.actor import Actor
 from lending.models.applications import Application, ApplicationStatus
@@ -98,7 +98,7 @@ async def test_instructions_in_an_answer_change_nothing(
         assert application.term_months == 36
         assert application.purpose == "wedding"
         assert application.status is ApplicationStatus.DRAFT
-        profile = await borrower_profile.get(session, borrower)
+        profile = await borrower_profile_service.get(session, borrower)
         assert profile.estimated_credit_score is None
         assert profile.annual_income is None
         assert not profile.date_of_birth_on_file
@@ -153,5 +153,5 @@ async def test_a_correction_later_in_a_run_on_message_is_taken_and_confirmed(
     application = await _application(session, borrower)
     assert application.term_months == 48
     assert application.amount == Decimal("30000.00")
-    profile = await borrower_profile.get(session, borrower)
+    profile = await borrower_profile_service.get(session, borrower)
     assert profile.date_of_birth_on_file

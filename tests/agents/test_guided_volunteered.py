@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.guided.slots import chinese_amounts, extract, lone_amount, name_answer
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.config import Settings
 from lending.identity.actor import Actor
 from lending.models.applications import Application
@@ -88,12 +88,12 @@ async def test_a_duration_is_not_taken_as_a_chinese_name(
     reply = reply_text(await send(client, token, thread_id, "三年"))
     assert "法定全名" in reply  # still asked
     actor = borrower
-    profile = await borrower_profile.get(session, actor)
+    profile = await borrower_profile_service.get(session, actor)
     assert profile.legal_last_name is None
     reply = reply_text(await send(client, token, thread_id, "欧阳娜娜"))
     assert "欧阳娜娜" in reply
     session.expire_all()
-    profile = await borrower_profile.get(session, actor)
+    profile = await borrower_profile_service.get(session, actor)
     assert (profile.legal_last_name, profile.legal_first_name) == ("欧阳", "娜娜")
 
 

@@ -36,8 +36,8 @@ from agents.models import ModelBreaker, ModelPricing, ModelProvider
 from agents.prompts.defaults import BORROWER_SYSTEM, BROKER_SYSTEM
 from agents.scripted import ScriptedChatModel
 from api.app import create_app
-from lending.commissions.accrual import accrual
-from lending.commissions.payout_batches import payout_batch
+from lending.commissions.accrual import accrual_service
+from lending.commissions.payout_batches import payout_batch_service
 from lending.commissions.schemas import BatchCreate
 from lending.config import Settings
 from lending.db import SessionMaker
@@ -153,8 +153,8 @@ async def world(session: AsyncSession, injection_settings: Settings) -> World:
     admin = await create_admin(session)
     await create_rule(session, admin)
     await create_loan(session, firm, broker=broker, funded_on=date(2026, 2, 2))
-    await accrual.accrue_pending(session)
-    batch = await payout_batch.create_batch(
+    await accrual_service.accrue_pending(session)
+    batch = await payout_batch_service.create_batch(
         session,
         actor_of(admin),
         data=BatchCreate(cutoff_on=date(2026, 12, 31), minimum_amount=Decimal(0)),

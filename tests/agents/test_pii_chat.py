@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.config import Settings
 from lending.models.applications import BorrowerProfile
 from lending.models.chat import ChatMessage
@@ -52,7 +52,7 @@ async def test_a_model_gets_back_a_value_only_in_a_declared_pii_field(
     )
     assert profile is not None
     assert profile.ssn_last4 == "6789"
-    born = await borrower_profile.reveal_date_of_birth(
+    born = await borrower_profile_service.reveal_date_of_birth(
         session, user_id=borrower.id, settings=settings
     )
     assert born == date(1990, 3, 15)

@@ -18,7 +18,7 @@ from lending.models.identity import Role
 from lending.models.tools import ToolApproval
 from tests.agents.sse import send
 from tests.identity.factories import actor_of, bearer, create_user, issue_token
-from tools.approvals import Confirmation, approvals
+from tools.approvals import Confirmation, approval_service
 
 
 async def _checkpoints(session: AsyncSession, thread_id: str) -> list[str]:
@@ -42,7 +42,7 @@ async def test_retention_keeps_the_latest_and_spares_pending_approvals(
         for message in ("hello", "what can you do?", "hello again"):
             await send(client, token, threads[-1], message)
     kept_thread, waiting_thread = threads
-    await approvals.ask(
+    await approval_service.ask(
         session,
         actor_of(user),
         tool_name="submit_application",

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from lending.commissions.accrual import accrual
-from lending.commissions.commission_rules import commission_rule
-from lending.commissions.payout_batches import payout_batch
-from lending.commissions.reconciliation import reconciliation
+from lending.commissions.accrual import accrual_service
+from lending.commissions.commission_rules import commission_rule_service
+from lending.commissions.payout_batches import payout_batch_service
+from lending.commissions.reconciliation import reconciliation_service
 from lending.commissions.schemas import BatchCreate, RuleCreate, StatementImport
 from lending.models.commissions import CommissionEntry, FundedLoan, Party
 from lending.models.identity import Role, User
@@ -35,7 +35,7 @@ async def _admin(w: Any) -> User:
 async def _ensure_rule(w: Any) -> None:
     """One platform rule per world (0.65% upfront, trail 0.20%; broker 70, firm 10, platform 20)."""
     if getattr(w, "_commission_rule", None) is None:
-        w._commission_rule = await commission_rule.create_rule(
+        w._commission_rule = await commission_rule_service.create_rule(
             w.session,
             actor_of(await _admin(w)),
             data=RuleCreate.model_validate(
@@ -79,7 +79,7 @@ async def funded_loan(w: Any, who: str, where: str) -> FundedLoan:
 async def entry_id(w: Any, who: str, where: str) -> int:
     """The broker share of a freshly accrued loan in the target organization."""
     loan = await funded_loan(w, who, where)
-    await accrual.accrue_pending(w.session)
+    await accrual_service.accrue_pending(w.session)
     found = await w.session.scalar(
         select(CommissionEntry.id).where(
             CommissionEntry.loan_id == loan.id, CommissionEntry.party == Party.BROKER
@@ -100,18 +100,18 @@ async def payee_id(w: Any, who: str, where: str) -> str:
 async def batch_id(w: Any, state: str) -> tuple[str, str]:
     """A batch made by another admin, in `state` (draft, approved, exported); and a payee."""
     loan = await funded_loan(w, "broker", "own")
-    await accrual.accrue_pending(w.session)
+    await accrual_service.accrue_pending(w.session)
     maker = await create_user(w.session, role=Role.PLATFORM_ADMIN)
     checker = await create_user(w.session, role=Role.PLATFORM_ADMIN)
-    batch = await payout_batch.create_batch(
+    batch = await payout_batch_service.create_batch(
         w.session,
         actor_of(maker),
         data=BatchCreate(cutoff_on=date(2026, 12, 31), minimum_amount=Decimal(0)),
     )
     if state in ("approved", "exported"):
-        await payout_batch.approve_batch(w.session, actor_of(checker), batch_id=batch.id)
+        await payout_batch_service.approve_batch(w.session, actor_of(checker), batch_id=batch.id)
     if state == "exported":
-        await payout_batch.export_csv(w.session, actor_of(checker), batch_id=batch.id)
+        await payout_batch_service.export_csv(w.session, actor_of(checker), batch_id=batch.id)
     assert loan.broker_user_id is not None
     return str(batch.id), str(loan.broker_user_id)
 
@@ -134,7 +134,7 @@ def statement_body(lender_id: Any) -> dict[str, str]:
 
 async def reconciliation_id(w: Any) -> tuple[str, int]:
     row = await lender(w)
-    result = await reconciliation.import_statement(
+    result = await reconciliation_service.import_statement(
         w.session,
         actor_of(await _admin(w)),
         data=StatementImport.model_validate(statement_body(row.id)),

@@ -9,15 +9,14 @@ from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import ApplicationRead, BorrowerProfileUpdate
-from lending.applications.service import FirmOfferTerms, LenderDecision
-from lending.applications.service import application as application_service
+from lending.applications.service import FirmOfferTerms, LenderDecision, application_service
 from lending.config import Settings
 from lending.models.applications import EmploymentStatus
 from lending.models.identity import Organization, Role, User
 from lending.models.offers import OfferKind
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.identity.factories import actor_of
 from tests.lending.factories import (
     create_application,
@@ -37,7 +36,7 @@ async def borrower_of(
     `organization`, else a new one there (referred by the caller when the caller brokers in it)."""
     if caller is not None and caller.role is Role.BORROWER:
         if caller.organization_id == organization.id:
-            await borrower_profile.update(
+            await borrower_profile_service.update(
                 session,
                 actor_of(caller),
                 settings=settings,

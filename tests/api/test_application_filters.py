@@ -12,7 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.applications.schemas import ApplicationList, ApplicationRead
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings
 from lending.models.applications import Application, ProductType
 from lending.models.identity import Organization, Role, User

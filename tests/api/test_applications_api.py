@@ -12,8 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.service import FirmOfferTerms, LenderDecision
-from lending.applications.service import application as application_service
+from lending.applications.service import FirmOfferTerms, LenderDecision, application_service
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.models.applications import Application

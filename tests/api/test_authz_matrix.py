@@ -35,11 +35,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
-from knowledge.ingest import knowledge_ingest
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from lending.config import Settings
-from lending.identity.second_factor import mfa as mfa_service
+from lending.identity.second_factor import mfa_service
 from lending.identity.tokens import digest
 from lending.kv import MemoryStore, Store
 from lending.lenders.repository import LenderRepository
@@ -68,7 +68,7 @@ from tests.identity.factories import (
     unique,
 )
 from tests.lending.factories import create_application, create_catalog
-from tools.approvals import Confirmation, approvals
+from tools.approvals import Confirmation, approval_service
 from tools.registry import fingerprint, registry
 
 Who = Literal[
@@ -222,14 +222,14 @@ async def _erasure_review(w: World, who: Who, where: Where) -> Call:
     """A pending erasure of a borrower, asked by an administrator other than any caller."""
     from lending.privacy.repository import PrivacyRepository
     from lending.privacy.schemas import ErasureRequestCreate
-    from lending.privacy.service import privacy
+    from lending.privacy.service import privacy_service
 
     target = w.target_user(who, where)
     # One pending request per person: callers before this one may have left it pending.
     request = await PrivacyRepository.from_session(w.session).pending_for(target.id)
     if request is None:
         asker = await create_user(w.session, role=Role.PLATFORM_ADMIN)
-        request = await privacy.request_erasure(
+        request = await privacy_service.request_erasure(
             w.session,
             actor_of(asker),
             data=ErasureRequestCreate(user_id=target.id, reason="matrix"),
@@ -446,7 +446,7 @@ async def _answer_acceptance(w: World, who: Who, where: Where) -> Call:
     borrower = await _lending_borrower(w, who, where)
     offer_id = await firm_offer(w.session, borrower)
     arguments = {"offer_id": str(offer_id)}
-    approval = await approvals.ask(
+    approval = await approval_service.ask(
         w.session,
         actor_of(borrower),
         tool_name="accept_offer",
@@ -668,7 +668,7 @@ def _upload() -> dict[str, Any]:
 
 
 async def _knowledge_entry(w: World) -> uuid.UUID:
-    result = await knowledge_ingest.ingest(
+    result = await knowledge_ingest_service.ingest(
         w.session,
         None,
         source=SourceFile(f"{uuid.uuid4().hex}.md", _MARKDOWN),

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit, chain_hash, verify_chain
+from lending.audit.service import audit_service, chain_hash, verify_chain
 from lending.models.audit import GENESIS_HASH, AuditEvent
 from lending.models.identity import Role
 from tests.identity.factories import actor_of, create_user
@@ -19,7 +19,7 @@ from tests.identity.factories import actor_of, create_user
 async def _record_three(session: AsyncSession) -> list[AuditEvent]:
     actor = actor_of(await create_user(session, role=Role.BORROWER))
     return [
-        await audit.record(
+        await audit_service.record(
             session,
             actor,
             action=f"test.step_{n}",

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from devtools.databases import recreate_database
 from lending import migrations
-from lending.audit.service import audit, verify_chain
+from lending.audit.service import audit_service, verify_chain
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from tests.conftest import TEST_STATE_DIR
@@ -53,7 +53,7 @@ async def test_concurrent_appends_never_fork_the_chain(committed_engine: AsyncEn
 
     async def append(n: int) -> None:
         async with transaction(sessionmaker) as session:
-            await audit.record(session, None, action="test.concurrent", details={"n": n})
+            await audit_service.record(session, None, action="test.concurrent", details={"n": n})
             await asyncio.sleep(0.01)  # hold the transaction open while others try to append
 
     # Without the advisory lock, two appends would read the same head and the unique
@@ -74,7 +74,7 @@ def test_the_cli_reports_an_intact_chain_then_the_tampered_event(
         try:
             async with transaction(create_sessionmaker(engine)) as session:
                 for n in range(3):
-                    await audit.record(session, None, action="test.cli", details={"n": n})
+                    await audit_service.record(session, None, action="test.cli", details={"n": n})
         finally:
             await engine.dispose()
 

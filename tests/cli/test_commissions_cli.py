@@ -17,8 +17,8 @@ from sqlalchemy import make_url
 
 from devtools.databases import recreate_database
 from lending import migrations
-from lending.commissions.accrual import accrual
-from lending.commissions.payout_batches import payout_batch
+from lending.commissions.accrual import accrual_service
+from lending.commissions.payout_batches import payout_batch_service
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
 from lending.models.identity import Role
@@ -67,7 +67,7 @@ async def test_trail_batch_and_export(
             await create_loan(
                 session, firm, broker=broker, amount="600000.00", outstanding="580000.00"
             )
-            await accrual.accrue_pending(session)
+            await accrual_service.accrue_pending(session)
 
         trail = _omnifin(cli_database, "accrue-trail", "--month", "2026-03")
         assert trail.returncode == 0, trail.stderr
@@ -84,7 +84,7 @@ async def test_trail_batch_and_export(
         assert "approved" in refused.stderr
 
         async with transaction(sessionmaker) as session:
-            await payout_batch.approve_batch(
+            await payout_batch_service.approve_batch(
                 session, actor_of(checker), batch_id=uuid.UUID(batch["id"])
             )
         out = tmp_path / "payout"

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.commissions.commission_rules import commission_rule
+from lending.commissions.commission_rules import commission_rule_service
 from lending.commissions.schemas import RuleCreate, RuleRead
 from lending.models.commissions import FundedLoan, LoanStatus
 from lending.models.identity import Organization, Role, User
@@ -44,7 +44,7 @@ async def create_rule(
             **fields,
         }
     )
-    return await commission_rule.create_rule(session, actor_of(admin), data=data)
+    return await commission_rule_service.create_rule(session, actor_of(admin), data=data)
 
 
 async def create_loan(

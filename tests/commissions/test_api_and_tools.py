@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.commissions.accrual import accrual
+from lending.commissions.accrual import accrual_service
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.identity.actor import Actor
@@ -77,7 +77,7 @@ async def test_rest_rules_batches_and_refusals(
     ).status_code == 201
 
     await create_loan(session, firm, broker=broker)
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     summary = (await client.get("/api/v1/commissions/summary", headers=broker_h)).json()
     assert [(p["payee_id"], p["balance"]) for p in summary["payees"]] == [
         (str(broker.id), "2275.00")
@@ -144,7 +144,7 @@ async def test_the_tools_follow_the_same_scopes_and_ask_before_approving(
     broker = await create_user(session, organization=firm, role=Role.BROKER)
     await create_rule(session, maker, splits={"broker": "70", "firm": "10", "platform": "20"})
     await create_loan(session, firm, broker=broker, funded_on=date(2026, 2, 1))
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     await session.commit()
 
     broker_tools = {

@@ -10,9 +10,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.commissions.accrual import accrual
+from lending.commissions.accrual import accrual_service
 from lending.commissions.errors import BatchStateConflict, MakerCheckerRefused
-from lending.commissions.payout_batches import payout_batch
+from lending.commissions.payout_batches import payout_batch_service
 from lending.commissions.schemas import BatchCreate
 from lending.errors import Conflict
 from lending.models.commissions import BatchStatus, CommissionEntry, EntryKind, PayoutBatchItem
@@ -31,14 +31,14 @@ async def _world(session: AsyncSession) -> tuple[User, User, User]:
     broker = await create_user(session, organization=firm, role=Role.BROKER)
     await create_rule(session, maker, splits={"platform": "20", "firm": "10", "broker": "70"})
     await create_loan(session, firm, broker=broker)
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     return maker, checker, broker
 
 
 async def test_a_batch_pays_each_payee_but_the_platform(session: AsyncSession) -> None:
     maker, checker, broker = await _world(session)
 
-    batch = await payout_batch.create_batch(
+    batch = await payout_batch_service.create_batch(
         session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
     )
 
@@ -51,13 +51,15 @@ async def test_a_batch_pays_each_payee_but_the_platform(session: AsyncSession) -
 
 async def test_the_maker_cannot_approve_their_own_batch(session: AsyncSession) -> None:
     maker, checker, _ = await _world(session)
-    batch = await payout_batch.create_batch(
+    batch = await payout_batch_service.create_batch(
         session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
     )
 
     with pytest.raises(MakerCheckerRefused):
-        await payout_batch.approve_batch(session, actor_of(maker), batch_id=batch.id)
-    approved = await payout_batch.approve_batch(session, actor_of(checker), batch_id=batch.id)
+        await payout_batch_service.approve_batch(session, actor_of(maker), batch_id=batch.id)
+    approved = await payout_batch_service.approve_batch(
+        session, actor_of(checker), batch_id=batch.id
+    )
 
     assert approved.status is BatchStatus.APPROVED
     assert approved.approved_by_user_id == checker.id
@@ -65,7 +67,7 @@ async def test_the_maker_cannot_approve_their_own_batch(session: AsyncSession) -
 
 async def test_the_database_refuses_a_self_approval_too(session: AsyncSession) -> None:
     maker, _, _ = await _world(session)
-    batch = await payout_batch.create_batch(
+    batch = await payout_batch_service.create_batch(
         session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
     )
     with pytest.raises(IntegrityError, match="maker_checker"):
@@ -81,29 +83,31 @@ async def test_the_database_refuses_a_self_approval_too(session: AsyncSession) -
 
 async def test_an_entry_is_never_in_two_open_batches(session: AsyncSession) -> None:
     maker, _, _ = await _world(session)
-    await payout_batch.create_batch(session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF))
+    await payout_batch_service.create_batch(
+        session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
+    )
 
     with pytest.raises(Conflict, match="Nothing to pay"):
-        await payout_batch.create_batch(
+        await payout_batch_service.create_batch(
             session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
         )
 
 
 async def test_paying_twice_is_impossible_by_construction(session: AsyncSession) -> None:
     maker, checker, broker = await _world(session)
-    batch = await payout_batch.create_batch(
+    batch = await payout_batch_service.create_batch(
         session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
     )
-    await payout_batch.approve_batch(session, actor_of(checker), batch_id=batch.id)
-    await payout_batch.export_csv(session, actor_of(checker), batch_id=batch.id)
-    paid = await payout_batch.mark_paid(
+    await payout_batch_service.approve_batch(session, actor_of(checker), batch_id=batch.id)
+    await payout_batch_service.export_csv(session, actor_of(checker), batch_id=batch.id)
+    paid = await payout_batch_service.mark_paid(
         session, actor_of(checker), batch_id=batch.id, reference="ACH-2026-001"
     )
     assert paid.status is BatchStatus.PAID
 
     # Through the service: the state machine refuses.
     with pytest.raises(BatchStateConflict):
-        await payout_batch.mark_paid(
+        await payout_batch_service.mark_paid(
             session, actor_of(checker), batch_id=batch.id, reference="ACH-2026-002"
         )
     # Around it, straight into the tables: the constraints refuse.
@@ -145,7 +149,7 @@ async def test_paying_twice_is_impossible_by_construction(session: AsyncSession)
         await pay_again()
     # And a new batch finds nothing left to pay.
     with pytest.raises(Conflict, match="Nothing to pay"):
-        await payout_batch.create_batch(
+        await payout_batch_service.create_batch(
             session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
         )
     balance = await session.scalar(
@@ -158,16 +162,16 @@ async def test_paying_twice_is_impossible_by_construction(session: AsyncSession)
 
 async def test_a_failed_batch_releases_its_entries(session: AsyncSession) -> None:
     maker, checker, broker = await _world(session)
-    batch = await payout_batch.create_batch(
+    batch = await payout_batch_service.create_batch(
         session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
     )
-    await payout_batch.approve_batch(session, actor_of(checker), batch_id=batch.id)
-    failed = await payout_batch.mark_failed(
+    await payout_batch_service.approve_batch(session, actor_of(checker), batch_id=batch.id)
+    failed = await payout_batch_service.mark_failed(
         session, actor_of(checker), batch_id=batch.id, reason="bank rejected the file"
     )
     assert failed.status is BatchStatus.FAILED
 
-    again = await payout_batch.create_batch(
+    again = await payout_batch_service.create_batch(
         session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
     )
     assert again.total_amount == batch.total_amount
@@ -175,19 +179,19 @@ async def test_a_failed_batch_releases_its_entries(session: AsyncSession) -> Non
 
 async def test_export_needs_approval_and_gives_csv_and_pdf(session: AsyncSession) -> None:
     maker, checker, broker = await _world(session)
-    batch = await payout_batch.create_batch(
+    batch = await payout_batch_service.create_batch(
         session, actor_of(maker), data=BatchCreate(cutoff_on=CUTOFF)
     )
     with pytest.raises(BatchStateConflict):
-        await payout_batch.export_csv(session, actor_of(checker), batch_id=batch.id)
-    await payout_batch.approve_batch(session, actor_of(checker), batch_id=batch.id)
+        await payout_batch_service.export_csv(session, actor_of(checker), batch_id=batch.id)
+    await payout_batch_service.approve_batch(session, actor_of(checker), batch_id=batch.id)
     with pytest.raises(BatchStateConflict):
-        await payout_batch.statement_pdf(
+        await payout_batch_service.statement_pdf(
             session, actor_of(checker), batch_id=batch.id, payee_id=broker.id
         )
 
-    csv_text = await payout_batch.export_csv(session, actor_of(checker), batch_id=batch.id)
-    pdf = await payout_batch.statement_pdf(
+    csv_text = await payout_batch_service.export_csv(session, actor_of(checker), batch_id=batch.id)
+    pdf = await payout_batch_service.statement_pdf(
         session, actor_of(checker), batch_id=batch.id, payee_id=broker.id
     )
 
@@ -195,7 +199,7 @@ async def test_export_needs_approval_and_gives_csv_and_pdf(session: AsyncSession
     assert lines[0].startswith("batch_id,payee_kind,payee_id")
     assert any(f"{broker.id}" in line and "2275.00" in line for line in lines[1:])
     assert pdf.startswith(b"%PDF")
-    read = await payout_batch.get_batch(session, actor_of(checker), batch_id=batch.id)
+    read = await payout_batch_service.get_batch(session, actor_of(checker), batch_id=batch.id)
     assert read.status is BatchStatus.EXPORTED
 
 

@@ -9,8 +9,7 @@ from decimal import Decimal
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.service import LenderDecision
-from lending.applications.service import application as application_service
+from lending.applications.service import LenderDecision, application_service
 from lending.commissions import tasks
 from lending.commissions.common import ACCRUE_FUNDED_TASK
 from lending.config import Settings
@@ -19,7 +18,7 @@ from lending.models.applications import ApplicationStatus
 from lending.models.commissions import CommissionEntry, FundedLoan
 from lending.models.identity import Role
 from lending.models.offers import Offer
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.api.lending_world import firm_offer
 from tests.commissions.factories import create_admin, create_rule
 from tests.identity.factories import actor_of, create_organization, create_user

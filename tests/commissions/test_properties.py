@@ -15,12 +15,12 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.commissions import ledger
-from lending.commissions.accrual import accrual
-from lending.commissions.entries import commission_entry
-from lending.commissions.payout_batches import payout_batch
+from lending.commissions.accrual import accrual_service
+from lending.commissions.entries import commission_entry_service
+from lending.commissions.payout_batches import payout_batch_service
 from lending.commissions.rules import PARTY_ORDER, split
 from lending.commissions.schemas import BatchCreate, ServicingEventCreate
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.errors import Conflict
 from lending.models.commissions import (
     CommissionEntry,
@@ -206,25 +206,25 @@ async def test_the_ledger_balances_clawbacks_stay_within_accruals_and_replay_is_
         months = [date(2026, m, 1) for m in range(2, 13)] + [date(2027, m, 1) for m in range(1, 7)]
 
         async def replay_all() -> None:
-            await accrual.accrue_pending(session)
+            await accrual_service.accrue_pending(session)
             for month in months:
-                await accrual.accrue_trail(session, month=month)
+                await accrual_service.accrue_trail(session, month=month)
             for event in (await session.scalars(select(LoanServicingEvent))).all():
-                await servicing.claw_back(session, servicing_event_id=event.id)
+                await servicing_service.claw_back(session, servicing_event_id=event.id)
 
         # Events in date order, with the trail months in between.
-        await accrual.accrue_pending(session)
+        await accrual_service.accrue_pending(session)
         pending = sorted(events, key=lambda item: item[1].occurred_on)
         for month in months:
             while pending and pending[0][1].occurred_on < month:
                 loan_id, data = pending.pop(0)
-                await servicing.record_servicing_event(
+                await servicing_service.record_servicing_event(
                     session,
                     actor_of(admin),
                     loan_id=loan_id,
                     data=data,
                 )
-            await accrual.accrue_trail(session, month=month)
+            await accrual_service.accrue_trail(session, month=month)
         await replay_all()
         first = _snapshot(list((await session.scalars(select(CommissionEntry))).all()))
         await replay_all()
@@ -252,7 +252,7 @@ async def test_the_ledger_balances_clawbacks_stay_within_accruals_and_replay_is_
 
         # Pay out what is due, then check every payee's balance is the sum of its entries.
         try:
-            batch = await payout_batch.create_batch(
+            batch = await payout_batch_service.create_batch(
                 session,
                 actor_of(admin),
                 data=BatchCreate(cutoff_on=date(2027, 12, 31), minimum_amount=Decimal(0)),
@@ -260,12 +260,12 @@ async def test_the_ledger_balances_clawbacks_stay_within_accruals_and_replay_is_
         except Conflict:
             batch = None
         if batch is not None:
-            await payout_batch.approve_batch(session, actor_of(checker), batch_id=batch.id)
-            await payout_batch.export_csv(session, actor_of(checker), batch_id=batch.id)
-            await payout_batch.mark_paid(
+            await payout_batch_service.approve_batch(session, actor_of(checker), batch_id=batch.id)
+            await payout_batch_service.export_csv(session, actor_of(checker), batch_id=batch.id)
+            await payout_batch_service.mark_paid(
                 session, actor_of(checker), batch_id=batch.id, reference="ACH-1"
             )
-        summary = await commission_entry.summary(session, actor_of(admin))
+        summary = await commission_entry_service.summary(session, actor_of(admin))
         platform_id = (await platform_organization(session)).id
         raw: dict[uuid.UUID, Decimal] = defaultdict(Decimal)
         for entry in (await session.scalars(select(CommissionEntry))).all():

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.commissions.accrual import accrual
-from lending.commissions.reconciliation import reconciliation
+from lending.commissions.accrual import accrual_service
+from lending.commissions.reconciliation import reconciliation_service
 from lending.commissions.schemas import LineResolution, LineResolve, StatementImport
 from lending.errors import InvalidInput
 from lending.models.commissions import LineStatus
@@ -47,7 +47,7 @@ async def test_each_line_gets_its_status_and_difference(session: AsyncSession) -
     await loan("OMF-E", "Ed Twin", 6)  # two loans fit the name and date
     await loan("OMF-F", "Ed Twin", 6)
     await loan("OMF-G", "Gil Gone", 7)  # not on the statement
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
 
     csv_text = (
         "loan_reference,borrower_name,funding_date,amount\n"
@@ -59,7 +59,7 @@ async def test_each_line_gets_its_status_and_difference(session: AsyncSession) -
         "LN-999,Nobody Known,2026-03-08,120.00\n"
         "OMF-A,Ann Able,2026-03-02,650.00\n"
     )
-    result = await reconciliation.import_statement(
+    result = await reconciliation_service.import_statement(
         session,
         actor_of(admin),
         data=StatementImport(
@@ -87,7 +87,7 @@ async def test_each_line_gets_its_status_and_difference(session: AsyncSession) -
     assert all(line.status.value == "missing_expected" for line in missing)
     assert result.counts["missing_expected"] == 3
 
-    resolved = await reconciliation.resolve(
+    resolved = await reconciliation_service.resolve(
         session,
         actor_of(admin),
         statement_id=result.id,
@@ -104,7 +104,7 @@ async def test_a_bad_csv_is_refused_line_by_line_and_saves_nothing(session: Asyn
     session.add(lender)
     await session.flush()
     with pytest.raises(InvalidInput) as refused:
-        await reconciliation.import_statement(
+        await reconciliation_service.import_statement(
             session,
             actor_of(admin),
             data=StatementImport(
@@ -143,9 +143,9 @@ async def test_a_statements_lines_are_paged_by_keyset_and_filtered(session: Asyn
             funded_on=date(2026, 3, day),
             amount="100000.00",
         )
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     unknown = "".join(f"LN-{n:03d},Someone {n},2026-03-10,{n}.00\n" for n in range(1, 10))
-    imported = await reconciliation.import_statement(
+    imported = await reconciliation_service.import_statement(
         session,
         actor_of(admin),
         data=StatementImport(
@@ -165,7 +165,7 @@ async def test_a_statements_lines_are_paged_by_keyset_and_filtered(session: Asyn
         pages: list[list[int | None]] = []
         cursor = None
         while True:
-            page = await reconciliation.page_lines(
+            page = await reconciliation_service.page_lines(
                 session,
                 actor,
                 statement_id=imported.id,
@@ -184,12 +184,14 @@ async def test_a_statements_lines_are_paged_by_keyset_and_filtered(session: Asyn
     unexpected = await every_page(status=LineStatus.UNEXPECTED)
     assert unexpected == [[3, 4, 5, 6], [7, 8, 9, 10], [11]]
     assert imported.counts["unexpected"] == 9
-    overview = await reconciliation.overview(session, actor, statement_id=imported.id)
+    overview = await reconciliation_service.overview(session, actor, statement_id=imported.id)
     assert overview.counts == imported.counts
     assert (overview.counts["underpaid"], overview.counts["missing_expected"]) == (1, 1)
 
-    short = (await reconciliation.page_lines(session, actor, statement_id=imported.id)).items[0]
-    await reconciliation.resolve(
+    short = (
+        await reconciliation_service.page_lines(session, actor, statement_id=imported.id)
+    ).items[0]
+    await reconciliation_service.resolve(
         session,
         actor,
         statement_id=imported.id,
@@ -203,4 +205,6 @@ async def test_a_statements_lines_are_paged_by_keyset_and_filtered(session: Asyn
 
     for forged in ("!!!", encode_cursor(["not a number"]), encode_cursor([1, 2])):
         with pytest.raises(InvalidInput, match="page cursor is not valid"):
-            await reconciliation.page_lines(session, actor, statement_id=imported.id, cursor=forged)
+            await reconciliation_service.page_lines(
+                session, actor, statement_id=imported.id, cursor=forged
+            )

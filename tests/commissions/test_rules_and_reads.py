@@ -12,12 +12,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.commissions.accrual import accrual
-from lending.commissions.commission_rules import commission_rule
-from lending.commissions.entries import commission_entry
+from lending.commissions.accrual import accrual_service
+from lending.commissions.commission_rules import commission_rule_service
+from lending.commissions.entries import commission_entry_service
 from lending.commissions.errors import GuardRejected
 from lending.commissions.schemas import RuleTerms, ServicingEventCreate
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.errors import NotFound, PermissionDenied
 from lending.models.commissions import CommissionEntry, Party, RuleScope, ServicingEventKind
 from lending.models.identity import Role
@@ -65,7 +65,7 @@ async def test_volume_bonuses_follow_the_jurisdiction_switch(session: AsyncSessi
     broker = await create_user(session, organization=firm, role=Role.BROKER)
     first = await create_loan(session, firm, broker=broker, funded_on=date(2026, 3, 2))
     second = await create_loan(session, firm, broker=broker, funded_on=date(2026, 3, 9))
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     [one] = await _upfront(session, first.id)
     [two] = await _upfront(session, second.id)
     assert one.amount == Decimal("3250.00")
@@ -142,7 +142,7 @@ async def test_the_most_specific_rule_in_force_on_the_funding_date_wins(
         upfront_percent="0.70",
     )
     # The firm's terms change from July: earlier loans keep version 1.
-    versioned = await commission_rule.add_version(
+    versioned = await commission_rule_service.add_version(
         session,
         actor_of(admin),
         rule_id=firm_rule.id,
@@ -156,7 +156,7 @@ async def test_the_most_specific_rule_in_force_on_the_funding_date_wins(
     before = await create_loan(session, firm, broker=other_broker, funded_on=date(2026, 6, 30))
     after = await create_loan(session, firm, broker=other_broker, funded_on=date(2026, 7, 1))
     elsewhere = await create_loan(session, await create_organization(session))
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
 
     amounts = {
         loan.id: (await _upfront(session, loan.id))[0]
@@ -185,7 +185,7 @@ async def test_caps_floors_and_flat_fees(session: AsyncSession) -> None:
     )
     big = await create_loan(session, firm, amount="1000000.00")
     small = await create_loan(session, firm, amount="20000.00")
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     assert (await _upfront(session, big.id))[0].amount == Decimal("3000.00")  # capped
     assert (await _upfront(session, small.id))[0].amount == Decimal("500.00")  # 230 → floor
 
@@ -199,7 +199,7 @@ async def test_the_amount_drawn_net_of_offset_is_a_basis(session: AsyncSession) 
     loan = await create_loan(session, firm, amount="500000.00", offset="100000.00")
     loan.jurisdiction = "AU"
     await session.flush()
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     assert (await _upfront(session, loan.id))[0].amount == Decimal("2600.00")
 
 
@@ -218,17 +218,17 @@ async def test_trail_stops_in_arrears_and_after_discharge(session: AsyncSession)
         )
         return int(count or 0)
 
-    await accrual.accrue_trail(session, month=date(2026, 2, 1))
+    await accrual_service.accrue_trail(session, month=date(2026, 2, 1))
     assert await trail_count() == 1
-    await servicing.record_servicing_event(
+    await servicing_service.record_servicing_event(
         session,
         actor,
         loan_id=loan.id,
         data=ServicingEventCreate(kind=ServicingEventKind.ARREARS, occurred_on=date(2026, 3, 5)),
     )
-    await accrual.accrue_trail(session, month=date(2026, 3, 1))
+    await accrual_service.accrue_trail(session, month=date(2026, 3, 1))
     assert await trail_count() == 1
-    await servicing.record_servicing_event(
+    await servicing_service.record_servicing_event(
         session,
         actor,
         loan_id=loan.id,
@@ -238,15 +238,15 @@ async def test_trail_stops_in_arrears_and_after_discharge(session: AsyncSession)
             outstanding_balance=Decimal("570000.00"),
         ),
     )
-    await accrual.accrue_trail(session, month=date(2026, 4, 1))
+    await accrual_service.accrue_trail(session, month=date(2026, 4, 1))
     assert await trail_count() == 2
-    await servicing.record_servicing_event(
+    await servicing_service.record_servicing_event(
         session,
         actor,
         loan_id=loan.id,
         data=ServicingEventCreate(kind=ServicingEventKind.REFINANCED, occurred_on=date(2026, 5, 3)),
     )
-    await accrual.accrue_trail(session, month=date(2026, 5, 1))
+    await accrual_service.accrue_trail(session, month=date(2026, 5, 1))
     assert await trail_count() == 2
 
 
@@ -258,10 +258,12 @@ async def test_an_explanation_answers_why_from_the_ledger(session: AsyncSession)
         session, admin, splits={"platform": "20", "firm": "10", "broker": "70"}, tax_percent="10"
     )
     loan = await create_loan(session, firm, broker=broker, reference="OMF-2026-000042")
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     entry = next(e for e in await _upfront(session, loan.id) if e.payee_id == broker.id)
 
-    explanation = await commission_entry.explain(session, actor_of(broker), entry_id=entry.id)
+    explanation = await commission_entry_service.explain(
+        session, actor_of(broker), entry_id=entry.id
+    )
 
     assert explanation.rule_name == "Platform default"
     assert explanation.rule_version == 1
@@ -287,14 +289,14 @@ async def test_each_role_sees_its_own_reach(session: AsyncSession) -> None:
     await create_loan(session, firm, broker=broker)
     await create_loan(session, firm, broker=colleague)
     await create_loan(session, other_firm, broker=other_broker)
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
 
     def payees(summary: object) -> set[object]:
         return {p.payee_id for p in summary.payees}  # type: ignore[attr-defined]
 
-    mine = await commission_entry.summary(session, actor_of(broker))
-    firms = await commission_entry.summary(session, actor_of(manager))
-    everything = await commission_entry.summary(session, actor_of(admin))
+    mine = await commission_entry_service.summary(session, actor_of(broker))
+    firms = await commission_entry_service.summary(session, actor_of(manager))
+    everything = await commission_entry_service.summary(session, actor_of(admin))
 
     assert payees(mine) == {broker.id}
     assert payees(firms) == {broker.id, colleague.id, firm.id}
@@ -306,9 +308,11 @@ async def test_each_role_sees_its_own_reach(session: AsyncSession) -> None:
     ).one()
     for outsider in (broker, manager):
         with pytest.raises(NotFound):
-            await commission_entry.explain(session, actor_of(outsider), entry_id=other_entry)
+            await commission_entry_service.explain(
+                session, actor_of(outsider), entry_id=other_entry
+            )
     with pytest.raises(NotFound):
-        await commission_entry.statement_for_payee(
+        await commission_entry_service.statement_for_payee(
             session,
             actor_of(broker),
             payee_id=colleague.id,
@@ -316,7 +320,7 @@ async def test_each_role_sees_its_own_reach(session: AsyncSession) -> None:
             period_end=date(2026, 12, 31),
         )
     with pytest.raises(NotFound):
-        await commission_entry.statement_for_firm(
+        await commission_entry_service.statement_for_firm(
             session,
             actor_of(manager),
             organization_id=other_firm.id,
@@ -325,7 +329,7 @@ async def test_each_role_sees_its_own_reach(session: AsyncSession) -> None:
         )
     borrower = await create_user(session, organization=firm, role=Role.BORROWER)
     with pytest.raises(PermissionDenied):
-        await commission_entry.summary(session, actor_of(borrower))
+        await commission_entry_service.summary(session, actor_of(borrower))
 
 
 async def test_statements_carry_opening_lines_and_closing(session: AsyncSession) -> None:
@@ -338,8 +342,8 @@ async def test_statements_carry_opening_lines_and_closing(session: AsyncSession)
     later = await create_loan(
         session, firm, broker=broker, funded_on=date(2026, 2, 10), amount="100000.00"
     )
-    await accrual.accrue_pending(session)
-    await servicing.record_servicing_event(
+    await accrual_service.accrue_pending(session)
+    await servicing_service.record_servicing_event(
         session,
         actor_of(admin),
         loan_id=january.id,
@@ -347,14 +351,14 @@ async def test_statements_carry_opening_lines_and_closing(session: AsyncSession)
             kind=ServicingEventKind.DISCHARGED, occurred_on=date(2026, 2, 20)
         ),
     )
-    await servicing.claw_back(
+    await servicing_service.claw_back(
         session,
         servicing_event_id=int(
             await session.scalar(text("SELECT max(id) FROM loan_servicing_event")) or 0
         ),
     )
 
-    february = await commission_entry.statement_for_payee(
+    february = await commission_entry_service.statement_for_payee(
         session,
         actor_of(broker),
         payee_id=broker.id,
@@ -369,7 +373,7 @@ async def test_statements_carry_opening_lines_and_closing(session: AsyncSession)
         (later.reference, "accrual"),
         (january.reference, "clawback"),
     }
-    firm_statement = await commission_entry.statement_for_firm(
+    firm_statement = await commission_entry_service.statement_for_firm(
         session,
         actor_of(manager),
         organization_id=firm.id,
@@ -389,15 +393,15 @@ async def test_a_discharge_reported_before_the_accrual_is_still_clawed_back(
     firm = await create_organization(session)
     await create_rule(session, admin)
     loan = await create_loan(session, firm, funded_on=date(2026, 1, 15))
-    event = await servicing.record_servicing_event(
+    event = await servicing_service.record_servicing_event(
         session,
         actor_of(admin),
         loan_id=loan.id,
         data=ServicingEventCreate(kind=ServicingEventKind.DISCHARGED, occurred_on=date(2026, 3, 1)),
     )
-    assert await servicing.claw_back(session, servicing_event_id=event.id) == 0
+    assert await servicing_service.claw_back(session, servicing_event_id=event.id) == 0
 
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
 
     totals = {
         entry.kind.value: entry.total_amount

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.commissions import ledger
-from lending.commissions.accrual import accrual
+from lending.commissions.accrual import accrual_service
 from lending.commissions.schemas import ServicingEventCreate
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.models.commissions import CommissionEntry, EntryKind, ServicingEventKind
 from lending.models.identity import Role
 from tests.commissions.factories import create_admin, create_loan, create_rule
@@ -99,14 +99,14 @@ async def test_clawback_100_then_50_percent(
     accrued = await _entries(session, loan.id, EntryKind.ACCRUAL)
     assert sum(e.total_amount for e in accrued) == Decimal("3250.00")
 
-    event = await servicing.record_servicing_event(
+    event = await servicing_service.record_servicing_event(
         session,
         actor_of(admin),
         loan_id=loan.id,
         data=ServicingEventCreate(kind=ServicingEventKind.DISCHARGED, occurred_on=discharged_on),
     )
     assert event.job_id is not None
-    await servicing.claw_back(session, servicing_event_id=event.id)
+    await servicing_service.claw_back(session, servicing_event_id=event.id)
 
     clawbacks = await _entries(session, loan.id, EntryKind.CLAWBACK)
     assert -sum((e.total_amount for e in clawbacks), Decimal(0)) == clawed_back
@@ -125,7 +125,7 @@ async def test_0_70_percent_of_600000_and_trail_on_580000(session: AsyncSession)
     )
     platform_id = await _platform_id(session)
     await ledger.accrue_upfront(session, platform_id=platform_id, loan_ids=[loan.id])
-    await accrual.accrue_trail(session, month=date(2026, 3, 1))
+    await accrual_service.accrue_trail(session, month=date(2026, 3, 1))
 
     accruals = await _entries(session, loan.id, EntryKind.ACCRUAL)
     [upfront] = [e for e in accruals if e.component == "upfront"]

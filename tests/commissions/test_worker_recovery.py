@@ -15,13 +15,12 @@ import pytest
 
 from devtools.databases import recreate_database
 from lending import migrations
-from lending.applications.service import LenderDecision
-from lending.applications.service import application as application_service
+from lending.applications.service import LenderDecision, application_service
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
 from lending.models.identity import Role
 from lending.models.offers import Offer
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.api.lending_world import firm_offer
 from tests.commissions.factories import create_admin, create_rule
 from tests.documents.processes import (

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evals.synthetic_documents import Format, SyntheticDocument, Variant, generate
 from lending import crypto
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import BorrowerProfileUpdate
 from lending.config import Settings
 from lending.db import SessionMaker
@@ -35,7 +35,7 @@ async def _applicant(
     borrower = await create_borrower(session, settings, referred_by=broker)
     assert document.applicant.full_name is not None
     first, _, last = document.applicant.full_name.rpartition(" ")
-    await borrower_profile.update(
+    await borrower_profile_service.update(
         session,
         actor_of(borrower),
         settings=settings,

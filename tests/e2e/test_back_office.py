@@ -24,8 +24,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evals.synthetic_documents import generate
-from lending.commissions.accrual import accrual
-from lending.commissions.entries import commission_entry
+from lending.commissions.accrual import accrual_service
+from lending.commissions.entries import commission_entry_service
 from lending.commissions.schemas import AdjustmentCreate
 from lending.documents.types import DocumentType
 from lending.models.commissions import Party, RuleScope
@@ -461,7 +461,7 @@ async def _lender_with_a_loan(session: AsyncSession, tag: str) -> tuple[str, str
         funded_on=date(2026, 3, 2),
         amount="100000.00",
     )
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     return lender.slug, loan.reference
 
 
@@ -970,7 +970,7 @@ async def _firm_bonus(session: AsyncSession, tag: str) -> None:
     admin = await _admin_user(session)
     assert admin is not None
     firm = await create_organization(session, name=f"Bonus Firm {tag}", slug=f"bonus-{tag}")
-    await commission_entry.adjust(
+    await commission_entry_service.adjust(
         session,
         actor_of(admin),
         data=AdjustmentCreate(

@@ -20,7 +20,7 @@ from lending.db import SessionMaker
 from lending.identity.actor import Actor
 from lending.identity.repository import OrganizationRepository
 from lending.identity.rules import totp_associated_data
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.identity.tokens import digest, new_invitation_code, new_referral_code
 from lending.kv import Store
 from lending.models.identity import (

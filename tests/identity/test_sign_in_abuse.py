@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
 from lending.identity.schemas import UserUpdate
-from lending.identity.sessions import token as token_service
+from lending.identity.sessions import token_service
 from lending.identity.tokens import CachedToken, cache_key, digest
-from lending.identity.users import user as user_service
+from lending.identity.users import user_service
 from lending.kv import Store
 from lending.models.audit import AuditEvent
 from lending.models.identity import Role, User

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.ingest import knowledge_ingest
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.schemas import IngestOptions
 from lending.config import Settings
 from lending.db import SessionMaker
@@ -38,7 +38,7 @@ async def token_for(session: AsyncSession, settings: Settings, role: Role) -> di
 
 async def seed(session: AsyncSession, settings: Settings) -> None:
     for source, key in ((fees_doc("$29"), None), (PULLS_EN, "en/pulls")):
-        await knowledge_ingest.ingest(
+        await knowledge_ingest_service.ingest(
             session, None, source=source, options=IngestOptions(key=key), settings=settings
         )
     await session.commit()
@@ -151,7 +151,7 @@ async def test_rollback_through_the_api(
     http: httpx.AsyncClient, session: AsyncSession, api_settings: Settings
 ) -> None:
     await seed(session, api_settings)
-    second = await knowledge_ingest.ingest(
+    second = await knowledge_ingest_service.ingest(
         session, None, source=fees_doc("$40"), options=IngestOptions(), settings=api_settings
     )
     headers = await token_for(session, api_settings, Role.PROMPT_ENGINEER)

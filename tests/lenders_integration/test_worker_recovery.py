@@ -14,11 +14,11 @@ import pytest
 
 from devtools.databases import recreate_database
 from lending import migrations
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, libpq_url, transaction
 from lending.models.lenders import Lender
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.documents.processes import (
     FAST_RECOVERY,
     Processes,

@@ -10,14 +10,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
     BorrowerProfileUpdate,
     ConsentCreate,
 )
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings
 from lending.errors import OmnifinError
 from lending.lenders.demo import load_catalog, load_into
@@ -61,7 +61,7 @@ async def create_borrower(
         session, organization=organization, role=Role.BORROWER, referred_by=referred_by
     )
     if complete:
-        await borrower_profile.update(
+        await borrower_profile_service.update(
             session,
             actor_of(user),
             settings=settings,
@@ -87,7 +87,7 @@ async def create_borrower(
 
 
 async def give_consent(session: AsyncSession, borrower: User) -> None:
-    await borrower_profile.record_consent(
+    await borrower_profile_service.record_consent(
         session, actor_of(borrower), data=ConsentCreate(), channel="web"
     )
 

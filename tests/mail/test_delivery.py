@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.mail.delivery import deliver, retry_delay_seconds
-from lending.mail.service import DELIVER_TASK, mail
+from lending.mail.service import DELIVER_TASK, mail_service
 from lending.models.mail import MailMessage
 from tests.identity.factories import create_user
 from tests.mail.smtp import body_html, body_text, free_port, smtp_server
@@ -26,7 +26,7 @@ def _smtp(settings: Settings, port: int, **changes: object) -> Settings:
 
 async def _queue(session: AsyncSession, settings: Settings, language: str = "en") -> MailMessage:
     user = await create_user(session)
-    return await mail.queue(
+    return await mail_service.queue(
         session,
         settings=settings,
         to_address=user.email,

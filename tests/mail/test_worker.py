@@ -13,7 +13,7 @@ from lending.config import Settings, get_settings
 from lending.db import create_sessionmaker, transaction
 from lending.jobs import open_queue
 from lending.jobs.runtime import dispose_job_engines
-from lending.mail.service import DELIVER_TASK, mail
+from lending.mail.service import DELIVER_TASK, mail_service
 from lending.models.identity import User
 from lending.models.mail import MailMessage
 from tests.identity.factories import create_user
@@ -30,7 +30,7 @@ async def test_a_real_worker_delivers_a_committed_message(
     sessionmaker = create_sessionmaker(engine)
     async with transaction(sessionmaker) as session:
         user = await create_user(session)
-        message = await mail.queue(
+        message = await mail_service.queue(
             session,
             settings=settings,
             to_address=user.email,

@@ -10,10 +10,10 @@ from decimal import Decimal
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.commissions.accrual import accrual
-from lending.commissions.entries import commission_entry
+from lending.commissions.accrual import accrual_service
+from lending.commissions.entries import commission_entry_service
 from lending.commissions.schemas import AdjustmentCreate, ReversalCreate, ServicingEventCreate
-from lending.commissions.servicing import servicing
+from lending.commissions.servicing import servicing_service
 from lending.config import Settings
 from lending.models.commissions import (
     CommissionEntry,
@@ -25,11 +25,10 @@ from lending.models.commissions import (
 from lending.models.identity import Role, User
 from lending.models.notifications import Notification
 from lending.notifications import kinds
-from lending.notifications.preferences import preference
+from lending.notifications.preferences import preference_service
 from lending.notifications.schemas import PreferenceUpdate
-from lending.notifications.service import MAIL_TASK
-from lending.notifications.service import notification as notification_service
-from lending.reminders.service import reminder
+from lending.notifications.service import MAIL_TASK, notification_service
+from lending.reminders.service import reminder_service
 from tests.commissions.factories import create_admin, create_loan, create_rule
 from tests.identity.factories import actor_of, create_organization, create_user
 
@@ -46,19 +45,19 @@ async def _funded(session: AsyncSession) -> tuple[User, User, FundedLoan]:
         amount="100000.00",
         funded_on=date.today() - timedelta(days=40),
     )
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     return admin, broker, loan
 
 
 async def _discharge(session: AsyncSession, admin: User, loan: FundedLoan) -> int:
-    event = await servicing.record_servicing_event(
+    event = await servicing_service.record_servicing_event(
         session,
         actor_of(admin),
         loan_id=loan.id,
         data=ServicingEventCreate(kind=ServicingEventKind.DISCHARGED, occurred_on=date.today()),
     )
     # The clawback job's body.
-    return await servicing.claw_back(session, servicing_event_id=event.id)
+    return await servicing_service.claw_back(session, servicing_event_id=event.id)
 
 
 async def _told(session: AsyncSession, user: User, kind: str) -> list[Notification]:
@@ -72,7 +71,7 @@ async def test_a_clawback_is_told_to_the_broker_once_with_its_mail(
     session: AsyncSession, settings: Settings
 ) -> None:
     admin, broker, loan = await _funded(session)
-    first = await reminder.run_scheduled(session, settings=settings)
+    first = await reminder_service.run_scheduled(session, settings=settings)
     assert first.commission_accrued >= 1
     assert first.commission_changed == 0  # nothing was clawed back yet
 
@@ -87,7 +86,7 @@ async def test_a_clawback_is_told_to_the_broker_once_with_its_mail(
     assert clawback is not None
     assert clawback.total_amount < 0
 
-    run = await reminder.run_scheduled(session, settings=settings)
+    run = await reminder_service.run_scheduled(session, settings=settings)
     assert run.commission_changed == 1
     told = await _told(session, broker, kinds.COMMISSION_CLAWED_BACK)
     assert len(told) == 1
@@ -113,7 +112,7 @@ async def test_a_clawback_is_told_to_the_broker_once_with_its_mail(
         "was repaid or refinanced early."
     )
 
-    again = await reminder.run_scheduled(session, settings=settings)
+    again = await reminder_service.run_scheduled(session, settings=settings)
     assert again.total == 0
     assert len(await _told(session, broker, kinds.COMMISSION_CLAWED_BACK)) == 1
 
@@ -124,7 +123,7 @@ async def test_adjustments_and_reversals_carry_their_sign_in_the_readers_languag
     admin, broker, loan = await _funded(session)
     broker.language = "zh"
     await session.flush()
-    await commission_entry.adjust(
+    await commission_entry_service.adjust(
         session,
         actor_of(admin),
         data=AdjustmentCreate(
@@ -145,14 +144,14 @@ async def test_adjustments_and_reversals_carry_their_sign_in_the_readers_languag
         )
     )
     assert accrued is not None
-    await commission_entry.reverse(
+    await commission_entry_service.reverse(
         session,
         actor_of(admin),
         entry_id=accrued.id,
         data=ReversalCreate(reason="Accrued on the wrong rule."),
     )
 
-    run = await reminder.run_scheduled(session, settings=settings)
+    run = await reminder_service.run_scheduled(session, settings=settings)
     assert run.commission_changed == 2
     news = await notification_service.list_own(session, actor_of(broker))
     adjusted = sorted(i.message for i in news.items if i.kind == kinds.COMMISSION_ADJUSTED)
@@ -165,21 +164,23 @@ async def test_adjustments_and_reversals_carry_their_sign_in_the_readers_languag
     )
     # An admin's typed reason is never sent: the statement shows it to whoever may read it.
     assert all("Bonus" not in i.message for i in news.items)
-    assert (await reminder.run_scheduled(session, settings=settings)).commission_changed == 0
+    assert (
+        await reminder_service.run_scheduled(session, settings=settings)
+    ).commission_changed == 0
 
 
 async def test_a_broker_who_turned_the_kind_off_hears_nothing(
     session: AsyncSession, settings: Settings
 ) -> None:
     admin, broker, loan = await _funded(session)
-    await preference.update_own(
+    await preference_service.update_own(
         session,
         actor_of(broker),
         kind=kinds.COMMISSION_CLAWED_BACK,
         data=PreferenceUpdate(email=False, in_app=False),
     )
     await _discharge(session, admin, loan)
-    run = await reminder.run_scheduled(session, settings=settings)
+    run = await reminder_service.run_scheduled(session, settings=settings)
     assert run.commission_changed == 0
     assert await _told(session, broker, kinds.COMMISSION_CLAWED_BACK) == []
     # The other kinds still reach them.

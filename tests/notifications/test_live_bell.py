@@ -24,7 +24,7 @@ from lending import migrations
 from lending.config import Settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, transaction
 from lending.models.identity import User
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import notification_service
 from tests.identity.factories import bearer, issue_token
 from tests.lending.factories import create_application, create_borrower
 

@@ -21,8 +21,7 @@ from lending.models.mail import MailMessage
 from lending.models.notifications import Notification, NotificationPreference
 from lending.notifications import kinds
 from lending.notifications.preferences import unsubscribe_token, unsubscribe_url
-from lending.notifications.service import mail_notification
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import mail_notification, notification_service
 from tests.identity.factories import bearer, create_user, issue_token
 
 
@@ -152,10 +151,10 @@ async def test_a_mailed_notification_carries_a_one_click_unsubscribe_that_needs_
 
 
 async def test_essential_mail_has_no_unsubscribe(session: AsyncSession, settings: Settings) -> None:
-    from lending.mail.service import mail
+    from lending.mail.service import mail_service
 
     user = await create_user(session)
-    message = await mail.queue(
+    message = await mail_service.queue(
         session,
         settings=settings,
         to_address=user.email,

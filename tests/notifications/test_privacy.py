@@ -16,16 +16,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
-from lending.identity.email_change import email_change
+from lending.identity.email_change import email_change_service
 from lending.kv import MemoryStore
 from lending.models.identity import EmailChangeRequest, Role
 from lending.models.notifications import Notification
 from lending.notifications import kinds
-from lending.notifications.preferences import preference
+from lending.notifications.preferences import preference_service
 from lending.notifications.schemas import PreferenceUpdate
-from lending.notifications.service import notification as notification_service
+from lending.notifications.service import notification_service
 from lending.privacy.schemas import ErasureRequestCreate, ErasureReview
-from lending.privacy.service import privacy
+from lending.privacy.service import privacy_service
 from tests.identity.factories import PASSWORD, actor_of, create_user
 
 
@@ -35,10 +35,10 @@ async def test_preferences_and_address_changes_are_exported_and_erased(
     settings = settings.model_copy(update={"documents_dir": tmp_path / "documents"})
     person = await create_user(session, email="pat.private@example.com")
     actor = actor_of(person)
-    await preference.update_own(
+    await preference_service.update_own(
         session, actor, kind=kinds.OFFER_EXPIRING, data=PreferenceUpdate(email=False)
     )
-    await email_change.request(
+    await email_change_service.request(
         session,
         actor,
         store=MemoryStore(),
@@ -49,7 +49,7 @@ async def test_preferences_and_address_changes_are_exported_and_erased(
     await notification_service.notify(
         session, [person.id], kind=kinds.OFFER_EXPIRING, data={"reference": "OMF-1"}
     )
-    export = await privacy.export(session, actor, settings=settings)
+    export = await privacy_service.export(session, actor, settings=settings)
     try:
         with zipfile.ZipFile(export.path) as archive:
             preferences = orjson.loads(archive.read("data/notification_preference.json"))
@@ -63,10 +63,10 @@ async def test_preferences_and_address_changes_are_exported_and_erased(
 
     maker = await create_user(session, role=Role.PLATFORM_ADMIN)
     checker = await create_user(session, role=Role.PLATFORM_ADMIN)
-    request = await privacy.request_erasure(
+    request = await privacy_service.request_erasure(
         session, actor_of(maker), data=ErasureRequestCreate(user_id=person.id, reason="asked")
     )
-    done = await privacy.review(
+    done = await privacy_service.review(
         session,
         actor_of(checker),
         request_id=request.id,

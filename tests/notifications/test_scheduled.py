@@ -23,8 +23,8 @@ from lending.models.identity import User
 from lending.models.mail import MailMessage
 from lending.models.notifications import Notification
 from lending.notifications import kinds
-from lending.notifications.service import notification as notification_service
-from lending.reminders.service import reminder
+from lending.notifications.service import notification_service
+from lending.reminders.service import reminder_service
 from lending.reminders.tasks import SCAN_TASK
 from tests.identity.factories import actor_of
 from tests.mail.smtp import body_text, smtp_server
@@ -44,12 +44,12 @@ def test_the_worker_runs_the_scan_and_the_mail_job() -> None:
 
 async def test_a_second_scan_tells_nobody_twice(session: AsyncSession, settings: Settings) -> None:
     world = await build(session, settings)
-    first = await reminder.run_scheduled(session, settings=settings)
+    first = await reminder_service.run_scheduled(session, settings=settings)
     # The offer expires in two days: the borrower and the broker hear of it; the personal loan
     # still misses both its documents (identity, income), five days after it was started.
     assert first.offers_expiring == 2
     assert first.documents_missing == 4
-    again = await reminder.run_scheduled(session, settings=settings)
+    again = await reminder_service.run_scheduled(session, settings=settings)
     assert again.total == 0
     borrower_kinds = await _kinds_of(session, world.borrower)
     assert borrower_kinds.count(kinds.OFFER_EXPIRING) == 1
@@ -72,7 +72,7 @@ async def test_a_second_scan_tells_nobody_twice(session: AsyncSession, settings:
 async def test_nothing_is_due_before_its_time(session: AsyncSession, settings: Settings) -> None:
     world = await build(session, settings, days_ago=1)
     far = settings.model_copy(update={"notify_offer_expiring_days": 1})
-    run = await reminder.run_scheduled(session, settings=far)
+    run = await reminder_service.run_scheduled(session, settings=far)
     assert run.offers_expiring == 0  # two days away, told one day before
     assert run.documents_missing == 0  # started a day ago, told after three
     assert kinds.DOCUMENT_MISSING not in await _kinds_of(session, world.borrower)
@@ -82,7 +82,7 @@ async def test_a_chinese_reader_reads_chinese(session: AsyncSession, settings: S
     world = await build(session, settings)
     world.borrower.language = "zh"
     await session.flush()
-    await reminder.run_scheduled(session, settings=settings)
+    await reminder_service.run_scheduled(session, settings=settings)
     news = await notification_service.list_own(session, actor_of(world.borrower))
     messages = " ".join(item.message for item in news.items)
     assert f"申请 {world.reference} 仍需要：近期收入证明（工资单或W-2）" in messages
@@ -93,16 +93,16 @@ async def test_a_chinese_reader_reads_chinese(session: AsyncSession, settings: S
 async def test_essential_and_chosen_channels(session: AsyncSession, settings: Settings) -> None:
     world = await build(session, settings)
     # The broker turned the in-app list of missing documents off; the e-mail stays.
-    from lending.notifications.preferences import preference
+    from lending.notifications.preferences import preference_service
     from lending.notifications.schemas import PreferenceUpdate
 
-    await preference.update_own(
+    await preference_service.update_own(
         session,
         actor_of(world.broker),
         kind=kinds.DOCUMENT_MISSING,
         data=PreferenceUpdate(in_app=False),
     )
-    await reminder.run_scheduled(session, settings=settings)
+    await reminder_service.run_scheduled(session, settings=settings)
     rows = (
         await session.scalars(
             select(Notification).where(
@@ -152,7 +152,7 @@ async def test_two_workers_scanning_at_once_tell_each_person_once(
 
         async def scan() -> int:
             async with transaction(sessionmaker) as session:
-                return (await reminder.run_scheduled(session, settings=settings)).total
+                return (await reminder_service.run_scheduled(session, settings=settings)).total
 
         totals = await asyncio.gather(scan(), scan(), scan())
         async with sessionmaker() as session:

@@ -11,12 +11,11 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.service import FirmOfferTerms, LenderDecision
-from lending.applications.service import application as application_service
+from lending.applications.service import FirmOfferTerms, LenderDecision, application_service
 from lending.config import Settings
 from lending.models.applications import Application
 from lending.models.identity import Role, User
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.identity.factories import actor_of, create_user
 from tests.lending.factories import (
     create_application,

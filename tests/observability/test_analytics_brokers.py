@@ -17,17 +17,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.analytics.schemas import AnalyticsFilter
 from lending.analytics.service import analytics_service
-from lending.applications.service import LenderDecision
-from lending.applications.service import application as application_service
-from lending.commissions.accrual import accrual
+from lending.applications.service import LenderDecision, application_service
+from lending.commissions.accrual import accrual_service
 from lending.commissions.schemas import CommissionTrendPoint
-from lending.commissions.trend import TrendRange, commission_trend
+from lending.commissions.trend import TrendRange, commission_trend_service
 from lending.config import Settings
 from lending.errors import PermissionDenied
 from lending.models.analytics import AnalyticsEvent
 from lending.models.identity import Role, User
 from lending.models.offers import Offer
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.api.lending_world import firm_offer
 from tests.commissions.factories import create_admin, create_loan, create_rule
 from tests.identity.factories import (
@@ -222,14 +221,14 @@ async def test_the_commissions_trend_per_month_for_each_reader(session: AsyncSes
     await create_loan(
         session, firm, broker=colleague, amount="100000.00", funded_on=date(2026, 2, 11)
     )
-    await accrual.accrue_pending(session)
+    await accrual_service.accrue_pending(session)
     await analytics_service.refresh(session)  # firms and the platform read the ledger's rollup
     asked = TrendRange(date_from=date(2026, 1, 1), date_to=date(2026, 3, 31))
 
     def accrued(points: list[CommissionTrendPoint]) -> list[tuple[str, str, str]]:
         return [(str(p.period_start), str(p.accrued), str(p.net)) for p in points]
 
-    own = await commission_trend.trend(session, actor_of(broker), asked)
+    own = await commission_trend_service.trend(session, actor_of(broker), asked)
     # 0.65 % upfront, the broker's 70 %: 3,250.00 → 2,275.00 and 1,300.00 → 910.00.
     assert accrued(own.points) == [
         ("2026-01-01", "2275.00", "2275.00"),
@@ -237,20 +236,20 @@ async def test_the_commissions_trend_per_month_for_each_reader(session: AsyncSes
     ]
     assert {p.paid for p in own.points} == {Decimal("0")}
     assert own.as_of is None  # the ledger as it stands
-    firm_view = await commission_trend.trend(session, actor_of(manager), asked)
+    firm_view = await commission_trend_service.trend(session, actor_of(manager), asked)
     assert firm_view.as_of is not None  # the rollup, as of its refresh
     # The firm's brokers and the firm's own 10 %, never the platform's share.
     assert accrued(firm_view.points) == [
         ("2026-01-01", "2600.00", "2600.00"),
         ("2026-02-01", "1560.00", "1560.00"),
     ]
-    quarters = await commission_trend.trend(
+    quarters = await commission_trend_service.trend(
         session, actor_of(admin), asked.model_copy(update={"period": "quarter"})
     )
     assert accrued(quarters.points) == [("2026-01-01", "5200.00", "5200.00")]
     borrower = actor_of(await create_user(session, organization=firm))
     with pytest.raises(PermissionDenied):
-        await commission_trend.trend(session, borrower, asked)
+        await commission_trend_service.trend(session, borrower, asked)
 
 
 async def test_the_commissions_trend_over_rest_refuses_a_bad_range(

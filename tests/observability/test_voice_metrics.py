@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.threads import threads
+from agents.threads import thread_service
 from lending.analytics.schemas import VoiceFilter
 from lending.analytics.service import analytics_service
 from lending.config import Settings
@@ -61,7 +61,7 @@ async def _voice_runs(session: AsyncSession, owner: User) -> None:
         )
         await session.flush()
         if metrics:
-            await threads.record_voice(
+            await thread_service.record_voice(
                 session, run_id=run.id, metrics=metrics, heard="Three" if interrupted else None
             )
 

@@ -41,7 +41,7 @@ from lending.models.privacy import ErasureRequest
 from lending.privacy.ledger import ledger_path, read_ledger
 from lending.privacy.restore import reapply_from_ledger, restore_keeping_erasures
 from lending.privacy.schemas import ErasureRequestCreate, ErasureReview
-from lending.privacy.service import privacy
+from lending.privacy.service import privacy_service
 from tests.identity.factories import actor_of
 from tests.privacy.conftest import LIVE
 from tests.privacy.conftest import live_url as _url
@@ -205,11 +205,11 @@ async def _erase(settings: Settings, world: World) -> str:
     sessionmaker = create_sessionmaker(engine)
     try:
         async with transaction(sessionmaker) as session:
-            request = await privacy.request_erasure(
+            request = await privacy_service.request_erasure(
                 session, actor_of(world.borrower), data=ErasureRequestCreate(reason="forget me")
             )
         async with transaction(sessionmaker) as session:
-            done = await privacy.review(
+            done = await privacy_service.review(
                 session,
                 actor_of(world.admin),
                 request_id=request.id,

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit, verify_chain
+from lending.audit.service import audit_service, verify_chain
 from lending.backups.archive import pg_program
 from lending.config import Settings
 from lending.db import SessionMaker, create_engine, create_sessionmaker, libpq_url, transaction
@@ -27,7 +27,7 @@ from lending.models.identity import Role, User
 from lending.models.tools import ToolApproval
 from lending.privacy.erasure import ERASED_NOTE
 from lending.privacy.schemas import ErasureRequestCreate, ErasureReview
-from lending.privacy.service import privacy
+from lending.privacy.service import privacy_service
 from tests.commissions.factories import create_admin
 from tests.identity.factories import actor_of, create_user
 from tests.privacy.conftest import live_url
@@ -56,7 +56,7 @@ async def test_erasure_leaves_no_personal_value_and_the_chain_verifies(live: Set
     try:
         async with transaction(sessionmaker) as session:
             world = await build_world(session, live)
-            await audit.record(
+            await audit_service.record(
                 session,
                 actor_of(world.borrower),
                 action="test.signed_in",
@@ -70,7 +70,7 @@ async def test_erasure_leaves_no_personal_value_and_the_chain_verifies(live: Set
             application.status = "declined"  # type: ignore[assignment]
             application.slots = {"vehicle_note": world.personal_values[3]}
             reviewer = await create_admin(session)
-            request = await privacy.request_erasure(
+            request = await privacy_service.request_erasure(
                 session,
                 actor_of(world.admin),
                 data=ErasureRequestCreate(user_id=world.borrower.id, reason="borrower asked"),
@@ -83,7 +83,7 @@ async def test_erasure_leaves_no_personal_value_and_the_chain_verifies(live: Set
 
         async with transaction(sessionmaker) as session:
             with pytest.raises(PermissionDenied, match="maker-checker"):
-                await privacy.review(
+                await privacy_service.review(
                     session,
                     actor_of(world.admin),
                     request_id=request.id,
@@ -92,7 +92,7 @@ async def test_erasure_leaves_no_personal_value_and_the_chain_verifies(live: Set
                     store=MemoryStore(),
                 )
         async with transaction(sessionmaker) as session:
-            done = await privacy.review(
+            done = await privacy_service.review(
                 session,
                 actor_of(reviewer),
                 request_id=request.id,
@@ -171,21 +171,23 @@ async def test_requests_and_reviews_follow_the_rules(
 ) -> None:
     world = await build_world(session, doc_settings)
     borrower = actor_of(world.borrower)
-    request = await privacy.request_erasure(
+    request = await privacy_service.request_erasure(
         session, borrower, data=ErasureRequestCreate(reason="please forget me")
     )
     assert request.subject_user_id == world.borrower.id
     with pytest.raises(Conflict):
-        await privacy.request_erasure(session, borrower, data=ErasureRequestCreate(reason="again"))
+        await privacy_service.request_erasure(
+            session, borrower, data=ErasureRequestCreate(reason="again")
+        )
     other = await create_user(session, role=Role.BORROWER)
     with pytest.raises(PermissionDenied):
-        await privacy.request_erasure(
+        await privacy_service.request_erasure(
             session,
             actor_of(other),
             data=ErasureRequestCreate(user_id=world.borrower.id, reason="not mine"),
         )
     with pytest.raises(PermissionDenied):
-        await privacy.review(
+        await privacy_service.review(
             session,
             borrower,
             request_id=request.id,
@@ -193,7 +195,7 @@ async def test_requests_and_reviews_follow_the_rules(
             settings=doc_settings,
             store=MemoryStore(),
         )
-    rejected = await privacy.review(
+    rejected = await privacy_service.review(
         session,
         actor_of(world.admin),
         request_id=request.id,
@@ -206,7 +208,7 @@ async def test_requests_and_reviews_follow_the_rules(
     assert still is not None
     assert still.email.endswith("@example.com")
     with pytest.raises(Conflict):
-        await privacy.review(
+        await privacy_service.review(
             session,
             actor_of(world.admin),
             request_id=request.id,

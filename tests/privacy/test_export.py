@@ -11,13 +11,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
-from lending.audit.service import audit
+from lending.audit.service import audit_service
 from lending.config import Settings
 from lending.errors import PermissionDenied
 from lending.models.audit import AuditEvent
 from lending.models.identity import Role
 from lending.privacy.registry import RULES
-from lending.privacy.service import privacy
+from lending.privacy.service import privacy_service
 from tests.identity.factories import actor_of, create_user
 from tests.privacy.world import build_world
 
@@ -43,7 +43,7 @@ async def test_the_export_holds_every_table_and_the_original_files(
     session: AsyncSession, doc_settings: Settings
 ) -> None:
     world = await build_world(session, doc_settings)
-    await audit.record(
+    await audit_service.record(
         session,
         actor_of(world.borrower),
         action="test.signed_in",
@@ -51,7 +51,7 @@ async def test_the_export_holds_every_table_and_the_original_files(
         subject_type="user",
         subject_id=world.borrower.id,
     )
-    export = await privacy.export(session, actor_of(world.borrower), settings=doc_settings)
+    export = await privacy_service.export(session, actor_of(world.borrower), settings=doc_settings)
     try:
         with zipfile.ZipFile(export.path) as archive:
             names = set(archive.namelist())
@@ -84,7 +84,7 @@ async def test_staff_export_for_a_person_is_audited_and_others_are_refused(
     session: AsyncSession, doc_settings: Settings
 ) -> None:
     world = await build_world(session, doc_settings)
-    export = await privacy.export(
+    export = await privacy_service.export(
         session, actor_of(world.admin), settings=doc_settings, user_id=world.borrower.id
     )
     export.path.unlink()
@@ -104,6 +104,6 @@ async def test_staff_export_for_a_person_is_audited_and_others_are_refused(
     other = await create_user(session, role=Role.BORROWER)
     for outsider in (broker, other):
         with pytest.raises(PermissionDenied):
-            await privacy.export(
+            await privacy_service.export(
                 session, actor_of(outsider), settings=doc_settings, user_id=world.borrower.id
             )

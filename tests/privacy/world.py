@@ -21,7 +21,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import BorrowerProfileUpdate
 from lending.commissions import ledger
 from lending.config import Settings
@@ -41,7 +41,7 @@ from lending.models.mail import MailMessage
 from lending.models.notifications import Notification
 from lending.models.privacy import ErasureRequest, ErasureStatus
 from lending.models.tools import ToolApproval, ToolCallRecord
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.commissions.factories import create_admin, create_loan, create_rule
 from tests.documents.factories import create_document
 from tests.documents.files import pdf_bytes
@@ -88,7 +88,7 @@ async def build_world(session: AsyncSession, settings: Settings) -> World:
     borrower.email = email
     borrower.full_name = f"{first} {last}"
     await session.flush()
-    await borrower_profile.update(
+    await borrower_profile_service.update(
         session,
         actor_of(borrower),
         settings=settings,

@@ -23,7 +23,7 @@ from tests.api.test_authz_matrix import WHO, Who, World, build_world
 from tests.identity.factories import actor_of, bearer, create_organization, create_user, issue_token
 from tests.lending.factories import create_application
 from tests.tools.support import context_for
-from tools.approvals import Confirmation, approvals
+from tools.approvals import Confirmation, approval_service
 from tools.base import ToolError
 from tools.registry import fingerprint, registry
 
@@ -143,20 +143,22 @@ async def _ids_where(session: AsyncSession, model: Any, condition: Any) -> set[s
 
 async def _pending_approval(world: World, owner: User, thread: ChatThread) -> ToolApproval:
     arguments = {"application_id": str(uuid.uuid4()), "reason": "changed my mind"}
-    approval = await approvals._ask(  # a question asked in this conversation, as the graph asks
-        world.session,
-        actor_of(owner),
-        thread_id=thread.id,
-        tool_name="withdraw_application",
-        call_key=f"call:{uuid.uuid4()}",
-        arguments_sha256=fingerprint(
-            registry.get("withdraw_application"), arguments, world.settings
-        ),
-        arguments=arguments,
-        confirmation=Confirmation(en="Withdraw?", zh="撤回吗？"),
-        language="en",
-        channel="web",
-        ttl=timedelta(minutes=10),
+    approval = (
+        await approval_service._ask(  # a question asked in this conversation, as the graph asks
+            world.session,
+            actor_of(owner),
+            thread_id=thread.id,
+            tool_name="withdraw_application",
+            call_key=f"call:{uuid.uuid4()}",
+            arguments_sha256=fingerprint(
+                registry.get("withdraw_application"), arguments, world.settings
+            ),
+            arguments=arguments,
+            confirmation=Confirmation(en="Withdraw?", zh="撤回吗？"),
+            language="en",
+            channel="web",
+            ttl=timedelta(minutes=10),
+        )
     )
     return approval
 

@@ -14,7 +14,7 @@ from lending.config import Settings
 from lending.db import SessionMaker
 from lending.models.identity import Role, User
 from lending.models.offers import Offer
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.identity.factories import actor_of, create_organization, create_user
 from tests.lending.factories import (
     create_application,

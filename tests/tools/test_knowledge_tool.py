@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge.ingest import knowledge_ingest
+from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions, SearchResult
 from lending.config import Settings
@@ -24,7 +24,7 @@ async def test_every_role_searches_the_knowledge_base(
     role: Role, session: AsyncSession, sessionmaker: SessionMaker, settings: Settings
 ) -> None:
     fake = settings.model_copy(update={"knowledge_embedder": "fake"})
-    await knowledge_ingest.ingest(
+    await knowledge_ingest_service.ingest(
         session,
         None,
         source=SourceFile("harbor-fees.md", FEES),

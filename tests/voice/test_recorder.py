@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
-from agents.threads import cut_off, threads
+from agents.threads import cut_off, thread_service
 from lending.config import Settings
 from lending.errors import NotFound
 from lending.models.chat import ChatMessage, ChatRun
@@ -47,7 +47,7 @@ async def test_a_played_reply_stores_livekits_stage_metrics_with_the_run(
     with_turns: OpenTurns, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     model = ScriptedChatModel(script=[AIMessage(content="Your rate is 6.49%.")])
     items: list[llm.ChatMessage] = []
@@ -96,7 +96,7 @@ async def test_a_reply_cut_mid_speech_keeps_what_was_heard_and_the_audio_metrics
     """LiveKit's interface: the interrupted assistant item (what was played out before the
     person spoke) as the session adds it after a barge-in."""
     borrower, _ = await borrower_with_token(session, settings)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     model = ScriptedChatModel(script=[AIMessage(content="A long answer. It goes on and on.")])
     async with with_turns(model) as dispatcher:
@@ -143,14 +143,16 @@ def test_the_cut_off_marker_follows_the_replys_language() -> None:
 
 async def test_recording_a_run_that_does_not_exist_is_refused(session: AsyncSession) -> None:
     with pytest.raises(NotFound):
-        await threads.record_voice(session, run_id=uuid.uuid4(), metrics={"e2e_latency": 1.0})
+        await thread_service.record_voice(
+            session, run_id=uuid.uuid4(), metrics={"e2e_latency": 1.0}
+        )
 
 
 async def test_what_was_heard_is_stored_with_personal_numbers_masked(
     with_turns: OpenTurns, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     model = ScriptedChatModel(script=[AIMessage(content="I have your details. Next step.")])
     async with with_turns(model) as dispatcher:
@@ -159,7 +161,7 @@ async def test_what_was_heard_is_stored_with_personal_numbers_masked(
             await voice.start(Agent(instructions="test"))
             await voice.run(user_input="go on")
     run = await _run_of(session, thread.id)
-    await threads.record_voice(
+    await thread_service.record_voice(
         session, run_id=run.id, metrics={}, heard="Your SSN is 123-45-6789 and"
     )
     await session.commit()

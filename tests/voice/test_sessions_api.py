@@ -14,7 +14,7 @@ from livekit import api
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agents.threads import threads
+from agents.threads import thread_service
 from agents.voice_sessions import AGENT_NAME, voice_sessions
 from api.app import create_app
 from lending.config import Settings
@@ -118,7 +118,9 @@ async def test_the_token_expires_after_its_lifetime(
     session: AsyncSession, voice_settings: Settings
 ) -> None:
     user = await create_user(session, organization=await create_organization(session))
-    thread = await threads.create(session, actor_of(user), graph=None, channel="voice", title=None)
+    thread = await thread_service.create(
+        session, actor_of(user), graph=None, channel="voice", title=None
+    )
     grant = await voice_sessions.create(
         session, actor_of(user), voice_settings, thread_id=thread.id
     )
@@ -192,7 +194,9 @@ async def test_the_worker_reads_the_person_from_the_room_and_the_database(
     organization = await create_organization(session)
     owner = await create_user(session, organization=organization)
     other = await create_user(session, organization=organization)
-    thread = await threads.create(session, actor_of(owner), graph=None, channel="voice", title=None)
+    thread = await thread_service.create(
+        session, actor_of(owner), graph=None, channel="voice", title=None
+    )
     room = f"omnifin-thread-{thread.id}"
 
     actor, thread_id = await voice_sessions.actor_for_room(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
-from agents.threads import threads
+from agents.threads import thread_service
 from lending import tracing
 from lending.config import Settings
 from lending.models.chat import ChatRun
@@ -54,7 +54,7 @@ async def test_a_voice_turn_is_one_span_tree_continuing_into_the_runners_turn(
     exported: InMemorySpanExporter, with_turns: OpenTurns, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     model = ScriptedChatModel(script=[AIMessage(content="Your rate is 6.49%.")])
     async with with_turns(model) as dispatcher:

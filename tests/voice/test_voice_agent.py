@@ -26,7 +26,7 @@ from agents.events import (
 )
 from agents.runner import TurnRequest
 from agents.scripted import ScriptedChatModel
-from agents.threads import threads
+from agents.threads import thread_service
 from lending.config import Settings
 from lending.models.applications import Application
 from lending.models.chat import ChatMessage, ChatRun
@@ -77,7 +77,7 @@ async def test_a_withdrawal_is_asked_by_voice_and_only_a_clear_yes_runs_it(
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
     application = await create_application(session, borrower)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     app_id = str(application.id)
     model = ScriptedChatModel(
@@ -149,7 +149,7 @@ async def test_markdown_never_reaches_speech_and_the_transcript_keeps_the_figure
     with_turns: OpenTurns, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     written = (
         "## Your offers\n\n"
@@ -184,7 +184,7 @@ async def test_a_failing_tool_is_never_read_out_and_the_reply_explains(
     with_turns: OpenTurns, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     missing = str(uuid.uuid4())
     model = ScriptedChatModel(
@@ -216,7 +216,7 @@ async def test_chinese_question_and_refusal_by_voice(
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
     application = await create_application(session, borrower)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     app_id = str(application.id)
     model = ScriptedChatModel(script=[_withdraw(app_id), AIMessage(content="好的，申请保持不变。")])
@@ -271,7 +271,7 @@ async def test_barge_in_stops_the_speech_and_the_thread_keeps_only_what_was_hear
     with_turns: OpenTurns, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, _ = await borrower_with_token(session, settings)
-    thread = await threads.create(session, actor_of(borrower), graph=None, channel="voice")
+    thread = await thread_service.create(session, actor_of(borrower), graph=None, channel="voice")
     await session.commit()
     hold = asyncio.Event()
     model = ScriptedChatModel(script=[AIMessage(content="A long answer. It goes on.")], hold=hold)

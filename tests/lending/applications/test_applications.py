@@ -21,8 +21,8 @@ from lending.applications.service import (
     FirmOfferTerms,
     IncompleteApplication,
     LenderDecision,
+    application_service,
 )
-from lending.applications.service import application as application_service
 from lending.applications.transitions import IllegalTransition
 from lending.config import Settings
 from lending.errors import InvalidInput, NotFound, PermissionDenied
@@ -30,7 +30,7 @@ from lending.lenders.service import SUBMIT_TASK
 from lending.models.applications import Application, ApplicationStatus, ProductType
 from lending.models.identity import Role
 from lending.models.lenders import SubmissionStatus
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.identity.factories import actor_of, create_organization, create_user
 from tests.lending.factories import (
     create_application,
@@ -119,10 +119,10 @@ async def test_required_fields_are_data_and_a_mortgage_needs_the_trid_six(
 async def _complete_mortgage(
     session: AsyncSession, settings: Settings, borrower: Any, application_id: uuid.UUID
 ) -> None:
-    from lending.applications.profile import borrower_profile
+    from lending.applications.profile import borrower_profile_service
     from lending.applications.schemas import BorrowerProfileUpdate
 
-    await borrower_profile.update(
+    await borrower_profile_service.update(
         session,
         actor_of(borrower),
         settings=settings,

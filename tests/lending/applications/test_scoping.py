@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.profile import borrower_profile
+from lending.applications.profile import borrower_profile_service
 from lending.applications.schemas import ApplicationUpdate
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings
 from lending.errors import NotFound, PermissionDenied
 from lending.models.identity import Role
@@ -55,10 +55,10 @@ async def test_a_broker_sees_only_their_own_clients(
     with pytest.raises(NotFound):
         await application_service.get(session, actor_of(broker), application_id=not_own.id)
     # The same reach for the borrower's profile.
-    profile = await borrower_profile.get(session, actor_of(broker), user_id=client.id)
+    profile = await borrower_profile_service.get(session, actor_of(broker), user_id=client.id)
     assert profile.ssn_last4 == "6789"
     with pytest.raises(NotFound):
-        await borrower_profile.get(session, actor_of(broker), user_id=colleagues_client.id)
+        await borrower_profile_service.get(session, actor_of(broker), user_id=colleagues_client.id)
 
     # A manager sees the whole firm, and nothing of another firm.
     manager = await create_user(session, organization=firm, role=Role.BROKER_MANAGER)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.applications import transitions
 from lending.applications.hmda import ActionTaken, action_taken
 from lending.applications.repository import ApplicationRepository
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.applications.transitions import TERMINAL, TRANSITIONS, IllegalTransition
 from lending.config import Settings
 from lending.models.applications import Application, ApplicationEvent

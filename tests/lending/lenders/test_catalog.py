@@ -14,7 +14,7 @@ from lending.config import Settings
 from lending.demo import seed_demo
 from lending.errors import PermissionDenied
 from lending.lenders.demo import DEMO_CATALOG_PATH, load_catalog, seed_demo_lending
-from lending.lenders.service import lender as lender_service
+from lending.lenders.service import lender_service
 from lending.models.applications import ProductType
 from lending.models.identity import Role
 from lending.models.lenders import Lender, LenderProduct

@@ -18,7 +18,7 @@ from lending.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from lending.lenders.catalog_service import (
     EffectiveDateError,
     RetiredError,
-    catalog,
+    catalog_service,
     today,
 )
 from lending.lenders.repository import LenderRepository
@@ -39,8 +39,7 @@ from lending.models.lenders import (
     LenderVersion,
 )
 from lending.models.offers import Offer
-from lending.offers.service import catalog_terms
-from lending.offers.service import offer as offer_service
+from lending.offers.service import catalog_terms, offer_service
 from tests.identity.factories import actor_of, create_user
 from tests.lending.factories import (
     create_application,
@@ -94,7 +93,7 @@ async def test_an_edit_is_a_new_version_from_its_day_and_the_old_one_stays(
     _, product = await _harbor_personal(session)
     tomorrow = today() + timedelta(days=1)
 
-    version = await catalog.edit_product(
+    version = await catalog_service.edit_product(
         session,
         actor_of(admin),
         product_id=product.id,
@@ -106,7 +105,7 @@ async def test_an_edit_is_a_new_version_from_its_day_and_the_old_one_stays(
     )
 
     assert (version.version, version.effective_from) == (2, tomorrow)
-    history = await catalog.product_history(session, actor_of(admin), product_id=product.id)
+    history = await catalog_service.product_history(session, actor_of(admin), product_id=product.id)
     assert [v.version for v in history] == [1, 2]
     assert history[0].rate_table[CreditBand.GOOD] == Decimal("11.4900")
     assert history[1].rate_table[CreditBand.GOOD] == Decimal("12.4900")
@@ -118,7 +117,7 @@ async def test_an_edit_is_a_new_version_from_its_day_and_the_old_one_stays(
         "12.4900"
     )
     # The view as of each day, with what is scheduled.
-    view = await catalog.get_lender(session, actor_of(admin), lender_id=product.lender_id)
+    view = await catalog_service.get_lender(session, actor_of(admin), lender_id=product.lender_id)
     listed = next(p for p in view.products if p.product_id == product.id)
     assert listed.in_effect is not None
     assert listed.in_effect.version == 1
@@ -126,7 +125,7 @@ async def test_an_edit_is_a_new_version_from_its_day_and_the_old_one_stays(
     # The product row mirrors today's version until the scheduled one takes effect.
     await session.refresh(product)
     assert (product.current_version, product.rate_table["good"]) == (1, "11.4900")
-    assert await catalog.apply_due_versions(session, on=tomorrow) == 1
+    assert await catalog_service.apply_due_versions(session, on=tomorrow) == 1
     await session.refresh(product)
     assert (product.current_version, product.rate_table["good"]) == (2, "12.4900")
 
@@ -136,7 +135,7 @@ async def test_an_edit_effective_today_changes_matching_at_once(session: AsyncSe
     _, product = await _harbor_personal(session)
     before = await catalog_terms(session)
 
-    await catalog.edit_product(
+    await catalog_service.edit_product(
         session, actor_of(admin), product_id=product.id, data=_edit(max_amount="60000.00")
     )
 
@@ -155,7 +154,7 @@ async def test_retiring_ends_effectivity_and_deletes_nothing(session: AsyncSessi
     lender, product = await _harbor_personal(session)
     versions = await _count(session, LenderProductVersion)
 
-    await catalog.retire_product(
+    await catalog_service.retire_product(
         session, actor_of(admin), product_id=product.id, data=Retirement(note="Withdrawn.")
     )
 
@@ -163,16 +162,16 @@ async def test_retiring_ends_effectivity_and_deletes_nothing(session: AsyncSessi
     await session.refresh(product)
     assert product.active is False
     assert await _count(session, LenderProductVersion) == versions + 1
-    history = await catalog.product_history(session, actor_of(admin), product_id=product.id)
+    history = await catalog_service.product_history(session, actor_of(admin), product_id=product.id)
     assert [v.active for v in history] == [True, False]
     # A retired product is not edited back to life by accident.
     with pytest.raises(RetiredError):
-        await catalog.edit_product(
+        await catalog_service.edit_product(
             session, actor_of(admin), product_id=product.id, data=_edit(max_dti="41.0000")
         )
 
     # Retiring the lender takes its other products out of matching as well.
-    await catalog.retire_lender(
+    await catalog_service.retire_lender(
         session, actor_of(admin), lender_id=lender.id, data=Retirement(note="Closed.")
     )
     assert not [t for t in await catalog_terms(session) if t.lender_id == lender.id]
@@ -186,7 +185,7 @@ async def test_a_scheduled_retirement_keeps_the_product_until_its_day(
     _, product = await _harbor_personal(session)
     in_a_week = today() + timedelta(days=7)
 
-    await catalog.retire_product(
+    await catalog_service.retire_product(
         session,
         actor_of(admin),
         product_id=product.id,
@@ -203,7 +202,7 @@ async def test_each_change_is_audited_in_the_same_transaction(session: AsyncSess
     product_id, admin_id = product.id, admin.id
 
     savepoint = await session.begin_nested()
-    await catalog.edit_product(
+    await catalog_service.edit_product(
         session, actor_of(admin), product_id=product_id, data=_edit(max_dti="42.0000")
     )
     events = await _audits(session, product_id)
@@ -225,12 +224,12 @@ async def test_each_change_is_audited_in_the_same_transaction(session: AsyncSess
 
 async def test_creating_a_lender_and_a_product_audits_both(session: AsyncSession) -> None:
     admin = await _admin(session)
-    created = await catalog.create_lender(
+    created = await catalog_service.create_lender(
         session,
         actor_of(admin),
         data=LenderCreate(slug="cove-credit", name="Cove Credit Union", nmls_id="123456"),
     )
-    product = await catalog.create_product(
+    product = await catalog_service.create_product(
         session,
         actor_of(admin),
         lender_id=created.lender_id,
@@ -269,13 +268,23 @@ async def test_only_platform_admins_change_the_catalog(session: AsyncSession, ro
     audits = await _count(session, AuditEvent)
 
     attempts = [
-        catalog.create_lender(session, actor, data=LenderCreate(slug="nope-bank", name="Nope")),
-        catalog.edit_lender(session, actor, lender_id=lender.id, data=LenderEdit(name="Renamed")),
-        catalog.retire_lender(session, actor, lender_id=lender.id, data=Retirement(note="x")),
-        catalog.edit_product(session, actor, product_id=product.id, data=_edit(max_dti="41.0000")),
-        catalog.retire_product(session, actor, product_id=product.id, data=Retirement(note="x")),
-        catalog.list_lenders(session, actor),
-        catalog.product_history(session, actor, product_id=product.id),
+        catalog_service.create_lender(
+            session, actor, data=LenderCreate(slug="nope-bank", name="Nope")
+        ),
+        catalog_service.edit_lender(
+            session, actor, lender_id=lender.id, data=LenderEdit(name="Renamed")
+        ),
+        catalog_service.retire_lender(
+            session, actor, lender_id=lender.id, data=Retirement(note="x")
+        ),
+        catalog_service.edit_product(
+            session, actor, product_id=product.id, data=_edit(max_dti="41.0000")
+        ),
+        catalog_service.retire_product(
+            session, actor, product_id=product.id, data=Retirement(note="x")
+        ),
+        catalog_service.list_lenders(session, actor),
+        catalog_service.product_history(session, actor, product_id=product.id),
     ]
     for attempt in attempts:
         with pytest.raises(PermissionDenied):
@@ -304,7 +313,7 @@ async def test_terms_that_do_not_hold_together_are_refused_and_change_nothing(
     audits = await _count(session, AuditEvent)
 
     with pytest.raises(InvalidInput) as refused:
-        await catalog.edit_product(
+        await catalog_service.edit_product(
             session, actor_of(admin), product_id=product.id, data=_edit(**change)
         )
 
@@ -336,20 +345,20 @@ async def test_a_change_cannot_take_effect_in_the_past_or_before_a_scheduled_one
     audits = await _count(session, AuditEvent)
 
     with pytest.raises(EffectiveDateError):
-        await catalog.edit_lender(
+        await catalog_service.edit_lender(
             session,
             actor_of(admin),
             lender_id=lender.id,
             data=LenderEdit(name="Harbor Bank", effective_from=today() - timedelta(days=1)),
         )
-    await catalog.edit_product(
+    await catalog_service.edit_product(
         session,
         actor_of(admin),
         product_id=product.id,
         data=_edit(max_dti="41.0000", effective_from=today() + timedelta(days=10)),
     )
     with pytest.raises(EffectiveDateError):
-        await catalog.edit_product(
+        await catalog_service.edit_product(
             session,
             actor_of(admin),
             product_id=product.id,
@@ -363,22 +372,22 @@ async def test_a_change_cannot_take_effect_in_the_past_or_before_a_scheduled_one
 async def test_repeats_are_idempotent(session: AsyncSession) -> None:
     admin = await _admin(session)
     data = LenderCreate(slug="echo-bank", name="Echo Bank")
-    first = await catalog.create_lender(session, actor_of(admin), data=data)
-    again = await catalog.create_lender(session, actor_of(admin), data=data)
+    first = await catalog_service.create_lender(session, actor_of(admin), data=data)
+    again = await catalog_service.create_lender(session, actor_of(admin), data=data)
     assert again.id == first.id
 
     edit = LenderEdit(description="A bank that repeats itself.")
-    edited = await catalog.edit_lender(
+    edited = await catalog_service.edit_lender(
         session, actor_of(admin), lender_id=first.lender_id, data=edit
     )
-    repeated = await catalog.edit_lender(
+    repeated = await catalog_service.edit_lender(
         session, actor_of(admin), lender_id=first.lender_id, data=edit
     )
     assert repeated.id == edited.id
-    retired = await catalog.retire_lender(
+    retired = await catalog_service.retire_lender(
         session, actor_of(admin), lender_id=first.lender_id, data=Retirement(note="Gone.")
     )
-    again_retired = await catalog.retire_lender(
+    again_retired = await catalog_service.retire_lender(
         session, actor_of(admin), lender_id=first.lender_id, data=Retirement(note="Gone.")
     )
     assert again_retired.id == retired.id
@@ -389,7 +398,7 @@ async def test_repeats_are_idempotent(session: AsyncSession) -> None:
     ]
     # Another lender's details under the same slug are a conflict, not a silent no-op.
     with pytest.raises(Conflict) as conflict:
-        await catalog.create_lender(
+        await catalog_service.create_lender(
             session, actor_of(admin), data=LenderCreate(slug="echo-bank", name="Other")
         )
     assert conflict.value.detail == {
@@ -397,7 +406,7 @@ async def test_repeats_are_idempotent(session: AsyncSession) -> None:
         "slug": "echo-bank",
     }
     with pytest.raises(NotFound):
-        await catalog.edit_lender(
+        await catalog_service.edit_lender(
             session, actor_of(admin), lender_id=uuid.uuid4(), data=LenderEdit(name="Ghost")
         )
 
@@ -420,7 +429,7 @@ async def test_offers_are_priced_with_the_version_in_effect_and_keep_it(
     assert stored.product_version_id == version_1.id
 
     # A change scheduled for tomorrow does not reprice today.
-    await catalog.edit_product(
+    await catalog_service.edit_product(
         session,
         actor_of(admin),
         product_id=product.id,
@@ -455,7 +464,7 @@ async def test_an_edit_today_reprices_a_draft_with_the_new_version(
     application = await create_application(session, borrower)
     await offer_service.get_offers(session, actor_of(borrower), application_id=application.id)
 
-    version = await catalog.edit_product(
+    version = await catalog_service.edit_product(
         session,
         actor_of(admin),
         product_id=product.id,
@@ -479,7 +488,7 @@ async def test_a_slug_taken_between_the_check_and_the_insert_is_a_conflict(
     the first's row exists and meets the unique index, which is a 409 like the check's, not a
     500, and leaves the transaction usable."""
     admin = await _admin(session)
-    await catalog.create_lender(
+    await catalog_service.create_lender(
         session, actor_of(admin), data=LenderCreate(slug="twin-bank", name="Twin Bank")
     )
     real = LenderRepository.get_lender_by_slug
@@ -489,7 +498,7 @@ async def test_a_slug_taken_between_the_check_and_the_insert_is_a_conflict(
 
     monkeypatch.setattr(LenderRepository, "get_lender_by_slug", not_yet)
     with pytest.raises(Conflict):
-        await catalog.create_lender(
+        await catalog_service.create_lender(
             session, actor_of(admin), data=LenderCreate(slug="twin-bank", name="Twin Again")
         )
     monkeypatch.setattr(LenderRepository, "get_lender_by_slug", real)

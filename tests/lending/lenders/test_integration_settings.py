@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending.config import Settings
 from lending.errors import InvalidInput, NotFound, PermissionDenied
 from lending.lenders.integration.registry import LenderIntegration, lender_endpoint
-from lending.lenders.integration_service import PREVIOUS_SECRET_GRACE, integration
-from lending.lenders.performance import performance
+from lending.lenders.integration_service import PREVIOUS_SECRET_GRACE, integration_service
+from lending.lenders.performance import performance_service
 from lending.lenders.schemas import IntegrationUpdate
 from lending.models.audit import AuditEvent
 from lending.models.identity import Role
@@ -37,11 +37,13 @@ async def test_rotation_shows_the_secret_once_and_stores_it_encrypted(
     lender = lenders["harbor-bank"]
     admin = actor_of(await create_user(session, role=Role.PLATFORM_ADMIN))
     assert (
-        await integration.webhook_secret_for(session, settings=settings, lender_code="harbor-bank")
+        await integration_service.webhook_secret_for(
+            session, settings=settings, lender_code="harbor-bank"
+        )
         is None
     )
 
-    first = await integration.rotate_webhook_secret(
+    first = await integration_service.rotate_webhook_secret(
         session, admin, settings=settings, lender_id=lender.id
     )
     row = await session.scalar(
@@ -51,24 +53,24 @@ async def test_rotation_shows_the_secret_once_and_stores_it_encrypted(
     assert first.secret.encode() not in row.secret_encrypted
     assert first.hint == first.secret[-4:]
     assert first.previous_expires_at is None
-    current = await integration.webhook_secret_for(
+    current = await integration_service.webhook_secret_for(
         session, settings=settings, lender_code="harbor-bank"
     )
     assert current is not None
     assert current.get_secret_value() == first.secret
 
-    second = await integration.rotate_webhook_secret(
+    second = await integration_service.rotate_webhook_secret(
         session, admin, settings=settings, lender_id=lender.id
     )
     assert second.secret != first.secret
     assert second.previous_expires_at is not None
     assert second.previous_expires_at - second.created_at == PREVIOUS_SECRET_GRACE
-    both = await integration.webhook_secrets_for(
+    both = await integration_service.webhook_secrets_for(
         session, settings=settings, lender_code="harbor-bank"
     )
     assert [s.get_secret_value() for s in both] == [second.secret, first.secret]
     # What the catalog shows is hints, never a secret.
-    shown = await integration.describe(session, lender)
+    shown = await integration_service.describe(session, lender)
     assert [s.hint for s in shown.webhook_secrets] == [second.hint, first.hint]
     assert first.secret not in shown.model_dump_json()
     # Audited with the hint alone.
@@ -92,8 +94,10 @@ async def test_an_expired_previous_secret_verifies_nothing(
     lenders = await create_catalog(session)
     lender = lenders["harbor-bank"]
     admin = actor_of(await create_user(session, role=Role.PLATFORM_ADMIN))
-    await integration.rotate_webhook_secret(session, admin, settings=settings, lender_id=lender.id)
-    latest = await integration.rotate_webhook_secret(
+    await integration_service.rotate_webhook_secret(
+        session, admin, settings=settings, lender_id=lender.id
+    )
+    latest = await integration_service.rotate_webhook_secret(
         session, admin, settings=settings, lender_id=lender.id
     )
     old = await session.scalar(
@@ -104,7 +108,7 @@ async def test_an_expired_previous_secret_verifies_nothing(
     assert old is not None
     old.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     await session.flush()
-    found = await integration.webhook_secrets_for(
+    found = await integration_service.webhook_secrets_for(
         session, settings=settings, lender_code="harbor-bank"
     )
     assert [s.get_secret_value() for s in found] == [latest.secret]
@@ -121,14 +125,16 @@ async def test_integration_settings_choose_the_endpoint(
         update={"lender_api_base_url": "http://sim.test", "lender_simulator": True}
     )
 
-    default = await integration.integration_for(session, settings=None, lender_code="harbor-bank")
+    default = await integration_service.integration_for(
+        session, settings=None, lender_code="harbor-bank"
+    )
     assert default is not None
     assert default.adapter is IntegrationAdapter.SIMULATOR
     endpoint, _ = lender_endpoint(shared, "harbor-bank", default)
     assert endpoint is not None
     assert endpoint.base_url == "http://sim.test/lenders/harbor-bank"
 
-    shown = await integration.set_integration(
+    shown = await integration_service.set_integration(
         session,
         admin,
         lender_id=lender.id,
@@ -137,16 +143,20 @@ async def test_integration_settings_choose_the_endpoint(
         ),
     )
     assert shown.base_url == "https://api.harbor.test/v2"
-    own = await integration.integration_for(session, settings=settings, lender_code="harbor-bank")
+    own = await integration_service.integration_for(
+        session, settings=settings, lender_code="harbor-bank"
+    )
     assert own is not None
     endpoint, _ = lender_endpoint(shared, "harbor-bank", own)
     assert endpoint is not None
     assert endpoint.base_url == "https://api.harbor.test/v2"
 
-    await integration.set_integration(
+    await integration_service.set_integration(
         session, admin, lender_id=lender.id, data=IntegrationUpdate(adapter=IntegrationAdapter.NONE)
     )
-    off = await integration.integration_for(session, settings=None, lender_code="harbor-bank")
+    off = await integration_service.integration_for(
+        session, settings=None, lender_code="harbor-bank"
+    )
     endpoint, reason = lender_endpoint(shared, "harbor-bank", off)
     assert endpoint is None
     assert "off" in reason
@@ -192,18 +202,18 @@ async def test_only_admins_rotate_secrets_or_change_integrations(
     lender = lenders["harbor-bank"]
     broker = actor_of(await create_user(session, role=Role.BROKER_MANAGER))
     with pytest.raises(PermissionDenied):
-        await integration.rotate_webhook_secret(
+        await integration_service.rotate_webhook_secret(
             session, broker, settings=settings, lender_id=lender.id
         )
     with pytest.raises(PermissionDenied):
-        await integration.set_integration(
+        await integration_service.set_integration(
             session,
             broker,
             lender_id=lender.id,
             data=IntegrationUpdate(adapter=IntegrationAdapter.NONE),
         )
     with pytest.raises(PermissionDenied):
-        await performance.lenders(session, broker)
+        await performance_service.lenders(session, broker)
     assert await session.scalar(select(LenderWebhookSecret.id).limit(1)) is None
     await session.refresh(lender)
     assert lender.integration_adapter is IntegrationAdapter.SIMULATOR
@@ -248,7 +258,7 @@ async def test_performance_counts_decisions_times_and_funded_volume(
     )
     await session.flush()
 
-    everyone = await performance.lenders(session, admin)
+    everyone = await performance_service.lenders(session, admin)
     figures = next(f for f in everyone if f.lender_id == harbor.id)
     assert (figures.submissions, figures.approved, figures.declined, figures.funded) == (4, 1, 1, 1)
     assert figures.pending == 1
@@ -263,15 +273,15 @@ async def test_performance_counts_decisions_times_and_funded_volume(
         Decimal("0.00"),
     )
 
-    one = await performance.lenders(session, admin, lender_id=harbor.id)
+    one = await performance_service.lenders(session, admin, lender_id=harbor.id)
     assert [f.lender_id for f in one] == [harbor.id]
     with pytest.raises(NotFound):
-        await performance.lenders(session, admin, lender_id=uuid.uuid4())
+        await performance_service.lenders(session, admin, lender_id=uuid.uuid4())
     with pytest.raises(InvalidInput):
-        await performance.lenders(
+        await performance_service.lenders(
             session, admin, since=now.date(), until=now.date() - timedelta(days=1)
         )
     with pytest.raises(InvalidInput):
-        await performance.lenders(
+        await performance_service.lenders(
             session, admin, since=now.date() - timedelta(days=400), until=now.date()
         )

@@ -7,14 +7,14 @@ import importlib
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from lending.applications.service import application as application_service
+from lending.applications.service import application_service
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.jobs import queue
 from lending.lenders.service import SUBMIT_TASK
 from lending.models.applications import ApplicationStatus
 from lending.models.lenders import SubmissionStatus
-from lending.offers.service import offer as offer_service
+from lending.offers.service import offer_service
 from tests.identity.factories import actor_of
 from tests.lending.factories import (
     create_application,

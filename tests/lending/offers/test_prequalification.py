@@ -15,8 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.applications.schemas import ApplicationUpdate
-from lending.applications.service import ConsentRequired
-from lending.applications.service import application as application_service
+from lending.applications.service import ConsentRequired, application_service
 from lending.config import Settings
 from lending.lenders.catalog import FeeTerms, ProductTerms
 from lending.models.applications import ProductType
@@ -33,8 +32,7 @@ from lending.offers.ranking import (
     LOWEST_RATE_WITHOUT_RISKY_FEATURES,
     anti_steering_set,
 )
-from lending.offers.service import OfferNotAcceptable
-from lending.offers.service import offer as offer_service
+from lending.offers.service import OfferNotAcceptable, offer_service
 from tests.identity.factories import actor_of
 from tests.lending.factories import (
     create_application,
