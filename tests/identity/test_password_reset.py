@@ -4,14 +4,10 @@ audited and throttled."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
-from sqlalchemy import event, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lending.config import Settings
@@ -22,6 +18,7 @@ from lending.models.audit import AuditEvent
 from lending.models.identity import EmailLinkToken
 from tests.identity.factories import PASSWORD, bearer, create_user, issue_token
 from tests.mail.outbox import link_from_mail, messages_of, run_reset_requests
+from tests.statements import statements_sent
 
 NEW_PASSWORD = "lantern-harbor-quiet-77"
 
@@ -172,23 +169,6 @@ async def test_requests_are_throttled_per_address_whether_or_not_it_exists(
     assert len(await messages_of(session, user.id)) == settings.password_reset_max_per_window
 
 
-@contextmanager
-def _statements(engine: AsyncEngine) -> Iterator[list[str]]:
-    """The SQL sent to the server while the block runs (the texts, parameters aside): the
-    sequence of statements a request makes, which a count of rows or a clock would blur."""
-    seen: list[str] = []
-
-    def record(*args: Any) -> None:
-        # (connection, cursor, statement, parameters, ...); the test's savepoints are numbered
-        seen.append(re.sub(r"sa_savepoint_\d+", "sa_savepoint_n", str(args[2])))
-
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine.sync_engine, "before_cursor_execute", record)
-
-
 async def test_a_request_runs_the_same_statements_whether_or_not_the_address_has_an_account(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings, engine: AsyncEngine
 ) -> None:
@@ -199,7 +179,7 @@ async def test_a_request_runs_the_same_statements_whether_or_not_the_address_has
     await client.post("/api/v1/auth/password-reset", json={"email": "warm-up@example.com"})
     by_address: dict[str, list[str]] = {}
     for email in (user.email, "nobody-at-all@example.com"):
-        with _statements(engine) as seen:
+        with statements_sent(engine) as seen:
             answer = await client.post("/api/v1/auth/password-reset", json={"email": email})
         assert answer.status_code == 202
         by_address[email] = seen
