@@ -34,7 +34,7 @@ from lending.identity.actor import Actor
 from lending.identity.links import EmailLinkRepository, app_link
 from lending.identity.repository import UserRepository
 from lending.identity.sessions import token as token_service
-from lending.jobs import enqueue
+from lending.jobs import PRIORITY_PERSON_WAITING, enqueue
 from lending.kv import Store
 from lending.mail.service import mail
 from lending.models.identity import EmailLinkPurpose
@@ -77,7 +77,13 @@ class PasswordResetService:
             ).decode(),
             _SEALED_FOR,
         )
-        await enqueue(session, REQUEST_TASK, args={"request": sealed}, queue_name="mail")
+        await enqueue(
+            session,
+            REQUEST_TASK,
+            args={"request": sealed},
+            queue_name="mail",
+            priority=PRIORITY_PERSON_WAITING,
+        )
         return REQUEST_ANSWER
 
     async def send_requested_link(

@@ -23,6 +23,11 @@ from lending import tracing
 from lending.config import Settings, get_settings
 from lending.db import connection_arguments, libpq_url
 
+# Mail a person is waiting for (a reset link, a confirmation) is fetched before background work
+# queued earlier (a knowledge ingest, a sweep): procrastinate takes the highest priority first,
+# then the oldest. It does not stop a running job; it only jumps the queue.
+PRIORITY_PERSON_WAITING = 10
+
 # The tasks register themselves on this app when their module is imported (by the worker).
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 

@@ -14,6 +14,7 @@ from lending.config import Settings
 from lending.db import SessionMaker
 from lending.identity.password_reset import REQUEST_TASK
 from lending.identity.tokens import digest
+from lending.jobs import PRIORITY_PERSON_WAITING
 from lending.models.audit import AuditEvent
 from lending.models.identity import EmailLinkToken
 from tests.identity.factories import PASSWORD, bearer, create_user, issue_token
@@ -191,16 +192,14 @@ async def test_a_request_runs_the_same_statements_whether_or_not_the_address_has
     # The jobs carry the address and the origin sealed, never in clear (procrastinate keeps
     # and logs a job's arguments).
     stored = (
-        (
-            await session.execute(
-                text("SELECT args::text FROM procrastinate_jobs WHERE task_name = :task"),
-                {"task": REQUEST_TASK},
-            )
+        await session.execute(
+            text("SELECT args::text, priority FROM procrastinate_jobs WHERE task_name = :task"),
+            {"task": REQUEST_TASK},
         )
-        .scalars()
-        .all()
-    )
+    ).all()
     assert len(stored) == 3
-    assert not any("@example.com" in args or user.email.split("@")[0] in args for args in stored)
+    assert not any("@example.com" in args or user.email.split("@")[0] in args for args, _ in stored)
+    # Fetched before background work queued earlier: a person is waiting for this mail.
+    assert {priority for _, priority in stored} == {PRIORITY_PERSON_WAITING}
     assert await run_reset_requests(session, settings) == 1
     assert len(await messages_of(session, user.id)) == 1
