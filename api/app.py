@@ -108,7 +108,9 @@ def create_app(
                 state.store = create_store(settings)
                 stack.push_async_callback(state.store.close)
             if database_url is not None:
-                state.job_queue = await stack.enter_async_context(open_queue(database_url))
+                state.job_queue = await stack.enter_async_context(
+                    open_queue(database_url, settings=settings)
+                )
                 if run_worker:
                     worker = asyncio.create_task(
                         run_job_worker(

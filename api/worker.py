@@ -34,6 +34,7 @@ TASK_MODULES: tuple[str, ...] = (
     "lending.mail.tasks",
     "lending.notifications.tasks",
     "lending.reminders.tasks",
+    "lending.identity.tasks",
     "agents.tasks",
     "evals.tasks",
 )

@@ -136,7 +136,7 @@ def worker(
     url = database_url(settings)
 
     async def run() -> None:
-        async with open_queue(url) as queue:
+        async with open_queue(url, settings=settings) as queue:
             await run_job_worker(queue, concurrency=concurrency or settings.worker_concurrency)
 
     asyncio.run(run())

@@ -58,6 +58,13 @@ class Settings(BaseSettings):
     database_pool_timeout_seconds: float = Field(
         default=30, gt=0, description="How long a request waits for a pooled connection."
     )
+    database_connect_timeout_seconds: int = Field(
+        default=10,
+        ge=0,
+        description="How long opening a database connection may take (libpq connect_timeout; "
+        "0: wait forever), so an unreachable server fails a request or a job instead of "
+        "hanging it.",
+    )
 
     # Redis. Unset: in-process cache, rate-limit counters and pub/sub (single instance only).
     redis_url: SecretStr | None = None

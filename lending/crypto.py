@@ -9,6 +9,7 @@ another row or column does not decrypt.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -107,3 +108,23 @@ def encryptor(settings: Settings) -> Encryptor:
 @lru_cache(maxsize=8)
 def _encryptor(secrets: tuple[str, ...]) -> Encryptor:
     return Encryptor([derive_master_key(secret) for secret in secrets])
+
+
+def seal_text(settings: Settings, plaintext: str, associated_data: bytes) -> str:
+    """`plaintext` sealed with the settings' current key, as URL-safe base64 text: for places
+    that hold only text, e.g. a job's JSON arguments (which procrastinate keeps and logs)."""
+    sealed = encryptor(settings).encrypt(plaintext.encode(), associated_data)
+    return base64.urlsafe_b64encode(sealed).decode()
+
+
+def open_text(settings: Settings, sealed: str, associated_data: bytes) -> str:
+    """What `seal_text` sealed.
+
+    Raises:
+        DecryptionError: not a sealed value of ours, sealed for another place, or altered.
+    """
+    try:
+        raw = base64.urlsafe_b64decode(sealed.encode())
+    except ValueError:
+        raise DecryptionError("not an Omnifin sealed value") from None
+    return encryptor(settings).decrypt(raw, associated_data).decode()

@@ -62,18 +62,27 @@ def describe(url: str | URL) -> str:
 
 def create_engine(settings: Settings, url: str | URL) -> AsyncEngine:
     """An async engine. No pre-ping: a checkout must not cost a round trip (see PERFORMANCE.md)."""
-    connect_args: dict[str, object] = {}
-    options = session_options(settings)
-    if options:
-        connect_args["options"] = options
     return create_async_engine(
         sqlalchemy_url(str(url)) if isinstance(url, str) else url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_max_overflow,
         pool_timeout=settings.database_pool_timeout_seconds,
         pool_recycle=1800,
-        connect_args=connect_args,
+        connect_args=connection_arguments(settings),
     )
+
+
+def connection_arguments(settings: Settings) -> dict[str, object]:
+    """What every connection of ours is opened with (libpq keywords): the connect timeout and
+    the server settings of `session_options`. The app's engine, the tasks' engines and the job
+    queue's own pool (lending.jobs.open_queue) all use these."""
+    arguments: dict[str, object] = {}
+    if settings.database_connect_timeout_seconds:
+        arguments["connect_timeout"] = settings.database_connect_timeout_seconds
+    options = session_options(settings)
+    if options:
+        arguments["options"] = options
+    return arguments
 
 
 def session_options(settings: Settings) -> str:

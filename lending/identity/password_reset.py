@@ -1,10 +1,15 @@
 """Password reset by e-mail (issue 19).
 
 `request`: the same answer whether or not an account uses the address (the caller says "if an
-account uses this address, a link is on its way"); throttled per typed address and per client
-address like sign-in (lending.identity.throttle.count_mail_request). For an active account, a
-single-use link (lending.identity.links, hash only, `password_reset_ttl_seconds`) is mailed in the
-account's language through the outbox, in the same transaction.
+account uses this address, a link is on its way"), and the same work: it is throttled per typed
+address and per client address like sign-in (lending.identity.throttle.count_mail_request) and
+enqueues one `identity.password_reset` job in the request's transaction, carrying the normalised
+address and the request's origin sealed (lending.crypto.seal_text: job arguments are kept and
+logged). Nothing looks the address up while the person waits, so the response time does not tell
+whether it has an account. The job (`send_requested_link`, run by lending.identity.tasks) looks
+the account up and, for an active one, issues a single-use link (lending.identity.links, hash
+only, `password_reset_ttl_seconds`), mails it in the account's language through the outbox and
+audits `auth.password_reset_requested` with the request's origin, in one transaction.
 
 `confirm`: the link's token and a new password (the password policy applies; a refused password
 leaves the link usable). The link is claimed once, the password set, every session and token of
@@ -13,24 +18,31 @@ the account revoked, and the address counts as verified (the mail reached its ow
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.audit.schemas import Origin
 from lending.audit.service import audit_service
 from lending.config import Settings
+from lending.crypto import open_text, seal_text
 from lending.errors import InvalidInput
 from lending.identity import passwords, throttle
 from lending.identity.actor import Actor
 from lending.identity.links import EmailLinkRepository, app_link
 from lending.identity.repository import UserRepository
 from lending.identity.sessions import token_service
+from lending.jobs import PRIORITY_PERSON_WAITING, enqueue
 from lending.kv import Store
 from lending.mail.service import mail_service
 from lending.models.identity import EmailLinkPurpose
 
 RESET_PATH = "/reset-password"
+REQUEST_TASK = "identity.password_reset"
+# Binds a sealed request to its place: a value sealed for anything else does not open here.
+_SEALED_FOR = b"job:identity.password_reset"
 REQUEST_ANSWER = (
     "If an account uses this address, a link to reset its password is on its way; "
     "it works once and expires soon."
@@ -48,8 +60,8 @@ class PasswordResetService:
         email: str,
         origin: Origin | None = None,
     ) -> str:
-        """Mail a reset link when an active account uses `email`; the answer is the same either
-        way.
+        """Ask for a reset link to be mailed if an active account uses `email`; the answer and
+        the statements run are the same either way (the job does the rest).
 
         Raises:
             TooManyMailRequests: too many requests for this address or from this client.
@@ -58,9 +70,36 @@ class PasswordResetService:
         await throttle.count_mail_request(
             store, settings, kind="password_reset", email=email, ip=origin.ip
         )
-        user = await UserRepository.from_session(session).get_by_email(email.strip())
+        sealed = seal_text(
+            settings,
+            orjson.dumps(
+                {"email": email.strip().lower(), "origin": dataclasses.asdict(origin)}
+            ).decode(),
+            _SEALED_FOR,
+        )
+        await enqueue(
+            session,
+            REQUEST_TASK,
+            args={"request": sealed},
+            queue_name="mail",
+            priority=PRIORITY_PERSON_WAITING,
+        )
+        return REQUEST_ANSWER
+
+    async def send_requested_link(
+        self, session: AsyncSession, *, settings: Settings, request: str
+    ) -> bool:
+        """The job of one request: mail a link when an active account uses the address, and
+        audit it with the request's origin. True when a link was mailed.
+
+        Raises:
+            DecryptionError: `request` was not sealed by `request` with a configured key.
+        """
+        opened = orjson.loads(open_text(settings, request, _SEALED_FOR))
+        origin = Origin(**opened["origin"])
+        user = await UserRepository.from_session(session).get_by_email(opened["email"])
         if user is None or not user.is_active:
-            return REQUEST_ANSWER
+            return False
         link = await EmailLinkRepository.from_session(session).issue(
             user.id,
             EmailLinkPurpose.PASSWORD_RESET,
@@ -88,7 +127,7 @@ class PasswordResetService:
             subject_id=user.id,
             details={"link_id": link.record.id},
         )
-        return REQUEST_ANSWER
+        return True
 
     async def confirm(
         self,

@@ -20,17 +20,33 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending import tracing
-from lending.db import libpq_url
+from lending.config import Settings, get_settings
+from lending.db import connection_arguments, libpq_url
+
+# Mail a person is waiting for (a reset link, a confirmation) is fetched before background work
+# queued earlier (a knowledge ingest, a sweep): procrastinate takes the highest priority first,
+# then the oldest. It does not stop a running job; it only jumps the queue.
+PRIORITY_PERSON_WAITING = 10
 
 # The tasks register themselves on this app when their module is imported (by the worker).
 queue = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
 @contextlib.asynccontextmanager
-async def open_queue(database_url: str, *, max_size: int = 4) -> AsyncIterator[procrastinate.App]:
-    """The job app connected to a database for the duration of the block."""
+async def open_queue(
+    database_url: str, *, settings: Settings | None = None, max_size: int = 4
+) -> AsyncIterator[procrastinate.App]:
+    """The job app connected to a database for the duration of the block. Its connections get
+    what the app's engine's get (`lending.db.connection_arguments`: connect timeout, statement
+    and idle-in-transaction timeouts) from the same settings (the process's when none given),
+    and a wait for a free connection is bounded like a request's."""
+    settings = settings or get_settings()
     connector = procrastinate.PsycopgConnector(
-        conninfo=libpq_url(database_url), min_size=1, max_size=max_size
+        conninfo=libpq_url(database_url),
+        kwargs=connection_arguments(settings),
+        min_size=1,
+        max_size=max_size,
+        timeout=settings.database_pool_timeout_seconds,
     )
     with queue.replace_connector(connector) as app:
         async with app.open_async():

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from lending import crypto
 from lending.config import Settings
 from lending.errors import NotFound
-from lending.jobs import enqueue
+from lending.jobs import PRIORITY_PERSON_WAITING, enqueue
 from lending.mail.repository import MailRepository
 from lending.mail.schemas import DevMailboxMessage
 from lending.mail.templates import ESSENTIAL_KINDS, RenderedMail, language_of, render
@@ -87,7 +87,11 @@ class MailService:
             )
         )
         await enqueue(
-            session, DELIVER_TASK, args={"message_id": str(message_id)}, queue_name="mail"
+            session,
+            DELIVER_TASK,
+            args={"message_id": str(message_id)},
+            queue_name="mail",
+            priority=PRIORITY_PERSON_WAITING,
         )
         return message
 

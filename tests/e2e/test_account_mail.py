@@ -33,7 +33,8 @@ def _register(server_url: str) -> None:
 
 
 def _reset_link(server_url: str, email: str) -> str:
-    """The link of the newest password-reset mail to `email` in the dev mailbox."""
+    """The link of the newest password-reset mail to `email` in the dev mailbox: the server's
+    worker runs the request's job (which writes the mail), then the delivery into the mailbox."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         mails = httpx.get(f"{server_url}/api/v1/dev/mailbox", timeout=10).json()

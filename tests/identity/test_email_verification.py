@@ -16,7 +16,7 @@ from lending.models.applications import ApplicationStatus
 from lending.models.identity import User
 from tests.identity.factories import PASSWORD, api_client, bearer, create_user, issue_token
 from tests.lending.factories import create_borrower, create_catalog, give_consent
-from tests.mail.outbox import link_from_mail, messages_of
+from tests.mail.outbox import link_from_mail, messages_of, run_reset_requests
 from tests.tools.support import context_for
 from tools.approvals import Decision
 from tools.base import ToolError
@@ -148,6 +148,7 @@ async def test_the_dev_mailbox_lists_kept_mail_only_in_development(
         assert (
             await http.post("/api/v1/auth/password-reset", json={"email": user.email})
         ).status_code == 202
+        assert await run_reset_requests(session, development) == 1
         [message] = await messages_of(session, user.id)
         assert await deliver(sessionmaker, development, message.id) == "dev_mailbox"
         listed = await http.get("/api/v1/dev/mailbox")

@@ -10,7 +10,7 @@ import time
 import httpx
 import pyotp
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
@@ -30,6 +30,7 @@ from tests.identity.factories import (
     create_user,
     issue_token,
 )
+from tests.statements import statements_sent
 
 ATTACKER, OWNER = "203.0.113.7", "198.51.100.20"
 
@@ -247,3 +248,22 @@ async def test_a_manager_cannot_reactivate_someone_a_platform_admin_deactivated(
     assert own_undone.json()["is_active"] is True
     assert admin_undone.status_code == 200
     assert admin_undone.json()["is_active"] is True
+
+
+async def test_a_wrong_password_costs_the_same_statements_as_an_unknown_address(
+    client: httpx.AsyncClient, session: AsyncSession, engine: AsyncEngine
+) -> None:
+    """Sign-in tells nothing by its work either: an unknown address checks a dummy hash and is
+    refused and audited through the same statements as a known one with a wrong password."""
+    user = await create_user(session)
+    await session.commit()
+    wrong = {"password": "not-the-password-at-all"}
+    await client.post("/api/v1/auth/token", json={"email": "warm-up@example.com", **wrong})
+    sent: list[list[str]] = []
+    for email in (user.email, "nobody-signs-in@example.com"):
+        with statements_sent(engine) as seen:
+            answer = await client.post("/api/v1/auth/token", json={"email": email, **wrong})
+        assert answer.status_code == 401
+        sent.append(seen)
+    assert sent[0] == sent[1]
+    assert any("user_account" in statement for statement in sent[0])  # the lookup is there

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
+import procrastinate
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from lending.db import create_sessionmaker, transaction
+from lending.config import Settings
+from lending.db import create_engine, create_sessionmaker, transaction
 from lending.jobs import enqueue, open_queue, queue, queue_depth
 
 ran: list[dict[str, object]] = []
@@ -81,3 +83,42 @@ async def test_queueing_lock_keeps_one_waiting_job(engine: AsyncEngine) -> None:
             await enqueue(
                 session, "tests.remember", args={"note": "b", "amount": "1"}, queueing_lock="x"
             )
+
+
+async def test_job_connections_get_the_engine_s_timeouts(
+    settings: Settings, database_url: str
+) -> None:
+    """The queue's own pool (the worker's fetches, retries, LISTEN) is opened like the app's
+    engine: a statement, an idle transaction and a connection attempt are all bounded, from the
+    same settings."""
+    chosen = settings.model_copy(
+        update={
+            "database_statement_timeout_ms": 12_345,
+            "database_idle_in_transaction_timeout_ms": 23_456,
+            "database_connect_timeout_seconds": 7,
+        }
+    )
+    async with open_queue(database_url, settings=chosen) as app:
+        connector = app.connector
+        assert isinstance(connector, procrastinate.PsycopgConnector)
+        statement = await connector.execute_query_one_async("SHOW statement_timeout")
+        idle = await connector.execute_query_one_async("SHOW idle_in_transaction_session_timeout")
+        async with connector.pool.connection() as connection:
+            parameters = connection.info.get_parameters()
+    assert (statement["statement_timeout"], idle["idle_in_transaction_session_timeout"]) == (
+        "12345ms",
+        "23456ms",
+    )
+    assert parameters["connect_timeout"] == "7"
+
+    engine = create_engine(chosen, database_url)  # the same arguments as the app's engine
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            assert raw.driver_connection is not None
+            engine_parameters = raw.driver_connection.info.get_parameters()
+            engine_statement = await connection.scalar(text("SHOW statement_timeout"))
+    finally:
+        await engine.dispose()
+    assert engine_statement == "12345ms"
+    assert engine_parameters["connect_timeout"] == "7"

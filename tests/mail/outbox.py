@@ -1,5 +1,6 @@
-"""Reading the outbox in tests: deliver a user's newest message to a real SMTP server on
-loopback and take the link out of what arrived, as the person would."""
+"""Reading the outbox in tests: run the jobs that put mail into it, deliver a user's newest
+message to a real SMTP server on loopback and take the link out of what arrived, as the person
+would."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
 from lending.db import SessionMaker
+from lending.identity.password_reset import REQUEST_TASK, password_reset_service
 from lending.mail.delivery import deliver
 from lending.models.mail import MailMessage
+from tests.jobs import take_waiting_jobs
 from tests.mail.smtp import body_text, smtp_server
 
 
@@ -24,6 +27,18 @@ async def messages_of(session: AsyncSession, user_id: uuid.UUID) -> list[MailMes
         .execution_options(populate_existing=True)
     )
     return list(rows.scalars().all())
+
+
+async def run_reset_requests(session: AsyncSession, settings: Settings) -> int:
+    """Run the waiting password reset request jobs (lending.identity.tasks) on the test's
+    session; how many mailed a link."""
+    mailed = 0
+    for args in await take_waiting_jobs(session, REQUEST_TASK):
+        mailed += await password_reset_service.send_requested_link(
+            session, settings=settings, **args
+        )
+    await session.commit()
+    return mailed
 
 
 async def link_from_mail(
