@@ -1,5 +1,6 @@
 """Server time of the back office's list and detail pages at scale: 100,000 applications and
-1,000,000 commission ledger entries (issue 17: p95 at most 150 ms per page).
+1,000,000 commission ledger entries (issue 17: p95 at most 150 ms per page), and a lender
+statement of 20,000 lines for the reconciliation page.
 
 Run from the repository root: `.venv/bin/python -m benchmarks.bench_admin`. It makes its own
 database (`omnifin_bench_admin`) on the configured server (the embedded one by default), fills it
@@ -48,6 +49,7 @@ DATABASE = "omnifin_bench_admin"
 APPLICATIONS = int(os.environ.get("BENCH_APPLICATIONS", "100000"))
 ENTRIES = int(os.environ.get("BENCH_ENTRIES", "1000000"))
 AUDIT_EVENTS = 100_000
+STATEMENT_LINES = 20_000
 BORROWERS = 10_000
 FIRMS = 20
 BROKERS_PER_FIRM = 10
@@ -139,6 +141,30 @@ _SETUP = [
            md5('h' || n) || md5('i' || n)
     FROM generate_series(1, :audit_events) AS n
     """,
+    # A lender's statement of :statement_lines lines (the reconciliation page), a tenth of them
+    # underpaid and a few resolved.
+    """
+    INSERT INTO lender (id, slug, name, active, created_at, updated_at)
+    VALUES (gen_random_uuid(), 'bench-lender', 'Bench Lender', true, now(), now())
+    """,
+    """
+    INSERT INTO lender_statement (id, lender_id, period_start, period_end, currency, filename)
+    SELECT gen_random_uuid(), id, DATE '2025-01-01', DATE '2025-01-31', 'USD', 'bench.csv'
+    FROM lender WHERE slug = 'bench-lender'
+    """,
+    """
+    INSERT INTO lender_statement_line
+        (statement_id, line_number, loan_reference, borrower_name, funding_date,
+         reported_amount, expected_amount, difference, status, resolved_at, resolution_reason)
+    SELECT s.id, n, 'BA-' || lpad(n::text, 8, '0'), 'Borrower number ' || n,
+           DATE '2025-01-01' + (n % 31), 100 + n % 900, 100 + n % 900 + (n % 10 = 0)::int * 5,
+           -5 * (n % 10 = 0)::int,
+           CASE WHEN n % 10 = 0 THEN 'underpaid' ELSE 'match' END,
+           CASE WHEN n % 100 = 0 THEN now() END,
+           CASE WHEN n % 100 = 0 THEN 'bench: agreed with the lender' END
+    FROM lender_statement AS s CROSS JOIN generate_series(1, :statement_lines) AS n
+    WHERE s.filename = 'bench.csv'
+    """,
     "ANALYZE",
 ]
 
@@ -155,6 +181,7 @@ async def _build(settings: Settings) -> None:
         "applications": APPLICATIONS,
         "entries": ENTRIES,
         "audit_events": AUDIT_EVENTS,
+        "statement_lines": STATEMENT_LINES,
     }
     async with transaction(maker) as session:
         for statement in _SETUP:
@@ -225,6 +252,16 @@ async def _run(settings: Settings) -> dict[str, Any]:
             )
         ).one()
         loan_id = await session.scalar(select(FundedLoan.id).limit(1))
+        statement_id = await session.scalar(
+            text("SELECT id FROM lender_statement WHERE filename = 'bench.csv'")
+        )
+        deep_line = await session.scalar(
+            text(
+                "SELECT id FROM lender_statement_line WHERE statement_id = :id "
+                "ORDER BY id OFFSET :half LIMIT 1"
+            ),
+            {"id": statement_id, "half": STATEMENT_LINES // 2},
+        )
         batch_items = await session.scalar(
             text("SELECT count(*) FROM payout_batch_item WHERE batch_id = :id"), {"id": batch.id}
         )
@@ -250,6 +287,9 @@ async def _run(settings: Settings) -> dict[str, Any]:
         "/admin/commissions/loans?q=BA-0005",
         f"/admin/commissions/loans/{loan_id}",
         "/admin/commissions/statements",
+        f"/admin/commissions/statements/{statement_id}",
+        f"/admin/commissions/statements/{statement_id}?status=underpaid&resolution=open",
+        f"/admin/commissions/statements/{statement_id}?cursor={encode_cursor([deep_line])}",
         "/admin/firms",
         "/admin/invitations",
         "/admin/mfa-resets",
@@ -301,6 +341,7 @@ def main() -> None:
             "ledger_entries": ENTRIES,
             "audit_events": AUDIT_EVENTS,
             "borrowers": BORROWERS,
+            "statement_lines": STATEMENT_LINES,
         },
         "target_p95_ms": TARGET_MS,
         **measured,
