@@ -64,6 +64,7 @@ def ingest(
     from knowledge.ingest import knowledge_ingest_service
     from knowledge.ingestion import SourceFile
     from knowledge.schemas import IngestOptions
+    from lending.audit.schemas import Origin
     from lending.db import create_engine, create_sessionmaker, transaction
     from lending.errors import OmnifinError
 
@@ -112,6 +113,7 @@ def ingest(
                                 options=options,
                                 fallback_key=fallback_key,
                                 settings=settings,
+                                origin=Origin(operator="cli:knowledge ingest"),
                             )
                         record.update(result.model_dump(mode="json"))
                     except (OmnifinError, OSError) as exc:

@@ -1,5 +1,5 @@
 """Knowledge entries and their versions: list, read, change metadata, publish (also a rollback)
-and archive. Publishing and archiving are audited.
+and archive. Edits, publishing and archiving are audited (uploads, in knowledge.ingest).
 
 `knowledge_entry` is the singleton; it takes `(session, actor, *, ...)` and never commits.
 """
@@ -77,8 +77,10 @@ class KnowledgeEntryService:
         *,
         entry_id: uuid.UUID,
         changes: EntryUpdate,
+        origin: Origin | None = None,
     ) -> EntryDetail:
-        """Change an entry's metadata; searches see it at once (no new version)."""
+        """Change an entry's metadata; searches see it at once (no new version). Audited
+        (`knowledge.entry_updated`, with the fields asked to change)."""
         require(actor, Scope.KNOWLEDGE_MANAGE)
         repository = KnowledgeRepository.from_session(session)
         entry = await repository.entry(entry_id, lock=True)
@@ -96,6 +98,18 @@ class KnowledgeEntryService:
             entry.product = None if changes.clear_product else changes.product
         entry.updated_at = utcnow()
         await repository.copy_entry_filters(entry)
+        await audit_service.record(
+            session,
+            actor,
+            action="knowledge.entry_updated",
+            origin=origin,
+            subject_type="knowledge_entry",
+            subject_id=entry.id,
+            details={
+                "key": entry.key,
+                "changes": changes.model_dump(mode="json", exclude_unset=True),
+            },
+        )
         return await self.get_entry(session, actor, entry_id=entry_id)
 
     async def publish_version(

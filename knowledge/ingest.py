@@ -39,6 +39,8 @@ from knowledge.schemas import (
     IngestOptions,
     IngestResult,
 )
+from lending.audit.schemas import Origin
+from lending.audit.service import audit_service
 from lending.config import Settings, get_settings
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
@@ -93,8 +95,10 @@ class KnowledgeIngestService:
         options: IngestOptions,
         fallback_key: str | None = None,
         settings: Settings | None = None,
+        origin: Origin | None = None,
     ) -> IngestResult:
-        """Parse, embed and store one file now, in the session's transaction (CLI and seed).
+        """Parse, embed and store one file now, in the session's transaction (CLI and seed);
+        the new version is audited (`knowledge.version_uploaded`).
 
         A file identical to a version the entry already has changes nothing ("unchanged").
         Every check and all parsing happen before the first write, so a bad file leaves
@@ -131,6 +135,7 @@ class KnowledgeIngestService:
         await self._store(repository, entry, version, prepared)
         if options.publish:
             await publish_passages(repository, entry, version)
+        await self._audit_upload(session, actor, origin, entry, version, options)
         return self._result(entry, version, "created")
 
     async def submit(
@@ -143,10 +148,12 @@ class KnowledgeIngestService:
         fallback_key: str | None = None,
         entry_id: uuid.UUID | None = None,
         settings: Settings | None = None,
+        origin: Origin | None = None,
     ) -> IngestResult:
         """Record a file as a new pending version and enqueue its ingestion (API uploads,
-        `--background`). The cheap checks (size, type, emptiness) run now; parsing problems
-        are recorded on the version (`ingest_status` "failed", `ingest_error`).
+        `--background`), audited (`knowledge.version_uploaded`). The cheap checks (size, type,
+        emptiness) run now; parsing problems are recorded on the version (`ingest_status`
+        "failed", `ingest_error`).
 
         Args:
             entry_id: add a version to this entry (its key wins over every other).
@@ -193,9 +200,35 @@ class KnowledgeIngestService:
             args={"version_id": str(version.id), "publish": options.publish},
             queue_name="knowledge",
         )
+        await self._audit_upload(session, actor, origin, entry, version, options)
         result = self._result(entry, version, "queued")
         result.job_id = job_id
         return result
+
+    @staticmethod
+    async def _audit_upload(
+        session: AsyncSession,
+        actor: Actor | None,
+        origin: Origin | None,
+        entry: KnowledgeEntry,
+        version: KnowledgeVersion,
+        options: IngestOptions,
+    ) -> None:
+        await audit_service.record(
+            session,
+            actor,
+            action="knowledge.version_uploaded",
+            origin=origin,
+            subject_type="knowledge_entry",
+            subject_id=entry.id,
+            details={
+                "key": entry.key,
+                "version": version.number,
+                "source_name": version.source_name,
+                "content_hash": version.content_hash,
+                "publish": options.publish,
+            },
+        )
 
     async def load_pending(
         self, session: AsyncSession, *, version_id: uuid.UUID, settings: Settings | None = None

@@ -72,6 +72,7 @@ async def upload(
     request: Request,
     staff: StaffDep,
     session: SessionDep,
+    origin: OriginDep,
     file: Annotated[UploadFile, File()],
     key: Annotated[str, Form(max_length=200)] = "",
     title: Annotated[str, Form(max_length=300)] = "",
@@ -100,6 +101,7 @@ async def upload(
             source=SourceFile(file.filename or "upload", data),
             options=options,
             settings=settings,
+            origin=origin,
         )
     except (*_REFUSALS, PayloadTooLarge, UnsupportedMediaType) as refused:
         await session.rollback()

@@ -138,6 +138,7 @@ async def upload_entry(
     actor: CurrentActor,
     session: SessionDep,
     state: StateDep,
+    origin: OriginDep,
     file: Annotated[UploadFile, File()],
     key: Annotated[str | None, Form()] = None,
     title: Annotated[str | None, Form()] = None,
@@ -162,7 +163,7 @@ async def upload_entry(
     )
     source = await _read(file, state.settings.knowledge_max_upload_bytes)
     return await knowledge_ingest_service.submit(
-        session, actor, source=source, options=options, settings=state.settings
+        session, actor, source=source, options=options, settings=state.settings, origin=origin
     )
 
 
@@ -181,10 +182,14 @@ async def read_entry(entry_id: uuid.UUID, actor: CurrentActor, session: SessionD
     responses=error_responses(*_AUTH_ERRORS, NotFound, InvalidInput),
 )
 async def update_entry(
-    entry_id: uuid.UUID, body: EntryUpdate, actor: CurrentActor, session: SessionDep
+    entry_id: uuid.UUID,
+    body: EntryUpdate,
+    actor: CurrentActor,
+    session: SessionDep,
+    origin: OriginDep,
 ) -> EntryDetail:
     return await knowledge_entry_service.update_entry(
-        session, actor, entry_id=entry_id, changes=body
+        session, actor, entry_id=entry_id, changes=body, origin=origin
     )
 
 
@@ -199,6 +204,7 @@ async def upload_version(
     actor: CurrentActor,
     session: SessionDep,
     state: StateDep,
+    origin: OriginDep,
     file: Annotated[UploadFile, File()],
     change_note: Annotated[str | None, Form()] = None,
     publish: Annotated[bool, Form()] = True,
@@ -211,6 +217,7 @@ async def upload_version(
         options=_options(change_note=change_note, publish=publish),
         entry_id=entry_id,
         settings=state.settings,
+        origin=origin,
     )
 
 

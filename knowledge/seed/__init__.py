@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions, IngestResult
+from lending.audit.schemas import Origin
 from lending.config import Settings
 
 SEED_DIR = Path(__file__).resolve().parent
@@ -66,6 +67,7 @@ async def seed_knowledge(
             options=IngestOptions(publish=True),
             fallback_key=str(path.relative_to(SEED_DIR).with_suffix("")),
             settings=settings,
+            origin=Origin(operator="seed:knowledge"),
         )
         {"created": summary.created, "queued": summary.queued}.get(
             result.outcome, summary.unchanged

@@ -102,6 +102,8 @@ async def test_entries_by_language_rollback_and_archive_are_audited(
     )
     assert "Test Bank fees" not in gone.text
     assert await _actions(session, fees) == [
+        "knowledge.version_uploaded",  # v1 and v2, by the set-up
+        "knowledge.version_uploaded",
         "knowledge.version_published",
         "knowledge.entry_archived",
     ]

@@ -960,6 +960,7 @@ def test_a_knowledge_file_is_uploaded_ingested_published_and_archived(
     web.check("knowledge-archived")
     engineer = _staff_id(database, staff.engineer.email)
     assert audited(database, entry_id) == [
+        ("knowledge.version_uploaded", engineer),
         ("knowledge.version_published", engineer),
         ("knowledge.entry_archived", engineer),
     ]

@@ -18,10 +18,12 @@ from knowledge.reindex import knowledge_reindex_service
 from knowledge.schemas import EntryUpdate, IngestOptions
 from knowledge.search import knowledge_search_service
 from knowledge.seed import seed_files, seed_knowledge
+from lending.audit.schemas import Origin
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.errors import Conflict, InvalidInput, PermissionDenied, UnsupportedMediaType
 from lending.identity.actor import Actor
+from lending.models.audit import AuditEvent
 from lending.models.identity import Role
 from lending.models.knowledge import KnowledgeChunk, KnowledgeEntry, KnowledgeVersion
 from tests.knowledge.files import scanned_pdf
@@ -407,3 +409,76 @@ async def test_the_seed_knowledge_base_loads_once(
         settings=knowledge_settings,
     )
     assert found.passages[0].entry_key == "en/apr-vs-note-rate"
+
+
+async def _audited(session: AsyncSession, action: str, entry_id: uuid.UUID) -> list[AuditEvent]:
+    found = await session.execute(
+        select(AuditEvent).where(
+            AuditEvent.action == action, AuditEvent.subject_id == str(entry_id)
+        )
+    )
+    return list(found.scalars())
+
+
+async def test_uploads_and_edits_are_audited_in_their_own_transaction(
+    session: AsyncSession, knowledge_settings: Settings
+) -> None:
+    """A new version (ingested now or queued for the job) and an edit of an entry's details each
+    write their audit row with the change; a file that changes nothing writes none, and a refused
+    upload rolls back with its row."""
+    engineer = actor(Role.PROMPT_ENGINEER)
+    await knowledge_ingest_service.ingest(
+        session,
+        engineer,
+        source=fees_doc("$29"),
+        options=IngestOptions(),
+        settings=knowledge_settings,
+        origin=Origin(request_id="req-knowledge-upload"),
+    )
+    entry = await session.scalar(select(KnowledgeEntry).where(KnowledgeEntry.key == "en/test-fees"))
+    assert entry is not None
+    [now] = await _audited(session, "knowledge.version_uploaded", entry.id)
+    assert now.actor_user_id == engineer.user_id
+    assert now.request_id == "req-knowledge-upload"
+    assert now.details["version"] == 1
+    assert now.details["source_name"] == "fees.md"
+
+    queued = await knowledge_ingest_service.submit(
+        session,
+        engineer,
+        source=fees_doc("$35"),
+        options=IngestOptions(publish=False),
+        settings=knowledge_settings,
+    )
+    assert queued.outcome == "queued"
+    again = await knowledge_ingest_service.submit(
+        session,
+        engineer,
+        source=fees_doc("$35"),
+        options=IngestOptions(),
+        settings=knowledge_settings,
+    )
+    assert again.outcome == "unchanged"
+    uploads = await _audited(session, "knowledge.version_uploaded", entry.id)
+    assert [(row.details["version"], row.details["publish"]) for row in uploads] == [
+        (1, True),
+        (2, False),
+    ]
+
+    await knowledge_entry_service.update_entry(
+        session, engineer, entry_id=entry.id, changes=EntryUpdate(title="Test Bank: all fees")
+    )
+    [edit] = await _audited(session, "knowledge.entry_updated", entry.id)
+    assert edit.details == {"key": "en/test-fees", "changes": {"title": "Test Bank: all fees"}}
+
+    savepoint = await session.begin_nested()
+    with pytest.raises(PermissionDenied):
+        await knowledge_ingest_service.submit(
+            session,
+            actor(Role.BORROWER),
+            source=fees_doc("$40"),
+            options=IngestOptions(),
+            settings=knowledge_settings,
+        )
+    await savepoint.rollback()
+    assert len(await _audited(session, "knowledge.version_uploaded", entry.id)) == 2
