@@ -5,6 +5,7 @@ one transaction, through the invitation service (its permission checks and audit
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +16,7 @@ from lending.errors import Conflict, NotFound
 from lending.identity.actor import Actor
 from lending.identity.invitations import invitation_service
 from lending.identity.repository import InvitationRepository
-from lending.identity.schemas import InvitationCreate, InvitationCreated
+from lending.identity.schemas import MAX_INVITATION_HOURS, InvitationCreate, InvitationCreated
 from lending.identity.scopes import Scope
 
 
@@ -29,8 +30,8 @@ class InvitationResendService:
         invitation_id: uuid.UUID,
         origin: Origin | None = None,
     ) -> InvitationCreated:
-        """A fresh code (and a fresh expiry) for an unused invitation; the old code stops
-        working. Shown once, like any new invitation's code."""
+        """A fresh code for an unused invitation, valid for as long as the first one was (from
+        now); the old code stops working. Shown once, like any new invitation's code."""
         actor.require_any(Scope.USERS_MANAGE_FIRM, Scope.USERS_MANAGE_ALL)
         old = await InvitationRepository.from_session(session).get_readable(actor, invitation_id)
         if old is None:
@@ -43,7 +44,10 @@ class InvitationResendService:
             actor,
             settings=settings,
             data=InvitationCreate(
-                role=old.role, email=old.email, organization_id=old.organization_id
+                role=old.role,
+                email=old.email,
+                organization_id=old.organization_id,
+                expires_in_hours=_lifetime_hours(old.created_at, old.expires_at),
             ),
             origin=origin,
         )
@@ -58,6 +62,12 @@ class InvitationResendService:
             details={"replaces": str(old.id)},
         )
         return created
+
+
+def _lifetime_hours(created_at: datetime, expires_at: datetime) -> int:
+    """The first invitation's lifetime in whole hours, within what an invitation may have."""
+    hours = round((expires_at - created_at).total_seconds() / 3600)
+    return min(max(hours, 1), MAX_INVITATION_HOURS)
 
 
 invitation_resend_service = InvitationResendService()

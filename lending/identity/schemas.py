@@ -178,13 +178,16 @@ class ReferralLink(BaseModel):
 # Invitations
 
 
+MAX_INVITATION_HOURS = 30 * 24
+
+
 class InvitationCreate(_Request):
     role: Role
     email: EmailStr | None = Field(default=None, description="Only this address may use it.")
     organization_id: uuid.UUID | None = Field(
         default=None, description="Defaults to your own organization."
     )
-    expires_in_hours: int | None = Field(default=None, ge=1, le=30 * 24)
+    expires_in_hours: int | None = Field(default=None, ge=1, le=MAX_INVITATION_HOURS)
     language: MailLanguage | None = Field(
         default=None,
         description="The language of the invitation mail (sent when an e-mail is given); "

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import httpx
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
+from lending.identity.actor import Actor
+from lending.identity.invitation_resend import invitation_resend_service
 from lending.identity.invitations import invitation_service
+from lending.identity.schemas import InvitationCreate
 from lending.models.audit import AuditEvent
 from lending.models.identity import Invitation, Organization, Role
 from tests.admin.conftest import signed_in
@@ -154,3 +158,26 @@ async def test_a_prompt_engineer_cannot_open_firms_or_invitations(
     )
     assert posted.status_code == 403
     assert await session.scalar(text("SELECT count(*) FROM invitation")) == 0
+
+
+async def test_a_resent_invitation_keeps_the_first_one_s_lifetime(
+    session: AsyncSession, settings: Settings
+) -> None:
+    """Resending makes a new code valid for as long as the first was (48 hours here), from now,
+    not the default week."""
+    admin = await create_user(session, role=Role.PLATFORM_ADMIN)
+    firm = await create_organization(session, name="Short Notice Lending")
+    actor = Actor.for_user(admin.id, admin.role, admin.organization_id)
+    first = await invitation_service.create(
+        session,
+        actor,
+        settings=settings,
+        data=InvitationCreate(role=Role.BROKER, organization_id=firm.id, expires_in_hours=48),
+    )
+    second = await invitation_resend_service.resend(
+        session, actor, settings=settings, invitation_id=first.id
+    )
+    fresh = await session.get(Invitation, second.id)
+    assert fresh is not None
+    lifetime = fresh.expires_at - fresh.created_at
+    assert abs(lifetime - timedelta(hours=48)) < timedelta(minutes=1)  # not the default week
