@@ -58,6 +58,9 @@ async def test_one_admin_asks_the_same_admin_is_refused_another_approves(
     page = await checker.http.get(f"/admin/people/{broker.id}")
     assert "Lost phone and codes" in page.text
     assert f"/admin/mfa-resets/{request.id}/approve" in page.text
+    own_page = await maker.http.get(f"/admin/people/{broker.id}")
+    assert "Lost phone and codes" in own_page.text
+    assert f"/admin/mfa-resets/{request.id}/approve" not in own_page.text
 
     twice = await checker.post(
         "/admin/mfa-resets", {"user_id": str(broker.id), "reason": "Asked again"}
@@ -65,6 +68,9 @@ async def test_one_admin_asks_the_same_admin_is_refused_another_approves(
     assert twice.status_code == 409
     assert "already waiting" in twice.text
 
+    own_queue = await maker.http.get("/admin/mfa-resets")
+    assert "Waiting for another administrator" in own_queue.text
+    assert f"/admin/mfa-resets/{request.id}/approve" not in own_queue.text  # no button to press
     refused = await maker.post(f"/admin/mfa-resets/{request.id}/approve")
     assert refused.status_code == 403
     assert "Maker-checker" in refused.text
