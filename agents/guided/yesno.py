@@ -113,6 +113,8 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
         "dont think so", "do not think so", "not really", "opt out", "pause", "stop it", "quit",
         "no no", "not at all", "no deal", "actually no", "scratch that", "never ever",
         "on second thought", "no consent", "withheld", "disagreed",
+        # "Yeah, no" is a no: the yes-word only softens it.
+        "yeah no", "yeah nah", "yea no", "ok no", "okay no", "agree to nothing",
     ),
     _Role.HEDGE: (
         "maybe", "perhaps", "probably", "possibly", "guess", "i guess", "suppose", "i suppose",
