@@ -291,15 +291,16 @@ class PreferenceService:
     async def unsubscribe_form(
         self, session: AsyncSession, *, settings: Settings, token: str
     ) -> HtmlPage:
-        """The page an unsubscribe link opens, in the person's language; it changes nothing (a
-        link not signed by us gets a page saying it is not valid)."""
+        """The page an unsubscribe link opens, in the person's language; it changes nothing. A
+        link not signed by us opens a page saying so, with no button (a page for a person, as
+        the link's every other answer: the API's JSON errors are for programs)."""
         try:
             user_id, kind = _parse(settings, token)
         except InvalidInput:
-            return HtmlPage(422, _page("en", "Unsubscribe · 退订", _INVALID_PAGE))
+            return HtmlPage(200, _page("en", "Unsubscribe · 退订", _INVALID_PAGE))
         user = await session.get(User, user_id)
         if user is None:
-            return HtmlPage(422, _page("en", "Unsubscribe · 退订", _INVALID_PAGE))
+            return HtmlPage(200, _page("en", "Unsubscribe · 退订", _INVALID_PAGE))
         return HtmlPage(200, unsubscribe_page(settings, token, kind, user.language))
 
     async def unsubscribe_from_page(

@@ -239,7 +239,12 @@ async def test_guided_mode_attaches_a_document_sent_before_the_application_exist
     events = parse_sse(turn.text)
     assert events[0][1]["mode"] == "guided"
     finished = [(d["tool"], d["ok"]) for kind, d in events if kind == "tool.finished"]
-    assert finished == [("start_application", True), ("attach_document", True)]
+    # A new conversation first looks for a draft to continue (none here), then starts one.
+    assert finished == [
+        ("list_applications", True),
+        ("start_application", True),
+        ("attach_document", True),
+    ]
     document = await session.get(Document, document_id)
     assert document is not None
     await session.refresh(document)
