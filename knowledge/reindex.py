@@ -21,6 +21,8 @@ from knowledge.schemas import (
     EmbeddingSetRead,
     ReindexResult,
 )
+from lending.audit.schemas import Origin
+from lending.audit.service import audit_service
 from lending.config import Settings, get_settings
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -50,10 +52,12 @@ class KnowledgeReindexService:
         *,
         settings: Settings | None = None,
         background: bool = True,
+        origin: Origin | None = None,
     ) -> ReindexResult:
         """Start re-embedding everything with the configured model, old vectors serving until
         the new set is complete (then one transaction switches). With `background` False the
-        caller runs `reindex_step` itself (the CLI does, with a progress bar).
+        caller runs `reindex_step` itself (the CLI does, with a progress bar). A start that
+        changes something is audited (`knowledge.reindex_started`).
 
         Raises:
             InvalidInput: the configured model does not fit the vector column.
@@ -67,6 +71,7 @@ class KnowledgeReindexService:
         active = next((s for s in sets.values() if s.status == "active"), None)
         if active is None:
             await ensure_active(repository, model)
+            await self._audit_start(session, actor, origin, model, None, "completed")
             return ReindexResult(model=model, outcome="completed")
         if active.model == model:
             return ReindexResult(model=model, outcome="already_active")
@@ -79,6 +84,7 @@ class KnowledgeReindexService:
             target.status = "building"
         await repository.flush()
         if not background:
+            await self._audit_start(session, actor, origin, model, active.model, "queued")
             return ReindexResult(model=model, outcome="queued")
         job_id = await enqueue(
             session,
@@ -87,7 +93,27 @@ class KnowledgeReindexService:
             queue_name="knowledge",
             lock="knowledge-reindex",
         )
+        await self._audit_start(session, actor, origin, model, active.model, "queued")
         return ReindexResult(model=model, outcome="queued", job_id=job_id)
+
+    @staticmethod
+    async def _audit_start(
+        session: AsyncSession,
+        actor: Actor | None,
+        origin: Origin | None,
+        model: str,
+        serving: str | None,
+        outcome: str,
+    ) -> None:
+        await audit_service.record(
+            session,
+            actor,
+            action="knowledge.reindex_started",
+            origin=origin,
+            subject_type="knowledge_embedding_set",
+            subject_id=model,
+            details={"model": model, "serving_model": serving, "outcome": outcome},
+        )
 
     async def reindex_step(
         self,

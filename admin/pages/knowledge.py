@@ -21,14 +21,17 @@ from admin.web import (
     Staff,
     StaffDep,
     error_message,
+    refused_page,
     render,
     require_section,
     settings_of,
 )
+from knowledge.embeddings import configured_model
 from knowledge.entries import knowledge_entry_service
 from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.language import LANGUAGES, Language
+from knowledge.reindex import knowledge_reindex_service
 from knowledge.schemas import EntryStatus, IngestOptions
 from knowledge.search import knowledge_search_service
 from lending.errors import (
@@ -53,6 +56,12 @@ _DONE = {
     "published": "The version is the one searched now.",
     "archived": "The entry is out of search; publishing one of its versions brings it back.",
 }
+_REINDEXED = {
+    "already_active": "The configured embedding model already serves every search: nothing to do.",
+    "queued": "Re-embedding started: the worker embeds every version with the configured model, "
+    "and the old vectors serve searches until the new set is complete.",
+    "completed": "The configured model's embedding set is active.",
+}
 
 
 @router.get("")
@@ -63,8 +72,11 @@ async def entries(
     language: Annotated[str | None, Query(max_length=10)] = None,
     status: Annotated[str | None, Query(max_length=20)] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    reindex: Annotated[str | None, Query(max_length=20)] = None,
 ) -> HTMLResponse:
-    return await _entries(request, session, staff, language, status, offset)
+    return await _entries(
+        request, session, staff, language, status, offset, notice=_REINDEXED.get(reindex or "")
+    )
 
 
 @router.post("")
@@ -128,6 +140,7 @@ async def _entries(
     status: str | None,
     offset: int,
     *,
+    notice: str | None = None,
     error: str | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -136,6 +149,10 @@ async def _entries(
     chosen = _language(language)
     page = await knowledge_entry_service.list_entries(
         session, staff.actor, language=chosen, status=status or None, limit=_PAGE, offset=offset
+    )
+    may_manage = staff.actor.has(Scope.KNOWLEDGE_MANAGE)
+    embedding_sets = (
+        await knowledge_reindex_service.embedding_sets(session, staff.actor) if may_manage else []
     )
     following = offset + _PAGE
     return render(
@@ -151,7 +168,10 @@ async def _entries(
             "languages": LANGUAGES,
             "statuses": _STATUSES,
             "offset": offset,
-            "may_upload": staff.actor.has(Scope.KNOWLEDGE_MANAGE),
+            "may_upload": may_manage,
+            "embedding_sets": embedding_sets,
+            "configured_model": configured_model(settings_of(request)),
+            "notice": notice,
             "error": error,
             "next_url": _with_offset(request, following) if following < page.total else None,
             "first_url": _with_offset(request, 0) if offset else None,
@@ -159,6 +179,22 @@ async def _entries(
         status_code=status_code,
         block="results",
     )
+
+
+@router.post("/reindex")
+async def reindex(
+    request: Request, staff: StaffDep, session: SessionDep, origin: OriginDep
+) -> Response:
+    """Re-embed everything with the configured model (a job; the old set serves meanwhile)."""
+    try:
+        started = await knowledge_reindex_service.start_reindex(
+            session, staff.actor, settings=settings_of(request), origin=origin
+        )
+    except _REFUSALS as refused:
+        return await refused_page(
+            session, refused, _entries, request, session, staff, None, None, 0
+        )
+    return RedirectResponse(f"/admin/knowledge?reindex={started.outcome}", status_code=303)
 
 
 @router.get("/search")

@@ -263,5 +263,9 @@ async def embedding_sets(actor: CurrentActor, session: SessionDep) -> list[Embed
     description="Searches keep using the current vectors until the new set is complete.",
     responses=error_responses(*_AUTH_ERRORS, InvalidInput),
 )
-async def reindex(actor: CurrentActor, session: SessionDep, state: StateDep) -> ReindexResult:
-    return await knowledge_reindex_service.start_reindex(session, actor, settings=state.settings)
+async def reindex(
+    actor: CurrentActor, session: SessionDep, state: StateDep, origin: OriginDep
+) -> ReindexResult:
+    return await knowledge_reindex_service.start_reindex(
+        session, actor, settings=state.settings, origin=origin
+    )

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.app import create_app
+from knowledge.embeddings import configured_model
 from knowledge.ingest import knowledge_ingest_service
 from knowledge.schemas import IngestOptions
 from lending.config import Settings
@@ -119,3 +120,28 @@ async def test_the_search_preview_refuses_an_over_long_question(
     refused = await admin.http.get("/admin/knowledge/search", params={"query": long})
     assert refused.status_code == 422
     assert "Ask a shorter question" in refused.text
+
+
+async def test_re_indexing_is_started_from_the_page_and_audited_when_it_changes_something(
+    knowledge_app: httpx.ASGITransport, session: AsyncSession, fake_embedder: Settings
+) -> None:
+    engineer = await signed_in(knowledge_app, session, fake_embedder, Role.PROMPT_ENGINEER)
+    page = await engineer.http.get("/admin/knowledge")
+    assert "No embedding set yet." in page.text
+    model = configured_model(fake_embedder)
+    assert f"Re-index with {model}" in page.text
+
+    # No set yet: the configured model's set is made active at once, and that is audited.
+    first = await engineer.post("/admin/knowledge/reindex")
+    assert first.status_code == 303
+    assert first.headers["location"] == "/admin/knowledge?reindex=completed"
+    shown = await engineer.http.get(first.headers["location"])
+    assert "embedding set is active" in shown.text
+    assert f"<td>{model}</td><td>active</td>" in shown.text
+    # Asked again, it is already the one serving: a message, nothing changed, nothing audited.
+    again = await engineer.post("/admin/knowledge/reindex")
+    assert again.headers["location"] == "/admin/knowledge?reindex=already_active"
+    rows = await session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "knowledge.reindex_started")
+    )
+    assert [(row.subject_id, row.details["outcome"]) for row in rows] == [(model, "completed")]

@@ -968,6 +968,14 @@ def test_a_knowledge_file_is_uploaded_ingested_published_and_archived(
         ("knowledge.entry_archived", engineer),
     ]
 
+    # Re-indexing with the model already serving every search changes nothing, and says so.
+    page.goto("/admin/knowledge")
+    page.get_by_text("Embeddings and re-indexing").click()
+    expect(page.get_by_role("table", name="Embedding sets")).to_contain_text("active")
+    page.get_by_role("button", name=re.compile("^Re-index with")).click()
+    expect(page.get_by_role("status").first).to_contain_text("already serves every search")
+    web.check("knowledge-reindex")
+
 
 async def _firm_bonus(session: AsyncSession, tag: str) -> None:
     """A manual commission adjustment for a firm of its own: something for a batch to pay."""

