@@ -722,6 +722,50 @@ def test_an_administrators_two_factor_reset_needs_a_second_administrator(
     ]
 
 
+def test_a_prompt_engineer_makes_a_scenario_from_a_borrower_s_conversation(
+    web: Web, staff: Staff
+) -> None:
+    """A borrower's guided conversation, had through the API, becomes an eval scenario file from
+    its transcript page; the capture is audited against the conversation."""
+    url = web.server.url
+    email = f"scenario.{uuid.uuid4().hex[:8]}@example.com"
+    registered = _post(
+        url,
+        "/api/v1/auth/register",
+        {"email": email, "password": DEMO_PASSWORD, "full_name": "Sam Scenario"},
+    )
+    assert registered.status_code == 201, registered.text
+    token = _post(url, "/api/v1/auth/token", {"email": email, "password": DEMO_PASSWORD})
+    assert token.status_code == 200, token.text
+    bearer = token.json()["access_token"]
+    thread = _post(url, "/api/v1/chat/threads", {}, bearer)
+    assert thread.status_code == 201, thread.text
+    thread_id = thread.json()["id"]
+    turn = _post(
+        url,
+        f"/api/v1/chat/threads/{thread_id}/runs",
+        {"message": "I'd like a personal loan"},
+        bearer,
+    )
+    assert turn.status_code == 200, turn.text
+    assert "event: run.completed" in turn.text
+
+    page = web.page
+    _sign_in(web, staff.engineer)
+    page.goto(f"/admin/conversations/{thread_id}")
+    expect(page.get_by_text("I'd like a personal loan")).to_be_visible()
+    scenario_id = f"browser-{uuid.uuid4().hex[:6]}"
+    page.get_by_label(re.compile("^Scenario id")).fill(scenario_id)
+    page.get_by_role("button", name="Make the scenario file").click()
+    expect(page.get_by_role("heading", name=f"Scenario {scenario_id}")).to_be_visible()
+    expect(page.get_by_label("The scenario file")).to_contain_text("I'd like a personal loan")
+    web.check("conversation-scenario")
+    engineer = _staff_id(web.server.database_url, staff.engineer.email)
+    assert ("evals.conversation_captured", engineer) in audited(
+        web.server.database_url, thread_id, prefix="evals."
+    )
+
+
 def test_a_lender_is_versioned_connected_given_a_product_and_retired(
     web: Web, staff: Staff
 ) -> None:
