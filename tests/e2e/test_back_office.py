@@ -815,6 +815,34 @@ def test_a_lender_is_versioned_connected_given_a_product_and_retired(
     expect(page.get_by_role("status").first).to_contain_text("The product was created.")
     expect(page.get_by_role("link", name=f"personal-{tag}")).to_be_visible()
 
+    # The product's own page: a new version of its terms, then its retirement.
+    page.get_by_role("link", name=f"personal-{tag}").click()
+    expect(
+        page.get_by_role("heading", name=re.compile(f"Product Personal loan {tag}"))
+    ).to_be_visible()
+    product_url = page.url.split("?")[0]
+    product_id = product_url.rstrip("/").rsplit("/", 1)[-1]
+    page.get_by_label("Terms (JSON; only the fields that change need to be given)").fill(
+        json.dumps({"name": f"Personal loan {tag} plus"})
+    )
+    page.get_by_label("Note", exact=True).fill("Renamed for the spring campaign")
+    page.get_by_role("button", name="Save a new version").click()
+    expect(page.get_by_role("status").first).to_contain_text("new version")
+    expect(
+        page.get_by_role("heading", name=re.compile(f"Personal loan {tag} plus"))
+    ).to_be_visible()
+    page.get_by_label("Why it is retired").fill("Replaced by the lender's new range")
+    page.get_by_role("button", name="Retire the product").click()
+    expect(page.get_by_role("status").first).to_contain_text("The product's retirement was saved.")
+    expect(page.get_by_text("its terms can no longer change")).to_be_visible()
+    web.check("product-retired")
+    assert [action for action, _ in audited(database, product_id)] == [
+        "lender_product.created",
+        "lender_product.version_created",
+        "lender_product.retired",
+    ]
+    page.goto(f"/admin/lenders/{lender_id}")
+
     details = page.get_by_role("region", name="New version of the details")
     details.get_by_label("Why it is retired").fill("The lender left the panel")
     details.get_by_role("button", name="Retire the lender").click()
