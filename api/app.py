@@ -157,6 +157,12 @@ def create_app(
     )
     app.state.omnifin = state
     install_error_handlers(app)
+    # The turn's routes first: FastAPI matches the included routers in order, trying every route
+    # of each (no prefix shortcut), so a chat turn behind twenty routers spent 0.34 ms matching.
+    # The prefixes do not overlap, so the order changes nothing else.
+    app.include_router(chat.router)
+    app.include_router(openai_compat.router)
+    app.include_router(voice.router)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(me.router)
@@ -177,9 +183,6 @@ def create_app(
     app.include_router(profile.router)
     app.include_router(privacy.router)
     app.include_router(prompts.router)
-    app.include_router(chat.router)
-    app.include_router(openai_compat.router)
-    app.include_router(voice.router)
     app.include_router(analytics.router)
     app.include_router(dev.router)
     app.include_router(notifications.router)
