@@ -4,7 +4,7 @@ no model can answer) and `tools` (the registry, with approvals through `interrup
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.messages import (
     AIMessage,
@@ -40,16 +40,80 @@ MODEL_UNAVAILABLE = (
 )
 
 
+# Rounds of model → tools the assistant node runs itself before leaving the rest to the graph.
+INLINE_ROUNDS = 8
+
+
 async def assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     with tracing.span("agent.node assistant", {"langgraph.node": "assistant"}) as node_span:
-        update = await _assistant(state, runtime)
+        update = await _assistant_rounds(state, runtime)
         tracing.set_attributes(node_span, {"omnifin.mode": update["mode"]})
         return update
 
 
-async def _assistant(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+async def _assistant_rounds(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    """The model's (or the guided policy's) reply, and, while it only calls tools that need no
+    approval, those calls and the next reply, in this one node.
+
+    Each graph step costs a superstep of LangGraph's loop; a turn that calls a tool and answers
+    was three steps (assistant, tools, assistant) and is now one. Nothing is lost by it: with
+    `exit` durability nothing was checkpointed between those steps anyway, and a turn cut off
+    mid-way is run again from the person's message, where a side-effecting call that already
+    acted returns its stored result (idempotent by its content within the turn, see
+    `_run_calls`). A call that needs a person's approval goes to the `tools` node, which pauses
+    the graph (`interrupt()`) and is run again from its top on resume: here, a resume would call
+    the model again.
+    """
     context = runtime.context
     write = context.emit or runtime.stream_writer
+    update = await _assistant(state, context, write)
+    added: list[BaseMessage] = list(update["messages"])
+    for _ in range(INLINE_ROUNDS - 1):
+        if not _runs_inline(added[-1], context):
+            break
+        # The state as the next step would have seen it, had the graph stepped.
+        current = cast(AgentState, {**state, **update, "messages": [*state["messages"], *added]})
+        results, update["vault"] = await _run_inline(current, context, write)
+        added += results
+        current = {
+            **current,
+            "vault": update["vault"],
+            "messages": [*current["messages"], *results],
+        }
+        reply = await _assistant(current, context, write)
+        added += reply.pop("messages")
+        update.update(reply)
+    update["messages"] = added
+    return update
+
+
+def _runs_inline(message: BaseMessage, context: AgentContext) -> bool:
+    """Whether a reply's tool calls can run in the assistant node: there are some, and none
+    needs a person's approval (those pause the graph in the `tools` node)."""
+    if not isinstance(message, AIMessage) or not message.tool_calls:
+        return False
+    for call in message.tool_calls:
+        try:
+            if context.registry.get(call["name"]).requires_approval:
+                return False
+        except ToolError:
+            continue  # an unknown tool: its call reports the error, as in the tools node
+    return True
+
+
+async def _run_inline(
+    state: AgentState, context: AgentContext, write: Any
+) -> tuple[list[ToolMessage], dict[str, str]]:
+    calls = _CallRun.of(state, context)
+    results, waiting = await _run_calls(
+        calls.last, calls.context, calls.vault, write, set(), set(), calls.consent, calls.scope
+    )
+    if waiting:  # only tools that need no approval run here
+        raise RuntimeError(f"a call asked for an approval in the assistant node: {waiting!r}")
+    return results, calls.vault.state()
+
+
+async def _assistant(state: AgentState, context: AgentContext, write: Any) -> dict[str, Any]:
     provider = context.model
     if provider is not None and provider.breaker.allows_call():
         try:
@@ -131,33 +195,59 @@ async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
 
 
 async def _tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    # What the tools change was asked by the model or by the guided flow (analytics' mode).
-    set_mode(state.get("mode") or "llm")
-    context = runtime.context
-    write = context.emit or runtime.stream_writer
-    last = state["messages"][-1]
-    assert isinstance(last, AIMessage)
-    vault = PiiVault(context.tools.settings, state.get("vault"))
-    # Questions are put in the conversation's language when guided mode knows it (a "1" or a
-    # "yes" says nothing about a language); else in the language of the person's message.
-    language = (state.get("guided") or {}).get("lang")
-    if language in ("en", "zh") and language != context.tools.language:
-        context = dataclasses.replace(
-            context, tools=dataclasses.replace(context.tools, language=language)
-        )
+    calls = _CallRun.of(state, runtime.context)
+    write = runtime.context.emit or runtime.stream_writer
     # Calls whose start / finish the person was already told of in this run of the node: a
     # second pass (after a resume) repeats neither.
     started: set[str] = set()
     finished: set[str] = set()
-    turn = _turn_id(state)
-    scope = f"{context.tools.thread_id}:{turn}" if turn else None
     while True:
         results, waiting = await _run_calls(
-            last, context, vault, write, started, finished, _last_words(state), scope
+            calls.last,
+            calls.context,
+            calls.vault,
+            write,
+            started,
+            finished,
+            calls.consent,
+            calls.scope,
         )
         if not waiting:
-            return {"messages": results, "vault": vault.state()}
+            return {"messages": results, "vault": calls.vault.state()}
         interrupt({"approvals": waiting})
+
+
+@dataclasses.dataclass(frozen=True)
+class _CallRun:
+    """What running the last message's tool calls needs, read from the state."""
+
+    last: AIMessage
+    context: AgentContext
+    vault: PiiVault
+    consent: str  # what the person last wrote: a consent is recorded only from a clear yes
+    scope: str | None  # the turn the calls belong to (their idempotency scope)
+
+    @classmethod
+    def of(cls, state: AgentState, context: AgentContext) -> _CallRun:
+        # What the tools change was asked by the model or by the guided flow (analytics' mode).
+        set_mode(state.get("mode") or "llm")
+        last = state["messages"][-1]
+        assert isinstance(last, AIMessage)
+        # Questions are put in the conversation's language when guided mode knows it (a "1" or
+        # a "yes" says nothing about a language); else in the language of the person's message.
+        language = (state.get("guided") or {}).get("lang")
+        if language in ("en", "zh") and language != context.tools.language:
+            context = dataclasses.replace(
+                context, tools=dataclasses.replace(context.tools, language=language)
+            )
+        turn = _turn_id(state)
+        return cls(
+            last=last,
+            context=context,
+            vault=PiiVault(context.tools.settings, state.get("vault")),
+            consent=_last_words(state),
+            scope=f"{context.tools.thread_id}:{turn}" if turn else None,
+        )
 
 
 async def _run_calls(
