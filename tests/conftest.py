@@ -1,12 +1,13 @@
 """Shared fixtures: a real PostgreSQL (embedded unless OMNIFIN_TEST_DATABASE_URL is set), migrated
 once per run; every test inside a transaction that is rolled back; real Redis and the in-process
-store; the app behind an httpx ASGI client."""
+store; the app behind an httpx ASGI client; a real job worker delivering mail to a real SMTP
+server."""
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -16,9 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from api.app import create_app
 from devtools.databases import recreate_database
 from lending import migrations
-from lending.config import Settings
+from lending.config import Settings, get_settings
 from lending.db import SessionMaker, create_engine
+from lending.jobs import open_queue
+from lending.jobs.runtime import dispose_job_engines
 from lending.kv import MemoryStore, RedisStore, Store
+from tests.mail.smtp import Inbox, MailWorker, smtp_server
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEST_STATE_DIR = REPO_ROOT / "var" / "test"
@@ -136,3 +140,36 @@ async def client(
         ) as http,
     ):
         yield http
+
+
+@pytest.fixture
+async def mail_worker(
+    database_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[MailWorker]:
+    """A real procrastinate worker, run until the queues it is given are empty, with the
+    process settings a deployed worker reads (this test database, SMTP to a real server on
+    loopback, started for the run); the engines its jobs made are closed afterwards."""
+
+    async def run(queues: Sequence[str]) -> Inbox:
+        with smtp_server() as (inbox, port):
+            for name, value in {
+                "OMNIFIN_ENVIRONMENT": "test",
+                "OMNIFIN_DATABASE_URL": database_url,
+                "OMNIFIN_STATE_DIR": str(settings.state_dir),
+                "OMNIFIN_SMTP_HOST": "127.0.0.1",
+                "OMNIFIN_SMTP_PORT": str(port),
+                "OMNIFIN_SMTP_SECURITY": "none",
+            }.items():
+                monkeypatch.setenv(name, value)
+            get_settings.cache_clear()
+            async with open_queue(database_url) as app:
+                await app.run_worker_async(
+                    queues=list(queues), wait=False, install_signal_handlers=False
+                )
+        return inbox
+
+    try:
+        yield run
+    finally:
+        await dispose_job_engines()
+        get_settings.cache_clear()

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.listing import ListQueryDep, enum_filter
-from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from admin.web import OriginDep, SessionDep, Staff, StaffDep, refused_page, render, require_section
 from lending.applications.schemas import ApplicationFilters
 from lending.applications.service import application_service
 from lending.documents.service import document_service
@@ -101,14 +101,8 @@ async def transition(
             origin=origin,
         )
     except (Conflict, InvalidInput, PermissionDenied) as refused:
-        await session.rollback()
-        return await _detail(
-            request,
-            session,
-            staff,
-            application_id,
-            error=error_message(refused),
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _detail, request, session, staff, application_id
         )
     return RedirectResponse(f"/admin/applications/{application_id}?done=moved", status_code=303)
 

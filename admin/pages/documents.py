@@ -18,7 +18,7 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
+    refused_page,
     render,
     require_section,
     settings_of,
@@ -98,15 +98,7 @@ async def verify(
     try:
         await document_service.verify(session, staff.actor, document_id=document_id, origin=origin)
     except (Conflict, InvalidInput, PermissionDenied) as refused:
-        await session.rollback()
-        return await _detail(
-            request,
-            session,
-            staff,
-            document_id,
-            error=error_message(refused),
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _detail, request, session, staff, document_id)
     return RedirectResponse("/admin/documents?done=verified", status_code=303)
 
 
@@ -126,15 +118,7 @@ async def reject(
             session, staff.actor, document_id=document_id, reason=reason.strip(), origin=origin
         )
     except (Conflict, InvalidInput, PermissionDenied) as refused:
-        await session.rollback()
-        return await _detail(
-            request,
-            session,
-            staff,
-            document_id,
-            error=error_message(refused),
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _detail, request, session, staff, document_id)
     return RedirectResponse("/admin/documents?done=rejected", status_code=303)
 
 

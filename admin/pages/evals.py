@@ -12,9 +12,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.forms import validated
 from admin.listing import ListQuery, ListQueryDep
-from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from admin.web import OriginDep, SessionDep, Staff, StaffDep, refused_page, render, require_section
 from evals import runs
-from lending.errors import InvalidInput, NotFound, PermissionDenied
+from lending.errors import InvalidInput, PermissionDenied
 from lending.identity.scopes import Scope
 from lending.models.evals import EvalRequestStatus
 from lending.models.prompts import PromptLabelName
@@ -57,15 +57,8 @@ async def start_run(
         data = validated(runs.RunRequestCreate, form)
         asked = await runs.request_run(session, staff.actor, data=data, origin=origin)
     except (InvalidInput, PermissionDenied) as refused:
-        await session.rollback()
-        return await _list(
-            request,
-            session,
-            staff,
-            query,
-            form=form,
-            error=error_message(refused),
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _list, request, session, staff, query, form=form
         )
     return RedirectResponse(f"/admin/evals/requests/{asked.id}", status_code=303)
 
@@ -107,18 +100,8 @@ async def bless_run(
 ) -> Response:
     try:
         await runs.bless(session, staff.actor, run_id=run_id, origin=origin)
-    except (NotFound, PermissionDenied) as refused:
-        await session.rollback()
-        if isinstance(refused, NotFound):
-            raise
-        return await _report(
-            request,
-            session,
-            staff,
-            run_id,
-            error=error_message(refused),
-            status_code=refused.status_code,
-        )
+    except PermissionDenied as refused:  # NotFound is the 404 page
+        return await refused_page(session, refused, _report, request, session, staff, run_id)
     return RedirectResponse(f"/admin/evals/{run_id}?done=blessed", status_code=303)
 
 

@@ -17,7 +17,7 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
+    refused_page,
     render,
     require_section,
     store_of,
@@ -79,15 +79,7 @@ async def create_experiment(
             session, staff.actor, name=name, data=data, origin=origin
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request,
-            session,
-            staff,
-            name,
-            error=error_message(refused),
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _list, request, session, staff, name)
     return RedirectResponse(f"/admin/prompts/{name}/experiments?done=created", status_code=303)
 
 
@@ -116,15 +108,8 @@ async def start_or_stop(
             origin=origin,
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _results(
-            request,
-            session,
-            staff,
-            name,
-            experiment_id,
-            error=error_message(refused),
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _results, request, session, staff, name, experiment_id
         )
     done = "started" if action == "start" else "stopped"
     return RedirectResponse(

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from admin.forms import validated
-from admin.web import OriginDep, SessionDep, Staff, StaffDep, error_message, render, require_section
+from admin.web import OriginDep, SessionDep, Staff, StaffDep, refused_page, render, require_section
 from lending.errors import Conflict, InvalidInput, PermissionDenied
 from lending.identity.invitations import invitation_service
 from lending.identity.organizations import organization_service
@@ -47,15 +47,7 @@ async def create_firm(
             session, staff.actor, data=validated(OrganizationCreate, values), origin=origin
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request,
-            session,
-            staff,
-            error=error_message(refused),
-            form=values,
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _list, request, session, staff, form=values)
     return RedirectResponse(f"/admin/firms/{created.id}?done=created", status_code=303)
 
 

@@ -16,7 +16,7 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
+    refused_page,
     render,
     require_section,
     settings_of,
@@ -65,15 +65,7 @@ async def invite(
             origin=origin,
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request,
-            session,
-            staff,
-            error=error_message(refused),
-            form=values,
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _list, request, session, staff, form=values)
     return await _list(request, session, staff, created=created)
 
 
@@ -94,10 +86,7 @@ async def resend(
             origin=origin,
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request, session, staff, error=error_message(refused), status_code=refused.status_code
-        )
+        return await refused_page(session, refused, _list, request, session, staff)
     return await _list(request, session, staff, created=created)
 
 
@@ -114,10 +103,7 @@ async def revoke(
             session, staff.actor, invitation_id=invitation_id, origin=origin
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request, session, staff, error=error_message(refused), status_code=refused.status_code
-        )
+        return await refused_page(session, refused, _list, request, session, staff)
     return RedirectResponse("/admin/invitations", status_code=303)
 
 

@@ -20,7 +20,6 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
     refused_page,
     render,
     require_section,
@@ -116,16 +115,8 @@ async def upload(
             origin=origin,
         )
     except (*_REFUSALS, PayloadTooLarge, UnsupportedMediaType) as refused:
-        await session.rollback()
-        return await _entries(
-            request,
-            session,
-            staff,
-            None,
-            None,
-            0,
-            error=error_message(refused),
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _entries, request, session, staff, None, None, 0
         )
     return RedirectResponse(
         f"/admin/knowledge/{result.entry_id}?done={result.outcome}", status_code=303
@@ -259,15 +250,7 @@ async def publish(
             session, staff.actor, entry_id=entry_id, version=version, origin=origin
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _detail(
-            request,
-            session,
-            staff,
-            entry_id,
-            error=error_message(refused),
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _detail, request, session, staff, entry_id)
     return RedirectResponse(f"/admin/knowledge/{entry_id}?done=published", status_code=303)
 
 

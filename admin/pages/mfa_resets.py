@@ -17,7 +17,7 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
+    refused_page,
     render,
     require_section,
     store_of,
@@ -56,7 +56,7 @@ async def ask(
             origin=origin,
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, refused)
+        return await refused_page(session, refused, _queue, request, session, staff, None, 50)
     return RedirectResponse(f"/admin/people/{user_id}?done=mfa_requested", status_code=303)
 
 
@@ -69,7 +69,7 @@ async def approve(
             session, staff.actor, store=store_of(request), request_id=request_id, origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, refused)
+        return await refused_page(session, refused, _queue, request, session, staff, None, 50)
     return RedirectResponse(f"/admin/people/{done.user_id}?done=mfa_reset", status_code=303)
 
 
@@ -82,26 +82,8 @@ async def cancel(
             session, staff.actor, request_id=request_id, origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, refused)
+        return await refused_page(session, refused, _queue, request, session, staff, None, 50)
     return RedirectResponse(f"/admin/people/{done.user_id}?done=mfa_withdrawn", status_code=303)
-
-
-async def _refused(
-    request: Request,
-    session: AsyncSession,
-    staff: Staff,
-    refused: Conflict | InvalidInput | NotFound | PermissionDenied,
-) -> HTMLResponse:
-    await session.rollback()
-    return await _queue(
-        request,
-        session,
-        staff,
-        None,
-        50,
-        error=error_message(refused),
-        status_code=refused.status_code,
-    )
 
 
 async def _queue(

@@ -15,7 +15,7 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
+    refused_page,
     render,
     require_section,
     store_of,
@@ -116,7 +116,7 @@ async def set_role(
     try:
         chosen = enum_filter(Role, role, "role")
     except InvalidInput as refused:
-        return await _refused(request, session, staff, user_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, user_id)
     return await _update(request, session, staff, user_id, UserUpdate(role=chosen), origin, "role")
 
 
@@ -129,7 +129,7 @@ async def unlock(
             session, staff.actor, store=store_of(request), user_id=user_id, origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, user_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, user_id)
     return RedirectResponse(f"/admin/people/{user_id}?done=unlocked", status_code=303)
 
 
@@ -147,26 +147,8 @@ async def _update(
             session, staff.actor, store=store_of(request), user_id=user_id, data=data, origin=origin
         )
     except _REFUSALS as refused:
-        return await _refused(request, session, staff, user_id, refused)
+        return await refused_page(session, refused, _detail, request, session, staff, user_id)
     return RedirectResponse(f"/admin/people/{user_id}?done={done}", status_code=303)
-
-
-async def _refused(
-    request: Request,
-    session: AsyncSession,
-    staff: Staff,
-    user_id: uuid.UUID,
-    refused: Conflict | InvalidInput | PermissionDenied,
-) -> HTMLResponse:
-    await session.rollback()
-    return await _detail(
-        request,
-        session,
-        staff,
-        user_id,
-        error=error_message(refused),
-        status_code=refused.status_code,
-    )
 
 
 async def _detail(

@@ -19,7 +19,7 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
+    refused_page,
     render,
     require_section,
     settings_of,
@@ -120,15 +120,7 @@ async def review(
             origin=origin,
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _detail(
-            request,
-            session,
-            staff,
-            request_id,
-            error=error_message(refused),
-            status_code=refused.status_code,
-        )
+        return await refused_page(session, refused, _detail, request, session, staff, request_id)
     done = "approved" if approve else "rejected"
     return RedirectResponse(f"/admin/privacy/{request_id}?done={done}", status_code=303)
 
@@ -157,10 +149,7 @@ async def export(
             session, staff.actor, settings=settings_of(request), user_id=subject, origin=origin
         )
     except _REFUSALS as refused:
-        await session.rollback()
-        return await _list(
-            request, session, staff, error=error_message(refused), status_code=refused.status_code
-        )
+        return await refused_page(session, refused, _list, request, session, staff)
     return FileResponse(
         made.path,
         media_type="application/zip",

@@ -14,7 +14,7 @@ from admin.web import (
     SessionDep,
     Staff,
     StaffDep,
-    error_message,
+    refused_page,
     render,
     require_section,
     store_of,
@@ -85,16 +85,8 @@ async def move_label(
             origin=origin,
         )
     except (Conflict, InvalidInput, PermissionDenied, NotFound) as refused:
-        await session.rollback()
-        return await _detail(
-            request,
-            session,
-            staff,
-            name,
-            None,
-            None,
-            error=error_message(refused),
-            status_code=refused.status_code,
+        return await refused_page(
+            session, refused, _detail, request, session, staff, name, None, None
         )
     return RedirectResponse(f"/admin/prompts/{name}?done=moved", status_code=303)
 

@@ -180,23 +180,7 @@ class CatalogService:
             EffectiveDateError: the day is in the past or before the latest version's.
             InvalidInput: the merged details are not valid.
         """
-        actor.require(Scope.LENDERS_MANAGE)
-        lender, latest = await self._lender_and_latest(session, lender_id)
-        current = _lender_spec(latest)
-        version = await _edited(
-            session,
-            actor,
-            origin,
-            "lender",
-            latest=latest,
-            current=current,
-            merged=_merge(LenderDetailsSpec, current, data),
-            effective_from=data.effective_from,
-            add=lambda spec, active, day: self._new_lender_version(
-                session, lender, spec, active, day, data.note, actor.user_id
-            ),
-        )
-        return LenderVersionRead.model_validate(version)
+        return await self._change_lender(session, actor, origin, lender_id, data)
 
     async def retire_lender(
         self,
@@ -213,21 +197,7 @@ class CatalogService:
             NotFound: no such lender.
             EffectiveDateError: the day is in the past or before the latest version's.
         """
-        actor.require(Scope.LENDERS_MANAGE)
-        lender, latest = await self._lender_and_latest(session, lender_id)
-        version = await _retired(
-            session,
-            actor,
-            origin,
-            "lender",
-            latest=latest,
-            spec=_lender_spec(latest),
-            effective_from=data.effective_from,
-            add=lambda spec, active, day: self._new_lender_version(
-                session, lender, spec, active, day, data.note, actor.user_id
-            ),
-        )
-        return LenderVersionRead.model_validate(version)
+        return await self._change_lender(session, actor, origin, lender_id, data)
 
     async def create_product(
         self,
@@ -289,23 +259,7 @@ class CatalogService:
             EffectiveDateError: the day is in the past or before the latest version's.
             InvalidInput: the merged terms are not valid (min above max, an unknown state...).
         """
-        actor.require(Scope.LENDERS_MANAGE)
-        product, latest = await self._product_and_latest(session, product_id)
-        current = _product_spec(latest)
-        version = await _edited(
-            session,
-            actor,
-            origin,
-            "product",
-            latest=latest,
-            current=current,
-            merged=_merge(ProductTermsSpec, current, data),
-            effective_from=data.effective_from,
-            add=lambda spec, active, day: self._new_product_version(
-                session, product, spec, active, day, data.note, actor.user_id
-            ),
-        )
-        return ProductVersionRead.model_validate(version)
+        return await self._change_product(session, actor, origin, product_id, data)
 
     async def retire_product(
         self,
@@ -322,21 +276,7 @@ class CatalogService:
             NotFound: no such product.
             EffectiveDateError: the day is in the past or before the latest version's.
         """
-        actor.require(Scope.LENDERS_MANAGE)
-        product, latest = await self._product_and_latest(session, product_id)
-        version = await _retired(
-            session,
-            actor,
-            origin,
-            "product",
-            latest=latest,
-            spec=_product_spec(latest),
-            effective_from=data.effective_from,
-            add=lambda spec, active, day: self._new_product_version(
-                session, product, spec, active, day, data.note, actor.user_id
-            ),
-        )
-        return ProductVersionRead.model_validate(version)
+        return await self._change_product(session, actor, origin, product_id, data)
 
     # System paths (no actor)
 
@@ -388,6 +328,56 @@ class CatalogService:
         return count
 
     # Internals
+
+    async def _change_lender(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        origin: Origin | None,
+        lender_id: uuid.UUID,
+        change: LenderEdit | Retirement,
+    ) -> LenderVersionRead:
+        """`edit_lender` and `retire_lender`."""
+        actor.require(Scope.LENDERS_MANAGE)
+        lender, latest = await self._lender_and_latest(session, lender_id)
+        version = await _changed_version(
+            session,
+            actor,
+            origin,
+            "lender",
+            latest=latest,
+            current=_lender_spec(latest),
+            change=change,
+            add=lambda spec, active, day: self._new_lender_version(
+                session, lender, spec, active, day, change.note, actor.user_id
+            ),
+        )
+        return LenderVersionRead.model_validate(version)
+
+    async def _change_product(
+        self,
+        session: AsyncSession,
+        actor: Actor,
+        origin: Origin | None,
+        product_id: uuid.UUID,
+        change: ProductEdit | Retirement,
+    ) -> ProductVersionRead:
+        """`edit_product` and `retire_product`."""
+        actor.require(Scope.LENDERS_MANAGE)
+        product, latest = await self._product_and_latest(session, product_id)
+        version = await _changed_version(
+            session,
+            actor,
+            origin,
+            "product",
+            latest=latest,
+            current=_product_spec(latest),
+            change=change,
+            add=lambda spec, active, day: self._new_product_version(
+                session, product, spec, active, day, change.note, actor.user_id
+            ),
+        )
+        return ProductVersionRead.model_validate(version)
 
     async def _sync_lender(
         self,
@@ -667,7 +657,7 @@ async def _add_version(
         await session.flush()
 
 
-async def _edited(
+async def _changed_version(
     session: AsyncSession,
     actor: Actor,
     origin: Origin | None,
@@ -675,38 +665,24 @@ async def _edited(
     *,
     latest: _V,
     current: _Spec,
-    merged: _Spec,
-    effective_from: date | None,
+    change: LenderEdit | ProductEdit | Retirement,
     add: Callable[[_Spec, bool, date], Awaitable[_V]],
 ) -> _V:
-    """A new version with the merged details or terms, audited with the fields that changed;
-    the latest version when nothing changes."""
-    if merged == current:
-        return latest
-    _refuse_retired(latest.active, what)
-    version = await add(merged, True, _check_day(effective_from, latest.effective_from))
-    await _audit(
-        session, actor, origin, _action(what, "version_created"), version, _changed(current, merged)
-    )
-    return version
-
-
-async def _retired(
-    session: AsyncSession,
-    actor: Actor,
-    origin: Origin | None,
-    what: str,
-    *,
-    latest: _V,
-    spec: _Spec,
-    effective_from: date | None,
-    add: Callable[[_Spec, bool, date], Awaitable[_V]],
-) -> _V:
-    """A last, inactive version, audited; the latest version when it is already retired."""
-    if not latest.active:
-        return latest
-    version = await add(spec, False, _check_day(effective_from, latest.effective_from))
-    await _audit(session, actor, origin, _action(what, "retired"), version, ("active",))
+    """An edit's new version, with the merged details or terms, audited with the fields that
+    changed; or a retirement's last, inactive version, audited. The latest version when nothing
+    changes (an edit to the same values, a retirement of what is retired)."""
+    if isinstance(change, Retirement):
+        if not latest.active:
+            return latest
+        spec, active, done, fields = current, False, "retired", ["active"]
+    else:
+        spec = _merge(type(current), current, change)
+        if spec == current:
+            return latest
+        _refuse_retired(latest.active, what)
+        active, done, fields = True, "version_created", _changed(current, spec)
+    version = await add(spec, active, _check_day(change.effective_from, latest.effective_from))
+    await _audit(session, actor, origin, _action(what, done), version, fields)
     return version
 
 

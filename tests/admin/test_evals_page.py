@@ -86,3 +86,20 @@ async def test_reading_runs_needs_a_prompt_role(session: AsyncSession) -> None:
     broker = await create_user(session, role=Role.BORROWER)
     with pytest.raises(PermissionDenied):
         await runs.list_runs(session, actor_of(broker))
+
+
+async def test_blessing_is_refused_on_the_page_without_the_scope_and_not_found_for_no_run(
+    admin_app: httpx.ASGITransport, session: AsyncSession, settings: Settings
+) -> None:
+    latest = await _run(session, "after a prompt edit", True)
+    # An administrator opens the evals pages but does not run or bless evals.
+    admin = await signed_in(admin_app, session, settings, Role.PLATFORM_ADMIN)
+    refused = await admin.post(f"/admin/evals/{latest.id}/bless")
+    assert refused.status_code == 403
+    assert "after a prompt edit" in refused.text  # the run's page again, with the refusal
+    assert "(needs evals:run)" in refused.text
+    engineer = await signed_in(admin_app, session, settings, Role.PROMPT_ENGINEER)
+    missing = await engineer.post(f"/admin/evals/{uuid.uuid4()}/bless")
+    assert missing.status_code == 404
+    await session.refresh(latest)
+    assert latest.blessed_at is None

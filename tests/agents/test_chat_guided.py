@@ -3,8 +3,6 @@ prequalified offers, then a submission that waits for their approval."""
 
 from __future__ import annotations
 
-import re
-
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,6 +11,7 @@ from lending.config import Settings
 from lending.models.applications import Application
 from lending.models.chat import ChatMessage, ChatRun
 from lending.models.identity import Role
+from tests.agents.guided_helpers import answer_until
 from tests.agents.sse import parse_sse, reply_text, send
 from tests.identity.factories import bearer, create_user, issue_token
 from tests.lending.factories import create_catalog
@@ -42,35 +41,8 @@ async def test_guided_intake_from_greeting_to_submission(
     assert ("tool.started", "start_application") in [
         (kind, data.get("tool")) for kind, data in events
     ]
-    answers = {  # the consent text mentions a credit score: its question is matched first
-        "Do you agree": "yes",
-        "full legal name": "Jane Doe",
-        "date of birth": "1990-03-15",
-        "home address": "12 Main St, Springfield, IL 62704",
-        "phone": "(415) 555-0134",
-        "Social Security": "my ssn is 123-45-6789",
-        "employed": "employed full time",
-        "annual income": "$85,000 a year",
-        "rent or your mortgage": "1500",
-        "debts such as": "400",
-        "credit score": "about 720",
-        "What is the loan for": "medical",
-    }
-    for _ in range(20):
-        # What guided mode confirms ("Got it: …") is not the question it asks next.
-        question = re.sub(
-            r"^(I've started [^.]*\.\s*)?(Got it|Changed): .*?\.(?=\s[A-Z])", "", reply_text(events)
-        )
-        if "Here are your offers" in question:
-            break
-        matching = [text for key, text in answers.items() if key in question]
-        assert matching, f"unexpected question: {question}"
-        events = await send(client, token, thread_id, matching[0])
-        failures = [data for kind, data in events if kind == "tool.finished" and not data["ok"]]
-        assert not failures, failures
-    offers_text = reply_text(events)
-    assert "Here are your offers" in offers_text
-    assert "APR" in offers_text
+    events = await answer_until(client, token, thread_id, events, "Here are your offers")
+    assert "APR" in reply_text(events)
 
     application = await session.scalar(
         select(Application).where(Application.borrower_user_id == borrower.id)

@@ -8,7 +8,6 @@ tests/lending/test_pii.py, test_guided_hostile.py and test_guided_understanding.
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -24,6 +23,7 @@ from lending.models.applications import Application, ConsentRecord
 from lending.models.chat import ChatMessage
 from lending.models.identity import Role
 from lending.models.tools import ToolApproval
+from tests.agents.guided_helpers import answer_until
 from tests.agents.sse import Client, borrower_with_token, new_thread, reply_text, send
 from tests.agents.test_broker_delegation import _broker_thread
 from tests.identity.factories import bearer, create_organization, create_user, issue_token
@@ -213,30 +213,7 @@ async def test_consent_sent_with_an_instruction_or_sarcasm_records_nothing(
 ) -> None:
     borrower, token, thread_id = await _guided_borrower(client, session, settings)
     events = await send(client, token, thread_id, "a personal loan of $15,000 over 36 months")
-    answers = {
-        "full legal name": "Jane Doe",
-        "date of birth": "1990-03-15",
-        "home address": "12 Main St, Springfield, IL 62704",
-        "phone": "(415) 555-0134",
-        "Social Security": "my ssn is 123-45-6789",
-        "employed": "employed full time",
-        "annual income": "$85,000 a year",
-        "rent or your mortgage": "1500",
-        "debts such as": "400",
-        "credit score": "about 720",
-        "What is the loan for": "medical",
-    }
-    for _ in range(20):
-        # What guided mode confirms ("Got it: …") is not the question it asks next.
-        question = re.sub(
-            r"^(I've started [^.]*\.\s*)?(Got it|Changed): .*?\.(?=\s[A-Z])", "", reply_text(events)
-        )
-        if "Do you agree" in question:
-            break
-        matching = [text for key, text in answers.items() if key in question]
-        assert matching, question
-        events = await send(client, token, thread_id, matching[0])
-    assert "Do you agree" in reply_text(events)
+    await answer_until(client, token, thread_id, events, "Do you agree")
 
     async def consents() -> int:
         return int(

@@ -4,7 +4,6 @@ real SMTP server on loopback by the next job) and audits with the request's orig
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -12,17 +11,15 @@ import lending.identity.tasks  # noqa: F401 - registers the job's task, as the w
 import lending.mail.tasks  # noqa: F401
 from api.worker import TASK_MODULES
 from lending.audit.schemas import Origin
-from lending.config import Settings, get_settings
+from lending.config import Settings
 from lending.db import create_sessionmaker, transaction
 from lending.identity.password_reset import REQUEST_TASK, password_reset_service
-from lending.jobs import open_queue
-from lending.jobs.runtime import dispose_job_engines
 from lending.kv import MemoryStore
 from lending.mail.service import DELIVER_TASK
 from lending.models.audit import AuditEvent
 from lending.models.identity import User
 from tests.identity.factories import create_user
-from tests.mail.smtp import body_text, smtp_server
+from tests.mail.smtp import MailWorker, body_text
 
 
 def test_the_worker_knows_the_identity_tasks() -> None:
@@ -30,7 +27,7 @@ def test_the_worker_knows_the_identity_tasks() -> None:
 
 
 async def test_a_real_worker_mails_the_link_of_a_committed_request(
-    engine: AsyncEngine, database_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, settings: Settings, mail_worker: MailWorker
 ) -> None:
     sessionmaker = create_sessionmaker(engine)
     store = MemoryStore()
@@ -42,22 +39,7 @@ async def test_a_real_worker_mails_the_link_of_a_committed_request(
             session, store=store, settings=settings, email=f" {user.email.upper()} ", origin=origin
         )
     try:
-        with smtp_server() as (inbox, port):
-            # The worker's jobs read the process settings, as a deployed worker does.
-            for name, value in {
-                "OMNIFIN_ENVIRONMENT": "test",
-                "OMNIFIN_DATABASE_URL": database_url,
-                "OMNIFIN_STATE_DIR": str(settings.state_dir),
-                "OMNIFIN_SMTP_HOST": "127.0.0.1",
-                "OMNIFIN_SMTP_PORT": str(port),
-                "OMNIFIN_SMTP_SECURITY": "none",
-            }.items():
-                monkeypatch.setenv(name, value)
-            get_settings.cache_clear()
-            async with open_queue(database_url) as app:
-                await app.run_worker_async(
-                    queues=["mail"], wait=False, install_signal_handlers=False
-                )
+        inbox = await mail_worker(["mail"])
         [received] = inbox.messages
         assert received["To"] == user.email
         assert str(received["Subject"]) == "Reset your Omnifin password"
@@ -92,6 +74,4 @@ async def test_a_real_worker_mails_the_link_of_a_committed_request(
                 {"reset": REQUEST_TASK, "deliver": DELIVER_TASK},
             )
             await connection.execute(delete(User).where(User.id == user.id))
-        await dispose_job_engines()
-        get_settings.cache_clear()
         await store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -26,6 +26,11 @@ class Inbox:
             assert isinstance(parsed, EmailMessage)
             self.messages.append(parsed)
         return self.reply
+
+
+# The `mail_worker` fixture (tests/conftest.py): runs a real job worker over the committed jobs of
+# the queues named and returns what the SMTP server received.
+MailWorker = Callable[[Sequence[str]], Awaitable[Inbox]]
 
 
 def free_port() -> int:

@@ -3,21 +3,18 @@ written with its event is picked up and handed to a real SMTP server on loopback
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import lending.mail.tasks  # noqa: F401 - registers the job's task, as the worker does
 from api.worker import TASK_MODULES
-from lending.config import Settings, get_settings
+from lending.config import Settings
 from lending.db import create_sessionmaker, transaction
-from lending.jobs import open_queue
-from lending.jobs.runtime import dispose_job_engines
 from lending.mail.service import DELIVER_TASK, mail_service
 from lending.models.identity import User
 from lending.models.mail import MailMessage
 from tests.identity.factories import create_user
-from tests.mail.smtp import body_text, smtp_server
+from tests.mail.smtp import MailWorker, body_text
 
 
 def test_the_worker_knows_the_mail_tasks() -> None:
@@ -25,7 +22,7 @@ def test_the_worker_knows_the_mail_tasks() -> None:
 
 
 async def test_a_real_worker_delivers_a_committed_message(
-    engine: AsyncEngine, database_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, settings: Settings, mail_worker: MailWorker
 ) -> None:
     sessionmaker = create_sessionmaker(engine)
     async with transaction(sessionmaker) as session:
@@ -40,22 +37,7 @@ async def test_a_real_worker_delivers_a_committed_message(
             user_id=user.id,
         )
     try:
-        with smtp_server() as (inbox, port):
-            # The worker's job reads the process settings, as a deployed worker does.
-            for name, value in {
-                "OMNIFIN_ENVIRONMENT": "test",
-                "OMNIFIN_DATABASE_URL": database_url,
-                "OMNIFIN_STATE_DIR": str(settings.state_dir),
-                "OMNIFIN_SMTP_HOST": "127.0.0.1",
-                "OMNIFIN_SMTP_PORT": str(port),
-                "OMNIFIN_SMTP_SECURITY": "none",
-            }.items():
-                monkeypatch.setenv(name, value)
-            get_settings.cache_clear()
-            async with open_queue(database_url) as app:
-                await app.run_worker_async(
-                    queues=["mail"], wait=False, install_signal_handlers=False
-                )
+        inbox = await mail_worker(["mail"])
         [received] = inbox.messages
         assert received["To"] == user.email
         assert "http://x.test/verify-email?token=t1" in body_text(received)
@@ -78,5 +60,3 @@ async def test_a_real_worker_delivers_a_committed_message(
                 {"id": str(message.id)},
             )
             await connection.execute(delete(User).where(User.id == user.id))
-        await dispose_job_engines()
-        get_settings.cache_clear()

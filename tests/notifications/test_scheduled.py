@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -15,9 +14,9 @@ import lending.mail.tasks  # noqa: F401 - registers the tasks, as the worker doe
 import lending.notifications.tasks  # noqa: F401
 import lending.reminders.tasks  # noqa: F401
 from api.worker import TASK_MODULES
-from lending.config import Settings, get_settings
+from lending.config import Settings
 from lending.db import create_sessionmaker, transaction
-from lending.jobs import enqueue, open_queue
+from lending.jobs import enqueue
 from lending.models.applications import Application
 from lending.models.identity import User
 from lending.models.mail import MailMessage
@@ -27,7 +26,7 @@ from lending.notifications.service import notification_service
 from lending.reminders.service import reminder_service
 from lending.reminders.tasks import SCAN_TASK
 from tests.identity.factories import actor_of
-from tests.mail.smtp import body_text, smtp_server
+from tests.mail.smtp import MailWorker, body_text
 from tests.notifications.world import World, build
 
 
@@ -179,7 +178,7 @@ async def test_two_workers_scanning_at_once_tell_each_person_once(
 
 
 async def test_a_real_worker_scans_and_mails_with_an_unsubscribe_header(
-    engine: AsyncEngine, database_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine, settings: Settings, mail_worker: MailWorker
 ) -> None:
     world = await _committed_world(engine, settings)
     sessionmaker = create_sessionmaker(engine)
@@ -191,21 +190,7 @@ async def test_a_real_worker_scans_and_mails_with_an_unsubscribe_header(
                 args={"timestamp": int(datetime.now(UTC).timestamp())},
                 queue_name="maintenance",
             )
-        with smtp_server() as (inbox, port):
-            for name, value in {
-                "OMNIFIN_ENVIRONMENT": "test",
-                "OMNIFIN_DATABASE_URL": database_url,
-                "OMNIFIN_STATE_DIR": str(settings.state_dir),
-                "OMNIFIN_SMTP_HOST": "127.0.0.1",
-                "OMNIFIN_SMTP_PORT": str(port),
-                "OMNIFIN_SMTP_SECURITY": "none",
-            }.items():
-                monkeypatch.setenv(name, value)
-            get_settings.cache_clear()
-            async with open_queue(database_url) as app:
-                await app.run_worker_async(
-                    queues=["maintenance", "mail"], wait=False, install_signal_handlers=False
-                )
+        inbox = await mail_worker(["maintenance", "mail"])
         borrower = world.borrower
         to_borrower = [m for m in inbox.messages if m["To"] == borrower.email]
         subjects = sorted(str(m["Subject"]) for m in to_borrower)
@@ -217,5 +202,4 @@ async def test_a_real_worker_scans_and_mails_with_an_unsubscribe_header(
         assert "/api/v1/notifications/unsubscribe?token=" in url
         assert url in body_text(expiring)
     finally:
-        get_settings.cache_clear()
         await _forget(engine, world)
