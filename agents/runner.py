@@ -149,13 +149,25 @@ class TurnRunner:
         transcript: list[TranscriptEntry] = []
         async with transaction(self.sessionmaker) as session:
             thread = await thread_service.open_turn(session, request.actor, request.thread_id)
+            graph = self.graphs[thread.graph]
+            config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
+            if thread.last_run_status == RunStatus.RUNNING.value:
+                cut_off = await thread_service.fail_cut_off_runs(session, thread.id)
+                # Before this turn's message takes its vault tokens, theirs take theirs.
+                await self._restore_cut_off(graph, config, cut_off)
             # An answer to a pending approval is recorded before anything runs: a refusal here
             # (not theirs, answered already) refuses the whole turn and records nothing.
-            if thread.last_run_status == RunStatus.RUNNING.value:
-                await thread_service.fail_cut_off_runs(session, thread.id)
             step = await self._answer(session, thread, request, transcript)
             prompt = await self.prompts(session, thread.graph, request.actor, mode)
             user_text = redact(request.message) if request.message is not None else None
+            kept: list[dict[str, Any]] | None = None
+            if isinstance(step.graph_input, _NewMessage):
+                step.graph_input = await self._tokenized(graph, config, step.graph_input.text)
+                if self.durability == "exit":
+                    # "exit" writes one checkpoint, when the turn ends: the message is kept
+                    # with the run until then, so a process that dies mid-turn leaves a turn
+                    # to finish (`_restore_cut_off`), not a lost message.
+                    kept = [step.graph_input.kept()]
             run_id = await thread_service.start_run(
                 session,
                 thread.id,
@@ -165,14 +177,13 @@ class TurnRunner:
                 user_text=user_text,
                 trace_id=tracing.current_trace_id(),
                 model=self._model_name() if mode == "llm" else None,
+                resume_input=kept,
             )
         previous_status = thread.last_run_status
         yield RunStarted(
             run_id=str(run_id), thread_id=str(thread.id), graph=thread.graph, mode=mode
         )
 
-        graph = self.graphs[thread.graph]
-        config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
         usage = {"input": 0, "output": 0}
         # The app's setting, unless the message is written in Chinese ("1" or "yes" says nothing).
         written = detect_language(request.message or "")
@@ -378,6 +389,26 @@ class TurnRunner:
             language=language,
         )
 
+    async def _restore_cut_off(
+        self, graph: AnyGraph, config: RunnableConfig, kept: list[dict[str, Any]]
+    ) -> None:
+        """The messages of turns cut off before their checkpoint (kept with their runs) go into
+        the conversation's state as they would have at the start of those turns; `_unfinished`
+        then finishes them. One already there (the turn's checkpoint was written, its run row
+        not finished) is not added twice."""
+        if not kept:
+            return
+        snapshot = await graph.aget_state(config)
+        values = snapshot.values or {}
+        present = {message.id for message in values.get("messages", [])}
+        vault = dict(values.get("vault") or {})
+        for item in kept:
+            message = _Message.from_kept(item, vault)
+            if message.id in present:
+                continue
+            vault = message.vault if message.vault is not None else vault
+            await graph.aupdate_state(config, message.graph_input(), as_node="__start__")
+
     async def _unfinished(
         self,
         graph: AnyGraph,
@@ -408,17 +439,8 @@ class TurnRunner:
         context: AgentContext,
         transcript: list[TranscriptEntry],
     ) -> AsyncIterator[Event]:
-        if isinstance(graph_input, _NewMessage):
-            graph_input = await self._tokenized(graph, config, graph_input.text)
-            if self.durability == "exit":
-                # "exit" writes one checkpoint when the turn ends. Persist the message (and the
-                # vault) first, so a process that dies mid-turn leaves a turn to finish, not a
-                # lost message: the next turn resumes from this checkpoint.
-                # The run then goes on from the thread's latest checkpoint, this one (the turn
-                # holds the thread's lease): addressed by its id, LangGraph would read the
-                # thread's latest as well, to tell whether this one was superseded.
-                await graph.aupdate_state(config, graph_input, as_node="__start__")
-                graph_input = None
+        if isinstance(graph_input, _Message):
+            graph_input = graph_input.graph_input()
         # The nodes put their events (tokens, tool activity) straight on this queue, and the
         # graph's updates follow them there: LangGraph's own custom stream mode crossed threads
         # (call_soon_threadsafe, a wake-up write) for every token.
@@ -484,13 +506,18 @@ class TurnRunner:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    async def _tokenized(self, graph: AnyGraph, config: RunnableConfig, text: str) -> AgentState:
-        """The new message with its PII swapped for tokens in this conversation's vault."""
+    async def _tokenized(self, graph: AnyGraph, config: RunnableConfig, text: str) -> _Message:
+        """The new message with its PII swapped for tokens in this conversation's vault. Its id
+        is given here: it names the turn (the tools' idempotency scope), also when the turn is
+        run again after a crash."""
+        message_id = str(uuid.uuid4())
         if not has_pii(text):
-            return {"messages": [HumanMessage(text)]}  # no vault to read or change
+            return _Message(id=message_id, text=text)  # no vault to read or change
         snapshot = await graph.aget_state(config)
-        vault = PiiVault(self.settings, snapshot.values.get("vault") if snapshot.values else None)
-        return {"messages": [HumanMessage(vault.tokenize(text))], "vault": vault.state()}
+        stored = (snapshot.values or {}).get("vault") or {}
+        vault = PiiVault(self.settings, stored)
+        tokenized = vault.tokenize(text)
+        return _Message(id=message_id, text=tokenized, vault=vault.state(), before=stored)
 
 
 @dataclass(frozen=True)
@@ -515,6 +542,37 @@ class _Step:
 @dataclass(frozen=True)
 class _NewMessage:
     text: str
+
+
+@dataclass(frozen=True)
+class _Message:
+    """The person's message as the graph receives it: tokenised, with the conversation's vault
+    when the message added to it."""
+
+    id: str
+    text: str
+    vault: dict[str, str] | None = None
+    before: Mapping[str, str] = field(default_factory=dict)  # the vault before this message
+
+    def graph_input(self) -> AgentState:
+        state: AgentState = {"messages": [HumanMessage(self.text, id=self.id)]}
+        if self.vault is not None:
+            state["vault"] = self.vault
+        return state
+
+    def kept(self) -> dict[str, Any]:
+        """What the run keeps of it: no PII in clear (the text is tokenised, the vault entries
+        it added are sealed), and only the vault entries this message added."""
+        vault = self.vault or {}
+        added = {token: sealed for token, sealed in vault.items() if token not in self.before}
+        return {"id": self.id, "text": self.text, "vault": added}
+
+    @classmethod
+    def from_kept(cls, item: Mapping[str, Any], vault: Mapping[str, str]) -> _Message:
+        """A kept message over the conversation's vault as it now is."""
+        added: dict[str, str] = dict(item.get("vault") or {})
+        merged = {**vault, **added} if added else None
+        return cls(id=str(item["id"]), text=str(item["text"]), vault=merged, before=vault)
 
 
 _ZERO = Decimal("0")

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Select, exists, or_, select, update
+from sqlalchemy import Select, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.approvals import approval_card
@@ -72,13 +72,23 @@ _OPEN_TURN = """
 _START_RUN = """
     WITH run AS (
         INSERT INTO chat_run (id, thread_id, status, mode, started_at, input_tokens,
-                              output_tokens, cost, prompt_versions, variant, trace_id, model)
+                              output_tokens, cost, prompt_versions, variant, trace_id, model,
+                              resume_input)
         VALUES (%(run_id)s, %(thread_id)s, 'running', %(mode)s, %(started)s, 0, 0, 0,
-                %(versions)s::jsonb, %(variant)s, %(trace_id)s, %(model)s)
+                %(versions)s::jsonb, %(variant)s, %(trace_id)s, %(model)s, %(resume)s::jsonb)
         RETURNING id, thread_id
     )
     INSERT INTO chat_message (thread_id, run_id, role, content)
     SELECT thread_id, id, 'user', %(user_text)s::text FROM run WHERE %(user_text)s::text IS NOT NULL
+    """
+# RETURNING reads the new row: the inputs the runs kept come from the rows as they were.
+_FAIL_CUT_OFF_RUNS = """
+    UPDATE chat_run AS r
+    SET status = 'failed', error = %(error)s, finished_at = %(finished)s, resume_input = NULL
+    FROM (SELECT id, resume_input FROM chat_run
+          WHERE thread_id = %(thread_id)s AND status = 'running' FOR UPDATE) AS kept
+    WHERE r.id = kept.id
+    RETURNING r.started_at, kept.resume_input
     """
 _FINISH_RUN = """
     WITH run AS (
@@ -86,7 +96,8 @@ _FINISH_RUN = """
         SET status = %(status)s, mode = %(mode)s, finished_at = %(finished)s,
             fell_back = %(fell_back)s,
             latency_ms = %(latency_ms)s, input_tokens = %(input_tokens)s,
-            output_tokens = %(output_tokens)s, cost = %(cost)s, error = %(error)s
+            output_tokens = %(output_tokens)s, cost = %(cost)s, error = %(error)s,
+            resume_input = NULL
         WHERE id = %(run_id)s
     ), transcript AS (
         INSERT INTO chat_message (thread_id, run_id, role, content, tool)
@@ -262,16 +273,21 @@ class ThreadService:
             id=row[0], graph=row[1], last_run_status=row[2], pending_approval_ids=list(row[3] or [])
         )
 
-    async def fail_cut_off_runs(self, session: AsyncSession, thread_id: uuid.UUID) -> None:
+    async def fail_cut_off_runs(
+        self, session: AsyncSession, thread_id: uuid.UUID
+    ) -> list[dict[str, Any]]:
         """Runs of the thread still `running` when a new turn begins (which holds the thread's
         lease, so none is live): a process stopped mid-turn. They are `failed`, not left
-        running for ever; what they left undone is finished from the checkpoint by the new
-        turn (TurnRunner._unfinished)."""
-        await session.execute(
-            update(ChatRun)
-            .where(ChatRun.thread_id == thread_id, ChatRun.status == RunStatus.RUNNING.value)
-            .values(status=RunStatus.FAILED.value, error=CUT_OFF_ERROR, finished_at=now())
+        running for ever; what they left undone is finished by the new turn
+        (TurnRunner._unfinished), which takes over the graph inputs they kept: returned here,
+        oldest first, and cleared from them."""
+        connection = await session.connection()
+        result = await connection.exec_driver_sql(
+            _FAIL_CUT_OFF_RUNS,
+            {"thread_id": thread_id, "error": CUT_OFF_ERROR, "finished": now()},
         )
+        rows: list[Any] = sorted(result.all(), key=lambda row: row[0])
+        return [item for row in rows for item in row[1] or []]
 
     async def start_run(
         self,
@@ -284,8 +300,12 @@ class ThreadService:
         user_text: str | None,
         trace_id: str | None = None,
         model: str | None = None,
+        resume_input: list[dict[str, Any]] | None = None,
     ) -> uuid.UUID:
-        """The turn's run row (running) and the person's message, in one statement."""
+        """The turn's run row (running) and the person's message, in one statement.
+
+        `resume_input`: what the graph applies in this run, kept until the run ends, so a run
+        cut off before it writes its checkpoint can be run again (`fail_cut_off_runs`)."""
         run_id = uuid.uuid4()
         connection = await session.connection()
         await connection.exec_driver_sql(
@@ -301,6 +321,7 @@ class ThreadService:
                 "user_text": user_text,
                 "trace_id": trace_id,
                 "model": model,
+                "resume": orjson.dumps(resume_input).decode() if resume_input else None,
             },
         )
         return run_id

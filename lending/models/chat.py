@@ -99,6 +99,10 @@ class ChatRun(Base):
     model: Mapped[str | None] = mapped_column(String(200))
     # The turn began with the model and ended in guided mode (a provider failure or outage).
     fell_back: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # While the run runs (`exit` durability): the graph inputs it applies, the person's message
+    # tokenised with the sealed vault entries it added, to run a cut-off turn again. Cleared when
+    # the run ends (agents/threads.py).
+    resume_input: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONB)
 
     __table_args__ = (
         CheckConstraint(

@@ -153,6 +153,8 @@ RULES: dict[str, Rule] = {
             True,
             Erasure.DELETE,
             "conversations are removed",
+            # A running turn's message as the graph receives it, with sealed vault entries.
+            omit=("resume_input",),
         ),
         Rule(
             "chat_feedback", "user_id = :user_id", True, Erasure.DELETE, "conversations are removed"

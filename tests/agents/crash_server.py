@@ -33,7 +33,7 @@ HERE = "Yes, I'm here."
 
 def decide(messages: Sequence[BaseMessage]) -> AIMessage:
     last = messages[-1]
-    if isinstance(last, HumanMessage) and last.content == ASK:
+    if isinstance(last, HumanMessage) and str(last.content).startswith(ASK):
         # A fresh id every time, as a provider's: a re-run step calls under another id.
         call = ToolCall(
             name="start_application",

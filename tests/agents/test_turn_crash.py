@@ -12,7 +12,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.models.applications import Application
 from lending.models.audit import AuditEvent
+from lending.models.chat import ChatRun
 from lending.models.identity import Role
 from lending.models.tools import ToolCallRecord
 from tests.agents.crash_server import ASK, HERE, STARTED
@@ -33,6 +36,7 @@ from tests.identity.factories import bearer, create_user, issue_token
 from tests.lending.factories import create_catalog
 
 DATABASE = "omnifin_turn_crash"
+SSN = "123-45-6789"
 
 
 @pytest.fixture
@@ -116,8 +120,26 @@ async def _counts(url: str, settings: Settings, borrower_id: str) -> tuple[int, 
         await engine.dispose()
 
 
+async def _kept_inputs(url: str, settings: Settings, thread_id: str) -> list[Any]:
+    """The graph inputs the thread's runs keep (a running run's message, until it ends)."""
+    engine = create_engine(settings, url)
+    try:
+        async with transaction(create_sessionmaker(engine)) as session:
+            rows = await session.scalars(
+                select(ChatRun.resume_input).where(ChatRun.thread_id == uuid.UUID(thread_id))
+            )
+            return [row for row in rows if row is not None]
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [ASK, f"{ASK}, and my SSN is {SSN}"],
+    ids=["plain", "with-personal-data"],
+)
 async def test_a_killed_turn_resumes_without_running_its_tool_twice(
-    committed_url: str, settings: Settings
+    committed_url: str, settings: Settings, message: str
 ) -> None:
     url = committed_url
     borrower_id, token = await _seed(url, settings)
@@ -132,7 +154,7 @@ async def test_a_killed_turn_resumes_without_running_its_tool_twice(
             with http.stream(
                 "POST",
                 f"/api/v1/chat/threads/{thread_id}/runs",
-                json={"message": ASK},
+                json={"message": message},
                 headers=bearer(token),
             ) as response:
                 assert response.status_code == 200
@@ -151,6 +173,13 @@ async def test_a_killed_turn_resumes_without_running_its_tool_twice(
             server.wait(timeout=30)
     assert first_call is not None
     assert await _counts(url, settings, borrower_id) == (1, 1, 1)
+    # The cut-off run keeps the message as the graph received it (no checkpoint holds it yet:
+    # "exit" writes one when the turn ends), with personal data tokenised, the value sealed.
+    [kept] = await _kept_inputs(url, settings, thread_id)
+    assert [item["text"] for item in kept] == [message.replace(SSN, "[SSN-1]")]
+    assert SSN not in json.dumps(kept)
+    assert SSN.replace("-", "") not in json.dumps(kept)
+    assert list(kept[0]["vault"]) == (["[SSN-1]"] if SSN in message else [])
 
     server, base = _start(url, hold=False)
     try:
@@ -177,3 +206,4 @@ async def test_a_killed_turn_resumes_without_running_its_tool_twice(
     assert text.index(STARTED) < text.index(HERE)
     # The tool acted once: one application, one stored call, one audit event.
     assert await _counts(url, settings, borrower_id) == (1, 1, 1)
+    assert await _kept_inputs(url, settings, thread_id) == []  # cleared when the runs ended
