@@ -383,6 +383,22 @@ def apr_for_level_loan(
         day_count=day_count,
         start_date=start_date,
     )
+    return schedule_apr(schedule, principal, prepaid_finance_charges, start_date)
+
+
+def schedule_apr(
+    schedule: AmortizationSchedule,
+    principal: Decimal,
+    prepaid_finance_charges: Decimal,
+    start_date: date | None = None,
+) -> AprResult:
+    """The APR of an amortization schedule's payments against principal − prepaid finance
+    charges: `apr_for_level_loan` for a caller that already has the schedule (built with the
+    same principal and `start_date`).
+
+    Raises:
+        LoanMathError: If the fees are out of range or not less than the principal.
+    """
     _check_amount(prepaid_finance_charges, "prepaid_finance_charges", allow_zero=True)
     if prepaid_finance_charges >= principal:
         raise LoanMathError("prepaid_finance_charges: must be less than the principal")

@@ -17,7 +17,7 @@ from lending.offers.math import (
     DayCount,
     RoundingMode,
     amortization_schedule,
-    apr_for_level_loan,
+    schedule_apr,
 )
 
 ZERO = Decimal("0.00")
@@ -133,9 +133,7 @@ def price_offer(
     schedule = amortization_schedule(
         amount, note_rate, term_months, rounding, day_count=day_count, start_date=start
     )
-    apr = apr_for_level_loan(
-        amount, note_rate, term_months, prepaid, rounding, start, day_count=day_count
-    )
+    apr = schedule_apr(schedule, amount, prepaid, start)
     return PricedOffer(
         id=offer_id or new_id(),
         lender_id=lender_id,

@@ -53,7 +53,7 @@ from lending.offers.math import (
     LoanMathError,
     RoundingMode,
     amortization_schedule,
-    apr_for_level_loan,
+    schedule_apr,
 )
 from lending.offers.prequalification import PrequalificationResult, prequalify
 from lending.offers.pricing import FeeLine, PricedOffer, fee_lines, price_offer
@@ -357,7 +357,7 @@ class OfferService:
         assert rate is not None
         try:
             schedule = amortization_schedule(question.amount, rate, question.term_months, rounding)
-            apr = apr_for_level_loan(question.amount, rate, question.term_months, prepaid, rounding)
+            apr = schedule_apr(schedule, question.amount, prepaid)
         except LoanMathError as error:
             field, named, message = str(error).partition(": ")
             if named and field.isidentifier():

@@ -27,6 +27,7 @@ from lending.offers.math import (
     apr_for_level_loan,
     apr_within_tolerance,
     level_payment,
+    schedule_apr,
 )
 from lending.offers.math_io import run_apr, run_schedule
 
@@ -339,6 +340,27 @@ def test_apr_rises_with_prepaid_fees(
     dearer = apr_for_level_loan(principal, rate, n_months, high)
 
     assert dearer.apr_exact > cheaper.apr_exact
+
+
+@pytest.mark.parametrize("day_count", list(DayCount))
+def test_the_apr_of_a_schedule_in_hand_is_the_apr_of_the_level_loan(day_count: DayCount) -> None:
+    # Pricing and what-ifs build the schedule once and take its APR (schedule_apr).
+    start = date(2026, 1, 31)
+    schedule = amortization_schedule(
+        Decimal("25000.00"), Decimal("7.5"), 60, day_count=day_count, start_date=start
+    )
+
+    in_hand = schedule_apr(schedule, Decimal("25000.00"), Decimal("499.00"), start)
+
+    assert in_hand == apr_for_level_loan(
+        Decimal("25000.00"),
+        Decimal("7.5"),
+        60,
+        Decimal("499.00"),
+        start_date=start,
+        day_count=day_count,
+    )
+    assert in_hand.apr_exact > Decimal("7.5")
 
 
 def _months_after(day: date, months: int) -> date:
