@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -40,7 +41,11 @@ from langgraph.checkpoint.base import (
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer, _msgpack_default
+from langgraph.checkpoint.serde.jsonplus import (
+    EXT_PYDANTIC_V2,
+    JsonPlusSerializer,
+    _msgpack_default,
+)
 from langgraph.checkpoint.serde.jsonplus import _option as _MSGPACK_OPTIONS
 from langgraph.checkpoint.serde.types import _DeltaSnapshot
 from psycopg import AsyncConnection, AsyncCursor
@@ -82,19 +87,47 @@ _PUT_WRITES_UPSERT = (
     + "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob"
 )
 _PUT_WRITES_INSERT = _PUT_WRITES + "DO NOTHING"
+# Decoded messages kept for the next read of their checkpoint (a few conversations' worth).
+_DECODED_MESSAGES = 5_000
 
 
 class MessageCachingSerializer(JsonPlusSerializer):
-    """LangGraph's serialiser, remembering each message's encoding while the message lives.
+    """LangGraph's serialiser, remembering each message's encoding while the message lives, and
+    the message each encoding decoded to.
 
-    The cache is keyed by the message object and its id: LangGraph gives an id-less message its
-    id in place (when it joins the state), and an entry never outlives its message. Messages are
-    not otherwise changed in place (a new version of a message is a new object).
+    The encoding cache is keyed by the message object and its id: LangGraph gives an id-less
+    message its id in place (when it joins the state), and an entry never outlives its message.
+    Messages are not otherwise changed in place (a new version of a message is a new object).
+
+    The decoding cache is keyed by the message's bytes (which hold its id): a turn reads the
+    conversation's message list back from its checkpoint, and decoding every message again
+    (pydantic validation of each) grew with the length of the conversation. A decoded message
+    is shared by the turns that read it, as the state of one turn shares it between its steps;
+    and it is encoded again from its own bytes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, decoded_messages: int = _DECODED_MESSAGES) -> None:
         super().__init__()
         self._encoded: dict[int, tuple[weakref.ref[BaseMessage], str, Any]] = {}
+        self._decoded: OrderedDict[bytes, BaseMessage] = OrderedDict()
+        self._decoded_size = decoded_messages
+        self._library_ext_hook = self._unpack_ext_hook
+        self._unpack_ext_hook = self._decode_ext
+
+    def _decode_ext(self, code: int, data: bytes) -> Any:
+        if code != EXT_PYDANTIC_V2:
+            return self._library_ext_hook(code, data)
+        message = self._decoded.get(data)
+        if message is not None:
+            self._decoded.move_to_end(data)
+            return message
+        value = self._library_ext_hook(code, data)
+        if isinstance(value, BaseMessage) and value.id is not None:
+            self._decoded[data] = value
+            if len(self._decoded) > self._decoded_size:
+                self._decoded.popitem(last=False)
+            self._remember(value, ormsgpack.Ext(code, data))
+        return value
 
     def dumps_typed(self, obj: Any) -> tuple[str, bytes]:
         if obj is None or isinstance(obj, bytes | bytearray):
@@ -112,13 +145,18 @@ class MessageCachingSerializer(JsonPlusSerializer):
         if entry is not None and entry[0]() is obj and entry[1] == obj.id:
             return entry[2]
         encoded = _msgpack_default(obj)
+        self._remember(obj, encoded)
+        return encoded
+
+    def _remember(self, message: BaseMessage, encoded: Any) -> None:
+        key = id(message)
         encoded_map = self._encoded
 
         def forget(_: weakref.ref[BaseMessage]) -> None:
             encoded_map.pop(key, None)
 
-        self._encoded[key] = (weakref.ref(obj, forget), obj.id, encoded)
-        return encoded
+        assert message.id is not None
+        self._encoded[key] = (weakref.ref(message, forget), message.id, encoded)
 
 
 def _dumps(value: Any) -> bytes:

@@ -53,3 +53,40 @@ def test_nothing_is_kept_for_a_message_that_is_gone() -> None:
     del messages
     gc.collect()
     assert ours._encoded == {}
+
+
+def test_a_message_read_again_is_the_one_read_before_and_is_not_encoded_again() -> None:
+    ours = MessageCachingSerializer()
+    written = JsonPlusSerializer().dumps_typed(_conversation())  # as another process wrote it
+    first = ours.loads_typed(written)
+    second = ours.loads_typed(written)  # the next turn reads the same checkpoint blob
+    assert second == first == _conversation()
+    assert all(a is b for a, b in zip(first, second, strict=True))
+    assert second is not first  # a list of its own: the state's list is not shared
+    # Its encoding is its own bytes: written back unchanged, as the library writes it.
+    assert ours.dumps_typed(second) == written
+    assert len(ours._encoded) == 4
+
+
+def test_an_edited_message_is_a_new_entry_and_the_oldest_entries_go() -> None:
+    ours = MessageCachingSerializer(decoded_messages=3)
+    library = JsonPlusSerializer()
+    [original] = ours.loads_typed(library.dumps_typed([HumanMessage("hi", id="m1")]))
+    [edited] = ours.loads_typed(library.dumps_typed([HumanMessage("hello", id="m1")]))
+    assert (original.content, edited.content) == ("hi", "hello")
+    ours.loads_typed(library.dumps_typed(_conversation()))
+    assert len(ours._decoded) == 3  # bounded: the oldest went first
+    [read_again] = ours.loads_typed(library.dumps_typed([HumanMessage("hi", id="m1")]))
+    assert read_again == original
+    assert read_again is not original  # decoded afresh once it had gone
+
+
+def test_values_that_are_not_messages_are_decoded_as_the_library_does() -> None:
+    ours = MessageCachingSerializer()
+    library = JsonPlusSerializer()
+    state = {"guided": {"slot": "amount", "lang": "en"}, "vault": {"[SSN-1]": "sealed"}}
+    assert ours.loads_typed(library.dumps_typed(state)) == state
+    assert ours.loads_typed(library.dumps_typed(state)) is not ours.loads_typed(
+        library.dumps_typed(state)
+    )
+    assert ours._decoded == {}
