@@ -53,7 +53,7 @@ from lending import tracing
 from lending.analytics.recorder import conversation
 from lending.audit.schemas import Origin
 from lending.config import Settings
-from lending.db import SessionMaker, transaction
+from lending.db import SessionMaker, autocommit, transaction
 from lending.errors import NotFound
 from lending.identity.actor import Actor
 from lending.logs import get_logger
@@ -147,38 +147,9 @@ class TurnRunner:
         started = time.perf_counter()
         mode = self.mode()
         transcript: list[TranscriptEntry] = []
-        async with transaction(self.sessionmaker) as session:
-            thread = await thread_service.open_turn(session, request.actor, request.thread_id)
-            graph = self.graphs[thread.graph]
-            config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
-            if thread.last_run_status == RunStatus.RUNNING.value:
-                cut_off = await thread_service.fail_cut_off_runs(session, thread.id)
-                # Before this turn's message takes its vault tokens, theirs take theirs.
-                await self._restore_cut_off(graph, config, cut_off)
-            # An answer to a pending approval is recorded before anything runs: a refusal here
-            # (not theirs, answered already) refuses the whole turn and records nothing.
-            step = await self._answer(session, thread, request, transcript)
-            prompt = await self.prompts(session, thread.graph, request.actor, mode)
-            user_text = redact(request.message) if request.message is not None else None
-            kept: list[dict[str, Any]] | None = None
-            if isinstance(step.graph_input, _NewMessage):
-                step.graph_input = await self._tokenized(graph, config, step.graph_input.text)
-                if self.durability == "exit":
-                    # "exit" writes one checkpoint, when the turn ends: the message is kept
-                    # with the run until then, so a process that dies mid-turn leaves a turn
-                    # to finish (`_restore_cut_off`), not a lost message.
-                    kept = [step.graph_input.kept()]
-            run_id = await thread_service.start_run(
-                session,
-                thread.id,
-                mode=mode,
-                prompt_versions=prompt.versions,
-                variant=prompt.variant,
-                user_text=user_text,
-                trace_id=tracing.current_trace_id(),
-                model=self._model_name() if mode == "llm" else None,
-                resume_input=kept,
-            )
+        thread, begun = await self._begin(request, mode, transcript)
+        step, run_id, graph = begun.step, begun.run_id, self.graphs[thread.graph]
+        config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
         previous_status = thread.last_run_status
         yield RunStarted(
             run_id=str(run_id), thread_id=str(thread.id), graph=thread.graph, mode=mode
@@ -209,7 +180,7 @@ class TurnRunner:
             registry=self.registry,
             model=self.model,
             policy=self.policies[thread.graph],
-            system_prompt=prompt.text,
+            system_prompt=begun.prompt.text,
             usage=usage,
         )
         status = RunStatus.COMPLETED
@@ -246,7 +217,7 @@ class TurnRunner:
             yield RunError(error="TurnFailed", detail="The assistant could not finish this turn.")
         latency_ms = (time.perf_counter() - started) * 1000
         cost = self.model.pricing.cost(usage["input"], usage["output"]) if self.model else None
-        async with transaction(self.sessionmaker) as session:
+        async with autocommit(self.sessionmaker) as session:  # one statement
             await thread_service.finish_run(
                 session,
                 thread_id=thread.id,
@@ -282,6 +253,61 @@ class TurnRunner:
                 cost=cost if cost is not None else _ZERO,
                 status="interrupted" if status is RunStatus.INTERRUPTED else "completed",
             )
+
+    async def _begin(
+        self, request: TurnRequest, mode: str, transcript: list[TranscriptEntry]
+    ) -> tuple[TurnThread, _Begun]:
+        """The turn's thread, and its run started (the run row, the person's message).
+
+        Each of these statements stands alone, so they commit one by one (no BEGIN, no COMMIT:
+        two round trips fewer) — except when the message answers a pending approval: the answer
+        is recorded with the run it starts, all or nothing, and a refusal here (not theirs,
+        answered already) refuses the whole turn and records nothing.
+        """
+        async with autocommit(self.sessionmaker) as session:
+            thread = await thread_service.open_turn(session, request.actor, request.thread_id)
+            if request.approval is None and not thread.pending_approval_ids:
+                return thread, await self._start_run(session, thread, request, mode, transcript)
+        async with transaction(self.sessionmaker) as session:
+            return thread, await self._start_run(session, thread, request, mode, transcript)
+
+    async def _start_run(
+        self,
+        session: AsyncSession,
+        thread: TurnThread,
+        request: TurnRequest,
+        mode: str,
+        transcript: list[TranscriptEntry],
+    ) -> _Begun:
+        graph = self.graphs[thread.graph]
+        config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
+        if thread.last_run_status == RunStatus.RUNNING.value:
+            cut_off = await thread_service.fail_cut_off_runs(session, thread.id)
+            # Before this turn's message takes its vault tokens, theirs take theirs.
+            await self._restore_cut_off(graph, config, cut_off)
+        step = await self._answer(session, thread, request, transcript)
+        prompt = await self.prompts(session, thread.graph, request.actor, mode)
+        user_text = redact(request.message) if request.message is not None else None
+        kept: list[dict[str, Any]] | None = None
+        if isinstance(step.graph_input, _NewMessage):
+            step.graph_input = await self._tokenized(graph, config, step.graph_input.text)
+            if self.durability == "exit":
+                # "exit" writes one checkpoint, when the turn ends: the message is kept with
+                # the run until then, so a process that dies mid-turn leaves a turn to finish
+                # (`_restore_cut_off`), not a lost message.
+                kept = [step.graph_input.kept()]
+        run_id = await thread_service.start_run(
+            session,
+            thread.id,
+            mode=mode,
+            prompt_versions=prompt.versions,
+            variant=prompt.variant,
+            user_text=user_text,
+            trace_id=tracing.current_trace_id(),
+            model=self._model_name() if mode == "llm" else None,
+            resume_input=kept,
+        )
+        return _Begun(step=step, prompt=prompt, run_id=run_id)
 
     def _model_name(self) -> str | None:
         """The first model of the chain, as the agent metrics group runs by it."""
@@ -537,6 +563,13 @@ class _Step:
     language: Language | None = None
     # A question the person asked while an approval waits: answered before it is put again.
     question: str | None = None
+
+
+@dataclass(frozen=True)
+class _Begun:
+    step: _Step
+    prompt: SystemPrompt
+    run_id: uuid.UUID
 
 
 @dataclass(frozen=True)

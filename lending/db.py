@@ -114,6 +114,26 @@ async def transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]
         await run_after_commit(session)
 
 
+@contextlib.asynccontextmanager
+async def autocommit(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
+    """A session whose every statement commits on its own: no BEGIN and no COMMIT, two round
+    trips fewer than `transaction`. For statements that each stand alone (one statement that
+    writes, reads); never for writes that must land together. What `after_commit` registered
+    runs at the end, unless the block raised.
+
+    A sessionmaker bound to one connection rather than an engine (the tests' outer transaction)
+    has no statement of its own to commit: its statements join that connection's transaction.
+    """
+    if not isinstance(sessionmaker.kw.get("bind"), AsyncEngine):
+        async with transaction(sessionmaker) as session:
+            yield session
+        return
+    async with sessionmaker() as session:
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        yield session
+        await run_after_commit(session)
+
+
 _AFTER_COMMIT = "omnifin.after_commit"
 
 
