@@ -38,7 +38,7 @@ from agents.runner import TurnRequest, TurnRunner
 from agents.threads import TranscriptEntry, thread_service
 from benchmarks.agent_server import provider
 from lending.config import Settings
-from lending.db import create_engine, create_sessionmaker, transaction
+from lending.db import autocommit, create_engine, create_sessionmaker, transaction
 from lending.identity.actor import Actor
 from lending.identity.sessions import token_service
 from lending.kv import MemoryStore
@@ -246,8 +246,9 @@ async def _model_calls(actor: Actor, turns: int) -> float:
 
 
 async def _records(sessionmaker: Any, actor: Actor, turns: int) -> float:
-    """The runner's two transactions per turn: read the thread and start the run, then finish it
-    with the transcript (a user message, a tool entry, the answer)."""
+    """The runner's records per turn, statement by statement (no transaction): read the thread
+    and start the run, then finish it with the transcript (a user message, a tool entry, the
+    answer)."""
     async with transaction(sessionmaker) as session:
         thread_id = (await thread_service.create(session, actor)).id
     transcript = [
@@ -256,12 +257,12 @@ async def _records(sessionmaker: Any, actor: Actor, turns: int) -> float:
     ]
     started = time.process_time()
     for _ in range(turns):
-        async with transaction(sessionmaker) as session:
+        async with autocommit(sessionmaker) as session:  # as the runner does (TurnRunner._begin)
             thread = await thread_service.open_turn(session, actor, thread_id)
             run_id = await thread_service.start_run(
                 session, thread.id, mode="llm", prompt_versions={}, variant=None, user_text=MESSAGE
             )
-        async with transaction(sessionmaker) as session:
+        async with autocommit(sessionmaker) as session:
             await thread_service.finish_run(
                 session,
                 thread_id=thread_id,
