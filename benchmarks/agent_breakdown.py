@@ -6,7 +6,8 @@ streamed answer) through `TurnRunner.run`, sequentially, in conversations of ten
   the in-memory saver spends serialising (it keeps serialised copies), is the checkpoint's cost
   (serialisation, SQL, pool);
 - the tool call alone (`registry.execute`), the turn's records alone (`threads.open_turn`,
-  `start_run`, `finish_run`: the two transactions the runner opens) and the SSE encoding of the turn's events;
+  `start_run`, `finish_run`: the statements the runner sends, each committing alone) and the
+  SSE encoding of the turn's events;
 - the scripted model's two replies (a tool call, then the answer) through LangChain's
   streaming (a stand-in for a provider);
 - what remains of the in-memory turn is the graph and the runner: LangGraph's loop, the nodes,
