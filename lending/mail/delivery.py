@@ -27,7 +27,7 @@ import aiosmtplib
 
 from lending.config import Settings
 from lending.db import SessionMaker, transaction
-from lending.jobs import enqueue
+from lending.jobs import PRIORITY_PERSON_WAITING, enqueue
 from lending.logs import get_logger
 from lending.mail.repository import MailRepository
 from lending.mail.service import DELIVER_TASK, open_sealed
@@ -145,6 +145,8 @@ async def deliver(sessionmaker: SessionMaker, settings: Settings, message_id: uu
                 DELIVER_TASK,
                 args={"message_id": str(message_id)},
                 queue_name="mail",
+                # A retry is still mail a person may be waiting for (a reset link, a code).
+                priority=PRIORITY_PERSON_WAITING,
                 scheduled_at=datetime.now(UTC) + timedelta(seconds=delay),
             )
             log.warning(

@@ -4,6 +4,7 @@ failed for good, and kept in the development mailbox when no server is configure
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from lending.config import Settings
 from lending.db import SessionMaker
+from lending.jobs import PRIORITY_PERSON_WAITING
 from lending.mail.delivery import deliver, retry_delay_seconds
 from lending.mail.service import DELIVER_TASK, mail_service
 from lending.models.mail import MailMessage
@@ -38,14 +40,19 @@ async def _queue(session: AsyncSession, settings: Settings, language: str = "en"
 
 
 async def _jobs(session: AsyncSession, message: MailMessage) -> list[tuple[str, datetime | None]]:
+    return [(status, scheduled) for status, scheduled, _ in await _job_rows(session, message)]
+
+
+async def _job_rows(session: AsyncSession, message: MailMessage) -> list[tuple[Any, ...]]:
+    """The message's delivery jobs: status, scheduled_at, priority."""
     rows = await session.execute(
         text(
-            "SELECT status::text, scheduled_at FROM procrastinate_jobs "
+            "SELECT status::text, scheduled_at, priority FROM procrastinate_jobs "
             "WHERE task_name = :task AND args->>'message_id' = :id ORDER BY id"
         ),
         {"task": DELIVER_TASK, "id": str(message.id)},
     )
-    return [(status, scheduled) for status, scheduled in rows.all()]
+    return [tuple(row) for row in rows.all()]
 
 
 async def test_queued_mail_has_a_job_and_no_clear_content(
@@ -95,6 +102,11 @@ async def test_a_temporary_failure_is_retried_later_with_a_growing_delay(
         assert message.last_error is not None
         assert "451" in message.last_error
         retry = (await _jobs(session, message))[-1]
+        # The retry keeps its place ahead of queued work, as the first attempt had.
+        assert [row[2] for row in await _job_rows(session, message)] == [
+            PRIORITY_PERSON_WAITING,
+            PRIORITY_PERSON_WAITING,
+        ]
         assert retry[0] == "todo"
         assert retry[1] is not None
         assert (retry[1] - before).total_seconds() >= retry_delay_seconds(settings, 1) - 1
