@@ -87,8 +87,9 @@ _PUT_WRITES_UPSERT = (
     + "DO UPDATE SET channel = EXCLUDED.channel, type = EXCLUDED.type, blob = EXCLUDED.blob"
 )
 _PUT_WRITES_INSERT = _PUT_WRITES + "DO NOTHING"
-# Decoded messages kept for the next read of their checkpoint (a few conversations' worth).
-_DECODED_MESSAGES = 5_000
+# Decoded messages kept for the next read of their checkpoint: some fifty conversations of forty
+# messages; bounded, as each is work for every full garbage collection.
+_DECODED_MESSAGES = 2_000
 
 
 class MessageCachingSerializer(JsonPlusSerializer):
