@@ -262,11 +262,17 @@ class TurnRunner:
         Each of these statements stands alone, so they commit one by one (no BEGIN, no COMMIT:
         two round trips fewer) — except when the message answers a pending approval: the answer
         is recorded with the run it starts, all or nothing, and a refusal here (not theirs,
-        answered already) refuses the whole turn and records nothing.
+        answered already) refuses the whole turn and records nothing; and except after a turn
+        cut off: its run gives up the message it kept only when this run starts, once the
+        message is in the conversation's state.
         """
         async with autocommit(self.sessionmaker) as session:
             thread = await thread_service.open_turn(session, request.actor, request.thread_id)
-            if request.approval is None and not thread.pending_approval_ids:
+            if (
+                request.approval is None
+                and not thread.pending_approval_ids
+                and thread.last_run_status != RunStatus.RUNNING.value
+            ):
                 return thread, await self._start_run(session, thread, request, mode, transcript)
         async with transaction(self.sessionmaker) as session:
             return thread, await self._start_run(session, thread, request, mode, transcript)
