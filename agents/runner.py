@@ -307,8 +307,11 @@ class TurnRunner:
             asked = await approval_service.get(
                 session, request.actor, thread.pending_approval_ids[0], thread_id=thread.id
             )
-            # The action's own verb counts as agreement ("yes, withdraw it" to a withdrawal).
-            answer = parse_yes_no(request.message, action=asked.tool_name)
+            # The action's own verb counts as agreement ("yes, withdraw it" to a withdrawal); a
+            # yes reaching further than what was shown ("yes, to all lenders") is unclear.
+            answer = parse_yes_no(
+                request.message, action=asked.tool_name, targets=_targets(asked.arguments)
+            )
             if answer is None:
                 return await self._ask_again(session, thread, request, asked, transcript)
             approval_id, approved = asked.id, answer
@@ -532,6 +535,13 @@ _EXPIRED: dict[Language, str] = {
     "I've checked the action again.",
     "zh": "该确认已过期（有效期 {hours} 小时），因此未执行任何操作。我已重新核对该操作。",
 }
+
+
+def _targets(arguments: dict[str, Any]) -> int:
+    """How many things an approval's question showed: the length of its list argument (the
+    lenders of a submission), else one (one application, one offer, one batch)."""
+    lengths = [len(value) for value in arguments.values() if isinstance(value, list)]
+    return max(lengths, default=1) or 1
 
 
 def _language(value: str) -> Language:

@@ -27,7 +27,7 @@ from lending.models.tools import ToolApproval
 from tests.agents.sse import Client, borrower_with_token, new_thread, reply_text, send
 from tests.agents.test_broker_delegation import _broker_thread
 from tests.identity.factories import bearer, create_organization, create_user, issue_token
-from tests.lending.factories import create_borrower, create_catalog
+from tests.lending.factories import create_application, create_borrower, create_catalog
 
 # Typed in clear below; none may be kept, logged or shown to a model as typed.
 TYPED_IN_CLEAR = (
@@ -262,3 +262,52 @@ async def test_consent_sent_with_an_instruction_or_sarcasm_records_nothing(
         assert await consents() == 0, answer
     events = await send(client, token, thread_id, "yes, I agree")
     assert await consents() == 1
+
+
+async def test_a_yes_reaching_further_than_the_action_shown_approves_nothing(
+    with_model: Client, session: AsyncSession, settings: Settings
+) -> None:
+    """An approval approves exactly what it showed: one application's withdrawal is not
+    approved by a yes to withdrawing "all of them", "my applications" or "两个都撤回"."""
+    borrower, token = await borrower_with_token(session, settings)
+    application = await create_application(session, borrower)
+    await create_application(session, borrower, amount="8000.00")
+    await session.commit()
+    withdraw = AIMessage(
+        content="",
+        tool_calls=[
+            {
+                "name": "withdraw_application",
+                "args": {"application_id": str(application.id), "reason": "changed my mind"},
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+            }
+        ],
+    )
+    model = ScriptedChatModel(script=[withdraw, AIMessage(content="Done.")])
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        asked = await send(http, token, thread_id, "withdraw my application")
+        assert [d["tool"] for k, d in asked if k == "interrupt.requested"] == [
+            "withdraw_application"
+        ]
+        for broader in (
+            "ok, withdraw all of them",
+            "yes, withdraw my applications",
+            "yes, and the other one too",
+            "两个都撤回",
+            "yes if the rate is under 5%",
+            "sure, after I talk to my wife",
+            "好的，不过要等我老婆同意",
+        ):
+            events = await send(http, token, thread_id, broader)
+            assert _resolved(events) == [], broader
+            again = [d for k, d in events if k == "interrupt.requested"]
+            assert again, broader
+            assert application.reference in again[0]["summary"], broader
+        assert (await session.scalars(select(ToolApproval.status))).all() == ["pending"]
+        events = await send(http, token, thread_id, "yes, withdraw it")
+        assert _resolved(events) == [True]
+    stored = await session.get(Application, application.id)
+    assert stored is not None
+    await session.refresh(stored)
+    assert stored.status.value == "withdrawn"

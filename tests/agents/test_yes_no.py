@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,8 +27,9 @@ _CORPUS: list[dict[str, str]] = [
 
 
 # Answers the way people refuse, hedge, joke and attack (red-team corpus): read exactly as
-# labelled, each to the action named in the row ("action") or to a plain question.
-_ADVERSARIAL: list[dict[str, str]] = [
+# labelled, each to the action named in the row ("action") or to a plain question, showing
+# "targets" things (the lenders of a submission; one application) when the row says.
+_ADVERSARIAL: list[dict[str, Any]] = [
     json.loads(line)
     for line in (Path(__file__).parent / "data" / "yes_no_adversarial.jsonl")
     .read_text(encoding="utf-8")
@@ -60,9 +62,14 @@ def test_the_adversarial_corpus_is_read_exactly_as_labelled() -> None:
     assert len(counts) == 6, counts
     assert min(counts.values()) >= 10, counts
     wrong = [
-        (row["text"], row.get("action"), row["label"], got.value)
+        (row["text"], row.get("action"), row.get("targets"), row["label"], got.value)
         for row in _ADVERSARIAL
-        if (got := classify_answer(row["text"], action=row.get("action"))).value != row["label"]
+        if (
+            got := classify_answer(
+                row["text"], action=row.get("action"), targets=row.get("targets")
+            )
+        ).value
+        != row["label"]
     ]
     assert wrong == []
 
