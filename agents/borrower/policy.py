@@ -881,13 +881,15 @@ class BorrowerIntakePolicy:
 
     # Consent: only an unambiguous yes to the consent question itself records it.
 
-    def _consent_question(self, memory: dict[str, Any]) -> str:
+    def _consent_question(self, memory: dict[str, Any], key: str = "consent_question") -> str:
+        """The consent's exact current text with a question on it (`key`: the words around it).
+        A yes records consent only in answer to a message that showed this text."""
         lang: Lang = memory.get("lang", "en")
         consents = requirements().consent_texts
         item = next(item for kind, item in consents.items() if kind.value == "credit_check")
         memory["consent_version"] = item.version
         return say_text(
-            "consent_question",
+            key,
             lang,
             text=item.text,
             version=item.version,
@@ -905,7 +907,7 @@ class BorrowerIntakePolicy:
                 "record_consent", {"kind": "credit_check", "granted": True, "text_version": version}
             )
         if decided is False:
-            return say(say_text("consent_refused", lang))
+            return say(self._consent_question(memory, "consent_refused"))
         if is_question(text):
             return say(
                 await self._knowledge(text, memory, context, resume=False)

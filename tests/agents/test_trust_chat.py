@@ -24,7 +24,14 @@ from lending.models.applications import Application, ConsentRecord
 from lending.models.chat import ChatMessage
 from lending.models.identity import Role
 from lending.models.tools import ToolApproval
-from tests.agents.sse import Client, borrower_with_token, new_thread, reply_text, send
+from tests.agents.sse import (
+    Client,
+    borrower_with_token,
+    consent_question,
+    new_thread,
+    reply_text,
+    send,
+)
 from tests.agents.test_broker_delegation import _broker_thread
 from tests.identity.factories import bearer, create_organization, create_user, issue_token
 from tests.lending.factories import create_application, create_borrower, create_catalog
@@ -93,7 +100,7 @@ async def test_a_model_cannot_record_consent_after_sarcasm(
             }
         ],
     )
-    model = ScriptedChatModel(script=[consent, AIMessage(content="Noted.")])
+    model = ScriptedChatModel(script=[consent, AIMessage(content=consent_question())])
     async with with_model(model) as http:
         thread_id = await new_thread(http, token)
         for answer in ("yeah right", "oh sure", "i withhold consent", "还是不要了"):
@@ -311,3 +318,67 @@ async def test_a_yes_reaching_further_than_the_action_shown_approves_nothing(
     assert stored is not None
     await session.refresh(stored)
     assert stored.status.value == "withdrawn"
+
+
+async def test_a_model_cannot_record_consent_from_a_yes_to_another_question(
+    with_model: Client, session: AsyncSession, settings: Settings
+) -> None:
+    """A clear yes records a consent only when the question it answers showed the consent's
+    text: "yes" to "May I check your offers?" or to "Shall I start?" is not consent."""
+    borrower, token = await borrower_with_token(session, settings)
+    consent = AIMessage(
+        content="",
+        tool_calls=[
+            {
+                "name": "record_consent",
+                "args": {"kind": "credit_check", "granted": True},
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+            }
+        ],
+    )
+
+    async def granted() -> int:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(ConsentRecord)
+                .where(
+                    ConsentRecord.borrower_user_id == borrower.id, ConsentRecord.granted.is_(True)
+                )
+            )
+            or 0
+        )
+
+    model = ScriptedChatModel(
+        script=[
+            AIMessage(content="Shall I check your offers? It only takes a moment."),
+            consent,
+            AIMessage(content="Noted."),
+        ]
+    )
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        await send(http, token, thread_id, "I'd like a personal loan")
+        # A clear yes, but to a question that never showed the consent.
+        events = await send(http, token, thread_id, "yes")
+        assert [d["ok"] for k, d in events if k == "tool.finished"] == [False]
+        assert await granted() == 0
+        # The text of ANOTHER consent is not this one's.
+        model.script[:] = [
+            AIMessage(content=consent_question("electronic_records")),
+            consent,
+            AIMessage(content="Noted."),
+        ]
+        model.model_post_init(None)
+        await send(http, token, thread_id, "ok")
+        events = await send(http, token, thread_id, "yes, I agree")
+        assert [d["ok"] for k, d in events if k == "tool.finished"] == [False]
+        assert await granted() == 0
+        # Shown its own text (in a model's own formatting), the same yes records it.
+        shown = consent_question().replace(". ", ".\n> ").upper()
+        model.script[:] = [AIMessage(content=f"**{shown}**"), consent, AIMessage(content="Ok.")]
+        model.model_post_init(None)
+        await send(http, token, thread_id, "ok")
+        events = await send(http, token, thread_id, "yes, I agree")
+        assert [d["ok"] for k, d in events if k == "tool.finished"] == [True]
+    assert await granted() == 1
