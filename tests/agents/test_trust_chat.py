@@ -382,3 +382,62 @@ async def test_a_model_cannot_record_consent_from_a_yes_to_another_question(
         events = await send(http, token, thread_id, "yes, I agree")
         assert [d["ok"] for k, d in events if k == "tool.finished"] == [True]
     assert await granted() == 1
+
+
+# Typed the other ways people give numbers: none may be kept, logged or shown to a model as typed.
+MORE_TYPED = {
+    "my IBAN is GB29 NWBK 6016 1331 9268 19": ("NWBK 6016", "6016 1331"),
+    "direct deposit: 021000021 / 1234567890": ("021000021", "1234567890"),
+    "I was born on the fourth of July 1985": ("fourth of July 1985",),
+    "我1985年7月4日出生": ("1985年7月4日",),
+    "ssn 912 70 1234 (it's an ITIN)": ("912 70 1234",),
+    # One number split over two messages: neither part is kept.
+    "my ssn starts with 123-45": ("123-45",),
+    "and ends with 6789": ("6789",),
+}
+
+
+async def test_numbers_typed_in_pieces_or_in_words_never_reach_the_model_or_the_transcript(
+    with_model: Client,
+    session: AsyncSession,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    _, token = await borrower_with_token(session, settings)
+    model = ScriptedChatModel(script=[AIMessage(content="Thanks, noted.")])
+    caplog.set_level(logging.DEBUG)
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        for message in (*MORE_TYPED, "my e-mail is jane dot doe at example dot com"):
+            await send(http, token, thread_id, message)
+        history = await http.get(f"/api/v1/chat/threads/{thread_id}", headers=bearer(token))
+        # What the intake needs stays as typed.
+        await send(http, token, thread_id, "$25,000 over 60 months at 7.5%, see OMF-2026-000123")
+    seen = " ".join(str(m.content) for turn in model.seen for m in turn)
+    stored = " ".join((await session.scalars(select(ChatMessage.content))).all())
+    for typed in (clear for values in MORE_TYPED.values() for clear in values):
+        assert typed not in seen, typed
+        assert typed not in stored, typed
+        assert typed not in history.text, typed
+        assert typed not in caplog.text, typed
+    # An e-mail address reaches the tools (and so the model) but is kept nowhere in clear.
+    for typed in ("jane dot doe at example dot com", "jane.doe@example.com"):
+        assert typed not in stored
+        assert typed not in history.text
+    assert "$25,000 over 60 months at 7.5%, see OMF-2026-000123" in seen
+
+
+@pytest.mark.parametrize(
+    "said", ["I was born on the fourth of July 1985", "July fourth, nineteen eighty-five"]
+)
+async def test_a_date_of_birth_said_in_words_is_taken_and_kept_out_of_the_transcript(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, said: str
+) -> None:
+    _, token, thread_id = await _guided_borrower(client, session, settings)
+    await send(client, token, thread_id, "a personal loan of $15,000 over 36 months")
+    await send(client, token, thread_id, "Jane Doe")
+    reply = reply_text(await send(client, token, thread_id, said))
+    assert "date of birth noted" in reply, reply
+    stored = " ".join((await session.scalars(select(ChatMessage.content))).all())
+    assert said not in stored
+    assert "1985" not in stored
