@@ -441,3 +441,70 @@ async def test_a_date_of_birth_said_in_words_is_taken_and_kept_out_of_the_transc
     stored = " ".join((await session.scalars(select(ChatMessage.content))).all())
     assert said not in stored
     assert "1985" not in stored
+
+
+_INTAKE_ANSWERS = {
+    "full legal name": "Jane Doe",
+    "date of birth": "1990-03-15",
+    "home address": "12 Main St, Springfield, IL 62704",
+    "phone": "(415) 555-0134",
+    "Social Security": "my ssn is 123-45-6789",
+    "employed": "employed full time",
+    "annual income": "$85,000 a year",
+    "rent or your mortgage": "1500",
+    "debts such as": "400",
+    "credit score": "about 720",
+}
+
+
+async def _to_the_purpose_question(
+    client: httpx.AsyncClient, token: str, thread_id: str
+) -> list[tuple[str, dict[str, Any]]]:
+    events = await send(client, token, thread_id, "a personal loan of $15,000 over 36 months")
+    for _ in range(20):
+        question = re.sub(
+            r"^(I've started [^.]*\.\s*)?(Got it|Changed): .*?\.(?=\s[A-Z])", "", reply_text(events)
+        )
+        if "What is the loan for" in question:
+            return events
+        matching = [text for key, text in _INTAKE_ANSWERS.items() if key in question]
+        assert matching, question
+        events = await send(client, token, thread_id, matching[0])
+    raise AssertionError("the purpose was never asked")
+
+
+@pytest.mark.parametrize(
+    ("answers", "purpose"),
+    [
+        (["vet bills"], "medical"),
+        (["funeral costs"], "other"),
+        (["丧葬费"], "other"),
+        (["to pay for my daughter's tuition"], "other"),
+        (["solar panels"], "home_improvement"),
+        (["a boat"], "major_purchase"),
+        # A purpose no option names is asked once more, then taken as "other": never a loop.
+        (["christmas gifts", "christmas gifts"], "other"),
+        (["bail money", "it's for bail"], "other"),
+        # A reply that is no purpose is never taken as one.
+        (["idk", "idk", "idk"], None),
+    ],
+)
+async def test_ordinary_purposes_are_understood_and_the_question_never_loops(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    settings: Settings,
+    answers: list[str],
+    purpose: str | None,
+) -> None:
+    borrower, token, thread_id = await _guided_borrower(client, session, settings)
+    await _to_the_purpose_question(client, token, thread_id)
+    for answer in answers:
+        events = await send(client, token, thread_id, answer)
+    application = await session.scalar(
+        select(Application).where(Application.borrower_user_id == borrower.id)
+    )
+    assert application is not None
+    await session.refresh(application)
+    assert application.purpose == purpose, reply_text(events)
+    if purpose is None:
+        assert "What is the loan for" in reply_text(events)
