@@ -78,6 +78,7 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
     _Role.CONTENT: (
         "i", "you", "u", "we", "it", "its", "that", "thats", "this", "these", "them", "they", "my",
         "your", "our", "the", "a", "an", "to", "for", "with", "and", "also", "then", "so", "just",
+        "he", "she",
         "now", "right now", "right away", "today", "is", "are", "am", "be", "im", "youre", "were",
         "will", "would", "can", "may", "could", "should", "shall", "have", "has", "had", "want",
         "wanna", "would like", "id like", "need", "ready", "going", "gonna", "lets", "let us",
@@ -169,7 +170,7 @@ _CHINESE: dict[_Role, tuple[str, ...]] = {
         "立即", "立刻", "一下", "贷方", "放款方", "机构", "想", "也", "很", "非常", "一起",
         "全部", "所有", "信息", "资料", "文件", "条款", "协议", "他们", "它们", "个", "笔", "份",
         "先", "准备", "想好", "暂且", "姑且", "报价", "方案", "产品", "无误", "需要", "暂时", "们", "次", "额度",
-        "会", "能",
+        "会", "能", "他", "她", "她们",
         # Scope words, read by `_SCOPE` below.
         "两", "俩", "三", "四", "五", "家", "全", "每", "各", "另外", "顺便", "还有", "其他", "别的",
     ),
@@ -492,6 +493,19 @@ def _cut_off(tokens: list[_Token]) -> bool:
     return bool(said) and said[-1].text in _DANGLING
 
 
+# Someone else's yes is not the person's: "they agree", "他们同意", "he says ok".
+_THIRD_PERSONS = frozenset({"he", "she", "they", "他", "她", "他们", "她们"})
+
+
+def _someone_else_agrees(tokens: list[_Token]) -> bool:
+    said = [token for token in tokens if token.role not in (_Role.BREAK, _Role.POLITE)]
+    return any(
+        token.text in _THIRD_PERSONS
+        and any(after.role in (_Role.YES, _Role.ACT) for after in said[index + 1 : index + 3])
+        for index, token in enumerate(said)
+    )
+
+
 def _sarcastic(tokens: list[_Token]) -> bool:
     """A yes-word, then "right" ending its clause, a comma between or not: "yeah right",
     "sure, right.", "yeah right, withdraw it" ("right" alone, or "that's right", still agrees)."""
@@ -548,6 +562,8 @@ def classify_answer(text: str, *, action: str | None = None, targets: int | None
         return Answer.UNCLEAR if affirmed else Answer.NO
     if affirmed and _names_another_action(tokens, action):
         return Answer.UNCLEAR  # "yes, submit it" to a withdrawal
+    if affirmed and _someone_else_agrees(tokens):
+        return Answer.UNCLEAR  # "they agree", "他们同意"
     if affirmed and _cut_off(tokens):
         return Answer.UNCLEAR  # "yes and", "ok so"
     if affirmed and _beyond_scope(tokens, targets):
