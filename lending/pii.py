@@ -522,8 +522,32 @@ _PART_CUE = re.compile(
 _PART_HINTS = ("last", "first", "end", "start", "begin", "后", "前", "尾", "开头")
 
 
+# An SSN shown masked but for its last four ("***-**-6789"), the last four after an SSN label
+# ("last 4 of my social: 6789"), and a card's security code or a PIN ("cvv 123", "pin 4321").
+_MASKED_SSN = re.compile(r"[*xX#•]{3}[-\s]?[*xX#•]{2}[-\s]?(?P<number>\d{4})(?!\d)")
+_SECRET_CODE = re.compile(
+    r"\b(?:cvv2?|cvc2?|cid|csc|security code|pin(?:\s*(?:code|number))?)\b\s*(?:is|:|#|=)?\s*"
+    r"(?P<number>\d{3,6})(?!\d)|(?:安全码|验证码|密码|pin码)\s*(?:是|为|：|:)?\s*(?P<zh>\d{3,6})(?!\d)",
+    re.I,
+)
+_SSN_LAST_FOUR = re.compile(
+    rf"(?:{_SSN_WORDS}|\bsocial\b)(?:\s*(?:number|no\.?|#|is|are|was|:|：|last\s*(?:four|4)"
+    r"(?:\s*digits)?|(?:it\s+)?ends?\s*(?:with|in)|ending(?:\s*in)?|是|后四位|尾号)\s*)*\s*"
+    r"(?<![$\d])(?P<number>\d{4})"
+    r"(?![\d,.%]|\s*(?:k\b|%|months?|years?|a month|per|monthly|/mo|dollars?|个月|年|万|元))",
+    re.I,
+)
+
+
 def _partial_numbers(text: str) -> Iterator[PiiSpan]:
     lowered = text.lower()
+    for match in _MASKED_SSN.finditer(text):
+        yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), match["number"])
+    for match in _SECRET_CODE.finditer(text):
+        group = "number" if match["number"] else "zh"
+        yield PiiSpan(PiiKind.ACCOUNT, match.start(group), match.end(group), match[group])
+    for match in _SSN_LAST_FOUR.finditer(text):
+        yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), match["number"])
     if not any(hint in lowered for hint in _PART_HINTS):
         return
     # A part is never a whole SSN to a tool (the intake reads SSN tokens as the answer), so
@@ -665,19 +689,22 @@ _YEAR_WORDS = (
 _DAY_WORDS = "|".join(sorted(_ORDINAL_WORDS, key=len, reverse=True))
 _DAY = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{_DAY_WORDS})"
 _YEAR_ANY = rf"(?:\d{{4}}|{_YEAR_WORDS}|'?\d{{2}})"
+_PART_GAP = r"(?:\s+|\s*[-/.]\s*)"  # "4 July", "4-Jul-1985", "Jul/04/1985"
 _WORD_DATES = (
     re.compile(
-        rf"(?<![a-z0-9])(?P<day>{_DAY})\s+(?:of\s+)?(?P<month>{MONTH_NAMES_PATTERN})"
-        rf"\.?,?\s+(?:of\s+|in\s+)?(?P<year>{_YEAR_ANY})(?![a-z0-9])",
+        rf"(?<![a-z0-9])(?P<day>{_DAY})(?:\s+of\s+|{_PART_GAP})(?P<month>{MONTH_NAMES_PATTERN})"
+        rf"\.?,?(?:\s+(?:of|in)\s+|{_PART_GAP})(?P<year>{_YEAR_ANY})(?![a-z0-9])",
         re.I,
     ),
     re.compile(
-        rf"(?<![a-z])(?P<month>{MONTH_NAMES_PATTERN})\.?\s+(?:the\s+)?(?P<day>{_DAY})"
-        rf",?\s+(?:of\s+|in\s+)?(?P<year>{_YEAR_ANY})(?![a-z0-9])",
+        rf"(?<![a-z])(?P<month>{MONTH_NAMES_PATTERN})\.?(?:\s+the\s+|{_PART_GAP})(?P<day>{_DAY})"
+        rf",?(?:\s+(?:of|in)\s+|{_PART_GAP})(?P<year>{_YEAR_ANY})(?![a-z0-9])",
         re.I,
     ),
 )
-_WORD_DATE_HINT = re.compile(rf"{_DAY_WORDS}|nineteen|thousand|\b\d{{2}}\b|\bthe\b", re.I)
+_WORD_DATE_HINT = re.compile(
+    rf"{_DAY_WORDS}|nineteen|thousand|\b\d{{2}}\b|\bthe\b|[a-z][-/]\d|\d[-/][a-z]", re.I
+)
 
 
 def _year_from_words(words: str) -> int | None:
