@@ -24,6 +24,7 @@ from lending.models.applications import Application, ConsentRecord
 from lending.models.chat import ChatMessage
 from lending.models.identity import Role
 from lending.models.tools import ToolApproval
+from lending.offers.service import offer_service
 from tests.agents.sse import (
     Client,
     borrower_with_token,
@@ -33,8 +34,19 @@ from tests.agents.sse import (
     send,
 )
 from tests.agents.test_broker_delegation import _broker_thread
-from tests.identity.factories import bearer, create_organization, create_user, issue_token
-from tests.lending.factories import create_application, create_borrower, create_catalog
+from tests.identity.factories import (
+    actor_of,
+    bearer,
+    create_organization,
+    create_user,
+    issue_token,
+)
+from tests.lending.factories import (
+    create_application,
+    create_borrower,
+    create_catalog,
+    give_consent,
+)
 
 # Typed in clear below; none may be kept, logged or shown to a model as typed.
 TYPED_IN_CLEAR = (
@@ -508,3 +520,62 @@ async def test_ordinary_purposes_are_understood_and_the_question_never_loops(
     assert application.purpose == purpose, reply_text(events)
     if purpose is None:
         assert "What is the loan for" in reply_text(events)
+
+
+@pytest.mark.parametrize(
+    ("lenders", "answer", "approved"),
+    [
+        (1, "是的，两家都提交", None),
+        (1, "yes, send it to all lenders", None),
+        (1, "yes but to both lenders", None),
+        (2, "是的，两家都提交", True),
+        (2, "yes, send it to both lenders", True),
+        (2, "yes, send it to all lenders", None),
+        (1, "yes, submit it", True),
+        (1, "yes if the rate is under 5%", None),
+    ],
+)
+async def test_a_submission_is_approved_only_by_a_yes_to_the_lenders_it_showed(
+    with_model: Client,
+    session: AsyncSession,
+    settings: Settings,
+    lenders: int,
+    answer: str,
+    approved: bool | None,
+) -> None:
+    await create_catalog(session)
+    borrower = await create_borrower(session, settings)
+    await give_consent(session, borrower)
+    token = await issue_token(session, borrower, settings=settings)
+    application = await create_application(session, borrower)
+    offers = await offer_service.get_offers(
+        session, actor_of(borrower), application_id=application.id
+    )
+    await session.commit()
+    offered = list(dict.fromkeys(str(offer.lender_id) for offer in offers.offers))
+    assert len(offered) >= 2, offers
+    lender_ids = offered[:lenders]
+    submit = AIMessage(
+        content="",
+        tool_calls=[
+            {
+                "name": "submit_application",
+                "args": {"application_id": str(application.id), "lender_ids": lender_ids},
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+            }
+        ],
+    )
+    model = ScriptedChatModel(script=[submit, AIMessage(content="Done.")])
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        asked = await send(http, token, thread_id, "send my application")
+        assert [d["tool"] for k, d in asked if k == "interrupt.requested"] == ["submit_application"]
+        events = await send(http, token, thread_id, answer)
+    if approved is None:
+        assert _resolved(events) == []
+        assert [d["tool"] for k, d in events if k == "interrupt.requested"] == [
+            "submit_application"
+        ]
+        assert (await session.scalars(select(ToolApproval.status))).all() == ["pending"]
+    else:
+        assert _resolved(events) == [approved]
