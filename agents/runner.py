@@ -59,6 +59,7 @@ from lending.identity.actor import Actor
 from lending.logs import get_logger
 from lending.models.chat import RunStatus
 from lending.models.tools import ToolApproval
+from lending.pii import REDACTED, PiiSpan, number_alone
 from tools.approvals import approval_service
 from tools.context import ToolContext
 from tools.registry import ToolRegistry
@@ -156,6 +157,12 @@ class TurnRunner:
             step = await self._answer(session, thread, request, transcript)
             prompt = await self.prompts(session, thread.graph, request.actor, mode)
             user_text = redact(request.message) if request.message is not None else None
+            rest = await self._rest_of_a_number(thread.graph, thread.id, request.message)
+            if rest is not None and request.message is not None:
+                # "6789" after "my ssn starts with 123-45": kept as neither part in clear.
+                user_text = redact(
+                    request.message[: rest.start] + REDACTED + request.message[rest.end :]
+                )
             run_id = await thread_service.start_run(
                 session,
                 thread.id,
@@ -489,11 +496,28 @@ class TurnRunner:
 
     async def _tokenized(self, graph: AnyGraph, config: RunnableConfig, text: str) -> AgentState:
         """The new message with its PII swapped for tokens in this conversation's vault."""
-        if not has_pii(text):
+        alone = number_alone(text) is not None
+        if not alone and not has_pii(text):
             return {"messages": [HumanMessage(text)]}  # no vault to read or change
         snapshot = await graph.aget_state(config)
-        vault = PiiVault(self.settings, snapshot.values.get("vault") if snapshot.values else None)
-        return {"messages": [HumanMessage(vault.tokenize(text))], "vault": vault.state()}
+        values = snapshot.values or {}
+        vault = PiiVault(self.settings, values.get("vault"))
+        rest = vault.rest_of_a_number(text, _last_person_message(values)) if alone else None
+        tokenized = vault.tokenize_rest(text, rest) if rest else vault.tokenize(text)
+        return {"messages": [HumanMessage(tokenized)], "vault": vault.state()}
+
+    async def _rest_of_a_number(
+        self, graph_name: str, thread_id: uuid.UUID, text: str | None
+    ) -> PiiSpan | None:
+        """The rest of a number the person's last message began (see `_tokenized`), or None;
+        read only for a message that is a bare number."""
+        if text is None or number_alone(text) is None:
+            return None
+        config: RunnableConfig = {"configurable": {"thread_id": str(thread_id)}}
+        snapshot = await self.graphs[graph_name].aget_state(config)
+        values = snapshot.values or {}
+        vault = PiiVault(self.settings, values.get("vault"))
+        return vault.rest_of_a_number(text, _last_person_message(values))
 
 
 @dataclass(frozen=True)
@@ -535,6 +559,14 @@ _EXPIRED: dict[Language, str] = {
     "I've checked the action again.",
     "zh": "该确认已过期（有效期 {hours} 小时），因此未执行任何操作。我已重新核对该操作。",
 }
+
+
+def _last_person_message(values: dict[str, Any]) -> str:
+    """The person's last message in a graph state (tokenised), or ""."""
+    for message in reversed(values.get("messages", [])):
+        if isinstance(message, HumanMessage):
+            return str(message.content)
+    return ""
 
 
 def _targets(arguments: dict[str, Any]) -> int:

@@ -565,6 +565,34 @@ def _partial_numbers(text: str) -> Iterator[PiiSpan]:
             yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), digits)
 
 
+# A message that is only (the rest of) a number: "6789", "and 6789.", "the rest is 6789", "后面是6789".
+_NUMBER_ALONE = re.compile(
+    r"\W*(?:(?:and|then|the|rest|is|are|last|four|4|digits|second|part|是|后面|剩下的|后四位)\W*)*"
+    r"(?P<number>\d(?:[\s.\-]?\d){2,16})\W*",
+    re.I,
+)
+
+
+def number_alone(text: str) -> PiiSpan | None:
+    """The number a message is made of, when it is nothing else: in answer to "my ssn starts
+    with 123-45", the rest of that number. Its kind is ACCOUNT (a part, never restored into an
+    SSN field); the caller decides from the conversation whether it continues a number."""
+    match = _NUMBER_ALONE.fullmatch(text)
+    if match is None:
+        return None
+    digits = _digits(match["number"])
+    return PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), digits)
+
+
+_BEGINS = re.compile(r"\b(?:starts?|starting|first|begins?|beginning)\b|前[三五3-5]位|开头", re.I)
+
+
+def begins_a_number(text: str) -> bool:
+    """Whether a message says it gives the first part of a number: an SSN, account or ID label,
+    or "starts with", "first", "开头"."""
+    return bool(_BEGINS.search(text) or _LABEL.search(text))
+
+
 def _never_issued(digits: str) -> bool:
     area, group, serial = digits[:3], digits[3:5], digits[5:]
     # 9xx stays personal: it is how ITINs (taxpayer numbers of people without an SSN) begin.

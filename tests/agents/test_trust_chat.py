@@ -579,3 +579,32 @@ async def test_a_submission_is_approved_only_by_a_yes_to_the_lenders_it_showed(
         assert (await session.scalars(select(ToolApproval.status))).all() == ["pending"]
     else:
         assert _resolved(events) == [approved]
+
+
+async def test_a_number_given_in_two_messages_is_kept_whole_nowhere(
+    with_model: Client,
+    session: AsyncSession,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """ "my ssn starts with 123-45", then "6789": neither part reaches the model, the transcript
+    or the logs; a bare number after a whole one (or after a lone part) is an answer as usual."""
+    _, token = await borrower_with_token(session, settings)
+    model = ScriptedChatModel(script=[AIMessage(content="Go on.")])
+    caplog.set_level(logging.DEBUG)
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        await send(http, token, thread_id, "my ssn starts with 123-45")
+        await send(http, token, thread_id, "6789")
+        await send(http, token, thread_id, "85000")  # after a lone part: an answer
+        await send(http, token, thread_id, "my ssn is 987-65-4321")
+        await send(http, token, thread_id, "72000")  # after a whole number: an answer
+    seen = " ".join(str(m.content) for turn in model.seen for m in turn)
+    stored = " ".join((await session.scalars(select(ChatMessage.content))).all())
+    for typed in ("123-45", "6789", "987-65-4321"):
+        assert typed not in seen, typed
+        assert typed not in stored, typed
+        assert typed not in caplog.text, typed
+    assert "85000" in seen
+    assert "85000" in stored
+    assert "72000" in seen
