@@ -599,9 +599,11 @@ async def test_a_number_given_in_two_messages_is_kept_whole_nowhere(
         await send(http, token, thread_id, "85000")  # after a lone part: an answer
         await send(http, token, thread_id, "my ssn is 987-65-4321")
         await send(http, token, thread_id, "72000")  # after a whole number: an answer
+        await send(http, token, thread_id, "my ssn is 555-12")
+        await send(http, token, thread_id, "and 3456.")
     seen = " ".join(str(m.content) for turn in model.seen for m in turn)
     stored = " ".join((await session.scalars(select(ChatMessage.content))).all())
-    for typed in ("123-45", "6789", "987-65-4321"):
+    for typed in ("123-45", "6789", "987-65-4321", "555-12", "3456"):
         assert typed not in seen, typed
         assert typed not in stored, typed
         assert typed not in caplog.text, typed
