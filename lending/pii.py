@@ -533,7 +533,7 @@ _SECRET_CODE = re.compile(
 _SSN_LAST_FOUR = re.compile(
     rf"(?:{_SSN_WORDS}|\bsocial\b)(?:\s*(?:number|no\.?|#|is|are|was|:|：|last\s*(?:four|4)"
     r"(?:\s*digits)?|(?:it\s+)?ends?\s*(?:with|in)|ending(?:\s*in)?|是|后四位|尾号)\s*)*\s*"
-    r"(?<![$\d])(?P<number>\d{3}[-\s.]\d{2}(?![-\s.]?\d)|\d{4,5})"
+    r"(?<![$\d])(?P<number>\d{3}[-\s]\d{2}(?![-\s]*\d)|\d{4,5})"
     r"(?![\d,.%]|\s*(?:k\b|%|months?|years?|a month|per|monthly|/mo|dollars?|个月|年|万|元))",
     re.I,
 )
