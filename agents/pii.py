@@ -19,7 +19,14 @@ from typing import Any
 from lending.config import Settings
 from lending.crypto import Encryptor, encryptor
 from lending.logs import PiiScrubber
-from lending.pii import VAULT_KINDS, PiiSpan, replace_pii
+from lending.pii import (
+    VAULT_KINDS,
+    PiiKind,
+    PiiSpan,
+    begins_a_number,
+    number_alone,
+    replace_pii,
+)
 from lending.pii import has_pii as _has_pii
 
 _TOKEN = re.compile(rf"\[({'|'.join(sorted(kind.value for kind in VAULT_KINDS))})-(\d+)\]")
@@ -65,6 +72,28 @@ class PiiVault:
     def tokenize(self, text: str) -> str:
         """`text` with every PII value replaced by its token."""
         return replace_pii(text, self._token_for, kinds=VAULT_KINDS)
+
+    def rest_of_a_number(self, text: str, previous: str) -> PiiSpan | None:
+        """The number `text` is made of when the person's `previous` message (tokenised) gave a
+        part of one ("my ssn starts with [ACCOUNT-1]", a value shorter than any whole number):
+        "6789" then is that number's rest, and is kept as a token too. A bare number after a
+        whole one ("[SSN-1]", then "85000" for the income) is an answer like any other."""
+        span = number_alone(text)
+        if span is None or not begins_a_number(_TOKEN.sub(" ", previous)):
+            return None  # "[ACCOUNT-2]" alone began nothing: no chain of parts
+        for token in _TOKEN.finditer(previous):
+            value = self._open(token.group(0))
+            if token.group(1) == PiiKind.ACCOUNT.value and value is not None and len(value) < 6:
+                return span
+        return None
+
+    def tokenize_rest(self, text: str, span: PiiSpan) -> str:
+        """`text` with the rest of a number (`rest_of_a_number`) and any other PII tokenised."""
+        return (
+            self.tokenize(text[: span.start])
+            + self._token_for(span)
+            + self.tokenize(text[span.end :])
+        )
 
     def tokenize_value(self, value: Any) -> Any:
         """`value` (JSON-like: a tool's output) with every PII value in its strings and integers

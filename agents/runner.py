@@ -59,6 +59,7 @@ from lending.identity.actor import Actor
 from lending.logs import get_logger
 from lending.models.chat import RunStatus
 from lending.models.tools import ToolApproval
+from lending.pii import REDACTED, PiiSpan, number_alone
 from tools.approvals import approval_service
 from tools.context import ToolContext
 from tools.registry import ToolRegistry
@@ -294,9 +295,15 @@ class TurnRunner:
         step = await self._answer(session, thread, request, transcript)
         prompt = await self.prompts(session, thread.graph, request.actor, mode)
         user_text = redact(request.message) if request.message is not None else None
+        rest = await self._rest_of_a_number(graph, config, request.message)
+        if rest is not None and request.message is not None:
+            # "6789" after "my ssn starts with 123-45": kept as neither part in clear.
+            user_text = redact(
+                request.message[: rest.start] + REDACTED + request.message[rest.end :]
+            )
         kept: list[dict[str, Any]] | None = None
         if isinstance(step.graph_input, _NewMessage):
-            step.graph_input = await self._tokenized(graph, config, step.graph_input.text)
+            step.graph_input = await self._tokenized(graph, config, step.graph_input.text, rest)
             if self.durability == "exit":
                 # "exit" writes one checkpoint, when the turn ends: the message is kept with
                 # the run until then, so a process that dies mid-turn leaves a turn to finish
@@ -350,8 +357,11 @@ class TurnRunner:
             asked = await approval_service.get(
                 session, request.actor, thread.pending_approval_ids[0], thread_id=thread.id
             )
-            # The action's own verb counts as agreement ("yes, withdraw it" to a withdrawal).
-            answer = parse_yes_no(request.message, action=asked.tool_name)
+            # The action's own verb counts as agreement ("yes, withdraw it" to a withdrawal); a
+            # yes reaching further than what was shown ("yes, to all lenders") is unclear.
+            answer = parse_yes_no(
+                request.message, action=asked.tool_name, targets=_targets(asked.arguments)
+            )
             if answer is None:
                 return await self._ask_again(session, thread, request, asked, transcript)
             approval_id, approved = asked.id, answer
@@ -538,18 +548,33 @@ class TurnRunner:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
-    async def _tokenized(self, graph: AnyGraph, config: RunnableConfig, text: str) -> _Message:
-        """The new message with its PII swapped for tokens in this conversation's vault. Its id
-        is given here: it names the turn (the tools' idempotency scope), also when the turn is
-        run again after a crash."""
+    async def _tokenized(
+        self, graph: AnyGraph, config: RunnableConfig, text: str, rest: PiiSpan | None
+    ) -> _Message:
+        """The new message with its PII swapped for tokens in this conversation's vault (and,
+        given `rest`, the rest of a number the person's last message began). Its id is given
+        here: it names the turn (the tools' idempotency scope), also when the turn is run again
+        after a crash."""
         message_id = str(uuid.uuid4())
-        if not has_pii(text):
+        if rest is None and not has_pii(text):
             return _Message(id=message_id, text=text)  # no vault to read or change
         snapshot = await graph.aget_state(config)
         stored = (snapshot.values or {}).get("vault") or {}
         vault = PiiVault(self.settings, stored)
-        tokenized = vault.tokenize(text)
+        tokenized = vault.tokenize_rest(text, rest) if rest else vault.tokenize(text)
         return _Message(id=message_id, text=tokenized, vault=vault.state(), before=stored)
+
+    async def _rest_of_a_number(
+        self, graph: AnyGraph, config: RunnableConfig, text: str | None
+    ) -> PiiSpan | None:
+        """The rest of a number the person's last message began ("6789" after "my ssn starts
+        with 123-45"), or None; the state is read only for a message that is a bare number."""
+        if text is None or number_alone(text) is None:
+            return None
+        snapshot = await graph.aget_state(config)
+        values = snapshot.values or {}
+        vault = PiiVault(self.settings, values.get("vault"))
+        return vault.rest_of_a_number(text, _last_person_message(values))
 
 
 @dataclass(frozen=True)
@@ -629,6 +654,21 @@ _EXPIRED: dict[Language, str] = {
     "I've checked the action again.",
     "zh": "该确认已过期（有效期 {hours} 小时），因此未执行任何操作。我已重新核对该操作。",
 }
+
+
+def _last_person_message(values: dict[str, Any]) -> str:
+    """The person's last message in a graph state (tokenised), or ""."""
+    for message in reversed(values.get("messages", [])):
+        if isinstance(message, HumanMessage):
+            return str(message.content)
+    return ""
+
+
+def _targets(arguments: dict[str, Any]) -> int:
+    """How many things an approval's question showed: the length of its list argument (the
+    lenders of a submission), else one (one application, one offer, one batch)."""
+    lengths = [len(value) for value in arguments.values() if isinstance(value, list)]
+    return max(lengths, default=1) or 1
 
 
 def _language(value: str) -> Language:

@@ -9,6 +9,12 @@ these values: spaced, dashed, dotted or bare digits, full-width digits and separ
 `\\d` matches every Unicode decimal digit, and `int()` reads them), Chinese dates
 (1990年3月15日, 一九九〇年三月十五日) and Chinese labels (社会安全号, 出生日期, 卡号).
 
+It also reads IBANs (mod-97 checked), unlabelled ABA routing numbers (checksum) and the account
+number after one, parts of a number said as parts ("starts with 123-45", "the last four are
+6789", "尾号6789": a number split over two messages is never kept whole or in clear), dates of
+birth in words ("the fourth of July 1985", "July fourth nineteen eighty-five", "dob 4 July 85")
+and e-mail addresses spelled without an "@" ("jane at example dot com", "jane(at)x(dot)com").
+
 What it deliberately leaves alone, because the intake needs it as typed: amounts ("$25,000",
 "25000.00"), terms, 10- and 11-digit phone numbers, five-digit and ZIP+4 codes after a state,
 loan references (OMF-2026-000123) and UUIDs.
@@ -166,7 +172,8 @@ _BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "出生", "生日")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 # Nothing below can match text without a digit, an "@", a Chinese year or a digit spelled out.
 _WORTH_LOOKING = re.compile(
-    r"\d|@|年|[零〇○一二三四五六七八九]|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b",
+    r"\d|@|年|[零〇○一二三四五六七八九]|\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b"
+    r"|nineteen|thousand",
     re.I,
 )
 
@@ -182,7 +189,10 @@ def find_pii(
     text: str, *, kinds: Collection[PiiKind] = ALL_KINDS, today: date | None = None
 ) -> list[PiiSpan]:
     """Every personal value in `text` of the given kinds, in order, never overlapping."""
-    if not text or _PLAIN_NUMBER.fullmatch(text) or not _WORTH_LOOKING.search(text):
+    if not text or _PLAIN_NUMBER.fullmatch(text):
+        return []
+    spelled_email = PiiKind.EMAIL in kinds and _SPELLED_EMAIL_HINT.search(text) is not None
+    if not spelled_email and not _WORTH_LOOKING.search(text):
         return []
     today = today or date.today()
     found: list[PiiSpan] = []
@@ -191,14 +201,19 @@ def find_pii(
             PiiSpan(PiiKind.EMAIL, m.start(), m.end(), m.group(0).lower())
             for m in _EMAIL.finditer(text)
         ]
+    if spelled_email:
+        found += _spelled_emails(text)
     # Ids are blanked out (same length, so positions hold) before numbers and dates are read.
     work = _PROTECTED.sub(lambda m: "_" * len(m.group(0)), text)
     if PiiKind.DOB in kinds:
         found += _dates(work, today)
+        found += _dates_in_words(work, today)
     if PiiKind.ACCOUNT in kinds or PiiKind.SSN in kinds or PiiKind.ID in kinds:
+        found += _ibans(work)
         found += _numbers(work)
         found += _spelled_numbers(work)
         found += _identity_numbers(work)
+        found += _partial_numbers(work)
     spans = sorted(
         (span for span in found if span.kind in kinds),
         key=lambda span: (span.start, -(span.end - span.start)),
@@ -238,6 +253,28 @@ def replace_pii(
 def mask_pii(text: str, *, kinds: Collection[PiiKind] = ALL_KINDS) -> str:
     """`text` with every personal value replaced by "[redacted]"."""
     return replace_pii(text, lambda _: REDACTED, kinds=kinds)
+
+
+# An e-mail address spelled out so that no "@" is typed: "jane at example dot com",
+# "jane dot doe (at) gmail (dot) com", "jane[at]example[dot]com", "jane艾特example点com". It takes
+# an "at" and a known top-level domain after a "dot", so "meet me at home" is not one.
+_AT = r"(?:\s*[(\[{<]\s*at\s*[)\]}>]\s*|\s+at\s+|\s*@\s*|\s*艾特\s*)"
+_DOT_WORD = r"(?:\s*[(\[{<]\s*dot\s*[)\]}>]\s*|\s+dot\s+|\s*点\s*|\.)"
+_TLD = r"(?:com|net|org|edu|gov|mil|io|co|us|uk|cn|de|fr|ca|au|jp|info|biz|me|ai|app|dev|xyz)"
+_SPELLED_EMAIL = re.compile(
+    rf"(?<![\w.])[a-z0-9][\w+-]*(?:{_DOT_WORD}[\w+-]+)*{_AT}"
+    rf"[a-z0-9][a-z0-9-]*(?:{_DOT_WORD}[a-z0-9-]+)*?{_DOT_WORD}{_TLD}(?![a-z0-9])",
+    re.I,
+)
+_SPELLED_EMAIL_HINT = re.compile(r"\bdot\b|点|[(\[{<]\s*at\s*[)\]}>]|艾特", re.I)
+
+
+def _spelled_emails(text: str) -> Iterator[PiiSpan]:
+    for match in _SPELLED_EMAIL.finditer(text):
+        typed = match.group(0)
+        value = re.sub(_AT, "@", typed, count=1, flags=re.I)
+        value = re.sub(_DOT_WORD, ".", value, flags=re.I).replace(" ", "").lower()
+        yield PiiSpan(PiiKind.EMAIL, match.start(), match.end(), value)
 
 
 # --- numbers ------------------------------------------------------------------------------
@@ -291,7 +328,9 @@ def _numbers(text: str) -> Iterator[PiiSpan]:
             end, digits = end + 1, digits + "X"  # a Chinese resident ID's check character
         if plain and label == "id":
             yield PiiSpan(PiiKind.ID, match.start(), end, digits)
-        elif plain and (len(digits) >= 12 or label == "account"):
+        elif plain and (
+            len(digits) >= 12 or label == "account" or _after_routing(text, match.start())
+        ):
             yield PiiSpan(PiiKind.ACCOUNT, match.start(), end, digits)
         elif count == 9 and plain:
             yield from _ssn(text, match)
@@ -322,7 +361,10 @@ def _nine_digits(text: str, start: int, end: int, digits: str) -> Iterator[PiiSp
         and (_never_issued(digits) or re.search(r"[A-Za-z]-$", text[max(0, start - 2) : start]))
     ):
         # Numbers the SSA never issues (parse_ssn refuses them too), and the digits of an
-        # identifier such as LOAN-000002-017a or OMF-2026-000123, are not SSNs.
+        # identifier such as LOAN-000002-017a or OMF-2026-000123, are not SSNs; one that is a
+        # valid ABA routing number ("021000021 / 1234567890") is a bank's, with no label.
+        if _is_routing(digits) and not re.search(r"[A-Za-z]-$", text[max(0, start - 2) : start]):
+            yield PiiSpan(PiiKind.ACCOUNT, start, end, digits)
         return
     value = f"{digits[:3]}-{digits[3:5]}-{digits[5:]}" if kind is PiiKind.SSN else digits
     yield PiiSpan(kind, start, end, value)
@@ -429,6 +471,129 @@ def _identity_numbers(text: str) -> Iterator[PiiSpan]:
             yield PiiSpan(PiiKind.ID, match.start(), match.end(), value)
 
 
+def _is_routing(digits: str) -> bool:
+    """Whether nine digits are an ABA routing number: a Federal Reserve prefix and the
+    3-7-1 checksum."""
+    if len(digits) != 9 or not digits.isascii() or int(digits[:2]) not in _ROUTING_PREFIXES:
+        return False
+    weights = (3, 7, 1) * 3
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 10 == 0
+
+
+_ROUTING_PREFIXES = frozenset([*range(0, 13), *range(21, 33), *range(61, 73), 80])
+_ROUTING_BEFORE = re.compile(r"(?<!\d)(\d{9})(?!\d)\D{0,20}$")
+
+
+def _after_routing(text: str, start: int) -> bool:
+    """Whether a routing number stands just before `start` (its account number follows it)."""
+    before = _ROUTING_BEFORE.search(text[max(0, start - 32) : start])
+    return before is not None and _is_routing(before.group(1))
+
+
+# An IBAN: a country, two check digits and up to 30 letters and digits, in groups of four or
+# not; its mod-97 check keeps words and references out.
+_IBAN = re.compile(
+    r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}(?:[ ]?[A-Za-z0-9]{4}){2,7}(?:[ ]?[A-Za-z0-9]{1,3})?(?![A-Za-z0-9])"
+)
+
+
+def _ibans(text: str) -> Iterator[PiiSpan]:
+    for match in _IBAN.finditer(text):
+        value = match.group(0).replace(" ", "").upper()
+        rearranged = value[4:] + value[:4]
+        number = "".join(str(int(char, 36)) for char in rearranged)
+        if 15 <= len(value) <= 34 and int(number) % 97 == 1:
+            yield PiiSpan(PiiKind.ACCOUNT, match.start(), match.end(), value)
+
+
+# Part of a number, said as part of it: "my ssn starts with 123-45", "and ends with 6789",
+# "the last four are 6789", "尾号6789". A number split over two messages is then never whole in
+# either, and neither part is kept in clear. Amounts, terms and rates after such words are not
+# parts ("payments start with 1500 a month", "ends in 60 months").
+_PART_CUE = re.compile(
+    r"(?:\blast\s+(?:four|4|five|5)(?:\s+digits)?|\bfirst\s+(?:three|3|five|5)(?:\s+digits)?"
+    r"|\b(?:ends?|ending|starts?|starting|begins?|beginning)(?:\s+(?:with|in))?"
+    r"|后四位|后4位|前五位|前5位|前三位|前3位|尾号|尾数|开头)"
+    r"(?:\s*(?:is|are|was|were|of|:|：|是|为)\s*|\s+)*"
+    r"(?P<number>(?<![$\d])\d{3,5}(?:[-\u2013 ]\d{2,4})?)"
+    r"(?!\d|[.,]\d|\s*(?:%|k\b|months?|years?|yrs?|mos?\b|a month|per|dollars?|bucks|个月|年|万|元|块))",
+    re.I,
+)
+_PART_HINTS = ("last", "first", "end", "start", "begin", "后", "前", "尾", "开头")
+
+
+# An SSN shown masked but for its last four ("***-**-6789"), the last four after an SSN label
+# ("last 4 of my social: 6789"), and a card's security code or a PIN ("cvv 123", "pin 4321").
+_MASKED_SSN = re.compile(r"[*xX#•]{3}[-\s]?[*xX#•]{2}[-\s]?(?P<number>\d{4})(?!\d)")
+_SECRET_CODE = re.compile(
+    r"\b(?:cvv2?|cvc2?|cid|csc|security code|pin(?:\s*(?:code|number))?)\b\s*(?:is|:|#|=)?\s*"
+    r"(?P<number>\d{3,6})(?!\d)|(?:安全码|验证码|密码|pin码)\s*(?:是|为|：|:)?\s*(?P<zh>\d{3,6})(?!\d)",
+    re.I,
+)
+_SSN_LAST_FOUR = re.compile(
+    rf"(?:{_SSN_WORDS}|\bsocial\b)(?:\s*(?:number|no\.?|#|is|are|was|:|：|last\s*(?:four|4)"
+    r"(?:\s*digits)?|(?:it\s+)?ends?\s*(?:with|in)|ending(?:\s*in)?|是|后四位|尾号)\s*)*\s*"
+    r"(?<![$\d])(?P<number>\d{3}[-\s]\d{2}(?![-\s]*\d)|\d{4,5})"
+    r"(?![\d,.%]|\s*(?:k\b|%|months?|years?|a month|per|monthly|/mo|dollars?|个月|年|万|元))",
+    re.I,
+)
+
+
+def _partial_numbers(text: str) -> Iterator[PiiSpan]:
+    lowered = text.lower()
+    for match in _MASKED_SSN.finditer(text):
+        yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), match["number"])
+    for match in _SECRET_CODE.finditer(text):
+        group = "number" if match["number"] else "zh"
+        yield PiiSpan(PiiKind.ACCOUNT, match.start(group), match.end(group), match[group])
+    for match in _SSN_LAST_FOUR.finditer(text):
+        number = _digits(match["number"])
+        yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), number)
+    if not any(hint in lowered for hint in _PART_HINTS):
+        return
+    # A part is never a whole SSN to a tool (the intake reads SSN tokens as the answer), so
+    # every part is held as an ACCOUNT value: tokenised, never restored into an ssn field.
+    labelled = _LABEL.search(text) is not None
+    for match in _PART_CUE.finditer(text):
+        digits = _digits(match.group("number"))
+        # "the loan starts in 2027": a year, unless the message is about a number. The last
+        # four of an account or card ("Account ending 4821") is how statements show one.
+        if (
+            len(digits) >= 4
+            and (labelled or not re.fullmatch(r"(?:19|20)\d\d", digits))
+            and _label_before(text, match.start()) != "account"
+        ):
+            yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), digits)
+
+
+# A message that is only (the rest of) a number: "6789", "and 6789.", "the rest is 6789", "后面是6789".
+_NUMBER_ALONE = re.compile(
+    r"\W*(?:(?:and|then|the|rest|is|are|last|four|4|digits|second|part|是|后面|剩下的|后四位)\W*)*"
+    r"(?P<number>\d(?:[\s.\-]?\d){2,16})\W*",
+    re.I,
+)
+
+
+def number_alone(text: str) -> PiiSpan | None:
+    """The number a message is made of, when it is nothing else: in answer to "my ssn starts
+    with 123-45", the rest of that number. Its kind is ACCOUNT (a part, never restored into an
+    SSN field); the caller decides from the conversation whether it continues a number."""
+    match = _NUMBER_ALONE.fullmatch(text)
+    if match is None:
+        return None
+    digits = _digits(match["number"])
+    return PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), digits)
+
+
+_BEGINS = re.compile(r"\b(?:starts?|starting|first|begins?|beginning)\b|前[三五3-5]位|开头", re.I)
+
+
+def begins_a_number(text: str) -> bool:
+    """Whether a message says it gives the first part of a number: an SSN, account or ID label,
+    or "starts with", "first", "开头"."""
+    return bool(_BEGINS.search(text) or _LABEL.search(text))
+
+
 def _never_issued(digits: str) -> bool:
     area, group, serial = digits[:3], digits[3:5], digits[5:]
     # 9xx stays personal: it is how ITINs (taxpayer numbers of people without an SSN) begin.
@@ -520,3 +685,112 @@ def _dates(text: str, today: date) -> Iterator[PiiSpan]:
             day = _read_date(match, order, today)
             if day is not None and day <= today:
                 yield PiiSpan(PiiKind.DOB, match.start(), match.end(), day.isoformat())
+
+
+# Dates said in words: "born on the fourth of July 1985", "July fourth, nineteen eighty-five",
+# "dob 4 July 85" (a two-digit year only after a birth label).
+_ORDINAL_WORDS = {
+    word: day
+    for day, word in enumerate(
+        "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+        "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth "
+        "twentieth".split(),
+        start=1,
+    )
+}
+_ORDINAL_WORDS |= {
+    f"twenty{sep}{word}": 20 + day
+    for word, day in list(_ORDINAL_WORDS.items())[:9]
+    for sep in (" ", "-")
+}
+_ORDINAL_WORDS |= {"thirtieth": 30, "thirty first": 31, "thirty-first": 31}
+_ONES = "one two three four five six seven eight nine".split()
+_TEENS = "ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_TWO_DIGITS = (
+    rf"(?:(?:{'|'.join(_TENS)})(?:[\s-]+(?:{'|'.join(_ONES)}))?|{'|'.join(_TEENS)}"
+    rf"|oh[\s-]+(?:{'|'.join(_ONES)}))"
+)
+_YEAR_WORDS = (
+    rf"(?:(?:nineteen|twenty)[\s-]+{_TWO_DIGITS}"
+    rf"|two[\s-]+thousand(?:[\s-]+and)?(?:[\s-]+(?:{_TWO_DIGITS}|{'|'.join(_ONES)}))?)"
+)
+_DAY_WORDS = "|".join(sorted(_ORDINAL_WORDS, key=len, reverse=True))
+_DAY = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{_DAY_WORDS})"
+_YEAR_ANY = rf"(?:\d{{4}}|{_YEAR_WORDS}|'?\d{{2}})"
+_PART_GAP = r"(?:\s+|\s*[-/.]\s*)"  # "4 July", "4-Jul-1985", "Jul/04/1985"
+_WORD_DATES = (
+    re.compile(
+        rf"(?<![a-z0-9])(?P<day>{_DAY})(?:\s+of\s+|{_PART_GAP})(?P<month>{MONTH_NAMES_PATTERN})"
+        rf"\.?,?(?:\s+(?:of|in)\s+|{_PART_GAP})(?P<year>{_YEAR_ANY})(?![a-z0-9])",
+        re.I,
+    ),
+    re.compile(
+        rf"(?<![a-z])(?P<month>{MONTH_NAMES_PATTERN})\.?(?:\s+the\s+|{_PART_GAP})(?P<day>{_DAY})"
+        rf",?(?:\s+(?:of|in)\s+|{_PART_GAP})(?P<year>{_YEAR_ANY})(?![a-z0-9])",
+        re.I,
+    ),
+)
+_WORD_DATE_HINT = re.compile(
+    rf"{_DAY_WORDS}|nineteen|thousand|\b\d{{2}}\b|\bthe\b|[a-z][-/]\d|\d[-/][a-z]", re.I
+)
+
+
+def _year_from_words(words: str) -> int | None:
+    parts = [part for part in re.split(r"[\s-]+", words.lower()) if part and part != "and"]
+    if parts[:2] == ["two", "thousand"]:
+        return 2000 + (_small_number(parts[2:]) or 0)
+    century = {"nineteen": 1900, "twenty": 2000}.get(parts[0])
+    rest = _small_number(parts[1:])
+    return None if century is None or rest is None else century + rest
+
+
+def _small_number(parts: list[str]) -> int | None:
+    if not parts:
+        return 0
+    if parts[0] == "oh":
+        parts = parts[1:]
+    if len(parts) == 1 and parts[0] in _ONES:
+        return _ONES.index(parts[0]) + 1
+    if len(parts) == 1 and parts[0] in _TEENS:
+        return _TEENS.index(parts[0]) + 10
+    if parts and parts[0] in _TENS:
+        tens = (_TENS.index(parts[0]) + 2) * 10
+        if len(parts) == 1:
+            return tens
+        if len(parts) == 2 and parts[1] in _ONES:
+            return tens + _ONES.index(parts[1]) + 1
+    return None
+
+
+def _dates_in_words(text: str, today: date) -> Iterator[PiiSpan]:
+    lowered = text.lower()
+    if not any(month in lowered for month in _MONTH_STARTS) or not _WORD_DATE_HINT.search(text):
+        return
+    latest = today.year - DOB_MIN_AGE_YEARS
+    for pattern in _WORD_DATES:
+        for match in pattern.finditer(text):
+            day_text, year_text = match["day"].lower(), match["year"].lower().lstrip("'")
+            day = _ORDINAL_WORDS.get(re.sub(r"\s+", " ", day_text))
+            if day is None:
+                day = int(re.sub(r"\D", "", day_text))
+            labelled = _label_before(text, match.start()) == "birth"
+            if year_text.isdigit() and len(year_text) == 2:
+                if not labelled:
+                    continue
+                year = int(year_text) + (2000 if 2000 + int(year_text) <= today.year else 1900)
+            elif year_text.isdigit():
+                year = int(year_text)
+            else:
+                found_year = _year_from_words(year_text)
+                if found_year is None:
+                    continue
+                year = found_year
+            try:
+                when = date(year, MONTHS[match["month"].lower()], day)
+            except ValueError:
+                continue
+            if when.year < today.year - DOB_MAX_AGE_YEARS or when > today:
+                continue
+            if when.year <= latest or labelled:
+                yield PiiSpan(PiiKind.DOB, match.start(), match.end(), when.isoformat())

@@ -308,6 +308,8 @@ class BorrowerIntakePolicy:
             codes = choices_for(field, purposes)
             if field in asked:
                 reading = await understand(text, codes, similarity=not question_like)
+                if field == "purpose" and reading.code is None:
+                    reading = self._purpose_fallback(text, codes, reading, memory)
             elif field == "purpose" and not question_like:
                 reading = await understand(text, codes, similarity=False)
                 if reading.how != "words":
@@ -323,6 +325,8 @@ class BorrowerIntakePolicy:
                 continue
             if reading.code is not None:
                 values[field] = self._choice_args(field, reading.code)
+                if field == "purpose":
+                    memory.pop("purpose_unread", None)
             elif reading.suggestions and field in asked and not values:
                 memory["suggest"] = {"field": field, "codes": list(reading.suggestions)}
                 return say(self._did_you_mean(reading, lang, memory))
@@ -407,6 +411,27 @@ class BorrowerIntakePolicy:
         if field == "product_type":
             return self._start_product(code, text, memory)
         return self._updates({field: self._choice_args(field, code)}, memory, correction=False)
+
+    @staticmethod
+    def _purpose_fallback(
+        text: str, codes: tuple[str, ...], reading: Reading, memory: dict[str, Any]
+    ) -> Reading:
+        """A purpose the options do not name is "other" the second time it is given, so the
+        question is never asked forever ("a bail bond", "christmas gifts"). A reply rather than
+        a purpose ("idk", "yes", "what?") is never taken; the first time, the question is put
+        again (with its "Did you mean …?" when there is one)."""
+        described = (
+            "other" in codes
+            and not is_question(text)
+            and not only_answer_words(text)
+            and re.search(r"[^\W\d_]", text) is not None
+        )
+        if not described:
+            return reading
+        if memory.pop("purpose_unread", None) is None:
+            memory["purpose_unread"] = True
+            return reading
+        return Reading(code="other", how="fallback")
 
     def _did_you_mean(self, reading: Reading, lang: Lang, memory: dict[str, Any]) -> str:
         product = memory.get("suggest", {}).get("field") == "product_type"
@@ -881,13 +906,15 @@ class BorrowerIntakePolicy:
 
     # Consent: only an unambiguous yes to the consent question itself records it.
 
-    def _consent_question(self, memory: dict[str, Any]) -> str:
+    def _consent_question(self, memory: dict[str, Any], key: str = "consent_question") -> str:
+        """The consent's exact current text with a question on it (`key`: the words around it).
+        A yes records consent only in answer to a message that showed this text."""
         lang: Lang = memory.get("lang", "en")
         consents = requirements().consent_texts
         item = next(item for kind, item in consents.items() if kind.value == "credit_check")
         memory["consent_version"] = item.version
         return say_text(
-            "consent_question",
+            key,
             lang,
             text=item.text,
             version=item.version,
@@ -905,7 +932,7 @@ class BorrowerIntakePolicy:
                 "record_consent", {"kind": "credit_check", "granted": True, "text_version": version}
             )
         if decided is False:
-            return say(say_text("consent_refused", lang))
+            return say(self._consent_question(memory, "consent_refused"))
         if is_question(text):
             return say(
                 await self._knowledge(text, memory, context, resume=False)

@@ -4,6 +4,8 @@ no model can answer) and `tools` (the registry, with approvals through `interrup
 from __future__ import annotations
 
 import dataclasses
+import re
+import unicodedata
 from typing import Any, cast
 
 from langchain_core.messages import (
@@ -24,11 +26,14 @@ from langgraph.types import interrupt
 from agents.core.context import AgentContext
 from agents.core.fencing import fence
 from agents.core.state import AgentState
+from agents.guided.texts import CONSENT_TRANSLATIONS
 from agents.guided.yesno import Answer, consent_answer
 from agents.pii import PiiVault, redact
 from lending import tracing
 from lending.analytics.recorder import set_mode
+from lending.applications.requirements import requirements
 from lending.logs import get_logger
+from lending.models.applications import ConsentKind
 from tools.approvals import ApprovalPending
 from tools.base import ToolError
 
@@ -224,7 +229,9 @@ class _CallRun:
     last: AIMessage
     context: AgentContext
     vault: PiiVault
-    consent: str  # what the person last wrote: a consent is recorded only from a clear yes
+    # What the person last wrote and what the assistant said before it: a consent is recorded
+    # only from a clear yes to a turn that showed that consent's text.
+    consent: tuple[str, str]
     scope: str | None  # the turn the calls belong to (their idempotency scope)
 
     @classmethod
@@ -245,7 +252,7 @@ class _CallRun:
             last=last,
             context=context,
             vault=PiiVault(context.tools.settings, state.get("vault")),
-            consent=_last_words(state),
+            consent=(_last_words(state), _asked_before(state)),
             scope=f"{context.tools.thread_id}:{turn}" if turn else None,
         )
 
@@ -257,7 +264,7 @@ async def _run_calls(
     write: Any,
     started: set[str],
     finished: set[str],
-    consent_reply: str,
+    consent_reply: tuple[str, str],
     scope: str | None,
 ) -> tuple[list[ToolMessage], list[dict[str, Any]]]:
     """One pass over the calls: their results, and the approvals still waiting for an answer.
@@ -288,7 +295,7 @@ async def _run_calls(
                 exceptions_are_errors=False,
             ) as tool_span:
                 try:
-                    _check_consent(call, consent_reply)
+                    _check_consent(call, *consent_reply)
                     output = await context.registry.execute(
                         call["name"],
                         vault.restore(call["args"], context.registry.get(call["name"]).pii_fields),
@@ -380,16 +387,57 @@ def _last_words(state: AgentState) -> str:
     return ""
 
 
-def _check_consent(call: ToolCall, reply: str) -> None:
-    """Consent is recorded only from an unambiguous yes: a model that records a credit-check
-    consent after "I do not consent" (or "what does that mean?") is refused, whatever it says."""
+def _asked_before(state: AgentState) -> str:
+    """What the assistant said in the turn the person's last message answers (tokenised), or
+    "": its messages between the person's last two messages."""
+    messages = state["messages"]
+    people = [index for index, message in enumerate(messages) if isinstance(message, HumanMessage)]
+    if not people:
+        return ""
+    start = people[-2] + 1 if len(people) > 1 else 0
+    return " ".join(
+        str(message.content)
+        for message in messages[start : people[-1]]
+        if isinstance(message, AIMessage) and message.content
+    )
+
+
+def _words(text: str) -> str:
+    """Text as its words alone, for comparing what was shown: case, punctuation, quotes,
+    markdown and line breaks do not count."""
+    return " ".join(_WORD.findall(unicodedata.normalize("NFKC", text).casefold()))
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _consent_shown(kind: object, asked: str) -> bool:
+    """Whether the assistant's question showed the current text of this consent (in English,
+    or the Chinese translation guided mode shows beside it)."""
+    try:
+        consent = requirements().consent_texts[ConsentKind(str(kind))]
+    except ValueError:
+        return False
+    shown = _words(asked)
+    texts = [consent.text, CONSENT_TRANSLATIONS.get(str(kind), "")]
+    return any(text and _words(text) in shown for text in texts)
+
+
+def _check_consent(call: ToolCall, reply: str, asked: str) -> None:
+    """Consent is recorded only from an unambiguous yes to the consent's own question: a model
+    that records a credit-check consent after "I do not consent" (or "what does that mean?"),
+    or after a yes to a question that never showed the consent's text ("May I check offers?"),
+    is refused, whatever it says."""
     if call["name"] != "record_consent" or call["args"].get("granted") is not True:
         return
-    if consent_answer(reply) is not Answer.YES:
+    if consent_answer(reply) is not Answer.YES or not _consent_shown(
+        call["args"].get("kind"), asked
+    ):
         raise ToolError(
             "ConsentNotGiven",
-            "The person's last message is not a clear yes to the consent, so nothing was "
-            "recorded. Show them the consent text and ask again.",
+            "The person's last message is not a clear yes to the consent text shown just before "
+            "it, so nothing was recorded. Show them the consent's exact current text and ask "
+            "again.",
             status=409,
         )
 

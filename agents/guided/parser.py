@@ -341,14 +341,17 @@ def parse_count(field: str, text: str) -> int | None:
     return parse_whole_number(text)
 
 
-def parse_yes_no(text: str, *, action: str | None = None) -> bool | None:
+def parse_yes_no(
+    text: str, *, action: str | None = None, targets: int | None = None
+) -> bool | None:
     """True for an unambiguous yes, False for a plain refusal, None for anything else.
 
     The strict reading is `agents.guided.yesno.classify_answer`: a negation or hedge anywhere,
     a question, a condition or a mixed answer is never True. `action` (the tool being approved,
-    e.g. "withdraw_application") lets "yes, withdraw it" approve a withdrawal.
+    e.g. "withdraw_application") lets "yes, withdraw it" approve a withdrawal; `targets` (how
+    many things the question showed) keeps "yes, to all of them" from approving one.
     """
-    answer = classify_answer(text, action=action)
+    answer = classify_answer(text, action=action, targets=targets)
     if answer is Answer.UNCLEAR:
         return None
     return answer is Answer.YES

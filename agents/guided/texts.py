@@ -157,9 +157,10 @@ _TEXTS: dict[str, tuple[str, str]] = {
     "consent_refused": (
         "Understood: I haven't recorded any consent and nothing was checked. Without it I can't "
         "prequalify you, but you can still ask me questions, change your application, check its "
-        "status, or talk to a person. Say yes whenever you're ready.",
+        'status, or talk to a person. Say yes whenever you\'re ready to agree to: "{text}"',
         "明白：我没有记录任何同意，也没有做任何查询。没有同意我无法为您预审，但您仍然可以向我提问、"
-        "修改申请、查看进度，或联系真人客服。准备好了随时回答“同意”即可。",
+        "修改申请、查看进度，或联系真人客服。准备好同意以下内容（中文译文）时随时回答“同意”即可："
+        "“{translation}” 英文原文（版本 {version}）：“{text}”",
     ),
     "offers_intro": ("Here are your offers:", "以下是您的报价："),
     "offer_line": (

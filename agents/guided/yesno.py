@@ -78,6 +78,7 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
     _Role.CONTENT: (
         "i", "you", "u", "we", "it", "its", "that", "thats", "this", "these", "them", "they", "my",
         "your", "our", "the", "a", "an", "to", "for", "with", "and", "also", "then", "so", "just",
+        "he", "she",
         "now", "right now", "right away", "today", "is", "are", "am", "be", "im", "youre", "were",
         "will", "would", "can", "may", "could", "should", "shall", "have", "has", "had", "want",
         "wanna", "would like", "id like", "need", "ready", "going", "gonna", "lets", "let us",
@@ -88,13 +89,16 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
         "submission", "full application", "this time", "at the moment", "for now", "anymore",
         "that one", "doing", "rather", "id rather", "a second", "a sec", "a minute", "a moment",
         "one second", "one sec", "one moment", "said", "saying", "anything", "like",
+        # Words that set how far the answer reaches: read by `_SCOPE` below.
+        "every", "each", "everything", "everyone", "everybody", "any", "whole", "entire", "two",
+        "three", "four", "five", "too", "as well", "another", "more", "rest", "other",
     ),
     _Role.POLITE: (
         "please", "pls", "plz", "pleas", "thanks", "thank you", "thankyou", "thx", "ty", "cheers",
         "um", "umm", "uh", "uhh", "er", "erm", "ah", "oh", "ohh", "well", "hey", "hi", "hello",
         "i mean", "yo", "mhm", "mm", "mmm", "uh huh", "mm hmm", "okay so", "alrighty", "dear",
         "i said", "thank u", "thanks a lot", "many thanks", "much appreciated", "appreciate it",
-        "actually", "i repeat",
+        "actually", "i repeat", "thats all", "that is all",
     ),
     _Role.NEGATION: (
         "not", "never", "cannot", "dont", "do not", "does not", "did not", "will not", "would not",
@@ -129,6 +133,9 @@ _ENGLISH: dict[_Role, tuple[str, ...]] = {
         "fine i guess", "ok i guess", "im good", "im fine", "im ok", "im okay", "i am good",
         "i am fine", "no problem", "no worries", "not a problem", "dont mind", "do not mind",
         "i dont mind", "cant wait",
+        # Not objecting is not agreeing (nor refusing): asked again.
+        "dont object", "do not object", "dont disagree", "do not disagree", "no objection",
+        "no objections", "not opposed", "not against", "not against it",
         # Sarcasm: a yes-word that means no ("oh sure", "as if"; "yeah right" is read below).
         "oh sure", "oh right", "as if", "in your dreams", "dream on", "fat chance",
     ),
@@ -160,14 +167,16 @@ _CHINESE: dict[_Role, tuple[str, ...]] = {
     _Role.CONTENT: (
         "我", "你", "您", "的", "把", "申请", "查", "银行", "它", "这个", "那个", "这", "那", "就",
         "都", "帮我", "帮", "给", "贷款", "征信", "信用", "查询", "检查", "报告", "现在", "马上",
-        "立即", "立刻", "一下", "两家", "贷方", "放款方", "机构", "想", "也", "很", "非常", "一起",
+        "立即", "立刻", "一下", "贷方", "放款方", "机构", "想", "也", "很", "非常", "一起",
         "全部", "所有", "信息", "资料", "文件", "条款", "协议", "他们", "它们", "个", "笔", "份",
-        "先", "准备", "想好", "报价", "方案", "产品", "无误", "需要", "暂时", "们", "次", "额度",
-        "会", "能",
+        "先", "准备", "想好", "暂且", "姑且", "报价", "方案", "产品", "无误", "需要", "暂时", "们", "次", "额度",
+        "会", "能", "他", "她", "她们",
+        # Scope words, read by `_SCOPE` below.
+        "两", "俩", "三", "四", "五", "家", "全", "每", "各", "另外", "顺便", "还有", "其他", "别的",
     ),
     _Role.POLITE: (
         "请", "麻烦", "麻烦你", "谢谢", "谢啦", "谢了", "多谢", "了", "啊", "呀", "哈", "嘛", "哦",
-        "噢", "喔", "嗯", "嗯嗯", "额", "呃", "咯", "哟", "呗", "喽", "吧",
+        "噢", "喔", "嗯", "嗯嗯", "额", "呃", "咯", "哟", "呗", "喽", "吧", "啦",
     ),
     _Role.NEGATION: (
         "不", "没", "没有", "别", "未", "勿", "不要", "不用", "不必", "不想", "先不", "先不要",
@@ -184,7 +193,7 @@ _CHINESE: dict[_Role, tuple[str, ...]] = {
         "考虑一下", "看看", "再看看", "不确定", "不太确定", "不是很确定", "不一定", "说不定",
         "说不准", "不好说", "不知道", "不清楚", "不明白", "不懂", "不太懂", "随便", "都行",
         "都可以", "无所谓", "差不多", "还行", "看情况", "犹豫", "纠结", "估计", "我觉得", "觉得",
-        "不太", "没想好", "还没想好",
+        "不太", "没想好", "还没想好", "也行", "也可以", "也好",
         # Sarcasm: "同意才怪", "好个屁", "想得美".
         "才怪", "个屁", "个鬼", "做梦", "想得美", "呵呵",
     ),
@@ -435,6 +444,68 @@ def _names_another_action(tokens: list[_Token], action: str | None) -> bool:
     return bool(named - asked)
 
 
+# Scope: an approval approves exactly the action it showed, so a yes that restates a different
+# or broader reach ("yes, send it to all lenders", "yes, withdraw the other one too", "是的，两家都
+# 提交" when one lender was shown) approves nothing and the question is put again. A number must
+# be the number of things shown ("both" for two lenders); "all", "every" or "都" stands only beside
+# such a number ("两家都提交", "all three"); "too", "another" or "顺便" adds something never shown;
+# a plural ("the lenders") does not fit one thing.
+_SCOPE_COUNT: dict[str, int] = {
+    "both": 2, "two": 2, "three": 3, "four": 4, "five": 5,
+    "两": 2, "俩": 2, "三": 3, "四": 4, "五": 5,
+}  # fmt: skip
+_SCOPE_ALL = frozenset(
+    {
+        "all", "every", "each", "everything", "everyone", "everybody", "any", "anything", "whole",
+        "entire", "全部", "所有", "全", "每", "各", "都", "一起",
+    }
+)  # fmt: skip
+_SCOPE_MORE = frozenset(
+    {"also", "too", "as well", "another", "more", "rest", "other", "另外", "顺便", "还有", "其他",
+     "别的"}
+)  # fmt: skip
+# A yes "for now" is a yes with an end the person has in mind: not an approval to act on.
+_PROVISIONAL = frozenset({"for now", "at the moment", "for the moment", "暂时", "暂且", "姑且"})
+_PLURALS = frozenset({"lenders", "loans", "applications", "offers", "batches", "statements"})
+
+
+def _beyond_scope(tokens: list[_Token], targets: int | None) -> bool:
+    """Whether a yes reaches further than the `targets` things the question showed (None: the
+    question showed no count, as a consent or a plain question)."""
+    words = {token.text for token in tokens}
+    if words & (_SCOPE_MORE | _PROVISIONAL):
+        return True
+    counts = {_SCOPE_COUNT[word] for word in words if word in _SCOPE_COUNT}
+    if counts and (targets is None or counts != {targets}):
+        return True
+    if words & _SCOPE_ALL and not counts:
+        return True
+    return targets == 1 and bool(words & _PLURALS)
+
+
+# A message ending on one of these was cut off mid-thought ("yes and", "ok so", "yes, to the"):
+# what would have followed is unknown, so it is not a yes.
+_DANGLING = frozenset({"and", "so", "to", "for", "with", "the", "a", "an", "my", "your", "just"})
+
+
+def _cut_off(tokens: list[_Token]) -> bool:
+    said = [token for token in tokens if token.role not in (_Role.BREAK, _Role.POLITE)]
+    return bool(said) and said[-1].text in _DANGLING
+
+
+# Someone else's yes is not the person's: "they agree", "他们同意", "he says ok".
+_THIRD_PERSONS = frozenset({"he", "she", "they", "他", "她", "他们", "她们"})
+
+
+def _someone_else_agrees(tokens: list[_Token]) -> bool:
+    said = [token for token in tokens if token.role not in (_Role.BREAK, _Role.POLITE)]
+    return any(
+        token.text in _THIRD_PERSONS
+        and any(after.role in (_Role.YES, _Role.ACT) for after in said[index + 1 : index + 3])
+        for index, token in enumerate(said)
+    )
+
+
 def _sarcastic(tokens: list[_Token]) -> bool:
     """A yes-word, then "right" ending its clause, a comma between or not: "yeah right",
     "sure, right.", "yeah right, withdraw it" ("right" alone, or "that's right", still agrees)."""
@@ -455,13 +526,15 @@ def _sarcastic(tokens: list[_Token]) -> bool:
     return False
 
 
-def classify_answer(text: str, *, action: str | None = None) -> Answer:
+def classify_answer(text: str, *, action: str | None = None, targets: int | None = None) -> Answer:
     """YES only for an unambiguous affirmative, NO for a plain refusal, UNCLEAR for the rest.
 
     `action` names what is being approved (a tool name such as "withdraw_application", or its
     verb). Without it, "withdraw", "cancel" or "reject" in an answer refuse; with it, the
     action's own verb is what the person agrees to, so "yes, withdraw it" is YES for a
-    withdrawal and still UNCLEAR for a submission.
+    withdrawal and still UNCLEAR for a submission. `targets` is how many things the question
+    showed (the lenders of a submission; 1 for one application): a yes naming another number,
+    "all", "too" or a plural where one thing was shown is UNCLEAR.
     """
     acting = _action_verbs(action)
     tokens = [
@@ -489,6 +562,12 @@ def classify_answer(text: str, *, action: str | None = None) -> Answer:
         return Answer.UNCLEAR if affirmed else Answer.NO
     if affirmed and _names_another_action(tokens, action):
         return Answer.UNCLEAR  # "yes, submit it" to a withdrawal
+    if affirmed and _someone_else_agrees(tokens):
+        return Answer.UNCLEAR  # "they agree", "他们同意"
+    if affirmed and _cut_off(tokens):
+        return Answer.UNCLEAR  # "yes and", "ok so"
+    if affirmed and _beyond_scope(tokens, targets):
+        return Answer.UNCLEAR  # "yes, send it to all lenders" when one was shown
     return Answer.YES if affirmed else Answer.UNCLEAR
 
 
@@ -503,9 +582,9 @@ def only_answer_words(text: str) -> bool:
     return bool(roles) and _Role.UNKNOWN not in roles and not roles <= {_Role.CONTENT}
 
 
-def is_affirmative(text: str, *, action: str | None = None) -> bool:
+def is_affirmative(text: str, *, action: str | None = None, targets: int | None = None) -> bool:
     """True only when `text` is an unambiguous yes (to `action`, when given)."""
-    return classify_answer(text, action=action) is Answer.YES
+    return classify_answer(text, action=action, targets=targets) is Answer.YES
 
 
 def consent_answer(text: str) -> Answer:

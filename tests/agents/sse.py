@@ -16,7 +16,9 @@ from knowledge.ingest import knowledge_ingest_service
 from knowledge.ingestion import SourceFile
 from knowledge.schemas import IngestOptions
 from knowledge.seed import SEED_DIR
+from lending.applications.requirements import requirements
 from lending.config import Settings
+from lending.models.applications import ConsentKind
 from lending.models.identity import Role, User
 from tests.identity.factories import bearer, create_user, issue_token
 from tests.lending.factories import create_catalog
@@ -32,6 +34,12 @@ def tool_then_reply(
             AIMessage(content=reply),
         ]
     )
+
+
+def consent_question(kind: str = "credit_check") -> str:
+    """What a model asks before recording a consent: the consent's exact current text."""
+    text = requirements().consent_texts[ConsentKind(kind)].text
+    return f'To show you offers I need your consent: "{text}" Do you agree? (yes or no)'
 
 
 def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:

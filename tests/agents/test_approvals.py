@@ -25,6 +25,7 @@ from lending.models.tools import ApprovalStatus, ToolApproval, ToolCallRecord
 from tests.agents.sse import (
     Client,
     borrower_with_token,
+    consent_question,
     new_thread,
     parse_sse,
     reply_text,
@@ -423,7 +424,8 @@ async def test_a_model_cannot_record_consent_unless_the_person_said_a_clear_yes(
             or 0
         )
 
-    model = ScriptedChatModel(script=[consent, AIMessage(content="Noted.")])
+    # Each reply shows the consent's text and asks again: only the answer decides.
+    model = ScriptedChatModel(script=[consent, AIMessage(content=consent_question())])
     async with with_model(model) as http:
         thread_id = await new_thread(http, token)
         for refusal in (

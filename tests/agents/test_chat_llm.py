@@ -26,7 +26,15 @@ from lending.db import SessionMaker
 from lending.kv import MemoryStore
 from lending.models.applications import Application
 from lending.models.offers import Offer
-from tests.agents.sse import Client, borrower_with_token, new_thread, parse_sse, reply_text, send
+from tests.agents.sse import (
+    Client,
+    borrower_with_token,
+    consent_question,
+    new_thread,
+    parse_sse,
+    reply_text,
+    send,
+)
 from tests.api.lending_world import firm_offer
 from tests.identity.factories import bearer
 from tests.lending.factories import create_borrower
@@ -422,7 +430,7 @@ async def test_a_scripted_intake_to_offers_with_the_ssn_kept_from_the_model(
             ),
             AIMessage(content="Started. What is your SSN and the rest of your details?"),
             call("update_borrower_profile", **profile),
-            AIMessage(content="Thanks, your profile is complete. May I check offers (soft pull)?"),
+            AIMessage(content=f"Thanks, your profile is complete. {consent_question()}"),
             call("record_consent", kind="credit_check", granted=True),
             AIMessage(content="Consent recorded."),
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -26,8 +27,9 @@ _CORPUS: list[dict[str, str]] = [
 
 
 # Answers the way people refuse, hedge, joke and attack (red-team corpus): read exactly as
-# labelled, each to the action named in the row ("action") or to a plain question.
-_ADVERSARIAL: list[dict[str, str]] = [
+# labelled, each to the action named in the row ("action") or to a plain question, showing
+# "targets" things (the lenders of a submission; one application) when the row says.
+_ADVERSARIAL: list[dict[str, Any]] = [
     json.loads(line)
     for line in (Path(__file__).parent / "data" / "yes_no_adversarial.jsonl")
     .read_text(encoding="utf-8")
@@ -60,9 +62,14 @@ def test_the_adversarial_corpus_is_read_exactly_as_labelled() -> None:
     assert len(counts) == 6, counts
     assert min(counts.values()) >= 10, counts
     wrong = [
-        (row["text"], row.get("action"), row["label"], got.value)
+        (row["text"], row.get("action"), row.get("targets"), row["label"], got.value)
         for row in _ADVERSARIAL
-        if (got := classify_answer(row["text"], action=row.get("action"))).value != row["label"]
+        if (
+            got := classify_answer(
+                row["text"], action=row.get("action"), targets=row.get("targets")
+            )
+        ).value
+        != row["label"]
     ]
     assert wrong == []
 
@@ -293,3 +300,54 @@ def test_a_yes_naming_another_action_approves_nothing(text: str, action: str) ->
 )
 def test_a_yes_naming_the_action_asked_is_a_yes(text: str, action: str) -> None:
     assert classify_answer(text, action=action) is Answer.YES
+
+
+# A yes that reaches further than the question: generated with every reach word, anywhere.
+_BROADER = [
+    "all", "all of them", "every lender", "each one", "everything", "any lender", "too",
+    "as well", "also the other one", "another one", "the rest", "都", "全部", "所有的", "一起",
+    "顺便", "另外", "其他的",
+]  # fmt: skip
+_ACTIONS = ["submit_application", "withdraw_application", "accept_offer", None]
+
+
+@given(
+    before=st.lists(st.sampled_from(_AFFIRMATIVE_WORDS), min_size=1, max_size=3),
+    broader=st.sampled_from(_BROADER),
+    after=st.lists(st.sampled_from(["please", "thanks", "go ahead", "好的", "提交吧"]), max_size=2),
+    separator=st.sampled_from([" ", ", ", "，", ". "]),
+    action=st.sampled_from(_ACTIONS),
+    targets=st.sampled_from([1, 2, 3, None]),
+)
+def test_a_yes_reaching_further_than_what_was_shown_is_never_yes(
+    before: list[str],
+    broader: str,
+    after: list[str],
+    separator: str,
+    action: str | None,
+    targets: int | None,
+) -> None:
+    text = separator.join([*before, broader, *after])
+    assert classify_answer(text, action=action, targets=targets) is not Answer.YES
+
+
+@pytest.mark.parametrize(
+    ("text", "targets", "expected"),
+    [
+        ("yes, both", 2, Answer.YES),
+        ("yes, both", 1, Answer.UNCLEAR),
+        ("yes, both", 3, Answer.UNCLEAR),
+        ("yes, both", None, Answer.UNCLEAR),
+        ("ok, all three", 3, Answer.YES),
+        ("ok, all three", 2, Answer.UNCLEAR),
+        ("好的，两家都提交", 2, Answer.YES),
+        ("好的，两家都提交", 1, Answer.UNCLEAR),
+        ("yes, submit it", 1, Answer.YES),
+        ("yes, submit it", 2, Answer.YES),
+        ("no, not to both", 1, Answer.NO),
+    ],
+)
+def test_a_number_in_a_yes_must_be_the_number_shown(
+    text: str, targets: int | None, expected: Answer
+) -> None:
+    assert classify_answer(text, action="submit_application", targets=targets) is expected
