@@ -432,27 +432,11 @@ async def test_a_date_of_birth_said_in_words_is_taken_and_kept_out_of_the_transc
     assert "1985" not in stored
 
 
-_INTAKE_ANSWERS = {
-    "full legal name": "Jane Doe",
-    "date of birth": "1990-03-15",
-    "home address": "12 Main St, Springfield, IL 62704",
-    "phone": "(415) 555-0134",
-    "Social Security": "my ssn is 123-45-6789",
-    "employed": "employed full time",
-    "annual income": "$85,000 a year",
-    "rent or your mortgage": "1500",
-    "debts such as": "400",
-    "credit score": "about 720",
-}
-
-
 async def _to_the_purpose_question(
     client: httpx.AsyncClient, token: str, thread_id: str
 ) -> list[tuple[str, dict[str, Any]]]:
     events = await send(client, token, thread_id, "a personal loan of $15,000 over 36 months")
-    return await answer_until(
-        client, token, thread_id, events, "What is the loan for", _INTAKE_ANSWERS
-    )
+    return await answer_until(client, token, thread_id, events, "What is the loan for")
 
 
 @pytest.mark.parametrize(
