@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 import orjson
 from langchain_core.messages import AIMessage
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.scripted import ScriptedChatModel
@@ -18,7 +20,7 @@ from knowledge.schemas import IngestOptions
 from knowledge.seed import SEED_DIR
 from lending.applications.requirements import requirements
 from lending.config import Settings
-from lending.models.applications import ConsentKind
+from lending.models.applications import ConsentKind, ConsentRecord
 from lending.models.identity import Role, User
 from tests.identity.factories import bearer, create_user, issue_token
 from tests.lending.factories import create_catalog
@@ -40,6 +42,32 @@ def consent_question(kind: str = "credit_check") -> str:
     """What a model asks before recording a consent: the consent's exact current text."""
     text = requirements().consent_texts[ConsentKind(kind)].text
     return f'To show you offers I need your consent: "{text}" Do you agree? (yes or no)'
+
+
+def consent_call() -> AIMessage:
+    """A model's call recording the borrower's credit-check consent as granted."""
+    return AIMessage(
+        content="",
+        tool_calls=[
+            {
+                "name": "record_consent",
+                "args": {"kind": "credit_check", "granted": True},
+                "id": f"call_{uuid.uuid4().hex[:12]}",
+            }
+        ],
+    )
+
+
+async def granted_consents(session: AsyncSession, borrower: User) -> int:
+    """How many consents the borrower has granted."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(ConsentRecord)
+            .where(ConsentRecord.borrower_user_id == borrower.id, ConsentRecord.granted.is_(True))
+        )
+        or 0
+    )
 
 
 def parse_sse(body: str) -> list[tuple[str, dict[str, Any]]]:

@@ -20,12 +20,14 @@ from agents.scripted import ScriptedChatModel
 from api.app import create_app
 from lending.config import Settings
 from lending.kv import MemoryStore
-from lending.models.applications import Application, ConsentRecord
+from lending.models.applications import Application
 from lending.models.tools import ApprovalStatus, ToolApproval, ToolCallRecord
 from tests.agents.sse import (
     Client,
     borrower_with_token,
+    consent_call,
     consent_question,
+    granted_consents,
     new_thread,
     parse_sse,
     reply_text,
@@ -401,28 +403,7 @@ async def test_a_model_cannot_record_consent_unless_the_person_said_a_clear_yes(
     with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
     borrower, token = await borrower_with_token(session, settings)
-    consent = AIMessage(
-        content="",
-        tool_calls=[
-            {
-                "name": "record_consent",
-                "args": {"kind": "credit_check", "granted": True},
-                "id": f"call_{uuid.uuid4().hex[:12]}",
-            }
-        ],
-    )
-
-    async def consents() -> int:
-        return int(
-            await session.scalar(
-                select(func.count())
-                .select_from(ConsentRecord)
-                .where(
-                    ConsentRecord.borrower_user_id == borrower.id, ConsentRecord.granted.is_(True)
-                )
-            )
-            or 0
-        )
+    consent = consent_call()
 
     # Each reply shows the consent's text and asks again: only the answer decides.
     model = ScriptedChatModel(script=[consent, AIMessage(content=consent_question())])
@@ -438,7 +419,7 @@ async def test_a_model_cannot_record_consent_unless_the_person_said_a_clear_yes(
             finished = [d for k, d in events if k == "tool.finished"]
             assert finished, refusal
             assert finished[0]["ok"] is False, refusal
-            assert await consents() == 0, refusal
+            assert await granted_consents(session, borrower) == 0, refusal
         events = await send(http, token, thread_id, "yes, I agree to the credit check")
         assert [d["ok"] for k, d in events if k == "tool.finished"] == [True]
-    assert await consents() == 1
+    assert await granted_consents(session, borrower) == 1
