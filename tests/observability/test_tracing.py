@@ -115,6 +115,36 @@ async def test_one_chat_turn_makes_one_span_tree(
     assert run.model == "ScriptedChatModel"
 
 
+async def test_a_tool_that_needs_no_approval_runs_inside_the_assistant_step(
+    spans: InMemorySpanExporter, with_model: Client, session: AsyncSession, settings: Settings
+) -> None:
+    # One graph step: the model calls the tool, the tool runs, the model answers, all in the
+    # assistant node (a tool that needs an approval goes to the tools node, as above).
+    _, token = await borrower_with_token(session, settings)
+    model = tool_then_reply(
+        "compute_payment",
+        {"amount": "25000.00", "annual_rate": "7.5", "term_months": 60},
+        "About $501 a month.",
+        call_id="call_payment",
+    )
+    async with with_model(model) as http:
+        thread_id = await new_thread(http, token)
+        spans.clear()
+        events = await send(http, token, thread_id, "what would 25k at 7.5% over 5 years cost?")
+    assert events[-1][0] == "run.completed", events[-3:]
+    assert [data["ok"] for kind, data in events if kind == "tool.finished"] == [True]
+
+    finished = list(spans.get_finished_spans())
+    graph = _one(finished, "langgraph.run")
+    [node] = _children(finished, graph)
+    assert node.name == "agent.node assistant"
+    assert _names(_children(finished, node)) == [
+        "agent.model",
+        "agent.tool compute_payment",
+        "agent.model",
+    ]
+
+
 async def test_a_failing_tool_call_is_an_error_span(
     spans: InMemorySpanExporter, with_model: Client, session: AsyncSession, settings: Settings
 ) -> None:
