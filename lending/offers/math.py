@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,8 +38,16 @@ _CONTEXT = Context(
 # The solver stops when a Newton step moves the unit-period rate by less than this.
 _RATE_TOLERANCE = Decimal("1e-12")
 _MAX_ITERATIONS = 200
+# The float seed's Newton iterations stop at a step this small (relative to the rate above a
+# rate of 1): a few hundred units in a float's last place, still far inside _RATE_TOLERANCE.
+_FLOAT_TOLERANCE = 1e-13
+_MAX_FLOAT_ITERATIONS = 60
+# Below this the float sums lose too many digits to cancellation; the Decimal solve then starts
+# from zero as it always did (1e-12 a unit-period is under 1e-7 percent a year).
+_MIN_FLOAT_RATE = 1e-12
 # A unit-period rate above this (10,000,000% a period) means the cash flows have no APR.
 _MAX_UNIT_RATE = Decimal(100000)
+_MAX_FLOAT_RATE = float(_MAX_UNIT_RATE)
 _APR_EXACT_PLACES = Decimal("1e-10")
 _REGULAR_TOLERANCE = Decimal("0.125")
 _IRREGULAR_TOLERANCE = Decimal("0.25")
@@ -665,14 +674,33 @@ def _solve_unit_rate(flows: Sequence[tuple[Decimal, int, Decimal]]) -> Decimal:
     Newton's method, kept inside a bracket [low, high] where the net present value changes
     sign; a step that leaves the bracket (or a flat derivative) is replaced by bisection, or by
     widening the bracket while no rate with a negative value has been seen.
+
+    Each Decimal evaluation costs a pass over every cash flow, and from a zero rate Newton
+    needs four to seven of them; where the root is unique it starts instead from the root found
+    in binary floats (`_float_seed`), which is usually within 1e-17 of the Decimal one, so one
+    Decimal evaluation and one Newton step finish the solve. The Decimal steps stay the
+    authority: the float only chooses where they begin.
     """
-    # At a zero rate nothing is discounted, so the first Newton step needs no powers.
-    value = sum((amount for amount, _, _ in flows), Decimal(0))
+    runs = _runs(flows)
+    # At a zero rate nothing is discounted: the value is the amounts' sum (exact in cents).
+    value = sum((amount * count for amount, _, count, _ in runs), Decimal(0))
     if value == 0:
         return Decimal(0)
-    slope = -sum((amount * (whole + fraction) for amount, whole, fraction in flows), Decimal(0))
     low, high = Decimal(0), None
-    rate = Decimal(0)
+    seed = _float_seed(runs)
+    if seed is None:
+        # From a zero rate the first Newton step needs no powers.
+        rate = Decimal(0)
+        slope = -sum((amount * (whole + fraction) for amount, whole, fraction in flows), Decimal(0))
+    else:
+        rate = Decimal(repr(seed))
+        value, slope = _discounted(flows, rate)
+        if value == 0:
+            return rate
+        if value > 0:
+            low = rate
+        else:
+            high = rate
     for _ in range(_MAX_ITERATIONS):
         candidate = rate - value / slope if slope < 0 else None
         if candidate is not None and abs(candidate - rate) <= _RATE_TOLERANCE:
@@ -693,3 +721,97 @@ def _solve_unit_rate(flows: Sequence[tuple[Decimal, int, Decimal]]) -> Decimal:
         if high is not None and high - low <= _RATE_TOLERANCE:
             return (low + high) / 2
     raise LoanMathError("no annual percentage rate makes these payments repay the advances")
+
+
+# A run of flows: one amount paid at `count` consecutive whole unit-periods from `first`, all with
+# the same odd-days fraction (a level loan's payments are one or two runs).
+_Run = tuple[Decimal, int, int, Decimal]
+
+
+def _float_seed(runs: Sequence[_Run]) -> float | None:
+    """Where the Decimal solve should start: the root found in binary floats, or None to start
+    from zero (the value may have several roots, or the float iterations went astray).
+
+    Over runs of equal payments each run's present value is a geometric series summed in
+    closed form, so a float Newton iteration costs a few operations per run instead of a
+    Decimal pass over every flow. The float root is within a few units in
+    the last place of the true rate, well inside the Decimal solver's tolerance. No amount ever
+    leaves the solver as a float: the Decimal Newton steps decide the rate.
+    """
+    if not _has_one_root(runs):
+        return None
+    terms = [
+        (float(amount), first, count, float(fraction)) for amount, first, count, fraction in runs
+    ]
+    # From a zero rate Newton's first step needs no powers: Σ a / Σ a·(t + f).
+    value = sum(amount * count for amount, _, count, _ in terms)
+    slope = -sum(
+        amount * count * (first + (count - 1) / 2 + fraction)
+        for amount, first, count, fraction in terms
+    )
+    rate = 0.0
+    for _ in range(_MAX_FLOAT_ITERATIONS):
+        if not slope < 0:  # also catches a NaN
+            return None
+        step = value / slope
+        rate -= step
+        if not _MIN_FLOAT_RATE < rate <= _MAX_FLOAT_RATE:
+            return None
+        if abs(step) <= _FLOAT_TOLERANCE * max(rate, 1.0):
+            return rate
+        value, slope = _float_discounted(terms, rate)
+    return None
+
+
+def _runs(flows: Sequence[tuple[Decimal, int, Decimal]]) -> list[_Run]:
+    """The flows, in order, as runs of one amount over consecutive whole unit-periods."""
+    runs: list[_Run] = []
+    amount, first, fraction = flows[0]
+    count = 1
+    for next_amount, whole, next_fraction in flows[1:]:
+        if whole == first + count and next_amount == amount and next_fraction == fraction:
+            count += 1
+        else:
+            runs.append((amount, first, count, fraction))
+            amount, first, count, fraction = next_amount, whole, 1, next_fraction
+    runs.append((amount, first, count, fraction))
+    return runs
+
+
+def _has_one_root(runs: Sequence[_Run]) -> bool:
+    """Whether every advance comes no later than every payment, so the value has one root.
+
+    The value times the last advance's discount factor then falls as the rate rises: each
+    later flow is discounted faster than each earlier one (an odd-days fraction is at most one
+    unit-period), so only one rate zeroes it and Newton's method ends on that rate from any
+    start. With a payment between advances there may be several; the solve then keeps its
+    zero start, so it keeps finding the rate it always found.
+    """
+    last_advance = max((first + count - 1, frac) for amt, first, count, frac in runs if amt < 0)
+    first_payment = min((first, frac) for amt, first, _, frac in runs if amt > 0)
+    return last_advance <= first_payment
+
+
+def _float_discounted(
+    terms: Sequence[tuple[float, int, int, float]], rate: float
+) -> tuple[float, float]:
+    """`_discounted` in floats over runs, each run's sums over its periods in closed form.
+
+    For t = first … first + n − 1 and v = 1 / (1 + i): Σ v^t = v^first·(1 − v^n)·(1 + i) / i
+    and Σ t·v^t = first·Σ v^t + v^first·((1 − v^n) / i − n·v^n)·(1 + i) / i, with 1 − v^n
+    from expm1 so a small rate loses no digits to cancellation.
+    """
+    log_growth = math.log1p(rate)
+    growth_over_rate = (1 + rate) / rate
+    value = slope = 0.0
+    for amount, first, count, fraction in terms:
+        head = math.exp(-first * log_growth)
+        paid_off = -math.expm1(-count * log_growth)
+        powers = head * paid_off * growth_over_rate
+        weighted = first * powers + head * (paid_off / rate - count * (1 - paid_off)) * (
+            growth_over_rate
+        )
+        odd_growth = 1 + fraction * rate
+        value += amount * powers / odd_growth
+        slope -= amount * (weighted / (1 + rate) + fraction * powers / odd_growth) / odd_growth
+    return value, slope
