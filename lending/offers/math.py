@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -232,6 +233,8 @@ def amortization_schedule(
     if day_count is DayCount.actual_365 and start_date is None:
         raise LoanMathError("start_date: required for the actual/365 day count")
     mode = rounding.decimal_rounding
+    # The start a month's actual days are counted from; None for 30/360.
+    actual_from = start_date if day_count is DayCount.actual_365 else None
     rows: list[ScheduleRow] = []
     with localcontext(_CONTEXT):
         payment = _level_payment(principal, annual_rate_percent, n_months, rounding)
@@ -239,8 +242,10 @@ def amortization_schedule(
         for number in range(1, n_months + 1):
             # Multiplying before dividing keeps an exact half cent exact (162,000 at 3.875% is
             # 523.125), so the product's rounding mode, not the precision, decides the cent.
-            if start_date is not None and day_count is DayCount.actual_365:
-                days = (_add_months(start_date, number) - _add_months(start_date, number - 1)).days
+            if actual_from is not None:
+                days = (
+                    _add_months(actual_from, number) - _add_months(actual_from, number - 1)
+                ).days
                 accrued = balance * annual_rate_percent * days / 36500
             else:
                 accrued = balance * annual_rate_percent / 1200
@@ -412,10 +417,17 @@ def schedule_apr(
     if prepaid_finance_charges >= principal:
         raise LoanMathError("prepaid_finance_charges: must be less than the principal")
     start = start_date or _NOMINAL_START
-    payments = [(row.payment, _add_months(start, row.number)) for row in schedule.rows]
+    due_dates = _monthly_due_dates(start, len(schedule.rows))
+    payments = [(row.payment, due_dates[row.number - 1]) for row in schedule.rows]
     return annual_percentage_rate(
         [(principal - prepaid_finance_charges, start)], payments, UnitPeriod.month
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _monthly_due_dates(start: date, n_months: int) -> tuple[date, ...]:
+    """The dates 1 … n months after `start`; what-ifs without a date all share one start."""
+    return tuple(_add_months(start, number) for number in range(1, n_months + 1))
 
 
 def _level_payment(
@@ -444,21 +456,30 @@ def _check_loan_terms(principal: Decimal, annual_rate_percent: Decimal, n_months
 
 
 def _check_amount(amount: Decimal, field: str, *, allow_zero: bool = False) -> None:
+    if problem := _amount_problem(amount, allow_zero=allow_zero):
+        raise LoanMathError(f"{field}: {problem}")
+
+
+def _amount_problem(amount: Decimal, *, allow_zero: bool = False) -> str | None:
+    """What is wrong with an amount, or None when it is fine."""
     if not amount.is_finite():
-        raise LoanMathError(f"{field}: must be a number")
+        return "must be a number"
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise LoanMathError(f"{field}: must be {'at least' if allow_zero else 'greater than'} 0")
+        return f"must be {'at least' if allow_zero else 'greater than'} 0"
     if amount >= MAX_AMOUNT:
-        raise LoanMathError(f"{field}: must be less than {MAX_AMOUNT}")
+        return f"must be less than {MAX_AMOUNT}"
     if amount != amount.quantize(CENT):
-        raise LoanMathError(f"{field}: must have at most 2 decimal places")
+        return "must have at most 2 decimal places"
+    return None
 
 
 def _check_cash_flows(flows: Sequence[CashFlow], field: str) -> None:
     if not flows:
         raise LoanMathError(f"{field}: at least one is required")
     for index, (amount, _) in enumerate(flows):
-        _check_amount(amount, f"{field}[{index}].amount")
+        # The field's name is formatted only for a refusal: this runs for every payment.
+        if problem := _amount_problem(amount):
+            raise LoanMathError(f"{field}[{index}].amount: {problem}")
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -496,8 +517,9 @@ def _months_back(later: date, months: int, due_day: int) -> date:
 def _whole_months_and_days(earlier: date, later: date, due_day: int) -> tuple[int, int]:
     """Whole months counted back from `later` towards `earlier`, and the days left over."""
     months = max((later.year - earlier.year) * 12 + later.month - earlier.month, 0)
-    if later.day == earlier.day and not _is_month_end(later):
-        return months, 0  # same day of the month: whole months, no odd days
+    # Same day of the month: whole months, no odd days (no month ends before the 28th).
+    if later.day == earlier.day and (later.day < 28 or not _is_month_end(later)):
+        return months, 0
     back = _months_back(later, months, due_day)
     while months > 0 and back < earlier:
         months -= 1
@@ -509,6 +531,9 @@ def _unit_periods(start: date, day: date, unit: UnitPeriod, due_day: int) -> tup
     """Whole unit-periods t and the fraction f of one from `start` to `day` (Appendix J (b)(5))."""
     if day == start:
         return 0, _NO_ODD_DAYS
+    if unit is UnitPeriod.month:  # by far the most common unit-period, so tested first
+        months, odd_days = _whole_months_and_days(start, day, due_day)
+        return months, Decimal(odd_days) / 30 if odd_days else _NO_ODD_DAYS
     if unit is UnitPeriod.term:
         return 1, _NO_ODD_DAYS
     if unit in _DAYS_PER_WEEKLY_PERIOD:
@@ -516,8 +541,6 @@ def _unit_periods(start: date, day: date, unit: UnitPeriod, due_day: int) -> tup
         whole, odd_days = divmod((day - start).days, period_days)
         return whole, Decimal(odd_days) / period_days
     months, odd_days = _whole_months_and_days(start, day, due_day)
-    if unit is UnitPeriod.month:
-        return months, Decimal(odd_days) / 30 if odd_days else _NO_ODD_DAYS
     if unit is UnitPeriod.year:
         years = months // 12
         if odd_days == 0:
