@@ -43,6 +43,7 @@ _MAX_ITERATIONS = 200
 # rate of 1): a few hundred units in a float's last place, still far inside _RATE_TOLERANCE.
 _FLOAT_TOLERANCE = 1e-13
 _MAX_FLOAT_ITERATIONS = 60
+_FLOWS_PER_RUN_FOR_SEED = 4
 # Below this the float sums lose too many digits to cancellation; the Decimal solve then starts
 # from zero as it always did (1e-12 a unit-period is under 1e-7 percent a year).
 _MIN_FLOAT_RATE = 1e-12
@@ -699,9 +700,10 @@ def _solve_unit_rate(flows: Sequence[tuple[Decimal, int, Decimal]]) -> Decimal:
     widening the bracket while no rate with a negative value has been seen.
 
     Each Decimal evaluation costs a pass over every cash flow, and from a zero rate Newton
-    needs four to seven of them; where the root is unique it starts instead from the root found
-    in binary floats (`_float_seed`), which is usually within 1e-17 of the Decimal one, so one
-    Decimal evaluation and one Newton step finish the solve. The Decimal steps stay the
+    needs four to seven of them; where the root is unique and the flows fold into a few runs of
+    equal payments it starts instead from the root found in binary floats (`_float_seed`),
+    which is usually within 1e-17 of the Decimal one, so one Decimal evaluation and one Newton
+    step finish the solve. The Decimal steps stay the
     authority: the float only chooses where they begin.
     """
     runs = _runs(flows)
@@ -710,7 +712,9 @@ def _solve_unit_rate(flows: Sequence[tuple[Decimal, int, Decimal]]) -> Decimal:
     if value == 0:
         return Decimal(0)
     low, high = Decimal(0), None
-    seed = _float_seed(runs)
+    # A float pass costs a few µs a run: worth it while the runs are far fewer than the flows
+    # (a level loan's are two or three), not for payments that all differ.
+    seed = _float_seed(runs) if len(runs) * _FLOWS_PER_RUN_FOR_SEED <= len(flows) else None
     if seed is None:
         # From a zero rate the first Newton step needs no powers.
         rate = Decimal(0)
