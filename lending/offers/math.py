@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import calendar
+import functools
+import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,8 +39,17 @@ _CONTEXT = Context(
 # The solver stops when a Newton step moves the unit-period rate by less than this.
 _RATE_TOLERANCE = Decimal("1e-12")
 _MAX_ITERATIONS = 200
+# The float seed's Newton iterations stop at a step this small (relative to the rate above a
+# rate of 1): a few hundred units in a float's last place, still far inside _RATE_TOLERANCE.
+_FLOAT_TOLERANCE = 1e-13
+_MAX_FLOAT_ITERATIONS = 60
+_FLOWS_PER_RUN_FOR_SEED = 4
+# Below this the float sums lose too many digits to cancellation; the Decimal solve then starts
+# from zero as it always did (1e-12 a unit-period is under 1e-7 percent a year).
+_MIN_FLOAT_RATE = 1e-12
 # A unit-period rate above this (10,000,000% a period) means the cash flows have no APR.
 _MAX_UNIT_RATE = Decimal(100000)
+_MAX_FLOAT_RATE = float(_MAX_UNIT_RATE)
 _APR_EXACT_PLACES = Decimal("1e-10")
 _REGULAR_TOLERANCE = Decimal("0.125")
 _IRREGULAR_TOLERANCE = Decimal("0.25")
@@ -223,6 +234,8 @@ def amortization_schedule(
     if day_count is DayCount.actual_365 and start_date is None:
         raise LoanMathError("start_date: required for the actual/365 day count")
     mode = rounding.decimal_rounding
+    # The start a month's actual days are counted from; None for 30/360.
+    actual_from = start_date if day_count is DayCount.actual_365 else None
     rows: list[ScheduleRow] = []
     with localcontext(_CONTEXT):
         payment = _level_payment(principal, annual_rate_percent, n_months, rounding)
@@ -230,8 +243,10 @@ def amortization_schedule(
         for number in range(1, n_months + 1):
             # Multiplying before dividing keeps an exact half cent exact (162,000 at 3.875% is
             # 523.125), so the product's rounding mode, not the precision, decides the cent.
-            if start_date is not None and day_count is DayCount.actual_365:
-                days = (_add_months(start_date, number) - _add_months(start_date, number - 1)).days
+            if actual_from is not None:
+                days = (
+                    _add_months(actual_from, number) - _add_months(actual_from, number - 1)
+                ).days
                 accrued = balance * annual_rate_percent * days / 36500
             else:
                 accrued = balance * annual_rate_percent / 1200
@@ -403,10 +418,17 @@ def schedule_apr(
     if prepaid_finance_charges >= principal:
         raise LoanMathError("prepaid_finance_charges: must be less than the principal")
     start = start_date or _NOMINAL_START
-    payments = [(row.payment, _add_months(start, row.number)) for row in schedule.rows]
+    due_dates = _monthly_due_dates(start, len(schedule.rows))
+    payments = [(row.payment, due_dates[row.number - 1]) for row in schedule.rows]
     return annual_percentage_rate(
         [(principal - prepaid_finance_charges, start)], payments, UnitPeriod.month
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _monthly_due_dates(start: date, n_months: int) -> tuple[date, ...]:
+    """The dates 1 … n months after `start`; what-ifs without a date all share one start."""
+    return tuple(_add_months(start, number) for number in range(1, n_months + 1))
 
 
 def _level_payment(
@@ -435,21 +457,30 @@ def _check_loan_terms(principal: Decimal, annual_rate_percent: Decimal, n_months
 
 
 def _check_amount(amount: Decimal, field: str, *, allow_zero: bool = False) -> None:
+    if problem := _amount_problem(amount, allow_zero=allow_zero):
+        raise LoanMathError(f"{field}: {problem}")
+
+
+def _amount_problem(amount: Decimal, *, allow_zero: bool = False) -> str | None:
+    """What is wrong with an amount, or None when it is fine."""
     if not amount.is_finite():
-        raise LoanMathError(f"{field}: must be a number")
+        return "must be a number"
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise LoanMathError(f"{field}: must be {'at least' if allow_zero else 'greater than'} 0")
+        return f"must be {'at least' if allow_zero else 'greater than'} 0"
     if amount >= MAX_AMOUNT:
-        raise LoanMathError(f"{field}: must be less than {MAX_AMOUNT}")
+        return f"must be less than {MAX_AMOUNT}"
     if amount != amount.quantize(CENT):
-        raise LoanMathError(f"{field}: must have at most 2 decimal places")
+        return "must have at most 2 decimal places"
+    return None
 
 
 def _check_cash_flows(flows: Sequence[CashFlow], field: str) -> None:
     if not flows:
         raise LoanMathError(f"{field}: at least one is required")
     for index, (amount, _) in enumerate(flows):
-        _check_amount(amount, f"{field}[{index}].amount")
+        # The field's name is formatted only for a refusal: this runs for every payment.
+        if problem := _amount_problem(amount):
+            raise LoanMathError(f"{field}[{index}].amount: {problem}")
 
 
 def _days_in_month(year: int, month: int) -> int:
@@ -487,8 +518,9 @@ def _months_back(later: date, months: int, due_day: int) -> date:
 def _whole_months_and_days(earlier: date, later: date, due_day: int) -> tuple[int, int]:
     """Whole months counted back from `later` towards `earlier`, and the days left over."""
     months = max((later.year - earlier.year) * 12 + later.month - earlier.month, 0)
-    if later.day == earlier.day and not _is_month_end(later):
-        return months, 0  # same day of the month: whole months, no odd days
+    # Same day of the month: whole months, no odd days (no month ends before the 28th).
+    if later.day == earlier.day and (later.day < 28 or not _is_month_end(later)):
+        return months, 0
     back = _months_back(later, months, due_day)
     while months > 0 and back < earlier:
         months -= 1
@@ -500,6 +532,9 @@ def _unit_periods(start: date, day: date, unit: UnitPeriod, due_day: int) -> tup
     """Whole unit-periods t and the fraction f of one from `start` to `day` (Appendix J (b)(5))."""
     if day == start:
         return 0, _NO_ODD_DAYS
+    if unit is UnitPeriod.month:  # by far the most common unit-period, so tested first
+        months, odd_days = _whole_months_and_days(start, day, due_day)
+        return months, Decimal(odd_days) / 30 if odd_days else _NO_ODD_DAYS
     if unit is UnitPeriod.term:
         return 1, _NO_ODD_DAYS
     if unit in _DAYS_PER_WEEKLY_PERIOD:
@@ -507,8 +542,6 @@ def _unit_periods(start: date, day: date, unit: UnitPeriod, due_day: int) -> tup
         whole, odd_days = divmod((day - start).days, period_days)
         return whole, Decimal(odd_days) / period_days
     months, odd_days = _whole_months_and_days(start, day, due_day)
-    if unit is UnitPeriod.month:
-        return months, Decimal(odd_days) / 30 if odd_days else _NO_ODD_DAYS
     if unit is UnitPeriod.year:
         years = months // 12
         if odd_days == 0:
@@ -665,14 +698,36 @@ def _solve_unit_rate(flows: Sequence[tuple[Decimal, int, Decimal]]) -> Decimal:
     Newton's method, kept inside a bracket [low, high] where the net present value changes
     sign; a step that leaves the bracket (or a flat derivative) is replaced by bisection, or by
     widening the bracket while no rate with a negative value has been seen.
+
+    Each Decimal evaluation costs a pass over every cash flow, and from a zero rate Newton
+    needs four to seven of them; where the root is unique and the flows fold into a few runs of
+    equal payments it starts instead from the root found in binary floats (`_float_seed`),
+    which is usually within 1e-17 of the Decimal one, so one Decimal evaluation and one Newton
+    step finish the solve. The Decimal steps stay the
+    authority: the float only chooses where they begin.
     """
-    # At a zero rate nothing is discounted, so the first Newton step needs no powers.
-    value = sum((amount for amount, _, _ in flows), Decimal(0))
+    runs = _runs(flows)
+    # At a zero rate nothing is discounted: the value is the amounts' sum (exact in cents).
+    value = sum((amount * count for amount, _, count, _ in runs), Decimal(0))
     if value == 0:
         return Decimal(0)
-    slope = -sum((amount * (whole + fraction) for amount, whole, fraction in flows), Decimal(0))
     low, high = Decimal(0), None
-    rate = Decimal(0)
+    # A float pass costs a few µs a run: worth it while the runs are far fewer than the flows
+    # (a level loan's are two or three), not for payments that all differ.
+    seed = _float_seed(runs) if len(runs) * _FLOWS_PER_RUN_FOR_SEED <= len(flows) else None
+    if seed is None:
+        # From a zero rate the first Newton step needs no powers.
+        rate = Decimal(0)
+        slope = -sum((amount * (whole + fraction) for amount, whole, fraction in flows), Decimal(0))
+    else:
+        rate = Decimal(repr(seed))
+        value, slope = _discounted(flows, rate)
+        if value == 0:
+            return rate
+        if value > 0:
+            low = rate
+        else:
+            high = rate
     for _ in range(_MAX_ITERATIONS):
         candidate = rate - value / slope if slope < 0 else None
         if candidate is not None and abs(candidate - rate) <= _RATE_TOLERANCE:
@@ -693,3 +748,97 @@ def _solve_unit_rate(flows: Sequence[tuple[Decimal, int, Decimal]]) -> Decimal:
         if high is not None and high - low <= _RATE_TOLERANCE:
             return (low + high) / 2
     raise LoanMathError("no annual percentage rate makes these payments repay the advances")
+
+
+# A run of flows: one amount paid at `count` consecutive whole unit-periods from `first`, all with
+# the same odd-days fraction (a level loan's payments are one or two runs).
+_Run = tuple[Decimal, int, int, Decimal]
+
+
+def _float_seed(runs: Sequence[_Run]) -> float | None:
+    """Where the Decimal solve should start: the root found in binary floats, or None to start
+    from zero (the value may have several roots, or the float iterations went astray).
+
+    Over runs of equal payments each run's present value is a geometric series summed in
+    closed form, so a float Newton iteration costs a few operations per run instead of a
+    Decimal pass over every flow. The float root is within a few units in
+    the last place of the true rate, well inside the Decimal solver's tolerance. No amount ever
+    leaves the solver as a float: the Decimal Newton steps decide the rate.
+    """
+    if not _has_one_root(runs):
+        return None
+    terms = [
+        (float(amount), first, count, float(fraction)) for amount, first, count, fraction in runs
+    ]
+    # From a zero rate Newton's first step needs no powers: Σ a / Σ a·(t + f).
+    value = sum(amount * count for amount, _, count, _ in terms)
+    slope = -sum(
+        amount * count * (first + (count - 1) / 2 + fraction)
+        for amount, first, count, fraction in terms
+    )
+    rate = 0.0
+    for _ in range(_MAX_FLOAT_ITERATIONS):
+        if not slope < 0:  # also catches a NaN
+            return None
+        step = value / slope
+        rate -= step
+        if not _MIN_FLOAT_RATE < rate <= _MAX_FLOAT_RATE:
+            return None
+        if abs(step) <= _FLOAT_TOLERANCE * max(rate, 1.0):
+            return rate
+        value, slope = _float_discounted(terms, rate)
+    return None
+
+
+def _runs(flows: Sequence[tuple[Decimal, int, Decimal]]) -> list[_Run]:
+    """The flows, in order, as runs of one amount over consecutive whole unit-periods."""
+    runs: list[_Run] = []
+    amount, first, fraction = flows[0]
+    count = 1
+    for next_amount, whole, next_fraction in flows[1:]:
+        if whole == first + count and next_amount == amount and next_fraction == fraction:
+            count += 1
+        else:
+            runs.append((amount, first, count, fraction))
+            amount, first, count, fraction = next_amount, whole, 1, next_fraction
+    runs.append((amount, first, count, fraction))
+    return runs
+
+
+def _has_one_root(runs: Sequence[_Run]) -> bool:
+    """Whether every advance comes no later than every payment, so the value has one root.
+
+    The value times the last advance's discount factor then falls as the rate rises: each
+    later flow is discounted faster than each earlier one (an odd-days fraction is at most one
+    unit-period), so only one rate zeroes it and Newton's method ends on that rate from any
+    start. With a payment between advances there may be several; the solve then keeps its
+    zero start, so it keeps finding the rate it always found.
+    """
+    last_advance = max((first + count - 1, frac) for amt, first, count, frac in runs if amt < 0)
+    first_payment = min((first, frac) for amt, first, _, frac in runs if amt > 0)
+    return last_advance <= first_payment
+
+
+def _float_discounted(
+    terms: Sequence[tuple[float, int, int, float]], rate: float
+) -> tuple[float, float]:
+    """`_discounted` in floats over runs, each run's sums over its periods in closed form.
+
+    For t = first … first + n − 1 and v = 1 / (1 + i): Σ v^t = v^first·(1 − v^n)·(1 + i) / i
+    and Σ t·v^t = first·Σ v^t + v^first·((1 − v^n) / i − n·v^n)·(1 + i) / i, with 1 − v^n
+    from expm1 so a small rate loses no digits to cancellation.
+    """
+    log_growth = math.log1p(rate)
+    growth_over_rate = (1 + rate) / rate
+    value = slope = 0.0
+    for amount, first, count, fraction in terms:
+        head = math.exp(-first * log_growth)
+        paid_off = -math.expm1(-count * log_growth)
+        powers = head * paid_off * growth_over_rate
+        weighted = first * powers + head * (paid_off / rate - count * (1 - paid_off)) * (
+            growth_over_rate
+        )
+        odd_growth = 1 + fraction * rate
+        value += amount * powers / odd_growth
+        slope -= amount * (weighted / (1 + rate) + fraction * powers / odd_growth) / odd_growth
+    return value, slope

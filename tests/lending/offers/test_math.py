@@ -7,12 +7,12 @@ import json
 import re
 from collections.abc import Callable
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import assume, example, given, settings
+from hypothesis import assume, example, given, reject, settings
 from hypothesis import strategies as st
 
 from lending.offers.math import (
@@ -421,6 +421,194 @@ def test_solved_rate_balances_the_appendix_j_equation(
     odd_growth = 1 + Decimal(odd_days) / 30 * rate
     present_value = sum(payment / (odd_growth * (1 + rate) ** k) for k in range(1, n_payments + 1))
     assert abs(present_value - financed) < Decimal("0.001")
+
+
+# The solver against a slow reference --------------------------------------------------------
+
+# The reference's own precision and bracket: far below the 1e-10 percent that apr_exact keeps
+# (a monthly rate's 1e-10 percent a year is 8e-14 a month).
+REFERENCE_CONTEXT = Context(prec=60, rounding=ROUND_HALF_EVEN)
+REFERENCE_WIDTH = Decimal("1e-24")
+TimedFlow = tuple[Decimal, int, Decimal]
+
+
+def _reference_apr_exact(flows: list[TimedFlow], per_year: int) -> Decimal:
+    """apr_exact by plain bisection on the Appendix J equation, each flow discounted afresh.
+
+    `flows` are (amount, t, f) with advances negative; the value must have one root.
+    """
+    with localcontext(REFERENCE_CONTEXT):
+
+        def value(rate: Decimal) -> Decimal:
+            return sum(
+                (
+                    amount / ((1 + fraction * rate) * (1 + rate) ** whole)
+                    for amount, whole, fraction in flows
+                ),
+                Decimal(0),
+            )
+
+        low, high = Decimal(0), Decimal(1)
+        while value(high) > 0:
+            low, high = high, high * 2
+        while high - low > REFERENCE_WIDTH:
+            middle = (low + high) / 2
+            if value(middle) > 0:
+                low = middle
+            else:
+                high = middle
+        rate = (low + high) / 2
+        return (rate * per_year * 100).quantize(Decimal("1e-10"), rounding=ROUND_HALF_UP)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    principal=st.decimals(min_value=1_000, max_value=5_000_000, places=2),
+    rate=st.decimals(min_value=0, max_value=36, places=3),
+    n_months=st.integers(min_value=1, max_value=480),
+    fee_share=st.decimals(min_value=0, max_value=Decimal("0.1"), places=4),
+    rounding=roundings,
+    start=st.one_of(st.none(), st.dates(min_value=date(1990, 1, 1), max_value=date(2040, 12, 31))),
+    day_count=st.sampled_from(DayCount),
+)
+# The compute_payment what-if the CPU budget was measured on, and a 30-year mortgage.
+@example(
+    Decimal("25000.00"),
+    Decimal("7.5"),
+    60,
+    Decimal(0),
+    RoundingMode.half_up,
+    None,
+    DayCount.thirty_360,
+)
+@example(
+    Decimal("400000.00"),
+    Decimal("6.25"),
+    360,
+    Decimal("0.01"),
+    RoundingMode.half_up,
+    date(2025, 1, 31),
+    DayCount.thirty_360,
+)
+def test_level_loan_apr_matches_a_bisection_reference(
+    principal: Decimal,
+    rate: Decimal,
+    n_months: int,
+    fee_share: Decimal,
+    rounding: RoundingMode,
+    start: date | None,
+    day_count: DayCount,
+) -> None:
+    if start is None:
+        day_count = DayCount.thirty_360  # actual/365 needs the dates
+    fees = (principal * fee_share).quantize(Decimal("0.01"))
+    try:
+        schedule = amortization_schedule(
+            principal, rate, n_months, rounding, day_count=day_count, start_date=start
+        )
+    except LoanMathError:
+        reject()  # a long loan at a high rate whose cents do not work out
+
+    result = schedule_apr(schedule, principal, fees, start)
+
+    # Whatever day the loan starts on, payment k falls k whole months after it.
+    flows = [(-(principal - fees), 0, Decimal(0))]
+    flows += [(row.payment, row.number, Decimal(0)) for row in schedule.rows]
+    assert result.apr_exact == _reference_apr_exact(flows, 12)
+    assert result.apr == result.apr_exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@st.composite
+def _irregular_loans(
+    draw: st.DrawFn,
+) -> tuple[list[CashFlow], list[CashFlow], UnitPeriod, list[TimedFlow]]:
+    """Loans with an odd first period, irregular payments and draws, with each flow's (t, f)."""
+    unit = draw(st.sampled_from([UnitPeriod.month, UnitPeriod.week, UnitPeriod.biweek]))
+    advance_day = draw(st.dates(min_value=date(1990, 1, 1), max_value=date(2040, 12, 31)))
+    n_payments = draw(st.integers(min_value=1, max_value=480 if unit is UnitPeriod.month else 260))
+    # Draws among the payments may give the value several roots; without odd days, Norstrom's
+    # condition below keeps only loans with one.
+    draws_among_payments = draw(st.booleans())
+    odd_days = (
+        0
+        if draws_among_payments
+        else draw(st.integers(min_value=0, max_value=29 if unit is UnitPeriod.month else 13))
+    )
+    if unit is UnitPeriod.month:
+        # Due on the same day of each month, odd days after the advance (see the test above).
+        assume(advance_day.day <= 27)
+        due_date = advance_day + timedelta(days=odd_days)
+        assume(due_date < _months_after(advance_day, 1))
+        # A lone payment on a month's last day cannot show it was due on the 29th to 31st.
+        assume(n_payments > 1 or due_date.day <= 28)
+        days = [_months_after(due_date, k) for k in range(1, n_payments + 1)]
+        times = [(k, Decimal(odd_days) / 30) for k in range(1, n_payments + 1)]
+        draw_days = [_months_after(advance_day, j) for j in range(1, 25)]
+    else:
+        period = 7 if unit is UnitPeriod.week else 14
+        days = [
+            advance_day + timedelta(days=odd_days + period * k) for k in range(1, n_payments + 1)
+        ]
+        times = [
+            (odd_days // period + k, Decimal(odd_days % period) / period)
+            for k in range(1, n_payments + 1)
+        ]
+        draw_days = [advance_day + timedelta(days=period * j) for j in range(1, 25)]
+    level = draw(st.decimals(min_value=10, max_value=50_000, places=2))
+    amounts = [level] * n_payments
+    for index, amount in draw(
+        st.lists(
+            st.tuples(
+                st.integers(min_value=0, max_value=n_payments - 1),
+                st.decimals(min_value=1, max_value=100_000, places=2),
+            ),
+            max_size=5,
+        )
+    ):
+        amounts[index] = amount
+    financed = (sum(amounts) * draw(st.decimals(min_value="0.3", max_value=1, places=3))).quantize(
+        Decimal("0.01")
+    )
+    # Draws a whole number of unit-periods after the advance: t = j, f = 0.
+    last_draw = 24 if draws_among_payments else times[0][0]
+    draw_periods = draw(
+        st.lists(st.integers(min_value=1, max_value=last_draw), max_size=3, unique=True)
+    )
+    share = (financed / (len(draw_periods) + 1)).quantize(Decimal("0.01"))
+    assume(share > 0)
+    advances = [(financed - share * len(draw_periods), advance_day)]
+    advances += [(share, draw_days[j - 1]) for j in draw_periods]
+    flows = [(-advances[0][0], 0, Decimal(0))] + [(-share, j, Decimal(0)) for j in draw_periods]
+    flows += [(amount, t, f) for amount, (t, f) in zip(amounts, times, strict=True)]
+    if draws_among_payments:
+        assume(_running_total_changes_sign_once(flows))
+    return advances, list(zip(amounts, days, strict=True)), unit, flows
+
+
+def _running_total_changes_sign_once(flows: list[TimedFlow]) -> bool:
+    net: dict[int, Decimal] = {}
+    for amount, whole, _ in flows:
+        net[whole] = net.get(whole, Decimal(0)) + amount
+    running, totals = Decimal(0), []
+    for whole in sorted(net):
+        running += net[whole]
+        totals.append(running)
+    signs = [total > 0 for total in totals if total != 0]
+    changes = sum(1 for before, after in zip(signs, signs[1:], strict=False) if before != after)
+    # Repaying exactly what was advanced would make a zero rate a second root.
+    return changes == 1 and totals[-1] > 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(loan=_irregular_loans())
+def test_irregular_apr_matches_a_bisection_reference(
+    loan: tuple[list[CashFlow], list[CashFlow], UnitPeriod, list[TimedFlow]],
+) -> None:
+    advances, payments, unit, flows = loan
+
+    result = annual_percentage_rate(advances, payments, unit)
+
+    assert result.apr_exact == _reference_apr_exact(flows, int(result.unit_periods_per_year))
 
 
 # Refusals ---------------------------------------------------------------------------------------
