@@ -53,7 +53,13 @@ from lending import tracing
 from lending.analytics.recorder import conversation
 from lending.audit.schemas import Origin
 from lending.config import Settings
-from lending.db import SessionMaker, autocommit, transaction
+from lending.db import (
+    DriverConnection,
+    SessionMaker,
+    driver_autocommit,
+    driver_connection,
+    transaction,
+)
 from lending.errors import NotFound
 from lending.identity.actor import Actor
 from lending.logs import get_logger
@@ -218,9 +224,9 @@ class TurnRunner:
             yield RunError(error="TurnFailed", detail="The assistant could not finish this turn.")
         latency_ms = (time.perf_counter() - started) * 1000
         cost = self.model.pricing.cost(usage["input"], usage["output"]) if self.model else None
-        async with autocommit(self.sessionmaker) as session:  # one statement
+        async with driver_autocommit(self.sessionmaker) as records:  # one statement
             await thread_service.finish_run(
-                session,
+                records,
                 thread_id=thread.id,
                 run_id=run_id,
                 status=status,
@@ -267,20 +273,29 @@ class TurnRunner:
         cut off: its run gives up the message it kept only when this run starts, once the
         message is in the conversation's state.
         """
-        async with autocommit(self.sessionmaker) as session:
-            thread = await thread_service.open_turn(session, request.actor, request.thread_id)
+        # The session is for what a turn rarely needs (a prompt not cached yet, an experiment's
+        # assignment): it connects, and begins, only if used.
+        async with (
+            transaction(self.sessionmaker) as session,
+            driver_autocommit(self.sessionmaker) as records,
+        ):
+            thread = await thread_service.open_turn(records, request.actor, request.thread_id)
             if (
                 request.approval is None
                 and not thread.pending_approval_ids
                 and thread.last_run_status != RunStatus.RUNNING.value
             ):
-                return thread, await self._start_run(session, thread, request, mode, transcript)
+                begun = await self._start_run(session, records, thread, request, mode, transcript)
+                return thread, begun
         async with transaction(self.sessionmaker) as session:
-            return thread, await self._start_run(session, thread, request, mode, transcript)
+            records = await driver_connection(session)  # the same transaction
+            begun = await self._start_run(session, records, thread, request, mode, transcript)
+            return thread, begun
 
     async def _start_run(
         self,
         session: AsyncSession,
+        records: DriverConnection,
         thread: TurnThread,
         request: TurnRequest,
         mode: str,
@@ -289,7 +304,7 @@ class TurnRunner:
         graph = self.graphs[thread.graph]
         config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
         if thread.last_run_status == RunStatus.RUNNING.value:
-            cut_off = await thread_service.fail_cut_off_runs(session, thread.id)
+            cut_off = await thread_service.fail_cut_off_runs(records, thread.id)
             # Before this turn's message takes its vault tokens, theirs take theirs.
             await self._restore_cut_off(graph, config, cut_off)
         step = await self._answer(session, thread, request, transcript)
@@ -310,7 +325,7 @@ class TurnRunner:
                 # (`_restore_cut_off`), not a lost message.
                 kept = [step.graph_input.kept()]
         run_id = await thread_service.start_run(
-            session,
+            records,
             thread.id,
             mode=mode,
             prompt_versions=prompt.versions,
