@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -332,13 +333,15 @@ class TurnRunner:
             variant=prompt.variant,
             user_text=user_text,
             trace_id=tracing.current_trace_id(),
-            model=self._model_name() if mode == "llm" else None,
+            model=self.model_name if mode == "llm" else None,
             resume_input=kept,
         )
         return _Begun(step=step, prompt=prompt, run_id=run_id)
 
-    def _model_name(self) -> str | None:
-        """The first model of the chain, as the agent metrics group runs by it."""
+    @functools.cached_property
+    def model_name(self) -> str | None:
+        """The first model of the chain, as the agent metrics group runs by it (read once: a
+        pydantic model's missing attribute costs an exception every time it is asked)."""
         if self.model is None or not self.model.models:
             return None
         first = self.model.models[0]
