@@ -72,8 +72,15 @@ _OPEN_TURN = """
     FROM chat_thread AS t
     WHERE t.id = %(thread_id)s AND t.user_id = %(user_id)s
     """
+# The run starts without waiting for its commit's WAL flush (set_config(..., true) is SET LOCAL:
+# this statement's transaction only). The turn's end commits synchronously and flushes the WAL up
+# to it, this row included, before the person is told the turn completed; until then a crash of
+# the database itself can lose the turn in flight (never a completed one), and a crash of our
+# process loses nothing: the row is committed and visible at once (docs/DECISIONS.md, "Turn cost,
+# part 5"). Each flush waited for the disk: 0.2 to 1.7 ms here, three times a turn.
 _START_RUN = """
-    WITH run AS (
+    WITH durability AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+    run AS (
         INSERT INTO chat_run (id, thread_id, status, mode, started_at, input_tokens,
                               output_tokens, cost, prompt_versions, variant, trace_id, model,
                               resume_input)
@@ -82,7 +89,8 @@ _START_RUN = """
         RETURNING id, thread_id
     )
     INSERT INTO chat_message (thread_id, run_id, role, content)
-    SELECT thread_id, id, 'user', %(user_text)s::text FROM run WHERE %(user_text)s::text IS NOT NULL
+    SELECT thread_id, id, 'user', %(user_text)s::text FROM run, durability
+    WHERE %(user_text)s::text IS NOT NULL AND durability.setting = 'off'
     """
 # RETURNING reads the new row: the inputs the runs kept come from the rows as they were.
 _FAIL_CUT_OFF_RUNS = """
