@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -53,7 +54,13 @@ from lending import tracing
 from lending.analytics.recorder import conversation
 from lending.audit.schemas import Origin
 from lending.config import Settings
-from lending.db import SessionMaker, autocommit, transaction
+from lending.db import (
+    DriverConnection,
+    SessionMaker,
+    driver_autocommit,
+    driver_connection,
+    transaction,
+)
 from lending.errors import NotFound
 from lending.identity.actor import Actor
 from lending.logs import get_logger
@@ -218,9 +225,9 @@ class TurnRunner:
             yield RunError(error="TurnFailed", detail="The assistant could not finish this turn.")
         latency_ms = (time.perf_counter() - started) * 1000
         cost = self.model.pricing.cost(usage["input"], usage["output"]) if self.model else None
-        async with autocommit(self.sessionmaker) as session:  # one statement
+        async with driver_autocommit(self.sessionmaker) as records:  # one statement
             await thread_service.finish_run(
-                session,
+                records,
                 thread_id=thread.id,
                 run_id=run_id,
                 status=status,
@@ -267,20 +274,29 @@ class TurnRunner:
         cut off: its run gives up the message it kept only when this run starts, once the
         message is in the conversation's state.
         """
-        async with autocommit(self.sessionmaker) as session:
-            thread = await thread_service.open_turn(session, request.actor, request.thread_id)
+        # The session is for what a turn rarely needs (a prompt not cached yet, an experiment's
+        # assignment): it connects, and begins, only if used.
+        async with (
+            transaction(self.sessionmaker) as session,
+            driver_autocommit(self.sessionmaker) as records,
+        ):
+            thread = await thread_service.open_turn(records, request.actor, request.thread_id)
             if (
                 request.approval is None
                 and not thread.pending_approval_ids
                 and thread.last_run_status != RunStatus.RUNNING.value
             ):
-                return thread, await self._start_run(session, thread, request, mode, transcript)
+                begun = await self._start_run(session, records, thread, request, mode, transcript)
+                return thread, begun
         async with transaction(self.sessionmaker) as session:
-            return thread, await self._start_run(session, thread, request, mode, transcript)
+            records = await driver_connection(session)  # the same transaction
+            begun = await self._start_run(session, records, thread, request, mode, transcript)
+            return thread, begun
 
     async def _start_run(
         self,
         session: AsyncSession,
+        records: DriverConnection,
         thread: TurnThread,
         request: TurnRequest,
         mode: str,
@@ -289,7 +305,7 @@ class TurnRunner:
         graph = self.graphs[thread.graph]
         config: RunnableConfig = {"configurable": {"thread_id": str(thread.id)}}
         if thread.last_run_status == RunStatus.RUNNING.value:
-            cut_off = await thread_service.fail_cut_off_runs(session, thread.id)
+            cut_off = await thread_service.fail_cut_off_runs(records, thread.id)
             # Before this turn's message takes its vault tokens, theirs take theirs.
             await self._restore_cut_off(graph, config, cut_off)
         step = await self._answer(session, thread, request, transcript)
@@ -310,20 +326,22 @@ class TurnRunner:
                 # (`_restore_cut_off`), not a lost message.
                 kept = [step.graph_input.kept()]
         run_id = await thread_service.start_run(
-            session,
+            records,
             thread.id,
             mode=mode,
             prompt_versions=prompt.versions,
             variant=prompt.variant,
             user_text=user_text,
             trace_id=tracing.current_trace_id(),
-            model=self._model_name() if mode == "llm" else None,
+            model=self.model_name if mode == "llm" else None,
             resume_input=kept,
         )
         return _Begun(step=step, prompt=prompt, run_id=run_id)
 
-    def _model_name(self) -> str | None:
-        """The first model of the chain, as the agent metrics group runs by it."""
+    @functools.cached_property
+    def model_name(self) -> str | None:
+        """The first model of the chain, as the agent metrics group runs by it (read once: a
+        pydantic model's missing attribute costs an exception every time it is asked)."""
         if self.model is None or not self.model.models:
             return None
         first = self.model.models[0]

@@ -18,6 +18,7 @@ from knowledge.language import detect_language
 from lending.analytics.recorder import analytics
 from lending.audit.schemas import Origin
 from lending.audit.service import audit_service
+from lending.db import DriverConnection, run_sql
 from lending.errors import InvalidInput, NotFound
 from lending.identity.actor import Actor
 from lending.identity.scopes import Scope
@@ -56,8 +57,10 @@ class TurnThread:
     pending_approval_ids: list[uuid.UUID]
 
 
-# A turn's records are written with plain SQL, one statement per phase: the ORM's unit of work
-# cost more CPU than the rest of the turn's bookkeeping (docs/DECISIONS.md, issue 6).
+# A turn's records are written with plain SQL, one statement per phase, on the driver's own
+# connection (`lending.db.driver_autocommit`): the ORM's unit of work, and then its session
+# around a single statement, cost more CPU than the rest of the turn's bookkeeping
+# (docs/DECISIONS.md, issue 6 and "Turn cost, part 5").
 # The error of a run whose process stopped before it ended (killed, crashed, the machine lost).
 CUT_OFF_ERROR = "ProcessStopped"
 _OPEN_TURN = """
@@ -69,8 +72,15 @@ _OPEN_TURN = """
     FROM chat_thread AS t
     WHERE t.id = %(thread_id)s AND t.user_id = %(user_id)s
     """
+# The run starts without waiting for its commit's WAL flush (set_config(..., true) is SET LOCAL:
+# this statement's transaction only). The turn's end commits synchronously and flushes the WAL up
+# to it, this row included, before the person is told the turn completed; until then a crash of
+# the database itself can lose the turn in flight (never a completed one), and a crash of our
+# process loses nothing: the row is committed and visible at once (docs/DECISIONS.md, "Turn cost,
+# part 5"). Each flush waited for the disk: 0.2 to 1.7 ms here, three times a turn.
 _START_RUN = """
-    WITH run AS (
+    WITH durability AS (SELECT set_config('synchronous_commit', 'off', true) AS setting),
+    run AS (
         INSERT INTO chat_run (id, thread_id, status, mode, started_at, input_tokens,
                               output_tokens, cost, prompt_versions, variant, trace_id, model,
                               resume_input)
@@ -79,7 +89,8 @@ _START_RUN = """
         RETURNING id, thread_id
     )
     INSERT INTO chat_message (thread_id, run_id, role, content)
-    SELECT thread_id, id, 'user', %(user_text)s::text FROM run WHERE %(user_text)s::text IS NOT NULL
+    SELECT thread_id, id, 'user', %(user_text)s::text FROM run, durability
+    WHERE %(user_text)s::text IS NOT NULL AND durability.setting = 'off'
     """
 # RETURNING reads the new row: the inputs the runs kept come from the rows as they were.
 _FAIL_CUT_OFF_RUNS = """
@@ -259,14 +270,16 @@ class ThreadService:
         )
 
     async def open_turn(
-        self, session: AsyncSession, actor: Actor, thread_id: uuid.UUID
+        self, records: DriverConnection, actor: Actor, thread_id: uuid.UUID
     ) -> TurnThread:
         """The actor's thread and the status of its latest run, in one statement."""
-        connection = await session.connection()
-        result = await connection.exec_driver_sql(
-            _OPEN_TURN, {"thread_id": thread_id, "user_id": actor.user_id}
+        rows = await run_sql(
+            records,
+            _OPEN_TURN,
+            {"thread_id": thread_id, "user_id": actor.user_id},
+            name="chat_thread open_turn",
         )
-        row: Any = result.first()
+        row: Any = rows[0] if rows else None
         if row is None:
             raise NotFound("No such conversation.")
         return TurnThread(
@@ -274,24 +287,25 @@ class ThreadService:
         )
 
     async def fail_cut_off_runs(
-        self, session: AsyncSession, thread_id: uuid.UUID
+        self, records: DriverConnection, thread_id: uuid.UUID
     ) -> list[dict[str, Any]]:
         """Runs of the thread still `running` when a new turn begins (which holds the thread's
         lease, so none is live): a process stopped mid-turn. They are `failed`, not left
         running for ever; what they left undone is finished by the new turn
         (TurnRunner._unfinished), which takes over the graph inputs they kept: returned here,
         oldest first, and cleared from them."""
-        connection = await session.connection()
-        result = await connection.exec_driver_sql(
+        result = await run_sql(
+            records,
             _FAIL_CUT_OFF_RUNS,
             {"thread_id": thread_id, "error": CUT_OFF_ERROR, "finished": now()},
+            name="chat_run fail_cut_off_runs",
         )
-        rows: list[Any] = sorted(result.all(), key=lambda row: row[0])
+        rows: list[Any] = sorted(result, key=lambda row: row[0])
         return [item for row in rows for item in row[1] or []]
 
     async def start_run(
         self,
-        session: AsyncSession,
+        records: DriverConnection,
         thread_id: uuid.UUID,
         *,
         mode: str,
@@ -307,8 +321,8 @@ class ThreadService:
         `resume_input`: what the graph applies in this run, kept until the run ends, so a run
         cut off before it writes its checkpoint can be run again (`fail_cut_off_runs`)."""
         run_id = uuid.uuid4()
-        connection = await session.connection()
-        await connection.exec_driver_sql(
+        await run_sql(
+            records,
             _START_RUN,
             {
                 "run_id": run_id,
@@ -323,12 +337,13 @@ class ThreadService:
                 "model": model,
                 "resume": orjson.dumps(resume_input).decode() if resume_input else None,
             },
+            name="chat_run start_run",
         )
         return run_id
 
     async def finish_run(
         self,
-        session: AsyncSession,
+        records: DriverConnection,
         *,
         thread_id: uuid.UUID,
         run_id: uuid.UUID,
@@ -343,8 +358,8 @@ class ThreadService:
         fell_back: bool = False,
     ) -> None:
         """The run's outcome and the turn's transcript (in order), in one statement."""
-        connection = await session.connection()
-        await connection.exec_driver_sql(
+        await run_sql(
+            records,
             _FINISH_RUN,
             {
                 "run_id": run_id,
@@ -365,6 +380,7 @@ class ThreadService:
                     for entry in transcript
                 ],
             },
+            name="chat_run finish_run",
         )
 
     async def record_voice(

@@ -23,6 +23,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 # After this many finished requests, and again after ten times as many.
 FREEZE_AFTER_REQUESTS = (20, 200)
 
+# The collector's thresholds in a serving process. The default 700 allocations between young
+# collections is less than one chat turn makes, so every turn's short-lived objects were walked
+# while the turn still held them, then again in the older generation they had moved to. At
+# 10,000, most are gone before a collection comes: collector CPU per turn measured 0.18 ms at
+# 700 and 0.013 ms at 10,000 (in process, 600 turns). The older generations keep their ratios.
+SERVING_THRESHOLDS: tuple[int, ...] = (10_000, 10, 10)
+
 
 def freeze_heap() -> None:
     """Collect, then move every object still alive out of the collector's sight."""
@@ -31,9 +38,11 @@ def freeze_heap() -> None:
 
 
 def freeze_started_heap() -> None:
-    """Freeze at start-up, with the mappers configured first (they would be at the first query)."""
+    """Freeze at start-up, with the mappers configured first (they would be at the first query),
+    and set the serving process's collector thresholds."""
     configure_mappers()
     freeze_heap()
+    gc.set_threshold(*SERVING_THRESHOLDS)
 
 
 class FreezeAfterWarmUp:

@@ -39,7 +39,7 @@ from agents.runner import TurnRequest, TurnRunner
 from agents.threads import TranscriptEntry, thread_service
 from benchmarks.agent_server import provider
 from lending.config import Settings
-from lending.db import autocommit, create_engine, create_sessionmaker, transaction
+from lending.db import create_engine, create_sessionmaker, driver_autocommit, transaction
 from lending.identity.actor import Actor
 from lending.identity.sessions import token_service
 from lending.kv import MemoryStore
@@ -258,14 +258,16 @@ async def _records(sessionmaker: Any, actor: Actor, turns: int) -> float:
     ]
     started = time.process_time()
     for _ in range(turns):
-        async with autocommit(sessionmaker) as session:  # as the runner does (TurnRunner._begin)
-            thread = await thread_service.open_turn(session, actor, thread_id)
+        # As TurnRunner._begin does: a session opened in case the prompt needs one (it does not
+        # connect unless used), and the records on the pool's driver connection.
+        async with transaction(sessionmaker), driver_autocommit(sessionmaker) as records:
+            thread = await thread_service.open_turn(records, actor, thread_id)
             run_id = await thread_service.start_run(
-                session, thread.id, mode="llm", prompt_versions={}, variant=None, user_text=MESSAGE
+                records, thread.id, mode="llm", prompt_versions={}, variant=None, user_text=MESSAGE
             )
-        async with autocommit(sessionmaker) as session:
+        async with driver_autocommit(sessionmaker) as records:
             await thread_service.finish_run(
-                session,
+                records,
                 thread_id=thread_id,
                 run_id=run_id,
                 status=RunStatus.COMPLETED,

@@ -23,6 +23,7 @@ import uvicorn
 
 from agents.models import ModelBreaker, ModelPricing, ModelProvider
 from agents.scripted import ScriptedChatModel, tool_then_answer
+from api import heap
 from api.app import create_app
 from cli.main import SERVE_HTTP, SERVE_LOOP
 from lending.config import get_settings
@@ -84,11 +85,12 @@ class GcPauses:
 def main() -> None:
     settings = get_settings()
     configure_logging(level="WARNING", json=True, redacted_fields=settings.log_redacted_fields)
+    if thresholds := os.environ.get("BENCH_GC_THRESHOLD"):
+        # Other collector thresholds than the app's, to compare (e.g. "700,10,10", Python's
+        # default): the app sets them once it has started.
+        heap.SERVING_THRESHOLDS = tuple(int(value) for value in thresholds.split(","))
     app = create_app(settings, chat_model=provider(), freeze_heap=True)
     gc.freeze()
-    if thresholds := os.environ.get("BENCH_GC_THRESHOLD"):
-        # Other collector thresholds than the app's, to compare (e.g. "700,10,10").
-        gc.set_threshold(*(int(value) for value in thresholds.split(",")))
     pauses = GcPauses()
     gc_file = os.environ.get("BENCH_GC_FILE")
     if gc_file:

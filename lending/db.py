@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import psycopg
+from opentelemetry.trace import SpanKind
 from sqlalchemy import URL, make_url
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 
+from lending import tracing
 from lending.config import Settings
 from lending.logs import get_logger
 
@@ -114,24 +119,63 @@ async def transaction(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]
         await run_after_commit(session)
 
 
-@contextlib.asynccontextmanager
-async def autocommit(sessionmaker: SessionMaker) -> AsyncIterator[AsyncSession]:
-    """A session whose every statement commits on its own: no BEGIN and no COMMIT, two round
-    trips fewer than `transaction`. For statements that each stand alone (one statement that
-    writes, reads); never for writes that must land together. What `after_commit` registered
-    runs at the end, unless the block raised.
+# A connection of the pool's own driver (psycopg 3), below SQLAlchemy's execution layer.
+DriverConnection = psycopg.AsyncConnection[Any]
+# Per engine, its copy whose connections are checked out in autocommit mode (same pool).
+_AUTOCOMMIT_ENGINES: weakref.WeakKeyDictionary[AsyncEngine, AsyncEngine] = (
+    weakref.WeakKeyDictionary()
+)
 
-    A sessionmaker bound to one connection rather than an engine (the tests' outer transaction)
-    has no statement of its own to commit: its statements join that connection's transaction.
+
+@contextlib.asynccontextmanager
+async def driver_autocommit(sessionmaker: SessionMaker) -> AsyncIterator[DriverConnection]:
+    """A pooled connection's driver connection, every statement committing on its own (no
+    BEGIN, no COMMIT). For a hot path's statements that each stand alone, written in SQL for the
+    driver (a chat turn's run records): no ORM session is opened and closed around them, which
+    cost twice the statement itself (measured: 0.52 ms of CPU for a session and one statement,
+    0.24 ms this way; docs/DECISIONS.md, "Turn cost, part 5").
+
+    The connection comes from the engine's own pool. A sessionmaker bound to one connection
+    (the tests' outer transaction) has no statement of its own to commit: its statements join
+    that connection's transaction, as each would have committed (no savepoint, which a session
+    of that sessionmaker opened around this one would see released under it).
     """
-    if not isinstance(sessionmaker.kw.get("bind"), AsyncEngine):
-        async with transaction(sessionmaker) as session:
-            yield session
+    bind = sessionmaker.kw.get("bind")
+    if isinstance(bind, AsyncConnection):
+        raw = await bind.get_raw_connection()
+        yield cast(DriverConnection, raw.driver_connection)
         return
-    async with sessionmaker() as session:
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        yield session
-        await run_after_commit(session)
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError(f"a sessionmaker bound to an engine or a connection, not {bind!r}")
+    engine = _AUTOCOMMIT_ENGINES.get(bind)
+    if engine is None:
+        engine = _AUTOCOMMIT_ENGINES[bind] = bind.execution_options(isolation_level="AUTOCOMMIT")
+    async with engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        yield cast(DriverConnection, raw.driver_connection)
+
+
+async def driver_connection(session: AsyncSession) -> DriverConnection:
+    """The driver connection under `session`: statements on it join the session's transaction."""
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    return cast(DriverConnection, raw.driver_connection)
+
+
+async def run_sql(
+    connection: DriverConnection, statement: str, parameters: Mapping[str, Any], *, name: str
+) -> list[tuple[Any, ...]]:
+    """Run one statement on a driver connection: the rows it returns (none for a write).
+
+    Traced as SQLAlchemy's own statements are (a client span with the statement), since these
+    bypass its instrumentation."""
+    with tracing.span(
+        name,
+        {"db.system": "postgresql", "db.statement": statement},
+        kind=SpanKind.CLIENT,
+    ):
+        cursor = await connection.execute(statement, parameters)
+        return await cursor.fetchall() if cursor.description is not None else []
 
 
 _AFTER_COMMIT = "omnifin.after_commit"

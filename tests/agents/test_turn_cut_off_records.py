@@ -23,7 +23,7 @@ from agents.threads import thread_service
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
 from lending.config import Settings
-from lending.db import create_engine, create_sessionmaker, transaction
+from lending.db import create_engine, create_sessionmaker, driver_connection, transaction
 from lending.identity.actor import Actor
 from lending.models.chat import ChatRun
 from lending.models.identity import Role
@@ -72,7 +72,7 @@ async def _cut_off_turn(engine: AsyncEngine) -> tuple[Actor, uuid.UUID]:
         actor = actor_of(await create_user(session, role=Role.BORROWER, full_name="Sam Lee"))
         thread = await thread_service.create(session, actor)
         await thread_service.start_run(
-            session,
+            await driver_connection(session),
             thread.id,
             mode="llm",
             prompt_versions={},

@@ -14,9 +14,21 @@ from api import heap
 
 @pytest.fixture
 def thawed() -> Iterator[None]:
-    """Whatever a test freezes goes back under the collector's eye afterwards."""
+    """Whatever a test freezes goes back under the collector's eye afterwards, with the
+    collector's thresholds as they were."""
+    thresholds = gc.get_threshold()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
+
+
+def test_a_started_serving_heap_is_frozen_and_collected_less_often(thawed: None) -> None:
+    kept = [[index] for index in range(1000)]
+    heap.freeze_started_heap()
+    assert gc.get_threshold() == heap.SERVING_THRESHOLDS
+    assert heap.SERVING_THRESHOLDS[0] > 700  # Python's default walked every turn's objects
+    tracked = {id(item) for item in gc.get_objects()}
+    assert not tracked & {id(item) for item in kept}
 
 
 async def _ok(scope: Scope, receive: Receive, send: Send) -> None:
