@@ -640,7 +640,7 @@ _SSN_LAST_FOUR = re.compile(
 )
 
 
-# Every match of _SECRET_CODE, and of _SSN_LAST_FOUR, holds one of these (in folded text).
+# Every match of _SECRET_CODE, and of _SSN_LAST_FOUR, starts with one of these (in folded text).
 _SECRET_CODE_WORDS = (
     "cvv",
     "cvc",
@@ -652,21 +652,29 @@ _SECRET_CODE_WORDS = (
     "验证码",
     "密码",
 )
-_SSN_LAST_FOUR_WORDS = ("ssn", "soc", "tin", "tax", "安全号", "社会保障号", "社保号")
+_SSN_LAST_FOUR_WORDS = (
+    "ssn",
+    "soc",
+    "itin",
+    "tin",
+    "tax",
+    "社会安全号",
+    "社会保障号",
+    "社保号",
+    "安全号",
+)
 
 
 def _partial_numbers(text: str, folded: str) -> Iterator[PiiSpan]:
     lowered = text.lower()
     for match in _MASKED_SSN.finditer(text):
         yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), match["number"])
-    if any(word in folded for word in _SECRET_CODE_WORDS):
-        for match in _SECRET_CODE.finditer(text):
-            group = "number" if match["number"] else "zh"
-            yield PiiSpan(PiiKind.ACCOUNT, match.start(group), match.end(group), match[group])
-    if any(word in folded for word in _SSN_LAST_FOUR_WORDS):
-        for match in _SSN_LAST_FOUR.finditer(text):
-            number = _digits(match["number"])
-            yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), number)
+    for match in _matches_at(_SECRET_CODE, text, _occurrences(folded, _SECRET_CODE_WORDS)):
+        group = "number" if match["number"] else "zh"
+        yield PiiSpan(PiiKind.ACCOUNT, match.start(group), match.end(group), match[group])
+    for match in _matches_at(_SSN_LAST_FOUR, text, _occurrences(folded, _SSN_LAST_FOUR_WORDS)):
+        number = _digits(match["number"])
+        yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), number)
     if not any(hint in lowered for hint in _PART_HINTS):
         return
     # A part is never a whole SSN to a tool (the intake reads SSN tokens as the answer), so
