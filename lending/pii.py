@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -76,9 +76,11 @@ _SEP = rf"(?:{_SPACE}?{_DASH}{_SPACE}?|{_DOT}|{_SPACE})"
 _DATE_SEP = rf"(?:{_SPACE}?(?:{_DASH}|[/\uff0f]){_SPACE}?|{_DOT}|{_SPACE})"
 
 # Everything parse_ssn accepts (3-2-4 digits, each separator optional), with any separator above.
-_SSN_SHAPE = re.compile(rf"(?<!\d)\d{{3}}{_SEP}?\d{{2}}{_SEP}?\d{{4}}(?!\d)")
-# A run of digits joined by single separators: how card and account numbers are written.
-_DIGIT_RUN = re.compile(rf"(?<!\d)\d(?:{_SEP}?\d)*(?!\d)")
+_SSN_SHAPE = re.compile(rf"\d(?<!\d\d)\d{{2}}{_SEP}?\d{{2}}{_SEP}?\d{{4}}(?!\d)")
+# A run of six or more digits joined by single separators: how card and account numbers are
+# written (shorter runs are neither). At most one way to read each next digit, so a run is
+# always matched whole.
+_LONG_DIGIT_RUN = re.compile(rf"\d(?<!\d\d)(?:{_SEP}?\d){{5,}}(?!\d)")
 _DECIMAL = re.compile(rf"\d+{_DOT}\d+")
 _ZIP4_SHAPE = re.compile(rf"\d{{5}}{_DASH}\d{{4}}")
 _ZIP_LABEL = re.compile(r"(?:zip|postal)(?:\s*code)?[\s:#]*$|邮编[\s:：]*$|邮政编码[\s:：]*$", re.I)
@@ -125,14 +127,14 @@ _CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"
 _CN_NUMBER = "一二三四五六七八九十"
 # Dates are looked for around each four-digit number (a year), not across the whole text: a log
 # line or a tool's output has few, and scanning every pattern over all of it cost ~0.5 ms a line.
-_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+_YEAR = re.compile(r"\d(?<!\d\d)\d{3}(?!\d)")
 _YEAR_FIRST: tuple[re.Pattern[str], str] = (
     re.compile(rf"(\d{{4}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{1,2}})(?!\d)"),
     "ymd",
 )
 _YEAR_LAST: tuple[tuple[re.Pattern[str], str], ...] = (
     # Day and month in either order (US first), then the year.
-    (re.compile(rf"(?<!\d)(\d{{1,2}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{4}})$"), "mdy"),
+    (re.compile(rf"(\d(?<!\d\d)\d?){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{4}})$"), "mdy"),
     (
         re.compile(
             rf"(?<![A-Za-z])({MONTH_NAMES_PATTERN})\.?\s+(\d{{1,2}}){_ORDINAL},?\s+(\d{{4}})$",
@@ -142,12 +144,13 @@ _YEAR_LAST: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (
         re.compile(
-            rf"(?<!\d)(\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?({MONTH_NAMES_PATTERN})\.?,?\s+(\d{{4}})$",
+            rf"(\d(?<!\d\d)\d?){_ORDINAL}\s+(?:of\s+)?({MONTH_NAMES_PATTERN})\.?,?\s+(\d{{4}})$",
             re.I,
         ),
         "dMy",
     ),
 )
+_DATE_SEP_CHARS = frozenset(_SPACE[1:-1] + _DASH[1:-1] + _DOT[1:-1] + "/\uff0f")  # as in _DATE_SEP
 _YEAR_LAST_REACH = 32  # how far before its year such a date can start
 _MONTH_STARTS = tuple({name[:3] for name in MONTHS})
 _CHINESE_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -162,9 +165,9 @@ _CHINESE_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 # Only right after a birth label: two-digit years (3/15/90) and eight bare digits (19900315).
 _LABELLED_DATES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(rf"(?<!\d)(\d{{1,2}}){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{2}})(?!\d)"), "mdyy"),
-    (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "ymd"),
-    (re.compile(r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)"), "mdy"),
+    (re.compile(rf"(\d(?<!\d\d)\d?){_DATE_SEP}(\d{{1,2}}){_DATE_SEP}(\d{{2}})(?!\d)"), "mdyy"),
+    (re.compile(r"(\d(?<!\d\d)\d{3})(\d{2})(\d{2})(?!\d)"), "ymd"),
+    (re.compile(r"(\d(?<!\d\d)\d)(\d{2})(\d{4})(?!\d)"), "mdy"),
 )
 
 _BIRTH_HINTS = ("born", "birth", "dob", "d.o.b", "出生", "生日")
@@ -176,6 +179,79 @@ _WORTH_LOOKING = re.compile(
     r"|nineteen|thousand",
     re.I,
 )
+
+
+# Quick tests that a pattern cannot match, so the pattern is not run. Python's `re` skips ahead
+# only to a pattern's first literal or character class; one that starts with an alternation of
+# case-insensitive words or with a look-behind is tried at every position (~0.1-0.4 µs each), and
+# a turn reads ~29 texts. Each test below is a condition every match of its pattern meets.
+#
+# Case-insensitive words are looked for in `_fold(text)`: re.IGNORECASE matches "ſ" to "s" and
+# "ı" and "İ" to "i", which str.lower() does not, and "İ".lower() is two characters.
+_CASE_FIXES = str.maketrans({"\u0130": "i", "\u0131": "i", "\u017f": "s"})
+
+
+def _fold(text: str) -> str:
+    """`text` lower-cased so that, position for position, a lower-case ASCII letter stands
+    where re.IGNORECASE matches that letter (digits, spaces and other signs are unchanged)."""
+    return text.lower() if text.isascii() else text.translate(_CASE_FIXES).lower()
+
+
+def _occurrences(text: str, words: Iterable[str]) -> list[int]:
+    """Every position where one of `words` starts in `text`, overlapping ones too, in order."""
+    starts = []
+    for word in words:
+        at = text.find(word)
+        while at != -1:
+            starts.append(at)
+            at = text.find(word, at + 1)
+    return sorted(starts)
+
+
+def _matches_at(
+    pattern: re.Pattern[str], text: str, starts: list[int], pos: int = 0, endpos: int | None = None
+) -> Iterator[re.Match[str]]:
+    """`pattern.finditer(text, pos, endpos)`, when every (non-empty) match of `pattern` starts
+    at one of `starts` (in order): the pattern is tried only there."""
+    endpos = len(text) if endpos is None else endpos
+    for start in starts:
+        if start >= endpos:
+            return
+        if start >= pos and (match := pattern.match(text, start, endpos)):
+            yield match
+            pos = match.end()
+
+
+# Every character _WORTH_LOOKING finds alone; its spelled words need a look only without one.
+_WORTH_LOOKING_CHAR = re.compile(r"[\d@年零〇○一二三四五六七八九]")
+_WORTH_LOOKING_WORD = re.compile(
+    "zero|oh|one|two|three|four|five|six|seven|eight|nine|nineteen|thousand"
+)  # in folded text
+# Every id _PROTECTED blanks holds "-hhhh-" (a UUID, a reference's "-2026-") or 24 hex digits.
+_PROTECTED_DASHED = re.compile(r"-(?:[0-9a-fA-F]{4}|(?:19|20)\d{2})-")
+_PROTECTED_HEX = re.compile(r"[0-9a-fA-F][0-9a-fA-F]{23}")
+
+
+def _worth_looking(text: str, folded: str) -> bool:
+    """`_WORTH_LOOKING.search(text)`, without scanning a text that has a digit for words."""
+    if _WORTH_LOOKING_CHAR.search(text):
+        return True
+    return bool(_WORTH_LOOKING_WORD.search(folded)) and bool(_WORTH_LOOKING.search(text))
+
+
+def _spelled_email_hint(text: str, folded: str) -> bool:
+    """`_SPELLED_EMAIL_HINT.search(text)`, run only on a text with a "dot", a "点" or "艾特",
+    or an "at" before a closing bracket."""
+    if not ("dot" in folded or "点" in text or "艾特" in text or _SPELLED_AT_CLOSE.search(folded)):
+        return False
+    return _SPELLED_EMAIL_HINT.search(text) is not None
+
+
+def _unprotected(text: str) -> str:
+    """`text` with ids blanked out (same length, so positions hold)."""
+    if not (_PROTECTED_DASHED.search(text) or _PROTECTED_HEX.search(text)):
+        return text
+    return _PROTECTED.sub(lambda m: "_" * len(m.group(0)), text)
 
 
 # A whole text that is only a small number or an amount (a tool's "60", "7.5", "25000.00") holds
@@ -191,8 +267,9 @@ def find_pii(
     """Every personal value in `text` of the given kinds, in order, never overlapping."""
     if not text or _PLAIN_NUMBER.fullmatch(text):
         return []
-    spelled_email = PiiKind.EMAIL in kinds and _SPELLED_EMAIL_HINT.search(text) is not None
-    if not spelled_email and not _WORTH_LOOKING.search(text):
+    folded = _fold(text)
+    spelled_email = PiiKind.EMAIL in kinds and _spelled_email_hint(text, folded)
+    if not spelled_email and not _worth_looking(text, folded):
         return []
     today = today or date.today()
     found: list[PiiSpan] = []
@@ -204,16 +281,17 @@ def find_pii(
     if spelled_email:
         found += _spelled_emails(text)
     # Ids are blanked out (same length, so positions hold) before numbers and dates are read.
-    work = _PROTECTED.sub(lambda m: "_" * len(m.group(0)), text)
+    work = _unprotected(text)
+    work_folded = folded if work is text else _fold(work)
     if PiiKind.DOB in kinds:
-        found += _dates(work, today)
-        found += _dates_in_words(work, today)
+        found += _dates(work, work_folded, today)
+        found += _dates_in_words(work, work_folded, today)
     if PiiKind.ACCOUNT in kinds or PiiKind.SSN in kinds or PiiKind.ID in kinds:
         found += _ibans(work)
         found += _numbers(work)
         found += _spelled_numbers(work)
         found += _identity_numbers(work)
-        found += _partial_numbers(work)
+        found += _partial_numbers(work, work_folded)
     spans = sorted(
         (span for span in found if span.kind in kinds),
         key=lambda span: (span.start, -(span.end - span.start)),
@@ -267,6 +345,7 @@ _SPELLED_EMAIL = re.compile(
     re.I,
 )
 _SPELLED_EMAIL_HINT = re.compile(r"\bdot\b|点|[(\[{<]\s*at\s*[)\]}>]|艾特", re.I)
+_SPELLED_AT_CLOSE = re.compile(r"at\s*[)\]}>]")  # in folded text
 
 
 def _spelled_emails(text: str) -> Iterator[PiiSpan]:
@@ -281,7 +360,12 @@ def _spelled_emails(text: str) -> Iterator[PiiSpan]:
 
 
 def _digits(text: str) -> str:
+    if text.isascii():  # the usual case, without a call per character
+        return _NOT_ASCII_DIGIT.sub("", text)
     return "".join(str(unicodedata.digit(char)) for char in text if char.isdigit())
+
+
+_NOT_ASCII_DIGIT = re.compile(r"[^0-9]")
 
 
 # Each label starts with one of these: a substring test skips the regular expression on the
@@ -295,8 +379,10 @@ _LABEL_STARTS = (
     "身份证", "证件",
 )  # fmt: skip
 _LABEL_START = re.compile("|".join(re.escape(word) for word in _LABEL_STARTS))
-_ID_STARTS = ("passport", "licen", "dl", "id", "identity", "green", "alien", "a-n", "anum",
-              "护照", "驾", "身份证", "证件")  # fmt: skip
+# Each _ID_WORDS label holds one of these or _ID_NUMBER_WORD ("id" alone is in "paid", "valid").
+_ID_STARTS = ("passport", "licen", "dl", "identity", "national", "state", "green", "alien", "a-n",
+              "anum", "护照", "驾", "身份证", "证件")  # fmt: skip
+_ID_NUMBER_WORD = re.compile(r"id\s*(?:card|number|no|#)")
 
 
 def _label_before(text: str, start: int) -> str | None:
@@ -309,12 +395,18 @@ def _label_before(text: str, start: int) -> str | None:
     return labels[-1].lastgroup if labels else None
 
 
+# Six digits each at most three characters from the next: every run of six is (a separator is
+# at most three characters); unrolled, as `re` repeats a group far slower than a character.
+_CLOSE_DIGITS = re.compile(r"\d" + r"\D{0,3}\d" * 5)
+
+
 def _numbers(text: str) -> Iterator[PiiSpan]:
-    for match in _DIGIT_RUN.finditer(text):
+    if not _CLOSE_DIGITS.search(text):
+        return
+    for match in _LONG_DIGIT_RUN.finditer(text):  # no account number is shorter, and no SSN
         raw = match.group(0)
-        count = sum(char.isdigit() for char in raw)
-        if count < 6:
-            continue  # no account number is that short, and no SSN
+        digits = _digits(raw)
+        count = len(digits)  # one digit for each character that is one
         # "1234567.89" is a decimal number and "+44 20 7946 0958" a phone number, not accounts
         # (an SSN in them is still one: parse_ssn would read it).
         plain = not _DECIMAL.fullmatch(raw) and text[match.start() - 1 : match.start()] not in (
@@ -323,7 +415,6 @@ def _numbers(text: str) -> Iterator[PiiSpan]:
         )
         label = _label_before(text, match.start())
         end = match.end()
-        digits = _digits(raw)
         if len(digits) == 17 and text[end : end + 1] in ("X", "x"):
             end, digits = end + 1, digits + "X"  # a Chinese resident ID's check character
         if plain and label == "id":
@@ -392,7 +483,7 @@ _SPELLED_RUN = re.compile(rf"{_SPELLED_ITEM}(?:{_SPELLED_GAP}{_SPELLED_ITEM}){{5
 # A digit just before or after a spelled one: "one of them" has none, "one two" has.
 _ITEM_AFTER = re.compile(rf"{_SPELLED_GAP}{_SPELLED_ITEM}", re.I)
 _ITEM_BEFORE = re.compile(rf"{_SPELLED_ITEM}{_SPELLED_GAP}$", re.I)
-_ODD_SSN = re.compile(r"(?<!\d)\d{3}\s?[_/,\\|*~+:]\s?\d{2}\s?[_/,\\|*~+:]\s?\d{4}(?!\d)")
+_ODD_SSN = re.compile(r"\d(?<!\d\d)\d{2}\s?[_/,\\|*~+:]\s?\d{2}\s?[_/,\\|*~+:]\s?\d{4}(?!\d)")
 
 
 # A spelled digit, in lower-cased text.
@@ -400,6 +491,7 @@ _SPELLED_ONLY = re.compile(
     r"(?<![a-z])(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)(?![a-z])"
     r"|[零〇○一二三四五六七八九幺]"
 )
+_SPELLED_STARTS = (*_WORD_DIGITS, *_CJK_DIGITS)  # every match of _SPELLED_ONLY starts with one
 _RUN_REACH = 200  # characters a run of spelled digits can stretch on either side of one
 
 
@@ -409,7 +501,8 @@ def _spelled_numbers(text: str) -> Iterator[PiiSpan]:
     # Runs are looked for only around a spelled digit: digits alone are read by _numbers, and
     # scanning all of a long text cost twice what the rest of the detector does.
     done = -1
-    for hit in _SPELLED_ONLY.finditer(text.lower()):
+    lowered = text.lower()
+    for hit in _matches_at(_SPELLED_ONLY, lowered, _occurrences(lowered, _SPELLED_STARTS)):
         if hit.start() < done or not (
             _ITEM_AFTER.match(text, hit.end())
             or _ITEM_BEFORE.search(text[max(0, hit.start() - 9) : hit.start()])
@@ -461,7 +554,9 @@ _ID_LABEL = re.compile(_ID_WORDS)  # searched in lower-cased text
 
 def _identity_numbers(text: str) -> Iterator[PiiSpan]:
     lowered = text.lower()
-    if not any(word in lowered for word in _ID_STARTS) or not _ID_LABEL.search(lowered):
+    if not (
+        any(word in lowered for word in _ID_STARTS) or _ID_NUMBER_WORD.search(lowered)
+    ) or not _ID_LABEL.search(lowered):
         return
     for match in _IDENTITY_NUMBER.finditer(text):
         value = re.sub(r"[-\s]", "", match.group(0)).upper()
@@ -481,7 +576,7 @@ def _is_routing(digits: str) -> bool:
 
 
 _ROUTING_PREFIXES = frozenset([*range(0, 13), *range(21, 33), *range(61, 73), 80])
-_ROUTING_BEFORE = re.compile(r"(?<!\d)(\d{9})(?!\d)\D{0,20}$")
+_ROUTING_BEFORE = re.compile(r"(\d(?<!\d\d)\d{8})(?!\d)\D{0,20}$")
 
 
 def _after_routing(text: str, start: int) -> bool:
@@ -497,7 +592,12 @@ _IBAN = re.compile(
 )
 
 
+_IBAN_START = re.compile(r"\d(?<=[A-Za-z]{2}\d)\d")  # two letters, two digits: in every IBAN
+
+
 def _ibans(text: str) -> Iterator[PiiSpan]:
+    if not _IBAN_START.search(text):
+        return
     for match in _IBAN.finditer(text):
         value = match.group(0).replace(" ", "").upper()
         rearranged = value[4:] + value[:4]
@@ -519,12 +619,13 @@ _PART_CUE = re.compile(
     r"(?!\d|[.,]\d|\s*(?:%|k\b|months?|years?|yrs?|mos?\b|a month|per|dollars?|bucks|个月|年|万|元|块))",
     re.I,
 )
+# Every match of _PART_CUE starts with one of these.
 _PART_HINTS = ("last", "first", "end", "start", "begin", "后", "前", "尾", "开头")
 
 
 # An SSN shown masked but for its last four ("***-**-6789"), the last four after an SSN label
 # ("last 4 of my social: 6789"), and a card's security code or a PIN ("cvv 123", "pin 4321").
-_MASKED_SSN = re.compile(r"[*xX#•]{3}[-\s]?[*xX#•]{2}[-\s]?(?P<number>\d{4})(?!\d)")
+_MASKED_SSN = re.compile(r"[*xX#•][*xX#•]{2}[-\s]?[*xX#•]{2}[-\s]?(?P<number>\d{4})(?!\d)")
 _SECRET_CODE = re.compile(
     r"\b(?:cvv2?|cvc2?|cid|csc|security code|pin(?:\s*(?:code|number))?)\b\s*(?:is|:|#|=)?\s*"
     r"(?P<number>\d{3,6})(?!\d)|(?:安全码|验证码|密码|pin码)\s*(?:是|为|：|:)?\s*(?P<zh>\d{3,6})(?!\d)",
@@ -539,30 +640,57 @@ _SSN_LAST_FOUR = re.compile(
 )
 
 
-def _partial_numbers(text: str) -> Iterator[PiiSpan]:
+# Every match of _SECRET_CODE, and of _SSN_LAST_FOUR, starts with one of these (in folded text).
+_SECRET_CODE_WORDS = (
+    "cvv",
+    "cvc",
+    "cid",
+    "csc",
+    "security code",
+    "pin",
+    "安全码",
+    "验证码",
+    "密码",
+)
+_SSN_LAST_FOUR_WORDS = (
+    "ssn",
+    "soc",
+    "itin",
+    "tin",
+    "tax",
+    "社会安全号",
+    "社会保障号",
+    "社保号",
+    "安全号",
+)
+
+
+def _partial_numbers(text: str, folded: str) -> Iterator[PiiSpan]:
     lowered = text.lower()
     for match in _MASKED_SSN.finditer(text):
         yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), match["number"])
-    for match in _SECRET_CODE.finditer(text):
+    for match in _matches_at(_SECRET_CODE, text, _occurrences(folded, _SECRET_CODE_WORDS)):
         group = "number" if match["number"] else "zh"
         yield PiiSpan(PiiKind.ACCOUNT, match.start(group), match.end(group), match[group])
-    for match in _SSN_LAST_FOUR.finditer(text):
+    for match in _matches_at(_SSN_LAST_FOUR, text, _occurrences(folded, _SSN_LAST_FOUR_WORDS)):
         number = _digits(match["number"])
         yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), number)
     if not any(hint in lowered for hint in _PART_HINTS):
         return
     # A part is never a whole SSN to a tool (the intake reads SSN tokens as the answer), so
     # every part is held as an ACCOUNT value: tokenised, never restored into an ssn field.
-    labelled = _LABEL.search(text) is not None
-    for match in _PART_CUE.finditer(text):
+    labelled: bool | None = None  # read only for a number that could be a year
+    for match in _matches_at(_PART_CUE, text, _occurrences(folded, _PART_HINTS)):
         digits = _digits(match.group("number"))
+        if len(digits) < 4:
+            continue
+        if re.fullmatch(r"(?:19|20)\d\d", digits) and labelled is None:
+            labelled = _LABEL.search(text) is not None
         # "the loan starts in 2027": a year, unless the message is about a number. The last
         # four of an account or card ("Account ending 4821") is how statements show one.
-        if (
-            len(digits) >= 4
-            and (labelled or not re.fullmatch(r"(?:19|20)\d\d", digits))
-            and _label_before(text, match.start()) != "account"
-        ):
+        if (labelled or not re.fullmatch(r"(?:19|20)\d\d", digits)) and _label_before(
+            text, match.start()
+        ) != "account":
             yield PiiSpan(PiiKind.ACCOUNT, match.start("number"), match.end("number"), digits)
 
 
@@ -652,8 +780,15 @@ def _read_date(match: re.Match[str], order: str, today: date) -> date | None:
     return _calendar_date(c, a, b, "mdy")
 
 
-def _dates(text: str, today: date) -> Iterator[PiiSpan]:
+def _may_end_at_year(order: str, separator: str) -> bool:
+    """Whether a _YEAR_LAST date of `order` can end at a year with `separator` before it: the
+    numeric one has a _DATE_SEP there, the ones with a month name a space."""
+    return separator in _DATE_SEP_CHARS if order == "mdy" else separator.isspace()
+
+
+def _dates(text: str, folded: str, today: date) -> Iterator[PiiSpan]:
     matches: list[tuple[re.Match[str], str]] = []
+    month_starts: list[int] | None = None  # where "Mdy" dates can start, found once
     for year in _YEAR.finditer(text):
         start, end = year.span()
         first = _YEAR_FIRST[0].match(text, start)
@@ -661,9 +796,17 @@ def _dates(text: str, today: date) -> Iterator[PiiSpan]:
             matches.append((first, _YEAR_FIRST[1]))
         before = text[max(0, start - _YEAR_LAST_REACH) : start].lower()
         for pattern, order in _YEAR_LAST:
+            if not _may_end_at_year(order, text[start - 1 : start] if start else ""):
+                continue
             if order != "mdy" and not any(month in before for month in _MONTH_STARTS):
                 continue  # the month-name patterns are the slow ones
-            last = pattern.search(text, max(0, start - _YEAR_LAST_REACH), end)
+            reach = max(0, start - _YEAR_LAST_REACH)
+            if order == "Mdy":  # it starts with its month: tried only where one starts
+                if month_starts is None:
+                    month_starts = _occurrences(folded, _MONTH_STARTS)
+                last = next(_matches_at(pattern, text, month_starts, reach, end), None)
+            else:
+                last = pattern.search(text, reach, end)
             if last:
                 matches.append((last, order))
     if "年" in text:
@@ -736,6 +879,18 @@ _WORD_DATE_HINT = re.compile(
 )
 
 
+# Where a _WORD_DATES match can start, in folded text: every day word starts with its first five
+# letters, and a day in digits has no letter or digit before it.
+_DAY_WORD_STARTS = tuple(sorted({word[:5] for word in _ORDINAL_WORDS}))
+_DAY_DIGITS = re.compile(r"\d(?<![a-z0-9]\d)")
+# What follows the month in both _WORD_DATES, in folded text: a day or a year, after a gap.
+# ("You may want": "may" is followed by neither.)
+_WORD_DATE_AFTER_MONTH = re.compile(
+    rf"(?:{MONTH_NAMES_PATTERN})\.?,?(?:\s+(?:of|in|the)\s+|{_PART_GAP})"
+    rf"(?:'?\d|nineteen|twenty|two|{_DAY_WORDS})"
+)
+
+
 def _year_from_words(words: str) -> int | None:
     parts = [part for part in re.split(r"[\s-]+", words.lower()) if part and part != "and"]
     if parts[:2] == ["two", "thousand"]:
@@ -763,13 +918,26 @@ def _small_number(parts: list[str]) -> int | None:
     return None
 
 
-def _dates_in_words(text: str, today: date) -> Iterator[PiiSpan]:
+def _dates_in_words(text: str, folded: str, today: date) -> Iterator[PiiSpan]:
     lowered = text.lower()
-    if not any(month in lowered for month in _MONTH_STARTS) or not _WORD_DATE_HINT.search(text):
+    if (
+        not any(month in lowered for month in _MONTH_STARTS)
+        or not _WORD_DATE_AFTER_MONTH.search(folded)
+        or not _WORD_DATE_HINT.search(text)
+    ):
         return
     latest = today.year - DOB_MIN_AGE_YEARS
-    for pattern in _WORD_DATES:
-        for match in pattern.finditer(text):
+    day_first, month_first = _WORD_DATES
+    starts = (
+        # a day first: its digits (not glued to a word) or its word
+        sorted(
+            [m.start() for m in _DAY_DIGITS.finditer(folded)]
+            + _occurrences(folded, _DAY_WORD_STARTS)
+        ),
+        _occurrences(folded, _MONTH_STARTS),  # a month first
+    )
+    for pattern, pattern_starts in zip((day_first, month_first), starts, strict=True):
+        for match in _matches_at(pattern, text, pattern_starts):
             day_text, year_text = match["day"].lower(), match["year"].lower().lstrip("'")
             day = _ORDINAL_WORDS.get(re.sub(r"\s+", " ", day_text))
             if day is None:

@@ -4,12 +4,14 @@ number is found (English and Chinese, full-width digits), and what the intake ne
 
 from __future__ import annotations
 
+import random
 import re
 from datetime import date
 
 import pytest
 
 from lending import pii
+from lending.calendar_names import MONTH_NAMES_PATTERN
 from lending.pii import DOB_MIN_AGE_YEARS, PiiKind, find_pii, mask_pii
 
 TODAY = date(2026, 6, 1)
@@ -168,3 +170,181 @@ def test_the_shortcut_for_plain_numbers_drops_nothing_the_full_reading_finds(
     # Longer numbers are read in full: nine digits can be an SSN.
     assert not pii._PLAIN_NUMBER.fullmatch("123456789")
     assert not pii._PLAIN_NUMBER.fullmatch("1234567.89")
+
+
+# --- the quick tests that skip a pattern ----------------------------------------------------
+#
+# find_pii runs a pattern only where a cheap test says it can match. Each test below would fail
+# if one of those tests were too strict: texts that need the slow path are read the same with
+# every quick test switched off.
+
+NEEDS_THE_SLOW_PATH = [
+    # spelled digits and no digit at all (_worth_looking, _spelled_numbers' candidates)
+    "my ssn is one two three four five six seven eight nine",
+    "MY SSN IS ONE TWO THREE, FOUR FIVE, SIX SEVEN EIGHT NINE",
+    "卡号 六二二二零二一二三四五六七八九零",
+    "born the fourth of July nineteen eighty-five",
+    "dob: JULY FOURTH, NINETEEN EIGHTY FIVE",
+    "born on 4-Jul-1985",
+    "date of birth: Sept. 4 1985",
+    "dob 4 July 85",
+    "born 4 July '85",
+    "born 4 July two thousand and three",
+    # e-mail addresses spelled out (_spelled_email_hint)
+    "write to jane at example dot com",
+    "JANE (AT) EXAMPLE (DOT) COM",
+    "jane[at]example[dot]io",
+    "jane艾特example点com",
+    # ids that are blanked before numbers are read (_unprotected): nothing but the SSN is found
+    "ref OMF-2026-000123, ssn 123-45-6789",
+    "ref OMF-20２６-12345678, ssn 123-45-6789",
+    "thread 550e8400-e29b-41d4-a716-446655440000 ssn 123 45 6789",
+    "call a4e1c2f3b4d5e6f708192a3b ssn 123456789",
+    # numbers (_numbers, _ibans) and dates with a separator before the year (_may_end_at_year)
+    "acct 12 - 34 - 56",
+    "card 4111\u00a01111\u00a01111\u00a01111",
+    "GB82 WEST 1234 5698 7654 32",
+    "iban de89370400440532013000",
+    "03\u2013 15\u2013 1990",
+    "15\uff0e03\uff0e1990",
+    "03\u3000/\u300015\u3000/\u30001990",
+    "March 15,\u00a01990",
+    # labels and cues in other cases (_partial_numbers, _identity_numbers)
+    "CVV: 123",
+    "Security Code 4321",
+    "my SOCIAL, last four: 6789",
+    "Tax ID ends with 6789",
+    "ITIN: 6789",
+    "社会安全号是6789",
+    "the LAST FOUR are 6789",
+    "Starts With 123-45",
+    "and it ENDS IN 6789",
+    "尾号6789",
+    "ID No. 375798010",
+    "Id Card X12345678",
+    "National ID S1234567D",
+    "ANumber: A12345678",
+    # re.IGNORECASE reads ſ as s and ı, İ as i, which str.lower() does not (_fold)
+    "ſecurity code 123",
+    "my ſſn: 6789",
+    "my ſocial, last four: 6789",
+    "İtin 912-70-1234",
+]
+
+
+def _slow_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    everywhere = re.compile("")
+    monkeypatch.setattr(
+        pii, "_worth_looking", lambda text, folded: bool(pii._WORTH_LOOKING.search(text))
+    )
+    monkeypatch.setattr(
+        pii, "_spelled_email_hint", lambda text, folded: bool(pii._SPELLED_EMAIL_HINT.search(text))
+    )
+    for name in (
+        "_PROTECTED_DASHED",
+        "_PROTECTED_HEX",
+        "_CLOSE_DIGITS",
+        "_IBAN_START",
+        "_WORD_DATE_AFTER_MONTH",
+        "_ID_NUMBER_WORD",
+    ):
+        monkeypatch.setattr(pii, name, everywhere)
+    monkeypatch.setattr(pii, "_may_end_at_year", lambda order, separator: True)
+    monkeypatch.setattr(pii, "_occurrences", lambda text, words: list(range(len(text))))
+
+
+def test_the_quick_tests_never_skip_a_text_that_needs_the_slow_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    quick = {text: _found(text) for text in NEEDS_THE_SLOW_PATH}
+    _slow_path(monkeypatch)
+    slow = {text: _found(text) for text in NEEDS_THE_SLOW_PATH}
+    assert quick == slow
+    # ...and each of these texts does hold something for them to find.
+    assert [text for text, found in slow.items() if not found] == []
+
+
+def test_every_quick_test_can_fail_on_the_slow_texts() -> None:
+    """The quick tests are not always true (which would make the test above say nothing):
+    each of them turns away some ordinary text."""
+    plain = "word1 word2 the rate is 7.5% over 60 months; you may want to pay early"
+    folded = pii._fold(plain)
+    assert not pii._spelled_email_hint(plain, folded)
+    assert pii._unprotected(plain) is plain
+    assert not pii._CLOSE_DIGITS.search(plain)
+    assert not pii._IBAN_START.search(plain)
+    assert not pii._WORD_DATE_AFTER_MONTH.search(folded)
+    assert not pii._ID_NUMBER_WORD.search(folded)
+    assert not any(word in folded for word in pii._SECRET_CODE_WORDS + pii._SSN_LAST_FOUR_WORDS)
+    assert not pii._may_end_at_year("mdy", '"')
+    assert pii._occurrences(folded, pii._PART_HINTS) == []
+    assert not pii._worth_looking("no numbers here at all", "no numbers here at all")
+
+
+def test_folded_text_reads_letters_as_ignorecase_does() -> None:
+    """Every character, position for position: a lower-case letter stands in the folded text
+    exactly where re.IGNORECASE matches that letter, and digits and spaces stay put."""
+    everything = "".join(chr(code) for code in range(0x110000) if not 0xD800 <= code < 0xE000)
+    folded = pii._fold(everything)
+    assert len(folded) == len(everything)
+
+    def where(pattern: str, text: str, flags: int = 0) -> list[int]:
+        return [m.start() for m in re.finditer(pattern, text, flags)]
+
+    for letter in "abcdefghijklmnopqrstuvwxyz":
+        assert where(letter, everything, re.I) == where(letter, folded), letter
+    for kind in (r"\d", r"\s", r"\w", "[a-z]"):
+        assert where(kind, everything, re.I) == where(kind, folded), kind
+
+
+# The patterns rewritten so that `re` can skip ahead to their first digit, beside the forms they
+# replace: the same matches on every text.
+_SEP = pii._SEP
+_REWRITTEN = [
+    (rf"(?<!\d)\d(?:{_SEP}?\d)*(?!\d)", pii._LONG_DIGIT_RUN),  # runs of 6+ digits, see below
+    (rf"(?<!\d)\d{{3}}{_SEP}?\d{{2}}{_SEP}?\d{{4}}(?!\d)", pii._SSN_SHAPE),
+    (r"(?<!\d)\d{4}(?!\d)", pii._YEAR),
+    (
+        rf"(?<!\d)(\d{{1,2}}){pii._DATE_SEP}(\d{{1,2}}){pii._DATE_SEP}(\d{{4}})$",
+        pii._YEAR_LAST[0][0],
+    ),
+    (
+        rf"(?<!\d)(\d{{1,2}}){pii._ORDINAL}\s+(?:of\s+)?({MONTH_NAMES_PATTERN})\.?,?\s+(\d{{4}})$",
+        pii._YEAR_LAST[2][0],
+    ),
+    (r"(?<!\d)\d{3}\s?[_/,\\|*~+:]\s?\d{2}\s?[_/,\\|*~+:]\s?\d{4}(?!\d)", pii._ODD_SSN),
+    (r"(?<!\d)(\d{9})(?!\d)\D{0,20}$", pii._ROUTING_BEFORE),
+    (r"[*xX#•]{3}[-\s]?[*xX#•]{2}[-\s]?(?P<number>\d{4})(?!\d)", pii._MASKED_SSN),
+    *zip(
+        (
+            rf"(?<!\d)(\d{{1,2}}){pii._DATE_SEP}(\d{{1,2}}){pii._DATE_SEP}(\d{{2}})(?!\d)",
+            r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)",
+            r"(?<!\d)(\d{2})(\d{2})(\d{4})(?!\d)",
+        ),
+        (pattern for pattern, _ in pii._LABELLED_DATES),
+        strict=True,
+    ),
+]
+
+
+def _digit_texts() -> list[str]:
+    rng = random.Random(21)
+    pieces = ["1", "23", "456", "7890", " ", "-", " - ", ".", "/", "_", "x", "X", "*", "•", "a",
+              "\u00a0", "\uff0d", "\u3000", "\uff11", "\n", ",", ":", "th", " of ", "March", "sep"]  # fmt: skip
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 24))) for _ in range(6000)]
+
+
+@pytest.mark.parametrize(("before", "after"), _REWRITTEN)
+def test_rewritten_patterns_match_as_before(before: str, after: re.Pattern[str]) -> None:
+    """Each match as before: a look-behind moved after the first digit it guards (`(?<!\\d)\\d`
+    is `\\d(?<!\\d\\d)`), so `re` can skip ahead to a digit instead of trying every position."""
+    original = re.compile(before, after.flags)
+    for text in _digit_texts():
+        expected = [(m.span(), m.groups()) for m in original.finditer(text)]
+        if after is pii._LONG_DIGIT_RUN:  # the runs of six digits or more, the same
+            expected = [
+                (span, groups)
+                for span, groups in expected
+                if sum(char.isdigit() for char in text[span[0] : span[1]]) >= 6
+            ]
+        assert [(m.span(), m.groups()) for m in after.finditer(text)] == expected, text
