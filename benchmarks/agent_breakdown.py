@@ -14,8 +14,9 @@ streamed answer) through `TurnRunner.run`, sequentially, in conversations of ten
   the events, the prompt.
 
 CPU is `time.process_time()` (this process only; Postgres's own work is not in it). Statements
-are counted on both drivers: SQLAlchemy's (turn records, tools) and the checkpointer's psycopg
-pool (every checkout, every statement, inside a pipeline or not).
+are counted where they are sent: the turn's records on the driver (`lending.db.run_sql`),
+SQLAlchemy's (tools, a prompt not cached yet) and the checkpointer's psycopg pool (every
+checkout, every statement, inside a pipeline or not).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from langchain_core.messages.ai import add_ai_message_chunks
 from langgraph.checkpoint.memory import InMemorySaver
 from sqlalchemy import event
 
+from agents import threads as threads_module
 from agents.assistant import open_assistant
 from agents.events import to_sse
 from agents.prompts.service import prompt_cache
@@ -39,7 +41,7 @@ from agents.runner import TurnRequest, TurnRunner
 from agents.threads import TranscriptEntry, thread_service
 from benchmarks.agent_server import provider
 from lending.config import Settings
-from lending.db import create_engine, create_sessionmaker, driver_autocommit, transaction
+from lending.db import create_engine, create_sessionmaker, driver_autocommit, run_sql, transaction
 from lending.identity.actor import Actor
 from lending.identity.sessions import token_service
 from lending.kv import MemoryStore
@@ -130,11 +132,18 @@ async def measure(
 
     @event.listens_for(engine.sync_engine, "before_cursor_execute")
     def _statement(*args: Any) -> None:
-        counts.counter["records_and_tools_statements"] += 1
+        counts.counter["orm_statements"] += 1
 
     @event.listens_for(engine.sync_engine, "commit")
     def _commit(*args: Any) -> None:
-        counts.counter["records_and_tools_transactions"] += 1
+        counts.counter["orm_transactions"] += 1
+
+    # The run's records go to the driver below SQLAlchemy (`lending.db.run_sql`): counted there.
+    async def _counted_sql(*args: Any, **kwargs: Any) -> list[tuple[Any, ...]]:
+        counts.counter["turn_record_statements"] += 1
+        return await run_sql(*args, **kwargs)
+
+    setattr(threads_module, "run_sql", _counted_sql)  # noqa: B010 (a module global, for the count)
 
     store = MemoryStore()
     await prompt_cache.start(store)
@@ -174,6 +183,7 @@ async def measure(
         records = await _records(sessionmaker, actor, turns)
         serialization = _serialization(events, turns)
     finally:
+        setattr(threads_module, "run_sql", run_sql)  # noqa: B010
         await prompt_cache.stop()
         await engine.dispose()
     # The in-memory saver serialises too (it keeps copies): its serialisation belongs to the
