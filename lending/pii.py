@@ -267,6 +267,11 @@ def find_pii(
     """Every personal value in `text` of the given kinds, in order, never overlapping."""
     if not text or _PLAIN_NUMBER.fullmatch(text):
         return []
+    if not text.isascii():
+        # "ſ", "ı" and "İ" read everywhere below as the letters re.IGNORECASE takes them for
+        # (one character each, so positions hold): "the laſt four are 6789", "born 4 ſept 1985"
+        # went past the checks that lower-case the text themselves.
+        text = text.translate(_CASE_FIXES)
     folded = _fold(text)
     spelled_email = PiiKind.EMAIL in kinds and _spelled_email_hint(text, folded)
     if not spelled_email and not _worth_looking(text, folded):

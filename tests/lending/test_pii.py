@@ -348,3 +348,24 @@ def test_rewritten_patterns_match_as_before(before: str, after: re.Pattern[str])
                 if sum(char.isdigit() for char in text[span[0] : span[1]]) >= 6
             ]
         assert [(m.span(), m.groups()) for m in after.finditer(text)] == expected, text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "value"),
+    [
+        ("the laſt four are 6789", PiiKind.ACCOUNT, "6789"),
+        ("born 4 ſept 1985", PiiKind.DOB, "1985-09-04"),
+        ("DOB: 4 ſeptember 1985", PiiKind.DOB, "1985-09-04"),
+        ("my ſſn ends with 6789", PiiKind.ACCOUNT, "6789"),
+        ("BORN ON 4 SEPT 1985, ıt ıs", PiiKind.DOB, "1985-09-04"),
+    ],
+)
+def test_letters_ignorecase_reads_as_ascii_are_read_so_everywhere(
+    text: str, kind: PiiKind, value: str
+) -> None:
+    """ſ, ı and İ stand for s and i wherever a word is looked for, also in the checks that
+    lower-case the text themselves (a long s was a way past "last four" and month names)."""
+    spans = pii.find_pii(text)
+    assert [(span.kind, span.value) for span in spans] == [(kind, value)]
+    assert pii.mask_pii(text).count(pii.REDACTED) == 1
+    assert value[-4:] not in pii.mask_pii(text)
