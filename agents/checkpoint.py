@@ -22,6 +22,7 @@ Every statement is one autocommit statement, so a checkpoint is stored whole or 
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import weakref
 from collections import OrderedDict
@@ -38,6 +39,7 @@ from langgraph.checkpoint.base import (
     Checkpoint,
     CheckpointMetadata,
     CheckpointTuple,
+    get_checkpoint_id,
     get_serializable_checkpoint_metadata,
 )
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
@@ -165,7 +167,46 @@ def _dumps(value: Any) -> bytes:
 
 
 class TurnCheckpointer(AsyncPostgresSaver):
-    """AsyncPostgresSaver over a pool, one statement per checkpoint and per task's writes."""
+    """AsyncPostgresSaver over a pool, one statement per checkpoint and per task's writes.
+
+    A turn may have its thread's latest checkpoint read ahead (`prefetch`) while it starts its
+    run, and the graph's own read of it (the first `aget_tuple` of that thread without a
+    checkpoint id) takes that result instead of waiting for one more round trip. A write to the
+    thread drops a read ahead not yet taken, so nothing read before a write is served after it;
+    `forget` drops one the turn did not take (it failed, or was not the owner's).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ahead: dict[str, asyncio.Task[CheckpointTuple | None]] = {}
+
+    def prefetch(self, thread_id: str) -> None:
+        """Start reading the thread's latest checkpoint now, for the graph's read to take."""
+        if thread_id not in self._ahead:
+            config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+            self._ahead[thread_id] = asyncio.create_task(super().aget_tuple(config))
+
+    def forget(self, thread_id: str) -> None:
+        """Drop the thread's read ahead, if one was not taken."""
+        task = self._ahead.pop(thread_id, None)
+        if task is None:
+            return
+        if not task.done():
+            task.cancel()
+        elif not task.cancelled():
+            task.exception()  # a failed read nobody took is not an error of its own
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        configurable = config["configurable"]
+        if not get_checkpoint_id(config) and not configurable.get("checkpoint_ns"):
+            task = self._ahead.pop(str(configurable["thread_id"]), None)
+            if task is not None:
+                return await task
+        return await super().aget_tuple(config)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        self.forget(str(thread_id))
+        await super().adelete_thread(thread_id)
 
     @contextlib.asynccontextmanager
     async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[AsyncCursor[DictRow]]:
@@ -189,6 +230,7 @@ class TurnCheckpointer(AsyncPostgresSaver):
         configurable = config["configurable"]
         thread_id = configurable["thread_id"]
         checkpoint_ns = configurable["checkpoint_ns"]
+        self.forget(str(thread_id))
         # Primitive values stay inline in the checkpoint row, the rest become blobs (as the
         # library stores them, so its reads and our retention job see the same rows).
         inline = dict(checkpoint["channel_values"])
@@ -239,6 +281,7 @@ class TurnCheckpointer(AsyncPostgresSaver):
         if not writes:
             return
         configurable = config["configurable"]
+        self.forget(str(configurable["thread_id"]))
         upsert = all(channel in WRITES_IDX_MAP for channel, _ in writes)
         rows = self._dump_writes(
             configurable["thread_id"],
@@ -334,6 +377,6 @@ async def open_checkpointer(
     )
     await pool.open(wait=True)
     try:
-        yield TurnCheckpointer(pool, serde=MessageCachingSerializer())  # type: ignore[arg-type]
+        yield TurnCheckpointer(pool, serde=MessageCachingSerializer())
     finally:
         await pool.close()

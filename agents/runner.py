@@ -27,6 +27,7 @@ from opentelemetry.trace import Span
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agents.approvals import TurnApprover, approval_card
+from agents.checkpoint import TurnCheckpointer
 from agents.core.context import AgentContext
 from agents.core.state import AgentState
 from agents.events import (
@@ -131,6 +132,7 @@ class TurnRunner:
         self.policies = policies
         self.prompts = prompts
         self.durability: Durability = durability
+        self.checkpointer = checkpointer
         self.graphs = {
             name: graph.copy(update={"checkpointer": checkpointer})
             for name, graph in graphs.items()
@@ -148,8 +150,12 @@ class TurnRunner:
             ) as turn_span,
             conversation(request.channel, self.mode()),
         ):
-            async for event in self._run(request, turn_span):
-                yield event
+            try:
+                async for event in self._run(request, turn_span):
+                    yield event
+            finally:
+                if isinstance(self.checkpointer, TurnCheckpointer):
+                    self.checkpointer.forget(str(request.thread_id))  # a read ahead not taken
 
     async def _run(self, request: TurnRequest, turn_span: Span | None) -> AsyncIterator[Event]:
         started = time.perf_counter()
@@ -281,6 +287,11 @@ class TurnRunner:
             driver_autocommit(self.sessionmaker) as records,
         ):
             thread = await thread_service.open_turn(records, request.actor, request.thread_id)
+            if isinstance(self.checkpointer, TurnCheckpointer):
+                # The thread is the actor's: its latest checkpoint is read while the run
+                # starts, and the graph's first step takes it instead of waiting for the read
+                # then (agents/checkpoint.py).
+                self.checkpointer.prefetch(str(thread.id))
             if (
                 request.approval is None
                 and not thread.pending_approval_ids
