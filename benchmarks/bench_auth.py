@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import os
 import platform
 import statistics
@@ -32,6 +31,7 @@ from pydantic import SecretStr
 
 from api.app import create_app
 from api.auth import CurrentActor
+from benchmarks.report import write_results
 from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
@@ -252,11 +252,7 @@ def main() -> None:
 
     configure_logging(level="WARNING", json=True)
     results = asyncio.run(run(_database_url()))  # migrations run their own event loop
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    partial = RESULTS_PATH.with_name(RESULTS_PATH.name + ".tmp")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    partial.replace(RESULTS_PATH)
-    print(json.dumps(results, indent=2))
+    write_results(RESULTS_PATH, results)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib.util
-import json
 import os
 import platform
 import statistics
@@ -26,6 +25,7 @@ from types import ModuleType
 from typing import Any
 
 import lending.offers.math as current_math
+from benchmarks.report import write_results
 from lending.offers.math import (
     UnitPeriod,
     amortization_schedule,
@@ -115,12 +115,7 @@ def main() -> None:
             Path(baseline), int(os.environ.get("BENCH_ROUNDS", "3"))
         )
 
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside and renamed, so a reader never sees half a file.
-    partial = RESULTS_PATH.with_name(RESULTS_PATH.name + ".tmp")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    partial.replace(RESULTS_PATH)
-    print(json.dumps(results, indent=2))
+    write_results(RESULTS_PATH, results)
 
 
 def _what_if(math: ModuleType) -> Any:

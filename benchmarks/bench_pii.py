@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
+from benchmarks.report import write_results
 from lending import pii
 
 RESULTS_PATH = Path(__file__).resolve().parent / "results" / "pii.json"
@@ -138,12 +139,7 @@ def main() -> None:
             for name, by_text in samples.items()
         },
     }
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside and renamed, so a reader never sees half a file.
-    partial = RESULTS_PATH.with_name(RESULTS_PATH.name + ".tmp")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    partial.replace(RESULTS_PATH)
-    print(json.dumps(results, indent=2))
+    write_results(RESULTS_PATH, results)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import platform
 import random
 import statistics
@@ -28,6 +27,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from benchmarks.report import write_results
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
 from lending.applications.profile import borrower_profile_service
@@ -285,12 +285,7 @@ def main() -> None:
     """Run the measurements, write them as JSON and print them."""
     settings = get_settings()
     results = asyncio.run(run(settings))
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    # Written beside and renamed, so a reader never sees half a file.
-    partial = RESULTS_PATH.with_name(RESULTS_PATH.name + ".tmp")
-    partial.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    partial.replace(RESULTS_PATH)
-    print(json.dumps(results, indent=2))
+    write_results(RESULTS_PATH, results)
 
 
 if __name__ == "__main__":
