@@ -1,8 +1,9 @@
-"""Fixtures of the assistant's tests: the app with a scripted language model behind HTTP."""
+"""Fixtures of the assistant's tests: the app with a scripted language model behind HTTP, and a
+committed database of a test module's own."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 
@@ -12,6 +13,8 @@ import pytest
 from agents.models import ModelBreaker, ModelPricing, ModelProvider
 from agents.scripted import ScriptedChatModel
 from api.app import create_app
+from devtools.databases import drop_database, recreate_database
+from lending import migrations
 from lending.config import Settings
 from lending.db import SessionMaker
 from lending.kv import MemoryStore
@@ -41,3 +44,14 @@ def with_model(settings: Settings, sessionmaker: SessionMaker) -> Client:
             yield http
 
     return open_client
+
+
+@pytest.fixture
+def committed_url(server_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated database named by the test module's `DATABASE`, for tests whose statements
+    must really commit (a real engine, a server process): dropped afterwards."""
+    name: str = request.module.DATABASE
+    url = recreate_database(server_url, name)
+    migrations.upgrade(url)
+    yield url
+    drop_database(server_url, name)

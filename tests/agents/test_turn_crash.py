@@ -13,15 +13,12 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from devtools.databases import drop_database, recreate_database
-from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, transaction
 from lending.models.applications import Application
@@ -37,14 +34,6 @@ from tests.lending.factories import create_catalog
 
 DATABASE = "omnifin_turn_crash"
 SSN = "123-45-6789"
-
-
-@pytest.fixture
-def committed_url(server_url: str) -> Iterator[str]:
-    url = recreate_database(server_url, DATABASE)
-    migrations.upgrade(url)
-    yield url
-    drop_database(server_url, DATABASE)
 
 
 def _free_port() -> int:

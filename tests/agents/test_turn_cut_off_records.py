@@ -6,7 +6,7 @@ database with a real engine (the runner's records commit statement by statement 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Any
 
@@ -20,8 +20,6 @@ from agents.models import ModelBreaker, ModelPricing, ModelProvider
 from agents.runner import TurnRequest, TurnRunner
 from agents.scripted import ScriptedChatModel
 from agents.threads import thread_service
-from devtools.databases import drop_database, recreate_database
-from lending import migrations
 from lending.config import Settings
 from lending.db import create_engine, create_sessionmaker, driver_connection, transaction
 from lending.identity.actor import Actor
@@ -32,14 +30,6 @@ from tests.identity.factories import actor_of, create_user
 DATABASE = "omnifin_turn_cut_off"
 KEPT_TEXT = "a $20k car loan over 4 years"
 KEPT: dict[str, Any] = {"id": "message-of-the-cut-off-turn", "text": KEPT_TEXT, "vault": {}}
-
-
-@pytest.fixture
-def committed_url(server_url: str) -> Iterator[str]:
-    url = recreate_database(server_url, DATABASE)
-    migrations.upgrade(url)
-    yield url
-    drop_database(server_url, DATABASE)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ needs it: every other statement on the pool's connections waits for its flush as
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -13,8 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agents.checkpoint import open_checkpointer
 from agents.threads import thread_service
-from devtools.databases import drop_database, recreate_database
-from lending import migrations
 from lending.config import Settings
 from lending.db import (
     DriverConnection,
@@ -30,14 +28,6 @@ from lending.models.identity import Role
 from tests.identity.factories import actor_of, create_user
 
 DATABASE = "omnifin_turn_durability"
-
-
-@pytest.fixture
-def committed_url(server_url: str) -> Iterator[str]:
-    url = recreate_database(server_url, DATABASE)
-    migrations.upgrade(url)
-    yield url
-    drop_database(server_url, DATABASE)
 
 
 @pytest.fixture
