@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import httpx
+import psycopg
 import pytest
 
 from agents.models import ModelBreaker, ModelPricing, ModelProvider
@@ -16,7 +17,7 @@ from api.app import create_app
 from devtools.databases import drop_database, recreate_database
 from lending import migrations
 from lending.config import Settings
-from lending.db import SessionMaker
+from lending.db import SessionMaker, libpq_url
 from lending.kv import MemoryStore
 from tests.agents.sse import Client
 
@@ -55,3 +56,16 @@ def committed_url(server_url: str, request: pytest.FixtureRequest) -> Iterator[s
     migrations.upgrade(url)
     yield url
     drop_database(server_url, name)
+
+
+@pytest.fixture
+async def thread_ids(database_url: str) -> AsyncIterator[list[str]]:
+    """Checkpoint thread ids for the test; their rows are committed (the checkpointer's own
+    connections), so they are deleted afterwards."""
+    ids: list[str] = []
+    yield ids
+    async with await psycopg.AsyncConnection.connect(
+        libpq_url(database_url), autocommit=True
+    ) as conn:
+        for table in ("checkpoint_writes", "checkpoint_blobs", "checkpoints"):
+            await conn.execute(f"DELETE FROM {table} WHERE thread_id = ANY(%s)", [ids])

@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import psycopg
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
@@ -21,18 +20,6 @@ from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
 from agents.checkpoint import open_checkpointer
 from lending.db import libpq_url
-
-
-@pytest.fixture
-async def thread_ids(database_url: str) -> AsyncIterator[list[str]]:
-    """Thread ids for the test; their rows are committed, so they are deleted afterwards."""
-    ids: list[str] = []
-    yield ids
-    async with await psycopg.AsyncConnection.connect(
-        libpq_url(database_url), autocommit=True
-    ) as conn:
-        for table in ("checkpoint_writes", "checkpoint_blobs", "checkpoints"):
-            await conn.execute(f"DELETE FROM {table} WHERE thread_id = ANY(%s)", [ids])
 
 
 @pytest.fixture

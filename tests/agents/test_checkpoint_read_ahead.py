@@ -11,25 +11,18 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import psycopg
 import pytest
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import empty_checkpoint
 
 from agents.checkpoint import TurnCheckpointer, open_checkpointer
-from lending.db import libpq_url
 
 
 @pytest.fixture
-async def thread_id(database_url: str) -> AsyncIterator[str]:
-    """A thread for the test; its rows are committed, so they are deleted afterwards."""
-    thread = f"ahead-{uuid.uuid4()}"
-    yield thread
-    async with await psycopg.AsyncConnection.connect(
-        libpq_url(database_url), autocommit=True
-    ) as conn:
-        for table in ("checkpoint_writes", "checkpoint_blobs", "checkpoints"):
-            await conn.execute(f"DELETE FROM {table} WHERE thread_id = %s", [thread])
+def thread_id(thread_ids: list[str]) -> str:
+    """A thread for the test, its rows deleted afterwards (`thread_ids`)."""
+    thread_ids.append(f"ahead-{uuid.uuid4()}")
+    return thread_ids[0]
 
 
 class _Recorded:
